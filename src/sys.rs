@@ -1,0 +1,285 @@
+//! Every `unsafe` block and raw system call in grace lives here.
+//!
+//! The rest of the crate is safe Rust (`#![deny(unsafe_code)]` at the root).
+//! Each wrapper names the system call it makes; each unsafe block says why it
+//! is sound. Signal sets cross this boundary as plain `u64` bit masks (bit
+//! `n - 1` is signal `n`), which is exactly the kernel's own representation on
+//! Linux and lets grace block and wait for all 64 signals, including the two
+//! that glibc's `sigset_t` helpers silently drop (32 and 33).
+
+use std::ffi::c_int;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+use std::time::Duration;
+
+/// The size of a kernel signal set in bytes (`_NSIG / 8` on Linux).
+const KERNEL_SIGSET_BYTES: usize = 8;
+
+/// The C entry point. grace has no Rust `main` so that std's runtime set-up
+/// does not run: it would set SIGPIPE to SIG_IGN before grace could see what
+/// its parent left there, and the command must inherit the original.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: c_int, argv: *const *const std::ffi::c_char) -> c_int {
+    use std::ffi::{CStr, OsString};
+    use std::os::unix::ffi::OsStringExt;
+
+    let mut args = Vec::new();
+    if !argv.is_null() {
+        for index in 0..usize::try_from(argc).unwrap_or(0) {
+            // SAFETY: the C runtime passes `argc` valid pointers in `argv`.
+            let arg = unsafe { *argv.add(index) };
+            if arg.is_null() {
+                break;
+            }
+            // SAFETY: each argv entry is a NUL-terminated string that lives
+            // for the whole process.
+            let bytes = unsafe { CStr::from_ptr(arg) }.to_bytes().to_vec();
+            args.push(OsString::from_vec(bytes));
+        }
+    }
+    crate::run(args)
+}
+
+fn check(result: libc::c_long) -> io::Result<libc::c_long> {
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// `rt_sigprocmask(SIG_SETMASK)`: replaces this thread's signal mask and
+/// returns the previous one. The kernel silently keeps SIGKILL and SIGSTOP
+/// unblocked.
+pub fn set_signal_mask(mask: u64) -> io::Result<u64> {
+    let mut old: u64 = 0;
+    // SAFETY: both pointers refer to live 8-byte masks, the size we pass.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &mask as *const u64,
+            &mut old as *mut u64,
+            KERNEL_SIGSET_BYTES,
+        )
+    };
+    check(result)?;
+    Ok(old)
+}
+
+/// `rt_sigaction(sig, NULL, &old)`: whether `signal` is currently ignored.
+pub fn is_ignored(signal: i32) -> bool {
+    // SAFETY: an all-zero sigaction is a valid value to be overwritten.
+    let mut old: libc::sigaction = unsafe { std::mem::zeroed() };
+    // SAFETY: a null new action only queries; `old` is a live sigaction.
+    let result = unsafe { libc::sigaction(signal, std::ptr::null(), &mut old) };
+    result == 0 && old.sa_sigaction == libc::SIG_IGN
+}
+
+/// One signal as the kernel reports it through a signalfd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReceivedSignal {
+    pub number: i32,
+    /// `si_code`: SI_USER for kill(2), SI_QUEUE, SI_KERNEL, CLD_* …
+    pub code: i32,
+    /// The sender's PID as seen from grace's PID namespace (0 when it lives
+    /// outside it, e.g. the container runtime).
+    pub sender: i32,
+}
+
+/// A `signalfd4` descriptor, close-on-exec so the command never inherits it.
+pub struct SignalFd {
+    fd: OwnedFd,
+}
+
+impl SignalFd {
+    pub fn new(mask: u64) -> io::Result<Self> {
+        // SAFETY: `mask` is a live 8-byte mask, the size we pass; -1 asks for
+        // a new descriptor.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_signalfd4,
+                -1 as c_int,
+                &mask as *const u64,
+                KERNEL_SIGSET_BYTES,
+                libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+            )
+        };
+        let raw = check(result)? as RawFd;
+        // SAFETY: the kernel just returned this descriptor and nothing else
+        // owns it.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(Self { fd })
+    }
+
+    /// Waits until a signal is pending or `timeout` passes (`None`: forever),
+    /// with one `ppoll`. Returns false on timeout.
+    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
+        let mut pollfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timespec = timeout.map(|t| libc::timespec {
+            tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
+            tv_nsec: t.subsec_nanos() as libc::c_long,
+        });
+        let timespec_ptr = timespec
+            .as_ref()
+            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
+        loop {
+            // SAFETY: one live pollfd; the timespec is live or null; a null
+            // sigmask keeps every signal blocked during the wait.
+            let result = unsafe { libc::ppoll(&mut pollfd, 1, timespec_ptr, std::ptr::null()) };
+            match check(result as libc::c_long) {
+                Ok(ready) => return Ok(ready > 0),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
+    }
+
+    /// Reads the pending signals without blocking (at most `buffer.len()`
+    /// of them); returns how many were read.
+    pub fn read(&self, buffer: &mut [ReceivedSignal]) -> io::Result<usize> {
+        const RECORD: usize = std::mem::size_of::<libc::signalfd_siginfo>();
+        const BATCH: usize = 32;
+        // SAFETY: signalfd_siginfo is plain old data; all-zero is valid.
+        let mut records: [libc::signalfd_siginfo; BATCH] = unsafe { std::mem::zeroed() };
+        let wanted = buffer.len().min(BATCH);
+        // SAFETY: the buffer is `wanted` live records long.
+        let result = unsafe {
+            libc::read(
+                self.fd.as_raw_fd(),
+                records.as_mut_ptr().cast(),
+                wanted * RECORD,
+            )
+        };
+        let bytes = match check(result as libc::c_long) {
+            Ok(bytes) => bytes as usize,
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(0),
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(0),
+            Err(error) => return Err(error),
+        };
+        let count = bytes / RECORD;
+        for (slot, record) in buffer.iter_mut().zip(&records[..count]) {
+            *slot = ReceivedSignal {
+                number: record.ssi_signo as i32,
+                code: record.ssi_code,
+                sender: record.ssi_pid as i32,
+            };
+        }
+        Ok(count)
+    }
+}
+
+/// `kill(2)`: `pid` > 0 is one process, < 0 a process group, -1 everyone
+/// this process may signal.
+pub fn kill(pid: i32, signal: i32) -> io::Result<()> {
+    // SAFETY: kill takes plain integers and touches no memory of ours.
+    let result = unsafe { libc::kill(pid, signal) };
+    check(result as libc::c_long).map(drop)
+}
+
+/// What `waitpid` reported for one child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaped {
+    pub pid: i32,
+    /// The raw wait status, decoded by `reap::WaitStatus`.
+    pub status: i32,
+}
+
+/// `waitpid(-1, WNOHANG)`: reaps one exited child if there is one.
+/// `Ok(None)` means children exist but none has exited; ECHILD means none.
+pub fn reap_one() -> io::Result<Option<Reaped>> {
+    let mut status: c_int = 0;
+    loop {
+        // SAFETY: `status` is a live int for the kernel to fill.
+        let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
+        match check(pid as libc::c_long) {
+            Ok(0) => return Ok(None),
+            Ok(pid) => {
+                return Ok(Some(Reaped {
+                    pid: pid as i32,
+                    status,
+                }));
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// `prctl(PR_SET_CHILD_SUBREAPER, 1)`: orphaned descendants are re-parented
+/// to this process instead of to the namespace's PID 1.
+pub fn become_child_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let result = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    check(result as libc::c_long).map(drop)
+}
+
+/// `prctl(PR_SET_PDEATHSIG, signal)`: the kernel sends `signal` to this
+/// process when its parent dies.
+pub fn set_parent_death_signal(signal: i32) -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    let result = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) };
+    check(result as libc::c_long).map(drop)
+}
+
+/// `getpgrp(2)`.
+pub fn process_group() -> i32 {
+    // SAFETY: getpgrp cannot fail and touches no memory.
+    unsafe { libc::getpgrp() }
+}
+
+/// `tcsetpgrp(3)` on `fd`: makes `group` the terminal's foreground group.
+/// The caller keeps SIGTTOU blocked, which the kernel requires of a
+/// background process doing this.
+pub fn set_foreground_group(fd: RawFd, group: i32) -> io::Result<()> {
+    // SAFETY: plain integers; an invalid fd is reported as an error.
+    let result = unsafe { libc::tcsetpgrp(fd, group) };
+    check(result as libc::c_long).map(drop)
+}
+
+/// Prepares `command` to start as if grace were not there: in its own
+/// process group, with the signal mask grace was started with, SIGPIPE
+/// ignored again if it was (std resets it to SIG_DFL in the child), and
+/// owning the terminal's foreground when `take_terminal`.
+pub fn restore_child_state(
+    command: &mut Command,
+    original_mask: u64,
+    sigpipe_ignored: bool,
+    take_terminal: bool,
+) {
+    command.process_group(0);
+    let hook = move || -> io::Result<()> {
+        if take_terminal {
+            // Still fully blocked here, so SIGTTOU cannot stop us. A
+            // terminal that is not our controlling one is simply not taken.
+            // SAFETY: plain integer system calls, async-signal-safe.
+            unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) };
+        }
+        if sigpipe_ignored {
+            // SAFETY: signal(2) with SIG_IGN is async-signal-safe.
+            unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        }
+        // The mask comes last: from here on signals reach the command.
+        // SAFETY: a raw system call on a live stack mask, async-signal-safe.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_rt_sigprocmask,
+                libc::SIG_SETMASK,
+                &original_mask as *const u64,
+                std::ptr::null_mut::<u64>(),
+                KERNEL_SIGSET_BYTES,
+            )
+        };
+        check(result).map(drop)
+    };
+    // SAFETY: the hook runs between fork and exec and makes only
+    // async-signal-safe system calls; it allocates nothing and takes no lock.
+    unsafe { command.pre_exec(hook) };
+}

@@ -1,0 +1,114 @@
+//! Every signal grace may forward reaches the command's own handler.
+
+use crate::util::{Grace, Mode, TempDir, probe_args, signals_received, wait_ready, wait_until};
+
+/// Standard signals a process can catch, minus SIGCHLD and the terminal stop
+/// signals that grace keeps to itself, minus SIGTERM which ends each test.
+const FORWARDED: &[i32] = &[
+    1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 18, 23, 24, 25, 26, 27, 28, 29, 30, 31,
+];
+const RTMIN_PLUS_3: i32 = 37;
+const RTMAX_MINUS_1: i32 = 63;
+
+fn send_and_await(grace: &Grace, dir: &TempDir, name: &str, signal: i32) {
+    let before = signals_received(dir, name).len();
+    grace.signal(signal);
+    wait_until(&format!("signal {signal} at {name}"), || {
+        signals_received(dir, name).len() > before
+    });
+}
+
+fn every_signal_reaches_the_command(mode: Mode) {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(mode)
+        .arg("--")
+        .args(probe_args(&dir, "main", &["--handle", "all"]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+
+    let mut expected = Vec::new();
+    for &signal in FORWARDED.iter().chain(&[RTMIN_PLUS_3, RTMAX_MINUS_1]) {
+        send_and_await(&grace, &dir, "main", signal);
+        expected.push(i64::from(signal));
+    }
+    // Kept by grace: if any were forwarded they would land (lowest number
+    // first) before the SIGUSR1 sent after them.
+    for kept in [17, 20, 21, 22] {
+        grace.signal(kept);
+    }
+    send_and_await(&grace, &dir, "main", 10);
+    expected.push(10);
+    grace.signal(15);
+    expected.push(15);
+
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert_eq!(signals_received(&dir, "main"), expected);
+}
+
+#[test]
+fn every_signal_reaches_the_command_as_pid1() {
+    every_signal_reaches_the_command(Mode::Pid1);
+}
+
+#[test]
+fn every_signal_reaches_the_command_as_subreaper() {
+    every_signal_reaches_the_command(Mode::Subreaper);
+}
+
+fn group_test(forward_to: &str) -> (Vec<i64>, Vec<i64>) {
+    let dir = TempDir::new();
+    let probe = |name: &str| probe_args(&dir, name, &["--handle", "10"]).join(" ");
+    // The grandchild is started by the command's shell, so it shares the
+    // command's process group but is not grace's child.
+    let script = format!("{} & exec {}", probe("grandchild"), probe("child"));
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--forward-to", forward_to, "--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "grandchild");
+    wait_ready(&dir, "child");
+    send_and_await(&grace, &dir, "child", 10);
+    if forward_to == "group" {
+        wait_until("SIGUSR1 at the grandchild", || {
+            !signals_received(&dir, "grandchild").is_empty()
+        });
+    }
+    grace.signal(15);
+    grace.wait_code();
+    (
+        signals_received(&dir, "child"),
+        signals_received(&dir, "grandchild"),
+    )
+}
+
+#[test]
+fn forward_to_group_reaches_a_grandchild() {
+    let (child, grandchild) = group_test("group");
+    assert_eq!(child.first(), Some(&10));
+    assert_eq!(grandchild.first(), Some(&10));
+}
+
+#[test]
+fn forward_to_child_spares_the_grandchild() {
+    let (child, grandchild) = group_test("child");
+    assert_eq!(child.first(), Some(&10));
+    assert!(!grandchild.contains(&10), "grandchild got {grandchild:?}");
+}
+
+#[test]
+fn a_broken_stderr_neither_stops_grace_nor_reaches_the_command() {
+    let dir = TempDir::new();
+    // -vv makes grace write a line per forwarded signal, each one failing
+    // with EPIPE and raising SIGPIPE in grace itself.
+    let mut grace = Grace::builder(Mode::Pid1)
+        .broken_stderr()
+        .args(["-vv", "--"])
+        .args(probe_args(&dir, "main", &["--handle", "all"]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    for _ in 0..3 {
+        send_and_await(&grace, &dir, "main", 10);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143);
+    assert_eq!(signals_received(&dir, "main"), [10, 10, 10, 15]);
+}

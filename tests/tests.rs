@@ -1,0 +1,11 @@
+//! Integration tests: the built grace binary as a real PID 1 (or subreaper)
+//! of a real PID namespace, observed through what real processes wrote down.
+//! Every test needs root (unshare --pid).
+
+mod util;
+
+mod child_state;
+mod exit_status;
+mod forwarding;
+mod idle;
+mod reaping;

@@ -1,0 +1,373 @@
+//! Shared test helpers: running grace as PID 1 of a fresh PID namespace or as
+//! a subreaper below one, waiting on marker files with a bound, and reading
+//! what the probe processes wrote down.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long any single wait in a test may take before it fails.
+pub const BOUND: Duration = Duration::from_secs(20);
+
+pub fn grace_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_grace")
+}
+
+pub fn probe_bin() -> PathBuf {
+    let path = Path::new(grace_bin())
+        .with_file_name("examples")
+        .join("probe");
+    assert!(
+        path.exists(),
+        "{} is missing: cargo builds it with the tests (cargo build --examples)",
+        path.display()
+    );
+    path
+}
+
+/// A scratch directory, removed when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        static COUNTER: AtomicU32 = AtomicU32::new(0);
+        let path = std::env::temp_dir().join(format!(
+            "grace-test-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Polls `condition` until it holds or `BOUND` passes.
+pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + BOUND;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+pub fn wait_for_file(path: &Path) -> String {
+    wait_until(&format!("{}", path.display()), || path.exists());
+    fs::read_to_string(path).expect("read marker")
+}
+
+pub fn send_signal(pid: i32, signal: i32) {
+    // SAFETY: kill(2) with plain integers.
+    let result = unsafe { libc::kill(pid, signal) };
+    assert_eq!(result, 0, "kill({pid}, {signal}) failed");
+}
+
+/// The direct children of `pid`, from /proc.
+pub fn children_of(pid: i32) -> Vec<i32> {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|s| s.parse().ok())
+        .collect()
+}
+
+/// The one-letter state of `pid` from /proc/PID/stat (None once gone).
+pub fn state_of(pid: i32) -> Option<char> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// One field of /proc/PID/status, e.g. "SigBlk".
+pub fn status_field(pid: i32, field: &str) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(&format!("{field}:")))
+        .map(|value| value.trim().to_string())
+}
+
+/// Where grace runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// PID 1 of a new PID namespace.
+    Pid1,
+    /// PID 2 of a new PID namespace whose PID 1 is a shell: grace is not the
+    /// namespace's init and must act as subreaper.
+    Subreaper,
+}
+
+/// A running grace, killed with its whole namespace when dropped.
+pub struct Grace {
+    unshare: Child,
+    pub pid: i32,
+    stderr_path: PathBuf,
+    namespace_init: i32,
+}
+
+pub struct GraceBuilder {
+    mode: Mode,
+    args: Vec<String>,
+    command: Command,
+    broken_stderr: bool,
+}
+
+impl GraceBuilder {
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_string_lossy().into_owned());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        for arg in args {
+            self = self.arg(arg);
+        }
+        self
+    }
+
+    /// Access to the `unshare` command, e.g. to set the signal state grace
+    /// starts with.
+    pub fn configure(mut self, f: impl FnOnce(&mut Command)) -> Self {
+        f(&mut self.command);
+        self
+    }
+
+    /// Gives grace a stderr whose reader is gone: every write fails with
+    /// EPIPE and raises SIGPIPE.
+    pub fn broken_stderr(mut self) -> Self {
+        self.broken_stderr = true;
+        self
+    }
+
+    pub fn start(mut self, dir: &TempDir) -> Grace {
+        let stderr_path = dir.join("grace.stderr");
+        let stderr: Stdio = if self.broken_stderr {
+            let (reader, writer) = std::io::pipe().expect("pipe");
+            drop(reader);
+            writer.into()
+        } else {
+            fs::File::create(&stderr_path).expect("stderr file").into()
+        };
+        self.command
+            .args(["--pid", "--fork", "--mount-proc", "--"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0);
+        match self.mode {
+            Mode::Pid1 => {
+                self.command.arg(grace_bin());
+            }
+            Mode::Subreaper => {
+                // `; exit` keeps the shell from exec'ing grace in its place.
+                self.command
+                    .args(["sh", "-c", "\"$@\"; exit $?", "sh", grace_bin()]);
+            }
+        }
+        self.command.args(&self.args);
+        let mut unshare = self.command.spawn().expect("spawn unshare");
+        let unshare_pid = unshare.id() as i32;
+        let mut namespace_init = 0;
+        let mut exited = None;
+        // A short-lived grace may be gone before it is seen; then only its
+        // exit status is left to look at.
+        wait_until("the namespace's init", || {
+            namespace_init = children_of(unshare_pid).first().copied().unwrap_or(0);
+            exited = unshare.try_wait().expect("try_wait");
+            namespace_init != 0 || exited.is_some()
+        });
+        let pid = match self.mode {
+            _ if exited.is_some() => 0,
+            Mode::Pid1 => namespace_init,
+            Mode::Subreaper => {
+                let mut grace = 0;
+                wait_until("grace under the namespace's shell", || {
+                    if unshare.try_wait().ok().flatten().is_some() {
+                        return true;
+                    }
+                    grace = children_of(namespace_init)
+                        .into_iter()
+                        .find(|&child| {
+                            fs::read_link(format!("/proc/{child}/exe"))
+                                .is_ok_and(|exe| exe == Path::new(grace_bin()))
+                        })
+                        .unwrap_or(0);
+                    grace != 0
+                });
+                grace
+            }
+        };
+        Grace {
+            unshare,
+            pid,
+            stderr_path,
+            namespace_init,
+        }
+    }
+}
+
+impl Grace {
+    pub fn builder(mode: Mode) -> GraceBuilder {
+        GraceBuilder {
+            mode,
+            args: Vec::new(),
+            command: Command::new("unshare"),
+            broken_stderr: false,
+        }
+    }
+
+    /// grace's exit code, waiting at most `BOUND`.
+    pub fn wait(&mut self) -> ExitStatus {
+        let deadline = Instant::now() + BOUND;
+        loop {
+            if let Some(status) = self.unshare.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "grace did not exit; stderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// grace's exit code; a signal death is reported as 128+N like a shell.
+    pub fn wait_code(&mut self) -> i32 {
+        let status = self.wait();
+        status
+            .code()
+            .or_else(|| status.signal().map(|s| 128 + s))
+            .expect("exit code")
+    }
+
+    pub fn stderr(&self) -> String {
+        fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    pub fn signal(&self, signal: i32) {
+        assert!(self.pid > 0, "grace exited before it could be signalled");
+        send_signal(self.pid, signal);
+    }
+}
+
+impl Drop for Grace {
+    fn drop(&mut self) {
+        // Killing the namespace's init makes the kernel kill everything in it.
+        if self.unshare.try_wait().ok().flatten().is_none() {
+            if self.namespace_init > 0 {
+                // SAFETY: kill(2) with plain integers.
+                unsafe { libc::kill(self.namespace_init, libc::SIGKILL) };
+            }
+            let _ = self.unshare.wait();
+        }
+    }
+}
+
+/// Runs grace to completion without a namespace (for cases that never get
+/// as far as signalling anything) and returns its exit code and stderr.
+pub fn run_plain(args: &[&str]) -> (i32, String) {
+    let output = Command::new(grace_bin())
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run grace");
+    let code = output
+        .status
+        .code()
+        .or_else(|| output.status.signal().map(|s| 128 + s))
+        .expect("exit code");
+    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+/// The events a probe wrote: (event, detail, monotonic ms).
+pub fn probe_log(dir: &TempDir, name: &str) -> Vec<(String, i64, u64)> {
+    fs::read_to_string(dir.join(&format!("{name}.log")))
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            Some((
+                words.next()?.to_string(),
+                words.next()?.parse().ok()?,
+                words.next()?.parse().ok()?,
+            ))
+        })
+        .collect()
+}
+
+/// The signals a probe received, in order.
+pub fn signals_received(dir: &TempDir, name: &str) -> Vec<i64> {
+    probe_log(dir, name)
+        .into_iter()
+        .filter(|(event, _, _)| event == "signal")
+        .map(|(_, signal, _)| signal)
+        .collect()
+}
+
+/// A probe command line writing into `dir` under `name`.
+pub fn probe_args(dir: &TempDir, name: &str, extra: &[&str]) -> Vec<String> {
+    let mut args = vec![
+        probe_bin().to_string_lossy().into_owned(),
+        "--dir".into(),
+        dir.path().to_string_lossy().into_owned(),
+        "--name".into(),
+        name.into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+/// The pid recorded in a probe's ready marker, once it is there (the pid is
+/// as seen inside grace's namespace).
+pub fn wait_ready(dir: &TempDir, name: &str) -> i32 {
+    wait_for_file(&dir.join(&format!("{name}.ready")))
+        .trim()
+        .parse()
+        .expect("pid in ready marker")
+}
+
+/// The host pid of a process in grace's namespace, found by the ready
+/// marker's namespace pid in /proc/PID/status's NSpid line.
+pub fn host_pid_of(namespace_pid: i32, below: i32) -> Option<i32> {
+    descendants(below).into_iter().find(|&pid| {
+        status_field(pid, "NSpid")
+            .and_then(|line| line.split_whitespace().last().map(str::to_string))
+            .is_some_and(|inner| inner == namespace_pid.to_string())
+    })
+}
+
+/// Every descendant of `pid`, from /proc's children lists.
+pub fn descendants(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
+    let mut queue = vec![pid];
+    while let Some(next) = queue.pop() {
+        for child in children_of(next) {
+            found.push(child);
+            queue.push(child);
+        }
+    }
+    found
+}
