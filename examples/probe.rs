@@ -4,13 +4,14 @@
 //!
 //! probe --dir DIR --name NAME [--handle SIGS] [--ignore SIGS] [--block SIGS]
 //!       [--exit-on SIGS] [--cleanup-ms N] [--exit-code N] [--setsid]
-//!       [--daemonize] [--fork N] [--stop-self] [--exit-now]
+//!       [--daemonize] [--fork N] [--stop-self] [--exit-now] [--mark EVENT]
 //!
 //! Files in DIR:
 //! - NAME.ready: the pid, written (atomically) once every disposition is set.
 //! - NAME.log: one line per event, `<event> <detail> <monotonic-ms>`:
 //!   `signal N`, `cleanup-start N`, `cleanup-done N`.
 //!
+//! --mark EVENT appends `EVENT 0 <ms>` to NAME.log and exits at once.
 //! On a signal in --exit-on (default TERM; it is then also handled) the probe
 //! "cleans up" for --cleanup-ms, logs `cleanup-done`, then dies of that
 //! signal (like a well-behaved program) or exits with --exit-code.
@@ -79,6 +80,7 @@ struct Options {
     fork: u32,
     stop_self: bool,
     exit_now: bool,
+    mark: Option<String>,
 }
 
 fn parse_options() -> Options {
@@ -96,6 +98,7 @@ fn parse_options() -> Options {
         fork: 0,
         stop_self: false,
         exit_now: false,
+        mark: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -114,6 +117,7 @@ fn parse_options() -> Options {
             "--daemonize" => o.daemonize = true,
             "--stop-self" => o.stop_self = true,
             "--exit-now" => o.exit_now = true,
+            "--mark" => o.mark = Some(value()),
             other => panic!("probe: unknown option {other}"),
         }
     }
@@ -162,6 +166,10 @@ fn main() {
         return;
     }
     let mut options = parse_options();
+    if let Some(event) = &options.mark {
+        log_line(&options, &format!("{event} 0"));
+        return;
+    }
     if options.exit_now {
         std::process::exit(options.exit_code.unwrap_or(0));
     }

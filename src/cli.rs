@@ -7,8 +7,18 @@
 
 use std::ffi::OsString;
 use std::fmt;
+use std::time::Duration;
 
-use crate::signals::Signal;
+use crate::signals::{self, Signal, SignalSet};
+
+/// Under `docker stop`'s default 10 s, grace's own deadline must come first
+/// so that grace, not the runtime, does the final kill and names the
+/// stragglers; one second is left for that.
+pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(9);
+
+/// Longer durations are certainly typos, and would overflow clock arithmetic
+/// long before they made sense.
+const MAX_DURATION: Duration = Duration::from_secs(100 * 24 * 3600);
 
 pub const USAGE: &str = "usage: grace [OPTIONS] [--] COMMAND [ARG]...";
 
@@ -21,6 +31,25 @@ usage: grace [OPTIONS] [--] COMMAND [ARG]...
 Options:
   --forward-to child|group  send forwarded signals to the command alone
                             (default) or to its whole process group
+Stopping (on a stop signal, or when the command exits while other processes
+remain):
+  --stop-on SIGNAL[,SIGNAL...]
+                            signals that start the shutdown (default TERM,INT)
+  --stop-signal SIGNAL      what every other process gets (default TERM),
+                            followed by SIGCONT; the command itself gets the
+                            very signal grace received
+  --stop-order all|main-first
+                            signal everyone at once (default), or the command
+                            first and the rest once it exited or at half the
+                            grace period
+  --grace-period DURATION   deadline after which remaining processes are
+                            SIGKILLed and named (default 9s)
+  --stop-delay DURATION     keep everything running this long before
+                            signalling (counts against the grace period)
+  --pre-stop COMMAND        run COMMAND with /bin/sh -c and wait for it (at
+                            most half the grace period) before signalling
+
+Other options:
   -s, --subreaper           register as child subreaper (automatic when grace
                             is not PID 1 of its PID namespace)
   -p, --pdeathsig SIGNAL    have the kernel send SIGNAL to grace when grace's
@@ -33,11 +62,22 @@ Options:
   -V, --version             show the version and exit
 
 SIGNAL is a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-1.
+DURATION is a number with a unit: 500ms, 9s, 1.5s, 2m, 1h (no unit: seconds).
 
 Exit status: the command's exit code, or 128+N when signal N killed it;
 127 when COMMAND is not found, 126 when it cannot be executed, 2 for a usage
 error.
 ";
+
+/// Who is signalled first when stopping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopOrder {
+    /// Everyone at once.
+    All,
+    /// The main process first; the rest once it exited or at half the
+    /// grace period, for masters that stop their own workers.
+    MainFirst,
+}
 
 /// Where forwarded signals go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +96,12 @@ pub struct Config {
     pub subreaper: bool,
     pub parent_death_signal: Option<Signal>,
     pub success_exits: Vec<u8>,
+    pub stop_on: SignalSet,
+    pub stop_signal: Signal,
+    pub stop_order: StopOrder,
+    pub grace_period: Duration,
+    pub stop_delay: Duration,
+    pub pre_stop: Option<OsString>,
     pub verbose: u8,
     pub quiet: bool,
 }
@@ -94,6 +140,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Usa
     let mut success_exits = Vec::new();
     let mut verbose: u8 = 0;
     let mut quiet = false;
+    let mut stop_on = SignalSet::EMPTY
+        .with(signals::SIGTERM)
+        .with(signals::SIGINT);
+    let mut stop_signal = signals::SIGTERM;
+    let mut stop_order = StopOrder::All;
+    let mut grace_period = DEFAULT_GRACE_PERIOD;
+    let mut stop_delay = Duration::ZERO;
+    let mut pre_stop = None;
 
     while let Some(arg) = parser.next()? {
         match arg {
@@ -120,6 +174,30 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Usa
                     }
                 };
             }
+            Long("stop-on") => {
+                let list = value_string(&mut parser, "--stop-on")?;
+                stop_on = parse_signal_list(&list)
+                    .map_err(|error| UsageError(format!("--stop-on: {error}")))?;
+            }
+            Long("stop-signal") => stop_signal = parse_value(&mut parser, "--stop-signal")?,
+            Long("stop-order") => {
+                stop_order = match value_string(&mut parser, "--stop-order")?.as_str() {
+                    "all" => StopOrder::All,
+                    "main-first" => StopOrder::MainFirst,
+                    other => {
+                        return Err(UsageError(format!(
+                            "invalid value '{other}' for --stop-order: expected all or main-first"
+                        )));
+                    }
+                };
+            }
+            Long("grace-period") => {
+                grace_period = parse_with(&mut parser, "--grace-period", parse_duration)?;
+            }
+            Long("stop-delay") => {
+                stop_delay = parse_with(&mut parser, "--stop-delay", parse_duration)?;
+            }
+            Long("pre-stop") => pre_stop = Some(parser.value()?),
             Value(command) => {
                 let args = parser.raw_args()?.collect();
                 return Ok(Invocation::Run(Config {
@@ -129,6 +207,12 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Usa
                     subreaper,
                     parent_death_signal,
                     success_exits,
+                    stop_on,
+                    stop_signal,
+                    stop_order,
+                    grace_period,
+                    stop_delay,
+                    pre_stop,
                     verbose,
                     quiet,
                 }));
@@ -151,9 +235,79 @@ where
     T: std::str::FromStr,
     T::Err: fmt::Display,
 {
+    parse_with(parser, option, |text| {
+        text.parse::<T>().map_err(|error| error.to_string())
+    })
+}
+
+fn parse_with<T>(
+    parser: &mut lexopt::Parser,
+    option: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, UsageError> {
     let text = value_string(parser, option)?;
-    text.parse::<T>()
-        .map_err(|error| UsageError(format!("{option}: {error}")))
+    parse(&text).map_err(|error| UsageError(format!("{option}: {error}")))
+}
+
+/// `TERM,INT,QUIT`: at least one signal, each in any accepted form.
+pub fn parse_signal_list(text: &str) -> Result<SignalSet, String> {
+    text.split(',').try_fold(SignalSet::EMPTY, |set, name| {
+        let signal: Signal = name
+            .trim()
+            .parse()
+            .map_err(|e: signals::SignalParseError| e.to_string())?;
+        Ok(set.with(signal))
+    })
+}
+
+/// `500ms`, `9s`, `1.5s`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let error = || {
+        format!(
+            "invalid duration '{text}': expected a number with a unit, such as 500ms, 9s, 1.5s, 2m or 1h"
+        )
+    };
+    let split = text
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_nanos: u128 = match unit {
+        "ms" => 1_000_000,
+        "" | "s" => 1_000_000_000,
+        "m" => 60_000_000_000,
+        "h" => 3_600_000_000_000,
+        _ => return Err(error()),
+    };
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return Err(error());
+    }
+    let digits_only = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits_only(whole) || !digits_only(fraction) || fraction.len() > 9 {
+        return Err(error());
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| error())?
+    };
+    let fraction_nanos: u128 = if fraction.is_empty() {
+        0
+    } else {
+        let value: u128 = fraction.parse().map_err(|_| error())?;
+        value * unit_nanos / 10u128.pow(fraction.len() as u32)
+    };
+    let nanos = whole
+        .checked_mul(unit_nanos)
+        .and_then(|n| n.checked_add(fraction_nanos))
+        .ok_or_else(error)?;
+    if nanos > MAX_DURATION.as_nanos() {
+        return Err(format!("duration '{text}' is longer than 100 days"));
+    }
+    Ok(Duration::new(
+        (nanos / 1_000_000_000) as u64,
+        (nanos % 1_000_000_000) as u32,
+    ))
 }
 
 #[cfg(test)]
@@ -223,6 +377,85 @@ mod tests {
     }
 
     #[test]
+    fn shutdown_options_have_container_friendly_defaults() {
+        let c = config(&["cmd"]);
+        assert_eq!(c.stop_on.bits(), 1 << 14 | 1 << 1);
+        assert_eq!(c.stop_signal.number(), 15);
+        assert_eq!(c.stop_order, StopOrder::All);
+        assert_eq!(c.grace_period, Duration::from_secs(9));
+        assert_eq!(c.stop_delay, Duration::ZERO);
+        assert_eq!(c.pre_stop, None);
+
+        let c = config(&[
+            "--stop-on",
+            "QUIT,term",
+            "--stop-signal",
+            "SIGUSR2",
+            "--stop-order",
+            "main-first",
+            "--grace-period",
+            "2m",
+            "--stop-delay",
+            "500ms",
+            "--pre-stop",
+            "echo bye",
+            "cmd",
+        ]);
+        assert_eq!(c.stop_on.bits(), 1 << 2 | 1 << 14);
+        assert_eq!(c.stop_signal.number(), 12);
+        assert_eq!(c.stop_order, StopOrder::MainFirst);
+        assert_eq!(c.grace_period, Duration::from_secs(120));
+        assert_eq!(c.stop_delay, Duration::from_millis(500));
+        assert_eq!(c.pre_stop, Some(OsString::from("echo bye")));
+    }
+
+    #[test]
+    fn parses_durations() {
+        let ok = |text: &str| parse_duration(text).unwrap();
+        assert_eq!(ok("500ms"), Duration::from_millis(500));
+        assert_eq!(ok("9s"), Duration::from_secs(9));
+        assert_eq!(ok("9"), Duration::from_secs(9));
+        assert_eq!(ok("0"), Duration::ZERO);
+        assert_eq!(ok("1.5s"), Duration::from_millis(1500));
+        assert_eq!(ok(".25s"), Duration::from_millis(250));
+        assert_eq!(ok("2m"), Duration::from_secs(120));
+        assert_eq!(ok("1h"), Duration::from_secs(3600));
+        assert_eq!(ok("0.001ms"), Duration::from_nanos(1000));
+        assert_eq!(ok("2400h"), Duration::from_secs(2400 * 3600));
+        for bad in [
+            "",
+            "s",
+            "ms",
+            ".",
+            "1.2.3s",
+            "-1s",
+            "1 s",
+            "1sec",
+            "1d",
+            "5x",
+            "1e3",
+            "2401h",
+            "99999999999999999999999999999999999999999999s",
+            "1.0000000001s",
+            "+1s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} must be refused");
+        }
+    }
+
+    #[test]
+    fn parses_signal_lists() {
+        assert_eq!(parse_signal_list("TERM").unwrap().bits(), 1 << 14);
+        assert_eq!(
+            parse_signal_list("TERM,INT,RTMIN").unwrap().bits(),
+            1 << 14 | 1 << 1 | 1 << 33
+        );
+        assert!(parse_signal_list("").is_err());
+        assert!(parse_signal_list("TERM,").is_err());
+        assert!(parse_signal_list("TERM,NOPE").is_err());
+    }
+
+    #[test]
     fn help_and_version_are_modes_not_errors() {
         assert_eq!(run(&["--help"]), Ok(Invocation::Help));
         assert_eq!(run(&["-h", "cmd"]), Ok(Invocation::Help));
@@ -245,6 +478,12 @@ mod tests {
             &["-e", "x", "cmd"],
             &["--forward-to", "everyone", "cmd"],
             &["--subreaper=yes", "cmd"],
+            &["--stop-order", "random", "cmd"],
+            &["--grace-period", "10 seconds", "cmd"],
+            &["--stop-delay", "-1s", "cmd"],
+            &["--stop-on", "", "cmd"],
+            &["--stop-signal", "RTMIN+40", "cmd"],
+            &["--pre-stop"],
         ] {
             assert!(run(words).is_err(), "{words:?} must be refused");
         }

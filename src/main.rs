@@ -9,7 +9,10 @@
 
 mod cli;
 mod log;
+mod procfs;
 mod reap;
+mod scope;
+mod shutdown;
 mod signals;
 mod spawn;
 mod supervisor;
@@ -87,7 +90,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         }
     };
 
-    let started = match spawn::start(&config.command, &config.args, inherited) {
+    let started = match spawn::start(&config.command, &config.args, inherited, true) {
         Ok(started) => started,
         Err(error) => {
             error!("{error}");
@@ -100,7 +103,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         inherited.signal_mask.bits()
     );
 
-    let outcome = supervisor::Supervisor::new(&config, signal_fd, started.pid).run();
+    let outcome = supervisor::Supervisor::new(&config, inherited, signal_fd, started.pid).run();
     if started.owns_terminal {
         spawn::reclaim_terminal();
     }

@@ -12,9 +12,12 @@ pub const LAST: i32 = 64;
 pub const RTMIN: i32 = 34;
 pub const RTMAX: i32 = 64;
 
+pub const SIGINT: Signal = Signal(2);
 pub const SIGKILL: Signal = Signal(9);
 pub const SIGPIPE: Signal = Signal(13);
+pub const SIGTERM: Signal = Signal(15);
 pub const SIGCHLD: Signal = Signal(17);
+pub const SIGCONT: Signal = Signal(18);
 pub const SIGSTOP: Signal = Signal(19);
 pub const SIGTSTP: Signal = Signal(20);
 pub const SIGTTIN: Signal = Signal(21);
@@ -179,8 +182,6 @@ pub fn is_forwarded(signal: Signal) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const SIGTERM: Signal = Signal(15);
 
     fn all() -> impl Iterator<Item = Signal> {
         (FIRST..=LAST).map(Signal)

@@ -55,12 +55,15 @@ pub struct Started {
     pub owns_terminal: bool,
 }
 
+/// Starts `program`; with `may_take_terminal`, it gets the terminal's
+/// foreground when stdin is one.
 pub fn start(
     program: &OsStr,
     args: &[OsString],
     inherited: Inherited,
+    may_take_terminal: bool,
 ) -> Result<Started, SpawnError> {
-    let take_terminal = io::stdin().is_terminal();
+    let take_terminal = may_take_terminal && io::stdin().is_terminal();
     let mut command = Command::new(program);
     command.args(args);
     sys::restore_child_state(

@@ -1,46 +1,113 @@
 //! The event loop: one thread, every signal blocked and read from a signalfd,
 //! and nothing else. While nothing happens grace sleeps in a single `ppoll`
-//! with no timeout, so an idle container costs no wake-ups at all.
+//! with no timeout, so an idle container costs no wake-ups at all; during a
+//! stop the only timeout is the next step of the shutdown timeline.
+//!
+//! The loop owns the main process's fate: forwarding signals to it, reaping
+//! it and everyone else, and carrying out a stop (`shutdown` decides when).
 
+use std::ffi::OsString;
 use std::io;
+use std::time::{Duration, Instant};
 
 use crate::cli::{Config, ForwardTo};
-use crate::reap::{self, WaitStatus};
-use crate::signals::{self, SIGCHLD, SIGPIPE, Signal};
+use crate::procfs;
+use crate::reap::{self, Remaining, WaitStatus};
+use crate::scope::{self, Scope, Sweeper};
+use crate::shutdown::{Phase, Shutdown, Step};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal};
+use crate::spawn::{self, Inherited};
 use crate::sys::{self, ReceivedSignal, SignalFd};
-use crate::{debug, info};
+use crate::{debug, info, notice, warn};
+
+/// After the deadline's SIGKILL, how long grace waits for the kernel to
+/// finish the killed processes (one stuck in uninterruptible sleep cannot
+/// be waited for forever).
+const AFTER_KILL_BOUND: Duration = Duration::from_secs(1);
 
 pub struct Supervisor<'a> {
     config: &'a Config,
+    inherited: Inherited,
     signals: SignalFd,
+    own_pid: i32,
+    scope: Scope,
     main_pid: i32,
     main_status: Option<WaitStatus>,
-    own_pid: i32,
+    pre_stop_pid: Option<i32>,
+    children_left: bool,
+    shutdown: Option<Shutdown>,
+    /// Processes reached by the stop, for the summary (None: unknown).
+    stopping: Option<usize>,
+    killed_at_deadline: Vec<String>,
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(config: &'a Config, signals: SignalFd, main_pid: i32) -> Self {
+    pub fn new(config: &'a Config, inherited: Inherited, signals: SignalFd, main_pid: i32) -> Self {
+        let own_pid = std::process::id();
         Self {
             config,
+            inherited,
             signals,
+            own_pid: own_pid as i32,
+            scope: Scope::for_pid(own_pid),
             main_pid,
             main_status: None,
-            own_pid: std::process::id() as i32,
+            pre_stop_pid: None,
+            children_left: true,
+            shutdown: None,
+            stopping: Some(0),
+            killed_at_deadline: Vec::new(),
         }
     }
 
-    /// Runs until the main process has exited and returns how it ended.
+    /// Runs until the main process and everyone grace is responsible for
+    /// have exited (or were killed at the deadline); returns how the main
+    /// process ended.
     pub fn run(mut self) -> io::Result<WaitStatus> {
         let mut batch = [ReceivedSignal::default(); 32];
         loop {
-            if let Some(status) = self.main_status {
-                return Ok(status);
+            let now = Instant::now();
+            self.advance(now)?;
+            if self.finished() {
+                break;
             }
-            self.signals.wait(None)?;
-            let count = self.signals.read(&mut batch)?;
-            for received in &batch[..count] {
-                self.on_signal(*received)?;
+            if let Some(shutdown) = &self.shutdown
+                && now >= shutdown.deadline
+            {
+                self.kill_stragglers(&mut batch)?;
+                break;
             }
+            let timeout = self
+                .shutdown
+                .as_ref()
+                .map(|s| s.next_wakeup().saturating_duration_since(now));
+            if self.signals.wait(timeout)? {
+                let count = self.signals.read(&mut batch)?;
+                for received in &batch[..count] {
+                    self.on_signal(*received)?;
+                }
+            }
+        }
+        self.report();
+        // The main process always ends up reaped unless it could not even be
+        // SIGKILLed in time; report that as the SIGKILL it was sent.
+        Ok(self
+            .main_status
+            .unwrap_or(WaitStatus::Signaled(SIGKILL.number())))
+    }
+
+    fn main_running(&self) -> bool {
+        self.main_status.is_none()
+    }
+
+    fn finished(&self) -> bool {
+        !self.children_left && (self.shutdown.is_some() || !self.main_running())
+    }
+
+    fn elapsed(&self) -> String {
+        match &self.shutdown {
+            Some(s) => format!("+{:.3} s", s.started.elapsed().as_secs_f64()),
+            None => String::new(),
         }
     }
 
@@ -56,6 +123,10 @@ impl<'a> Supervisor<'a> {
         if signal == SIGPIPE && received.sender == self.own_pid {
             return Ok(());
         }
+        if self.config.stop_on.contains(signal) {
+            self.on_stop_signal(signal, received.sender);
+            return Ok(());
+        }
         if !signals::is_forwarded(signal) {
             debug!(
                 "received {signal} from pid {}; not forwarded",
@@ -67,7 +138,38 @@ impl<'a> Supervisor<'a> {
         Ok(())
     }
 
+    fn on_stop_signal(&mut self, signal: Signal, sender: i32) {
+        let now = Instant::now();
+        match &mut self.shutdown {
+            None => {
+                info!(
+                    "stop: {signal} from pid {sender}; grace period {:?}",
+                    self.config.grace_period
+                );
+                self.shutdown = Some(Shutdown::begin(self.config, Some(signal), now));
+            }
+            Some(shutdown) => {
+                // Pressing Ctrl-C twice must land: skip what is left of the
+                // delay or pre-stop, or signal everyone still running again.
+                shutdown.trigger = Some(signal);
+                info!(
+                    "stop: {signal} again {}; signalling everyone still running",
+                    self.elapsed()
+                );
+                self.signal_everyone();
+                if let Some(shutdown) = &mut self.shutdown {
+                    shutdown.phase = Phase::Draining;
+                }
+            }
+        }
+    }
+
     fn forward(&self, signal: Signal) {
+        // Once reaped, the main pid may belong to someone else.
+        if !self.main_running() {
+            debug!("received {signal}; the main process is gone, not forwarded");
+            return;
+        }
         let target = match self.config.forward_to {
             ForwardTo::Child => self.main_pid,
             ForwardTo::Group => -self.main_pid,
@@ -82,17 +184,282 @@ impl<'a> Supervisor<'a> {
     }
 
     fn reap(&mut self) -> io::Result<()> {
-        let main_pid = self.main_pid;
-        let main_status = &mut self.main_status;
-        reap::reap_all(|exit| {
-            if exit.pid == main_pid {
-                info!("main process {} {}", exit.pid, exit.status.describe());
-                *main_status = Some(exit.status);
+        let mut exits = Vec::new();
+        let remaining = reap::reap_all(|exit| exits.push(exit))?;
+        self.children_left = remaining == Remaining::SomeChildren;
+        for exit in exits {
+            let status = exit.status.describe();
+            if exit.pid == self.main_pid && self.main_running() {
+                info!("main process {} {status} {}", exit.pid, self.elapsed());
+                self.main_status = Some(exit.status);
+            } else if Some(exit.pid) == self.pre_stop_pid {
+                self.pre_stop_pid = None;
+                match exit.status {
+                    WaitStatus::Exited(0) => info!("pre-stop: done {}", self.elapsed()),
+                    other => warn!("pre-stop command {}", other.describe()),
+                }
+                if let Some(Shutdown {
+                    phase: Phase::PreStop { .. },
+                    ..
+                }) = &self.shutdown
+                {
+                    self.after_pre_stop();
+                }
             } else {
-                debug!("reaped process {} ({})", exit.pid, exit.status.describe());
+                debug!("reaped process {} ({status}) {}", exit.pid, self.elapsed());
             }
-        })?;
+        }
         Ok(())
+    }
+
+    fn trigger(&self) -> Option<Signal> {
+        self.shutdown.as_ref().and_then(|s| s.trigger)
+    }
+
+    /// The step that follows the pre-stop command (done, failed or killed).
+    fn after_pre_stop(&mut self) {
+        if let Some(shutdown) = &self.shutdown {
+            let step = shutdown.after_pre_stop(self.main_running());
+            self.carry_out(step);
+        }
+    }
+
+    /// Starts a stop when the main process left others behind, and carries
+    /// out every step of a running stop that is due.
+    fn advance(&mut self, now: Instant) -> io::Result<()> {
+        if self.shutdown.is_none() {
+            if self.main_running() || !self.children_left {
+                return Ok(());
+            }
+            info!("stop: the main process exited; stopping the processes it left");
+            self.shutdown = Some(Shutdown::begin(self.config, None, now));
+        }
+        while let Some(shutdown) = &self.shutdown {
+            let step = shutdown.next_step(now, self.main_running());
+            if step == Step::Wait {
+                break;
+            }
+            self.carry_out(step);
+        }
+        Ok(())
+    }
+
+    fn carry_out(&mut self, step: Step) {
+        let now = Instant::now();
+        match step {
+            Step::Wait => {}
+            Step::StartPreStop => self.start_pre_stop(now),
+            Step::AbandonPreStop { pid } => {
+                warn!("pre-stop command still running at its bound; killing it and stopping now");
+                let _ = sys::kill(-pid, SIGKILL.number());
+                self.pre_stop_pid = None;
+                self.after_pre_stop();
+            }
+            Step::SignalMain => {
+                self.signal_main();
+                if let Some(shutdown) = &self.shutdown {
+                    let until = shutdown.others_at_the_latest();
+                    self.set_phase(Phase::MainFirst { until });
+                }
+            }
+            Step::SignalEveryone => {
+                self.signal_everyone();
+                self.set_phase(Phase::Draining);
+            }
+            Step::SignalOthers => {
+                self.signal_others();
+                self.set_phase(Phase::Draining);
+            }
+        }
+    }
+
+    fn set_phase(&mut self, phase: Phase) {
+        if let Some(shutdown) = &mut self.shutdown {
+            shutdown.phase = phase;
+        }
+    }
+
+    fn start_pre_stop(&mut self, now: Instant) {
+        let (Some(command), Some(shutdown)) = (self.config.pre_stop.clone(), &self.shutdown) else {
+            return self.after_pre_stop();
+        };
+        let until = shutdown.pre_stop_bound(now);
+        let args = [OsString::from("-c"), command.clone()];
+        match spawn::start("/bin/sh".as_ref(), &args, self.inherited, false) {
+            Ok(started) => {
+                info!("pre-stop: running {:?} as pid {}", command, started.pid);
+                self.pre_stop_pid = Some(started.pid);
+                self.set_phase(Phase::PreStop {
+                    pid: started.pid,
+                    until,
+                });
+            }
+            Err(error) => {
+                warn!("pre-stop: {error}");
+                self.after_pre_stop();
+            }
+        }
+    }
+
+    /// The main process gets exactly the signal grace received, and SIGCONT
+    /// if it is stopped so that it can act on it.
+    fn signal_main(&self) {
+        let Some(signal) = self.trigger() else {
+            return;
+        };
+        if !self.main_running() {
+            return;
+        }
+        match sys::kill(self.main_pid, signal.number()) {
+            Ok(()) => info!(
+                "stop: sent {signal} to the main process {} {}",
+                self.main_pid,
+                self.elapsed()
+            ),
+            Err(error) => debug!("could not signal the main process: {error}"),
+        }
+        if procfs::read_stat(self.main_pid).is_ok_and(|stat| stat.state == 'T') {
+            let _ = sys::kill(self.main_pid, SIGCONT.number());
+        }
+    }
+
+    /// The main process its signal, everyone else the stop signal and
+    /// SIGCONT.
+    fn signal_everyone(&mut self) {
+        let stop_signal = self.config.stop_signal;
+        let same_signal = self.trigger() == Some(stop_signal);
+        if self.scope == Scope::Namespace && same_signal && self.main_running() {
+            // kill(-1) gives the main process exactly the signal grace
+            // received, once, along with everyone else.
+            self.signal_namespace();
+            return;
+        }
+        self.signal_main();
+        self.signal_others();
+    }
+
+    /// One atomic kill(-1) reaches every process in the namespace, including
+    /// any forked while grace was deciding; then the stopped ones get
+    /// SIGCONT so they can act on it.
+    fn signal_namespace(&mut self) {
+        let stop_signal = self.config.stop_signal;
+        if let Err(error) = scope::signal_namespace(stop_signal) {
+            warn!("cannot signal the namespace: {error}");
+        }
+        match scope::continue_stopped(self.scope, self.own_pid) {
+            Ok(count) => self.stopping = self.stopping.map(|n| n.max(count)),
+            Err(error) => {
+                debug!("cannot list processes ({error}); sending SIGCONT to all");
+                self.stopping = None;
+                let _ = scope::signal_namespace(SIGCONT);
+            }
+        }
+        info!(
+            "stop: sent {stop_signal} to every process {}",
+            self.elapsed()
+        );
+    }
+
+    /// Everyone but the main process: the stop signal, then SIGCONT.
+    fn signal_others(&mut self) {
+        if self.scope == Scope::Namespace && !self.main_running() {
+            self.signal_namespace();
+            return;
+        }
+        let stop_signal = self.config.stop_signal;
+        let except = self.main_running().then_some(self.main_pid);
+        match Sweeper::default().sweep(self.scope, self.own_pid, except, &[stop_signal, SIGCONT]) {
+            Ok(count) => {
+                let main = usize::from(self.main_running());
+                self.stopping = self.stopping.map(|n| n.max(count + main));
+                info!(
+                    "stop: sent {stop_signal} and SIGCONT to {count} other processes {}",
+                    self.elapsed()
+                );
+            }
+            Err(error) => {
+                self.stopping = None;
+                warn!(
+                    "cannot find the other processes: {error}; signalling the main process group only"
+                );
+                if self.main_running() {
+                    let _ = sys::kill(-self.main_pid, stop_signal.number());
+                    let _ = sys::kill(-self.main_pid, SIGCONT.number());
+                }
+            }
+        }
+    }
+
+    /// The deadline: name every process still running and what it does with
+    /// the stop signal, SIGKILL them all, and reap them.
+    fn kill_stragglers(&mut self, batch: &mut [ReceivedSignal]) -> io::Result<()> {
+        let stop_signal = self.config.stop_signal;
+        let trigger = self.trigger().unwrap_or(stop_signal);
+        if let Ok(stragglers) = scope::members(self.scope, self.own_pid, None) {
+            for stat in stragglers.iter().filter(|s| s.state != 'Z') {
+                let signal = if stat.pid == self.main_pid && self.main_running() {
+                    trigger
+                } else {
+                    stop_signal
+                };
+                let disposition = procfs::read_dispositions(stat.pid)
+                    .map(|d| d.of(signal).describe(signal))
+                    .unwrap_or_else(|_| "dispositions unknown".into());
+                warn!(
+                    "deadline: killing {} ({}): state {}, {disposition}",
+                    stat.pid,
+                    procfs::read_command(stat.pid, &stat.comm),
+                    stat.state
+                );
+                self.killed_at_deadline
+                    .push(format!("{} ({})", stat.pid, stat.comm));
+            }
+        }
+        match self.scope {
+            Scope::Namespace => {
+                let _ = scope::signal_namespace(SIGKILL);
+            }
+            Scope::Descendants => {
+                let _ = Sweeper::default().sweep(self.scope, self.own_pid, None, &[SIGKILL]);
+            }
+        }
+        let bound = Instant::now() + AFTER_KILL_BOUND;
+        self.reap()?;
+        while self.children_left {
+            let now = Instant::now();
+            if now >= bound {
+                warn!("processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway");
+                break;
+            }
+            if self.signals.wait(Some(bound - now))? {
+                let count = self.signals.read(batch)?;
+                if batch[..count].iter().any(|r| r.number == SIGCHLD.number()) {
+                    self.reap()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// One line at the end of a stop: how many processes, how long, and who
+    /// had to be killed.
+    fn report(&self) {
+        let Some(shutdown) = &self.shutdown else {
+            return;
+        };
+        let seconds = shutdown.started.elapsed().as_secs_f64();
+        let what = match self.stopping {
+            Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
+            _ => format!("stopped in {seconds:.2} s"),
+        };
+        if self.killed_at_deadline.is_empty() {
+            notice!("{what}");
+        } else {
+            notice!(
+                "{what}; killed at deadline: {}",
+                self.killed_at_deadline.join(", ")
+            );
+        }
     }
 }
 

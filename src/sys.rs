@@ -283,3 +283,39 @@ pub fn restore_child_state(
     // async-signal-safe system calls; it allocates nothing and takes no lock.
     unsafe { command.pre_exec(hook) };
 }
+
+/// A pidfd: a handle on one process that stays valid (and never refers to
+/// another process) even after its pid is reused.
+pub struct PidFd {
+    fd: OwnedFd,
+}
+
+impl PidFd {
+    /// `pidfd_open(pid, 0)`.
+    pub fn open(pid: i32) -> io::Result<Self> {
+        // SAFETY: integer arguments only; the result is a new descriptor.
+        let result = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0 as c_int) };
+        let raw = check(result)? as RawFd;
+        // SAFETY: the kernel just returned this descriptor and nothing else
+        // owns it; pidfds are always close-on-exec.
+        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        Ok(Self { fd })
+    }
+
+    /// `pidfd_send_signal(fd, signal, NULL, 0)`: like kill(2), but to exactly
+    /// the process this pidfd was opened on.
+    pub fn send_signal(&self, signal: i32) -> io::Result<()> {
+        // SAFETY: a live descriptor, a null siginfo (the kernel fills in
+        // what kill(2) would) and no flags.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.fd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0 as c_int,
+            )
+        };
+        check(result).map(drop)
+    }
+}

@@ -9,3 +9,4 @@ mod exit_status;
 mod forwarding;
 mod idle;
 mod reaping;
+mod shutdown;

@@ -74,6 +74,25 @@ pub fn wait_for_file(path: &Path) -> String {
     fs::read_to_string(path).expect("read marker")
 }
 
+/// CLOCK_MONOTONIC in milliseconds, the clock the probe's log uses.
+pub fn monotonic_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: ts is a live timespec.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
+}
+
+/// When `name` first logged `event` (with any detail), in monotonic ms.
+pub fn event_time(dir: &TempDir, name: &str, event: &str) -> Option<u64> {
+    probe_log(dir, name)
+        .into_iter()
+        .find(|(e, _, _)| e == event)
+        .map(|(_, _, ms)| ms)
+}
+
 pub fn send_signal(pid: i32, signal: i32) {
     // SAFETY: kill(2) with plain integers.
     let result = unsafe { libc::kill(pid, signal) };
@@ -94,6 +113,17 @@ pub fn children_of(pid: i32) -> Vec<i32> {
 pub fn state_of(pid: i32) -> Option<char> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     stat.rsplit_once(") ")?.1.chars().next()
+}
+
+/// The parent of `pid`, from /proc/PID/stat.
+pub fn parent_of(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// One field of /proc/PID/status, e.g. "SigBlk".
@@ -125,6 +155,7 @@ pub struct Grace {
 
 pub struct GraceBuilder {
     mode: Mode,
+    bystander: Option<(String, PathBuf)>,
     args: Vec<String>,
     command: Command,
     broken_stderr: bool,
@@ -151,6 +182,14 @@ impl GraceBuilder {
     /// starts with.
     pub fn configure(mut self, f: impl FnOnce(&mut Command)) -> Self {
         f(&mut self.command);
+        self
+    }
+
+    /// Subreaper mode only: the namespace's shell also starts `command`
+    /// beside grace (not under it), and after grace exits waits for `release`
+    /// to exist before it ends the namespace.
+    pub fn bystander(mut self, command: String, release: PathBuf) -> Self {
+        self.bystander = Some((command, release));
         self
     }
 
@@ -181,9 +220,16 @@ impl GraceBuilder {
                 self.command.arg(grace_bin());
             }
             Mode::Subreaper => {
-                // `; exit` keeps the shell from exec'ing grace in its place.
-                self.command
-                    .args(["sh", "-c", "\"$@\"; exit $?", "sh", grace_bin()]);
+                // A command after grace keeps the shell from exec'ing grace
+                // in its place.
+                let script = match &self.bystander {
+                    Some((command, release)) => format!(
+                        "{command} & \"$@\"; code=$?; while [ ! -e {} ]; do sleep 0.01; done; exit $code",
+                        release.display()
+                    ),
+                    None => "\"$@\"; exit $?".to_string(),
+                };
+                self.command.args(["sh", "-c", &script, "sh", grace_bin()]);
             }
         }
         self.command.args(&self.args);
@@ -235,6 +281,7 @@ impl Grace {
             args: Vec::new(),
             command: Command::new("unshare"),
             broken_stderr: false,
+            bystander: None,
         }
     }
 

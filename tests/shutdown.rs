@@ -1,0 +1,453 @@
+//! The stop: every process grace is responsible for gets the stop signal and
+//! time to finish; only stragglers are SIGKILLed, at the deadline.
+
+use crate::util::{
+    Grace, Mode, TempDir, event_time, host_pid_of, monotonic_ms, probe_args, probe_log,
+    signals_received, state_of, wait_ready, wait_until,
+};
+
+/// Whether `name` got SIGTERM and finished its cleanup.
+fn finished_cleanup(dir: &TempDir, name: &str) -> bool {
+    probe_log(dir, name)
+        .iter()
+        .any(|(event, signal, _)| event == "cleanup-done" && *signal == 15)
+}
+
+fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
+    probe_args(dir, name, extra).join(" ")
+}
+
+fn every_kind_of_process_finishes(mode: Mode) {
+    let dir = TempDir::new();
+    // A sibling in the main process's group, a setsid'd daemon (double
+    // fork), and an orphan whose parent shell has exited.
+    let script = format!(
+        "{sibling} & {daemon}; (sh -c '{orphan} &'); exec {main}",
+        sibling = probe(&dir, "sibling", &["--cleanup-ms", "300"]),
+        daemon = probe(&dir, "daemon", &["--daemonize", "--cleanup-ms", "300"]),
+        orphan = probe(&dir, "orphan", &["--cleanup-ms", "300"]),
+        main = probe(&dir, "main", &["--cleanup-ms", "100"]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    for name in ["sibling", "daemon", "orphan", "main"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    for name in ["sibling", "daemon", "orphan", "main"] {
+        assert!(
+            finished_cleanup(&dir, name),
+            "{name} did not finish: {:?}\n{}",
+            probe_log(&dir, name),
+            grace.stderr()
+        );
+    }
+}
+
+#[test]
+fn sibling_daemon_and_orphan_finish_their_cleanup_as_pid1() {
+    every_kind_of_process_finishes(Mode::Pid1);
+}
+
+#[test]
+fn sibling_daemon_and_orphan_finish_their_cleanup_as_subreaper() {
+    every_kind_of_process_finishes(Mode::Subreaper);
+}
+
+fn slow_helper_is_waited_for(mode: Mode) {
+    let dir = TempDir::new();
+    let script = format!(
+        "{helper} & exec {main}",
+        helper = probe(&dir, "helper", &["--cleanup-ms", "2000"]),
+        main = probe(&dir, "main", &[]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "helper");
+    wait_ready(&dir, "main");
+    let sent = monotonic_ms();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let exited = monotonic_ms();
+    let done = event_time(&dir, "helper", "cleanup-done").expect("helper finished its cleanup");
+    assert!(done >= sent + 2000, "the helper had its 2 s");
+    // Right after the helper, far from the 9 s deadline.
+    assert!(
+        exited < done + 1000,
+        "grace exited {} ms after the helper",
+        exited - done
+    );
+}
+
+#[test]
+fn slow_helper_is_waited_for_and_no_longer_as_pid1() {
+    slow_helper_is_waited_for(Mode::Pid1);
+}
+
+#[test]
+fn slow_helper_is_waited_for_and_no_longer_as_subreaper() {
+    slow_helper_is_waited_for(Mode::Subreaper);
+}
+
+fn ignorer_is_killed_at_the_deadline(mode: Mode) {
+    let dir = TempDir::new();
+    let script = format!(
+        "{ignorer} & exec {main}",
+        ignorer = probe(&dir, "ignorer", &["--ignore", "15", "--exit-on", "10"]),
+        main = probe(&dir, "main", &[]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--grace-period", "1s", "--", "sh", "-c", &script])
+        .start(&dir);
+    let ignorer = wait_ready(&dir, "ignorer");
+    wait_ready(&dir, "main");
+    let ignorer_host = host_pid_of(ignorer, grace.pid).expect("ignorer's host pid");
+    let sent = monotonic_ms();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let took = monotonic_ms() - sent;
+    assert!(
+        (1000..=1200).contains(&took),
+        "grace exited after {took} ms"
+    );
+    assert_eq!(state_of(ignorer_host), None, "the ignorer is gone");
+    let stderr = grace.stderr();
+    assert!(
+        stderr.contains(&format!("killed at deadline: {ignorer} (probe)")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("ignores SIGTERM"), "{stderr}");
+}
+
+#[test]
+fn ignorer_is_killed_at_the_deadline_as_pid1() {
+    ignorer_is_killed_at_the_deadline(Mode::Pid1);
+}
+
+#[test]
+fn ignorer_is_killed_at_the_deadline_as_subreaper() {
+    ignorer_is_killed_at_the_deadline(Mode::Subreaper);
+}
+
+#[test]
+fn stopped_process_still_runs_its_handler() {
+    let dir = TempDir::new();
+    let script = format!(
+        "{stopped} & exec {main}",
+        stopped = probe(&dir, "stopped", &["--stop-self", "--cleanup-ms", "100"]),
+        main = probe(&dir, "main", &[]),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    let stopped = host_pid_of(wait_ready(&dir, "stopped"), grace.pid).unwrap();
+    wait_until("the probe to stop itself", || {
+        state_of(stopped) == Some('T')
+    });
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert!(
+        finished_cleanup(&dir, "stopped"),
+        "{:?}",
+        probe_log(&dir, "stopped")
+    );
+}
+
+fn thousand_processes_finish(mode: Mode, count: usize) {
+    let dir = TempDir::new();
+    let forks = (count - 1).to_string();
+    let script = format!(
+        "{workers} & exec {main}",
+        workers = probe(&dir, "w", &["--fork", &forks, "--cleanup-ms", "200"]),
+        main = probe(&dir, "main", &[]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let names: Vec<String> = std::iter::once("w".to_string())
+        .chain((1..count).map(|i| format!("w-{i}")))
+        .collect();
+    for name in &names {
+        wait_ready(&dir, name);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let unfinished: Vec<&String> = names
+        .iter()
+        .filter(|name| !finished_cleanup(&dir, name))
+        .collect();
+    assert!(
+        unfinished.is_empty(),
+        "{} did not finish: {:?}",
+        unfinished.len(),
+        &unfinished[..unfinished.len().min(10)]
+    );
+}
+
+#[test]
+fn a_thousand_processes_all_finish_as_pid1() {
+    thousand_processes_finish(Mode::Pid1, 1000);
+}
+
+#[test]
+fn a_thousand_processes_all_finish_as_subreaper() {
+    thousand_processes_finish(Mode::Subreaper, 1000);
+}
+
+fn main_exit_stops_the_rest(mode: Mode) {
+    let dir = TempDir::new();
+    let ready = dir.join("left.ready");
+    let script = format!(
+        "{left} & while [ ! -e {ready} ]; do sleep 0.01; done; exit 3",
+        left = probe(&dir, "left", &["--cleanup-ms", "300"]),
+        ready = ready.display(),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    assert_eq!(grace.wait_code(), 3, "{}", grace.stderr());
+    assert!(
+        finished_cleanup(&dir, "left"),
+        "{:?}",
+        probe_log(&dir, "left")
+    );
+}
+
+#[test]
+fn main_exiting_on_its_own_stops_the_rest_gracefully_as_pid1() {
+    main_exit_stops_the_rest(Mode::Pid1);
+}
+
+#[test]
+fn main_exiting_on_its_own_stops_the_rest_gracefully_as_subreaper() {
+    main_exit_stops_the_rest(Mode::Subreaper);
+}
+
+#[test]
+fn stop_delay_keeps_everything_running_first() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--stop-delay", "700ms", "--"])
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let sent = monotonic_ms();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let got = event_time(&dir, "main", "signal").unwrap();
+    assert!(
+        got >= sent + 700,
+        "signalled {} ms after the stop",
+        got - sent
+    );
+    assert!(
+        got < sent + 2000,
+        "signalled {} ms after the stop",
+        got - sent
+    );
+}
+
+#[test]
+fn pre_stop_runs_to_completion_before_signalling() {
+    let dir = TempDir::new();
+    let mark = |event: &str| probe(&dir, "prestop", &["--mark", event]);
+    let pre_stop = format!("{}; sleep 0.5; {}", mark("start"), mark("end"));
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--pre-stop", &pre_stop, "--"])
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let end = event_time(&dir, "prestop", "end").expect("pre-stop ran to its end");
+    let start = event_time(&dir, "prestop", "start").unwrap();
+    let got = event_time(&dir, "main", "signal").unwrap();
+    assert!(end >= start + 500);
+    assert!(
+        got >= end,
+        "main signalled {got} before pre-stop ended {end}"
+    );
+}
+
+#[test]
+fn hanging_pre_stop_is_cut_at_half_the_grace_period() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--grace-period", "2s", "--pre-stop", "sleep 100", "--"])
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let sent = monotonic_ms();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let got = event_time(&dir, "main", "signal").unwrap();
+    assert!(
+        (sent + 1000..sent + 1500).contains(&got),
+        "signalled after {} ms",
+        got - sent
+    );
+}
+
+#[test]
+fn failing_pre_stop_does_not_block_the_stop() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--pre-stop", "exit 7", "--"])
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert!(finished_cleanup(&dir, "main"));
+    assert!(
+        grace
+            .stderr()
+            .contains("pre-stop command exited with code 7")
+    );
+}
+
+fn main_first(mode: Mode) {
+    let dir = TempDir::new();
+    let script = format!(
+        "{worker} & exec {main}",
+        worker = probe(&dir, "worker", &[]),
+        main = probe(&dir, "main", &["--cleanup-ms", "400"]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--stop-order", "main-first", "--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "worker");
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let main_done = event_time(&dir, "main", "cleanup-done").unwrap();
+    let worker_got = event_time(&dir, "worker", "signal").unwrap();
+    assert!(
+        worker_got >= main_done,
+        "worker signalled before the main process finished"
+    );
+}
+
+#[test]
+fn main_first_signals_the_others_after_the_main_process_as_pid1() {
+    main_first(Mode::Pid1);
+}
+
+#[test]
+fn main_first_signals_the_others_after_the_main_process_as_subreaper() {
+    main_first(Mode::Subreaper);
+}
+
+#[test]
+fn main_first_signals_the_others_at_half_the_grace_period_at_the_latest() {
+    let dir = TempDir::new();
+    let script = format!(
+        "{worker} & exec {main}",
+        worker = probe(&dir, "worker", &[]),
+        // The main process ignores SIGTERM: it is killed at the deadline.
+        main = probe(&dir, "main", &["--ignore", "15", "--exit-on", "10"]),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args([
+            "--stop-order",
+            "main-first",
+            "--grace-period",
+            "2s",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .start(&dir);
+    wait_ready(&dir, "worker");
+    wait_ready(&dir, "main");
+    let sent = monotonic_ms();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let worker_got = event_time(&dir, "worker", "signal").unwrap();
+    assert!(
+        (sent + 1000..sent + 1500).contains(&worker_got),
+        "worker signalled after {} ms",
+        worker_got - sent
+    );
+}
+
+#[test]
+fn main_gets_the_signal_grace_received_others_the_stop_signal() {
+    let dir = TempDir::new();
+    let script = format!(
+        "{other} & exec {main}",
+        other = probe(&dir, "other", &["--handle", "3,15", "--exit-on", "15"]),
+        main = probe(&dir, "main", &["--exit-on", "3"]),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--stop-on", "QUIT", "--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "other");
+    wait_ready(&dir, "main");
+    grace.signal(3);
+    assert_eq!(grace.wait_code(), 131, "{}", grace.stderr());
+    assert_eq!(signals_received(&dir, "main"), [3]);
+    assert_eq!(signals_received(&dir, "other"), [15]);
+}
+
+#[test]
+fn a_second_stop_signal_is_sent_again() {
+    let dir = TempDir::new();
+    let script = format!(
+        "{other} & exec {main}",
+        other = probe(&dir, "other", &["--handle", "15", "--exit-on", "10"]),
+        main = probe(&dir, "main", &["--handle", "15", "--exit-on", "2"]),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--grace-period", "2s", "--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "other");
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    wait_until("the first SIGTERM", || {
+        signals_received(&dir, "main") == [15] && signals_received(&dir, "other") == [15]
+    });
+    grace.signal(2);
+    wait_until("the second stop signal", || {
+        signals_received(&dir, "other") == [15, 15]
+    });
+    assert_eq!(grace.wait_code(), 130, "{}", grace.stderr());
+    assert_eq!(signals_received(&dir, "main"), [15, 2]);
+}
+
+#[test]
+fn subreaper_never_signals_a_bystander() {
+    let dir = TempDir::new();
+    let release = dir.join("release");
+    let bystander = probe(&dir, "bystander", &["--handle", "all"]);
+    let script = format!(
+        "{child} & exec {main}",
+        child = probe(&dir, "child", &["--cleanup-ms", "100"]),
+        main = probe(&dir, "main", &[]),
+    );
+    let mut grace = Grace::builder(Mode::Subreaper)
+        .bystander(bystander, release.clone())
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    let bystander = wait_ready(&dir, "bystander");
+    wait_ready(&dir, "child");
+    wait_ready(&dir, "main");
+    let bystander_host = host_pid_of(bystander, crate::util::parent_of(grace.pid).unwrap())
+        .expect("bystander's host pid");
+    grace.signal(15);
+    wait_until("grace to exit", || state_of(grace.pid).is_none());
+    assert!(finished_cleanup(&dir, "child"));
+    assert_eq!(signals_received(&dir, "bystander"), Vec::<i64>::new());
+    assert!(
+        matches!(state_of(bystander_host), Some('S' | 'R')),
+        "the bystander still runs untouched"
+    );
+    std::fs::write(&release, "").unwrap();
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+}
