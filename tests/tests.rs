@@ -10,3 +10,4 @@ mod forwarding;
 mod idle;
 mod reaping;
 mod shutdown;
+mod terminal;
