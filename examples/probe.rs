@@ -5,6 +5,7 @@
 //! probe --dir DIR --name NAME [--handle SIGS] [--ignore SIGS] [--block SIGS]
 //!       [--exit-on SIGS] [--cleanup-ms N] [--exit-code N] [--setsid]
 //!       [--daemonize] [--fork N] [--stop-self] [--exit-now] [--mark EVENT]
+//!       [--tag TEXT]
 //!
 //! Files in DIR:
 //! - NAME.ready: the pid, written (atomically) once every disposition is set.
@@ -106,6 +107,8 @@ fn parse_options() -> Options {
         match flag.as_str() {
             "--dir" => o.dir = value().into(),
             "--name" => o.name = value(),
+            // Only there to make the process recognisable in a listing.
+            "--tag" => drop(value()),
             "--handle" => o.handle = parse_set(&value()),
             "--ignore" => o.ignore = parse_set(&value()),
             "--block" => o.block = parse_set(&value()),

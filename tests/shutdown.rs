@@ -2,16 +2,9 @@
 //! time to finish; only stragglers are SIGKILLed, at the deadline.
 
 use crate::util::{
-    Grace, Mode, TempDir, event_time, host_pid_of, monotonic_ms, probe_args, probe_log,
-    signals_received, state_of, wait_ready, wait_until,
+    Grace, Mode, TempDir, event_time, finished_cleanup, host_pid_of, monotonic_ms, probe_args,
+    probe_log, signals_received, state_of, wait_ready, wait_until,
 };
-
-/// Whether `name` got SIGTERM and finished its cleanup.
-fn finished_cleanup(dir: &TempDir, name: &str) -> bool {
-    probe_log(dir, name)
-        .iter()
-        .any(|(event, signal, _)| event == "cleanup-done" && *signal == 15)
-}
 
 fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
     probe_args(dir, name, extra).join(" ")

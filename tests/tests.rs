@@ -5,6 +5,9 @@
 mod util;
 
 mod child_state;
+mod compare;
+mod containers;
+mod e2e;
 mod exit_status;
 mod forwarding;
 mod idle;

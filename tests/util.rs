@@ -54,6 +54,12 @@ impl TempDir {
     }
 }
 
+impl AsRef<Path> for TempDir {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = fs::remove_dir_all(&self.0);
@@ -86,7 +92,7 @@ pub fn monotonic_ms() -> u64 {
 }
 
 /// When `name` first logged `event` (with any detail), in monotonic ms.
-pub fn event_time(dir: &TempDir, name: &str, event: &str) -> Option<u64> {
+pub fn event_time(dir: &impl AsRef<Path>, name: &str, event: &str) -> Option<u64> {
     probe_log(dir, name)
         .into_iter()
         .find(|(e, _, _)| e == event)
@@ -350,8 +356,8 @@ pub fn run_plain(args: &[&str]) -> (i32, String) {
 }
 
 /// The events a probe wrote: (event, detail, monotonic ms).
-pub fn probe_log(dir: &TempDir, name: &str) -> Vec<(String, i64, u64)> {
-    fs::read_to_string(dir.join(&format!("{name}.log")))
+pub fn probe_log(dir: &impl AsRef<Path>, name: &str) -> Vec<(String, i64, u64)> {
+    fs::read_to_string(dir.as_ref().join(format!("{name}.log")))
         .unwrap_or_default()
         .lines()
         .filter_map(|line| {
@@ -365,8 +371,15 @@ pub fn probe_log(dir: &TempDir, name: &str) -> Vec<(String, i64, u64)> {
         .collect()
 }
 
+/// Whether probe `name` got SIGTERM and finished its cleanup.
+pub fn finished_cleanup(dir: &impl AsRef<Path>, name: &str) -> bool {
+    probe_log(dir, name)
+        .iter()
+        .any(|(event, signal, _)| event == "cleanup-done" && *signal == 15)
+}
+
 /// The signals a probe received, in order.
-pub fn signals_received(dir: &TempDir, name: &str) -> Vec<i64> {
+pub fn signals_received(dir: &impl AsRef<Path>, name: &str) -> Vec<i64> {
     probe_log(dir, name)
         .into_iter()
         .filter(|(event, _, _)| event == "signal")

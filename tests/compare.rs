@@ -1,0 +1,218 @@
+//! The side-by-side comparison behind the README's "why grace?" table: the
+//! same container, with every process shape, stopped by `podman stop` under
+//! grace, tini, dumb-init, catatonit and no init at all.
+//!
+//! Not part of the test suite (it takes half a minute and writes a file):
+//! `scripts/compare` runs it and rewrites docs/comparison.md and the table in
+//! the README.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::containers::{Container, Rootfs, Runtime, install};
+use crate::e2e::{SHAPES, WORKERS, shape_names, shapes_script, wait_for_shapes};
+use crate::util::{finished_cleanup, signals_received};
+
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+struct Init {
+    name: &'static str,
+    binary: Option<&'static str>,
+    prefix: &'static [&'static str],
+}
+
+const INITS: &[Init] = &[
+    Init {
+        name: "grace",
+        binary: None,
+        prefix: &["/grace", "--grace-period", "4s", "--"],
+    },
+    Init {
+        name: "tini",
+        binary: Some("/usr/bin/tini-static"),
+        prefix: &["/init", "--"],
+    },
+    Init {
+        name: "dumb-init",
+        binary: Some("/usr/bin/dumb-init"),
+        prefix: &["/init"],
+    },
+    Init {
+        name: "catatonit",
+        binary: Some("/usr/bin/catatonit"),
+        prefix: &["/init", "--"],
+    },
+    Init {
+        name: "no init (sh, then the app, as PID 1)",
+        binary: None,
+        prefix: &[],
+    },
+];
+
+struct Outcome {
+    got_term: Vec<bool>,
+    finished: Vec<bool>,
+    workers_term: usize,
+    workers_finished: usize,
+    code: i32,
+    took: Duration,
+}
+
+fn run(init: &Init) -> Outcome {
+    let rootfs = Rootfs::new();
+    if let Some(binary) = init.binary {
+        install(&rootfs.root(), Path::new(binary), "/init");
+    }
+    let tag = rootfs
+        .dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let script = shapes_script(&tag);
+    let mut args: Vec<&str> = init.prefix.to_vec();
+    args.extend(["sh", "-c", &script]);
+    let mut container = Container::start(Runtime::Podman, rootfs, &args, &[]);
+    wait_for_shapes(&container.rootfs);
+    let (code, took) = container.stop(STOP_TIMEOUT);
+    let markers = container.rootfs.markers();
+    let got_term = |name: &str| signals_received(&markers, name).contains(&15);
+    let named = named_shapes();
+    let workers: Vec<String> = shape_names()
+        .into_iter()
+        .filter(|n| n.starts_with('w'))
+        .collect();
+    Outcome {
+        got_term: named.iter().map(|n| got_term(n)).collect(),
+        finished: named
+            .iter()
+            .map(|n| finished_cleanup(&markers, n))
+            .collect(),
+        workers_term: workers.iter().filter(|n| got_term(n)).count(),
+        workers_finished: workers
+            .iter()
+            .filter(|n| finished_cleanup(&markers, n))
+            .count(),
+        code,
+        took,
+    }
+}
+
+fn named_shapes() -> Vec<&'static str> {
+    let mut names = vec!["main"];
+    names.extend(SHAPES.iter().map(|(name, _)| *name));
+    names.push("orphan");
+    names
+}
+
+fn describe(shape: &str) -> &'static str {
+    match shape {
+        "main" => "main process (exec'd by the shell), 0.1 s cleanup",
+        "sibling" => "sibling in the main process's group, 0.3 s cleanup",
+        "daemon" => "setsid daemon (double fork), 0.3 s cleanup",
+        "slow" => "helper with 2 s of cleanup",
+        "stopped" => "process stopped with SIGSTOP, 0.1 s cleanup",
+        "ignorer" => "process that ignores SIGTERM",
+        "orphan" => "orphan whose parent shell exited, 0.3 s cleanup",
+        _ => "?",
+    }
+}
+
+fn mark(got_term: bool, finished: bool) -> &'static str {
+    match (got_term, finished) {
+        (true, true) => "SIGTERM, finished",
+        (true, false) => "SIGTERM, **killed mid-cleanup**",
+        (false, _) => "**SIGKILL only**",
+    }
+}
+
+#[test]
+#[ignore = "run by scripts/compare: rewrites docs/comparison.md"]
+fn compare_inits_side_by_side() {
+    let outcomes: Vec<Outcome> = INITS.iter().map(run).collect();
+    let mut table = String::new();
+    let _ = writeln!(
+        table,
+        "| process | {} |",
+        INITS.iter().map(|i| i.name).collect::<Vec<_>>().join(" | ")
+    );
+    let _ = writeln!(table, "| --- |{}", " --- |".repeat(INITS.len()));
+    for (index, shape) in named_shapes().iter().enumerate() {
+        let cells: Vec<&str> = outcomes
+            .iter()
+            .map(|o| {
+                if *shape == "ignorer" {
+                    if o.got_term[index] {
+                        "SIGTERM ignored, SIGKILL"
+                    } else {
+                        "SIGKILL"
+                    }
+                } else {
+                    mark(o.got_term[index], o.finished[index])
+                }
+            })
+            .collect();
+        let _ = writeln!(table, "| {} | {} |", describe(shape), cells.join(" | "));
+    }
+    let workers: Vec<String> = outcomes
+        .iter()
+        .map(|o| {
+            format!(
+                "{} got SIGTERM, {} finished",
+                o.workers_term, o.workers_finished
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        table,
+        "| {WORKERS} workers, 0.2 s cleanup each | {} |",
+        workers.join(" | ")
+    );
+    let codes: Vec<String> = outcomes.iter().map(|o| o.code.to_string()).collect();
+    let _ = writeln!(
+        table,
+        "| exit code (`podman inspect`) | {} |",
+        codes.join(" | ")
+    );
+    let took: Vec<String> = outcomes
+        .iter()
+        .map(|o| format!("{:.1} s", o.took.as_secs_f64()))
+        .collect();
+    let _ = writeln!(table, "| `podman stop -t 5` took | {} |", took.join(" | "));
+
+    let document = format!(
+        "# grace, tini, dumb-init and catatonit side by side\n\n\
+         Generated by `scripts/compare` (tests/compare.rs): one busybox container per init,\n\
+         started with `podman --runtime runc run --rootfs`, running every process shape\n\
+         below plus {WORKERS} workers, then stopped with `podman stop -t 5`. Each process\n\
+         writes down which signals it received and whether its cleanup finished, into a\n\
+         bind-mounted directory. grace runs with `--grace-period 4s`; the others with their\n\
+         defaults (Debian's tini-static, dumb-init, catatonit).\n\n{table}\n\
+         tini and catatonit forward SIGTERM to their one child; dumb-init to the child's\n\
+         process group. All three exit as soon as that child exits, and the kernel then\n\
+         SIGKILLs everything else in the container. grace signals every process, waits for\n\
+         all of them, and SIGKILLs only the one that ignores SIGTERM, at its own deadline.\n"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/comparison.md");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, document).unwrap();
+    // The README shows the same table between two markers.
+    let readme_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&readme_path).unwrap();
+    let (start, end) = ("<!-- comparison:start -->\n", "<!-- comparison:end -->");
+    if let (Some(a), Some(b)) = (readme.find(start), readme.find(end)) {
+        let updated = format!("{}{start}{table}{}", &readme[..a], &readme[b..]);
+        std::fs::write(&readme_path, updated).unwrap();
+    }
+    println!("{table}");
+    // grace must let everything but the ignorer finish.
+    assert!(
+        outcomes[0]
+            .finished
+            .iter()
+            .zip(named_shapes())
+            .all(|(f, n)| *f || n == "ignorer")
+    );
+}

@@ -1,0 +1,439 @@
+//! A harness for running inits as PID 1 of real OCI containers: a rootfs made
+//! from Debian's busybox-static, static (musl) builds of grace and the probe,
+//! and containers started by `runc` directly or by `podman --runtime runc`.
+//! Every container, bundle and state directory is removed when dropped, also
+//! when a test fails.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::util::{BOUND, TempDir, grace_bin, wait_until};
+
+pub const MUSL: &str = "x86_64-unknown-linux-musl";
+
+/// Static builds of grace and the probe, made once per test process (cargo's
+/// own lock serialises the test processes that race to build them).
+pub struct StaticBinaries {
+    pub grace: PathBuf,
+    pub probe: PathBuf,
+}
+
+pub fn static_binaries() -> &'static StaticBinaries {
+    static BUILT: OnceLock<StaticBinaries> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        // CARGO_BIN_EXE_grace is TARGET/debug/grace.
+        let target_dir = Path::new(grace_bin())
+            .parent()
+            .and_then(Path::parent)
+            .expect("target dir");
+        let output = Command::new(option_env!("CARGO").unwrap_or("cargo"))
+            .args([
+                "build",
+                "--release",
+                "--target",
+                MUSL,
+                "--bin",
+                "grace",
+                "--example",
+                "probe",
+            ])
+            .arg("--manifest-path")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+            .arg("--target-dir")
+            .arg(target_dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run cargo");
+        assert!(
+            output.status.success(),
+            "static build failed (rustup target add {MUSL}):\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let release = target_dir.join(MUSL).join("release");
+        StaticBinaries {
+            grace: release.join("grace"),
+            probe: release.join("examples").join("probe"),
+        }
+    })
+}
+
+/// Copies `binary` into `rootfs` at `destination`, with the shared
+/// libraries it needs when it is dynamically linked (dumb-init, tini).
+pub fn install(rootfs: &Path, binary: &Path, destination: &str) {
+    let target = rootfs.join(destination.trim_start_matches('/'));
+    fs::create_dir_all(target.parent().unwrap()).unwrap();
+    fs::copy(binary, &target).unwrap_or_else(|e| panic!("copy {}: {e}", binary.display()));
+    let ldd = Command::new("ldd").arg(binary).output().expect("ldd");
+    for line in String::from_utf8_lossy(&ldd.stdout).lines() {
+        // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or
+        // "/lib64/ld-linux-x86-64.so.2 (0x...)"
+        let library = line
+            .split("=>")
+            .last()
+            .and_then(|rest| rest.split_whitespace().next())
+            .filter(|path| path.starts_with('/'));
+        if let Some(library) = library {
+            let inside = rootfs.join(library.trim_start_matches('/'));
+            fs::create_dir_all(inside.parent().unwrap()).unwrap();
+            if !inside.exists() {
+                fs::copy(library, &inside).unwrap();
+            }
+        }
+    }
+}
+
+/// A busybox rootfs with grace at /grace and the probe at /probe, and a
+/// host directory that the container sees as /markers.
+pub struct Rootfs {
+    pub dir: TempDir,
+}
+
+impl Rootfs {
+    pub fn new() -> Self {
+        let dir = TempDir::new();
+        let root = dir.join("rootfs");
+        let bin = root.join("bin");
+        for sub in ["bin", "proc", "sys", "dev", "tmp", "etc", "markers"] {
+            fs::create_dir_all(root.join(sub)).unwrap();
+        }
+        fs::create_dir_all(dir.join("markers")).unwrap();
+        fs::copy("/bin/busybox", bin.join("busybox")).expect("busybox-static installed");
+        let applets = Command::new("/bin/busybox").arg("--list").output().unwrap();
+        for applet in String::from_utf8_lossy(&applets.stdout).lines() {
+            if applet != "busybox" {
+                symlink("busybox", bin.join(applet)).unwrap();
+            }
+        }
+        let binaries = static_binaries();
+        install(&root, &binaries.grace, "/grace");
+        install(&root, &binaries.probe, "/probe");
+        Rootfs { dir }
+    }
+
+    pub fn root(&self) -> PathBuf {
+        self.dir.join("rootfs")
+    }
+
+    /// The host side of /markers.
+    pub fn markers(&self) -> PathBuf {
+        self.dir.join("markers")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runtime {
+    Runc,
+    Podman,
+}
+
+fn unique_name() -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "grace-e2e-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A running container.
+pub struct Container {
+    pub runtime: Runtime,
+    pub name: String,
+    pub rootfs: Rootfs,
+    /// runc: the foreground `runc run`, whose exit status is the init's.
+    runc_run: Option<Child>,
+    started: Instant,
+}
+
+/// Extra `podman run` flags, e.g. `--init --init-path PATH`.
+pub type PodmanFlags<'a> = &'a [&'a str];
+
+impl Container {
+    /// Starts `args` as the container's process 1.
+    pub fn start(
+        runtime: Runtime,
+        rootfs: Rootfs,
+        args: &[&str],
+        podman_flags: PodmanFlags,
+    ) -> Self {
+        let name = unique_name();
+        let started = Instant::now();
+        let runc_run = match runtime {
+            Runtime::Runc => Some(Self::start_runc(&rootfs, &name, args)),
+            Runtime::Podman => {
+                let markers = format!("{}:/markers", rootfs.markers().display());
+                let output = Command::new("podman")
+                    .args(["--runtime", "runc", "run", "-d", "--name", &name])
+                    .args(["--network", "none", "--ulimit", "nofile=1024:1024"])
+                    .args(["--ulimit", "nproc=4096:4096", "-v", &markers])
+                    .args(podman_flags)
+                    .arg("--rootfs")
+                    .arg(rootfs.root())
+                    .args(args)
+                    .stdin(Stdio::null())
+                    .output()
+                    .expect("podman installed");
+                assert!(
+                    output.status.success(),
+                    "podman run failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                None
+            }
+        };
+        Container {
+            runtime,
+            name,
+            rootfs,
+            runc_run,
+            started,
+        }
+    }
+
+    fn start_runc(rootfs: &Rootfs, name: &str, args: &[&str]) -> Child {
+        let bundle = rootfs.dir.path();
+        let spec = Command::new("runc")
+            .args(["spec", "--bundle"])
+            .arg(bundle)
+            .status()
+            .expect("runc installed");
+        assert!(spec.success());
+        let config_path = bundle.join("config.json");
+        let config = fs::read_to_string(&config_path).unwrap();
+        let args_json = args
+            .iter()
+            .map(|a| json_string(a))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let markers = json_string(&rootfs.markers().display().to_string());
+        let edits = [
+            ("\"terminal\": true", "\"terminal\": false".to_string()),
+            (
+                "\"args\": [\n\t\t\t\"sh\"\n\t\t]",
+                format!("\"args\": [{args_json}]"),
+            ),
+            ("\"readonly\": true", "\"readonly\": false".to_string()),
+            (
+                "\"mounts\": [",
+                format!(
+                    "\"mounts\": [{{\"destination\": \"/markers\", \"type\": \"bind\", \"source\": {markers}, \"options\": [\"rbind\", \"rw\"]}},"
+                ),
+            ),
+        ];
+        let mut edited = config;
+        for (from, to) in edits {
+            assert!(edited.contains(from), "runc spec changed: no {from:?}");
+            edited = edited.replacen(from, &to, 1);
+        }
+        fs::write(&config_path, edited).unwrap();
+        let log = fs::File::create(bundle.join("container.log")).unwrap();
+        Command::new("runc")
+            .arg("--root")
+            .arg(bundle.join("runc-state"))
+            .args(["run", "--bundle"])
+            .arg(bundle)
+            .arg(name)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("runc run")
+    }
+
+    fn runc(&self, args: &[&str]) -> std::process::Output {
+        Command::new("runc")
+            .arg("--root")
+            .arg(self.rootfs.dir.join("runc-state"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("runc")
+    }
+
+    fn podman(&self, args: &[&str]) -> std::process::Output {
+        Command::new("podman")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("podman")
+    }
+
+    /// `runc kill NAME SIGNAL` or `podman kill -s SIGNAL NAME`.
+    pub fn kill(&self, signal: &str) {
+        let output = match self.runtime {
+            Runtime::Runc => self.runc(&["kill", &self.name, signal]),
+            Runtime::Podman => self.podman(&["kill", "-s", signal, &self.name]),
+        };
+        assert!(
+            output.status.success(),
+            "kill: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// `podman exec NAME ARGS...`.
+    pub fn exec(&self, args: &[&str]) {
+        let mut all = vec!["exec", self.name.as_str()];
+        all.extend_from_slice(args);
+        let output = self.podman(&all);
+        assert!(
+            output.status.success(),
+            "exec: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    /// Stops the container the way users do (`podman stop -t TIMEOUT`; for
+    /// runc, SIGTERM and then SIGKILL after TIMEOUT) and returns the exit
+    /// code and how long the stop took.
+    pub fn stop(&mut self, timeout: Duration) -> (i32, Duration) {
+        let begun = Instant::now();
+        match self.runtime {
+            Runtime::Podman => {
+                let seconds = timeout.as_secs().to_string();
+                let output = self.podman(&["stop", "-t", &seconds, &self.name]);
+                assert!(
+                    output.status.success(),
+                    "stop: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                let took = begun.elapsed();
+                (self.exit_code(), took)
+            }
+            Runtime::Runc => {
+                self.kill("TERM");
+                let deadline = begun + timeout;
+                let mut killed = false;
+                loop {
+                    if let Some(code) = self.try_exit_code() {
+                        return (code, begun.elapsed());
+                    }
+                    if !killed && Instant::now() >= deadline {
+                        let _ = self.runc(&["kill", &self.name, "KILL"]);
+                        killed = true;
+                    }
+                    assert!(begun.elapsed() < timeout + BOUND, "container did not stop");
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+
+    fn try_exit_code(&mut self) -> Option<i32> {
+        let child = self.runc_run.as_mut()?;
+        let status = child.try_wait().expect("try_wait")?;
+        use std::os::unix::process::ExitStatusExt;
+        Some(
+            status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
+        )
+    }
+
+    /// Waits for the container to exit by itself and returns its exit code.
+    pub fn wait(&mut self) -> i32 {
+        match self.runtime {
+            Runtime::Runc => {
+                let mut code = None;
+                wait_until("the container to exit", || {
+                    code = self.try_exit_code();
+                    code.is_some()
+                });
+                code.unwrap()
+            }
+            Runtime::Podman => {
+                let output = self.podman(&["wait", &self.name]);
+                assert!(output.status.success());
+                self.exit_code()
+            }
+        }
+    }
+
+    /// podman: the exit code from `podman inspect`.
+    fn exit_code(&self) -> i32 {
+        let output = self.podman(&["inspect", &self.name, "--format", "{{.State.ExitCode}}"]);
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect("exit code from podman inspect")
+    }
+
+    pub fn logs(&self) -> String {
+        match self.runtime {
+            Runtime::Runc => {
+                fs::read_to_string(self.rootfs.dir.join("container.log")).unwrap_or_default()
+            }
+            Runtime::Podman => {
+                let output = self.podman(&["logs", &self.name]);
+                format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            }
+        }
+    }
+
+    pub fn age(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        match self.runtime {
+            Runtime::Runc => {
+                let _ = self.runc(&["kill", &self.name, "KILL"]);
+                if let Some(child) = self.runc_run.as_mut() {
+                    let _ = child.wait();
+                }
+                let _ = self.runc(&["delete", "--force", &self.name]);
+            }
+            Runtime::Podman => {
+                let _ = self.podman(&["rm", "--force", "--time", "0", &self.name]);
+            }
+        }
+    }
+}
+
+/// Host processes whose command line mentions `needle` (such as a test's
+/// unique markers directory): what a container left behind.
+pub fn host_processes_mentioning(needle: &str) -> Vec<i32> {
+    let own = std::process::id() as i32;
+    fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|&pid| pid != own)
+        .filter(|pid| {
+            fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|raw| String::from_utf8_lossy(&raw).contains(needle))
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+/// Waits, bounded, for the probe `name` in the container to be ready.
+pub fn wait_probe(rootfs: &Rootfs, name: &str) {
+    let path = rootfs.markers().join(format!("{name}.ready"));
+    wait_until(&format!("probe {name} in the container"), || path.exists());
+}
