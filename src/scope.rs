@@ -134,13 +134,15 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 
 /// Sends SIGCONT to every stopped member, so that a process stopped by
 /// SIGSTOP or Ctrl-Z can act on the stop signal it was just sent; running
-/// processes are not disturbed. Returns how many members there are.
-pub fn continue_stopped(scope: Scope, own_pid: i32) -> io::Result<usize> {
-    let members = members(scope, own_pid, None)?;
-    for member in members.iter().filter(|m| m.state == 'T') {
+/// processes are not disturbed.
+pub fn continue_stopped(scope: Scope, own_pid: i32) -> io::Result<()> {
+    for member in members(scope, own_pid, None)?
+        .iter()
+        .filter(|m| m.state == 'T')
+    {
         signal_if_same(member, &[crate::signals::SIGCONT]);
     }
-    Ok(members.len())
+    Ok(())
 }
 
 /// `kill(-1, signal)`: every process in the namespace but grace itself.

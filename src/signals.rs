@@ -166,6 +166,17 @@ impl SignalSet {
     pub fn contains(self, signal: Signal) -> bool {
         self.0 & (1 << (signal.0 - 1)) != 0
     }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// The signals in the set, lowest first.
+    pub fn iter(self) -> impl Iterator<Item = Signal> {
+        (FIRST..=LAST)
+            .map(Signal)
+            .filter(move |&signal| self.contains(signal))
+    }
 }
 
 /// Whether grace passes `signal` on to the command. SIGCHLD is grace's own

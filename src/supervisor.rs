@@ -1,7 +1,7 @@
 //! The event loop: one thread, every signal blocked and read from a signalfd,
-//! and nothing else. While nothing happens grace sleeps in a single `ppoll`
-//! with no timeout, so an idle container costs no wake-ups at all; during a
-//! stop the only timeout is the next step of the shutdown timeline.
+//! and nothing else. While nothing happens grace sleeps in a single blocking
+//! read, so an idle container costs no wake-ups at all; during a stop the
+//! only timeout is the next step of the shutdown timeline.
 //!
 //! The loop owns the main process's fate: forwarding signals to it, reaping
 //! it and everyone else, and carrying out a stop (`shutdown` decides when).
@@ -11,11 +11,11 @@ use std::io;
 use std::time::{Duration, Instant};
 
 use crate::cli::{Config, ForwardTo};
-use crate::procfs;
+use crate::procfs::{self, Disposition};
 use crate::reap::{self, Remaining, WaitStatus};
 use crate::scope::{self, Scope, Sweeper};
 use crate::shutdown::{Phase, Shutdown, Step};
-use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal};
+use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
 use crate::sys::{self, ReceivedSignal, SignalFd};
 use crate::{debug, info, notice, warn};
@@ -24,6 +24,10 @@ use crate::{debug, info, notice, warn};
 /// finish the killed processes (one stuck in uninterruptible sleep cannot
 /// be waited for forever).
 const AFTER_KILL_BOUND: Duration = Duration::from_secs(1);
+
+/// How soon a forward refused by a full real-time signal queue is retried.
+/// Only while such a signal is waiting does grace wake up on a timer.
+const RETRY_DEFERRED: Duration = Duration::from_millis(10);
 
 pub struct Supervisor<'a> {
     config: &'a Config,
@@ -39,6 +43,8 @@ pub struct Supervisor<'a> {
     /// Processes reached by the stop, for the summary (None: unknown).
     stopping: Option<usize>,
     killed_at_deadline: Vec<String>,
+    /// Signals the kernel refused to queue for the main process (EAGAIN).
+    deferred: SignalSet,
 }
 
 impl<'a> Supervisor<'a> {
@@ -57,6 +63,7 @@ impl<'a> Supervisor<'a> {
             shutdown: None,
             stopping: Some(0),
             killed_at_deadline: Vec::new(),
+            deferred: SignalSet::EMPTY,
         }
     }
 
@@ -77,16 +84,18 @@ impl<'a> Supervisor<'a> {
                 self.kill_stragglers(&mut batch)?;
                 break;
             }
-            let timeout = self
+            let mut timeout = self
                 .shutdown
                 .as_ref()
                 .map(|s| s.next_wakeup().saturating_duration_since(now));
-            if self.signals.wait(timeout)? {
-                let count = self.signals.read(&mut batch)?;
-                for received in &batch[..count] {
-                    self.on_signal(*received)?;
-                }
+            if !self.deferred.is_empty() {
+                timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
             }
+            let count = self.signals.receive(&mut batch, timeout)?;
+            for received in &batch[..count] {
+                self.on_signal(*received)?;
+            }
+            self.retry_deferred();
         }
         self.report();
         // The main process always ends up reaped unless it could not even be
@@ -164,7 +173,7 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn forward(&self, signal: Signal) {
+    fn forward(&mut self, signal: Signal) {
         // Once reaped, the main pid may belong to someone else.
         if !self.main_running() {
             debug!("received {signal}; the main process is gone, not forwarded");
@@ -176,10 +185,24 @@ impl<'a> Supervisor<'a> {
         };
         match sys::kill(target, signal.number()) {
             Ok(()) => debug!("forwarded {signal} to {}", describe_target(target)),
+            // The kernel's queue of pending real-time signals is shared by
+            // the user's processes: a storm from outside can fill it. Keep
+            // the signal (coalesced, as the kernel does for standard ones)
+            // and try again shortly.
+            Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => {
+                self.deferred = self.deferred.with(signal);
+            }
             Err(error) => debug!(
                 "could not forward {signal} to {}: {error}",
                 describe_target(target)
             ),
+        }
+    }
+
+    fn retry_deferred(&mut self) {
+        let deferred = std::mem::take(&mut self.deferred);
+        for signal in deferred.iter() {
+            self.forward(signal);
         }
     }
 
@@ -339,21 +362,40 @@ impl<'a> Supervisor<'a> {
     }
 
     /// One atomic kill(-1) reaches every process in the namespace, including
-    /// any forked while grace was deciding; then the stopped ones get
-    /// SIGCONT so they can act on it.
+    /// any forked while grace was deciding. Then SIGCONT, so that stopped
+    /// processes can act on it.
     fn signal_namespace(&mut self) {
         let stop_signal = self.config.stop_signal;
+        // Counting first costs one directory read; afterwards the fastest
+        // processes would already be gone.
+        let present = procfs::list_pids()
+            .ok()
+            .filter(|_| procfs::shows_own_namespace())
+            .map(|pids| pids.len().saturating_sub(1));
         if let Err(error) = scope::signal_namespace(stop_signal) {
             warn!("cannot signal the namespace: {error}");
         }
-        match scope::continue_stopped(self.scope, self.own_pid) {
-            Ok(count) => self.stopping = self.stopping.map(|n| n.max(count)),
-            Err(error) => {
-                debug!("cannot list processes ({error}); sending SIGCONT to all");
-                self.stopping = None;
-                let _ = scope::signal_namespace(SIGCONT);
-            }
+        // kill(-1, SIGCONT) is one call for any number of processes, but it
+        // also reaches the main process, which must get only the signal
+        // grace received. That is invisible to a running main process that
+        // does not catch SIGCONT; otherwise only the stopped processes are
+        // continued, one by one.
+        let main_would_notice = self.main_running()
+            && procfs::read_dispositions(self.main_pid)
+                .map_or(true, |d| d.of(SIGCONT) == Disposition::Handles);
+        let continued = if main_would_notice {
+            scope::continue_stopped(self.scope, self.own_pid).map(drop)
+        } else {
+            scope::signal_namespace(SIGCONT)
+        };
+        if let Err(error) = continued {
+            debug!("cannot continue stopped processes ({error}); sending SIGCONT to all");
+            let _ = scope::signal_namespace(SIGCONT);
         }
+        self.stopping = match (self.stopping, present) {
+            (Some(before), Some(now)) => Some(before.max(now)),
+            _ => None,
+        };
         info!(
             "stop: sent {stop_signal} to every process {}",
             self.elapsed()
@@ -431,11 +473,9 @@ impl<'a> Supervisor<'a> {
                 warn!("processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway");
                 break;
             }
-            if self.signals.wait(Some(bound - now))? {
-                let count = self.signals.read(batch)?;
-                if batch[..count].iter().any(|r| r.number == SIGCHLD.number()) {
-                    self.reap()?;
-                }
+            let count = self.signals.receive(batch, Some(bound - now))?;
+            if batch[..count].iter().any(|r| r.number == SIGCHLD.number()) {
+                self.reap()?;
             }
         }
         Ok(())

@@ -90,7 +90,8 @@ pub struct ReceivedSignal {
     pub sender: i32,
 }
 
-/// A `signalfd4` descriptor, close-on-exec so the command never inherits it.
+/// A blocking `signalfd4` descriptor, close-on-exec so the command never
+/// inherits it.
 pub struct SignalFd {
     fd: OwnedFd,
 }
@@ -105,7 +106,7 @@ impl SignalFd {
                 -1 as c_int,
                 &mask as *const u64,
                 KERNEL_SIGSET_BYTES,
-                libc::SFD_CLOEXEC | libc::SFD_NONBLOCK,
+                libc::SFD_CLOEXEC,
             )
         };
         let raw = check(result)? as RawFd;
@@ -115,54 +116,38 @@ impl SignalFd {
         Ok(Self { fd })
     }
 
-    /// Waits until a signal is pending or `timeout` passes (`None`: forever),
-    /// with one `ppoll`. Returns false on timeout.
-    pub fn wait(&self, timeout: Option<Duration>) -> io::Result<bool> {
-        let mut pollfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        let timespec = timeout.map(|t| libc::timespec {
-            tv_sec: t.as_secs().min(i64::MAX as u64) as libc::time_t,
-            tv_nsec: t.subsec_nanos() as libc::c_long,
-        });
-        let timespec_ptr = timespec
-            .as_ref()
-            .map_or(std::ptr::null(), |t| t as *const libc::timespec);
-        loop {
-            // SAFETY: one live pollfd; the timespec is live or null; a null
-            // sigmask keeps every signal blocked during the wait.
-            let result = unsafe { libc::ppoll(&mut pollfd, 1, timespec_ptr, std::ptr::null()) };
-            match check(result as libc::c_long) {
-                Ok(ready) => return Ok(ready > 0),
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(error) => return Err(error),
-            }
+    /// Reads the pending signals into `buffer`, waiting for at least one.
+    /// With no timeout that is a single blocking read(2); with one, a ppoll(2)
+    /// first. Returns how many were read: 0 when `timeout` passed.
+    pub fn receive(
+        &self,
+        buffer: &mut [ReceivedSignal],
+        timeout: Option<Duration>,
+    ) -> io::Result<usize> {
+        if let Some(timeout) = timeout
+            && !self.poll(timeout)?
+        {
+            return Ok(0);
         }
-    }
-
-    /// Reads the pending signals without blocking (at most `buffer.len()`
-    /// of them); returns how many were read.
-    pub fn read(&self, buffer: &mut [ReceivedSignal]) -> io::Result<usize> {
         const RECORD: usize = std::mem::size_of::<libc::signalfd_siginfo>();
         const BATCH: usize = 32;
         // SAFETY: signalfd_siginfo is plain old data; all-zero is valid.
         let mut records: [libc::signalfd_siginfo; BATCH] = unsafe { std::mem::zeroed() };
         let wanted = buffer.len().min(BATCH);
-        // SAFETY: the buffer is `wanted` live records long.
-        let result = unsafe {
-            libc::read(
-                self.fd.as_raw_fd(),
-                records.as_mut_ptr().cast(),
-                wanted * RECORD,
-            )
-        };
-        let bytes = match check(result as libc::c_long) {
-            Ok(bytes) => bytes as usize,
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(0),
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => return Ok(0),
-            Err(error) => return Err(error),
+        let bytes = loop {
+            // SAFETY: the buffer is `wanted` live records long.
+            let result = unsafe {
+                libc::read(
+                    self.fd.as_raw_fd(),
+                    records.as_mut_ptr().cast(),
+                    wanted * RECORD,
+                )
+            };
+            match check(result as libc::c_long) {
+                Ok(bytes) => break bytes as usize,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
         };
         let count = bytes / RECORD;
         for (slot, record) in buffer.iter_mut().zip(&records[..count]) {
@@ -173,6 +158,31 @@ impl SignalFd {
             };
         }
         Ok(count)
+    }
+
+    /// `ppoll(2)` on the signalfd: whether a signal is pending within
+    /// `timeout`. No other thread reads the descriptor, so a read after a
+    /// true answer does not block.
+    fn poll(&self, timeout: Duration) -> io::Result<bool> {
+        let mut pollfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timespec = libc::timespec {
+            tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
+            tv_nsec: timeout.subsec_nanos() as _,
+        };
+        loop {
+            // SAFETY: one live pollfd and a live timespec; a null sigmask
+            // keeps every signal blocked during the wait.
+            let result = unsafe { libc::ppoll(&mut pollfd, 1, &timespec, std::ptr::null()) };
+            match check(result as libc::c_long) {
+                Ok(ready) => return Ok(ready > 0),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => return Err(error),
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod containers;
 mod e2e;
 mod exit_status;
 mod forwarding;
+mod hardening;
 mod idle;
 mod reaping;
 mod shutdown;

@@ -431,3 +431,15 @@ pub fn descendants(pid: i32) -> Vec<i32> {
     }
     found
 }
+
+/// The stress workloads (examples/stress.rs), built beside the probe.
+pub fn stress_bin() -> PathBuf {
+    probe_bin().with_file_name("stress")
+}
+
+/// VmRSS of `pid` in kB.
+pub fn rss_kb(pid: i32) -> u64 {
+    status_field(pid, "VmRSS")
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("VmRSS")
+}

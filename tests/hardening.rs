@@ -1,0 +1,298 @@
+//! grace under abuse: signal storms, fork and zombie floods, faults at start,
+//! hostile descriptors, /proc missing, absurd option values. Nothing may
+//! hang, panic, leak zombies or lose a cleanup that fit in the grace period.
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{
+    Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of, probe_args,
+    rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file, wait_ready,
+    wait_until,
+};
+
+const STORM: usize = 100_000;
+const STORM_SIGNALS: &[i32] = &[1, 10, 12, 28, 34, 35, 36, 37, 38];
+
+#[test]
+fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--", stress_bin().to_str().unwrap(), "summary"])
+        .arg(dir.path())
+        .arg("main")
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let before = rss_kb(grace.pid);
+    let mut refused = 0;
+    for index in 0..STORM {
+        let signal = STORM_SIGNALS[index % STORM_SIGNALS.len()];
+        // SAFETY: kill(2) with plain integers.
+        if unsafe { libc::kill(grace.pid, signal) } != 0 {
+            // The real-time queue can fill up (EAGAIN): the storm goes on.
+            refused += 1;
+        }
+    }
+    let after = rss_kb(grace.pid);
+    assert!(
+        after <= before + 64,
+        "RSS grew from {before} kB to {after} kB"
+    );
+    // SIGTERM would overtake real-time signals still queued (the kernel
+    // delivers lower numbers first): wait until grace and the main process
+    // have nothing pending, twice in a row, before stopping.
+    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    let idle = || {
+        [grace.pid, main].iter().all(|&pid| {
+            ["SigPnd", "ShdPnd"]
+                .iter()
+                .all(|field| status_field(pid, field).as_deref() == Some("0000000000000000"))
+        })
+    };
+    wait_until("the storm to drain", || {
+        idle() && {
+            std::thread::sleep(Duration::from_millis(50));
+            idle()
+        }
+    });
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let summary = fs::read_to_string(dir.join("main.summary")).expect("the main process finished");
+    for &signal in STORM_SIGNALS {
+        assert!(
+            summary.contains(&format!("seen {signal}\n")),
+            "{signal} never arrived: {summary}"
+        );
+    }
+    let count: usize = summary.lines().next().unwrap()[6..].parse().unwrap();
+    assert!(
+        count > 0 && count <= STORM - refused,
+        "{count} arrived of {STORM}"
+    );
+}
+
+/// Puts the process about to exec into a fresh pids cgroup limited to
+/// `limit` tasks; None when the kernel has no pids controller here.
+fn pids_cgroup(limit: u32) -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new("/sys/fs/cgroup/pids");
+    let root = if root.join("cgroup.procs").exists() {
+        root.to_path_buf()
+    } else {
+        return None;
+    };
+    let group = root.join(format!("grace-test-{}", std::process::id()));
+    fs::create_dir_all(&group).ok()?;
+    fs::write(group.join("pids.max"), limit.to_string()).ok()?;
+    Some(group)
+}
+
+#[test]
+fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
+    let Some(group) = pids_cgroup(300) else {
+        eprintln!("skipped: no pids cgroup controller at /sys/fs/cgroup/pids");
+        return;
+    };
+    let dir = TempDir::new();
+    let procs = group.join("cgroup.procs");
+    let script = format!(
+        "{} fork-flood {} & exec {}",
+        stress_bin().display(),
+        dir.path().display(),
+        probe_args(&dir, "main", &["--handle", "10", "--cleanup-ms", "100"]).join(" ")
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(move |command| {
+            let procs = procs.clone();
+            // SAFETY: only a file write between fork and exec; the test
+            // process is not multi-threaded at that point in any way that
+            // matters for this short write.
+            unsafe {
+                command.pre_exec(move || fs::write(&procs, std::process::id().to_string()));
+            }
+        })
+        .args(["--grace-period", "3s", "--", "sh", "-c", &script])
+        .start(&dir);
+    wait_ready(&dir, "main");
+    wait_for_file(&dir.join("flood.ready"));
+    // Responsive while flooded: a forwarded signal still gets through.
+    std::thread::sleep(Duration::from_millis(300));
+    grace.signal(10);
+    wait_until("SIGUSR1 through the flood", || {
+        signals_received(&dir, "main") == [10]
+    });
+    let sent = Instant::now();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert!(
+        sent.elapsed() < Duration::from_millis(3500),
+        "stop took {:?}",
+        sent.elapsed()
+    );
+    assert!(finished_cleanup(&dir, "main"));
+    let _ = fs::remove_dir(&group);
+}
+
+#[test]
+fn twenty_thousand_short_lived_orphans_are_all_reaped() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args([
+            "--",
+            stress_bin().to_str().unwrap(),
+            "orphan-flood",
+            "20000",
+        ])
+        .arg(dir.path())
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    wait_until("every orphan reaped", || children_of(grace.pid) == [main]);
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+}
+
+#[test]
+fn a_command_that_exits_at_once_never_hangs_grace() {
+    for _ in 0..200 {
+        let (code, stderr) = run_plain(&["--", "true"]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+    let (code, _) = run_plain(&["--", "sh", "-c", "kill -9 $$"]);
+    assert_eq!(code, 137);
+}
+
+#[test]
+fn an_empty_command_name_is_not_found() {
+    let (code, stderr) = run_plain(&["--", ""]);
+    assert_eq!(code, 127, "{stderr}");
+}
+
+#[test]
+fn hundreds_of_kilobytes_of_arguments_pass_through() {
+    let dir = TempDir::new();
+    let out = dir.join("count");
+    let big: Vec<String> = (0..400)
+        .map(|i| format!("{i:04}{}", "x".repeat(1020)))
+        .collect();
+    let script = format!("echo $# ${{400}} > {}", out.display());
+    let mut args = vec![
+        "--".to_string(),
+        "sh".into(),
+        "-c".into(),
+        script,
+        "sh".into(),
+    ];
+    args.extend(big.iter().cloned());
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (code, stderr) = run_plain(&refs);
+    assert_eq!(code, 0, "{stderr}");
+    let written = fs::read_to_string(out).unwrap();
+    assert_eq!(written.trim(), format!("400 {}", big[399]));
+}
+
+#[test]
+fn closed_stdout_and_stderr_do_not_stop_grace() {
+    let dir = TempDir::new();
+    let marker = dir.join("ran");
+    let status = unsafe {
+        Command::new(grace_bin())
+            .args(["-vv", "--", "sh", "-c"])
+            .arg(format!("touch {}; exit 5", marker.display()))
+            .stdin(Stdio::null())
+            // SAFETY: close(2) between fork and exec.
+            .pre_exec(|| {
+                libc::close(1);
+                libc::close(2);
+                Ok(())
+            })
+            .status()
+            .unwrap()
+    };
+    assert_eq!(status.code(), Some(5));
+    assert!(marker.exists());
+}
+
+/// grace as PID 1 of a namespace whose /proc is `proc_setup`: the stop must
+/// still reach the sibling (kill(-1) needs no /proc).
+fn stop_without_own_proc(proc_setup: &str) {
+    let dir = TempDir::new();
+    let script = format!(
+        "{} & exec {}",
+        probe_args(&dir, "sibling", &["--cleanup-ms", "200"]).join(" "),
+        probe_args(&dir, "main", &[]).join(" ")
+    );
+    let inner = format!("{proc_setup} exec {} -- sh -c '{script}'", grace_bin());
+    let mut unshare = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount", "--", "sh", "-c", &inner])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    wait_ready(&dir, "sibling");
+    wait_ready(&dir, "main");
+    let id = unshare.id() as i32;
+    let pid1 = children_of(id)[0];
+    crate::util::send_signal(pid1, 15);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = unshare.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "grace did not exit");
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    assert_eq!(status.code(), Some(143));
+    assert!(finished_cleanup(&dir, "sibling"));
+}
+
+#[test]
+fn the_stop_works_with_the_hosts_proc() {
+    stop_without_own_proc("");
+}
+
+#[test]
+fn the_stop_works_with_proc_unmounted() {
+    stop_without_own_proc("umount -l /proc &&");
+}
+
+#[test]
+fn a_zero_grace_period_kills_at_once() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--grace-period", "0", "--"])
+        .args(probe_args(
+            &dir,
+            "main",
+            &["--ignore", "15", "--exit-on", "10"],
+        ))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let sent = Instant::now();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    assert!(sent.elapsed() < Duration::from_millis(500));
+}
+
+#[test]
+fn absurd_option_values_are_usage_errors() {
+    for args in [
+        &["--grace-period", "99999999h", "true"][..],
+        &["--grace-period", "18446744073709551616s", "true"],
+        &["--stop-delay", "1e9", "true"],
+        &["-e", "999", "true"],
+        &["--stop-signal", "0", "true"],
+        &["--pdeathsig", "65", "true"],
+        &["--stop-on", ",,,", "true"],
+        &["--forward-to", "", "true"],
+    ] {
+        let (code, stderr) = run_plain(args);
+        assert_eq!(code, 2, "{args:?}: {stderr}");
+    }
+    let many_v: Vec<&str> = std::iter::repeat_n("-v", 1000)
+        .chain(["--", "true"])
+        .collect();
+    assert_eq!(run_plain(&many_v).0, 0);
+}
