@@ -5,13 +5,15 @@
 //! probe --dir DIR --name NAME [--handle SIGS] [--ignore SIGS] [--block SIGS]
 //!       [--exit-on SIGS] [--cleanup-ms N] [--exit-code N] [--setsid]
 //!       [--daemonize] [--fork N] [--stop-self] [--exit-now] [--mark EVENT]
-//!       [--tag TEXT]
+//!       [--tag TEXT] [--zombie]
 //!
 //! Files in DIR:
 //! - NAME.ready: the pid, written (atomically) once every disposition is set.
 //! - NAME.log: one line per event, `<event> <detail> <monotonic-ms>`:
 //!   `signal N`, `cleanup-start N`, `cleanup-done N`.
 //!
+//! --zombie: first forks a child that exits at once and is never reaped,
+//! and writes its pid to NAME.zombie before NAME.ready.
 //! --mark EVENT appends `EVENT 0 <ms>` to NAME.log and exits at once.
 //! On a signal in --exit-on (default TERM; it is then also handled) the probe
 //! "cleans up" for --cleanup-ms, logs `cleanup-done`, then dies of that
@@ -82,6 +84,7 @@ struct Options {
     stop_self: bool,
     exit_now: bool,
     mark: Option<String>,
+    zombie: bool,
 }
 
 fn parse_options() -> Options {
@@ -100,6 +103,7 @@ fn parse_options() -> Options {
         stop_self: false,
         exit_now: false,
         mark: None,
+        zombie: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -121,6 +125,7 @@ fn parse_options() -> Options {
             "--stop-self" => o.stop_self = true,
             "--exit-now" => o.exit_now = true,
             "--mark" => o.mark = Some(value()),
+            "--zombie" => o.zombie = true,
             other => panic!("probe: unknown option {other}"),
         }
     }
@@ -161,6 +166,32 @@ fn report(path: &str) {
     std::fs::write(path, text).expect("write report");
 }
 
+/// Forks a child that exits at once, and waits until it has exited without
+/// reaping it (WNOWAIT): it stays a zombie for as long as this probe lives.
+fn make_zombie(options: &Options) {
+    // SAFETY: fork in a single-threaded program; the child only calls _exit.
+    let child = unsafe { libc::fork() };
+    if child == 0 {
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(0) };
+    }
+    assert!(child > 0, "fork failed");
+    // SAFETY: an all-zero siginfo_t is valid for waitid to fill.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child with a live siginfo_t.
+    let result = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            child as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOWAIT,
+        )
+    };
+    assert_eq!(result, 0, "waitid");
+    let path = options.dir.join(format!("{}.zombie", options.name));
+    std::fs::write(path, child.to_string()).expect("write zombie pid");
+}
+
 fn main() {
     if let [_, flag, path] = &std::env::args().collect::<Vec<_>>()[..]
         && flag == "--report"
@@ -192,6 +223,9 @@ fn main() {
     } else if options.setsid {
         // SAFETY: plain system call.
         unsafe { libc::setsid() };
+    }
+    if options.zombie {
+        make_zombie(&options);
     }
     let base_name = options.name.clone();
     for index in 1..=options.fork {

@@ -1,9 +1,11 @@
-//! The command line: what was typed, checked and turned into a `Config`.
+//! The command line: what was typed, checked and turned into a `Config`, or
+//! into the options of the `inspect` subcommand.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
 //! untouched as raw OS strings, so the command's own flags are never read
-//! and arguments need not be UTF-8.
+//! and arguments need not be UTF-8. `inspect` is a subcommand only as the
+//! very first word: `grace -- inspect` runs a command named inspect.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -69,6 +71,42 @@ Exit status: the command's exit code, or 128+N when signal N killed it;
 error.
 ";
 
+pub const INSPECT_USAGE: &str = "usage: grace inspect [--json] [--signal SIGNAL] [PID]";
+
+pub const INSPECT_HELP: &str = "\
+grace inspect: show every process's signal dispositions and what a stop will
+do to each of them.
+
+usage: grace inspect [--json] [--signal SIGNAL] [PID]
+
+Without PID: every process in this PID namespace (in a container:
+docker exec CONTAINER grace inspect). With PID: that process and its
+descendants (on the host, against a container's PID 1).
+
+The stop is the signal a runtime sends to PID 1 (docker stop, podman stop,
+Kubernetes); the prediction knows grace, tini, docker-init, dumb-init,
+catatonit and shells as PID 1, and grace's own options from its command line.
+
+Options:
+  --json             print JSON (schema in docs/inspect.md) instead of a tree
+  --signal SIGNAL    the stop signal to predict for (default TERM; use the
+                     image's STOPSIGNAL)
+  -h, --help         show this help and exit
+
+Colour only on a terminal, and never when NO_COLOR is set.
+Exit status: 0, 1 when PID does not exist or /proc cannot be read, 2 for a
+usage error.
+";
+
+/// The `inspect` subcommand's options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InspectOptions {
+    pub json: bool,
+    pub signal: Signal,
+    /// A process and its descendants; None: every process in /proc.
+    pub pid: Option<i32>,
+}
+
 /// Who is signalled first when stopping.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopOrder {
@@ -111,6 +149,8 @@ pub enum Invocation {
     Run(Config),
     Help,
     Version,
+    Inspect(InspectOptions),
+    InspectHelp,
 }
 
 /// A command line grace cannot run: shown with the usage line, exit 2.
@@ -129,10 +169,29 @@ impl From<lexopt::Error> for UsageError {
     }
 }
 
+/// Whether the arguments (without the program name) ask for `inspect`: the
+/// very first word, before any option.
+pub fn is_inspect(args: &[OsString]) -> bool {
+    args.first().is_some_and(|first| first == "inspect")
+}
+
+/// The usage line and the help command to show with a usage error in `args`.
+pub fn usage_for(args: &[OsString]) -> (&'static str, &'static str) {
+    if is_inspect(args) {
+        (INSPECT_USAGE, "grace inspect --help")
+    } else {
+        (USAGE, "grace --help")
+    }
+}
+
 /// Parses grace's arguments, without the program name.
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
     use lexopt::prelude::*;
 
+    let args: Vec<OsString> = args.into_iter().collect();
+    if is_inspect(&args) {
+        return parse_inspect(args.into_iter().skip(1));
+    }
     let mut parser = lexopt::Parser::from_args(args);
     let mut forward_to = ForwardTo::Child;
     let mut subreaper = false;
@@ -221,6 +280,38 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Usa
         }
     }
     Err(UsageError("no command given".into()))
+}
+
+/// `inspect`'s arguments, after the word `inspect`.
+fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
+    use lexopt::prelude::*;
+
+    let mut parser = lexopt::Parser::from_args(args);
+    let mut options = InspectOptions {
+        json: false,
+        signal: signals::SIGTERM,
+        pid: None,
+    };
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Invocation::InspectHelp),
+            Long("json") => options.json = true,
+            Long("signal") => options.signal = parse_value(&mut parser, "--signal")?,
+            Value(word) if options.pid.is_none() => {
+                let text = word.to_string_lossy();
+                match text.parse::<i32>() {
+                    Ok(pid) if pid > 0 => options.pid = Some(pid),
+                    _ => {
+                        return Err(UsageError(format!(
+                            "invalid PID '{text}': expected a process id, a number from 1 up"
+                        )));
+                    }
+                }
+            }
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Ok(Invocation::Inspect(options))
 }
 
 fn value_string(parser: &mut lexopt::Parser, option: &str) -> Result<String, UsageError> {
@@ -461,6 +552,52 @@ mod tests {
         assert_eq!(run(&["-h", "cmd"]), Ok(Invocation::Help));
         assert_eq!(run(&["-V"]), Ok(Invocation::Version));
         assert_eq!(run(&["--version"]), Ok(Invocation::Version));
+    }
+
+    #[test]
+    fn inspect_is_a_subcommand_only_as_the_first_word() {
+        let inspect = |words: &[&str]| match run(words) {
+            Ok(Invocation::Inspect(options)) => options,
+            other => panic!("{words:?} gave {other:?}"),
+        };
+        assert_eq!(
+            inspect(&["inspect"]),
+            InspectOptions {
+                json: false,
+                signal: crate::signals::SIGTERM,
+                pid: None
+            }
+        );
+        let o = inspect(&["inspect", "--json", "--signal", "QUIT", "42"]);
+        assert_eq!((o.json, o.signal.number(), o.pid), (true, 3, Some(42)));
+        assert_eq!(
+            inspect(&["inspect", "--signal=RTMIN+3", "--", "7"]).pid,
+            Some(7)
+        );
+        assert_eq!(run(&["inspect", "--help"]), Ok(Invocation::InspectHelp));
+        assert_eq!(run(&["inspect", "1", "-h"]), Ok(Invocation::InspectHelp));
+
+        // Anywhere else, inspect is a command to run.
+        assert_eq!(config(&["--", "inspect"]).command, "inspect");
+        assert_eq!(config(&["-v", "inspect", "--json"]).args, ["--json"]);
+        assert_eq!(config(&["inspectx"]).command, "inspectx");
+
+        for words in [
+            &["inspect", "--bogus"][..],
+            &["inspect", "--signal"],
+            &["inspect", "--signal", "NOPE"],
+            &["inspect", "1", "2"],
+            &["inspect", "0"],
+            &["inspect", "-1"],
+            &["inspect", "abc"],
+            &["inspect", "99999999999"],
+            &["inspect", "--json=yes"],
+        ] {
+            assert!(run(words).is_err(), "{words:?} must be refused");
+        }
+        let to_os = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
+        assert_eq!(usage_for(&to_os(&["inspect", "-x"])).0, INSPECT_USAGE);
+        assert_eq!(usage_for(&to_os(&["--", "inspect"])).0, USAGE);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 #![deny(unsafe_code)]
 
 mod cli;
+mod inspect;
 mod log;
 mod procfs;
 mod reap;
@@ -48,18 +49,27 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         sigpipe_ignored: sys::is_ignored(SIGPIPE.number()),
     };
 
-    let config = match cli::parse(argv.into_iter().skip(1)) {
+    let args: Vec<OsString> = argv.into_iter().skip(1).collect();
+    let (usage, help_command) = cli::usage_for(&args);
+    let config = match cli::parse(args) {
         Ok(Invocation::Run(config)) => config,
         Ok(Invocation::Help) => return print_stdout(cli::HELP),
         Ok(Invocation::Version) => {
             return print_stdout(&format!("grace {}\n", env!("CARGO_PKG_VERSION")));
         }
+        Ok(Invocation::InspectHelp) => return print_stdout(cli::INSPECT_HELP),
+        Ok(Invocation::Inspect(options)) => {
+            // A short-lived reader, not an init: Ctrl-C must work as usual.
+            // SIGPIPE stays blocked so that a closed stdout is an error to
+            // ignore rather than a death.
+            let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
+            return inspect::run(options);
+        }
         Err(error) => {
             error!("{error}");
             let _ = writeln!(
                 std::io::stderr().lock(),
-                "{}\nTry 'grace --help' for more information.",
-                cli::USAGE
+                "{usage}\nTry '{help_command}' for more information."
             );
             return EXIT_USAGE;
         }

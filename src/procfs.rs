@@ -1,11 +1,13 @@
 //! Reading processes from /proc: the tree (pid, parent, group, session,
-//! state, start time), signal dispositions and command lines.
+//! state, start time, kernel-thread flag), signal dispositions, namespace
+//! pids, command lines and executables.
 //!
 //! Parsers take captured text so they are tested without a kernel; readers
 //! treat a process vanishing mid-read as the ordinary event it is.
 
 use std::fs;
 use std::io;
+use std::path::PathBuf;
 
 use crate::signals::Signal;
 
@@ -99,18 +101,68 @@ impl Disposition {
     }
 }
 
+/// The value of one `Name:\tvalue` line of /proc/PID/status.
+fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
+        .map(str::trim)
+}
+
 pub fn parse_dispositions(status: &str) -> Option<Dispositions> {
-    let field = |name: &str| -> Option<u64> {
-        let value = status
-            .lines()
-            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))?;
-        u64::from_str_radix(value.trim(), 16).ok()
-    };
+    let field =
+        |name: &str| -> Option<u64> { u64::from_str_radix(status_field(status, name)?, 16).ok() };
     Some(Dispositions {
         blocked: field("SigBlk")?,
         ignored: field("SigIgn")?,
         caught: field("SigCgt")?,
     })
+}
+
+/// The pid a process has in its own PID namespace: the last number of the
+/// NSpid line (the first is the pid in the namespace /proc belongs to).
+/// None when the kernel predates NSpid (4.1) or the line is malformed.
+pub fn parse_ns_pid(status: &str) -> Option<i32> {
+    status_field(status, "NSpid")?
+        .split_whitespace()
+        .next_back()?
+        .parse()
+        .ok()
+}
+
+/// The process a thread belongs to (its thread-group id): /proc/TID exists
+/// for every thread, though only processes are listed in /proc.
+pub fn parse_tgid(status: &str) -> Option<i32> {
+    status_field(status, "Tgid")?.parse().ok()
+}
+
+/// PF_KTHREAD in the flags field of /proc/PID/stat (include/linux/sched.h).
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+/// Whether /proc/PID/stat describes a kernel thread, from its flags field
+/// (field 9). None when the text is malformed.
+pub fn parse_kernel_thread(text: &str) -> Option<bool> {
+    // As in parse_stat: the fields after the name start after the last ')'.
+    let close = text.rfind(')')?;
+    let flags: u64 = text[close + 1..]
+        .split_whitespace()
+        .nth(9 - 3)?
+        .parse()
+        .ok()?;
+    Some(flags & PF_KTHREAD != 0)
+}
+
+/// The arguments in /proc/PID/cmdline, each decoded lossily. A process that
+/// rewrote its argv into one string (setproctitle) yields one argument.
+pub fn parse_cmdline_args(raw: &[u8]) -> Vec<String> {
+    let trimmed = raw.strip_suffix(&[0]).unwrap_or(raw);
+    if trimmed.is_empty() {
+        return Vec::new();
+    }
+    trimmed
+        .split(|&b| b == 0)
+        .map(|arg| String::from_utf8_lossy(arg).into_owned())
+        .collect()
 }
 
 /// The command line from /proc/PID/cmdline: NUL-separated arguments joined
@@ -120,13 +172,39 @@ pub fn parse_cmdline(raw: &[u8]) -> String {
     String::from_utf8_lossy(trimmed).replace('\0', " ")
 }
 
+/// A /proc file as text. The kernel copies command names and arguments
+/// byte for byte, so a name cut mid-character at 15 bytes is not UTF-8: it
+/// is decoded lossily rather than making the whole process unreadable.
+pub fn read_text(pid: i32, file: &str) -> io::Result<String> {
+    let raw = fs::read(format!("/proc/{pid}/{file}"))?;
+    Ok(String::from_utf8_lossy(&raw).into_owned())
+}
+
 pub fn read_stat(pid: i32) -> io::Result<Stat> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let text = read_text(pid, "stat")?;
     parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
 }
 
+/// The raw bytes of /proc/PID/cmdline (empty for zombies and kernel threads).
+pub fn read_cmdline(pid: i32) -> io::Result<Vec<u8>> {
+    fs::read(format!("/proc/{pid}/cmdline"))
+}
+
+/// The target of /proc/PID/exe. Reading it needs ptrace access, so it fails
+/// with EACCES for other users' processes when not root, and with ENOENT for
+/// zombies and kernel threads.
+pub fn read_exe(pid: i32) -> io::Result<PathBuf> {
+    fs::read_link(format!("/proc/{pid}/exe"))
+}
+
+/// Whether an error reading /proc/PID/... means the process is gone: ENOENT
+/// once its directory is removed, ESRCH when it exited mid-read.
+pub fn is_gone(error: &io::Error) -> bool {
+    matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ESRCH))
+}
+
 pub fn read_dispositions(pid: i32) -> io::Result<Dispositions> {
-    let text = fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let text = read_text(pid, "status")?;
     parse_dispositions(&text)
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed status"))
 }
@@ -154,10 +232,14 @@ pub fn list_pids() -> io::Result<Vec<i32>> {
 /// Whether /proc shows grace's own PID namespace (it may be the host's, or
 /// not mounted): its `self` link must name grace's own pid.
 pub fn shows_own_namespace() -> bool {
+    own_pid() == Some(std::process::id() as i32)
+}
+
+/// This process's pid as /proc numbers it (None when /proc is not mounted).
+pub fn own_pid() -> Option<i32> {
     fs::read_link("/proc/self")
         .ok()
-        .and_then(|target| target.to_str()?.parse::<u32>().ok())
-        == Some(std::process::id())
+        .and_then(|target| target.to_str()?.parse().ok())
 }
 
 #[cfg(test)]
@@ -216,6 +298,44 @@ mod tests {
         assert_eq!(d.of(signal(10)), Disposition::Handles);
         assert_eq!(d.of(signal(3)), Disposition::Default);
         assert_eq!(parse_dispositions("SigBlk:\tzz\n"), None);
+    }
+
+    #[test]
+    fn reads_the_innermost_namespace_pid() {
+        assert_eq!(parse_ns_pid("Name:\tx\nNSpid:\t4242\t7\t1\n"), Some(1));
+        assert_eq!(parse_ns_pid("NSpid:\t4242\n"), Some(4242));
+        assert_eq!(parse_ns_pid(STATUS), None);
+        assert_eq!(parse_ns_pid("NSpid:\t\n"), None);
+        assert_eq!(parse_ns_pid("NSpid:\t12 x\n"), None);
+        assert_eq!(parse_tgid("Name:\tx\nTgid:\t77\nPid:\t78\n"), Some(77));
+    }
+
+    #[test]
+    fn tells_kernel_threads_by_their_flags() {
+        // Captured from kthreadd (flags 0x208040) and a user process.
+        let kthreadd = "2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 25 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 1 0 0 0 1 0 0 0 0 0 0 0 0 0 0 0 0 0\n";
+        assert_eq!(parse_kernel_thread(kthreadd), Some(true));
+        assert_eq!(parse_kernel_thread(STAT), Some(false));
+        // A user process cannot pass for one by its name.
+        let hostile = STAT.replace("worker.py", "x) S 0 0 0 0 -1 2129984");
+        assert_eq!(parse_kernel_thread(&hostile), Some(false));
+        assert_eq!(parse_kernel_thread("2 (x) S 0 0"), None);
+    }
+
+    #[test]
+    fn splits_command_line_arguments() {
+        assert_eq!(
+            parse_cmdline_args(b"sh\0-c\0sleep 5\0"),
+            ["sh", "-c", "sleep 5"]
+        );
+        assert_eq!(parse_cmdline_args(b"a\0\0b\0"), ["a", "", "b"]);
+        assert_eq!(
+            parse_cmdline_args(b"nginx: worker process"),
+            ["nginx: worker process"]
+        );
+        assert_eq!(parse_cmdline_args(b"\xff\0"), ["\u{fffd}"]);
+        assert!(parse_cmdline_args(b"").is_empty());
+        assert!(parse_cmdline_args(b"\0").is_empty());
     }
 
     #[test]

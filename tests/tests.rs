@@ -12,6 +12,7 @@ mod exit_status;
 mod forwarding;
 mod hardening;
 mod idle;
+mod inspect;
 mod reaping;
 mod shutdown;
 mod terminal;

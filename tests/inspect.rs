@@ -1,0 +1,1302 @@
+//! `grace inspect`: a known tree of probes in a real PID namespace (handled,
+//! ignored, blocked and default dispositions, a setsid'd process, a daemon,
+//! a zombie, a hostile command name), read back as JSON from the host with a
+//! PID and from inside the namespace as `docker exec` would; other inits as
+//! PID 1; and bad input.
+//!
+//! Host pids, paths and the test's own session vary from run to run: they
+//! are replaced by names before the JSON is compared, whole, with what it
+//! must be.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::util::{
+    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, parent_of, probe_args,
+    probe_bin, wait_for_file, wait_ready, wait_until,
+};
+
+// --- a small JSON reader, so the output is checked as JSON -----------------
+
+#[derive(Debug, Clone, PartialEq)]
+enum Json {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(String, Json)>),
+}
+
+struct Reader<'a> {
+    text: &'a [u8],
+    at: usize,
+}
+
+impl Reader<'_> {
+    fn fail(&self, what: &str) -> ! {
+        let start = self.at.saturating_sub(40);
+        let context = String::from_utf8_lossy(&self.text[start..self.text.len().min(self.at + 40)]);
+        panic!("invalid JSON at byte {}: {what}: ...{context}...", self.at)
+    }
+
+    fn skip_space(&mut self) {
+        while self.text.get(self.at).is_some_and(u8::is_ascii_whitespace) {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, expected: &[u8]) -> bool {
+        if self.text[self.at..].starts_with(expected) {
+            self.at += expected.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self) -> Json {
+        self.skip_space();
+        let value = match self.text.get(self.at) {
+            Some(b'{') => {
+                self.at += 1;
+                let mut fields = Vec::new();
+                self.skip_space();
+                if !self.eat(b"}") {
+                    loop {
+                        self.skip_space();
+                        let Json::Str(key) = self.value() else {
+                            self.fail("expected a key")
+                        };
+                        self.skip_space();
+                        if !self.eat(b":") {
+                            self.fail("expected ':'");
+                        }
+                        fields.push((key, self.value()));
+                        self.skip_space();
+                        if self.eat(b"}") {
+                            break;
+                        }
+                        if !self.eat(b",") {
+                            self.fail("expected ',' or '}'");
+                        }
+                    }
+                }
+                Json::Obj(fields)
+            }
+            Some(b'[') => {
+                self.at += 1;
+                let mut items = Vec::new();
+                self.skip_space();
+                if !self.eat(b"]") {
+                    loop {
+                        items.push(self.value());
+                        self.skip_space();
+                        if self.eat(b"]") {
+                            break;
+                        }
+                        if !self.eat(b",") {
+                            self.fail("expected ',' or ']'");
+                        }
+                    }
+                }
+                Json::Arr(items)
+            }
+            Some(b'"') => Json::Str(self.string()),
+            Some(b'-' | b'0'..=b'9') => {
+                let start = self.at;
+                self.at += 1;
+                while self.text.get(self.at).is_some_and(u8::is_ascii_digit) {
+                    self.at += 1;
+                }
+                let digits = std::str::from_utf8(&self.text[start..self.at]).unwrap();
+                Json::Int(digits.parse().unwrap_or_else(|_| self.fail("bad number")))
+            }
+            _ if self.eat(b"null") => Json::Null,
+            _ if self.eat(b"true") => Json::Bool(true),
+            _ if self.eat(b"false") => Json::Bool(false),
+            _ => self.fail("unexpected character"),
+        };
+        self.skip_space();
+        value
+    }
+
+    fn string(&mut self) -> String {
+        self.at += 1;
+        let mut bytes = Vec::new();
+        loop {
+            let Some(&byte) = self.text.get(self.at) else {
+                self.fail("unterminated string")
+            };
+            self.at += 1;
+            match byte {
+                b'"' => break,
+                b'\\' => {
+                    let Some(&escape) = self.text.get(self.at) else {
+                        self.fail("unterminated escape")
+                    };
+                    self.at += 1;
+                    let c = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'u' => {
+                            let hex =
+                                std::str::from_utf8(&self.text[self.at..self.at + 4]).unwrap();
+                            self.at += 4;
+                            let code = u32::from_str_radix(hex, 16)
+                                .unwrap_or_else(|_| self.fail("bad \\u escape"));
+                            char::from_u32(code).unwrap_or_else(|| self.fail("surrogate"))
+                        }
+                        _ => self.fail("bad escape"),
+                    };
+                    let mut buffer = [0; 4];
+                    bytes.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
+                }
+                byte if byte < 0x20 => self.fail("raw control character in a string"),
+                byte => bytes.push(byte),
+            }
+        }
+        String::from_utf8(bytes).unwrap_or_else(|_| self.fail("not UTF-8"))
+    }
+}
+
+fn parse_json(text: &str) -> Json {
+    let mut reader = Reader {
+        text: text.as_bytes(),
+        at: 0,
+    };
+    let value = reader.value();
+    if reader.at != text.len() {
+        reader.fail("trailing text");
+    }
+    value
+}
+
+impl Json {
+    fn get(&self, key: &str) -> &Json {
+        match self {
+            Json::Obj(fields) => fields
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("no key {key} in {self:?}")),
+            _ => panic!("not an object: {self:?}"),
+        }
+    }
+
+    fn items(&self) -> &[Json] {
+        match self {
+            Json::Arr(items) => items,
+            _ => panic!("not an array: {self:?}"),
+        }
+    }
+
+    fn str(&self) -> &str {
+        match self {
+            Json::Str(text) => text,
+            _ => panic!("not a string: {self:?}"),
+        }
+    }
+
+    /// JSON again, one line per key so that a difference shows where it
+    /// is (with a comma after every last entry too).
+    fn pretty(&self, indent: usize, out: &mut String) {
+        let pad = "  ".repeat(indent + 1);
+        match self {
+            Json::Null => out.push_str("null"),
+            Json::Bool(b) => out.push_str(&b.to_string()),
+            Json::Int(n) => out.push_str(&n.to_string()),
+            Json::Str(s) => out.push_str(&quote(s)),
+            Json::Arr(items) if items.iter().all(|i| !matches!(i, Json::Obj(_))) => {
+                let inner: Vec<String> = items
+                    .iter()
+                    .map(|item| {
+                        let mut s = String::new();
+                        item.pretty(indent, &mut s);
+                        s
+                    })
+                    .collect();
+                out.push_str(&format!("[{}]", inner.join(", ")));
+            }
+            Json::Arr(items) => {
+                out.push_str("[\n");
+                for item in items {
+                    out.push_str(&pad);
+                    item.pretty(indent + 1, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&"  ".repeat(indent));
+                out.push(']');
+            }
+            Json::Obj(fields) => {
+                out.push_str("{\n");
+                for (key, value) in fields {
+                    out.push_str(&format!("{pad}{}: ", quote(key)));
+                    value.pretty(indent + 1, out);
+                    out.push_str(",\n");
+                }
+                out.push_str(&"  ".repeat(indent));
+                out.push('}');
+            }
+        }
+    }
+
+    fn to_pretty(&self) -> String {
+        let mut out = String::new();
+        self.pretty(0, &mut out);
+        out
+    }
+}
+
+/// A JSON string literal (only what the tests' text needs escaped).
+fn quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Replaces what varies between runs by names: pids in the pid fields and
+/// in text, and paths.
+struct Names {
+    /// pid as the output numbers it → name.
+    pids: HashMap<i64, String>,
+    /// pid inside the namespace → name.
+    ns_pids: HashMap<i64, String>,
+    paths: Vec<(String, String)>,
+}
+
+impl Names {
+    fn normalize(&self, value: &Json, key: &str) -> Json {
+        let name = |map: &HashMap<i64, String>, n: &i64| {
+            Json::Str(map.get(n).cloned().unwrap_or_else(|| "?".into()))
+        };
+        match value {
+            Json::Int(n) if ["pid", "ppid", "pgid", "sid", "main", "target"].contains(&key) => {
+                name(&self.pids, n)
+            }
+            Json::Int(n) if key == "ns_pid" => name(&self.ns_pids, n),
+            Json::Str(text) if key == "verdict" => Json::Str(self.verdict(text)),
+            Json::Str(text) => Json::Str(self.text(text)),
+            Json::Arr(items) => Json::Arr(items.iter().map(|i| self.normalize(i, key)).collect()),
+            Json::Obj(fields) => Json::Obj(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), self.normalize(v, k)))
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn text(&self, text: &str) -> String {
+        let mut text = text.to_string();
+        for (path, name) in &self.paths {
+            text = text.replace(path, name);
+        }
+        text
+    }
+
+    /// Verdicts name processes as `PID (comm)`: each such known pid becomes
+    /// `<name>` (other numbers, such as the deadline's, stay).
+    fn verdict(&self, text: &str) -> String {
+        let text = self.text(text);
+        let mut out = String::new();
+        let mut digits = String::new();
+        let mut chars = text.chars().peekable();
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() {
+                digits.push(c);
+                continue;
+            }
+            let labelled = c == ' ' && chars.peek() == Some(&'(');
+            match digits.parse::<i64>().ok().and_then(|n| self.pids.get(&n)) {
+                Some(name) if labelled => out.push_str(&format!("<{name}>")),
+                _ => out.push_str(&digits),
+            }
+            digits.clear();
+            out.push(c);
+        }
+        out.push_str(&digits);
+        out
+    }
+}
+
+// --- running grace inspect ---------------------------------------------------
+
+struct Output {
+    status: ExitStatus,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `command` to completion, killing it if it takes longer than BOUND.
+fn run_bounded(command: &mut Command) -> Output {
+    command.stdout(Stdio::piped());
+    run_bounded_with(command)
+}
+
+/// As `run_bounded`, with the stdout `command` was given (empty when it is
+/// not a pipe).
+fn run_bounded_with(command: &mut Command) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut text = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut text);
+            }
+            String::from_utf8_lossy(&text).into_owned()
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let deadline = Instant::now() + BOUND;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{command:?} did not finish within {BOUND:?}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    Output {
+        status,
+        stdout: stdout.join().expect("stdout"),
+        stderr: stderr.join().expect("stderr"),
+    }
+}
+
+fn inspect(args: &[&str]) -> Output {
+    run_bounded(Command::new(grace_bin()).arg("inspect").args(args))
+}
+
+/// Gives grace default dispositions and an empty mask whatever the test
+/// runner was started with (a shell's background job ignores SIGINT and
+/// SIGQUIT; test harnesses have been seen to ignore signal 32), so that what
+/// the tree inherits is known.
+fn clean_signal_state(command: &mut Command) {
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            // The raw system call: glibc's signal() refuses 32 and 33. An
+            // all-zero kernel sigaction (handler SIG_DFL, no flags, empty
+            // mask) is the same whatever its layout; 32 bytes covers it.
+            let default_action = [0u64; 4];
+            for signal in 1..=64 {
+                if signal != libc::SIGKILL && signal != libc::SIGSTOP {
+                    libc::syscall(
+                        libc::SYS_rt_sigaction,
+                        signal,
+                        default_action.as_ptr(),
+                        std::ptr::null_mut::<u64>(),
+                        8usize,
+                    );
+                }
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+}
+
+// --- the known tree ------------------------------------------------------------
+
+/// The name of the probe that is started through a symlink whose name has
+/// a space, parentheses and a newline: the kernel's command name for it.
+const HOSTILE: &str = "x) (y\nz";
+
+const NAMES: [&str; 8] = [
+    "main", "handler", "plain", "ignorer", "blocker", "session", "parent", "daemon",
+];
+
+struct Tree {
+    dir: TempDir,
+    grace: Grace,
+    /// Host pid → name, and namespace pid → name.
+    host: HashMap<i64, String>,
+    ns: HashMap<i64, String>,
+}
+
+/// grace (PID 1, 3 s grace period) → main, which handles SIGTERM; below it
+/// a handler, a process at SIGTERM's default action (started through the
+/// hostile symlink), one that ignores SIGTERM, one that blocks it, a setsid'd
+/// one, and a parent with a zombie child; a double-forked daemon below
+/// grace.
+fn start_tree() -> Tree {
+    let dir = TempDir::new();
+    let hostile = dir.join(HOSTILE);
+    std::os::unix::fs::symlink(probe_bin(), &hostile).expect("symlink");
+    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let mut plain = probe_args(&dir, "plain", &["--exit-on", "10"]);
+    plain[0] = format!("'{}'", hostile.display());
+    let script = format!(
+        "{handler} & {plain} & {ignorer} & {blocker} & {session} & {parent} & {daemon}; exec {main}",
+        handler = probe("handler", &[]),
+        plain = plain.join(" "),
+        ignorer = probe("ignorer", &["--ignore", "15", "--exit-on", "10"]),
+        blocker = probe("blocker", &["--block", "15"]),
+        session = probe("session", &["--setsid"]),
+        parent = probe("parent", &["--zombie"]),
+        daemon = probe("daemon", &["--daemonize"]),
+        main = probe("main", &["--handle", "1"]),
+    );
+    let grace = Grace::builder(Mode::Pid1)
+        .configure(clean_signal_state)
+        .args(["--grace-period", "3s", "--", "sh", "-c", &script])
+        .start(&dir);
+    let mut ns: HashMap<i64, String> = HashMap::from([(1, "grace".to_string())]);
+    for name in NAMES {
+        ns.insert(wait_ready(&dir, name).into(), name.to_string());
+    }
+    let zombie: i64 = wait_for_file(&dir.join("parent.zombie"))
+        .trim()
+        .parse()
+        .expect("zombie pid");
+    ns.insert(zombie, "zombie".into());
+    let mut host = HashMap::from([(grace.pid.into(), "grace".to_string())]);
+    for (&ns_pid, name) in &ns {
+        if ns_pid != 1 {
+            let pid = host_pid_of(ns_pid as i32, grace.pid)
+                .unwrap_or_else(|| panic!("host pid of {name}"));
+            host.insert(pid.into(), name.clone());
+        }
+    }
+    // The tree is as described once the daemon's middle process has exited
+    // (the daemon is grace's child) and grace has reaped it (grace's only
+    // children are main and the daemon).
+    let daemon = host
+        .iter()
+        .find(|(_, name)| *name == "daemon")
+        .map(|(&pid, _)| pid as i32)
+        .expect("the daemon");
+    wait_until("the daemon to be grace's child, alone with main", || {
+        parent_of(daemon) == Some(grace.pid) && children_of(grace.pid).len() == 2
+    });
+    Tree {
+        dir,
+        grace,
+        host,
+        ns,
+    }
+}
+
+impl Tree {
+    /// The host pid of the process named `name`.
+    fn pid(&self, name: &str) -> i64 {
+        self.host
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(&pid, _)| pid)
+            .unwrap_or_else(|| panic!("no process named {name}"))
+    }
+
+    fn names(&self, pids: &HashMap<i64, String>) -> Names {
+        Names {
+            pids: pids.clone(),
+            ns_pids: self.ns.clone(),
+            paths: vec![
+                (self.dir.path().display().to_string(), "$DIR".into()),
+                (
+                    Path::new(grace_bin()).display().to_string(),
+                    "$GRACE".into(),
+                ),
+                (probe_bin().display().to_string(), "$PROBE".into()),
+            ],
+        }
+    }
+}
+
+/// The JSON for the tree above, with names for pids and paths.
+const EXPECTED: &str = r#"{
+  "version": 1,
+  "signal": "SIGTERM",
+  "signal_number": 15,
+  "target": "$TARGET",
+  "init": {
+    "pid": "grace",
+    "kind": "grace",
+    "namespace_init": true,
+    "main": "main",
+    "forwards_to": "everyone",
+    "grace": {
+      "options_from": "cmdline",
+      "stop_on": ["SIGINT", "SIGTERM"],
+      "stop_signal": "SIGTERM",
+      "stop_order": "all",
+      "grace_period_ms": 3000,
+      "stop_delay_ms": 0,
+      "pre_stop": null,
+      "forward_to": "child"
+    }
+  },
+  "processes": [
+    {
+      "pid": "grace",
+      "ns_pid": "grace",
+      "ppid": "?",
+      "pgid": "?",
+      "sid": "?",
+      "depth": 0,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "grace",
+      "command": ["$GRACE", "--grace-period", "3s", "--", "sh", "-c", "$PROBE --dir $DIR --name handler & '$DIR/x) (y\nz' --dir $DIR --name plain --exit-on 10 & $PROBE --dir $DIR --name ignorer --ignore 15 --exit-on 10 & $PROBE --dir $DIR --name blocker --block 15 & $PROBE --dir $DIR --name session --setsid & $PROBE --dir $DIR --name parent --zombie & $PROBE --dir $DIR --name daemon --daemonize; exec $PROBE --dir $DIR --name main --handle 1"],
+      "exe": "$GRACE",
+      "kernel_thread": false,
+      "role": "init",
+      "disposition": "blocked",
+      "handled": [],
+      "ignored": [],
+      "blocked": ["SIGHUP", "SIGINT", "SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM", "SIGSTKFLT", "SIGCHLD", "SIGCONT", "SIGTSTP", "SIGTTIN", "SIGTTOU", "SIGURG", "SIGXCPU", "SIGXFSZ", "SIGVTALRM", "SIGPROF", "SIGWINCH", "SIGIO", "SIGPWR", "SIGSYS", "SIG32", "SIG33", "SIGRTMIN", "SIGRTMIN+1", "SIGRTMIN+2", "SIGRTMIN+3", "SIGRTMIN+4", "SIGRTMIN+5", "SIGRTMIN+6", "SIGRTMIN+7", "SIGRTMIN+8", "SIGRTMIN+9", "SIGRTMIN+10", "SIGRTMIN+11", "SIGRTMIN+12", "SIGRTMIN+13", "SIGRTMIN+14", "SIGRTMIN+15", "SIGRTMAX-14", "SIGRTMAX-13", "SIGRTMAX-12", "SIGRTMAX-11", "SIGRTMAX-10", "SIGRTMAX-9", "SIGRTMAX-8", "SIGRTMAX-7", "SIGRTMAX-6", "SIGRTMAX-5", "SIGRTMAX-4", "SIGRTMAX-3", "SIGRTMAX-2", "SIGRTMAX-1", "SIGRTMAX"],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": null,
+      "verdict": "grace as PID 1, stopping on SIGTERM: signals every process, waits for them, SIGKILLs any left at its 3 s deadline, then exits",
+      "error": null
+    },
+    {
+      "pid": "main",
+      "ns_pid": "main",
+      "ppid": "grace",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 1,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "main", "--handle", "1"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "main",
+      "disposition": "handled",
+      "handled": ["SIGHUP", "SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": "grace-deadline",
+      "verdict": "main process: gets SIGTERM from grace and handles it: it has until grace's 3 s deadline to finish",
+      "error": null
+    },
+    {
+      "pid": "handler",
+      "ns_pid": "handler",
+      "ppid": "main",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "handler"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "handled",
+      "handled": ["SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace and handles it: it has until grace's 3 s deadline to finish",
+      "error": null
+    },
+    {
+      "pid": "plain",
+      "ns_pid": "plain",
+      "ppid": "main",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "x) (y\nz",
+      "command": ["$DIR/x) (y\nz", "--dir", "$DIR", "--name", "plain", "--exit-on", "10"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "default",
+      "handled": ["SIGBUS", "SIGUSR1", "SIGSEGV"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "terminated",
+      "killed_by": null,
+      "verdict": "gets SIGTERM and SIGCONT from grace; SIGTERM at its default action terminates it at once, without cleanup",
+      "error": null
+    },
+    {
+      "pid": "ignorer",
+      "ns_pid": "ignorer",
+      "ppid": "main",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "ignorer", "--ignore", "15", "--exit-on", "10"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "ignored",
+      "handled": ["SIGBUS", "SIGUSR1", "SIGSEGV"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE", "SIGTERM"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "sigkill",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace, but ignores SIGTERM, so it cannot stop gracefully: SIGKILL at grace's 3 s deadline",
+      "error": null
+    },
+    {
+      "pid": "blocker",
+      "ns_pid": "blocker",
+      "ppid": "main",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "blocker", "--block", "15"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "blocked",
+      "handled": ["SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": ["SIGTERM"],
+      "receives": "SIGTERM",
+      "outcome": "sigkill",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace, but blocks SIGTERM, so it cannot stop gracefully: SIGKILL at grace's 3 s deadline",
+      "error": null
+    },
+    {
+      "pid": "session",
+      "ns_pid": "session",
+      "ppid": "main",
+      "pgid": "session",
+      "sid": "session",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "session", "--setsid"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "handled",
+      "handled": ["SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace and handles it: it has until grace's 3 s deadline to finish",
+      "error": null
+    },
+    {
+      "pid": "parent",
+      "ns_pid": "parent",
+      "ppid": "main",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 2,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "parent", "--zombie"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "handled",
+      "handled": ["SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace and handles it: it has until grace's 3 s deadline to finish",
+      "error": null
+    },
+    {
+      "pid": "zombie",
+      "ns_pid": "zombie",
+      "ppid": "parent",
+      "pgid": "main",
+      "sid": "?",
+      "depth": 3,
+      "state": "Z",
+      "state_name": "zombie",
+      "comm": "probe",
+      "command": [],
+      "exe": null,
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "default",
+      "handled": ["SIGBUS", "SIGSEGV"],
+      "ignored": ["SIGINT", "SIGQUIT", "SIGPIPE"],
+      "blocked": [],
+      "receives": null,
+      "outcome": "zombie",
+      "killed_by": null,
+      "verdict": "zombie: it has exited and waits for its parent <parent> (probe) to reap it; once its parent exits, grace reaps it",
+      "error": null
+    },
+    {
+      "pid": "daemon",
+      "ns_pid": "daemon",
+      "ppid": "grace",
+      "pgid": "?",
+      "sid": "?",
+      "depth": 1,
+      "state": "S",
+      "state_name": "sleeping",
+      "comm": "probe",
+      "command": ["$PROBE", "--dir", "$DIR", "--name", "daemon", "--daemonize"],
+      "exe": "$PROBE",
+      "kernel_thread": false,
+      "role": "other",
+      "disposition": "handled",
+      "handled": ["SIGBUS", "SIGSEGV", "SIGTERM"],
+      "ignored": ["SIGPIPE"],
+      "blocked": [],
+      "receives": "SIGTERM",
+      "outcome": "graceful",
+      "killed_by": "grace-deadline",
+      "verdict": "gets SIGTERM and SIGCONT from grace and handles it: it has until grace's 3 s deadline to finish",
+      "error": null
+    }
+  ],
+  "kernel_threads_omitted": 0,
+  "summary": {
+    "stop_ends": "grace-deadline",
+    "counts": {
+      "graceful": 6,
+      "cut-short": 0,
+      "terminated": 1,
+      "sigkill": 2,
+      "survives": 0,
+      "zombie": 1,
+      "kernel-thread": 0,
+      "unknown": 0
+    },
+    "verdict": ["PID 1, <grace> (grace), is grace and stops on SIGTERM: it sends SIGTERM to the main process <main> (probe) and SIGTERM then SIGCONT to the 7 other processes at once, then SIGKILLs any left at its 3 s deadline.", "10 processes: 6 can stop gracefully, 1 is terminated at once, 2 will be SIGKILLed, 1 zombie.", "The stop will last until grace's 3 s deadline, because these processes cannot stop gracefully: <ignorer> (probe) ignores SIGTERM; <blocker> (probe) blocks SIGTERM."]
+  }
+}
+"#;
+
+fn expected_json(target: &str) -> Json {
+    parse_json(&EXPECTED.replace("\"$TARGET\"", target))
+}
+
+fn assert_json(actual: &Json, expected: &Json) {
+    let (actual, expected) = (actual.to_pretty(), expected.to_pretty());
+    if actual != expected {
+        let line = actual
+            .lines()
+            .zip(expected.lines())
+            .position(|(a, e)| a != e)
+            .unwrap_or(0);
+        panic!(
+            "JSON differs from line {}:\n  got:      {}\n  expected: {}\nwhole output:\n{actual}",
+            line + 1,
+            actual.lines().nth(line).unwrap_or(""),
+            expected.lines().nth(line).unwrap_or("")
+        );
+    }
+}
+
+#[test]
+fn json_of_a_known_tree_from_the_host() {
+    let tree = start_tree();
+    let output = inspect(&["--json", &tree.grace.pid.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    assert_eq!(output.stderr, "");
+    let actual = tree
+        .names(&tree.host)
+        .normalize(&parse_json(&output.stdout), "");
+    assert_json(&actual, &expected_json("\"grace\""));
+}
+
+#[test]
+fn json_of_the_same_tree_from_inside_the_namespace() {
+    // What `docker exec CONTAINER grace inspect --json` does: a process
+    // entered into the namespace, reading the namespace's /proc; it leaves
+    // itself out.
+    let tree = start_tree();
+    let output = run_bounded(
+        Command::new("nsenter")
+            .args(["--target", &tree.grace.pid.to_string(), "--pid", "--mount"])
+            .args([grace_bin(), "inspect", "--json"]),
+    );
+    assert!(output.status.success(), "{}", output.stderr);
+    assert_eq!(output.stderr, "");
+    let actual = tree
+        .names(&tree.ns)
+        .normalize(&parse_json(&output.stdout), "");
+    assert_json(&actual, &expected_json("null"));
+}
+
+#[test]
+fn the_tree_for_people_is_plain_text_off_a_terminal() {
+    let tree = start_tree();
+    let output = inspect(&[&tree.grace.pid.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let names = tree.names(&tree.host);
+    let raw: Vec<&str> = output.stdout.lines().collect();
+    assert!(!output.stdout.contains('\x1b'), "{}", output.stdout);
+    assert!(
+        raw[0].starts_with("    PID  NSPID    PPID    PGID     SID S SIGTERM  OUTCOME"),
+        "{}",
+        output.stdout
+    );
+    // The forest: the command column, indented by depth, with the hostile
+    // name escaped rather than breaking the line.
+    let column = raw[0].find("COMMAND").expect("a COMMAND column");
+    let commands: Vec<String> = raw[1..=10]
+        .iter()
+        .map(|line| names.text(&line[column..]))
+        .collect();
+    assert!(
+        commands[0].starts_with("$GRACE --grace-period 3s -- sh -c "),
+        "{commands:?}"
+    );
+    let shapes: Vec<&str> = commands[1..]
+        .iter()
+        .map(|c| c.split(" --dir").next().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "\\_ $PROBE",
+            "   \\_ $PROBE",
+            "   \\_ $DIR/x) (y\\nz",
+            "   \\_ $PROBE",
+            "   \\_ $PROBE",
+            "   \\_ $PROBE",
+            "   \\_ $PROBE",
+            "      \\_ [probe]",
+            "\\_ $PROBE",
+        ],
+        "{}",
+        output.stdout
+    );
+    let text = names.verdict(&output.stdout);
+    let verdict = |name: &str, rest: &str| format!("\n{:>7} {rest}", tree.pid(name));
+    assert!(
+        text.contains(&verdict(
+            "ignorer",
+            "probe: gets SIGTERM and SIGCONT from grace, but ignores SIGTERM, so it cannot stop \
+             gracefully: SIGKILL at grace's 3 s deadline\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&verdict(
+            "plain",
+            "x) (y\\nz: gets SIGTERM and SIGCONT from grace; SIGTERM at its default"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "The stop will last until grace's 3 s deadline, because these processes cannot stop \
+             gracefully: <ignorer> (probe) ignores SIGTERM; <blocker> (probe) blocks SIGTERM.\n"
+        ),
+        "{text}"
+    );
+}
+
+// --- other inits as PID 1 ----------------------------------------------------
+
+/// A command as PID 1 of a new PID namespace, without grace; the namespace
+/// is killed with it when dropped.
+struct Bare {
+    unshare: Child,
+    init: i32,
+}
+
+impl Bare {
+    fn start(args: &[String]) -> Bare {
+        let mut command = Command::new("unshare");
+        command
+            .args(["--pid", "--fork", "--mount-proc", "--"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        clean_signal_state(&mut command);
+        let mut unshare = command.spawn().expect("spawn unshare");
+        let id = unshare.id() as i32;
+        let mut init = 0;
+        wait_until("the namespace's init", || {
+            init = children_of(id).first().copied().unwrap_or(0);
+            assert!(
+                unshare.try_wait().expect("try_wait").is_none(),
+                "{args:?} exited at once"
+            );
+            init != 0
+        });
+        Bare { unshare, init }
+    }
+}
+
+impl Drop for Bare {
+    fn drop(&mut self) {
+        // SAFETY: kill(2) with plain integers; the namespace's init only.
+        unsafe { libc::kill(self.init, libc::SIGKILL) };
+        let _ = self.unshare.wait();
+    }
+}
+
+fn find_program(name: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(name))
+        .find(|path| path.is_file())
+}
+
+/// `grace inspect --json PID` with pids named: the host pid of each probe
+/// (from its ready marker), and PID 1 as `init_name`.
+fn inspect_bare(bare: &Bare, dir: &TempDir, init_name: &str, probes: &[&str]) -> (Json, Names) {
+    let mut host = HashMap::from([(i64::from(bare.init), init_name.to_string())]);
+    let mut ns = HashMap::from([(1, init_name.to_string())]);
+    for &name in probes {
+        let ns_pid = wait_ready(dir, name);
+        let pid = host_pid_of(ns_pid, bare.init).expect("host pid");
+        host.insert(pid.into(), name.to_string());
+        ns.insert(ns_pid.into(), name.to_string());
+    }
+    let output = inspect(&["--json", &bare.init.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let names = Names {
+        pids: host,
+        ns_pids: ns,
+        paths: vec![
+            (dir.path().display().to_string(), "$DIR".into()),
+            (probe_bin().display().to_string(), "$PROBE".into()),
+        ],
+    };
+    let json = names.normalize(&parse_json(&output.stdout), "");
+    (json, names)
+}
+
+/// Each process's name, outcome, killed_by and verdict.
+fn fates(json: &Json) -> Vec<[String; 4]> {
+    json.get("processes")
+        .items()
+        .iter()
+        .map(|p| {
+            let field = |key: &str| match p.get(key) {
+                Json::Null => "null".to_string(),
+                value => value.str().to_string(),
+            };
+            [
+                field("pid"),
+                field("outcome"),
+                field("killed_by"),
+                field("verdict"),
+            ]
+        })
+        .collect()
+}
+
+fn strings<const N: usize>(items: [&str; N]) -> [String; N] {
+    items.map(str::to_string)
+}
+
+#[test]
+fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
+    let dir = TempDir::new();
+    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let script = format!(
+        "{child} & {session} & wait",
+        child = probe("child", &[]),
+        session = probe("session", &["--setsid"]),
+    );
+    let bare = Bare::start(&["sh".into(), "-c".into(), script]);
+    let (json, _) = inspect_bare(&bare, &dir, "sh", &["child", "session"]);
+    let init = json.get("init");
+    assert_eq!(init.get("kind"), &Json::Str("shell".into()));
+    assert_eq!(init.get("namespace_init"), &Json::Bool(true));
+    assert_eq!(init.get("forwards_to"), &Json::Str("none".into()));
+    let no_signal = "gets no signal: a shell does not forward signals to its children; SIGKILL at \
+                     the runtime's timeout";
+    assert_eq!(
+        fates(&json),
+        [
+            strings([
+                "sh",
+                "sigkill",
+                "runtime-timeout",
+                "PID 1, a shell: gets SIGTERM, but as PID 1 with SIGTERM at its default action it \
+                 ignores it (the kernel drops it), so docker stop will wait its full timeout, then \
+                 SIGKILL everything"
+            ]),
+            strings(["child", "sigkill", "runtime-timeout", no_signal]),
+            strings(["session", "sigkill", "runtime-timeout", no_signal]),
+        ]
+    );
+    let summary = json.get("summary");
+    assert_eq!(
+        summary.get("stop_ends"),
+        &Json::Str("runtime-timeout".into())
+    );
+    assert_eq!(
+        summary.get("verdict").items()[0].str(),
+        "PID 1, <sh> (sh), is a shell, which does not forward signals to its children; it gets \
+         SIGTERM, but as PID 1 with SIGTERM at its default action it ignores it (the kernel drops \
+         it), so docker stop will wait its full timeout, then SIGKILL everything."
+    );
+}
+
+#[test]
+fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
+    let Some(tini) = find_program("tini") else {
+        eprintln!("skipped: tini is not installed");
+        return;
+    };
+    let dir = TempDir::new();
+    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let script = format!(
+        "{sibling} & {session} & exec {main}",
+        sibling = probe("sibling", &[]),
+        session = probe("session", &["--setsid"]),
+        main = probe("main", &[]),
+    );
+    let bare = Bare::start(&[
+        tini.display().to_string(),
+        "-g".into(),
+        "--".into(),
+        "sh".into(),
+        "-c".into(),
+        script,
+    ]);
+    let (json, names) = inspect_bare(&bare, &dir, "tini", &["main", "sibling", "session"]);
+    let init = json.get("init");
+    assert_eq!(init.get("kind"), &Json::Str("tini".into()));
+    assert_eq!(init.get("forwards_to"), &Json::Str("group".into()));
+    assert_eq!(init.get("main"), &Json::Str("main".into()));
+    let main_pid = names
+        .pids
+        .iter()
+        .find(|(_, name)| *name == "main")
+        .map(|(pid, _)| *pid)
+        .unwrap();
+    let until_main_exits = "it will be SIGKILLed when PID 1 exits, which tini does as soon as its \
+                            child <main> (probe) exits";
+    assert_eq!(
+        fates(&json),
+        [
+            strings([
+                "tini",
+                "graceful",
+                "null",
+                "tini as PID 1: forwards SIGTERM to the process group of its child <main> \
+                 (probe), and exits as soon as that child exits"
+            ]),
+            strings([
+                "main",
+                "graceful",
+                "runtime-timeout",
+                "main process: gets SIGTERM from tini and handles it: it has until the runtime's \
+                 timeout to finish (docker stop: 10 s)"
+            ]),
+            strings([
+                "sibling",
+                "cut-short",
+                "init-exit",
+                &format!(
+                    "gets SIGTERM (tini forwards it to process group {main_pid}) and handles it, \
+                     but {until_main_exits}: it may be cut short mid-cleanup"
+                )
+            ]),
+            strings([
+                "session",
+                "sigkill",
+                "init-exit",
+                &format!(
+                    "gets no signal: it is outside process group {main_pid}, the only one tini \
+                     forwards SIGTERM to (it called setsid); {until_main_exits}"
+                )
+            ]),
+        ]
+    );
+    assert_eq!(
+        json.get("summary").get("verdict").items()[0].str(),
+        "PID 1, <tini> (tini), is tini: it forwards SIGTERM to the process group of its child \
+         <main> (probe) and exits as soon as that child exits; the kernel then SIGKILLs every \
+         other process."
+    );
+}
+
+// --- bad input -------------------------------------------------------------------
+
+#[test]
+fn a_pid_that_does_not_exist_is_one_line_and_exit_1() {
+    let pid_max: i64 = std::fs::read_to_string("/proc/sys/kernel/pid_max")
+        .expect("pid_max")
+        .trim()
+        .parse()
+        .expect("a number");
+    let missing = (pid_max + 1).to_string();
+    let output = inspect(&[&missing]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(output.stdout, "");
+    assert_eq!(
+        output.stderr,
+        format!("grace: error: no process with PID {missing}\n")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2_with_inspect_s_usage_line() {
+    for args in [
+        &["--bogus"][..],
+        &["1", "2"],
+        &["--signal", "NOPE"],
+        &["--signal"],
+        &["0"],
+        &["abc"],
+    ] {
+        let output = inspect(args);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {}", output.stderr);
+        let lines: Vec<&str> = output.stderr.lines().collect();
+        assert_eq!(lines.len(), 3, "{args:?}: {}", output.stderr);
+        assert!(lines[0].starts_with("grace: error: "), "{}", output.stderr);
+        assert_eq!(
+            lines[1..],
+            [
+                "usage: grace inspect [--json] [--signal SIGNAL] [PID]",
+                "Try 'grace inspect --help' for more information."
+            ]
+        );
+    }
+    let help = inspect(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(
+        help.stdout.starts_with("grace inspect: "),
+        "{}",
+        help.stdout
+    );
+    assert!(
+        help.stdout
+            .contains("usage: grace inspect [--json] [--signal SIGNAL] [PID]")
+    );
+}
+
+#[test]
+fn inspect_after_options_or_dashes_is_a_command() {
+    for args in [&["--", "inspect"][..], &["-v", "inspect", "--json"]] {
+        let (code, stderr) = crate::util::run_plain(args);
+        assert_eq!(code, 127, "{args:?}: {stderr}");
+        assert!(stderr.contains("inspect: command not found"), "{stderr}");
+    }
+}
+
+#[test]
+fn without_proc_it_says_so() {
+    // A mount namespace of its own, where /proc is an empty tmpfs.
+    for args in ["", " 1"] {
+        let output = run_bounded(Command::new("unshare").args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &format!("mount -t tmpfs none /proc && exec \"$0\" inspect{args}"),
+            grace_bin(),
+        ]));
+        assert_eq!(output.status.code(), Some(1), "{}", output.stderr);
+        assert_eq!(
+            output.stderr,
+            "grace: error: cannot read /proc/self: /proc is not mounted\n"
+        );
+    }
+}
+
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    // `grace inspect | head -c 0`: every write fails with EPIPE.
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let output = run_bounded_with(
+        Command::new(grace_bin())
+            .args(["inspect", "--json", &std::process::id().to_string()])
+            .stdout(writer),
+    );
+    assert_eq!(output.status.code(), Some(0), "{:?}", output.status);
+    assert_eq!(output.stderr, "");
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let Some(script) = find_program("script") else {
+        eprintln!("skipped: script(1) is not installed to provide a terminal");
+        return;
+    };
+    let on_terminal = |no_color: Option<&str>| {
+        let mut command = Command::new(&script);
+        command
+            .args(["--quiet", "--return", "--command"])
+            .arg(format!("{} inspect {}", grace_bin(), std::process::id()))
+            .arg("/dev/null")
+            .env("TERM", "xterm")
+            .env("SHELL", "/bin/sh")
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        let output = run_bounded(&mut command);
+        assert!(output.status.success(), "{}", output.stderr);
+        output.stdout
+    };
+    assert!(on_terminal(None).contains("\x1b["));
+    assert!(on_terminal(Some("")).contains("\x1b["));
+    let plain = on_terminal(Some("1"));
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+    assert!(plain.contains("OUTCOME"), "{plain:?}");
+}
