@@ -37,10 +37,9 @@ pub fn enabled(level: Level) -> bool {
     level as u8 <= THRESHOLD.load(Ordering::Relaxed)
 }
 
+/// Writes one line; the macros check `enabled` first so that a message
+/// that will not be shown costs nothing, its arguments included.
 pub fn write(level: Level, message: fmt::Arguments<'_>) {
-    if !enabled(level) {
-        return;
-    }
     let prefix = match level {
         Level::Error => "grace: error: ",
         Level::Warn => "grace: warning: ",
@@ -52,21 +51,41 @@ pub fn write(level: Level, message: fmt::Arguments<'_>) {
 
 #[macro_export]
 macro_rules! error {
-    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Error, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {
+        if $crate::log::enabled($crate::log::Level::Error) {
+            $crate::log::write($crate::log::Level::Error, format_args!($($arg)*))
+        }
+    };
 }
 #[macro_export]
 macro_rules! warn {
-    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Warn, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {
+        if $crate::log::enabled($crate::log::Level::Warn) {
+            $crate::log::write($crate::log::Level::Warn, format_args!($($arg)*))
+        }
+    };
 }
 #[macro_export]
 macro_rules! notice {
-    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Notice, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {
+        if $crate::log::enabled($crate::log::Level::Notice) {
+            $crate::log::write($crate::log::Level::Notice, format_args!($($arg)*))
+        }
+    };
 }
 #[macro_export]
 macro_rules! info {
-    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Info, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {
+        if $crate::log::enabled($crate::log::Level::Info) {
+            $crate::log::write($crate::log::Level::Info, format_args!($($arg)*))
+        }
+    };
 }
 #[macro_export]
 macro_rules! debug {
-    ($($arg:tt)*) => { $crate::log::write($crate::log::Level::Debug, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {
+        if $crate::log::enabled($crate::log::Level::Debug) {
+            $crate::log::write($crate::log::Level::Debug, format_args!($($arg)*))
+        }
+    };
 }

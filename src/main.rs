@@ -6,11 +6,19 @@
 
 #![cfg_attr(not(test), no_main)]
 #![deny(unsafe_code)]
+// A panic in PID 1 takes the whole container down: no unwrap, expect or
+// panic outside tests; every failure is an error path.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 mod cli;
 mod inspect;
 mod log;
 mod procfs;
+#[cfg(test)]
+mod properties;
 mod reap;
 mod scope;
 mod shutdown;

@@ -211,9 +211,13 @@ impl<'a> Supervisor<'a> {
         let remaining = reap::reap_all(|exit| exits.push(exit))?;
         self.children_left = remaining == Remaining::SomeChildren;
         for exit in exits {
-            let status = exit.status.describe();
             if exit.pid == self.main_pid && self.main_running() {
-                info!("main process {} {status} {}", exit.pid, self.elapsed());
+                info!(
+                    "main process {} {} {}",
+                    exit.pid,
+                    exit.status.describe(),
+                    self.elapsed()
+                );
                 self.main_status = Some(exit.status);
             } else if Some(exit.pid) == self.pre_stop_pid {
                 self.pre_stop_pid = None;
@@ -229,7 +233,12 @@ impl<'a> Supervisor<'a> {
                     self.after_pre_stop();
                 }
             } else {
-                debug!("reaped process {} ({status}) {}", exit.pid, self.elapsed());
+                debug!(
+                    "reaped process {} ({}) {}",
+                    exit.pid,
+                    exit.status.describe(),
+                    self.elapsed()
+                );
             }
         }
         Ok(())
