@@ -1,0 +1,701 @@
+//! The benchmark suite: grace side by side with tini-static, tini, dumb-init
+//! and catatonit, in the same run, on the figures an init is judged by.
+//! `bench/run` builds everything and calls `bench report`, which writes
+//! BENCHMARKS.md. The other subcommands are the workloads, run as the main
+//! process under each init:
+//!
+//! - `orphans N`: makes N orphans that exit at once, prints how long until
+//!   the init had reaped the last (ms).
+//! - `echo-usr1 FD`: a SIGUSR1 handler writes one byte to FD per signal.
+//! - `workers N ACK READY`: N processes (this one and N-1 children) whose
+//!   SIGTERM handler writes one byte to ACK and exits; each writes a byte to
+//!   READY when its handler is in place.
+//! - `floor-init N ACK READY`: the same processes under an ideal PID 1 that
+//!   on SIGTERM does kill(-1) and reaps: the floor for a shutdown.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::io::Read;
+use std::os::fd::{FromRawFd, RawFd};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::time::{Duration, Instant};
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["orphans", n] => orphans(n.parse().unwrap()),
+        ["echo-usr1", fd] => echo_usr1(fd.parse().unwrap()),
+        ["workers", n, ack, ready] => workers(
+            n.parse().unwrap(),
+            ack.parse().unwrap(),
+            ready.parse().unwrap(),
+        ),
+        ["floor-init", n, ack, ready] => floor_init(
+            n.parse().unwrap(),
+            ack.parse().unwrap(),
+            ready.parse().unwrap(),
+        ),
+        ["report", rest @ ..] => report(rest.contains(&"--smoke")),
+        _ => {
+            eprintln!(
+                "usage: bench report [--smoke] | orphans N | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY"
+            );
+            std::process::exit(2);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- workloads
+
+fn write_byte(fd: RawFd) {
+    let byte = 1u8;
+    // SAFETY: write(2) of one byte from the stack; async-signal-safe.
+    unsafe { libc::write(fd, (&byte as *const u8).cast(), 1) };
+}
+
+fn children_of_init() -> usize {
+    fs::read_to_string("/proc/1/task/1/children")
+        .map(|s| s.split_whitespace().count())
+        .unwrap_or(0)
+}
+
+fn orphans(count: usize) {
+    let mut pipe = [0; 2];
+    // SAFETY: pipe(2) fills two ints.
+    unsafe { libc::pipe(pipe.as_mut_ptr()) };
+    // SAFETY: fork in a single-threaded program.
+    let middle = unsafe { libc::fork() };
+    if middle == 0 {
+        for _ in 0..count {
+            // SAFETY: as above.
+            if unsafe { libc::fork() } == 0 {
+                // SAFETY: plain system calls on our own descriptors.
+                unsafe {
+                    libc::close(pipe[1]);
+                    let mut byte = 0u8;
+                    libc::read(pipe[0], (&mut byte as *mut u8).cast(), 1);
+                    libc::_exit(0);
+                }
+            }
+        }
+        // SAFETY: leaving the grandchildren to be re-parented to PID 1.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: reaping our own child.
+    unsafe { libc::waitpid(middle, std::ptr::null_mut(), 0) };
+    // The init's children: us and the orphans, once all are re-parented.
+    while children_of_init() < count + 1 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let start = Instant::now();
+    // SAFETY: closing our copy of the write end: every orphan gets EOF.
+    unsafe { libc::close(pipe[1]) };
+    // Polling every 100 µs rather than spinning leaves the CPU to the
+    // init and the exiting orphans, which is what is being measured.
+    while children_of_init() > 1 {
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    println!("{:.3}", start.elapsed().as_secs_f64() * 1000.0);
+}
+
+static ACK_FD: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_usr1(_: libc::c_int) {
+    write_byte(ACK_FD.load(Ordering::Relaxed));
+}
+
+extern "C" fn on_term(_: libc::c_int) {
+    write_byte(ACK_FD.load(Ordering::Relaxed));
+    // SAFETY: _exit is async-signal-safe.
+    unsafe { libc::_exit(0) };
+}
+
+fn install(signal: libc::c_int, handler: extern "C" fn(libc::c_int)) {
+    // SAFETY: a zeroed sigaction with an async-signal-safe handler.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = handler as *const () as usize;
+        action.sa_flags = libc::SA_RESTART;
+        libc::sigaction(signal, &action, std::ptr::null_mut());
+    }
+}
+
+fn set_mask(how: libc::c_int, signal: libc::c_int) {
+    // SAFETY: building and applying a one-signal set.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal);
+        libc::sigprocmask(how, &set, std::ptr::null_mut());
+    }
+}
+
+fn echo_usr1(fd: RawFd) -> ! {
+    ACK_FD.store(fd, Ordering::Relaxed);
+    install(libc::SIGUSR1, on_usr1);
+    write_byte(fd);
+    loop {
+        // SAFETY: pause(2).
+        unsafe { libc::pause() };
+    }
+}
+
+/// Forks `count - 1` workers beside the caller; every one writes to `ready`
+/// once its SIGTERM handler is in place.
+fn start_workers(count: usize, ack: RawFd, ready: RawFd, caller_is_worker: bool) {
+    ACK_FD.store(ack, Ordering::Relaxed);
+    install(libc::SIGTERM, on_term);
+    let forks = if caller_is_worker { count - 1 } else { count };
+    for _ in 0..forks {
+        // SAFETY: fork in a single-threaded program.
+        if unsafe { libc::fork() } == 0 {
+            set_mask(libc::SIG_UNBLOCK, libc::SIGTERM);
+            write_byte(ready);
+            loop {
+                // SAFETY: pause(2).
+                unsafe { libc::pause() };
+            }
+        }
+    }
+}
+
+fn workers(count: usize, ack: RawFd, ready: RawFd) -> ! {
+    start_workers(count, ack, ready, true);
+    write_byte(ready);
+    loop {
+        // SAFETY: pause(2).
+        unsafe { libc::pause() };
+    }
+}
+
+fn floor_init(count: usize, ack: RawFd, ready: RawFd) {
+    set_mask(libc::SIG_BLOCK, libc::SIGTERM);
+    start_workers(count, ack, ready, false);
+    // SAFETY: waiting for the blocked SIGTERM, then the ideal shutdown:
+    // one kill(-1), reap until none is left.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        let mut signal = 0;
+        libc::sigwait(&set, &mut signal);
+        libc::kill(-1, libc::SIGTERM);
+        while libc::waitpid(-1, std::ptr::null_mut(), 0) > 0 {}
+    }
+}
+
+// ------------------------------------------------------------------- driver
+
+struct Init {
+    name: &'static str,
+    /// The command line that precedes the main process.
+    prefix: Vec<String>,
+    binary: PathBuf,
+}
+
+fn inits(grace: &Path) -> Vec<Init> {
+    let mk = |name, binary: &str, rest: &[&str]| Init {
+        name,
+        prefix: std::iter::once(binary.to_string())
+            .chain(rest.iter().map(|s| s.to_string()))
+            .collect(),
+        binary: PathBuf::from(binary),
+    };
+    vec![
+        mk("grace", &grace.display().to_string(), &["--"]),
+        mk("tini-static", "/usr/bin/tini-static", &["-s", "--"]),
+        mk("tini", "/usr/bin/tini", &["-s", "--"]),
+        mk("dumb-init", "/usr/bin/dumb-init", &[]),
+        mk("catatonit", "/usr/bin/catatonit", &["--"]),
+    ]
+}
+
+fn pipe() -> (RawFd, RawFd) {
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills two ints; no O_CLOEXEC so that the workloads
+    // inherit them through every init.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    (fds[0], fds[1])
+}
+
+fn close(fd: RawFd) {
+    // SAFETY: closing a descriptor we own.
+    unsafe { libc::close(fd) };
+}
+
+fn kill(pid: i32, signal: i32) {
+    // SAFETY: kill(2) on a pid we started.
+    unsafe { libc::kill(pid, signal) };
+}
+
+fn read_exact_bytes(fd: RawFd, count: usize) {
+    let mut file = std::mem::ManuallyDrop::new(
+        // SAFETY: borrowing the descriptor without taking ownership.
+        unsafe { fs::File::from_raw_fd(fd) },
+    );
+    let mut buffer = vec![0u8; count];
+    file.read_exact(&mut buffer).expect("read acknowledgements");
+}
+
+fn drain(fd: RawFd) -> usize {
+    // SAFETY: a non-blocking read loop on our own pipe.
+    unsafe { libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) };
+    let mut total = 0;
+    let mut buffer = [0u8; 4096];
+    loop {
+        // SAFETY: reading into a live buffer.
+        let n = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
+        if n <= 0 {
+            return total;
+        }
+        total += n as usize;
+    }
+}
+
+/// The init (or workload) running as PID 1 of a new PID namespace.
+struct Namespace {
+    unshare: Child,
+    pid1: i32,
+}
+
+impl Namespace {
+    fn start(command: &[String], stdout: Stdio) -> Self {
+        let unshare = Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--"])
+            .args(command)
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("unshare");
+        let id = unshare.id();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let pid1 = loop {
+            let children =
+                fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap_or_default();
+            if let Some(pid) = children.split_whitespace().next() {
+                break pid.parse().unwrap();
+            }
+            assert!(Instant::now() < deadline, "no PID 1 for {command:?}");
+            std::thread::sleep(Duration::from_millis(1));
+        };
+        Namespace { unshare, pid1 }
+    }
+
+    fn wait(mut self) {
+        let _ = self.unshare.wait();
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        if self.unshare.try_wait().ok().flatten().is_none() {
+            kill(self.pid1, libc::SIGKILL);
+            let _ = self.unshare.wait();
+        }
+    }
+}
+
+fn me() -> String {
+    std::env::current_exe().unwrap().display().to_string()
+}
+
+fn with_main(init: &Init, main: &[String]) -> Vec<String> {
+    init.prefix.iter().chain(main).cloned().collect()
+}
+
+fn idle_figures(init: &Init, seconds: u64) -> (u64, usize) {
+    let (read, write) = pipe();
+    let namespace = Namespace::start(
+        &with_main(init, &[me(), "echo-usr1".into(), write.to_string()]),
+        Stdio::null(),
+    );
+    read_exact_bytes(read, 1);
+    let rss = fs::read_to_string(format!("/proc/{}/status", namespace.pid1))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0);
+    let output = Command::new("timeout")
+        .args([
+            "-s",
+            "INT",
+            &seconds.to_string(),
+            "strace",
+            "-c",
+            "-p",
+            &namespace.pid1.to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .expect("strace");
+    let summary = String::from_utf8_lossy(&output.stderr);
+    let calls = summary
+        .lines()
+        .find(|l| l.trim_end().ends_with("total"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse().ok())
+        .unwrap_or(0);
+    close(read);
+    close(write);
+    drop(namespace);
+    (rss, calls)
+}
+
+fn startup(inits: &[Init], runs: usize) -> Vec<(String, f64, f64)> {
+    let json = std::env::temp_dir().join("grace-bench-startup.json");
+    let mut command = Command::new("hyperfine");
+    command
+        .args([
+            "-N",
+            "--warmup",
+            "20",
+            "--runs",
+            &runs.to_string(),
+            "--export-json",
+        ])
+        .arg(&json)
+        .arg("/usr/bin/true");
+    for init in inits {
+        command.arg(with_main(init, &["/usr/bin/true".into()]).join(" "));
+    }
+    let status = command
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("hyperfine");
+    assert!(status.success(), "hyperfine failed");
+    let text = fs::read_to_string(&json).unwrap();
+    let _ = fs::remove_file(&json);
+    // hyperfine's JSON: one object per command with "min" and "median" (s).
+    let field = |chunk: &str, name: &str| -> f64 {
+        let at = chunk.find(&format!("\"{name}\":")).unwrap() + name.len() + 3;
+        chunk[at..]
+            .split([',', '\n', '}'])
+            .next()
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    text.split("\"command\":")
+        .skip(1)
+        .map(|chunk| {
+            let name = chunk.split('"').nth(1).unwrap().to_string();
+            (
+                name,
+                field(chunk, "min") * 1000.0,
+                field(chunk, "median") * 1000.0,
+            )
+        })
+        .collect()
+}
+
+fn reaping(init: &Init, count: usize) -> f64 {
+    let namespace = Namespace::start(
+        &with_main(init, &[me(), "orphans".into(), count.to_string()]),
+        Stdio::piped(),
+    );
+    let mut out = String::new();
+    let mut unshare = namespace;
+    unshare
+        .unshare
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    unshare.wait();
+    out.trim().parse().unwrap_or(f64::NAN)
+}
+
+fn round_trips(init: &Init, trips: usize) -> f64 {
+    let (read, write) = pipe();
+    let namespace = Namespace::start(
+        &with_main(init, &[me(), "echo-usr1".into(), write.to_string()]),
+        Stdio::null(),
+    );
+    read_exact_bytes(read, 1);
+    let start = Instant::now();
+    for _ in 0..trips {
+        kill(namespace.pid1, libc::SIGUSR1);
+        read_exact_bytes(read, 1);
+    }
+    let rate = trips as f64 / start.elapsed().as_secs_f64();
+    close(read);
+    close(write);
+    drop(namespace);
+    rate
+}
+
+/// SIGTERM to PID 1 until the namespace is gone: (ms, handlers that ran).
+fn shutdown(
+    command: &[String],
+    count: usize,
+    ack: (RawFd, RawFd),
+    ready: (RawFd, RawFd),
+) -> (f64, usize) {
+    let namespace = Namespace::start(command, Stdio::null());
+    read_exact_bytes(ready.0, count);
+    let start = Instant::now();
+    kill(namespace.pid1, libc::SIGTERM);
+    namespace.wait();
+    let took = start.elapsed().as_secs_f64() * 1000.0;
+    (took, drain(ack.0))
+}
+
+fn shutdown_figures(init: Option<&Init>, count: usize) -> (f64, usize) {
+    let ack = pipe();
+    let ready = pipe();
+    let args = |mode: &str| {
+        vec![
+            me(),
+            mode.to_string(),
+            count.to_string(),
+            ack.1.to_string(),
+            ready.1.to_string(),
+        ]
+    };
+    let command = match init {
+        Some(init) => with_main(init, &args("workers")),
+        None => args("floor-init"),
+    };
+    let figures = shutdown(&command, count, ack, ready);
+    for fd in [ack.0, ack.1, ready.0, ready.1] {
+        close(fd);
+    }
+    figures
+}
+
+/// `measure` for every init, `rounds` times over, init after init; the
+/// median per init.
+fn interleaved(inits: &[Init], rounds: usize, mut measure: impl FnMut(&Init) -> f64) -> Vec<f64> {
+    let mut figures: Vec<Vec<f64>> = vec![Vec::new(); inits.len()];
+    for _ in 0..rounds {
+        for (index, init) in inits.iter().enumerate() {
+            figures[index].push(measure(init));
+        }
+    }
+    figures.into_iter().map(median).collect()
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    values[values.len() / 2]
+}
+
+struct Hogs(Vec<Child>);
+
+impl Hogs {
+    fn start() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Hogs(
+            (0..cores)
+                .map(|_| {
+                    Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("hog")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Hogs {
+    fn drop(&mut self) {
+        for hog in &mut self.0 {
+            let _ = hog.kill();
+            let _ = hog.wait();
+        }
+    }
+}
+
+fn machine() -> String {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_default();
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    format!("{cores} cores ({cpu}), Linux {}", kernel.trim())
+}
+
+fn ratio(grace: f64, other: f64) -> String {
+    if other > 0.0 && grace.is_finite() && other.is_finite() {
+        format!("{:.2}", grace / other)
+    } else {
+        "-".into()
+    }
+}
+
+fn report(smoke: bool) {
+    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
+    let out = PathBuf::from(std::env::var("OUT").unwrap_or_else(|_| "BENCHMARKS.md".into()));
+    let inits: Vec<Init> = inits(&grace)
+        .into_iter()
+        .filter(|i| i.binary.exists())
+        .collect();
+    let (idle_seconds, startup_runs, orphans, trips, repeats, sizes): (
+        u64,
+        usize,
+        usize,
+        usize,
+        usize,
+        &[usize],
+    ) = if smoke {
+        (1, 20, 200, 200, 1, &[10, 100])
+    } else {
+        (10, 300, 10_000, 10_000, 5, &[10, 100, 1000, 5000])
+    };
+    let mut md = String::new();
+    let _ = writeln!(md, "# Benchmarks\n");
+    let _ = writeln!(
+        md,
+        "Generated by `bench/run`{} on {}. Every figure comes from the same run; ratios are grace ÷ peer. Peers are Debian's packages.\n",
+        if smoke {
+            " --smoke (reduced sizes, not the real figures)"
+        } else {
+            ""
+        },
+        machine()
+    );
+
+    eprintln!("bench: idle cost and memory");
+    let _ = writeln!(md, "## 1–3. Idle cost, memory, size\n");
+    let _ = writeln!(
+        md,
+        "Idle: system calls made by the init in {idle_seconds} s with a sleeping child (`strace -c -p`). Memory: VmRSS of the idle init as PID 1. Size: the binary on disk.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| init | idle syscalls | VmRSS (kB) | binary size (bytes) |\n| --- | --- | --- | --- |"
+    );
+    for init in &inits {
+        let (rss, calls) = idle_figures(init, idle_seconds);
+        let size = fs::metadata(&init.binary).map(|m| m.len()).unwrap_or(0);
+        let _ = writeln!(md, "| {} | {calls} | {rss} | {size} |", init.name);
+    }
+
+    eprintln!("bench: start-up");
+    let _ = writeln!(md, "\n## 4. Start-up overhead\n");
+    let _ = writeln!(
+        md,
+        "`hyperfine -N --warmup 20 --runs {startup_runs}`: `INIT -- /usr/bin/true` against `/usr/bin/true` alone (not PID 1: grace and tini as subreapers). Overhead = init − true.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| command | min (ms) | median (ms) | overhead min (ms) | overhead median (ms) |\n| --- | --- | --- | --- | --- |"
+    );
+    let results = startup(&inits, startup_runs);
+    let (base_min, base_median) = (results[0].1, results[0].2);
+    for (name, min, med) in &results {
+        let _ = writeln!(
+            md,
+            "| `{name}` | {min:.3} | {med:.3} | {:.3} | {:.3} |",
+            min - base_min,
+            med - base_median
+        );
+    }
+
+    eprintln!("bench: reaping");
+    let _ = writeln!(md, "\n## 5. Reaping\n");
+    let _ = writeln!(
+        md,
+        "{orphans} orphans of the main process, re-parented to the init (PID 1), exit at the same moment; time until the init has reaped the last (the main process polls /proc/1/task/1/children every 100 µs), median of {repeats} interleaved rounds.\n"
+    );
+    let _ = writeln!(md, "| init | ms | grace ÷ init |\n| --- | --- | --- |");
+    let reaped = interleaved(&inits, repeats, |init| reaping(init, orphans));
+    for (init, ms) in inits.iter().zip(&reaped) {
+        let _ = writeln!(
+            md,
+            "| {} | {ms:.2} | {} |",
+            init.name,
+            ratio(reaped[0], *ms)
+        );
+    }
+
+    eprintln!("bench: signal forwarding");
+    let _ = writeln!(md, "\n## 6. Signal forwarding\n");
+    let _ = writeln!(
+        md,
+        "SIGUSR1 round trips: sender → init → the main process's handler → a byte back on a pipe → next signal; {repeats} interleaved rounds of {} trips per init, median round.\n",
+        trips / repeats
+    );
+    let _ = writeln!(
+        md,
+        "| init | round trips / s | grace ÷ init |\n| --- | --- | --- |"
+    );
+    // Interleaved rounds, so that a slow moment of the machine hits every
+    // init alike; the median round counts.
+    let rates = interleaved(&inits, repeats, |init| round_trips(init, trips / repeats));
+    for (init, rate) in inits.iter().zip(&rates) {
+        let _ = writeln!(
+            md,
+            "| {} | {rate:.0} | {} |",
+            init.name,
+            ratio(rates[0], *rate)
+        );
+    }
+
+    for busy in [false, true] {
+        let _hogs = busy.then(Hogs::start);
+        eprintln!(
+            "bench: shutdown{}",
+            if busy { " with every CPU busy" } else { "" }
+        );
+        let _ = writeln!(
+            md,
+            "\n## {}. Shutdown{}\n",
+            if busy { 8 } else { 7 },
+            if busy {
+                " with every CPU busy (one busy loop per core)"
+            } else {
+                ""
+            }
+        );
+        let _ = writeln!(
+            md,
+            "N processes (the main one and N−1 it forked) whose SIGTERM handler acknowledges on a pipe and exits. Time from SIGTERM to PID 1 until the namespace is gone, median of {repeats}; floor = the same processes under a minimal PID 1 that does `kill(-1, SIGTERM)` and reaps. \"handlers\" = processes whose handler ran; the rest were SIGKILLed by the kernel when the init exited.\n"
+        );
+        let mut header = String::from("| N | floor ms |");
+        let mut rule = String::from("| --- | --- |");
+        for init in &inits {
+            let _ = write!(header, " {} ms (handlers) |", init.name);
+            rule.push_str(" --- |");
+        }
+        let _ = writeln!(header, " grace − floor |");
+        rule.push_str(" --- |");
+        let _ = writeln!(md, "{header}{rule}");
+        for &n in sizes {
+            let floor = median((0..repeats).map(|_| shutdown_figures(None, n).0).collect());
+            let mut row = format!("| {n} | {floor:.2} |");
+            let mut grace_ms = f64::NAN;
+            for (index, init) in inits.iter().enumerate() {
+                let runs: Vec<(f64, usize)> = (0..repeats)
+                    .map(|_| shutdown_figures(Some(init), n))
+                    .collect();
+                let ms = median(runs.iter().map(|r| r.0).collect());
+                let handlers = runs.iter().map(|r| r.1).min().unwrap_or(0);
+                if index == 0 {
+                    grace_ms = ms;
+                }
+                let _ = write!(row, " {ms:.2} ({handlers}/{n}) |");
+            }
+            let _ = writeln!(
+                md,
+                "{row} {:+.2} ms ({:+.1} %) |",
+                grace_ms - floor,
+                (grace_ms / floor - 1.0) * 100.0
+            );
+        }
+    }
+    fs::write(&out, md).expect("write report");
+    eprintln!("bench: wrote {}", out.display());
+}
