@@ -39,6 +39,7 @@ fn main() {
             ready.parse().unwrap(),
         ),
         ["report", rest @ ..] => report(rest.contains(&"--smoke")),
+        ["shutdown", n, repeats] => compare_shutdown(n.parse().unwrap(), repeats.parse().unwrap()),
         _ => {
             eprintln!(
                 "usage: bench report [--smoke] | orphans N | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY"
@@ -145,10 +146,10 @@ fn echo_usr1(fd: RawFd) -> ! {
 
 /// Forks `count - 1` workers beside the caller; every one writes to `ready`
 /// once its SIGTERM handler is in place.
-fn start_workers(count: usize, ack: RawFd, ready: RawFd, caller_is_worker: bool) {
+fn start_workers(count: usize, ack: RawFd, ready: RawFd) {
     ACK_FD.store(ack, Ordering::Relaxed);
     install(libc::SIGTERM, on_term);
-    let forks = if caller_is_worker { count - 1 } else { count };
+    let forks = count - 1;
     for _ in 0..forks {
         // SAFETY: fork in a single-threaded program.
         if unsafe { libc::fork() } == 0 {
@@ -163,7 +164,7 @@ fn start_workers(count: usize, ack: RawFd, ready: RawFd, caller_is_worker: bool)
 }
 
 fn workers(count: usize, ack: RawFd, ready: RawFd) -> ! {
-    start_workers(count, ack, ready, true);
+    start_workers(count, ack, ready);
     write_byte(ready);
     loop {
         // SAFETY: pause(2).
@@ -173,7 +174,13 @@ fn workers(count: usize, ack: RawFd, ready: RawFd) -> ! {
 
 fn floor_init(count: usize, ack: RawFd, ready: RawFd) {
     set_mask(libc::SIG_BLOCK, libc::SIGTERM);
-    start_workers(count, ack, ready, false);
+    // The same tree as under an init: one main process that forks the
+    // other N-1, so the floor pays for re-parenting them too.
+    // SAFETY: fork in a single-threaded program.
+    if unsafe { libc::fork() } == 0 {
+        set_mask(libc::SIG_UNBLOCK, libc::SIGTERM);
+        workers(count, ack, ready);
+    }
     // SAFETY: waiting for the blocked SIGTERM, then the ideal shutdown:
     // one kill(-1), reap until none is left.
     unsafe {
@@ -513,6 +520,15 @@ impl Drop for Hogs {
             let _ = hog.wait();
         }
     }
+}
+
+/// The floor and grace alone, for profiling one size quickly.
+fn compare_shutdown(count: usize, repeats: usize) {
+    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
+    let inits = inits(&grace);
+    let floor = median((0..repeats).map(|_| shutdown_figures(None, count).0).collect());
+    let ours = median((0..repeats).map(|_| shutdown_figures(Some(&inits[0]), count).0).collect());
+    println!("N={count} floor {floor:.2} ms, grace {ours:.2} ms ({:+.1} %)", (ours / floor - 1.0) * 100.0);
 }
 
 fn machine() -> String {

@@ -375,15 +375,16 @@ impl<'a> Supervisor<'a> {
     /// processes can act on it.
     fn signal_namespace(&mut self) {
         let stop_signal = self.config.stop_signal;
-        // Counting first costs one directory read; afterwards the fastest
-        // processes would already be gone.
+        if let Err(error) = scope::signal_namespace(stop_signal) {
+            warn!("cannot signal the namespace: {error}");
+        }
+        // Counted after signalling, so the count never delays the signal
+        // (5,000 /proc entries take milliseconds to list). Processes that
+        // exited meanwhile are still listed: grace has not reaped them yet.
         let present = procfs::list_pids()
             .ok()
             .filter(|_| procfs::shows_own_namespace())
             .map(|pids| pids.len().saturating_sub(1));
-        if let Err(error) = scope::signal_namespace(stop_signal) {
-            warn!("cannot signal the namespace: {error}");
-        }
         // kill(-1, SIGCONT) is one call for any number of processes, but it
         // also reaches the main process, which must get only the signal
         // grace received. That is invisible to a running main process that
