@@ -14,6 +14,14 @@ use crate::util::{
 };
 
 const STORM: usize = 100_000;
+
+/// scripts/soak sets GRACE_SOAK_SCALE to multiply every flood; CI runs 1.
+fn scale() -> usize {
+    std::env::var("GRACE_SOAK_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
 const STORM_SIGNALS: &[i32] = &[1, 10, 12, 28, 34, 35, 36, 37, 38];
 
 #[test]
@@ -27,7 +35,8 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
     wait_ready(&dir, "main");
     let before = rss_kb(grace.pid);
     let mut refused = 0;
-    for index in 0..STORM {
+    let storm = STORM * scale();
+    for index in 0..storm {
         let signal = STORM_SIGNALS[index % STORM_SIGNALS.len()];
         // SAFETY: kill(2) with plain integers.
         if unsafe { libc::kill(grace.pid, signal) } != 0 {
@@ -51,12 +60,15 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
                 .all(|field| status_field(pid, field).as_deref() == Some("0000000000000000"))
         })
     };
-    wait_until("the storm to drain", || {
-        idle() && {
-            std::thread::sleep(Duration::from_millis(50));
-            idle()
-        }
-    });
+    // Bounded like every wait, by BOUND per 100,000 signals.
+    let drained_by = Instant::now() + crate::util::BOUND * scale() as u32;
+    while !(idle() && {
+        std::thread::sleep(Duration::from_millis(50));
+        idle()
+    }) {
+        assert!(Instant::now() < drained_by, "the storm never drained");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
     let summary = fs::read_to_string(dir.join("main.summary")).expect("the main process finished");
@@ -68,8 +80,8 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
     }
     let count: usize = summary.lines().next().unwrap()[6..].parse().unwrap();
     assert!(
-        count > 0 && count <= STORM - refused,
-        "{count} arrived of {STORM}"
+        count > 0 && count <= storm - refused,
+        "{count} arrived of {storm}"
     );
 }
 
@@ -142,7 +154,7 @@ fn twenty_thousand_short_lived_orphans_are_all_reaped() {
             "--",
             stress_bin().to_str().unwrap(),
             "orphan-flood",
-            "20000",
+            &(20_000 * scale()).to_string(),
         ])
         .arg(dir.path())
         .start(&dir);
@@ -155,7 +167,7 @@ fn twenty_thousand_short_lived_orphans_are_all_reaped() {
 
 #[test]
 fn a_command_that_exits_at_once_never_hangs_grace() {
-    for _ in 0..200 {
+    for _ in 0..200 * scale() {
         let (code, stderr) = run_plain(&["--", "true"]);
         assert_eq!(code, 0, "{stderr}");
     }
