@@ -1,5 +1,19 @@
-//! The command line: what was typed, checked and turned into a `Config`, or
-//! into the options of the `inspect` subcommand.
+//! The command line and the environment: what was typed, checked and turned
+//! into a `Config`, or into the options of the `inspect` subcommand.
+//!
+//! Three layers, lowest first: the personality's defaults, the environment
+//! (`GRACE_<OPTION>`, and in a personality that tool's own variables), the
+//! command line. Each layer is parsed into `Settings` whose fields are all
+//! optional; the higher layer wins field by field.
+//!
+//! One table, `OPTIONS`, describes grace's options: the parser looks options
+//! up in it, and `--help`, the man page (man/grace.1) and the environment
+//! table in docs/configuration.md are all generated from it, so they cannot
+//! drift. A unit test fails when a generated file differs from the source;
+//! `UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'` rewrites them.
+//!
+//! Installed or linked as `tini`, `docker-init` or `dumb-init`, grace reads
+//! that tool's command line instead (a *personality*); see docs/compat.md.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
@@ -7,11 +21,13 @@
 //! and arguments need not be UTF-8. `inspect` is a subcommand only as the
 //! very first word: `grace -- inspect` runs a command named inspect.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::time::Duration;
 
+use crate::log::Format;
 use crate::signals::{self, Signal, SignalSet};
+use crate::user::UserSpec;
 
 /// Under `docker stop`'s default 10 s, grace's own deadline must come first
 /// so that grace, not the runtime, does the final kill and names the
@@ -23,53 +39,56 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(9);
 const MAX_DURATION: Duration = Duration::from_secs(100 * 24 * 3600);
 
 pub const USAGE: &str = "usage: grace [OPTIONS] [--] COMMAND [ARG]...";
+const TINI_USAGE: &str = "usage: tini [OPTIONS] [--] COMMAND [ARG]...  (grace, tini-compatible)";
+const DUMB_INIT_USAGE: &str =
+    "usage: dumb-init [OPTIONS] [--] COMMAND [ARG]...  (grace, dumb-init-compatible)";
 
-pub const HELP: &str = "\
-grace: a container init that starts COMMAND, forwards signals to it and reaps
-every zombie, then exits with COMMAND's status.
+/// The prefix of grace's own environment variables.
+pub const ENV_PREFIX: &str = "GRACE_";
 
-usage: grace [OPTIONS] [--] COMMAND [ARG]...
+const SUMMARY: &str = "a container init that stops every process gracefully";
 
-Options:
-  --forward-to child|group  send forwarded signals to the command alone
-                            (default) or to its whole process group
-Stopping (on a stop signal, or when the command exits while other processes
-remain):
-  --stop-on SIGNAL[,SIGNAL...]
-                            signals that start the shutdown (default TERM,INT)
-  --stop-signal SIGNAL      what every other process gets (default TERM),
-                            followed by SIGCONT; the command itself gets the
-                            very signal grace received
-  --stop-order all|main-first
-                            signal everyone at once (default), or the command
-                            first and the rest once it exited or at half the
-                            grace period
-  --grace-period DURATION   deadline after which remaining processes are
-                            SIGKILLed and named (default 9s)
-  --stop-delay DURATION     keep everything running this long before
-                            signalling (counts against the grace period)
-  --pre-stop COMMAND        run COMMAND with /bin/sh -c and wait for it (at
-                            most half the grace period) before signalling
+const DESCRIPTION: &str = "grace starts COMMAND, forwards signals to it, reaps every zombie \
+and exits with COMMAND's status. On a stop signal (TERM or INT), or when COMMAND exits while \
+other processes remain, every process gets the stop signal and time to finish; grace exits \
+the moment the last one is gone, and SIGKILLs and names the stragglers at its deadline.";
 
-Other options:
-  -s, --subreaper           register as child subreaper (automatic when grace
-                            is not PID 1 of its PID namespace)
-  -p, --pdeathsig SIGNAL    have the kernel send SIGNAL to grace when grace's
-                            parent dies
-  -e, --success-exit CODE   exit 0 when the command exits with CODE
-                            (repeatable)
-  -v, --verbose             log more (repeatable)
-  -q, --quiet               log errors only
-  -h, --help                show this help and exit
-  -V, --version             show the version and exit
+const VALUES: &[&str] = &[
+    "SIGNAL is a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-1.",
+    "DURATION is a number with a unit: 500ms, 9s, 1.5s, 2m, 1h (no unit: seconds).",
+];
 
-SIGNAL is a name or number: TERM, SIGTERM, sigterm, 15, RTMIN+3, SIGRTMAX-1.
-DURATION is a number with a unit: 500ms, 9s, 1.5s, 2m, 1h (no unit: seconds).
+const ENVIRONMENT: &[&str] = &[
+    "Every option can also be set with an environment variable: GRACE_ and the long \
+     option's name in capitals, with _ for - (GRACE_GRACE_PERIOD=29s, GRACE_SUBREAPER=1). \
+     The command line wins. A flag takes 1, true, yes or on (0, false, no, off: not set); a \
+     repeatable option takes a comma-separated list; an empty value counts as unset.",
+    "The command gets grace's environment unchanged, GRACE_ variables included; with --user, \
+     HOME is set to the user's home directory.",
+];
 
-Exit status: the command's exit code, or 128+N when signal N killed it;
-127 when COMMAND is not found, 126 when it cannot be executed, 2 for a usage
-error.
-";
+const PERSONALITIES: &str = "Installed or linked under the name tini, docker-init or \
+dumb-init, grace reads that tool's command line and environment variables, with that tool's \
+defaults for where forwarded signals go and its exit code for usage errors (1). The stop still \
+reaches every process.";
+
+const EXIT_STATUS: &[(&str, &str)] = &[
+    ("N", "the command exited with N (0 if N is given to -e)"),
+    (
+        "128+N",
+        "the command was killed by signal N (143 for SIGTERM, 137 for SIGKILL)",
+    ),
+    ("127", "the command was not found"),
+    ("126", "the command exists but cannot be executed"),
+    (
+        "2",
+        "bad option, bad value, no command (1 in the tini and dumb-init personalities)",
+    ),
+    (
+        "125",
+        "grace itself could not set up (signals, the --user to run as)",
+    ),
+];
 
 pub const INSPECT_USAGE: &str = "usage: grace inspect [--json] [--signal SIGNAL] [PID]";
 
@@ -97,6 +116,63 @@ Colour only on a terminal, and never when NO_COLOR is set.
 Exit status: 0, 1 when PID does not exist or /proc cannot be read, 2 for a
 usage error.
 ";
+
+/// Whose command line grace reads, chosen by the name it was started as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Personality {
+    #[default]
+    Grace,
+    /// `tini`, `tini-static` or `docker-init` (what `docker run --init`
+    /// starts).
+    Tini,
+    DumbInit,
+}
+
+impl Personality {
+    /// From argv[0]: its base name decides.
+    pub fn from_program(program: &OsStr) -> Self {
+        let bytes = program.as_encoded_bytes();
+        let base = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+        match base {
+            b"tini" | b"tini-static" | b"docker-init" => Personality::Tini,
+            b"dumb-init" => Personality::DumbInit,
+            _ => Personality::Grace,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Personality::Grace => "grace",
+            Personality::Tini => "tini",
+            Personality::DumbInit => "dumb-init",
+        }
+    }
+
+    /// What a command line that cannot run exits with: grace's own 2, or
+    /// the original tool's 1.
+    pub fn usage_exit_code(self) -> i32 {
+        match self {
+            Personality::Grace => 2,
+            Personality::Tini | Personality::DumbInit => 1,
+        }
+    }
+
+    pub fn usage(self) -> &'static str {
+        match self {
+            Personality::Grace => USAGE,
+            Personality::Tini => TINI_USAGE,
+            Personality::DumbInit => DUMB_INIT_USAGE,
+        }
+    }
+
+    fn help_command(self) -> &'static str {
+        match self {
+            Personality::Grace => "grace --help",
+            Personality::Tini => "tini -h",
+            Personality::DumbInit => "dumb-init --help",
+        }
+    }
+}
 
 /// The `inspect` subcommand's options.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +202,17 @@ pub enum ForwardTo {
     Group,
 }
 
+/// `--rewrite FROM:TO`: a received FROM is passed on as TO; no TO (0)
+/// drops FROM altogether.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewrite {
+    pub from: Signal,
+    pub to: Option<Signal>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    pub personality: Personality,
     pub command: OsString,
     pub args: Vec<OsString>,
     pub forward_to: ForwardTo,
@@ -142,32 +227,712 @@ pub struct Config {
     pub pre_stop: Option<OsString>,
     pub verbose: u8,
     pub quiet: bool,
+    pub rewrites: Vec<Rewrite>,
+    pub log_format: Format,
+    pub user: Option<UserSpec>,
+    pub no_new_privs: bool,
+    pub warn_on_reap: bool,
+    /// The command gets a session of its own (dumb-init's default).
+    pub new_session: bool,
+    /// SIGTSTP, SIGTTIN and SIGTTOU are passed on and grace suspends itself
+    /// after them, as dumb-init does.
+    pub job_control: bool,
 }
 
+impl Config {
+    /// What a received signal is passed on as: `None` when no rule names
+    /// it, `Some(None)` when it is dropped. The last rule for a signal wins.
+    pub fn rewrite(&self, signal: Signal) -> Option<Option<Signal>> {
+        self.rewrites
+            .iter()
+            .rev()
+            .find(|rule| rule.from == signal)
+            .map(|rule| rule.to)
+    }
+}
+
+// Parsed once per run: the size of the Run variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     Run(Config),
     Help,
     Version,
+    /// tini's `-l`.
+    License,
     Inspect(InspectOptions),
     InspectHelp,
 }
 
-/// A command line grace cannot run: shown with the usage line, exit 2.
+/// A command line (or environment) grace cannot run: shown with the usage
+/// line, exit 2 (1 in a personality).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError(pub String);
+pub struct UsageError {
+    pub message: String,
+    /// The log format asked for before the error, so that the error is
+    /// written the way the rest would have been.
+    pub log_format: Format,
+}
+
+impl UsageError {
+    fn new(message: impl Into<String>) -> Self {
+        UsageError {
+            message: message.into(),
+            log_format: Format::Text,
+        }
+    }
+}
 
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
 impl From<lexopt::Error> for UsageError {
     fn from(error: lexopt::Error) -> Self {
-        UsageError(error.to_string())
+        UsageError::new(error.to_string())
     }
 }
+
+/// What parsing gave, and remarks worth a warning once logging is set up
+/// (such as a GRACE_ variable that names no option).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub invocation: Invocation,
+    pub warnings: Vec<String>,
+}
+
+// ---------------------------------------------------------------------------
+// The option table
+// ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Key {
+    StopOn,
+    StopSignal,
+    StopOrder,
+    GracePeriod,
+    StopDelay,
+    PreStop,
+    ForwardTo,
+    Rewrite,
+    User,
+    NoNewPrivs,
+    LogFormat,
+    Verbose,
+    Quiet,
+    WarnOnReap,
+    Subreaper,
+    Pdeathsig,
+    SuccessExit,
+    Help,
+    Version,
+}
+
+/// One of grace's options, as parsed and as documented.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionDoc {
+    key: Key,
+    pub short: Option<char>,
+    pub long: &'static str,
+    /// The value's name (`SIGNAL`), or None for a flag.
+    pub value: Option<&'static str>,
+    pub section: &'static str,
+    pub help: &'static str,
+    /// An example value for the environment table (None: no variable).
+    pub env_example: Option<&'static str>,
+}
+
+impl OptionDoc {
+    /// `GRACE_GRACE_PERIOD` for `--grace-period`.
+    pub fn env_name(&self) -> Option<String> {
+        self.env_example?;
+        Some(format!(
+            "{ENV_PREFIX}{}",
+            self.long.to_ascii_uppercase().replace('-', "_")
+        ))
+    }
+
+    fn label(&self) -> String {
+        let mut label = match self.short {
+            Some(short) => format!("-{short}, --{}", self.long),
+            None => format!("--{}", self.long),
+        };
+        if let Some(value) = self.value {
+            label.push(' ');
+            label.push_str(value);
+        }
+        label
+    }
+}
+
+const STOPPING: &str = "Stopping (on a stop signal, or when the command exits while other \
+processes remain)";
+const SIGNALS: &str = "Signals";
+const PRIVILEGES: &str = "Privileges";
+const LOGGING: &str = "Logging";
+const OTHER: &str = "Other options";
+
+/// grace's options, in the order `--help` shows them.
+pub const OPTIONS: &[OptionDoc] = &[
+    OptionDoc {
+        key: Key::StopOn,
+        short: None,
+        long: "stop-on",
+        value: Some("SIGNAL[,SIGNAL...]"),
+        section: STOPPING,
+        help: "signals that start the stop (default TERM,INT)",
+        env_example: Some("TERM,INT,QUIT"),
+    },
+    OptionDoc {
+        key: Key::StopSignal,
+        short: None,
+        long: "stop-signal",
+        value: Some("SIGNAL"),
+        section: STOPPING,
+        help: "what every other process gets (default TERM), followed by SIGCONT; the \
+               command itself gets the very signal grace received",
+        env_example: Some("INT"),
+    },
+    OptionDoc {
+        key: Key::StopOrder,
+        short: None,
+        long: "stop-order",
+        value: Some("all|main-first"),
+        section: STOPPING,
+        help: "signal everyone at once (default), or the command first and the rest once \
+               it exited or at half the grace period",
+        env_example: Some("main-first"),
+    },
+    OptionDoc {
+        key: Key::GracePeriod,
+        short: None,
+        long: "grace-period",
+        value: Some("DURATION"),
+        section: STOPPING,
+        help: "deadline after which remaining processes are SIGKILLed and named (default 9s)",
+        env_example: Some("29s"),
+    },
+    OptionDoc {
+        key: Key::StopDelay,
+        short: None,
+        long: "stop-delay",
+        value: Some("DURATION"),
+        section: STOPPING,
+        help: "keep everything running this long before signalling (counts against the \
+               grace period)",
+        env_example: Some("5s"),
+    },
+    OptionDoc {
+        key: Key::PreStop,
+        short: None,
+        long: "pre-stop",
+        value: Some("COMMAND"),
+        section: STOPPING,
+        help: "run COMMAND with /bin/sh -c and wait for it (at most half the grace period) \
+               before signalling",
+        env_example: Some("nginx -s quit"),
+    },
+    OptionDoc {
+        key: Key::ForwardTo,
+        short: None,
+        long: "forward-to",
+        value: Some("child|group"),
+        section: SIGNALS,
+        help: "send forwarded signals to the command alone (default) or to its whole \
+               process group",
+        env_example: Some("group"),
+    },
+    OptionDoc {
+        key: Key::Rewrite,
+        short: None,
+        long: "rewrite",
+        value: Some("FROM:TO"),
+        section: SIGNALS,
+        help: "pass a received FROM on as TO, to the command and as the command's stop \
+               signal; TO 0 drops FROM altogether (repeatable)",
+        env_example: Some("TERM:QUIT,USR1:0"),
+    },
+    OptionDoc {
+        key: Key::User,
+        short: Some('u'),
+        long: "user",
+        value: Some("USER[:GROUP]"),
+        section: PRIVILEGES,
+        help: "run the command (and --pre-stop) as USER, a name from /etc/passwd or a \
+               number, with its groups and HOME; grace itself stays root",
+        env_example: Some("app:app"),
+    },
+    OptionDoc {
+        key: Key::NoNewPrivs,
+        short: None,
+        long: "no-new-privs",
+        value: None,
+        section: PRIVILEGES,
+        help: "the command (and --pre-stop) can never gain privileges, not even through \
+               setuid binaries",
+        env_example: Some("1"),
+    },
+    OptionDoc {
+        key: Key::LogFormat,
+        short: None,
+        long: "log-format",
+        value: Some("text|json"),
+        section: LOGGING,
+        help: "lines prefixed grace: (default), or one JSON object per line, the stop's \
+               timeline included",
+        env_example: Some("json"),
+    },
+    OptionDoc {
+        key: Key::Verbose,
+        short: Some('v'),
+        long: "verbose",
+        value: None,
+        section: LOGGING,
+        help: "log more (repeatable: the stop's timeline, then every signal and reaped \
+               process)",
+        env_example: Some("2"),
+    },
+    OptionDoc {
+        key: Key::Quiet,
+        short: Some('q'),
+        long: "quiet",
+        value: None,
+        section: LOGGING,
+        help: "log errors only",
+        env_example: Some("1"),
+    },
+    OptionDoc {
+        key: Key::WarnOnReap,
+        short: Some('w'),
+        long: "warn-on-reap",
+        value: None,
+        section: LOGGING,
+        help: "warn about every process reaped other than the command (zombies)",
+        env_example: Some("1"),
+    },
+    OptionDoc {
+        key: Key::Subreaper,
+        short: Some('s'),
+        long: "subreaper",
+        value: None,
+        section: OTHER,
+        help: "register as child subreaper (automatic when grace is not PID 1 of its PID \
+               namespace)",
+        env_example: Some("1"),
+    },
+    OptionDoc {
+        key: Key::Pdeathsig,
+        short: Some('p'),
+        long: "pdeathsig",
+        value: Some("SIGNAL"),
+        section: OTHER,
+        help: "have the kernel send SIGNAL to grace when grace's parent dies",
+        env_example: Some("KILL"),
+    },
+    OptionDoc {
+        key: Key::SuccessExit,
+        short: Some('e'),
+        long: "success-exit",
+        value: Some("CODE"),
+        section: OTHER,
+        help: "exit 0 when the command exits with CODE (repeatable)",
+        env_example: Some("143,130"),
+    },
+    OptionDoc {
+        key: Key::Help,
+        short: Some('h'),
+        long: "help",
+        value: None,
+        section: OTHER,
+        help: "show this help and exit",
+        env_example: None,
+    },
+    OptionDoc {
+        key: Key::Version,
+        short: Some('V'),
+        long: "version",
+        value: None,
+        section: OTHER,
+        help: "show the version and exit",
+        env_example: None,
+    },
+];
+
+/// An option of a personality, for its help and the man page.
+pub struct ForeignDoc {
+    pub label: &'static str,
+    pub help: &'static str,
+}
+
+const TINI_OPTIONS: &[ForeignDoc] = &[
+    ForeignDoc {
+        label: "-s",
+        help: "register as child subreaper (automatic when not PID 1)",
+    },
+    ForeignDoc {
+        label: "-p SIGNAL",
+        help: "have the kernel send SIGNAL to grace when its parent dies",
+    },
+    ForeignDoc {
+        label: "-v",
+        help: "log more (repeatable)",
+    },
+    ForeignDoc {
+        label: "-w",
+        help: "warn about every zombie reaped",
+    },
+    ForeignDoc {
+        label: "-g",
+        help: "forward signals to the command's whole process group",
+    },
+    ForeignDoc {
+        label: "-e CODE",
+        help: "exit 0 when the command exits with CODE (repeatable)",
+    },
+    ForeignDoc {
+        label: "-l",
+        help: "show the license and exit",
+    },
+    ForeignDoc {
+        label: "-h",
+        help: "show this help and exit",
+    },
+    ForeignDoc {
+        label: "--version",
+        help: "show the version and exit (only as the sole argument)",
+    },
+];
+
+const TINI_ENVIRONMENT: &[ForeignDoc] = &[
+    ForeignDoc {
+        label: "TINI_SUBREAPER",
+        help: "set to anything: as -s",
+    },
+    ForeignDoc {
+        label: "TINI_KILL_PROCESS_GROUP",
+        help: "set to anything: as -g",
+    },
+    ForeignDoc {
+        label: "TINI_VERBOSITY",
+        help: "0 errors only, 1 the default, 2 and up as many -v less one",
+    },
+];
+
+const DUMB_INIT_OPTIONS: &[ForeignDoc] = &[
+    ForeignDoc {
+        label: "-c, --single-child",
+        help: "no session of its own for the command, and forward signals to it alone \
+               (default: its own session, signals to its process group)",
+    },
+    ForeignDoc {
+        label: "-r, --rewrite S:R",
+        help: "pass received signal number S (1-31) on as R (0-31); R 0 drops it \
+               (repeatable)",
+    },
+    ForeignDoc {
+        label: "-v, --verbose",
+        help: "log every signal and reaped process",
+    },
+    ForeignDoc {
+        label: "-h, --help",
+        help: "show this help and exit",
+    },
+    ForeignDoc {
+        label: "-V, --version",
+        help: "show the version and exit",
+    },
+];
+
+const DUMB_INIT_ENVIRONMENT: &[ForeignDoc] = &[
+    ForeignDoc {
+        label: "DUMB_INIT_SETSID",
+        help: "0: as -c",
+    },
+    ForeignDoc {
+        label: "DUMB_INIT_DEBUG",
+        help: "1: as -v",
+    },
+];
+
+// ---------------------------------------------------------------------------
+// Settings: one layer of configuration
+// ---------------------------------------------------------------------------
+
+/// One layer: what the personality, the environment or the command line
+/// said; None where it said nothing.
+#[derive(Debug, Clone, Default)]
+struct Settings {
+    forward_to: Option<ForwardTo>,
+    subreaper: Option<bool>,
+    pdeathsig: Option<Signal>,
+    success_exits: Option<Vec<u8>>,
+    stop_on: Option<SignalSet>,
+    stop_signal: Option<Signal>,
+    stop_order: Option<StopOrder>,
+    grace_period: Option<Duration>,
+    stop_delay: Option<Duration>,
+    pre_stop: Option<OsString>,
+    verbose: Option<u8>,
+    quiet: Option<bool>,
+    rewrites: Option<Vec<Rewrite>>,
+    log_format: Option<Format>,
+    user: Option<UserSpec>,
+    no_new_privs: Option<bool>,
+    warn_on_reap: Option<bool>,
+    new_session: Option<bool>,
+    job_control: Option<bool>,
+}
+
+impl Settings {
+    /// This layer over `lower`: each field that this one sets wins.
+    fn over(self, lower: Settings) -> Settings {
+        Settings {
+            forward_to: self.forward_to.or(lower.forward_to),
+            subreaper: self.subreaper.or(lower.subreaper),
+            pdeathsig: self.pdeathsig.or(lower.pdeathsig),
+            success_exits: self.success_exits.or(lower.success_exits),
+            stop_on: self.stop_on.or(lower.stop_on),
+            stop_signal: self.stop_signal.or(lower.stop_signal),
+            stop_order: self.stop_order.or(lower.stop_order),
+            grace_period: self.grace_period.or(lower.grace_period),
+            stop_delay: self.stop_delay.or(lower.stop_delay),
+            pre_stop: self.pre_stop.or(lower.pre_stop),
+            verbose: self.verbose.or(lower.verbose),
+            quiet: self.quiet.or(lower.quiet),
+            rewrites: self.rewrites.or(lower.rewrites),
+            log_format: self.log_format.or(lower.log_format),
+            user: self.user.or(lower.user),
+            no_new_privs: self.no_new_privs.or(lower.no_new_privs),
+            warn_on_reap: self.warn_on_reap.or(lower.warn_on_reap),
+            new_session: self.new_session.or(lower.new_session),
+            job_control: self.job_control.or(lower.job_control),
+        }
+    }
+
+    fn defaults(personality: Personality) -> Settings {
+        match personality {
+            Personality::Grace | Personality::Tini => Settings::default(),
+            Personality::DumbInit => Settings {
+                forward_to: Some(ForwardTo::Group),
+                new_session: Some(true),
+                job_control: Some(true),
+                ..Settings::default()
+            },
+        }
+    }
+
+    fn config(self, personality: Personality, command: OsString, args: Vec<OsString>) -> Config {
+        let new_session = self.new_session.unwrap_or(false);
+        let mut rewrites = Vec::new();
+        if new_session {
+            // dumb-init: in a session of its own the command's group is
+            // orphaned, where the kernel ignores the terminal stop signals
+            // unless handled; SIGSTOP stops it for sure. A rule of the
+            // user's comes later and wins.
+            for signal in [signals::SIGTSTP, signals::SIGTTIN, signals::SIGTTOU] {
+                rewrites.push(Rewrite {
+                    from: signal,
+                    to: Some(signals::SIGSTOP),
+                });
+            }
+        }
+        if personality == Personality::Tini {
+            // tini forwards SIGTSTP like any other signal (it ignores
+            // SIGTTIN and SIGTTOU itself): a rule naming it passes it on.
+            rewrites.push(Rewrite {
+                from: signals::SIGTSTP,
+                to: Some(signals::SIGTSTP),
+            });
+        }
+        rewrites.extend(self.rewrites.unwrap_or_default());
+        Config {
+            personality,
+            command,
+            args,
+            forward_to: self.forward_to.unwrap_or(ForwardTo::Child),
+            subreaper: self.subreaper.unwrap_or(false),
+            parent_death_signal: self.pdeathsig,
+            success_exits: self.success_exits.unwrap_or_default(),
+            stop_on: self.stop_on.unwrap_or(
+                SignalSet::EMPTY
+                    .with(signals::SIGTERM)
+                    .with(signals::SIGINT),
+            ),
+            stop_signal: self.stop_signal.unwrap_or(signals::SIGTERM),
+            stop_order: self.stop_order.unwrap_or(StopOrder::All),
+            grace_period: self.grace_period.unwrap_or(DEFAULT_GRACE_PERIOD),
+            stop_delay: self.stop_delay.unwrap_or(Duration::ZERO),
+            pre_stop: self.pre_stop,
+            verbose: self.verbose.unwrap_or(0),
+            quiet: self.quiet.unwrap_or(false),
+            rewrites,
+            log_format: self.log_format.unwrap_or_default(),
+            user: self.user,
+            no_new_privs: self.no_new_privs.unwrap_or(false),
+            warn_on_reap: self.warn_on_reap.unwrap_or(false),
+            new_session,
+            job_control: self.job_control.unwrap_or(false),
+        }
+    }
+
+    /// Sets `key` from a value given on the command line (`from_env`
+    /// false: one more item of a repeatable option) or in its environment
+    /// variable (a whole comma-separated list; a flag's truth value).
+    fn set(&mut self, key: Key, value: OsString, from_env: bool) -> Result<(), String> {
+        if key == Key::PreStop {
+            self.pre_stop = Some(value);
+            return Ok(());
+        }
+        let text = value
+            .to_str()
+            .ok_or_else(|| format!("invalid value {value:?}: not UTF-8"))?;
+        let list = || text.split(',').map(str::trim);
+        match key {
+            Key::StopOn => self.stop_on = Some(parse_signal_list(text)?),
+            Key::StopSignal => self.stop_signal = Some(parse_signal(text)?),
+            Key::Pdeathsig => self.pdeathsig = Some(parse_signal(text)?),
+            Key::StopOrder => {
+                self.stop_order = Some(match text {
+                    "all" => StopOrder::All,
+                    "main-first" => StopOrder::MainFirst,
+                    other => {
+                        return Err(format!(
+                            "invalid value '{other}': expected all or main-first"
+                        ));
+                    }
+                });
+            }
+            Key::ForwardTo => {
+                self.forward_to = Some(match text {
+                    "child" => ForwardTo::Child,
+                    "group" => ForwardTo::Group,
+                    other => {
+                        return Err(format!("invalid value '{other}': expected child or group"));
+                    }
+                });
+            }
+            Key::GracePeriod => self.grace_period = Some(parse_duration(text)?),
+            Key::StopDelay => self.stop_delay = Some(parse_duration(text)?),
+            Key::Rewrite => {
+                let rules = if from_env {
+                    list().map(parse_rewrite).collect::<Result<Vec<_>, _>>()?
+                } else {
+                    vec![parse_rewrite(text)?]
+                };
+                extend_or_replace(&mut self.rewrites, rules, from_env);
+            }
+            Key::SuccessExit => {
+                let codes = if from_env {
+                    list().map(parse_code).collect::<Result<Vec<_>, _>>()?
+                } else {
+                    vec![parse_code(text)?]
+                };
+                extend_or_replace(&mut self.success_exits, codes, from_env);
+            }
+            Key::User => self.user = Some(text.parse()?),
+            Key::LogFormat => self.log_format = Some(text.parse()?),
+            Key::Verbose => {
+                self.verbose = Some(text.parse::<u8>().map_err(|_| {
+                    format!("invalid level '{text}': expected a number from 0 to 255")
+                })?);
+            }
+            Key::Quiet => self.quiet = Some(parse_bool(text)?),
+            Key::NoNewPrivs => self.no_new_privs = Some(parse_bool(text)?),
+            Key::WarnOnReap => self.warn_on_reap = Some(parse_bool(text)?),
+            Key::Subreaper => self.subreaper = Some(parse_bool(text)?),
+            Key::PreStop | Key::Help | Key::Version => {
+                return Err("not a setting".into());
+            }
+        }
+        Ok(())
+    }
+
+    /// A flag given on the command line.
+    fn flag(&mut self, key: Key) {
+        match key {
+            Key::Verbose => self.verbose = Some(self.verbose.unwrap_or(0).saturating_add(1)),
+            Key::Quiet => self.quiet = Some(true),
+            Key::NoNewPrivs => self.no_new_privs = Some(true),
+            Key::WarnOnReap => self.warn_on_reap = Some(true),
+            Key::Subreaper => self.subreaper = Some(true),
+            _ => {}
+        }
+    }
+}
+
+fn extend_or_replace<T>(slot: &mut Option<Vec<T>>, items: Vec<T>, replace: bool) {
+    match slot {
+        Some(existing) if !replace => existing.extend(items),
+        _ => *slot = Some(items),
+    }
+}
+
+fn parse_signal(text: &str) -> Result<Signal, String> {
+    text.parse::<Signal>().map_err(|error| error.to_string())
+}
+
+fn parse_code(text: &str) -> Result<u8, String> {
+    text.parse::<u8>()
+        .map_err(|_| format!("invalid exit code '{text}': expected a number from 0 to 255"))
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(format!(
+            "invalid value '{text}': expected 1, true, yes or on (0, false, no or off)"
+        )),
+    }
+}
+
+/// `FROM:TO` for grace's own `--rewrite`: signals in any accepted form; TO
+/// may be 0 (drop). FROM cannot be a signal grace never passes on.
+pub fn parse_rewrite(text: &str) -> Result<Rewrite, String> {
+    let error =
+        || format!("invalid rewrite '{text}': expected FROM:TO, such as TERM:QUIT or USR1:0");
+    let (from, to) = text.split_once(':').ok_or_else(error)?;
+    let from = parse_signal(from.trim())?;
+    if [signals::SIGKILL, signals::SIGSTOP, signals::SIGCHLD].contains(&from) {
+        return Err(format!(
+            "invalid rewrite '{text}': {from} is never passed on (grace cannot catch it, or reaps on it)"
+        ));
+    }
+    let to = match to.trim() {
+        "0" => None,
+        other => Some(parse_signal(other)?),
+    };
+    Ok(Rewrite { from, to })
+}
+
+/// dumb-init's `S:R`: numbers only, S from 1 to 31, R from 0 to 31.
+fn parse_dumb_init_rewrite(text: &str) -> Result<Rewrite, String> {
+    let error = || {
+        format!(
+            "invalid rewrite '{text}': expected S:R, signal numbers with S from 1 to 31 and R \
+             from 0 to 31 (0 drops S)"
+        )
+    };
+    let (from, to) = text.split_once(':').ok_or_else(error)?;
+    let number = |part: &str, low: i32| -> Result<i32, String> {
+        if part.is_empty() || !part.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(error());
+        }
+        part.parse::<i32>()
+            .ok()
+            .filter(|n| (low..=31).contains(n))
+            .ok_or_else(error)
+    };
+    let from = Signal::new(number(from, 1)?).ok_or_else(error)?;
+    let to = Signal::new(number(to, 0)?);
+    Ok(Rewrite { from, to })
+}
+
+// ---------------------------------------------------------------------------
+// Parsing
+// ---------------------------------------------------------------------------
 
 /// Whether the arguments (without the program name) ask for `inspect`: the
 /// very first word, before any option.
@@ -176,110 +941,271 @@ pub fn is_inspect(args: &[OsString]) -> bool {
 }
 
 /// The usage line and the help command to show with a usage error in `args`.
-pub fn usage_for(args: &[OsString]) -> (&'static str, &'static str) {
-    if is_inspect(args) {
+pub fn usage_for(personality: Personality, args: &[OsString]) -> (&'static str, &'static str) {
+    if personality == Personality::Grace && is_inspect(args) {
         (INSPECT_USAGE, "grace inspect --help")
     } else {
-        (USAGE, "grace --help")
+        (personality.usage(), personality.help_command())
     }
 }
 
-/// Parses grace's arguments, without the program name.
+/// Parses grace's own arguments, without the program name and without
+/// looking at the environment (as `inspect` reads another grace's command
+/// line).
 pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
+    parse_with(Personality::Grace, args, &[]).map(|parsed| parsed.invocation)
+}
+
+/// Parses the arguments (without the program name) of `personality` over
+/// the environment `env`.
+pub fn parse_with(
+    personality: Personality,
+    args: impl IntoIterator<Item = OsString>,
+    env: &[(OsString, OsString)],
+) -> Result<Parsed, UsageError> {
+    let args: Vec<OsString> = args.into_iter().collect();
+    if personality == Personality::Grace && is_inspect(&args) {
+        return Ok(Parsed {
+            invocation: parse_inspect(args.into_iter().skip(1))?,
+            warnings: Vec::new(),
+        });
+    }
+    let mut warnings = Vec::new();
+    // The log format asked for, so that an error is written the way the
+    // rest would have been: the command line's, else the environment's.
+    let env_format = lookup(env, "GRACE_LOG_FORMAT")
+        .and_then(|value| value.to_str())
+        .and_then(|value| value.parse::<Format>().ok());
+    let grace_env = grace_environment(env, &mut warnings);
+    let tool_env = tool_environment(personality, env, &mut warnings);
+    let mut command_line = Settings::default();
+    let parsed = match personality {
+        Personality::Grace => parse_grace(&args, &mut command_line),
+        Personality::Tini => parse_tini(&args, &mut command_line),
+        Personality::DumbInit => parse_dumb_init(&args, &mut command_line),
+    };
+    let format = command_line.log_format.or(env_format).unwrap_or_default();
+    let with_format = |mut error: UsageError| {
+        error.log_format = format;
+        error
+    };
+    let (command, rest) = match parsed {
+        Ok(Parsed2::Command(command, rest)) => (command, rest),
+        Ok(Parsed2::Mode(invocation)) => {
+            return Ok(Parsed {
+                invocation,
+                warnings,
+            });
+        }
+        Err(error) => return Err(with_format(error)),
+    };
+    let grace_env = grace_env.map_err(with_format)?;
+    let settings = command_line
+        .over(grace_env)
+        .over(tool_env)
+        .over(Settings::defaults(personality));
+    Ok(Parsed {
+        invocation: Invocation::Run(settings.config(personality, command, rest)),
+        warnings,
+    })
+}
+
+/// What a command line parser found: a command to run, or a mode such as
+/// help.
+enum Parsed2 {
+    Command(OsString, Vec<OsString>),
+    Mode(Invocation),
+}
+
+fn find_option(short: Option<char>, long: Option<&str>) -> Option<&'static OptionDoc> {
+    OPTIONS.iter().find(|option| match (short, long) {
+        (Some(short), _) => option.short == Some(short),
+        (None, Some(long)) => option.long == long,
+        (None, None) => false,
+    })
+}
+
+fn parse_grace(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
     use lexopt::prelude::*;
 
-    let args: Vec<OsString> = args.into_iter().collect();
-    if is_inspect(&args) {
-        return parse_inspect(args.into_iter().skip(1));
+    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = parser.next()? {
+        let option = match &arg {
+            Short(short) => find_option(Some(*short), None),
+            Long(long) => find_option(None, Some(long)),
+            Value(_) => None,
+        };
+        if let Value(command) = arg {
+            return Ok(Parsed2::Command(command, parser.raw_args()?.collect()));
+        }
+        let Some(option) = option else {
+            return Err(arg.unexpected().into());
+        };
+        match option.key {
+            Key::Help => return Ok(Parsed2::Mode(Invocation::Help)),
+            Key::Version => return Ok(Parsed2::Mode(Invocation::Version)),
+            key if option.value.is_some() => {
+                let value = parser.value()?;
+                settings
+                    .set(key, value, false)
+                    .map_err(|error| UsageError::new(format!("--{}: {error}", option.long)))?;
+            }
+            key => settings.flag(key),
+        }
     }
-    let mut parser = lexopt::Parser::from_args(args);
-    let mut forward_to = ForwardTo::Child;
-    let mut subreaper = false;
-    let mut parent_death_signal = None;
-    let mut success_exits = Vec::new();
-    let mut verbose: u8 = 0;
-    let mut quiet = false;
-    let mut stop_on = SignalSet::EMPTY
-        .with(signals::SIGTERM)
-        .with(signals::SIGINT);
-    let mut stop_signal = signals::SIGTERM;
-    let mut stop_order = StopOrder::All;
-    let mut grace_period = DEFAULT_GRACE_PERIOD;
-    let mut stop_delay = Duration::ZERO;
-    let mut pre_stop = None;
+    Err(UsageError::new("no command given"))
+}
 
+/// tini 0.19's command line: short options only, `--version` only as the
+/// sole argument. Unlike tini, parsing stops at the first word that is not
+/// an option, so the command's own flags are never taken for tini's.
+fn parse_tini(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
+    use lexopt::prelude::*;
+
+    if args.len() == 1 && args[0] == "--version" {
+        return Ok(Parsed2::Mode(Invocation::Version));
+    }
+    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
     while let Some(arg) = parser.next()? {
         match arg {
-            Short('h') | Long("help") => return Ok(Invocation::Help),
-            Short('V') | Long("version") => return Ok(Invocation::Version),
-            Short('s') | Long("subreaper") => subreaper = true,
-            Short('v') | Long("verbose") => verbose = verbose.saturating_add(1),
-            Short('q') | Long("quiet") => quiet = true,
-            Short('p') | Long("pdeathsig") => {
-                parent_death_signal = Some(parse_value(&mut parser, "--pdeathsig")?);
-            }
-            Short('e') | Long("success-exit") => {
-                let code: u8 = parse_value(&mut parser, "--success-exit")?;
-                success_exits.push(code);
-            }
-            Long("forward-to") => {
-                forward_to = match value_string(&mut parser, "--forward-to")?.as_str() {
-                    "child" => ForwardTo::Child,
-                    "group" => ForwardTo::Group,
-                    other => {
-                        return Err(UsageError(format!(
-                            "invalid value '{other}' for --forward-to: expected child or group"
-                        )));
-                    }
+            Short('h') => return Ok(Parsed2::Mode(Invocation::Help)),
+            Short('l') => return Ok(Parsed2::Mode(Invocation::License)),
+            Short('s') => settings.subreaper = Some(true),
+            Short('v') => settings.flag(Key::Verbose),
+            Short('w') => settings.warn_on_reap = Some(true),
+            Short('g') => settings.forward_to = Some(ForwardTo::Group),
+            Short(letter @ ('p' | 'e')) => {
+                let key = if letter == 'p' {
+                    Key::Pdeathsig
+                } else {
+                    Key::SuccessExit
                 };
+                let value = parser.value()?;
+                settings
+                    .set(key, value, false)
+                    .map_err(|error| UsageError::new(format!("-{letter}: {error}")))?;
             }
-            Long("stop-on") => {
-                let list = value_string(&mut parser, "--stop-on")?;
-                stop_on = parse_signal_list(&list)
-                    .map_err(|error| UsageError(format!("--stop-on: {error}")))?;
-            }
-            Long("stop-signal") => stop_signal = parse_value(&mut parser, "--stop-signal")?,
-            Long("stop-order") => {
-                stop_order = match value_string(&mut parser, "--stop-order")?.as_str() {
-                    "all" => StopOrder::All,
-                    "main-first" => StopOrder::MainFirst,
-                    other => {
-                        return Err(UsageError(format!(
-                            "invalid value '{other}' for --stop-order: expected all or main-first"
-                        )));
-                    }
-                };
-            }
-            Long("grace-period") => {
-                grace_period = parse_with(&mut parser, "--grace-period", parse_duration)?;
-            }
-            Long("stop-delay") => {
-                stop_delay = parse_with(&mut parser, "--stop-delay", parse_duration)?;
-            }
-            Long("pre-stop") => pre_stop = Some(parser.value()?),
-            Value(command) => {
-                let args = parser.raw_args()?.collect();
-                return Ok(Invocation::Run(Config {
-                    command,
-                    args,
-                    forward_to,
-                    subreaper,
-                    parent_death_signal,
-                    success_exits,
-                    stop_on,
-                    stop_signal,
-                    stop_order,
-                    grace_period,
-                    stop_delay,
-                    pre_stop,
-                    verbose,
-                    quiet,
-                }));
-            }
+            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args()?.collect())),
             _ => return Err(arg.unexpected().into()),
         }
     }
-    Err(UsageError("no command given".into()))
+    Err(UsageError::new("no command given"))
+}
+
+/// dumb-init 1.2's command line (getopt_long `+hvVcr:`).
+fn parse_dumb_init(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
+    use lexopt::prelude::*;
+
+    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Parsed2::Mode(Invocation::Help)),
+            Short('V') | Long("version") => return Ok(Parsed2::Mode(Invocation::Version)),
+            Short('v') | Long("verbose") => settings.verbose = Some(2),
+            Short('c') | Long("single-child") => {
+                settings.new_session = Some(false);
+                settings.forward_to = Some(ForwardTo::Child);
+            }
+            Short('r') | Long("rewrite") => {
+                let value = parser.value()?;
+                let text = value.to_string_lossy();
+                let rule = parse_dumb_init_rewrite(&text)
+                    .map_err(|error| UsageError::new(format!("--rewrite: {error}")))?;
+                extend_or_replace(&mut settings.rewrites, vec![rule], false);
+            }
+            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args()?.collect())),
+            _ => return Err(arg.unexpected().into()),
+        }
+    }
+    Err(UsageError::new("no command given"))
+}
+
+fn lookup<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a OsString> {
+    env.iter()
+        .rev()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value)
+}
+
+/// The GRACE_ variables. An empty one counts as unset; one that names no
+/// option is a warning (a typo would otherwise go unnoticed).
+fn grace_environment(
+    env: &[(OsString, OsString)],
+    warnings: &mut Vec<String>,
+) -> Result<Settings, UsageError> {
+    let mut settings = Settings::default();
+    for option in OPTIONS {
+        let Some(name) = option.env_name() else {
+            continue;
+        };
+        let Some(value) = lookup(env, &name) else {
+            continue;
+        };
+        if value.is_empty() {
+            continue;
+        }
+        settings
+            .set(option.key, value.clone(), true)
+            .map_err(|error| UsageError::new(format!("{name}: {error}")))?;
+    }
+    for (key, _) in env {
+        let Some(key) = key.to_str() else { continue };
+        if key.starts_with(ENV_PREFIX)
+            && !OPTIONS
+                .iter()
+                .any(|option| option.env_name().as_deref() == Some(key))
+        {
+            warnings.push(format!(
+                "ignoring {key}: no such option (grace --help lists them)"
+            ));
+        }
+    }
+    Ok(settings)
+}
+
+/// The personality's own variables, with the original tool's meanings.
+fn tool_environment(
+    personality: Personality,
+    env: &[(OsString, OsString)],
+    warnings: &mut Vec<String>,
+) -> Settings {
+    let mut settings = Settings::default();
+    match personality {
+        Personality::Grace => {}
+        Personality::Tini => {
+            // tini tests only whether these are set, whatever the value.
+            if lookup(env, "TINI_SUBREAPER").is_some() {
+                settings.subreaper = Some(true);
+            }
+            if lookup(env, "TINI_KILL_PROCESS_GROUP").is_some() {
+                settings.forward_to = Some(ForwardTo::Group);
+            }
+            if let Some(value) = lookup(env, "TINI_VERBOSITY") {
+                match value.to_str().and_then(|v| v.trim().parse::<u32>().ok()) {
+                    // tini's levels: 0 fatal only, 1 warnings (default),
+                    // 2 info, 3 debug, 4 trace.
+                    Some(0) => settings.quiet = Some(true),
+                    Some(level) => {
+                        settings.verbose = Some(u8::try_from(level - 1).unwrap_or(u8::MAX));
+                    }
+                    None => warnings.push(format!(
+                        "ignoring TINI_VERBOSITY={}: not a number",
+                        value.to_string_lossy()
+                    )),
+                }
+            }
+        }
+        Personality::DumbInit => {
+            if lookup(env, "DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
+                settings.verbose = Some(2);
+            }
+            if lookup(env, "DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
+                settings.new_session = Some(false);
+                settings.forward_to = Some(ForwardTo::Child);
+            }
+        }
+    }
+    settings
 }
 
 /// `inspect`'s arguments, after the word `inspect`.
@@ -296,13 +1222,20 @@ fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation,
         match arg {
             Short('h') | Long("help") => return Ok(Invocation::InspectHelp),
             Long("json") => options.json = true,
-            Long("signal") => options.signal = parse_value(&mut parser, "--signal")?,
+            Long("signal") => {
+                let value = parser.value()?;
+                options.signal = value
+                    .to_str()
+                    .ok_or_else(|| "not UTF-8".to_string())
+                    .and_then(parse_signal)
+                    .map_err(|error| UsageError::new(format!("--signal: {error}")))?;
+            }
             Value(word) if options.pid.is_none() => {
                 let text = word.to_string_lossy();
                 match text.parse::<i32>() {
                     Ok(pid) if pid > 0 => options.pid = Some(pid),
                     _ => {
-                        return Err(UsageError(format!(
+                        return Err(UsageError::new(format!(
                             "invalid PID '{text}': expected a process id, a number from 1 up"
                         )));
                     }
@@ -312,32 +1245,6 @@ fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation,
         }
     }
     Ok(Invocation::Inspect(options))
-}
-
-fn value_string(parser: &mut lexopt::Parser, option: &str) -> Result<String, UsageError> {
-    let value = parser.value()?;
-    value
-        .into_string()
-        .map_err(|raw| UsageError(format!("invalid value {raw:?} for {option}: not UTF-8")))
-}
-
-fn parse_value<T>(parser: &mut lexopt::Parser, option: &str) -> Result<T, UsageError>
-where
-    T: std::str::FromStr,
-    T::Err: fmt::Display,
-{
-    parse_with(parser, option, |text| {
-        text.parse::<T>().map_err(|error| error.to_string())
-    })
-}
-
-fn parse_with<T>(
-    parser: &mut lexopt::Parser,
-    option: &str,
-    parse: impl FnOnce(&str) -> Result<T, String>,
-) -> Result<T, UsageError> {
-    let text = value_string(parser, option)?;
-    parse(&text).map_err(|error| UsageError(format!("{option}: {error}")))
 }
 
 /// `TERM,INT,QUIT`: at least one signal, each in any accepted form.
@@ -401,6 +1308,288 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     ))
 }
 
+// ---------------------------------------------------------------------------
+// Generated documentation: --help, the man page, the environment table
+// ---------------------------------------------------------------------------
+
+const WIDTH: usize = 80;
+const LABEL_WIDTH: usize = 28;
+
+/// Greedy word wrap: lines of at most `width` characters after `indent`.
+fn wrap(text: &str, indent: usize, first_indent: usize, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = first_indent;
+    let mut first_word = true;
+    for word in text.split_whitespace() {
+        if !first_word && line_len + 1 + word.len() > width {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            line_len = indent;
+            first_word = true;
+        }
+        if !first_word {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += word.len();
+        first_word = false;
+    }
+    out
+}
+
+fn help_entry(out: &mut String, label: &str, help: &str) {
+    let label = format!("  {label}");
+    out.push_str(&label);
+    if label.len() + 2 > LABEL_WIDTH {
+        out.push('\n');
+        out.push_str(&" ".repeat(LABEL_WIDTH));
+    } else {
+        out.push_str(&" ".repeat(LABEL_WIDTH - label.len()));
+    }
+    out.push_str(&wrap(help, LABEL_WIDTH, LABEL_WIDTH, WIDTH));
+    out.push('\n');
+}
+
+fn paragraph(out: &mut String, text: &str) {
+    out.push_str(&wrap(text, 0, 0, WIDTH));
+    out.push('\n');
+}
+
+/// `--help` for `personality`.
+pub fn help(personality: Personality) -> String {
+    let mut out = String::new();
+    match personality {
+        Personality::Grace => {
+            paragraph(&mut out, &format!("grace: {SUMMARY}."));
+            out.push('\n');
+            out.push_str(USAGE);
+            out.push_str("\n\n");
+            paragraph(&mut out, DESCRIPTION);
+            let mut section = "";
+            for option in OPTIONS {
+                if option.section != section {
+                    section = option.section;
+                    out.push('\n');
+                    paragraph(&mut out, &format!("{section}:"));
+                }
+                help_entry(&mut out, &option.label(), option.help);
+            }
+            out.push('\n');
+            for line in VALUES {
+                paragraph(&mut out, line);
+            }
+            out.push('\n');
+            paragraph(&mut out, ENVIRONMENT[0]);
+            out.push('\n');
+            paragraph(&mut out, PERSONALITIES);
+        }
+        Personality::Tini | Personality::DumbInit => {
+            let (name, options, environment) = foreign(personality);
+            paragraph(
+                &mut out,
+                &format!("grace ({SUMMARY}), installed as {name}: it reads {name}'s command line."),
+            );
+            out.push('\n');
+            out.push_str(personality.usage());
+            out.push_str("\n\nOptions:\n");
+            for option in options {
+                help_entry(&mut out, option.label, option.help);
+            }
+            out.push_str("\nEnvironment:\n");
+            for variable in environment {
+                help_entry(&mut out, variable.label, variable.help);
+            }
+            out.push('\n');
+            paragraph(
+                &mut out,
+                "grace's own GRACE_ variables apply too (GRACE_GRACE_PERIOD=29s); the \
+                 command line wins. Unlike the original, a stop signal reaches every process, \
+                 which gets time to finish before the deadline (default 9s).",
+            );
+        }
+    }
+    out.push_str("\nExit status:\n");
+    for (code, meaning) in EXIT_STATUS {
+        match (personality, *code) {
+            (Personality::Grace, _) => help_entry(&mut out, code, meaning),
+            (_, "2") => help_entry(&mut out, "1", "bad option, bad value, no command"),
+            _ => help_entry(&mut out, code, meaning),
+        }
+    }
+    out
+}
+
+fn foreign(
+    personality: Personality,
+) -> (&'static str, &'static [ForeignDoc], &'static [ForeignDoc]) {
+    match personality {
+        Personality::DumbInit => ("dumb-init", DUMB_INIT_OPTIONS, DUMB_INIT_ENVIRONMENT),
+        _ => ("tini", TINI_OPTIONS, TINI_ENVIRONMENT),
+    }
+}
+
+#[cfg(test)]
+/// Text for troff: backslashes and hyphens escaped, no line starting with
+/// a control character.
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+#[cfg(test)]
+fn roff_label(label: &str) -> String {
+    // Option names bold, value names italic.
+    label
+        .split(' ')
+        .map(|word| {
+            if word.starts_with('-') || word.chars().all(|c| c.is_ascii_digit() || c == '+') {
+                format!("\\fB{}\\fR", roff(word))
+            } else if word.chars().any(|c| c.is_ascii_uppercase()) && !word.contains('_') {
+                format!("\\fI{}\\fR", roff(word))
+            } else {
+                format!("\\fB{}\\fR", roff(word))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+fn roff_paragraph(out: &mut String, text: &str) {
+    out.push_str(".PP\n");
+    out.push_str(&roff(text));
+    out.push('\n');
+}
+
+#[cfg(test)]
+fn roff_entry(out: &mut String, label: &str, text: &str) {
+    out.push_str(".TP\n");
+    out.push_str(&roff_label(label));
+    out.push('\n');
+    out.push_str(&roff(text));
+    out.push('\n');
+}
+
+#[cfg(test)]
+/// grace(1), in troff, from the same tables as `--help`.
+pub fn man_page() -> String {
+    let mut out = String::new();
+    out.push_str(
+        ".\\\" Generated from src/cli.rs; do not edit. Regenerate with:\n\
+         .\\\" UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'\n",
+    );
+    out.push_str(".TH GRACE 1 \"\" \"grace\" \"User Commands\"\n");
+    out.push_str(".SH NAME\n");
+    out.push_str(&format!("grace \\- {}\n", roff(SUMMARY)));
+    out.push_str(".SH SYNOPSIS\n");
+    out.push_str(
+        ".B grace\n[\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARG\\fR]...\n.br\n\
+         .B grace inspect\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-signal\\fR \\fISIGNAL\\fR] \
+         [\\fIPID\\fR]\n",
+    );
+    out.push_str(".SH DESCRIPTION\n");
+    out.push_str(&roff(DESCRIPTION));
+    out.push('\n');
+    roff_paragraph(
+        &mut out,
+        "Option parsing stops at -- or at the first word that is not an option: the command \
+         and its arguments are passed on untouched.",
+    );
+    out.push_str(".SH OPTIONS\n");
+    let mut section = "";
+    for option in OPTIONS {
+        if option.section != section {
+            section = option.section;
+            out.push_str(&format!(".SS \"{}\"\n", roff(section)));
+        }
+        let mut text = option.help.to_string();
+        if let Some(name) = option.env_name() {
+            text.push_str(&format!(". Environment: {name}."));
+        }
+        roff_entry(&mut out, &option.label(), &text);
+    }
+    for line in VALUES {
+        roff_paragraph(&mut out, line);
+    }
+    out.push_str(".SH ENVIRONMENT\n");
+    for text in ENVIRONMENT {
+        roff_paragraph(&mut out, text);
+    }
+    for option in OPTIONS {
+        if let (Some(name), Some(example)) = (option.env_name(), option.env_example) {
+            roff_entry(
+                &mut out,
+                &name,
+                &format!("as --{} (example: {name}={example})", option.long),
+            );
+        }
+    }
+    out.push_str(".SH PERSONALITIES\n");
+    out.push_str(&roff(PERSONALITIES));
+    out.push('\n');
+    for personality in [Personality::Tini, Personality::DumbInit] {
+        let (name, options, environment) = foreign(personality);
+        let title = match personality {
+            Personality::Tini => "tini, tini-static, docker-init",
+            _ => name,
+        };
+        out.push_str(&format!(".SS \"{title}\"\n"));
+        for option in options {
+            roff_entry(&mut out, option.label, option.help);
+        }
+        for variable in environment {
+            roff_entry(&mut out, variable.label, variable.help);
+        }
+    }
+    out.push_str(".SH \"INSPECT\"\n.nf\n");
+    for line in INSPECT_HELP.lines() {
+        out.push_str(&roff(line));
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
+    out.push_str(".SH \"EXIT STATUS\"\n");
+    for (code, meaning) in EXIT_STATUS {
+        roff_entry(&mut out, code, meaning);
+    }
+    out.push_str(".SH FILES\n");
+    roff_entry(
+        &mut out,
+        "/etc/passwd, /etc/group",
+        "read for --user (no NSS: names come from these files only)",
+    );
+    out.push_str(".SH \"SEE ALSO\"\n");
+    out.push_str(
+        "docs/configuration.md, docs/compat.md, docs/logging.md and docs/recipes.md in \
+         grace's source.\n",
+    );
+    out
+}
+
+#[cfg(test)]
+/// The Markdown table of GRACE_ variables in docs/configuration.md.
+pub fn env_table_markdown() -> String {
+    let mut out = String::from("| variable | same as | example |\n| --- | --- | --- |\n");
+    for option in OPTIONS {
+        if let (Some(name), Some(example)) = (option.env_name(), option.env_example) {
+            let mut flag = format!("--{}", option.long);
+            if let Some(value) = option.value {
+                flag.push(' ');
+                flag.push_str(value);
+            }
+            out.push_str(&format!(
+                "| `{name}` | `{}` | `{name}={example}` |\n",
+                flag.replace('|', "\\|")
+            ));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -412,6 +1601,35 @@ mod tests {
     fn config(words: &[&str]) -> Config {
         match run(words) {
             Ok(Invocation::Run(config)) => config,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
+            .collect()
+    }
+
+    fn as_personality(
+        personality: Personality,
+        words: &[&str],
+        environment: &[(&str, &str)],
+    ) -> Result<Parsed, UsageError> {
+        parse_with(
+            personality,
+            words.iter().map(OsString::from),
+            &env(environment),
+        )
+    }
+
+    fn config_as(personality: Personality, words: &[&str], environment: &[(&str, &str)]) -> Config {
+        match as_personality(personality, words, environment) {
+            Ok(Parsed {
+                invocation: Invocation::Run(config),
+                ..
+            }) => config,
             other => panic!("{words:?} gave {other:?}"),
         }
     }
@@ -468,6 +1686,41 @@ mod tests {
     }
 
     #[test]
+    fn new_options_take_their_values() {
+        let c = config(&[
+            "--rewrite",
+            "TERM:QUIT",
+            "--rewrite=USR1:0",
+            "-u",
+            "app:staff",
+            "--no-new-privs",
+            "--log-format",
+            "json",
+            "-w",
+            "cmd",
+        ]);
+        assert_eq!(
+            c.rewrite(signals::SIGTERM),
+            Some(Some(Signal::new(3).unwrap()))
+        );
+        assert_eq!(c.rewrite(Signal::new(10).unwrap()), Some(None));
+        assert_eq!(c.rewrite(signals::SIGINT), None);
+        assert_eq!(
+            c.user,
+            Some(UserSpec {
+                user: "app".into(),
+                group: Some("staff".into())
+            })
+        );
+        assert!(c.no_new_privs && c.warn_on_reap);
+        assert_eq!(c.log_format, Format::Json);
+        assert!(!c.new_session && !c.job_control);
+        // A later rule for the same signal wins.
+        let c = config(&["--rewrite", "TERM:QUIT", "--rewrite", "TERM:INT", "cmd"]);
+        assert_eq!(c.rewrite(signals::SIGTERM), Some(Some(signals::SIGINT)));
+    }
+
+    #[test]
     fn shutdown_options_have_container_friendly_defaults() {
         let c = config(&["cmd"]);
         assert_eq!(c.stop_on.bits(), 1 << 14 | 1 << 1);
@@ -476,6 +1729,9 @@ mod tests {
         assert_eq!(c.grace_period, Duration::from_secs(9));
         assert_eq!(c.stop_delay, Duration::ZERO);
         assert_eq!(c.pre_stop, None);
+        assert_eq!(c.log_format, Format::Text);
+        assert_eq!(c.personality, Personality::Grace);
+        assert!(c.rewrites.is_empty());
 
         let c = config(&[
             "--stop-on",
@@ -547,6 +1803,48 @@ mod tests {
     }
 
     #[test]
+    fn parses_rewrites() {
+        let rule = parse_rewrite("SIGTERM:3").unwrap();
+        assert_eq!(
+            (rule.from.number(), rule.to.map(Signal::number)),
+            (15, Some(3))
+        );
+        assert_eq!(parse_rewrite("RTMIN+1:0").unwrap().to, None);
+        for bad in [
+            "",
+            "TERM",
+            "TERM:",
+            ":QUIT",
+            "KILL:TERM",
+            "CHLD:TERM",
+            "STOP:0",
+            "TERM:NOPE",
+            "TERM:QUIT:INT",
+        ] {
+            assert!(parse_rewrite(bad).is_err(), "{bad:?}");
+        }
+        let rule = parse_dumb_init_rewrite("15:3").unwrap();
+        assert_eq!(
+            (rule.from.number(), rule.to.map(Signal::number)),
+            (15, Some(3))
+        );
+        assert_eq!(parse_dumb_init_rewrite("2:0").unwrap().to, None);
+        for bad in [
+            "0:1",
+            "32:1",
+            "1:32",
+            "TERM:QUIT",
+            "15",
+            "15:",
+            "-1:2",
+            "15:+3",
+            " 15:3",
+        ] {
+            assert!(parse_dumb_init_rewrite(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn help_and_version_are_modes_not_errors() {
         assert_eq!(run(&["--help"]), Ok(Invocation::Help));
         assert_eq!(run(&["-h", "cmd"]), Ok(Invocation::Help));
@@ -581,6 +1879,11 @@ mod tests {
         assert_eq!(config(&["--", "inspect"]).command, "inspect");
         assert_eq!(config(&["-v", "inspect", "--json"]).args, ["--json"]);
         assert_eq!(config(&["inspectx"]).command, "inspectx");
+        // And in a personality, always.
+        assert_eq!(
+            config_as(Personality::Tini, &["inspect"], &[]).command,
+            "inspect"
+        );
 
         for words in [
             &["inspect", "--bogus"][..],
@@ -596,8 +1899,14 @@ mod tests {
             assert!(run(words).is_err(), "{words:?} must be refused");
         }
         let to_os = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
-        assert_eq!(usage_for(&to_os(&["inspect", "-x"])).0, INSPECT_USAGE);
-        assert_eq!(usage_for(&to_os(&["--", "inspect"])).0, USAGE);
+        assert_eq!(
+            usage_for(Personality::Grace, &to_os(&["inspect", "-x"])).0,
+            INSPECT_USAGE
+        );
+        assert_eq!(
+            usage_for(Personality::Grace, &to_os(&["--", "inspect"])).0,
+            USAGE
+        );
     }
 
     #[test]
@@ -621,6 +1930,11 @@ mod tests {
             &["--stop-on", "", "cmd"],
             &["--stop-signal", "RTMIN+40", "cmd"],
             &["--pre-stop"],
+            &["--rewrite", "TERM", "cmd"],
+            &["--user", "", "cmd"],
+            &["--user", "a:b:c", "cmd"],
+            &["--log-format", "xml", "cmd"],
+            &["--no-new-privs=1", "cmd"],
         ] {
             assert!(run(words).is_err(), "{words:?} must be refused");
         }
@@ -629,5 +1943,372 @@ mod tests {
             message.contains("--pdeathsig") && message.contains("RTMIN+N"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn a_usage_error_remembers_the_log_format_asked_for() {
+        let error = as_personality(
+            Personality::Grace,
+            &["--log-format", "json", "--bogus"],
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(error.log_format, Format::Json);
+        let error = as_personality(
+            Personality::Grace,
+            &["--bogus"],
+            &[("GRACE_LOG_FORMAT", "json")],
+        )
+        .unwrap_err();
+        assert_eq!(error.log_format, Format::Json);
+        let error = as_personality(
+            Personality::Grace,
+            &["cmd"],
+            &[("GRACE_LOG_FORMAT", "json"), ("GRACE_GRACE_PERIOD", "x")],
+        )
+        .unwrap_err();
+        assert_eq!(error.log_format, Format::Json);
+        assert!(error.message.starts_with("GRACE_GRACE_PERIOD: "), "{error}");
+    }
+
+    /// An example command line value for every option that takes one, and
+    /// the same through its variable: both must give the same Config.
+    #[test]
+    fn every_option_has_a_variable_that_sets_it_the_same_way() {
+        for option in OPTIONS {
+            let Some(name) = option.env_name() else {
+                assert!(matches!(option.key, Key::Help | Key::Version));
+                continue;
+            };
+            let example = option.env_example.unwrap_or_default();
+            let mut words: Vec<String> = Vec::new();
+            match option.value {
+                Some(_) => {
+                    // A list in a variable is repeated options on the
+                    // command line.
+                    if matches!(option.key, Key::Rewrite | Key::SuccessExit) {
+                        for item in example.split(',') {
+                            words.push(format!("--{}={item}", option.long));
+                        }
+                    } else {
+                        words.push(format!("--{}={example}", option.long));
+                    }
+                }
+                None if option.key == Key::Verbose => {
+                    let count: usize = example.parse().unwrap();
+                    words.extend(std::iter::repeat_n("-v".to_string(), count));
+                }
+                None => words.push(format!("--{}", option.long)),
+            }
+            words.push("cmd".into());
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            let from_cli = config_as(Personality::Grace, &words, &[]);
+            let from_env = config_as(Personality::Grace, &["cmd"], &[(&name, example)]);
+            assert_eq!(from_cli, from_env, "{name}");
+            assert_ne!(from_env, config(&["cmd"]), "{name} changes nothing");
+        }
+    }
+
+    #[test]
+    fn the_command_line_wins_over_the_environment() {
+        let c = config_as(
+            Personality::Grace,
+            &["--grace-period", "3s", "-e", "4", "cmd"],
+            &[
+                ("GRACE_GRACE_PERIOD", "30s"),
+                ("GRACE_STOP_DELAY", "1s"),
+                ("GRACE_SUCCESS_EXIT", "1,2"),
+            ],
+        );
+        assert_eq!(c.grace_period, Duration::from_secs(3));
+        assert_eq!(c.stop_delay, Duration::from_secs(1));
+        assert_eq!(c.success_exits, [4]);
+
+        let c = config_as(
+            Personality::Grace,
+            &["cmd"],
+            &[
+                ("GRACE_SUBREAPER", "no"),
+                ("GRACE_QUIET", "TRUE"),
+                ("GRACE_PRE_STOP", ""),
+            ],
+        );
+        assert!(!c.subreaper && c.quiet && c.pre_stop.is_none());
+    }
+
+    #[test]
+    fn bad_or_unknown_variables_are_reported() {
+        for (name, value) in [
+            ("GRACE_SUBREAPER", "maybe"),
+            ("GRACE_VERBOSE", "-1"),
+            ("GRACE_SUCCESS_EXIT", "1,,2"),
+            ("GRACE_REWRITE", "TERM"),
+            ("GRACE_STOP_ON", "TERM;INT"),
+            ("GRACE_USER", "a:b:c"),
+        ] {
+            let result = as_personality(Personality::Grace, &["cmd"], &[(name, value)]);
+            let error = result.unwrap_err();
+            assert!(error.message.starts_with(name), "{error}");
+        }
+        let parsed =
+            as_personality(Personality::Grace, &["cmd"], &[("GRACE_GRACEPERIOD", "1s")]).unwrap();
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(parsed.warnings[0].contains("GRACE_GRACEPERIOD"));
+    }
+
+    #[test]
+    fn personalities_are_chosen_by_program_name() {
+        for (program, personality) in [
+            ("grace", Personality::Grace),
+            ("/usr/bin/grace", Personality::Grace),
+            ("tini", Personality::Tini),
+            ("/sbin/tini-static", Personality::Tini),
+            ("/sbin/docker-init", Personality::Tini),
+            ("/usr/bin/dumb-init", Personality::DumbInit),
+            ("dumb-init.old", Personality::Grace),
+            ("/run/podman-init", Personality::Grace),
+            ("", Personality::Grace),
+        ] {
+            assert_eq!(
+                Personality::from_program(OsStr::new(program)),
+                personality,
+                "{program}"
+            );
+        }
+    }
+
+    #[test]
+    fn tini_command_line_and_variables() {
+        let c = config_as(
+            Personality::Tini,
+            &[
+                "-s", "-g", "-w", "-vv", "-p", "SIGKILL", "-e", "3", "-e", "143", "--", "cmd", "-s",
+            ],
+            &[],
+        );
+        assert!(c.subreaper && c.warn_on_reap);
+        assert_eq!(c.forward_to, ForwardTo::Group);
+        assert_eq!(c.verbose, 2);
+        assert_eq!(c.parent_death_signal, Some(signals::SIGKILL));
+        assert_eq!(c.success_exits, [3, 143]);
+        assert_eq!(c.args, ["-s"]);
+        assert!(!c.new_session && !c.job_control);
+        // Like tini, SIGTSTP is passed on, SIGTTIN and SIGTTOU are not.
+        assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGTSTP)));
+        assert_eq!(c.rewrite(signals::SIGTTIN), None);
+
+        let c = config_as(Personality::Tini, &["cmd"], &[]);
+        assert_eq!(c.forward_to, ForwardTo::Child);
+        assert!(!c.subreaper);
+
+        let c = config_as(
+            Personality::Tini,
+            &["cmd"],
+            &[
+                ("TINI_SUBREAPER", ""),
+                ("TINI_KILL_PROCESS_GROUP", "0"),
+                ("TINI_VERBOSITY", "3"),
+            ],
+        );
+        assert!(c.subreaper);
+        assert_eq!(c.forward_to, ForwardTo::Group);
+        assert_eq!(c.verbose, 2);
+        assert!(config_as(Personality::Tini, &["cmd"], &[("TINI_VERBOSITY", "0")]).quiet);
+        // grace's variables and command line win over tini's.
+        let c = config_as(
+            Personality::Tini,
+            &["-v", "cmd"],
+            &[
+                ("TINI_VERBOSITY", "4"),
+                ("GRACE_FORWARD_TO", "child"),
+                ("TINI_KILL_PROCESS_GROUP", "1"),
+            ],
+        );
+        assert_eq!((c.verbose, c.forward_to), (1, ForwardTo::Child));
+
+        for (words, expected) in [
+            (&["--version"][..], Invocation::Version),
+            (&["-h"], Invocation::Help),
+            (&["-l"], Invocation::License),
+        ] {
+            let parsed = as_personality(Personality::Tini, words, &[]).unwrap();
+            assert_eq!(parsed.invocation, expected);
+        }
+        for words in [
+            &[][..],
+            &["--"],
+            &["--version", "cmd"],
+            &["--help", "cmd"],
+            &["-x", "cmd"],
+            &["-p", "NOPE", "cmd"],
+            &["-e", "256", "cmd"],
+            &["-c", "cmd"],
+        ] {
+            assert!(
+                as_personality(Personality::Tini, words, &[]).is_err(),
+                "{words:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dumb_init_command_line_and_variables() {
+        let c = config_as(Personality::DumbInit, &["cmd", "-c"], &[]);
+        assert!(c.new_session && c.job_control);
+        assert_eq!(c.forward_to, ForwardTo::Group);
+        assert_eq!(c.args, ["-c"]);
+        // The terminal stop signals become SIGSTOP in a session of its own.
+        assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGSTOP)));
+
+        let c = config_as(
+            Personality::DumbInit,
+            &[
+                "-c",
+                "--rewrite",
+                "15:3",
+                "-r2:0",
+                "-r",
+                "20:20",
+                "-v",
+                "cmd",
+            ],
+            &[],
+        );
+        assert!(!c.new_session && c.job_control);
+        assert_eq!(c.forward_to, ForwardTo::Child);
+        assert_eq!(
+            c.rewrite(signals::SIGTERM),
+            Some(Some(Signal::new(3).unwrap()))
+        );
+        assert_eq!(c.rewrite(signals::SIGINT), Some(None));
+        assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGTSTP)));
+        assert_eq!(c.rewrite(signals::SIGTTIN), None);
+        assert_eq!(c.verbose, 2);
+
+        // A rule of the user's wins over the SIGSTOP default.
+        let c = config_as(Personality::DumbInit, &["-r", "20:20", "cmd"], &[]);
+        assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGTSTP)));
+        assert_eq!(c.rewrite(signals::SIGTTOU), Some(Some(signals::SIGSTOP)));
+
+        let c = config_as(
+            Personality::DumbInit,
+            &["cmd"],
+            &[("DUMB_INIT_SETSID", "0"), ("DUMB_INIT_DEBUG", "1")],
+        );
+        assert!(!c.new_session);
+        assert_eq!((c.forward_to, c.verbose), (ForwardTo::Child, 2));
+        let c = config_as(
+            Personality::DumbInit,
+            &["cmd"],
+            &[("DUMB_INIT_SETSID", "1"), ("DUMB_INIT_DEBUG", "yes")],
+        );
+        assert!(c.new_session);
+        assert_eq!(c.verbose, 0);
+
+        for (words, expected) in [
+            (&["--version"][..], Invocation::Version),
+            (&["-V", "cmd"], Invocation::Version),
+            (&["--help"], Invocation::Help),
+        ] {
+            let parsed = as_personality(Personality::DumbInit, words, &[]).unwrap();
+            assert_eq!(parsed.invocation, expected);
+        }
+        for words in [
+            &[][..],
+            &["-c"],
+            &["-r", "15", "cmd"],
+            &["-r", "32:1", "cmd"],
+            &["--rewrite=TERM:QUIT", "cmd"],
+            &["--bogus", "cmd"],
+            &["-s", "cmd"],
+        ] {
+            assert!(
+                as_personality(Personality::DumbInit, words, &[]).is_err(),
+                "{words:?}"
+            );
+        }
+        assert_eq!(Personality::DumbInit.usage_exit_code(), 1);
+        assert_eq!(Personality::Tini.usage_exit_code(), 1);
+        assert_eq!(Personality::Grace.usage_exit_code(), 2);
+    }
+
+    #[test]
+    fn help_lists_every_option_and_fits_80_columns() {
+        let text = help(Personality::Grace);
+        for option in OPTIONS {
+            assert!(
+                text.contains(&format!("--{}", option.long)),
+                "{}",
+                option.long
+            );
+        }
+        for personality in [Personality::Grace, Personality::Tini, Personality::DumbInit] {
+            for line in help(personality).lines() {
+                assert!(line.chars().count() <= WIDTH, "{line:?}");
+            }
+        }
+        assert!(help(Personality::Tini).contains("TINI_KILL_PROCESS_GROUP"));
+        assert!(help(Personality::DumbInit).contains("--single-child"));
+    }
+
+    /// The generated files must match the source. Regenerate them with
+    /// `UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'`.
+    #[test]
+    fn generated_docs_match_the_source() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let update = std::env::var_os("UPDATE_DOCS").is_some_and(|v| v == "1");
+        let man_path = root.join("man/grace.1");
+        let man = man_page();
+        if update {
+            std::fs::create_dir_all(root.join("man")).unwrap();
+            std::fs::write(&man_path, &man).unwrap();
+        }
+        let on_disk = std::fs::read_to_string(&man_path).unwrap_or_default();
+        assert!(
+            on_disk == man,
+            "man/grace.1 differs from src/cli.rs: UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'"
+        );
+
+        let config_path = root.join("docs/configuration.md");
+        let (start, end) = ("<!-- env-table:start -->\n", "<!-- env-table:end -->");
+        let doc = std::fs::read_to_string(&config_path).unwrap_or_default();
+        let table = env_table_markdown();
+        let current = doc
+            .split_once(start)
+            .and_then(|(_, rest)| rest.split_once(end))
+            .map(|(inside, _)| inside.to_string());
+        if update && current.as_deref() != Some(&table) {
+            let (before, rest) = doc.split_once(start).expect("env-table markers");
+            let (_, after) = rest.split_once(end).expect("env-table end marker");
+            std::fs::write(&config_path, format!("{before}{start}{table}{end}{after}")).unwrap();
+        } else {
+            assert_eq!(
+                current.as_deref(),
+                Some(table.as_str()),
+                "docs/configuration.md's table differs: UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'"
+            );
+        }
+    }
+
+    #[test]
+    fn man_page_is_valid_roff_text() {
+        let man = man_page();
+        for line in man.lines() {
+            assert!(
+                !line.starts_with('\'') && !line.starts_with("\\-"),
+                "{line:?}"
+            );
+            if let Some(request) = line.strip_prefix('.') {
+                let name: String = request.chars().take_while(|c| !c.is_whitespace()).collect();
+                assert!(
+                    ["\\\"", "TH", "SH", "SS", "PP", "TP", "B", "br", "nf", "fi"]
+                        .contains(&name.as_str()),
+                    "unknown request {line:?}"
+                );
+            }
+        }
+        for option in OPTIONS {
+            assert!(man.contains(&roff(option.long)), "{}", option.long);
+        }
     }
 }

@@ -1,13 +1,23 @@
-//! grace's own messages: one line each on stderr, prefixed `grace:`.
+//! grace's own messages on stderr: one line each, either text prefixed
+//! `grace:` for people, or one JSON object per line for log pipelines
+//! (`--log-format json`, schema in docs/logging.md).
+//!
+//! Every message names an event (`stop`, `forward`, `deadline_kill`, …) and
+//! may carry fields (`pid`, `signal`, …): text shows only the message, JSON
+//! shows everything. Field values are written by hand, with a small JSON
+//! escaper, so grace needs no serialisation crate.
 //!
 //! Writing never fails from grace's point of view: as PID 1, a closed or
 //! broken stderr must not cost the container its init, so errors are dropped.
 //! Each line goes out in a single write(2) so lines from grace and the
 //! command do not interleave mid-line.
 
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::signals::Signal;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -19,73 +29,428 @@ pub enum Level {
     Debug = 4,
 }
 
-static THRESHOLD: AtomicU8 = AtomicU8::new(Level::Notice as u8);
+impl Level {
+    pub fn name(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Notice => "notice",
+            Level::Info => "info",
+            Level::Debug => "debug",
+        }
+    }
+}
 
-/// `quiet` shows errors only; each `-v` adds a level above the default.
-pub fn set_verbosity(quiet: bool, verbose: u8) {
+/// How lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    /// `grace: message`, for people.
+    #[default]
+    Text,
+    /// One JSON object per line, for log pipelines.
+    Json,
+}
+
+impl std::str::FromStr for Format {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text {
+            "text" => Ok(Format::Text),
+            "json" => Ok(Format::Json),
+            other => Err(format!(
+                "invalid log format '{other}': expected text or json"
+            )),
+        }
+    }
+}
+
+static THRESHOLD: AtomicU8 = AtomicU8::new(Level::Notice as u8);
+static FORMAT: AtomicU8 = AtomicU8::new(0);
+
+/// `quiet` shows errors only; each `-v` adds a level above the default. The
+/// default is notices for text, and also the stop's timeline (info) for
+/// JSON, which pipelines filter by level anyway.
+pub fn configure(format: Format, quiet: bool, verbose: u8) {
+    FORMAT.store(format as u8, Ordering::Relaxed);
+    let default = match format {
+        Format::Text => Level::Notice,
+        Format::Json => Level::Info,
+    };
     let level = if quiet {
         Level::Error as u8
     } else {
-        (Level::Notice as u8)
+        (default as u8)
             .saturating_add(verbose)
             .min(Level::Debug as u8)
     };
     THRESHOLD.store(level, Ordering::Relaxed);
 }
 
+/// Switches the format alone (for errors met before the rest is known).
+pub fn set_format(format: Format) {
+    FORMAT.store(format as u8, Ordering::Relaxed);
+}
+
+pub fn current_format() -> Format {
+    if FORMAT.load(Ordering::Relaxed) == Format::Json as u8 {
+        Format::Json
+    } else {
+        Format::Text
+    }
+}
+
 pub fn enabled(level: Level) -> bool {
     level as u8 <= THRESHOLD.load(Ordering::Relaxed)
 }
 
+/// A field's value in a log line.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Str(String),
+    Bool(bool),
+    Ints(Vec<i64>),
+    Null,
+}
+
+/// What may be given as a field in the log macros.
+pub trait ToValue {
+    fn to_value(&self) -> Value;
+}
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl ToValue for $t {
+            fn to_value(&self) -> Value {
+                Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+            }
+        }
+    )*};
+}
+int_value!(i32, u32, i64, u64, usize, u8, u128);
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value {
+        Value::Bool(*self)
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value {
+        Value::Str(self.clone())
+    }
+}
+
+impl ToValue for Signal {
+    fn to_value(&self) -> Value {
+        Value::Str(self.to_string())
+    }
+}
+
+impl ToValue for [i32] {
+    fn to_value(&self) -> Value {
+        Value::Ints(self.iter().map(|&n| i64::from(n)).collect())
+    }
+}
+
+impl ToValue for Vec<i32> {
+    fn to_value(&self) -> Value {
+        self.as_slice().to_value()
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value {
+        (**self).to_value()
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value {
+        match self {
+            Some(value) => value.to_value(),
+            None => Value::Null,
+        }
+    }
+}
+
 /// Writes one line; the macros check `enabled` first so that a message
 /// that will not be shown costs nothing, its arguments included.
-pub fn write(level: Level, message: fmt::Arguments<'_>) {
-    let prefix = match level {
-        Level::Error => "grace: error: ",
-        Level::Warn => "grace: warning: ",
-        _ => "grace: ",
-    };
-    let line = format!("{prefix}{message}\n");
+pub fn write(level: Level, event: &str, fields: &[(&str, Value)], message: fmt::Arguments<'_>) {
+    let line = render(
+        current_format(),
+        level,
+        event,
+        fields,
+        message,
+        SystemTime::now(),
+    );
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// One line, newline included.
+pub fn render(
+    format: Format,
+    level: Level,
+    event: &str,
+    fields: &[(&str, Value)],
+    message: fmt::Arguments<'_>,
+    now: SystemTime,
+) -> String {
+    match format {
+        Format::Text => {
+            let prefix = match level {
+                Level::Error => "grace: error: ",
+                Level::Warn => "grace: warning: ",
+                _ => "grace: ",
+            };
+            format!("{prefix}{message}\n")
+        }
+        Format::Json => {
+            let mut line = String::with_capacity(160);
+            line.push_str("{\"time\":");
+            json_string(&utc_timestamp(now), &mut line);
+            line.push_str(",\"level\":");
+            json_string(level.name(), &mut line);
+            line.push_str(",\"event\":");
+            json_string(event, &mut line);
+            line.push_str(",\"message\":");
+            json_string(&message.to_string(), &mut line);
+            for (key, value) in fields {
+                line.push(',');
+                json_string(key, &mut line);
+                line.push(':');
+                json_value(value, &mut line);
+            }
+            line.push_str("}\n");
+            line
+        }
+    }
+}
+
+fn json_value(value: &Value, out: &mut String) {
+    match value {
+        Value::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Value::Str(text) => json_string(text, out),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Ints(list) => {
+            out.push('[');
+            for (index, n) in list.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                let _ = write!(out, "{n}");
+            }
+            out.push(']');
+        }
+        Value::Null => out.push_str("null"),
+    }
+}
+
+/// Appends `text` as a JSON string: quotes, backslashes and every control
+/// character escaped, everything else as is (JSON is UTF-8).
+pub fn json_string(text: &str, out: &mut String) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// `2025-01-31T12:34:56.789Z`: UTC, milliseconds, RFC 3339.
+pub fn utc_timestamp(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let seconds = since.as_secs();
+    let days = (seconds / 86_400) as i64;
+    let rest = seconds % 86_400;
+    let (year, month, day) = civil_from_days(days);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60,
+        since.subsec_millis()
+    )
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (the
+/// well-known era-based conversion: 400-year eras of 146,097 days).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * month_index + 2) / 5 + 1) as u32;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// The body of the level macros: `EVENT, [key = value, ...], FORMAT, ARGS`,
+/// `EVENT, FORMAT, ARGS`, or a lone `FORMAT` (event `message`).
+#[macro_export]
+macro_rules! log_at {
+    ($level:ident, $event:literal, [$($key:ident = $value:expr),* $(,)?], $($arg:tt)+) => {
+        if $crate::log::enabled($crate::log::Level::$level) {
+            $crate::log::write(
+                $crate::log::Level::$level,
+                $event,
+                &[$((stringify!($key), $crate::log::ToValue::to_value(&$value))),*],
+                format_args!($($arg)+),
+            )
+        }
+    };
+    ($level:ident, $event:literal, $format:literal $(, $arg:expr)* $(,)?) => {
+        if $crate::log::enabled($crate::log::Level::$level) {
+            $crate::log::write(
+                $crate::log::Level::$level,
+                $event,
+                &[],
+                format_args!($format $(, $arg)*),
+            )
+        }
+    };
+    // A message alone, event "message" (for modules that predate events).
+    ($level:ident, $format:literal) => {
+        if $crate::log::enabled($crate::log::Level::$level) {
+            $crate::log::write($crate::log::Level::$level, "message", &[], format_args!($format))
+        }
+    };
 }
 
 #[macro_export]
 macro_rules! error {
-    ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Error) {
-            $crate::log::write($crate::log::Level::Error, format_args!($($arg)*))
-        }
-    };
+    ($($arg:tt)+) => { $crate::log_at!(Error, $($arg)+) };
 }
 #[macro_export]
 macro_rules! warn {
-    ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Warn) {
-            $crate::log::write($crate::log::Level::Warn, format_args!($($arg)*))
-        }
-    };
+    ($($arg:tt)+) => { $crate::log_at!(Warn, $($arg)+) };
 }
 #[macro_export]
 macro_rules! notice {
-    ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Notice) {
-            $crate::log::write($crate::log::Level::Notice, format_args!($($arg)*))
-        }
-    };
+    ($($arg:tt)+) => { $crate::log_at!(Notice, $($arg)+) };
 }
 #[macro_export]
 macro_rules! info {
-    ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Info) {
-            $crate::log::write($crate::log::Level::Info, format_args!($($arg)*))
-        }
-    };
+    ($($arg:tt)+) => { $crate::log_at!(Info, $($arg)+) };
 }
 #[macro_export]
 macro_rules! debug {
-    ($($arg:tt)*) => {
-        if $crate::log::enabled($crate::log::Level::Debug) {
-            $crate::log::write($crate::log::Level::Debug, format_args!($($arg)*))
+    ($($arg:tt)+) => { $crate::log_at!(Debug, $($arg)+) };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn at(seconds: u64, millis: u64) -> SystemTime {
+        UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis)
+    }
+
+    #[test]
+    fn timestamps_are_rfc3339_utc() {
+        assert_eq!(utc_timestamp(at(0, 0)), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            utc_timestamp(at(951_782_400, 5)),
+            "2000-02-29T00:00:00.005Z"
+        );
+        assert_eq!(
+            utc_timestamp(at(1_700_000_000, 123)),
+            "2023-11-14T22:13:20.123Z"
+        );
+        assert_eq!(
+            utc_timestamp(at(4_102_444_799, 999)),
+            "2099-12-31T23:59:59.999Z"
+        );
+        // Every day of 1970..2100 follows the one before it.
+        let mut previous = String::new();
+        for day in 0..47_482u64 {
+            let stamp = utc_timestamp(at(day * 86_400, 0));
+            assert!(stamp > previous, "{stamp} after {previous}");
+            previous = stamp;
         }
-    };
+    }
+
+    #[test]
+    fn escapes_everything_json_requires() {
+        let mut out = String::new();
+        json_string("a\"b\\c\nd\te\u{1}f\u{7f}é\u{2028}", &mut out);
+        assert_eq!(out, r#""a\"b\\c\nd\te\u0001f\u007fé\u2028""#);
+    }
+
+    #[test]
+    fn text_lines_are_prefixed_and_json_lines_carry_fields() {
+        let fields = [
+            ("pid", 42.to_value()),
+            ("signal", crate::signals::SIGTERM.to_value()),
+            ("killed", vec![3, 4].to_value()),
+            ("command", Some("a \"b\"").to_value()),
+            ("nothing", None::<i32>.to_value()),
+        ];
+        let time = at(1_700_000_000, 123);
+        let text = render(
+            Format::Text,
+            Level::Warn,
+            "deadline_kill",
+            &fields,
+            format_args!("x {}", 1),
+            time,
+        );
+        assert_eq!(text, "grace: warning: x 1\n");
+        let json = render(
+            Format::Json,
+            Level::Warn,
+            "deadline_kill",
+            &fields,
+            format_args!("x {}", 1),
+            time,
+        );
+        assert_eq!(
+            json,
+            "{\"time\":\"2023-11-14T22:13:20.123Z\",\"level\":\"warn\",\
+             \"event\":\"deadline_kill\",\"message\":\"x 1\",\"pid\":42,\
+             \"signal\":\"SIGTERM\",\"killed\":[3,4],\"command\":\"a \\\"b\\\"\",\
+             \"nothing\":null}\n"
+        );
+    }
+
+    #[test]
+    fn json_shows_the_timeline_by_default() {
+        configure(Format::Json, false, 0);
+        assert!(enabled(Level::Info) && !enabled(Level::Debug));
+        configure(Format::Text, false, 0);
+        assert!(enabled(Level::Notice) && !enabled(Level::Info));
+        configure(Format::Text, false, 9);
+        assert!(enabled(Level::Debug));
+        configure(Format::Json, true, 3);
+        assert!(enabled(Level::Error) && !enabled(Level::Warn));
+        configure(Format::Text, false, 0);
+    }
 }

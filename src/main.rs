@@ -27,17 +27,17 @@ mod spawn;
 mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
+mod user;
 
 use std::ffi::OsString;
 use std::io::Write;
 
-use cli::Invocation;
-use signals::{SIGPIPE, SignalSet};
+use cli::{Invocation, Personality};
+use signals::{SIGCONT, SIGHUP, SIGPIPE, SignalSet};
 
-/// Exit code for a command line grace cannot run.
-const EXIT_USAGE: i32 = 2;
 /// Exit code when grace itself fails after starting (a broken kernel
-/// interface), distinct from any code the command could produce through us.
+/// interface, a --user that does not exist), distinct from any code the
+/// command could produce through us.
 const EXIT_INTERNAL: i32 = 125;
 
 /// Called from the C entry point in `sys` with the raw argv.
@@ -48,7 +48,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     let original_mask = match sys::set_signal_mask(SignalSet::ALL.bits()) {
         Ok(mask) => SignalSet::from_bits(mask),
         Err(error) => {
-            error!("cannot block signals: {error}");
+            error!("setup", "cannot block signals: {error}");
             return EXIT_INTERNAL;
         }
     };
@@ -57,39 +57,90 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         sigpipe_ignored: sys::is_ignored(SIGPIPE.number()),
     };
 
-    let args: Vec<OsString> = argv.into_iter().skip(1).collect();
-    let (usage, help_command) = cli::usage_for(&args);
-    let config = match cli::parse(args) {
-        Ok(Invocation::Run(config)) => config,
-        Ok(Invocation::Help) => return print_stdout(cli::HELP),
-        Ok(Invocation::Version) => {
-            return print_stdout(&format!("grace {}\n", env!("CARGO_PKG_VERSION")));
-        }
-        Ok(Invocation::InspectHelp) => return print_stdout(cli::INSPECT_HELP),
-        Ok(Invocation::Inspect(options)) => {
-            // A short-lived reader, not an init: Ctrl-C must work as usual.
-            // SIGPIPE stays blocked so that a closed stdout is an error to
-            // ignore rather than a death.
-            let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
-            return inspect::run(options);
-        }
+    let mut argv = argv.into_iter();
+    let personality = argv.next().map_or(Personality::Grace, |program| {
+        Personality::from_program(&program)
+    });
+    let args: Vec<OsString> = argv.collect();
+    let (usage, help_command) = cli::usage_for(personality, &args);
+    let environment: Vec<(OsString, OsString)> = std::env::vars_os().collect();
+    let (config, warnings) = match cli::parse_with(personality, args, &environment) {
+        Ok(parsed) => match parsed.invocation {
+            Invocation::Run(config) => (config, parsed.warnings),
+            Invocation::Help => return print_stdout(&cli::help(personality)),
+            Invocation::Version => return print_stdout(&version(personality)),
+            Invocation::License => {
+                return print_stdout(&format!(
+                    "grace is licensed under {}.\n",
+                    env!("CARGO_PKG_LICENSE")
+                ));
+            }
+            Invocation::InspectHelp => return print_stdout(cli::INSPECT_HELP),
+            Invocation::Inspect(options) => {
+                // A short-lived reader, not an init: Ctrl-C must work as
+                // usual. SIGPIPE stays blocked so that a closed stdout is an
+                // error to ignore rather than a death.
+                let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
+                return inspect::run(options);
+            }
+        },
         Err(error) => {
-            error!("{error}");
-            let _ = writeln!(
-                std::io::stderr().lock(),
-                "{usage}\nTry '{help_command}' for more information."
-            );
-            return EXIT_USAGE;
+            log::set_format(error.log_format);
+            error!("usage", [usage = usage], "{error}");
+            if log::current_format() == log::Format::Text {
+                let _ = writeln!(
+                    std::io::stderr().lock(),
+                    "{usage}\nTry '{help_command}' for more information."
+                );
+            }
+            return personality.usage_exit_code();
         }
     };
-    log::set_verbosity(config.quiet, config.verbose);
+    log::configure(config.log_format, config.quiet, config.verbose);
+    for warning in warnings {
+        warn!("environment", "{warning}");
+    }
+
+    // Everything the command needs to run as another user is read before
+    // anything is started: the container's own user database.
+    let credentials = match &config.user {
+        None => None,
+        Some(spec) => {
+            let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+            match user::resolve(spec, &read("/etc/passwd"), &read("/etc/group")) {
+                Ok(credentials) => {
+                    if let Some(remark) = &credentials.remark {
+                        warn!("user", [uid = credentials.uid], "--user {spec}: {remark}");
+                    }
+                    debug!(
+                        "user",
+                        [
+                            uid = credentials.uid,
+                            gid = credentials.gid,
+                            home = credentials.home.clone()
+                        ],
+                        "the command runs as uid {} gid {} groups {:?}",
+                        credentials.uid,
+                        credentials.gid,
+                        credentials.groups
+                    );
+                    Some(credentials)
+                }
+                Err(error) => {
+                    error!("user", [user = spec.to_string()], "--user {spec}: {error}");
+                    return EXIT_INTERNAL;
+                }
+            }
+        }
+    };
 
     if config.subreaper || std::process::id() != 1 {
         // Without this, orphans of the command would be re-parented past us
         // to the namespace's PID 1, and nobody here would reap them.
         match sys::become_child_subreaper() {
-            Ok(()) => debug!("registered as child subreaper"),
+            Ok(()) => debug!("subreaper", "registered as child subreaper"),
             Err(error) => warn!(
+                "subreaper",
                 "cannot register as child subreaper: {error}; orphans will not be reaped by grace"
             ),
         }
@@ -97,40 +148,88 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     if let Some(signal) = config.parent_death_signal
         && let Err(error) = sys::set_parent_death_signal(signal.number())
     {
-        warn!("cannot set parent death signal {signal}: {error}");
+        warn!(
+            "pdeathsig",
+            [signal = signal],
+            "cannot set parent death signal {signal}: {error}"
+        );
     }
 
     let signal_fd = match sys::SignalFd::new(SignalSet::ALL.bits()) {
         Ok(fd) => fd,
         Err(error) => {
-            error!("cannot open a signalfd: {error}");
+            error!("setup", "cannot open a signalfd: {error}");
             return EXIT_INTERNAL;
         }
     };
 
-    let started = match spawn::start(&config.command, &config.args, inherited, true) {
+    // A command in a session of its own can only take the terminal once
+    // grace has let go of it. If grace led its session, the kernel now
+    // sends SIGHUP and SIGCONT to the foreground group: grace's own, and
+    // not for the command.
+    let mut ignore_once = SignalSet::EMPTY;
+    if config.new_session
+        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && let Ok(was_leader) = sys::detach_controlling_terminal(libc::STDIN_FILENO)
+        && was_leader
+    {
+        ignore_once = ignore_once.with(SIGHUP).with(SIGCONT);
+    }
+
+    let options = spawn::Options {
+        may_take_terminal: true,
+        new_session: config.new_session,
+        credentials: credentials.as_ref(),
+        no_new_privs: config.no_new_privs,
+    };
+    let started = match spawn::start(&config.command, &config.args, inherited, options) {
         Ok(started) => started,
         Err(error) => {
-            error!("{error}");
+            error!(
+                "exec_failed",
+                [command = config.command.to_string_lossy().into_owned()],
+                "{error}"
+            );
             return error.exit_code();
         }
     };
     debug!(
+        "main_started",
+        [pid = started.pid],
         "started main process {} (signal mask {:#x})",
         started.pid,
         inherited.signal_mask.bits()
     );
 
-    let outcome = supervisor::Supervisor::new(&config, inherited, signal_fd, started.pid).run();
+    let outcome = supervisor::Supervisor::new(
+        &config,
+        inherited,
+        signal_fd,
+        started.pid,
+        credentials.as_ref(),
+        ignore_once,
+    )
+    .run();
     if started.owns_terminal {
         spawn::reclaim_terminal();
     }
     match outcome {
         Ok(status) => status.exit_code(&config.success_exits),
         Err(error) => {
-            error!("event loop failed: {error}");
+            error!("internal", "event loop failed: {error}");
             EXIT_INTERNAL
         }
+    }
+}
+
+fn version(personality: Personality) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match personality {
+        Personality::Grace => format!("grace {version}\n"),
+        other => format!(
+            "grace {version} ({}-compatible command line)\n",
+            other.name()
+        ),
     }
 }
 

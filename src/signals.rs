@@ -12,6 +12,7 @@ pub const LAST: i32 = 64;
 pub const RTMIN: i32 = 34;
 pub const RTMAX: i32 = 64;
 
+pub const SIGHUP: Signal = Signal(1);
 pub const SIGINT: Signal = Signal(2);
 pub const SIGKILL: Signal = Signal(9);
 pub const SIGPIPE: Signal = Signal(13);
@@ -188,6 +189,12 @@ pub fn is_forwarded(signal: Signal) -> bool {
         .into_iter()
         .fold(SignalSet::EMPTY, SignalSet::with);
     !kept.contains(signal)
+}
+
+/// SIGTSTP, SIGTTIN and SIGTTOU: the terminal's job-control stops, kept
+/// by grace unless a rewrite or the dumb-init personality says otherwise.
+pub fn is_terminal_stop(signal: Signal) -> bool {
+    [SIGTSTP, SIGTTIN, SIGTTOU].contains(&signal)
 }
 
 #[cfg(test)]

@@ -2,6 +2,11 @@
 //! grace's environment, working directory and inherited descriptors, the
 //! signal mask and ignored signals grace was started with, in a process
 //! group of its own that owns the terminal when there is one.
+//!
+//! Asked to, the command runs in a session of its own (dumb-init's way), or
+//! as another user (`--user`), with no way to gain privileges
+//! (`--no-new-privs`): everything the child needs for that is prepared here,
+//! before the fork.
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -9,7 +14,8 @@ use std::io::{self, IsTerminal};
 use std::process::Command;
 
 use crate::signals::SignalSet;
-use crate::sys;
+use crate::sys::{self, ChildCredentials, ChildSetup};
+use crate::user::Credentials;
 
 /// What grace inherited and must hand on to the command unchanged.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +29,8 @@ pub struct Inherited {
 pub struct SpawnError {
     program: OsString,
     error: io::Error,
+    /// The user it was to run as, when one was asked for.
+    user: Option<u32>,
 }
 
 impl SpawnError {
@@ -39,9 +47,12 @@ impl SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let program = self.program.to_string_lossy();
-        match self.error.raw_os_error() {
-            Some(libc::ENOENT) => write!(f, "{program}: command not found"),
-            _ => write!(f, "{program}: cannot execute: {}", self.error),
+        match (self.error.raw_os_error(), self.user) {
+            (Some(libc::ENOENT), _) => write!(f, "{program}: command not found"),
+            (Some(libc::EPERM | libc::EINVAL), Some(uid)) => {
+                write!(f, "{program}: cannot run as uid {uid}: {}", self.error)
+            }
+            (_, _) => write!(f, "{program}: cannot execute: {}", self.error),
         }
     }
 }
@@ -55,31 +66,58 @@ pub struct Started {
     pub owns_terminal: bool,
 }
 
-/// Starts `program`; with `may_take_terminal`, it gets the terminal's
-/// foreground when stdin is one.
+/// How to start a process beyond what it inherits.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Options<'a> {
+    /// Give it the terminal when stdin is one (the main command only).
+    pub may_take_terminal: bool,
+    /// A session of its own rather than a process group of its own.
+    pub new_session: bool,
+    /// Run as this user, with HOME set to the user's home.
+    pub credentials: Option<&'a Credentials>,
+    pub no_new_privs: bool,
+}
+
+/// Starts `program` with `args`.
 pub fn start(
     program: &OsStr,
     args: &[OsString],
     inherited: Inherited,
-    may_take_terminal: bool,
+    options: Options<'_>,
 ) -> Result<Started, SpawnError> {
-    let take_terminal = may_take_terminal && io::stdin().is_terminal();
+    let take_terminal = options.may_take_terminal && io::stdin().is_terminal();
     let mut command = Command::new(program);
     command.args(args);
+    if let Some(credentials) = options.credentials {
+        command.env("HOME", &credentials.home);
+    }
     sys::restore_child_state(
         &mut command,
-        inherited.signal_mask.bits(),
-        inherited.sigpipe_ignored,
-        take_terminal,
+        ChildSetup {
+            original_mask: inherited.signal_mask.bits(),
+            sigpipe_ignored: inherited.sigpipe_ignored,
+            take_terminal,
+            new_session: options.new_session,
+            credentials: options.credentials.map(|c| ChildCredentials {
+                uid: c.uid,
+                gid: c.gid,
+                groups: c.groups.clone(),
+            }),
+            no_new_privs: options.no_new_privs,
+        },
     );
     let child = command.spawn().map_err(|error| SpawnError {
         program: program.to_owned(),
         error,
+        user: options.credentials.map(|c| c.uid),
     })?;
     let pid = child.id() as i32;
     // The child hands itself the terminal too; doing it here as well means
-    // the handover is done whichever of the two runs first.
-    let owns_terminal = take_terminal && sys::set_foreground_group(libc::STDIN_FILENO, pid).is_ok();
+    // the handover is done whichever of the two runs first. A child in a
+    // session of its own takes its terminal itself.
+    let owns_terminal = take_terminal
+        && !options.new_session
+        && sys::set_foreground_group(libc::STDIN_FILENO, pid).is_ok();
     // The Child handle is dropped without waiting: grace reaps with
     // waitpid(-1), which collects this child like any other.
     drop(child);

@@ -18,7 +18,8 @@ use crate::shutdown::{Phase, Shutdown, Step};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
 use crate::sys::{self, ReceivedSignal, SignalFd};
-use crate::{debug, info, notice, warn};
+use crate::user::Credentials;
+use crate::{debug, info, log, warn};
 
 /// After the deadline's SIGKILL, how long grace waits for the kernel to
 /// finish the killed processes (one stuck in uninterruptible sleep cannot
@@ -32,6 +33,11 @@ const RETRY_DEFERRED: Duration = Duration::from_millis(10);
 pub struct Supervisor<'a> {
     config: &'a Config,
     inherited: Inherited,
+    /// `--user`: who the pre-stop command runs as.
+    credentials: Option<&'a Credentials>,
+    /// Signals to swallow once: the SIGHUP and SIGCONT the kernel sends
+    /// when grace gives up its terminal to a command in a new session.
+    ignore_once: SignalSet,
     signals: SignalFd,
     own_pid: i32,
     scope: Scope,
@@ -42,17 +48,27 @@ pub struct Supervisor<'a> {
     shutdown: Option<Shutdown>,
     /// Processes reached by the stop, for the summary (None: unknown).
     stopping: Option<usize>,
-    killed_at_deadline: Vec<String>,
+    /// (pid, command name) of each process killed at the deadline.
+    killed_at_deadline: Vec<(i32, String)>,
     /// Signals the kernel refused to queue for the main process (EAGAIN).
     deferred: SignalSet,
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(config: &'a Config, inherited: Inherited, signals: SignalFd, main_pid: i32) -> Self {
+    pub fn new(
+        config: &'a Config,
+        inherited: Inherited,
+        signals: SignalFd,
+        main_pid: i32,
+        credentials: Option<&'a Credentials>,
+        ignore_once: SignalSet,
+    ) -> Self {
         let own_pid = std::process::id();
         Self {
             config,
             inherited,
+            credentials,
+            ignore_once,
             signals,
             own_pid: own_pid as i32,
             scope: Scope::for_pid(own_pid),
@@ -115,54 +131,123 @@ impl<'a> Supervisor<'a> {
 
     fn elapsed(&self) -> String {
         match &self.shutdown {
-            Some(s) => format!("+{:.3} s", s.started.elapsed().as_secs_f64()),
+            Some(s) => format!(" +{:.3} s", s.started.elapsed().as_secs_f64()),
             None => String::new(),
         }
+    }
+
+    /// Milliseconds since the stop began, for JSON logs (None before).
+    fn elapsed_ms(&self) -> Option<u128> {
+        self.shutdown
+            .as_ref()
+            .map(|s| s.started.elapsed().as_millis())
     }
 
     fn on_signal(&mut self, received: ReceivedSignal) -> io::Result<()> {
         let Some(signal) = Signal::new(received.number) else {
             return Ok(());
         };
+        let sender = received.sender;
         if signal == SIGCHLD {
             return self.reap();
         }
         // A write to a closed stderr raises SIGPIPE in grace itself; that one
         // is grace's own business, not the command's.
-        if signal == SIGPIPE && received.sender == self.own_pid {
+        if signal == SIGPIPE && sender == self.own_pid {
             return Ok(());
         }
-        if self.config.stop_on.contains(signal) {
-            self.on_stop_signal(signal, received.sender);
-            return Ok(());
-        }
-        if !signals::is_forwarded(signal) {
+        // The kernel sends them as if from grace itself (SI_USER).
+        if self.ignore_once.contains(signal) {
+            self.ignore_once = SignalSet::from_bits(
+                self.ignore_once.bits() & !SignalSet::EMPTY.with(signal).bits(),
+            );
             debug!(
-                "received {signal} from pid {}; not forwarded",
-                received.sender
+                "ignored",
+                [signal = signal],
+                "received {signal} for giving up the terminal; not forwarded"
             );
             return Ok(());
         }
-        self.forward(signal);
+        let rule = self.config.rewrite(signal);
+        match rule {
+            // Rewritten to 0: dropped altogether, as dumb-init does.
+            Some(None) => debug!(
+                "dropped",
+                [signal = signal, sender = sender],
+                "received {signal} from pid {sender}; dropped (--rewrite to 0)"
+            ),
+            _ => {
+                let outgoing = rule.flatten().unwrap_or(signal);
+                if self.config.stop_on.contains(signal) {
+                    self.on_stop_signal(signal, outgoing, sender);
+                } else if signals::is_forwarded(signal)
+                    || rule.is_some()
+                    || (self.config.job_control && signals::is_terminal_stop(signal))
+                {
+                    self.forward(outgoing);
+                } else {
+                    debug!(
+                        "not_forwarded",
+                        [signal = signal, sender = sender],
+                        "received {signal} from pid {sender}; not forwarded"
+                    );
+                }
+            }
+        }
+        // dumb-init suspends itself after a terminal stop signal, so that
+        // the shell that sent it sees the whole job stopped; resumed by the
+        // SIGCONT that `fg` sends. (As PID 1 the kernel ignores it.)
+        if self.config.job_control
+            && signals::is_terminal_stop(signal)
+            && self.shutdown.is_none()
+            && self.own_pid != 1
+        {
+            debug!(
+                "suspend",
+                [signal = signal],
+                "suspending grace after {signal}"
+            );
+            let _ = sys::kill(self.own_pid, signals::SIGSTOP.number());
+        }
         Ok(())
     }
 
-    fn on_stop_signal(&mut self, signal: Signal, sender: i32) {
+    /// `signal` was received and starts (or hurries) the stop; `outgoing`
+    /// is what the main process gets (the same unless rewritten).
+    fn on_stop_signal(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
         let now = Instant::now();
         match &mut self.shutdown {
             None => {
+                let rewritten = if outgoing == signal {
+                    String::new()
+                } else {
+                    format!(" (passed on as {outgoing})")
+                };
                 info!(
-                    "stop: {signal} from pid {sender}; grace period {:?}",
+                    "stop",
+                    [
+                        signal = signal,
+                        sender = sender,
+                        main_signal = outgoing,
+                        grace_period_ms = self.config.grace_period.as_millis()
+                    ],
+                    "stop: {signal} from pid {sender}{rewritten}; grace period {:?}",
                     self.config.grace_period
                 );
-                self.shutdown = Some(Shutdown::begin(self.config, Some(signal), now));
+                self.shutdown = Some(Shutdown::begin(self.config, Some(outgoing), now));
             }
             Some(shutdown) => {
                 // Pressing Ctrl-C twice must land: skip what is left of the
                 // delay or pre-stop, or signal everyone still running again.
-                shutdown.trigger = Some(signal);
+                shutdown.trigger = Some(outgoing);
                 info!(
-                    "stop: {signal} again {}; signalling everyone still running",
+                    "stop_again",
+                    [
+                        signal = signal,
+                        sender = sender,
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "stop: {signal} again{}; signalling everyone still running",
                     self.elapsed()
                 );
                 self.signal_everyone();
@@ -176,7 +261,11 @@ impl<'a> Supervisor<'a> {
     fn forward(&mut self, signal: Signal) {
         // Once reaped, the main pid may belong to someone else.
         if !self.main_running() {
-            debug!("received {signal}; the main process is gone, not forwarded");
+            debug!(
+                "not_forwarded",
+                [signal = signal],
+                "received {signal}; the main process is gone, not forwarded"
+            );
             return;
         }
         let target = match self.config.forward_to {
@@ -184,7 +273,12 @@ impl<'a> Supervisor<'a> {
             ForwardTo::Group => -self.main_pid,
         };
         match sys::kill(target, signal.number()) {
-            Ok(()) => debug!("forwarded {signal} to {}", describe_target(target)),
+            Ok(()) => debug!(
+                "forward",
+                [signal = signal, pid = target],
+                "forwarded {signal} to {}",
+                describe_target(target)
+            ),
             // The kernel's queue of pending real-time signals is shared by
             // the user's processes: a storm from outside can fill it. Keep
             // the signal (coalesced, as the kernel does for standard ones)
@@ -193,6 +287,8 @@ impl<'a> Supervisor<'a> {
                 self.deferred = self.deferred.with(signal);
             }
             Err(error) => debug!(
+                "forward_failed",
+                [signal = signal, pid = target, error = error.to_string()],
                 "could not forward {signal} to {}: {error}",
                 describe_target(target)
             ),
@@ -212,8 +308,16 @@ impl<'a> Supervisor<'a> {
         self.children_left = remaining == Remaining::SomeChildren;
         for exit in exits {
             if exit.pid == self.main_pid && self.main_running() {
+                let (code, signal) = status_fields(exit.status);
                 info!(
-                    "main process {} {} {}",
+                    "main_exited",
+                    [
+                        pid = exit.pid,
+                        exit_code = code,
+                        signal = signal,
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "main process {} {}{}",
                     exit.pid,
                     exit.status.describe(),
                     self.elapsed()
@@ -221,9 +325,20 @@ impl<'a> Supervisor<'a> {
                 self.main_status = Some(exit.status);
             } else if Some(exit.pid) == self.pre_stop_pid {
                 self.pre_stop_pid = None;
+                let (code, signal) = status_fields(exit.status);
                 match exit.status {
-                    WaitStatus::Exited(0) => info!("pre-stop: done {}", self.elapsed()),
-                    other => warn!("pre-stop command {}", other.describe()),
+                    WaitStatus::Exited(0) => info!(
+                        "pre_stop_done",
+                        [pid = exit.pid, elapsed_ms = self.elapsed_ms()],
+                        "pre-stop: done{}",
+                        self.elapsed()
+                    ),
+                    other => warn!(
+                        "pre_stop_failed",
+                        [pid = exit.pid, exit_code = code, signal = signal],
+                        "pre-stop command {}",
+                        other.describe()
+                    ),
                 }
                 if let Some(Shutdown {
                     phase: Phase::PreStop { .. },
@@ -232,9 +347,21 @@ impl<'a> Supervisor<'a> {
                 {
                     self.after_pre_stop();
                 }
+            } else if self.config.warn_on_reap {
+                let (code, signal) = status_fields(exit.status);
+                warn!(
+                    "reaped",
+                    [pid = exit.pid, exit_code = code, signal = signal],
+                    "reaped zombie process {} ({})",
+                    exit.pid,
+                    exit.status.describe()
+                );
             } else {
+                let (code, signal) = status_fields(exit.status);
                 debug!(
-                    "reaped process {} ({}) {}",
+                    "reaped",
+                    [pid = exit.pid, exit_code = code, signal = signal],
+                    "reaped process {} ({}){}",
                     exit.pid,
                     exit.status.describe(),
                     self.elapsed()
@@ -263,7 +390,11 @@ impl<'a> Supervisor<'a> {
             if self.main_running() || !self.children_left {
                 return Ok(());
             }
-            info!("stop: the main process exited; stopping the processes it left");
+            info!(
+                "stop",
+                [signal = None::<Signal>, main_exited = true],
+                "stop: the main process exited; stopping the processes it left"
+            );
             self.shutdown = Some(Shutdown::begin(self.config, None, now));
         }
         while let Some(shutdown) = &self.shutdown {
@@ -282,7 +413,11 @@ impl<'a> Supervisor<'a> {
             Step::Wait => {}
             Step::StartPreStop => self.start_pre_stop(now),
             Step::AbandonPreStop { pid } => {
-                warn!("pre-stop command still running at its bound; killing it and stopping now");
+                warn!(
+                    "pre_stop_abandoned",
+                    [pid = pid, elapsed_ms = self.elapsed_ms()],
+                    "pre-stop command still running at its bound; killing it and stopping now"
+                );
                 let _ = sys::kill(-pid, SIGKILL.number());
                 self.pre_stop_pid = None;
                 self.after_pre_stop();
@@ -317,9 +452,25 @@ impl<'a> Supervisor<'a> {
         };
         let until = shutdown.pre_stop_bound(now);
         let args = [OsString::from("-c"), command.clone()];
-        match spawn::start("/bin/sh".as_ref(), &args, self.inherited, false) {
+        let options = spawn::Options {
+            may_take_terminal: false,
+            new_session: false,
+            credentials: self.credentials,
+            no_new_privs: self.config.no_new_privs,
+        };
+        match spawn::start("/bin/sh".as_ref(), &args, self.inherited, options) {
             Ok(started) => {
-                info!("pre-stop: running {:?} as pid {}", command, started.pid);
+                info!(
+                    "pre_stop",
+                    [
+                        pid = started.pid,
+                        command = command.to_string_lossy().into_owned(),
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "pre-stop: running {:?} as pid {}",
+                    command,
+                    started.pid
+                );
                 self.pre_stop_pid = Some(started.pid);
                 self.set_phase(Phase::PreStop {
                     pid: started.pid,
@@ -327,7 +478,7 @@ impl<'a> Supervisor<'a> {
                 });
             }
             Err(error) => {
-                warn!("pre-stop: {error}");
+                warn!("pre_stop_failed", "pre-stop: {error}");
                 self.after_pre_stop();
             }
         }
@@ -344,11 +495,21 @@ impl<'a> Supervisor<'a> {
         }
         match sys::kill(self.main_pid, signal.number()) {
             Ok(()) => info!(
-                "stop: sent {signal} to the main process {} {}",
+                "signal_main",
+                [
+                    pid = self.main_pid,
+                    signal = signal,
+                    elapsed_ms = self.elapsed_ms()
+                ],
+                "stop: sent {signal} to the main process {}{}",
                 self.main_pid,
                 self.elapsed()
             ),
-            Err(error) => debug!("could not signal the main process: {error}"),
+            Err(error) => debug!(
+                "signal_failed",
+                [pid = self.main_pid, signal = signal],
+                "could not signal the main process: {error}"
+            ),
         }
         if procfs::read_stat(self.main_pid).is_ok_and(|stat| stat.state == 'T') {
             let _ = sys::kill(self.main_pid, SIGCONT.number());
@@ -376,7 +537,11 @@ impl<'a> Supervisor<'a> {
     fn signal_namespace(&mut self) {
         let stop_signal = self.config.stop_signal;
         if let Err(error) = scope::signal_namespace(stop_signal) {
-            warn!("cannot signal the namespace: {error}");
+            warn!(
+                "signal_failed",
+                [signal = stop_signal],
+                "cannot signal the namespace: {error}"
+            );
         }
         // Counted after signalling, so the count never delays the signal
         // (5,000 /proc entries take milliseconds to list). Processes that
@@ -399,7 +564,10 @@ impl<'a> Supervisor<'a> {
             scope::signal_namespace(SIGCONT)
         };
         if let Err(error) = continued {
-            debug!("cannot continue stopped processes ({error}); sending SIGCONT to all");
+            debug!(
+                "continue_failed",
+                "cannot continue stopped processes ({error}); sending SIGCONT to all"
+            );
             let _ = scope::signal_namespace(SIGCONT);
         }
         self.stopping = match (self.stopping, present) {
@@ -407,7 +575,13 @@ impl<'a> Supervisor<'a> {
             _ => None,
         };
         info!(
-            "stop: sent {stop_signal} to every process {}",
+            "signal_all",
+            [
+                signal = stop_signal,
+                processes = self.stopping,
+                elapsed_ms = self.elapsed_ms()
+            ],
+            "stop: sent {stop_signal} to every process{}",
             self.elapsed()
         );
     }
@@ -425,13 +599,21 @@ impl<'a> Supervisor<'a> {
                 let main = usize::from(self.main_running());
                 self.stopping = self.stopping.map(|n| n.max(count + main));
                 info!(
-                    "stop: sent {stop_signal} and SIGCONT to {count} other processes {}",
+                    "signal_others",
+                    [
+                        signal = stop_signal,
+                        processes = count,
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "stop: sent {stop_signal} and SIGCONT to {count} other processes{}",
                     self.elapsed()
                 );
             }
             Err(error) => {
                 self.stopping = None;
                 warn!(
+                    "signal_failed",
+                    [signal = stop_signal],
                     "cannot find the other processes: {error}; signalling the main process group only"
                 );
                 if self.main_running() {
@@ -457,14 +639,22 @@ impl<'a> Supervisor<'a> {
                 let disposition = procfs::read_dispositions(stat.pid)
                     .map(|d| d.of(signal).describe(signal))
                     .unwrap_or_else(|_| "dispositions unknown".into());
+                let command = procfs::read_command(stat.pid, &stat.comm);
                 warn!(
-                    "deadline: killing {} ({}): state {}, {disposition}",
+                    "deadline_kill",
+                    [
+                        pid = stat.pid,
+                        command = command,
+                        state = stat.state.to_string(),
+                        signal = signal,
+                        disposition = disposition,
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "deadline: killing {} ({command}): state {}, {disposition}",
                     stat.pid,
-                    procfs::read_command(stat.pid, &stat.comm),
                     stat.state
                 );
-                self.killed_at_deadline
-                    .push(format!("{} ({})", stat.pid, stat.comm));
+                self.killed_at_deadline.push((stat.pid, stat.comm.clone()));
             }
         }
         match self.scope {
@@ -480,7 +670,10 @@ impl<'a> Supervisor<'a> {
         while self.children_left {
             let now = Instant::now();
             if now >= bound {
-                warn!("processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway");
+                warn!(
+                    "kill_timeout",
+                    "processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway"
+                );
                 break;
             }
             let count = self.signals.receive(batch, Some(bound - now))?;
@@ -497,19 +690,61 @@ impl<'a> Supervisor<'a> {
         let Some(shutdown) = &self.shutdown else {
             return;
         };
-        let seconds = shutdown.started.elapsed().as_secs_f64();
+        let elapsed = shutdown.started.elapsed();
+        let seconds = elapsed.as_secs_f64();
         let what = match self.stopping {
             Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
             _ => format!("stopped in {seconds:.2} s"),
         };
+        let killed: Vec<i32> = self
+            .killed_at_deadline
+            .iter()
+            .map(|(pid, _)| *pid)
+            .collect();
+        let fields = [
+            ("processes", log::ToValue::to_value(&self.stopping)),
+            ("duration_ms", log::ToValue::to_value(&elapsed.as_millis())),
+            ("killed", log::ToValue::to_value(&killed)),
+            (
+                "exit_code",
+                log::ToValue::to_value(
+                    &self
+                        .main_status
+                        .map(|status| status.exit_code(&self.config.success_exits)),
+                ),
+            ),
+        ];
+        if !log::enabled(log::Level::Notice) {
+            return;
+        }
         if self.killed_at_deadline.is_empty() {
-            notice!("{what}");
+            log::write(
+                log::Level::Notice,
+                "stopped",
+                &fields,
+                format_args!("{what}"),
+            );
         } else {
-            notice!(
-                "{what}; killed at deadline: {}",
-                self.killed_at_deadline.join(", ")
+            let names: Vec<String> = self
+                .killed_at_deadline
+                .iter()
+                .map(|(pid, comm)| format!("{pid} ({comm})"))
+                .collect();
+            log::write(
+                log::Level::Notice,
+                "stopped",
+                &fields,
+                format_args!("{what}; killed at deadline: {}", names.join(", ")),
             );
         }
+    }
+}
+
+/// A wait status as log fields: the exit code, or the signal that killed.
+fn status_fields(status: WaitStatus) -> (Option<u8>, Option<Signal>) {
+    match status {
+        WaitStatus::Exited(code) => (Some(code), None),
+        WaitStatus::Signaled(number) => (None, Signal::new(number)),
     }
 }
 

@@ -254,27 +254,108 @@ pub fn set_foreground_group(fd: RawFd, group: i32) -> io::Result<()> {
     check(result as libc::c_long).map(drop)
 }
 
+/// `ioctl(fd, TIOCNOTTY)`: gives up `fd` as this process's controlling
+/// terminal, so that a child in a new session can take it. Returns whether
+/// this process was the session leader, in which case the kernel has just
+/// sent SIGHUP and SIGCONT to the terminal's foreground group.
+pub fn detach_controlling_terminal(fd: RawFd) -> io::Result<bool> {
+    // SAFETY: getsid(0) takes no pointer.
+    let leader = unsafe { libc::getsid(0) } == std::process::id() as libc::pid_t;
+    // SAFETY: TIOCNOTTY takes no argument; an fd that is not a terminal is
+    // reported as an error.
+    let result = unsafe { libc::ioctl(fd, libc::TIOCNOTTY) };
+    check(result as libc::c_long).map(|_| leader)
+}
+
+/// What the command's process must be given between fork and exec, all of
+/// it prepared before the fork: the hook only makes system calls.
+#[derive(Debug, Clone, Default)]
+pub struct ChildSetup {
+    /// The signal mask grace was started with.
+    pub original_mask: u64,
+    /// SIGPIPE was ignored when grace started (std resets it to SIG_DFL).
+    pub sigpipe_ignored: bool,
+    /// Make stdin's terminal the command's: its group in the foreground, or
+    /// with `new_session` its session's controlling terminal.
+    pub take_terminal: bool,
+    /// setsid(2) instead of a new process group in grace's session.
+    pub new_session: bool,
+    /// setgroups, setgid and setuid to these, in that order.
+    pub credentials: Option<ChildCredentials>,
+    /// prctl(PR_SET_NO_NEW_PRIVS).
+    pub no_new_privs: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildCredentials {
+    pub uid: u32,
+    pub gid: u32,
+    pub groups: Vec<u32>,
+}
+
 /// Prepares `command` to start as if grace were not there: in its own
-/// process group, with the signal mask grace was started with, SIGPIPE
-/// ignored again if it was (std resets it to SIG_DFL in the child), and
-/// owning the terminal's foreground when `take_terminal`.
-pub fn restore_child_state(
-    command: &mut Command,
-    original_mask: u64,
-    sigpipe_ignored: bool,
-    take_terminal: bool,
-) {
-    command.process_group(0);
+/// process group (or session), with the signal mask grace was started with,
+/// SIGPIPE ignored again if it was, owning the terminal when asked, and
+/// running as another user when asked.
+pub fn restore_child_state(command: &mut Command, setup: ChildSetup) {
+    if !setup.new_session {
+        command.process_group(0);
+    }
+    let ChildSetup {
+        original_mask,
+        sigpipe_ignored,
+        take_terminal,
+        new_session,
+        credentials,
+        no_new_privs,
+    } = setup;
     let hook = move || -> io::Result<()> {
+        if new_session {
+            // SAFETY: setsid takes no argument and is async-signal-safe.
+            check(unsafe { libc::setsid() } as libc::c_long)?;
+        }
         if take_terminal {
             // Still fully blocked here, so SIGTTOU cannot stop us. A
-            // terminal that is not our controlling one is simply not taken.
-            // SAFETY: plain integer system calls, async-signal-safe.
-            unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) };
+            // terminal that is not ours to take is simply not taken.
+            if new_session {
+                // SAFETY: an integer ioctl on stdin; 0 never steals the
+                // terminal from another session.
+                unsafe { libc::ioctl(libc::STDIN_FILENO, libc::TIOCSCTTY, 0) };
+            } else {
+                // SAFETY: plain integer system calls, async-signal-safe.
+                unsafe { libc::tcsetpgrp(libc::STDIN_FILENO, libc::getpid()) };
+            }
         }
         if sigpipe_ignored {
             // SAFETY: signal(2) with SIG_IGN is async-signal-safe.
             unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+        }
+        if let Some(credentials) = &credentials {
+            // Raw system calls: they change this (only) thread at once,
+            // with none of libc's cross-thread machinery. Groups first,
+            // then the gid, then the uid, while still allowed to.
+            // SAFETY: the pointer and length describe a live Vec<u32>
+            // allocated before the fork; gid_t is u32 on Linux.
+            let result = unsafe {
+                libc::syscall(
+                    libc::SYS_setgroups,
+                    credentials.groups.len(),
+                    credentials.groups.as_ptr(),
+                )
+            };
+            check(result)?;
+            let (uid, gid) = (credentials.uid, credentials.gid);
+            // SAFETY: integer arguments only; real, effective and saved
+            // ids all change, so root cannot be regained.
+            check(unsafe { libc::syscall(libc::SYS_setresgid, gid, gid, gid) })?;
+            // SAFETY: as above.
+            check(unsafe { libc::syscall(libc::SYS_setresuid, uid, uid, uid) })?;
+        }
+        if no_new_privs {
+            // SAFETY: prctl with integer arguments only.
+            let result =
+                unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as libc::c_ulong, 0, 0, 0) };
+            check(result as libc::c_long)?;
         }
         // The mask comes last: from here on signals reach the command.
         // SAFETY: a raw system call on a live stack mask, async-signal-safe.
@@ -290,7 +371,8 @@ pub fn restore_child_state(
         check(result).map(drop)
     };
     // SAFETY: the hook runs between fork and exec and makes only
-    // async-signal-safe system calls; it allocates nothing and takes no lock.
+    // async-signal-safe system calls; it allocates nothing and takes no lock
+    // (the group list was allocated before the fork and is only read).
     unsafe { command.pre_exec(hook) };
 }
 

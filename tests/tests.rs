@@ -6,6 +6,7 @@ mod util;
 
 mod child_state;
 mod compare;
+mod compat;
 mod containers;
 mod e2e;
 mod exit_status;
@@ -13,6 +14,8 @@ mod forwarding;
 mod hardening;
 mod idle;
 mod inspect;
+mod privileges;
 mod reaping;
+mod recipes;
 mod shutdown;
 mod terminal;

@@ -443,3 +443,75 @@ pub fn rss_kb(pid: i32) -> u64 {
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
         .expect("VmRSS")
 }
+
+impl GraceBuilder {
+    /// Starts grace as PID 1 like `start`, but as `program` (a symlink
+    /// named tini, docker-init or dumb-init picks a personality), behind
+    /// `launcher`: words run first in the namespace, which must end by
+    /// exec'ing the rest (`sh -c '...; exec "$@"' sh`).
+    pub fn start_as(mut self, program: &Path, launcher: &[&str], dir: &TempDir) -> Grace {
+        assert_eq!(self.mode, Mode::Pid1, "start_as runs grace as PID 1");
+        let stderr_path = dir.join("grace.stderr");
+        let stderr = fs::File::create(&stderr_path).expect("stderr file");
+        self.command
+            .args(["--pid", "--fork", "--mount-proc", "--"])
+            .args(launcher)
+            .arg(program)
+            .args(&self.args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .process_group(0);
+        let mut unshare = self.command.spawn().expect("spawn unshare");
+        let unshare_pid = unshare.id() as i32;
+        let mut namespace_init = 0;
+        let mut exited = None;
+        wait_until("the namespace's init", || {
+            namespace_init = children_of(unshare_pid).first().copied().unwrap_or(0);
+            exited = unshare.try_wait().expect("try_wait");
+            namespace_init != 0 || exited.is_some()
+        });
+        if !launcher.is_empty() && exited.is_none() {
+            // The launcher becomes grace by exec: wait until it has.
+            let grace = fs::canonicalize(grace_bin()).expect("grace binary");
+            wait_until("the launcher to exec grace", || {
+                unshare.try_wait().ok().flatten().is_some()
+                    || fs::read_link(format!("/proc/{namespace_init}/exe"))
+                        .is_ok_and(|exe| exe == grace)
+            });
+        }
+        Grace {
+            unshare,
+            pid: if exited.is_some() { 0 } else { namespace_init },
+            stderr_path,
+            namespace_init,
+        }
+    }
+}
+
+/// A symlink to the grace binary named `name` (tini, docker-init,
+/// dumb-init) in `dir`.
+pub fn personality_link(dir: &TempDir, name: &str) -> PathBuf {
+    let link = dir.join(name);
+    let _ = fs::remove_file(&link);
+    std::os::unix::fs::symlink(grace_bin(), &link).expect("symlink to grace");
+    link
+}
+
+/// The host pid of the process whose ready marker is `name`, below grace.
+pub fn host_pid_of_probe(grace: &Grace, dir: &TempDir, name: &str) -> i32 {
+    let inner = wait_ready(dir, name);
+    let mut found = None;
+    wait_until(&format!("{name} in /proc"), || {
+        found = host_pid_of(inner, grace.pid);
+        found.is_some()
+    });
+    found.expect("host pid")
+}
+
+/// Fields 5 and 6 of /proc/PID/stat: the process group and the session.
+pub fn group_and_session(pid: i32) -> Option<(i32, i32)> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let mut fields = stat.rsplit_once(") ")?.1.split_whitespace().skip(2);
+    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}

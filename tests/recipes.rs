@@ -1,0 +1,395 @@
+//! The recipes of docs/recipes.md, run: each test reads its recipe block
+//! (marked `<!-- recipe:NAME -->`) out of the document, so the document
+//! shows what runs. podman stands in for Docker and Kubernetes where the
+//! document says so.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::containers::{
+    Container, Rootfs, Runtime, host_processes_mentioning, install, static_binaries, wait_probe,
+};
+use crate::util::{TempDir, event_time, finished_cleanup, monotonic_ms, signals_received};
+
+/// The fenced block after `<!-- recipe:NAME -->` in docs/recipes.md.
+fn recipe(name: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/recipes.md");
+    let text = fs::read_to_string(path).expect("docs/recipes.md");
+    let marker = format!("<!-- recipe:{name} -->\n");
+    let after = text
+        .split_once(&marker)
+        .unwrap_or_else(|| panic!("no recipe {name}"))
+        .1;
+    let body = after
+        .split_once('\n')
+        .expect("fence line")
+        .1
+        .split_once("\n```")
+        .expect("closing fence")
+        .0;
+    format!("{body}\n")
+}
+
+fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "{prefix}-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// podman with the settings every container here needs: runc, and
+/// resource limits this machine allows (podman's default NOFILE is too
+/// high for it), also for containers podman starts by itself (kube play).
+fn podman(dir: &TempDir, args: &[&str]) -> Output {
+    let conf = dir.join("containers.conf");
+    if !conf.exists() {
+        fs::write(
+            &conf,
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"]\n",
+        )
+        .unwrap();
+    }
+    Command::new("podman")
+        .env("CONTAINERS_CONF", &conf)
+        .args(["--runtime", "runc"])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("podman installed")
+}
+
+fn check(output: Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// An image and what runs it, removed when dropped.
+struct Image<'a> {
+    dir: &'a TempDir,
+    name: String,
+    containers: Vec<String>,
+    pods: Vec<String>,
+}
+
+impl Drop for Image<'_> {
+    fn drop(&mut self) {
+        for pod in &self.pods {
+            let _ = podman(self.dir, &["pod", "rm", "--force", "--time", "0", pod]);
+        }
+        for container in &self.containers {
+            let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
+        }
+        let _ = podman(self.dir, &["rmi", "--force", &self.name]);
+    }
+}
+
+/// Builds an image from the Dockerfile recipe on a busybox base with the
+/// probe: the recipe's lines but its FROM (our base) and its CMD (ours).
+fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
+    let context = dir.join("context");
+    fs::create_dir_all(&context).unwrap();
+    let binaries = static_binaries();
+    fs::copy("/bin/busybox", context.join("busybox")).expect("busybox-static");
+    fs::copy(&binaries.grace, context.join("grace")).unwrap();
+    fs::copy(&binaries.probe, context.join("probe")).unwrap();
+    let mut containerfile = String::from(
+        "FROM scratch\n\
+         COPY busybox /bin/busybox\n\
+         RUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n\
+         COPY probe /probe\n",
+    );
+    let dockerfile = recipe("dockerfile");
+    assert!(dockerfile.contains("ENTRYPOINT [\"/grace\", \"--\"]"));
+    for line in dockerfile.lines() {
+        if !line.starts_with("FROM ") && !line.starts_with("CMD ") {
+            containerfile.push_str(line);
+            containerfile.push('\n');
+        }
+    }
+    containerfile.push_str(&format!("CMD [\"sh\", \"-c\", {}]\n", json_string(command)));
+    fs::write(context.join("Containerfile"), containerfile).unwrap();
+    let name = format!("localhost/{}", unique("grace-recipe"));
+    let context = context.display().to_string();
+    check(
+        podman(dir, &["build", "--quiet", "-t", &name, &context]),
+        "podman build",
+    );
+    Image {
+        dir,
+        name,
+        containers: Vec::new(),
+        pods: Vec::new(),
+    }
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn probe(name: &str, extra: &str) -> String {
+    format!("/probe --dir /markers --name {name} {extra}")
+}
+
+fn wait_ready(markers: &Path, name: &str) {
+    let path = markers.join(format!("{name}.ready"));
+    crate::util::wait_until(&format!("{name} in the container"), || path.exists());
+}
+
+#[test]
+fn dockerfile_recipe_builds_and_stops_every_process() {
+    let dir = TempDir::new();
+    let markers = dir.join("markers");
+    fs::create_dir_all(&markers).unwrap();
+    let script = format!(
+        "{} & exec {}",
+        probe("sibling", "--cleanup-ms 300"),
+        probe("main", "--cleanup-ms 100")
+    );
+    let mut image = build_recipe_image(&dir, &script);
+    let container = unique("grace-recipe");
+    image.containers.push(container.clone());
+    let volume = format!("{}:/markers", markers.display());
+    check(
+        podman(
+            &dir,
+            &[
+                "run",
+                "-d",
+                "--name",
+                &container,
+                "--network",
+                "none",
+                "-v",
+                &volume,
+                &image.name,
+            ],
+        ),
+        "podman run",
+    );
+    wait_ready(&markers, "sibling");
+    wait_ready(&markers, "main");
+    check(
+        podman(&dir, &["stop", "-t", "10", &container]),
+        "podman stop",
+    );
+    let code = check(
+        podman(
+            &dir,
+            &["inspect", &container, "--format", "{{.State.ExitCode}}"],
+        ),
+        "inspect",
+    );
+    let logs = podman(&dir, &["logs", &container]);
+    let logs = String::from_utf8_lossy(&logs.stderr);
+    assert_eq!(code.trim(), "143", "{logs}");
+    assert!(finished_cleanup(&markers, "sibling"), "{logs}");
+    assert!(finished_cleanup(&markers, "main"), "{logs}");
+}
+
+fn tag_of(rootfs: &Rootfs) -> String {
+    rootfs
+        .dir
+        .path()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// An ignorer that only SIGKILL ends, a sibling with cleanup to do, and
+/// the main process.
+fn straggler_script(tag: &str) -> String {
+    format!(
+        "{} & {} & exec {}",
+        format_args!("/probe --dir /markers --tag {tag} --name ignorer --ignore 15 --exit-on 10"),
+        format_args!("/probe --dir /markers --tag {tag} --name sibling --cleanup-ms 300"),
+        format_args!("/probe --dir /markers --tag {tag} --name main"),
+    )
+}
+
+fn stop_kills_the_ignorer_at_two_seconds(mut container: Container, tag: &str) -> String {
+    for name in ["ignorer", "sibling", "main"] {
+        wait_probe(&container.rootfs, name);
+    }
+    let (code, took) = container.stop(Duration::from_secs(10));
+    let logs = container.logs();
+    assert_eq!(code, 143, "{logs}");
+    // GRACE_GRACE_PERIOD=2s, not the runtime's 10 s, ended the stop.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(6),
+        "took {took:?}\n{logs}"
+    );
+    let markers = container.rootfs.markers();
+    assert!(finished_cleanup(&markers, "sibling"), "{logs}");
+    assert!(!finished_cleanup(&markers, "ignorer"));
+    drop(container);
+    assert_eq!(
+        host_processes_mentioning(tag),
+        Vec::<i32>::new(),
+        "left behind"
+    );
+    logs
+}
+
+#[test]
+fn docker_init_path_recipe_emulated() {
+    // dockerd's `init-path` mounts the binary at /sbin/docker-init and
+    // runs `/sbin/docker-init -- COMMAND`; do the same with podman.
+    assert!(recipe("daemon-json").contains("\"init-path\""));
+    let rootfs = Rootfs::new();
+    install(
+        &rootfs.root(),
+        &static_binaries().grace,
+        "/sbin/docker-init",
+    );
+    let tag = tag_of(&rootfs);
+    let script = straggler_script(&tag);
+    let container = Container::start(
+        Runtime::Podman,
+        rootfs,
+        &["/sbin/docker-init", "--", "sh", "-c", &script],
+        &["-e", "GRACE_GRACE_PERIOD=2s"],
+    );
+    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag);
+    assert!(logs.contains("killed at deadline"), "{logs}");
+}
+
+#[test]
+fn podman_init_path_recipe_is_configured_by_environment() {
+    // The recipe's flags, with the test's binary, grace period and command.
+    let recipe = recipe("podman");
+    assert!(recipe.contains("--init --init-path"), "{recipe}");
+    let rootfs = Rootfs::new();
+    let tag = tag_of(&rootfs);
+    let script = straggler_script(&tag);
+    let grace = static_binaries().grace.display().to_string();
+    let container = Container::start(
+        Runtime::Podman,
+        rootfs,
+        &["sh", "-c", &script],
+        &[
+            "--init",
+            "--init-path",
+            &grace,
+            "-e",
+            "GRACE_GRACE_PERIOD=2s",
+            "-e",
+            "GRACE_LOG_FORMAT=json",
+        ],
+    );
+    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag);
+    assert!(
+        logs.lines()
+            .any(|line| line.starts_with('{') && line.contains("\"event\":\"deadline_kill\"")),
+        "{logs}"
+    );
+}
+
+#[test]
+fn kubernetes_pod_recipe_with_podman_kube_play() {
+    let dir = TempDir::new();
+    let markers = dir.join("markers");
+    fs::create_dir_all(&markers).unwrap();
+    let script = format!(
+        "cut -d' ' -f2 /proc/1/stat > /markers/pid1; {} & exec {}",
+        probe("sibling", "--cleanup-ms 300"),
+        probe("main", "--cleanup-ms 100")
+    );
+    let mut image = build_recipe_image(&dir, "true");
+    let pod = unique("grace-pod");
+    image.pods.push(pod.clone());
+    let mut spec = recipe("kubernetes");
+    for (from, to) in [
+        ("  name: app\n", format!("  name: {pod}\n")),
+        (
+            "image: registry.example.com/app:1.0",
+            format!("image: {}", image.name),
+        ),
+        (
+            "args: [\"your-app\", \"--its-flags\"]",
+            format!("args: [\"sh\", \"-c\", {}]", json_string(&script)),
+        ),
+        (
+            "terminationGracePeriodSeconds: 30",
+            "terminationGracePeriodSeconds: 10".into(),
+        ),
+        ("value: \"29s\"", "value: \"9s\"".into()),
+        ("value: \"5s\"", "value: \"1s\"".into()),
+    ] {
+        assert!(spec.contains(from), "the recipe changed: no {from:?}");
+        spec = spec.replacen(from, &to, 1);
+    }
+    spec.push_str(&format!(
+        "      volumeMounts:\n        - name: markers\n          mountPath: /markers\n\
+         \x20 volumes:\n    - name: markers\n      hostPath:\n        path: {}\n        type: Directory\n",
+        markers.display()
+    ));
+    let spec_path = dir.join("pod.yaml");
+    fs::write(&spec_path, &spec).unwrap();
+    check(
+        podman(&dir, &["kube", "play", &spec_path.display().to_string()]),
+        "podman kube play",
+    );
+    wait_ready(&markers, "sibling");
+    wait_ready(&markers, "main");
+    let pid1 = fs::read_to_string(markers.join("pid1")).unwrap();
+    assert_ne!(
+        pid1.trim(),
+        "(grace)",
+        "shareProcessNamespace: pause is PID 1"
+    );
+    let container = format!("{pod}-app");
+    let top = check(
+        podman(&dir, &["top", &container, "pid", "comm"]),
+        "podman top",
+    );
+    let grace_pid = top
+        .lines()
+        .find(|line| line.split_whitespace().last() == Some("grace"))
+        .and_then(|line| line.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no grace in\n{top}"));
+    assert_ne!(grace_pid, "1", "grace is a subreaper below pause");
+    let sent = monotonic_ms();
+    let begun = Instant::now();
+    // The kubelet stops the app containers and the pause container last;
+    // `podman pod stop` may stop pause first, which as PID 1 of the shared
+    // namespace would take everyone with it. So: the container, as the
+    // kubelet would (its timeout is terminationGracePeriodSeconds).
+    check(podman(&dir, &["stop", &container]), "podman stop");
+    let took = begun.elapsed();
+    let logs = podman(&dir, &["logs", &container]);
+    let logs = String::from_utf8_lossy(&logs.stderr).into_owned();
+    let code = check(
+        podman(
+            &dir,
+            &["inspect", &container, "--format", "{{.State.ExitCode}}"],
+        ),
+        "inspect",
+    );
+    assert_eq!(code.trim(), "143", "{logs}");
+    // GRACE_STOP_DELAY=1s: nobody was signalled during the first second.
+    let first = event_time(&markers, "main", "signal").expect("main got a signal");
+    assert!(first >= sent + 1000, "signalled after {} ms", first - sent);
+    assert_eq!(signals_received(&markers, "main"), [15]);
+    assert!(finished_cleanup(&markers, "sibling"), "{logs}");
+    assert!(finished_cleanup(&markers, "main"), "{logs}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}
