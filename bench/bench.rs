@@ -4,8 +4,9 @@
 //! BENCHMARKS.md. The other subcommands are the workloads, run as the main
 //! process under each init:
 //!
-//! - `orphans N`: makes N orphans that exit at once, prints how long until
-//!   the init had reaped the last (ms).
+//! - `orphans N CTL ACK`: makes N orphans of PID 1 that exit while the
+//!   driver holds the init stopped, so that the driver can time the reaping
+//!   alone.
 //! - `echo-usr1 FD`: a SIGUSR1 handler writes one byte to FD per signal.
 //! - `workers N ACK READY`: N processes (this one and N-1 children) whose
 //!   SIGTERM handler writes one byte to ACK and exits; each writes a byte to
@@ -26,7 +27,11 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let words: Vec<&str> = args.iter().map(String::as_str).collect();
     match words.as_slice() {
-        ["orphans", n] => orphans(n.parse().unwrap()),
+        ["orphans", n, ctl, ack] => orphans(
+            n.parse().unwrap(),
+            ctl.parse().unwrap(),
+            ack.parse().unwrap(),
+        ),
         ["echo-usr1", fd] => echo_usr1(fd.parse().unwrap()),
         ["workers", n, ack, ready] => workers(
             n.parse().unwrap(),
@@ -40,6 +45,7 @@ fn main() {
         ),
         ["report", rest @ ..] => report(rest.contains(&"--smoke")),
         ["shutdown", n, repeats] => compare_shutdown(n.parse().unwrap(), repeats.parse().unwrap()),
+        ["reaping", n, repeats] => compare_reaping(n.parse().unwrap(), repeats.parse().unwrap()),
         _ => {
             eprintln!(
                 "usage: bench report [--smoke] | orphans N | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY"
@@ -63,7 +69,32 @@ fn children_of_init() -> usize {
         .unwrap_or(0)
 }
 
-fn orphans(count: usize) {
+fn read_byte(fd: RawFd) {
+    let mut byte = 0u8;
+    // SAFETY: reading one byte into a live u8.
+    unsafe { libc::read(fd, (&mut byte as *mut u8).cast(), 1) };
+}
+
+fn zombies_among_init_children() -> usize {
+    fs::read_to_string("/proc/1/task/1/children")
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|stat| {
+                    stat.rsplit_once(") ")
+                        .map(|(_, rest)| rest.starts_with('Z'))
+                })
+                .unwrap_or(false)
+        })
+        .count()
+}
+
+/// Makes `count` orphans of PID 1 and, in steps the driver paces through
+/// `ctl` and `ack`, lets them all exit while the (stopped) init cannot reap
+/// them: the driver then measures the reaping alone.
+fn orphans(count: usize, ctl: RawFd, ack: RawFd) {
     let mut pipe = [0; 2];
     // SAFETY: pipe(2) fills two ints.
     unsafe { libc::pipe(pipe.as_mut_ptr()) };
@@ -91,15 +122,15 @@ fn orphans(count: usize) {
     while children_of_init() < count + 1 {
         std::thread::sleep(Duration::from_millis(1));
     }
-    let start = Instant::now();
+    write_byte(ack);
+    read_byte(ctl); // the init is stopped now
     // SAFETY: closing our copy of the write end: every orphan gets EOF.
     unsafe { libc::close(pipe[1]) };
-    // Polling every 100 µs rather than spinning leaves the CPU to the
-    // init and the exiting orphans, which is what is being measured.
-    while children_of_init() > 1 {
-        std::thread::sleep(Duration::from_micros(100));
+    while zombies_among_init_children() < count {
+        std::thread::sleep(Duration::from_millis(5));
     }
-    println!("{:.3}", start.elapsed().as_secs_f64() * 1000.0);
+    write_byte(ack);
+    read_byte(ctl); // measured: done
 }
 
 static ACK_FD: AtomicI32 = AtomicI32::new(-1);
@@ -402,22 +433,49 @@ fn startup(inits: &[Init], runs: usize) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
+/// The init is stopped (SIGSTOP from outside its namespace) while `count`
+/// orphans exit, then continued: the time until it has reaped them all is
+/// its reaping alone, without the orphans' own exits.
 fn reaping(init: &Init, count: usize) -> f64 {
+    let ctl = pipe();
+    let ack = pipe();
     let namespace = Namespace::start(
-        &with_main(init, &[me(), "orphans".into(), count.to_string()]),
-        Stdio::piped(),
+        &with_main(
+            init,
+            &[
+                me(),
+                "orphans".into(),
+                count.to_string(),
+                ctl.0.to_string(),
+                ack.1.to_string(),
+            ],
+        ),
+        Stdio::null(),
     );
-    let mut out = String::new();
-    let mut unshare = namespace;
-    unshare
-        .unshare
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_string(&mut out)
-        .unwrap();
-    unshare.wait();
-    out.trim().parse().unwrap_or(f64::NAN)
+    let pid1 = namespace.pid1;
+    read_exact_bytes(ack.0, 1);
+    kill(pid1, libc::SIGSTOP);
+    let stat = format!("/proc/{pid1}/stat");
+    while !fs::read_to_string(&stat)
+        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('T')))
+    {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    write_byte(ctl.1);
+    read_exact_bytes(ack.0, 1);
+    let children = format!("/proc/{pid1}/task/{pid1}/children");
+    let start = Instant::now();
+    kill(pid1, libc::SIGCONT);
+    while fs::read_to_string(&children).map_or(0, |c| c.split_whitespace().count()) > 1 {
+        std::thread::sleep(Duration::from_micros(50));
+    }
+    let took = start.elapsed().as_secs_f64() * 1000.0;
+    write_byte(ctl.1);
+    namespace.wait();
+    for fd in [ctl.0, ctl.1, ack.0, ack.1] {
+        close(fd);
+    }
+    took
 }
 
 fn round_trips(init: &Init, trips: usize) -> f64 {
@@ -556,6 +614,19 @@ const NOTES: &str = "\
   the best peer on each); the work per event is the same system calls as
   theirs.
 ";
+
+/// Every init's reaping alone, for profiling quickly.
+fn compare_reaping(count: usize, repeats: usize) {
+    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
+    let inits: Vec<Init> = inits(&grace)
+        .into_iter()
+        .filter(|i| i.binary.exists())
+        .collect();
+    let figures = interleaved(&inits, repeats, |init| reaping(init, count));
+    for (init, ms) in inits.iter().zip(figures) {
+        println!("{}: {ms:.2} ms", init.name);
+    }
+}
 
 /// The floor and grace alone, for profiling one size quickly.
 fn compare_shutdown(count: usize, repeats: usize) {
@@ -703,7 +774,7 @@ fn report(smoke: bool) {
     let _ = writeln!(md, "\n## 5. Reaping\n");
     let _ = writeln!(
         md,
-        "{orphans} orphans of the main process, re-parented to the init (PID 1), exit at the same moment; time until the init has reaped the last (the main process polls /proc/1/task/1/children every 100 µs), median of {repeats} interleaved rounds.\n"
+        "{orphans} orphans of the main process, re-parented to the init (PID 1), exit while the init is held stopped (SIGSTOP from outside its namespace), so that all are zombies at once; time from SIGCONT until the init has reaped the last (the driver polls /proc/PID/task/PID/children every 50 µs), median of {repeats} interleaved rounds. The orphans' own exits are not in the figure: it is the init's reaping alone.\n"
     );
     let _ = writeln!(md, "| init | ms | grace ÷ init |\n| --- | --- | --- |");
     let reaped = interleaved(&inits, repeats, |init| reaping(init, orphans));

@@ -1930,7 +1930,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
             Json::Int(value) => out.push_str(&value.to_string()),
-            Json::Str(text) => escape_json(text, out),
+            Json::Str(text) => crate::log::json_string(text, out),
             Json::Arr(items) if items.is_empty() => out.push_str("[]"),
             Json::Arr(items)
                 if !items
@@ -1961,7 +1961,7 @@ impl Json {
                 out.push_str("{\n");
                 for (n, (key, value)) in fields.iter().enumerate() {
                     out.push_str(&"  ".repeat(indent + 1));
-                    escape_json(key, out);
+                    crate::log::json_string(key, out);
                     out.push_str(": ");
                     value.write(out, indent + 1);
                     out.push_str(if n + 1 < fields.len() { ",\n" } else { "\n" });
@@ -1971,28 +1971,6 @@ impl Json {
             }
         }
     }
-}
-
-/// A JSON string literal: quotes, backslashes and every control character
-/// escaped (text from /proc was already decoded lossily to UTF-8).
-fn escape_json(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            // Valid JSON, but they end lines in JavaScript source.
-            '\u{2028}' | '\u{2029}' => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 fn grace_options(config: &Config, from_cmdline: bool) -> Json {
@@ -3108,7 +3086,7 @@ mod tests {
     fn json_strings_are_escaped() {
         let escaped = |text: &str| {
             let mut out = String::new();
-            escape_json(text, &mut out);
+            crate::log::json_string(text, &mut out);
             out
         };
         assert_eq!(escaped("plain"), r#""plain""#);
