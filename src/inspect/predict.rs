@@ -1,374 +1,16 @@
-//! `grace inspect`: every process's signal dispositions, and what a stop
-//! will do to each of them.
-//!
-//! Three layers, so that the part that decides can be tested without a
-//! kernel:
-//! - reading (`collect`): /proc into `Process` records, behind the `Source`
-//!   trait. A process vanishing mid-read is dropped, an unreadable entry is
-//!   kept and marked, a PID that does not exist is one clear error.
-//! - predicting (`predict`): a pure function of the records, the stop signal
-//!   and what PID 1 is (grace with the options on its command line, a
-//!   forwarding init such as tini, a shell, an application). It gives each
-//!   process an outcome and a verdict in plain words, and the tree a summary.
-//! - rendering: a `ps --forest`-like tree for people (colour only on a
-//!   terminal, never with NO_COLOR) and JSON with a versioned schema
-//!   (docs/inspect.md) for scripts, written by hand to keep dependencies few.
-//!
-//! The stop being predicted is what a container runtime does: send the stop
-//! signal to PID 1, wait its timeout, SIGKILL everything. And when PID 1
-//! exits, the kernel SIGKILLs every other process in the namespace.
+//! Predicting: what a stop signal sent to PID 1 (or a given process) does
+//! to every process, as a pure function of the records read from /proc.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::ffi::OsString;
-use std::fmt;
-use std::io::{self, IsTerminal, Write};
 use std::time::Duration;
 
-use crate::cli::{self, Config, ForwardTo, InspectOptions, Invocation, StopOrder};
-use crate::error;
-use crate::procfs::{self, Disposition, Dispositions};
+use crate::cli::{self, Config, ForwardTo, Invocation, StopOrder};
+use crate::procfs::Disposition;
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
 
-/// The JSON schema's version, raised on any incompatible change.
-pub const SCHEMA_VERSION: u32 = 1;
-
-/// Exit code when the PID does not exist or /proc cannot be read.
-const EXIT_FAILURE: i32 = 1;
-
-/// Runs `grace inspect` and returns its exit code.
-pub fn run(options: InspectOptions) -> i32 {
-    let Some(own_pid) = procfs::own_pid() else {
-        error!("cannot read /proc/self: /proc is not mounted");
-        return EXIT_FAILURE;
-    };
-    if !procfs::shows_own_namespace() {
-        crate::warn!(
-            "/proc belongs to another PID namespace than this process's; pids are as it numbers them"
-        );
-    }
-    let snapshot = match collect(&ProcFs, options.pid, Some(own_pid)) {
-        Ok(snapshot) => snapshot,
-        Err(error) => {
-            error!("{error}");
-            return EXIT_FAILURE;
-        }
-    };
-    let top_pid = options.pid.unwrap_or(1);
-    let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
-    let report = predict(&snapshot.processes, top, options.signal);
-    let text = if options.json {
-        render_json(&snapshot, &report, options)
-    } else {
-        render_text(&snapshot, &report, options.signal, use_colour())
-    };
-    let mut stdout = io::stdout().lock();
-    // A reader that went away (`grace inspect | head`) is not an error
-    // worth reporting.
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
-    0
-}
-
-/// Colour only for a person at a terminal who has not asked for none
-/// (https://no-color.org: NO_COLOR set and not empty).
-fn use_colour() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
-    !no_color && !dumb && io::stdout().is_terminal()
-}
-
-// ---------------------------------------------------------------------------
-// Reading
-// ---------------------------------------------------------------------------
-
-/// One process as /proc describes it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Process {
-    /// As /proc numbers it (the host's pid when run on the host).
-    pub pid: i32,
-    /// In the process's own PID namespace (NSpid's last field).
-    pub ns_pid: i32,
-    pub ppid: i32,
-    pub pgid: i32,
-    pub sid: i32,
-    pub state: char,
-    pub start_time: u64,
-    pub comm: String,
-    /// Empty for zombies, kernel threads and unreadable command lines.
-    pub args: Vec<String>,
-    /// None when unreadable (other users' processes, zombies).
-    pub exe: Option<String>,
-    pub kernel_thread: bool,
-    /// None when /proc/PID/status could not be read; `error` says why.
-    pub dispositions: Option<Dispositions>,
-    pub error: Option<String>,
-}
-
-/// Where process records come from: /proc, or captured text in tests.
-pub trait Source {
-    fn pids(&self) -> io::Result<Vec<i32>>;
-    /// The bytes of /proc/PID/FILE.
-    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>>;
-    fn exe(&self, pid: i32) -> io::Result<String>;
-}
-
-pub struct ProcFs;
-
-impl Source for ProcFs {
-    fn pids(&self) -> io::Result<Vec<i32>> {
-        procfs::list_pids()
-    }
-
-    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>> {
-        if file == "cmdline" {
-            return procfs::read_cmdline(pid);
-        }
-        procfs::read_text(pid, file).map(String::into_bytes)
-    }
-
-    fn exe(&self, pid: i32) -> io::Result<String> {
-        procfs::read_exe(pid).map(|path| path.to_string_lossy().into_owned())
-    }
-}
-
-/// The processes to show, in tree order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Snapshot {
-    /// Depth-first, parents before children, siblings by pid.
-    pub processes: Vec<Process>,
-    /// Each process's depth in the tree (0 for a root).
-    pub depths: Vec<usize>,
-    /// Kernel threads left out of a whole-namespace listing (on a host).
-    pub kernel_threads_omitted: usize,
-}
-
-#[derive(Debug)]
-pub enum CollectError {
-    /// /proc cannot be listed.
-    NoProc(io::Error),
-    NoSuchProcess(i32),
-    /// The PID is a thread's; /proc lists only processes.
-    Thread {
-        tid: i32,
-        tgid: i32,
-    },
-}
-
-impl fmt::Display for CollectError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            CollectError::NoProc(error) => {
-                write!(f, "cannot list /proc: {error} (is /proc mounted?)")
-            }
-            CollectError::NoSuchProcess(pid) => write!(f, "no process with PID {pid}"),
-            CollectError::Thread { tid, tgid } => write!(
-                f,
-                "{tid} is a thread of process {tgid}, not a process: try grace inspect {tgid}"
-            ),
-        }
-    }
-}
-
-/// Reads the processes to show: `target` and its descendants, or every
-/// process but `own_pid` (the inspecting process itself) and kernel threads.
-pub fn collect(
-    source: &impl Source,
-    target: Option<i32>,
-    own_pid: Option<i32>,
-) -> Result<Snapshot, CollectError> {
-    let mut pids = source.pids().map_err(CollectError::NoProc)?;
-    pids.retain(|&pid| Some(pid) != own_pid || Some(pid) == target);
-    if let Some(target) = target
-        && !pids.contains(&target)
-    {
-        return Err(not_listed(source, target));
-    }
-    let mut processes: Vec<Process> = pids
-        .into_iter()
-        .filter_map(|pid| read_stat(source, pid))
-        .collect();
-    let mut kernel_threads_omitted = 0;
-    match target {
-        Some(target) => {
-            let keep = subtree(&processes, target);
-            processes.retain(|p| keep.contains(&p.pid));
-        }
-        None => {
-            let before = processes.len();
-            processes.retain(|p| !p.kernel_thread);
-            kernel_threads_omitted = before - processes.len();
-        }
-    }
-    processes.retain_mut(|process| read_details(source, process));
-    if let Some(target) = target
-        && !processes.iter().any(|p| p.pid == target)
-    {
-        // It exited while being read.
-        return Err(CollectError::NoSuchProcess(target));
-    }
-    let (processes, depths) = forest(processes);
-    Ok(Snapshot {
-        processes,
-        depths,
-        kernel_threads_omitted,
-    })
-}
-
-fn not_listed(source: &impl Source, pid: i32) -> CollectError {
-    let tgid = source
-        .read(pid, "status")
-        .ok()
-        .and_then(|raw| procfs::parse_tgid(&String::from_utf8_lossy(&raw)));
-    match tgid {
-        Some(tgid) if tgid != pid => CollectError::Thread { tid: pid, tgid },
-        _ => CollectError::NoSuchProcess(pid),
-    }
-}
-
-/// The tree fields from /proc/PID/stat; None when the process is gone. A
-/// stat that cannot be read or parsed although the process exists still
-/// gives a (marked) record, placed at the top of the tree.
-fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
-    let unreadable = |error: String| Process {
-        pid,
-        ns_pid: pid,
-        ppid: 0,
-        pgid: 0,
-        sid: 0,
-        state: '?',
-        start_time: 0,
-        comm: String::new(),
-        args: Vec::new(),
-        exe: None,
-        kernel_thread: false,
-        dispositions: None,
-        error: Some(error),
-    };
-    let text = match source.read(pid, "stat") {
-        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
-        Err(error) if procfs::is_gone(&error) => return None,
-        Err(error) => return Some(unreadable(format!("cannot read /proc/{pid}/stat: {error}"))),
-    };
-    let (Some(stat), Some(kernel_thread)) = (
-        procfs::parse_stat(&text),
-        procfs::parse_kernel_thread(&text),
-    ) else {
-        return Some(unreadable(format!("malformed /proc/{pid}/stat")));
-    };
-    Some(Process {
-        pid,
-        ns_pid: pid,
-        ppid: stat.ppid,
-        pgid: stat.pgrp,
-        sid: stat.session,
-        state: stat.state,
-        start_time: stat.start_time,
-        comm: stat.comm,
-        args: Vec::new(),
-        exe: None,
-        kernel_thread,
-        dispositions: None,
-        error: None,
-    })
-}
-
-/// Fills in dispositions, namespace pid, command line and executable.
-/// False when the process exited meanwhile.
-fn read_details(source: &impl Source, process: &mut Process) -> bool {
-    let pid = process.pid;
-    if process.error.is_some() {
-        return true;
-    }
-    match source.read(pid, "status") {
-        Ok(raw) => {
-            let status = String::from_utf8_lossy(&raw);
-            process.dispositions = procfs::parse_dispositions(&status);
-            process.ns_pid = procfs::parse_ns_pid(&status).unwrap_or(pid);
-            if process.dispositions.is_none() {
-                process.error = Some(format!("malformed /proc/{pid}/status"));
-            }
-        }
-        Err(error) if procfs::is_gone(&error) => return false,
-        Err(error) => process.error = Some(format!("cannot read /proc/{pid}/status: {error}")),
-    }
-    match source.read(pid, "cmdline") {
-        Ok(raw) => process.args = procfs::parse_cmdline_args(&raw),
-        Err(error) if procfs::is_gone(&error) => return false,
-        Err(error) => {
-            if process.error.is_none() {
-                process.error = Some(format!("cannot read /proc/{pid}/cmdline: {error}"));
-            }
-        }
-    }
-    // Unreadable for other users' processes, zombies and kernel threads:
-    // only an aid to recognise PID 1, never an error worth marking.
-    process.exe = source.exe(pid).ok();
-    true
-}
-
-/// `root` and every process below it, by parent links.
-fn subtree(processes: &[Process], root: i32) -> HashSet<i32> {
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    for p in processes {
-        children.entry(p.ppid).or_default().push(p.pid);
-    }
-    let mut found = HashSet::from([root]);
-    let mut queue = vec![root];
-    while let Some(parent) = queue.pop() {
-        for &child in children.get(&parent).into_iter().flatten() {
-            if found.insert(child) {
-                queue.push(child);
-            }
-        }
-    }
-    found
-}
-
-/// Orders processes depth-first like `ps --forest`: roots (whose parent is
-/// not shown) and siblings by pid. Returns each one's depth.
-fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
-    processes.sort_by_key(|p| p.pid);
-    let shown: HashSet<i32> = processes.iter().map(|p| p.pid).collect();
-    let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
-    let mut roots = Vec::new();
-    for (index, p) in processes.iter().enumerate() {
-        if p.ppid != p.pid && shown.contains(&p.ppid) {
-            children.entry(p.ppid).or_default().push(index);
-        } else {
-            roots.push(index);
-        }
-    }
-    let mut order = Vec::with_capacity(processes.len());
-    let mut visited = vec![false; processes.len()];
-    // A stack of (index, depth), pushed in reverse so the smallest pid
-    // comes out first.
-    let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&i| (i, 0)).collect();
-    loop {
-        while let Some((index, depth)) = stack.pop() {
-            if std::mem::replace(&mut visited[index], true) {
-                continue;
-            }
-            order.push((index, depth));
-            if let Some(kids) = children.get(&processes[index].pid) {
-                stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
-            }
-        }
-        // Parent links that form a cycle (only in made-up input) leave
-        // processes unreached: show them as roots rather than lose them.
-        match visited.iter().position(|&seen| !seen) {
-            Some(index) => stack.push((index, 0)),
-            None => break,
-        }
-    }
-    let depths = order.iter().map(|&(_, depth)| depth).collect();
-    let mut slots: Vec<Option<Process>> = processes.into_iter().map(Some).collect();
-    let ordered = order
-        .iter()
-        .filter_map(|&(index, _)| slots[index].take())
-        .collect();
-    (ordered, depths)
-}
+use super::collect::{Process, subtree};
+use super::printable;
 
 // ---------------------------------------------------------------------------
 // What PID 1 is
@@ -377,7 +19,7 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 /// An init that forwards the stop signal to its one child (or that child's
 /// process group) and exits as soon as the child exits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Forwarder {
+pub(super) enum Forwarder {
     /// tini, also shipped as docker-init (`docker run --init`).
     Tini,
     DumbInit,
@@ -397,7 +39,7 @@ impl Forwarder {
 
 /// What the process a stop is sent to does with it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
+pub(super) enum Kind {
     /// grace, with the options read from its command line, or the defaults
     /// when they could not be read (`from_cmdline` false).
     Grace {
@@ -415,7 +57,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn name(&self) -> &'static str {
+    pub(super) fn name(&self) -> &'static str {
         match self {
             Kind::Grace { .. } => "grace",
             Kind::Forwarder { init, .. } => init.name(),
@@ -440,7 +82,7 @@ fn names(p: &Process) -> Vec<String> {
 }
 
 /// Recognises grace, tini/docker-init, dumb-init, catatonit and shells.
-pub fn classify(p: &Process) -> Kind {
+fn classify(p: &Process) -> Kind {
     let names = names(p);
     let is = |wanted: &str| names.iter().any(|name| name == wanted);
     if is("grace") {
@@ -552,7 +194,7 @@ fn main_child(processes: &[Process], top: usize) -> Option<usize> {
 
 /// A process's place in the stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(super) enum Role {
     /// The process the stop signal is sent to (PID 1, or the given PID).
     Init,
     /// The init's main child: the one it forwards to.
@@ -564,7 +206,7 @@ pub enum Role {
 }
 
 impl Role {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Role::Init => "init",
             Role::Main => "main",
@@ -575,7 +217,7 @@ impl Role {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub(super) enum Outcome {
     /// Gets a stop signal and handles it, with time until a deadline.
     Graceful,
     /// Gets it and handles it, but is SIGKILLed when PID 1 exits, which may
@@ -595,7 +237,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             Outcome::Graceful => "graceful",
             Outcome::CutShort => "cut-short",
@@ -608,7 +250,7 @@ impl Outcome {
         }
     }
 
-    const ALL: [Outcome; 8] = [
+    pub(super) const ALL: [Outcome; 8] = [
         Outcome::Graceful,
         Outcome::CutShort,
         Outcome::Terminated,
@@ -622,7 +264,7 @@ impl Outcome {
 
 /// The SIGKILL that ends a process if it is still running by then.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum KilledBy {
+pub(super) enum KilledBy {
     /// grace's `--grace-period`.
     GraceDeadline,
     /// The kernel, when PID 1 of the namespace exits.
@@ -634,7 +276,7 @@ pub enum KilledBy {
 }
 
 impl KilledBy {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             KilledBy::GraceDeadline => "grace-deadline",
             KilledBy::InitExit => "init-exit",
@@ -646,7 +288,7 @@ impl KilledBy {
 
 /// When the whole stop is over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopEnds {
+pub(super) enum StopEnds {
     /// As soon as the signalled processes have exited (or were SIGKILLed
     /// because PID 1 exited).
     AllExit,
@@ -663,7 +305,7 @@ pub enum StopEnds {
 }
 
 impl StopEnds {
-    pub fn name(self) -> &'static str {
+    pub(super) fn name(self) -> &'static str {
         match self {
             StopEnds::AllExit => "all-exit",
             StopEnds::GraceDeadline => "grace-deadline",
@@ -676,35 +318,35 @@ impl StopEnds {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prediction {
-    pub role: Role,
+pub(super) struct Prediction {
+    pub(super) role: Role,
     /// The signal the stop sends it (None: none at all).
-    pub receives: Option<Signal>,
-    pub outcome: Outcome,
-    pub killed_by: Option<KilledBy>,
-    pub verdict: String,
+    pub(super) receives: Option<Signal>,
+    pub(super) outcome: Outcome,
+    pub(super) killed_by: Option<KilledBy>,
+    pub(super) verdict: String,
 }
 
 /// The process the stop signal goes to, and what it is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Init {
-    pub index: usize,
-    pub kind: Kind,
+pub(super) struct Init {
+    pub(super) index: usize,
+    pub(super) kind: Kind,
     /// PID 1 of its PID namespace: the kernel drops default-action signals
     /// sent to it, and kills everyone else when it exits.
-    pub namespace_init: bool,
-    pub main: Option<usize>,
+    pub(super) namespace_init: bool,
+    pub(super) main: Option<usize>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Report {
-    pub signal: Signal,
-    pub init: Option<Init>,
+pub(super) struct Report {
+    pub(super) signal: Signal,
+    pub(super) init: Option<Init>,
     /// One per process, in the same order.
-    pub predictions: Vec<Prediction>,
-    pub stop_ends: StopEnds,
+    pub(super) predictions: Vec<Prediction>,
+    pub(super) stop_ends: StopEnds,
     /// The whole tree's verdict, sentence by sentence.
-    pub summary: Vec<String>,
+    pub(super) summary: Vec<String>,
 }
 
 /// How a process reacts to a signal it receives.
@@ -810,7 +452,7 @@ fn label(p: &Process) -> String {
 }
 
 /// `3 s`, `1.5 s`, `500 ms`.
-fn seconds(duration: Duration) -> String {
+pub(super) fn seconds(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
         return format!("{} ms", duration.as_millis());
     }
@@ -830,7 +472,7 @@ fn signal_list(set: SignalSet) -> String {
 
 /// Predicts what a stop signal `signal` sent to `processes[top]` does to
 /// every process. `top` is None when PID 1 is not visible.
-pub fn predict(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
+pub(super) fn predict(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
     let Some(top) = top.filter(|&top| top < processes.len()) else {
         let predictions = processes
             .iter()
@@ -1712,487 +1354,12 @@ impl Predictor<'_> {
     }
 }
 
-// ---------------------------------------------------------------------------
-// Rendering
-// ---------------------------------------------------------------------------
-
-/// Text from a process (names, arguments) made safe to print on a
-/// terminal: control characters are shown escaped, never sent.
-fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn disposition_name(disposition: Disposition) -> &'static str {
-    match disposition {
-        Disposition::Blocks => "blocked",
-        Disposition::Ignores => "ignored",
-        Disposition::Handles => "handled",
-        Disposition::Default => "default",
-    }
-}
-
-fn state_name(state: char) -> &'static str {
-    match state {
-        'R' => "running",
-        'S' => "sleeping",
-        'D' => "disk sleep",
-        'Z' => "zombie",
-        'T' => "stopped",
-        't' => "tracing stop",
-        'X' | 'x' => "dead",
-        'I' => "idle",
-        'P' => "parked",
-        'K' => "wakekill",
-        'W' => "waking",
-        _ => "unknown",
-    }
-}
-
-/// The signals in `bits`, by name.
-fn signal_names(bits: u64) -> Vec<String> {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|s| bits & (1 << (s.number() - 1)) != 0)
-        .map(|s| s.to_string())
-        .collect()
-}
-
-/// A set for people: `SIGHUP SIGTERM`, or `all but SIGCHLD` when nearly full.
-fn describe_set(bits: u64) -> String {
-    let names = signal_names(bits);
-    if names.len() <= 32 {
-        return names.join(" ");
-    }
-    // SIGKILL and SIGSTOP can be neither blocked, ignored nor caught.
-    let unblockable = 1 << (SIGKILL.number() - 1) | 1 << (SIGSTOP.number() - 1);
-    let missing = signal_names(!bits & !unblockable);
-    if missing.is_empty() {
-        "all".into()
-    } else {
-        format!("all but {}", missing.join(" "))
-    }
-}
-
-struct Paint {
-    on: bool,
-}
-
-impl Paint {
-    fn wrap(&self, code: &str, text: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_string()
-        }
-    }
-
-    fn outcome(&self, outcome: Outcome, text: &str) -> String {
-        let code = match outcome {
-            Outcome::Graceful => "32",
-            Outcome::Terminated | Outcome::CutShort => "33",
-            Outcome::Sigkill => "1;31",
-            _ => "2",
-        };
-        self.wrap(code, text)
-    }
-}
-
-/// The tree for people: one row per process like `ps --forest`, then each
-/// process's verdict and handled signals, then the summary.
-pub fn render_text(snapshot: &Snapshot, report: &Report, signal: Signal, colour: bool) -> String {
-    let paint = Paint { on: colour };
-    let mut out = String::new();
-    let processes = &snapshot.processes;
-    let signal_name = signal.to_string();
-    let width = signal_name.len().max(8);
-    out.push_str(&format!(
-        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} COMMAND\n",
-        "PID", "NSPID", "PPID", "PGID", "SID", signal_name, "OUTCOME"
-    ));
-    let rows = processes.iter().zip(&report.predictions).enumerate();
-    for (index, (p, prediction)) in rows {
-        let disposition = p
-            .dispositions
-            .map_or("?", |d| disposition_name(d.of(signal)));
-        let depth = snapshot.depths.get(index).copied().unwrap_or(0);
-        let indent = if depth == 0 {
-            String::new()
-        } else {
-            format!("{}\\_ ", "   ".repeat(depth - 1))
-        };
-        let command = if p.kernel_thread || p.args.is_empty() {
-            format!("[{}]", p.comm)
-        } else {
-            p.args.join(" ")
-        };
-        let outcome = prediction.outcome.name();
-        out.push_str(&format!(
-            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}\n",
-            p.pid,
-            p.ns_pid,
-            p.ppid,
-            p.pgid,
-            p.sid,
-            p.state,
-            disposition,
-            paint.outcome(prediction.outcome, &format!("{outcome:<13}")),
-            indent,
-            printable(&command)
-        ));
-    }
-    if snapshot.kernel_threads_omitted > 0 {
-        out.push_str(&format!(
-            "({} kernel threads not shown)\n",
-            snapshot.kernel_threads_omitted
-        ));
-    }
-    out.push('\n');
-    for (p, prediction) in processes.iter().zip(&report.predictions) {
-        out.push_str(&format!(
-            "{:>7} {}: {}\n",
-            p.pid,
-            printable(&p.comm),
-            paint.outcome(prediction.outcome, &printable(&prediction.verdict))
-        ));
-        if let Some(d) = p.dispositions
-            && !p.kernel_thread
-        {
-            let mut sets = Vec::new();
-            for (what, bits) in [
-                ("handles", d.caught),
-                ("ignores", d.ignored),
-                ("blocks", d.blocked),
-            ] {
-                if bits != 0 {
-                    sets.push(format!("{what} {}", describe_set(bits)));
-                }
-            }
-            if !sets.is_empty() {
-                out.push_str(&format!("{:>7} {}\n", "", sets.join("; ")));
-            }
-        }
-        if let Some(error) = &p.error {
-            out.push_str(&format!(
-                "{:>7} {}\n",
-                "",
-                paint.wrap("2", &printable(error))
-            ));
-        }
-    }
-    out.push('\n');
-    for (number, line) in report.summary.iter().enumerate() {
-        let line = printable(line);
-        if number == 0 {
-            out.push_str(&paint.wrap("1", &line));
-        } else {
-            out.push_str(&line);
-        }
-        out.push('\n');
-    }
-    out
-}
-
-/// A JSON value, built in order and written by hand.
-enum Json {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(&'static str, Json)>),
-}
-
-impl Json {
-    fn str(text: impl Into<String>) -> Json {
-        Json::Str(text.into())
-    }
-
-    fn opt<T>(value: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
-        value.map_or(Json::Null, f)
-    }
-
-    fn strings(items: impl IntoIterator<Item = String>) -> Json {
-        Json::Arr(items.into_iter().map(Json::Str).collect())
-    }
-
-    /// Objects and arrays of objects one entry per line; arrays of
-    /// scalars on one line.
-    fn write(&self, out: &mut String, indent: usize) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
-            Json::Int(value) => out.push_str(&value.to_string()),
-            Json::Str(text) => crate::log::json_string(text, out),
-            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
-            Json::Arr(items)
-                if !items
-                    .iter()
-                    .any(|i| matches!(i, Json::Obj(_) | Json::Arr(_))) =>
-            {
-                out.push('[');
-                for (n, item) in items.iter().enumerate() {
-                    if n > 0 {
-                        out.push_str(", ");
-                    }
-                    item.write(out, indent);
-                }
-                out.push(']');
-            }
-            Json::Arr(items) => {
-                out.push_str("[\n");
-                for (n, item) in items.iter().enumerate() {
-                    out.push_str(&"  ".repeat(indent + 1));
-                    item.write(out, indent + 1);
-                    out.push_str(if n + 1 < items.len() { ",\n" } else { "\n" });
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push(']');
-            }
-            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
-            Json::Obj(fields) => {
-                out.push_str("{\n");
-                for (n, (key, value)) in fields.iter().enumerate() {
-                    out.push_str(&"  ".repeat(indent + 1));
-                    crate::log::json_string(key, out);
-                    out.push_str(": ");
-                    value.write(out, indent + 1);
-                    out.push_str(if n + 1 < fields.len() { ",\n" } else { "\n" });
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push('}');
-            }
-        }
-    }
-}
-
-fn grace_options(config: &Config, from_cmdline: bool) -> Json {
-    Json::Obj(vec![
-        (
-            "options_from",
-            Json::str(if from_cmdline { "cmdline" } else { "defaults" }),
-        ),
-        (
-            "stop_on",
-            Json::strings(signal_names(config.stop_on.bits())),
-        ),
-        ("stop_signal", Json::str(config.stop_signal.to_string())),
-        (
-            "stop_order",
-            Json::str(match config.stop_order {
-                StopOrder::All => "all",
-                StopOrder::MainFirst => "main-first",
-            }),
-        ),
-        (
-            "grace_period_ms",
-            Json::Int(config.grace_period.as_millis().min(i64::MAX as u128) as i64),
-        ),
-        (
-            "stop_delay_ms",
-            Json::Int(config.stop_delay.as_millis().min(i64::MAX as u128) as i64),
-        ),
-        (
-            "pre_stop",
-            Json::opt(config.pre_stop.as_ref(), |c| Json::str(c.to_string_lossy())),
-        ),
-        (
-            "forward_to",
-            Json::str(match config.forward_to {
-                ForwardTo::Child => "child",
-                ForwardTo::Group => "group",
-            }),
-        ),
-    ])
-}
-
-/// The JSON document; its schema is documented in docs/inspect.md.
-pub fn render_json(snapshot: &Snapshot, report: &Report, options: InspectOptions) -> String {
-    let processes = &snapshot.processes;
-    let signal = report.signal;
-    let init = Json::opt(report.init.as_ref(), |init| {
-        let forwards_to = match &init.kind {
-            Kind::Grace { .. } => "everyone",
-            Kind::Forwarder { group: true, .. } => "group",
-            Kind::Forwarder { group: false, .. } => "child",
-            Kind::Shell | Kind::Other => "none",
-        };
-        Json::Obj(vec![
-            ("pid", Json::Int(processes[init.index].pid.into())),
-            ("kind", Json::str(init.kind.name())),
-            ("namespace_init", Json::Bool(init.namespace_init)),
-            (
-                "main",
-                Json::opt(init.main, |m| Json::Int(processes[m].pid.into())),
-            ),
-            ("forwards_to", Json::str(forwards_to)),
-            (
-                "grace",
-                match &init.kind {
-                    Kind::Grace {
-                        config,
-                        from_cmdline,
-                    } => grace_options(config, *from_cmdline),
-                    _ => Json::Null,
-                },
-            ),
-        ])
-    });
-    let entries = processes
-        .iter()
-        .zip(&report.predictions)
-        .enumerate()
-        .map(|(index, (p, prediction))| {
-            let set = |bits: fn(&Dispositions) -> u64| {
-                Json::opt(p.dispositions, |d| Json::strings(signal_names(bits(&d))))
-            };
-            Json::Obj(vec![
-                ("pid", Json::Int(p.pid.into())),
-                ("ns_pid", Json::Int(p.ns_pid.into())),
-                ("ppid", Json::Int(p.ppid.into())),
-                ("pgid", Json::Int(p.pgid.into())),
-                ("sid", Json::Int(p.sid.into())),
-                (
-                    "depth",
-                    Json::Int(snapshot.depths.get(index).copied().unwrap_or(0) as i64),
-                ),
-                ("state", Json::str(p.state.to_string())),
-                ("state_name", Json::str(state_name(p.state))),
-                ("comm", Json::str(p.comm.clone())),
-                ("command", Json::strings(p.args.iter().cloned())),
-                ("exe", Json::opt(p.exe.clone(), Json::Str)),
-                ("kernel_thread", Json::Bool(p.kernel_thread)),
-                ("role", Json::str(prediction.role.name())),
-                (
-                    "disposition",
-                    Json::opt(p.dispositions, |d| {
-                        Json::str(disposition_name(d.of(signal)))
-                    }),
-                ),
-                ("handled", set(|d| d.caught)),
-                ("ignored", set(|d| d.ignored)),
-                ("blocked", set(|d| d.blocked)),
-                (
-                    "receives",
-                    Json::opt(prediction.receives, |s| Json::str(s.to_string())),
-                ),
-                ("outcome", Json::str(prediction.outcome.name())),
-                (
-                    "killed_by",
-                    Json::opt(prediction.killed_by, |k| Json::str(k.name())),
-                ),
-                ("verdict", Json::str(prediction.verdict.clone())),
-                ("error", Json::opt(p.error.clone(), Json::Str)),
-            ])
-        })
-        .collect();
-    let counts = Outcome::ALL
-        .iter()
-        .map(|&outcome| {
-            let n = report
-                .predictions
-                .iter()
-                .filter(|p| p.outcome == outcome)
-                .count();
-            (outcome.name(), Json::Int(n as i64))
-        })
-        .collect();
-    let document = Json::Obj(vec![
-        ("version", Json::Int(SCHEMA_VERSION.into())),
-        ("signal", Json::str(signal.to_string())),
-        ("signal_number", Json::Int(signal.number().into())),
-        (
-            "target",
-            Json::opt(options.pid, |pid| Json::Int(pid.into())),
-        ),
-        ("init", init),
-        ("processes", Json::Arr(entries)),
-        (
-            "kernel_threads_omitted",
-            Json::Int(snapshot.kernel_threads_omitted as i64),
-        ),
-        (
-            "summary",
-            Json::Obj(vec![
-                ("stop_ends", Json::str(report.stop_ends.name())),
-                ("counts", Json::Obj(counts)),
-                ("verdict", Json::strings(report.summary.iter().cloned())),
-            ]),
-        ),
-    ]);
-    let mut out = String::new();
-    document.write(&mut out, 0);
-    out.push('\n');
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::fixtures::*;
+    use crate::procfs::Dispositions;
     use crate::signals::SIGTERM;
-
-    fn bits(signals: &[i32]) -> u64 {
-        signals.iter().fold(0, |set, n| set | 1 << (n - 1))
-    }
-
-    /// A sleeping process that handles nothing, in its parent's group and
-    /// session (1's by default).
-    fn process(pid: i32, ppid: i32, comm: &str) -> Process {
-        Process {
-            pid,
-            ns_pid: pid,
-            ppid,
-            pgid: 1,
-            sid: 1,
-            state: 'S',
-            start_time: 1000 + pid as u64,
-            comm: comm.into(),
-            args: vec![comm.into()],
-            exe: Some(format!("/usr/bin/{comm}")),
-            kernel_thread: false,
-            dispositions: Some(Dispositions::default()),
-            error: None,
-        }
-    }
-
-    fn handling(mut p: Process, signals: &[i32]) -> Process {
-        if let Some(d) = &mut p.dispositions {
-            d.caught |= bits(signals);
-        }
-        p
-    }
-
-    fn ignoring(mut p: Process, signals: &[i32]) -> Process {
-        if let Some(d) = &mut p.dispositions {
-            d.ignored |= bits(signals);
-        }
-        p
-    }
-
-    fn blocking(mut p: Process, signals: &[i32]) -> Process {
-        if let Some(d) = &mut p.dispositions {
-            d.blocked |= bits(signals);
-        }
-        p
-    }
-
-    fn args(mut p: Process, args: &[&str]) -> Process {
-        p.args = args.iter().map(|a| a.to_string()).collect();
-        p
-    }
-
-    fn group(mut p: Process, pgid: i32, sid: i32) -> Process {
-        p.pgid = pgid;
-        p.sid = sid;
-        p
-    }
 
     fn signal(number: i32) -> Signal {
         Signal::new(number).unwrap()
@@ -2325,18 +1492,6 @@ mod tests {
              SIGTERM (and runs the trap only once its foreground command returns); when it exits, \
              the kernel SIGKILLs every other process."
         );
-    }
-
-    /// tini (PID 1) → main 7, which started 8 in its group and 9 in a
-    /// session of its own.
-    fn forwarder_tree(init: &[&str]) -> Vec<Process> {
-        let comm = init[0].rsplit('/').next().unwrap();
-        vec![
-            handling(args(process(1, 0, comm), init), &[]),
-            group(handling(process(7, 1, "main"), &[15]), 7, 1),
-            group(handling(process(8, 7, "sibling"), &[15]), 7, 1),
-            group(handling(process(9, 7, "daemon"), &[15]), 9, 9),
-        ]
     }
 
     #[test]
@@ -2545,36 +1700,6 @@ mod tests {
             other => panic!("{other:?}"),
         }
         assert_eq!(kind("grace", None, &["grace", "inspect", "1"]), Kind::Other);
-    }
-
-    /// grace (PID 1) → main 7; below main: 8 handles, 9 ignores, 10 blocks,
-    /// 11 default, 12 setsid'd daemon that handles and has zombie 13;
-    /// 14 stopped (handles); 15 entered from outside.
-    fn grace_tree(options: &[&str]) -> Vec<Process> {
-        let mut argv = vec!["/usr/bin/grace"];
-        argv.extend(options);
-        argv.extend(["--", "main"]);
-        let mut stopped = handling(process(14, 7, "stopped"), &[15]);
-        stopped.state = 'T';
-        let mut zombie = process(13, 12, "probe");
-        zombie.state = 'Z';
-        zombie.args.clear();
-        vec![
-            blocking(args(process(1, 0, "grace"), &argv), &[15]),
-            group(handling(process(7, 1, "main"), &[15]), 7, 1),
-            group(handling(process(8, 7, "handler"), &[15]), 7, 1),
-            group(ignoring(process(9, 7, "ignorer"), &[15]), 7, 1),
-            group(
-                blocking(handling(process(10, 7, "blocker"), &[15]), &[15]),
-                7,
-                1,
-            ),
-            group(process(11, 7, "plain"), 7, 1),
-            group(handling(process(12, 7, "daemon"), &[15]), 12, 12),
-            group(zombie, 12, 12),
-            group(stopped, 7, 1),
-            handling(process(15, 0, "bash"), &[15]),
-        ]
     }
 
     #[test]
@@ -2845,339 +1970,5 @@ mod tests {
         assert_eq!(report.stop_ends, StopEnds::Unknown);
         assert_eq!(report.predictions[1].outcome, Outcome::KernelThread);
         assert_eq!(report.predictions[2].outcome, Outcome::Unknown);
-    }
-
-    // --- reading -----------------------------------------------------------
-
-    /// /proc as captured text; a missing file is ENOENT, like a process
-    /// that has gone.
-    #[derive(Default)]
-    struct FakeProc {
-        pids: Vec<i32>,
-        files: HashMap<(i32, &'static str), Result<Vec<u8>, i32>>,
-        exes: HashMap<i32, String>,
-        unlisted: bool,
-    }
-
-    impl FakeProc {
-        fn add(&mut self, pid: i32, ppid: i32, comm: &[u8], state: char, flags: u64) {
-            let mut stat = format!("{pid} (").into_bytes();
-            stat.extend_from_slice(comm);
-            stat.extend_from_slice(
-                format!(
-                    ") {state} {ppid} {pid} {pid} 0 -1 {flags} 0 0 0 0 0 0 0 0 20 0 1 0 {} 0 0\n",
-                    500 + pid
-                )
-                .as_bytes(),
-            );
-            self.pids.push(pid);
-            self.files.insert((pid, "stat"), Ok(stat));
-            let status = format!(
-                "Name:\tx\nTgid:\t{pid}\nNSpid:\t{pid}\t{}\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000004000\n",
-                pid - 100
-            );
-            self.files.insert((pid, "status"), Ok(status.into_bytes()));
-            self.files
-                .insert((pid, "cmdline"), Ok(b"prog\0arg\0".to_vec()));
-            self.exes.insert(pid, "/bin/prog".into());
-        }
-    }
-
-    impl Source for FakeProc {
-        fn pids(&self) -> io::Result<Vec<i32>> {
-            if self.unlisted {
-                return Err(io::Error::from_raw_os_error(libc::ENOENT));
-            }
-            Ok(self.pids.clone())
-        }
-
-        fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>> {
-            let key = self.files.keys().find(|(p, f)| *p == pid && *f == file);
-            match key.and_then(|key| self.files.get(key)) {
-                Some(Ok(bytes)) => Ok(bytes.clone()),
-                Some(Err(errno)) => Err(io::Error::from_raw_os_error(*errno)),
-                None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
-            }
-        }
-
-        fn exe(&self, pid: i32) -> io::Result<String> {
-            self.exes
-                .get(&pid)
-                .cloned()
-                .ok_or_else(|| io::Error::from_raw_os_error(libc::EACCES))
-        }
-    }
-
-    fn pids(snapshot: &Snapshot) -> Vec<(i32, usize)> {
-        snapshot
-            .processes
-            .iter()
-            .zip(&snapshot.depths)
-            .map(|(p, &depth)| (p.pid, depth))
-            .collect()
-    }
-
-    fn sample() -> FakeProc {
-        let mut proc = FakeProc::default();
-        proc.add(101, 0, b"init", 'S', 0);
-        proc.add(102, 0, b"kthreadd", 'S', 0x0020_8040);
-        proc.add(110, 101, b"a", 'S', 0);
-        proc.add(105, 110, b"b", 'S', 0);
-        proc.add(120, 101, b"c", 'Z', 0);
-        proc.add(130, 0, b"entered", 'S', 0);
-        proc
-    }
-
-    #[test]
-    fn collects_a_forest_in_ps_order() {
-        let snapshot = collect(&sample(), None, Some(130)).unwrap();
-        assert_eq!(pids(&snapshot), [(101, 0), (110, 1), (105, 2), (120, 1)]);
-        assert_eq!(snapshot.kernel_threads_omitted, 1);
-        let a = &snapshot.processes[1];
-        assert_eq!((a.ns_pid, a.ppid, a.pgid, a.sid), (10, 101, 110, 110));
-        assert_eq!(a.args, ["prog", "arg"]);
-        assert_eq!(a.exe.as_deref(), Some("/bin/prog"));
-        assert_eq!(a.dispositions.map(|d| d.caught), Some(1 << 14));
-
-        let snapshot = collect(&sample(), Some(110), Some(130)).unwrap();
-        assert_eq!(pids(&snapshot), [(110, 0), (105, 1)]);
-        // With a target, kernel threads are shown, marked.
-        let snapshot = collect(&sample(), Some(102), None).unwrap();
-        assert!(snapshot.processes[0].kernel_thread);
-    }
-
-    #[test]
-    fn processes_vanishing_mid_read_are_dropped() {
-        for file in ["stat", "status", "cmdline"] {
-            let mut proc = sample();
-            proc.files.insert((110, file), Err(libc::ESRCH));
-            let snapshot = collect(&proc, None, None).unwrap();
-            let shown: Vec<i32> = snapshot.processes.iter().map(|p| p.pid).collect();
-            assert!(!shown.contains(&110), "{file}: {shown:?}");
-            // Its child is still shown, as a root.
-            assert!(shown.contains(&105));
-            assert!(matches!(
-                collect(&proc, Some(110), None),
-                Err(CollectError::NoSuchProcess(110))
-            ));
-        }
-    }
-
-    #[test]
-    fn unreadable_entries_are_marked_not_fatal() {
-        let mut proc = sample();
-        proc.files.insert((110, "status"), Err(libc::EACCES));
-        proc.files.insert((105, "stat"), Err(libc::EACCES));
-        proc.files.insert((120, "stat"), Ok(b"garbage".to_vec()));
-        proc.exes.clear();
-        let snapshot = collect(&proc, None, None).unwrap();
-        let find = |pid| snapshot.processes.iter().find(|p| p.pid == pid).unwrap();
-        assert_eq!(find(110).dispositions, None);
-        assert_eq!(
-            find(110).error.as_deref(),
-            Some("cannot read /proc/110/status: Permission denied (os error 13)")
-        );
-        assert_eq!(find(110).exe, None);
-        assert_eq!(find(105).state, '?');
-        assert!(
-            find(105)
-                .error
-                .as_deref()
-                .unwrap()
-                .starts_with("cannot read /proc/105/stat")
-        );
-        assert_eq!(find(120).error.as_deref(), Some("malformed /proc/120/stat"));
-        // And the rest still predicts and renders.
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let text = render_text(&snapshot, &report, SIGTERM, false);
-        assert!(text.contains("Permission denied"), "{text}");
-    }
-
-    #[test]
-    fn a_missing_pid_a_thread_and_no_proc_are_clear_errors() {
-        let proc = sample();
-        let error = collect(&proc, Some(4242), None).unwrap_err();
-        assert_eq!(error.to_string(), "no process with PID 4242");
-        let mut proc = sample();
-        proc.files.insert(
-            (111, "status"),
-            Ok(b"Name:\tworker\nTgid:\t110\nPid:\t111\n".to_vec()),
-        );
-        let error = collect(&proc, Some(111), None).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "111 is a thread of process 110, not a process: try grace inspect 110"
-        );
-        let proc = FakeProc {
-            unlisted: true,
-            ..FakeProc::default()
-        };
-        let error = collect(&proc, None, None).unwrap_err();
-        assert!(
-            error.to_string().starts_with("cannot list /proc: "),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn hostile_command_names_survive_reading_and_rendering() {
-        let mut proc = FakeProc::default();
-        proc.add(101, 0, b"init", 'S', 0);
-        let hostile: [&[u8]; 5] = [
-            b"a b",
-            b"x) S 9 9 (",
-            b"new\nline",
-            b"\x1b[31mred",
-            b"caf\xc3",
-        ];
-        for (n, comm) in hostile.iter().enumerate() {
-            proc.add(110 + n as i32, 101, comm, 'S', 0);
-        }
-        proc.files
-            .insert((111, "cmdline"), Ok(b"\"q\"\0back\\slash\0\x07\0".to_vec()));
-        let snapshot = collect(&proc, None, None).unwrap();
-        let comms: Vec<&str> = snapshot.processes.iter().map(|p| p.comm.as_str()).collect();
-        assert_eq!(
-            comms,
-            [
-                "init",
-                "a b",
-                "x) S 9 9 (",
-                "new\nline",
-                "\x1b[31mred",
-                "caf\u{fffd}"
-            ]
-        );
-        assert!(
-            snapshot
-                .processes
-                .iter()
-                .all(|p| p.ppid == 101 || p.pid == 101)
-        );
-
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let text = render_text(&snapshot, &report, SIGTERM, false);
-        assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
-        assert!(
-            text.contains("new\\nline") && text.contains("\\u{1b}[31mred"),
-            "{text}"
-        );
-
-        let json = render_json(
-            &snapshot,
-            &report,
-            InspectOptions {
-                json: true,
-                signal: SIGTERM,
-                pid: None,
-            },
-        );
-        assert!(json.contains(r#""comm": "new\nline""#), "{json}");
-        assert!(json.contains(r#""comm": "\u001b[31mred""#), "{json}");
-        assert!(json.contains(r#""comm": "caf�""#), "{json}");
-        assert!(
-            json.contains(r#""command": ["\"q\"", "back\\slash", "\u0007"]"#),
-            "{json}"
-        );
-        assert!(!json.contains('\x1b') && !json.contains('\x07'));
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        let escaped = |text: &str| {
-            let mut out = String::new();
-            crate::log::json_string(text, &mut out);
-            out
-        };
-        assert_eq!(escaped("plain"), r#""plain""#);
-        assert_eq!(escaped("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(
-            escaped("\n\r\t\u{0}\u{1f}\u{7f}"),
-            r#""\n\r\t\u0000\u001f\u007f""#
-        );
-        assert_eq!(escaped("\u{2028}é☃"), "\"\\u2028é☃\"");
-    }
-
-    #[test]
-    fn json_document_has_the_documented_shape() {
-        let snapshot = Snapshot {
-            processes: forwarder_tree(&["tini", "--", "main"]),
-            depths: vec![0, 1, 2, 2],
-            kernel_threads_omitted: 0,
-        };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let options = InspectOptions {
-            json: true,
-            signal: SIGTERM,
-            pid: Some(1),
-        };
-        let json = render_json(&snapshot, &report, options);
-        assert!(
-            json.starts_with("{\n  \"version\": 1,\n  \"signal\": \"SIGTERM\",\n"),
-            "{json}"
-        );
-        for needle in [
-            "\"signal_number\": 15,",
-            "\"target\": 1,",
-            "\"kind\": \"tini\",",
-            "\"forwards_to\": \"child\",",
-            "\"grace\": null",
-            "\"main\": 7,",
-            "\"handled\": [\"SIGTERM\"],",
-            "\"outcome\": \"sigkill\",",
-            "\"killed_by\": \"init-exit\",",
-            "\"stop_ends\": \"all-exit\",",
-            "\"graceful\": 2,",
-            "\"kernel_threads_omitted\": 0,",
-        ] {
-            assert!(json.contains(needle), "{needle} in {json}");
-        }
-        assert!(json.ends_with("}\n"));
-    }
-
-    #[test]
-    fn text_is_coloured_only_when_asked() {
-        let snapshot = Snapshot {
-            processes: grace_tree(&[]),
-            depths: vec![0, 1, 2, 2, 2, 2, 2, 3, 2, 0],
-            kernel_threads_omitted: 3,
-        };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let plain = render_text(&snapshot, &report, SIGTERM, false);
-        assert!(!plain.contains('\x1b'));
-        assert!(
-            plain.contains(
-                "      9      9       7       7       1 S ignored  sigkill          \\_ ignorer\n"
-            ),
-            "{plain}"
-        );
-        assert!(
-            plain.contains(
-                "     13     13      12      12      12 Z default  zombie              \\_ [probe]\n"
-            ),
-            "{plain}"
-        );
-        assert!(plain.contains("(3 kernel threads not shown)"));
-        assert!(
-            plain.contains("        handles SIGTERM; blocks SIGTERM\n"),
-            "{plain}"
-        );
-        let coloured = render_text(&snapshot, &report, SIGTERM, true);
-        assert!(
-            coloured.contains("\x1b[1;31msigkill      \x1b[0m"),
-            "{coloured}"
-        );
-        assert!(coloured.contains("\x1b[32mgraceful"), "{coloured}");
-    }
-
-    #[test]
-    fn small_formats() {
-        assert_eq!(seconds(Duration::from_secs(9)), "9 s");
-        assert_eq!(seconds(Duration::from_millis(1500)), "1.5 s");
-        assert_eq!(seconds(Duration::from_millis(250)), "250 ms");
-        assert_eq!(describe_set(bits(&[1, 15])), "SIGHUP SIGTERM");
-        assert_eq!(describe_set(!bits(&[9, 19])), "all");
-        assert_eq!(describe_set(!bits(&[9, 17, 19])), "all but SIGCHLD");
-        assert_eq!(printable("a\tb\u{1b}"), "a\\tb\\u{1b}");
     }
 }

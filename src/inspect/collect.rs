@@ -1,0 +1,405 @@
+//! Reading: /proc into `Process` records, behind the `Source` trait, so
+//! that everything above it can be tested on captured text.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::io;
+
+use crate::procfs::{self, Dispositions};
+
+/// One process as /proc describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Process {
+    /// As /proc numbers it (the host's pid when run on the host).
+    pub(super) pid: i32,
+    /// In the process's own PID namespace (NSpid's last field).
+    pub(super) ns_pid: i32,
+    pub(super) ppid: i32,
+    pub(super) pgid: i32,
+    pub(super) sid: i32,
+    pub(super) state: char,
+    pub(super) start_time: u64,
+    pub(super) comm: String,
+    /// Empty for zombies, kernel threads and unreadable command lines.
+    pub(super) args: Vec<String>,
+    /// None when unreadable (other users' processes, zombies).
+    pub(super) exe: Option<String>,
+    pub(super) kernel_thread: bool,
+    /// None when /proc/PID/status could not be read; `error` says why.
+    pub(super) dispositions: Option<Dispositions>,
+    pub(super) error: Option<String>,
+}
+
+/// Where process records come from: /proc, or captured text in tests.
+pub(super) trait Source {
+    fn pids(&self) -> io::Result<Vec<i32>>;
+    /// The bytes of /proc/PID/FILE.
+    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>>;
+    fn exe(&self, pid: i32) -> io::Result<String>;
+}
+
+pub(super) struct ProcFs;
+
+impl Source for ProcFs {
+    fn pids(&self) -> io::Result<Vec<i32>> {
+        procfs::list_pids()
+    }
+
+    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>> {
+        if file == "cmdline" {
+            return procfs::read_cmdline(pid);
+        }
+        procfs::read_text(pid, file).map(String::into_bytes)
+    }
+
+    fn exe(&self, pid: i32) -> io::Result<String> {
+        procfs::read_exe(pid).map(|path| path.to_string_lossy().into_owned())
+    }
+}
+
+/// The processes to show, in tree order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Snapshot {
+    /// Depth-first, parents before children, siblings by pid.
+    pub(super) processes: Vec<Process>,
+    /// Each process's depth in the tree (0 for a root).
+    pub(super) depths: Vec<usize>,
+    /// Kernel threads left out of a whole-namespace listing (on a host).
+    pub(super) kernel_threads_omitted: usize,
+}
+
+#[derive(Debug)]
+pub(super) enum CollectError {
+    /// /proc cannot be listed.
+    NoProc(io::Error),
+    NoSuchProcess(i32),
+    /// The PID is a thread's; /proc lists only processes.
+    Thread {
+        tid: i32,
+        tgid: i32,
+    },
+}
+
+impl fmt::Display for CollectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CollectError::NoProc(error) => {
+                write!(f, "cannot list /proc: {error} (is /proc mounted?)")
+            }
+            CollectError::NoSuchProcess(pid) => write!(f, "no process with PID {pid}"),
+            CollectError::Thread { tid, tgid } => write!(
+                f,
+                "{tid} is a thread of process {tgid}, not a process: try grace inspect {tgid}"
+            ),
+        }
+    }
+}
+
+/// Reads the processes to show: `target` and its descendants, or every
+/// process but `own_pid` (the inspecting process itself) and kernel threads.
+pub(super) fn collect(
+    source: &impl Source,
+    target: Option<i32>,
+    own_pid: Option<i32>,
+) -> Result<Snapshot, CollectError> {
+    let mut pids = source.pids().map_err(CollectError::NoProc)?;
+    pids.retain(|&pid| Some(pid) != own_pid || Some(pid) == target);
+    if let Some(target) = target
+        && !pids.contains(&target)
+    {
+        return Err(not_listed(source, target));
+    }
+    let mut processes: Vec<Process> = pids
+        .into_iter()
+        .filter_map(|pid| read_stat(source, pid))
+        .collect();
+    let mut kernel_threads_omitted = 0;
+    match target {
+        Some(target) => {
+            let keep = subtree(&processes, target);
+            processes.retain(|p| keep.contains(&p.pid));
+        }
+        None => {
+            let before = processes.len();
+            processes.retain(|p| !p.kernel_thread);
+            kernel_threads_omitted = before - processes.len();
+        }
+    }
+    processes.retain_mut(|process| read_details(source, process));
+    if let Some(target) = target
+        && !processes.iter().any(|p| p.pid == target)
+    {
+        // It exited while being read.
+        return Err(CollectError::NoSuchProcess(target));
+    }
+    let (processes, depths) = forest(processes);
+    Ok(Snapshot {
+        processes,
+        depths,
+        kernel_threads_omitted,
+    })
+}
+
+fn not_listed(source: &impl Source, pid: i32) -> CollectError {
+    let tgid = source
+        .read(pid, "status")
+        .ok()
+        .and_then(|raw| procfs::parse_tgid(&String::from_utf8_lossy(&raw)));
+    match tgid {
+        Some(tgid) if tgid != pid => CollectError::Thread { tid: pid, tgid },
+        _ => CollectError::NoSuchProcess(pid),
+    }
+}
+
+/// The tree fields from /proc/PID/stat; None when the process is gone. A
+/// stat that cannot be read or parsed although the process exists still
+/// gives a (marked) record, placed at the top of the tree.
+fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
+    let unreadable = |error: String| Process {
+        pid,
+        ns_pid: pid,
+        ppid: 0,
+        pgid: 0,
+        sid: 0,
+        state: '?',
+        start_time: 0,
+        comm: String::new(),
+        args: Vec::new(),
+        exe: None,
+        kernel_thread: false,
+        dispositions: None,
+        error: Some(error),
+    };
+    let text = match source.read(pid, "stat") {
+        Ok(raw) => String::from_utf8_lossy(&raw).into_owned(),
+        Err(error) if procfs::is_gone(&error) => return None,
+        Err(error) => return Some(unreadable(format!("cannot read /proc/{pid}/stat: {error}"))),
+    };
+    let (Some(stat), Some(kernel_thread)) = (
+        procfs::parse_stat(&text),
+        procfs::parse_kernel_thread(&text),
+    ) else {
+        return Some(unreadable(format!("malformed /proc/{pid}/stat")));
+    };
+    Some(Process {
+        pid,
+        ns_pid: pid,
+        ppid: stat.ppid,
+        pgid: stat.pgrp,
+        sid: stat.session,
+        state: stat.state,
+        start_time: stat.start_time,
+        comm: stat.comm,
+        args: Vec::new(),
+        exe: None,
+        kernel_thread,
+        dispositions: None,
+        error: None,
+    })
+}
+
+/// Fills in dispositions, namespace pid, command line and executable.
+/// False when the process exited meanwhile.
+fn read_details(source: &impl Source, process: &mut Process) -> bool {
+    let pid = process.pid;
+    if process.error.is_some() {
+        return true;
+    }
+    match source.read(pid, "status") {
+        Ok(raw) => {
+            let status = String::from_utf8_lossy(&raw);
+            process.dispositions = procfs::parse_dispositions(&status);
+            process.ns_pid = procfs::parse_ns_pid(&status).unwrap_or(pid);
+            if process.dispositions.is_none() {
+                process.error = Some(format!("malformed /proc/{pid}/status"));
+            }
+        }
+        Err(error) if procfs::is_gone(&error) => return false,
+        Err(error) => process.error = Some(format!("cannot read /proc/{pid}/status: {error}")),
+    }
+    match source.read(pid, "cmdline") {
+        Ok(raw) => process.args = procfs::parse_cmdline_args(&raw),
+        Err(error) if procfs::is_gone(&error) => return false,
+        Err(error) => {
+            if process.error.is_none() {
+                process.error = Some(format!("cannot read /proc/{pid}/cmdline: {error}"));
+            }
+        }
+    }
+    // Unreadable for other users' processes, zombies and kernel threads:
+    // only an aid to recognise PID 1, never an error worth marking.
+    process.exe = source.exe(pid).ok();
+    true
+}
+
+/// `root` and every process below it, by parent links.
+pub(super) fn subtree(processes: &[Process], root: i32) -> HashSet<i32> {
+    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+    for p in processes {
+        children.entry(p.ppid).or_default().push(p.pid);
+    }
+    let mut found = HashSet::from([root]);
+    let mut queue = vec![root];
+    while let Some(parent) = queue.pop() {
+        for &child in children.get(&parent).into_iter().flatten() {
+            if found.insert(child) {
+                queue.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// Orders processes depth-first like `ps --forest`: roots (whose parent is
+/// not shown) and siblings by pid. Returns each one's depth.
+fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
+    processes.sort_by_key(|p| p.pid);
+    let shown: HashSet<i32> = processes.iter().map(|p| p.pid).collect();
+    let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
+    let mut roots = Vec::new();
+    for (index, p) in processes.iter().enumerate() {
+        if p.ppid != p.pid && shown.contains(&p.ppid) {
+            children.entry(p.ppid).or_default().push(index);
+        } else {
+            roots.push(index);
+        }
+    }
+    let mut order = Vec::with_capacity(processes.len());
+    let mut visited = vec![false; processes.len()];
+    // A stack of (index, depth), pushed in reverse so the smallest pid
+    // comes out first.
+    let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&i| (i, 0)).collect();
+    loop {
+        while let Some((index, depth)) = stack.pop() {
+            if std::mem::replace(&mut visited[index], true) {
+                continue;
+            }
+            order.push((index, depth));
+            if let Some(kids) = children.get(&processes[index].pid) {
+                stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
+            }
+        }
+        // Parent links that form a cycle (only in made-up input) leave
+        // processes unreached: show them as roots rather than lose them.
+        match visited.iter().position(|&seen| !seen) {
+            Some(index) => stack.push((index, 0)),
+            None => break,
+        }
+    }
+    let depths = order.iter().map(|&(_, depth)| depth).collect();
+    let mut slots: Vec<Option<Process>> = processes.into_iter().map(Some).collect();
+    let ordered = order
+        .iter()
+        .filter_map(|&(index, _)| slots[index].take())
+        .collect();
+    (ordered, depths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::fixtures::{FakeProc, sample};
+    use crate::inspect::predict::predict;
+    use crate::inspect::render::render_text;
+    use crate::signals::SIGTERM;
+
+    fn pids(snapshot: &Snapshot) -> Vec<(i32, usize)> {
+        snapshot
+            .processes
+            .iter()
+            .zip(&snapshot.depths)
+            .map(|(p, &depth)| (p.pid, depth))
+            .collect()
+    }
+
+    #[test]
+    fn collects_a_forest_in_ps_order() {
+        let snapshot = collect(&sample(), None, Some(130)).unwrap();
+        assert_eq!(pids(&snapshot), [(101, 0), (110, 1), (105, 2), (120, 1)]);
+        assert_eq!(snapshot.kernel_threads_omitted, 1);
+        let a = &snapshot.processes[1];
+        assert_eq!((a.ns_pid, a.ppid, a.pgid, a.sid), (10, 101, 110, 110));
+        assert_eq!(a.args, ["prog", "arg"]);
+        assert_eq!(a.exe.as_deref(), Some("/bin/prog"));
+        assert_eq!(a.dispositions.map(|d| d.caught), Some(1 << 14));
+
+        let snapshot = collect(&sample(), Some(110), Some(130)).unwrap();
+        assert_eq!(pids(&snapshot), [(110, 0), (105, 1)]);
+        // With a target, kernel threads are shown, marked.
+        let snapshot = collect(&sample(), Some(102), None).unwrap();
+        assert!(snapshot.processes[0].kernel_thread);
+    }
+
+    #[test]
+    fn processes_vanishing_mid_read_are_dropped() {
+        for file in ["stat", "status", "cmdline"] {
+            let mut proc = sample();
+            proc.files.insert((110, file), Err(libc::ESRCH));
+            let snapshot = collect(&proc, None, None).unwrap();
+            let shown: Vec<i32> = snapshot.processes.iter().map(|p| p.pid).collect();
+            assert!(!shown.contains(&110), "{file}: {shown:?}");
+            // Its child is still shown, as a root.
+            assert!(shown.contains(&105));
+            assert!(matches!(
+                collect(&proc, Some(110), None),
+                Err(CollectError::NoSuchProcess(110))
+            ));
+        }
+    }
+
+    #[test]
+    fn unreadable_entries_are_marked_not_fatal() {
+        let mut proc = sample();
+        proc.files.insert((110, "status"), Err(libc::EACCES));
+        proc.files.insert((105, "stat"), Err(libc::EACCES));
+        proc.files.insert((120, "stat"), Ok(b"garbage".to_vec()));
+        proc.exes.clear();
+        let snapshot = collect(&proc, None, None).unwrap();
+        let find = |pid| snapshot.processes.iter().find(|p| p.pid == pid).unwrap();
+        assert_eq!(find(110).dispositions, None);
+        assert_eq!(
+            find(110).error.as_deref(),
+            Some("cannot read /proc/110/status: Permission denied (os error 13)")
+        );
+        assert_eq!(find(110).exe, None);
+        assert_eq!(find(105).state, '?');
+        assert!(
+            find(105)
+                .error
+                .as_deref()
+                .unwrap()
+                .starts_with("cannot read /proc/105/stat")
+        );
+        assert_eq!(find(120).error.as_deref(), Some("malformed /proc/120/stat"));
+        // And the rest still predicts and renders.
+        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let text = render_text(&snapshot, &report, SIGTERM, false);
+        assert!(text.contains("Permission denied"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_pid_a_thread_and_no_proc_are_clear_errors() {
+        let proc = sample();
+        let error = collect(&proc, Some(4242), None).unwrap_err();
+        assert_eq!(error.to_string(), "no process with PID 4242");
+        let mut proc = sample();
+        proc.files.insert(
+            (111, "status"),
+            Ok(b"Name:\tworker\nTgid:\t110\nPid:\t111\n".to_vec()),
+        );
+        let error = collect(&proc, Some(111), None).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "111 is a thread of process 110, not a process: try grace inspect 110"
+        );
+        let proc = FakeProc {
+            unlisted: true,
+            ..FakeProc::default()
+        };
+        let error = collect(&proc, None, None).unwrap_err();
+        assert!(
+            error.to_string().starts_with("cannot list /proc: "),
+            "{error}"
+        );
+    }
+}

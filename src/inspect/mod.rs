@@ -1,0 +1,96 @@
+//! `grace inspect`: every process's signal dispositions, and what a stop
+//! will do to each of them.
+//!
+//! Three layers, so that the part that decides can be tested without a
+//! kernel:
+//! - reading (`collect`): /proc into `Process` records, behind the `Source`
+//!   trait. A process vanishing mid-read is dropped, an unreadable entry is
+//!   kept and marked, a PID that does not exist is one clear error.
+//! - predicting (`predict`): a pure function of the records, the stop signal
+//!   and what PID 1 is (grace with the options on its command line, a
+//!   forwarding init such as tini, a shell, an application). It gives each
+//!   process an outcome and a verdict in plain words, and the tree a summary.
+//! - rendering: a `ps --forest`-like tree for people (colour only on a
+//!   terminal, never with NO_COLOR) and JSON with a versioned schema
+//!   (docs/inspect.md) for scripts, written by hand to keep dependencies few.
+//!
+//! The stop being predicted is what a container runtime does: send the stop
+//! signal to PID 1, wait its timeout, SIGKILL everything. And when PID 1
+//! exits, the kernel SIGKILLs every other process in the namespace.
+
+mod collect;
+#[cfg(test)]
+mod fixtures;
+mod predict;
+mod render;
+
+use std::io::{self, IsTerminal, Write};
+
+use crate::cli::InspectOptions;
+use crate::error;
+use crate::procfs;
+
+use collect::{ProcFs, collect};
+use predict::predict;
+use render::{render_json, render_text};
+
+/// Exit code when the PID does not exist or /proc cannot be read.
+const EXIT_FAILURE: i32 = 1;
+
+/// Runs `grace inspect` and returns its exit code.
+pub fn run(options: InspectOptions) -> i32 {
+    let Some(own_pid) = procfs::own_pid() else {
+        error!("cannot read /proc/self: /proc is not mounted");
+        return EXIT_FAILURE;
+    };
+    if !procfs::shows_own_namespace() {
+        crate::warn!(
+            "/proc belongs to another PID namespace than this process's; pids are as it numbers them"
+        );
+    }
+    let snapshot = match collect(&ProcFs, options.pid, Some(own_pid)) {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            error!("{error}");
+            return EXIT_FAILURE;
+        }
+    };
+    let top_pid = options.pid.unwrap_or(1);
+    let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
+    let report = predict(&snapshot.processes, top, options.signal);
+    let text = if options.json {
+        render_json(&snapshot, &report, options)
+    } else {
+        render_text(&snapshot, &report, options.signal, use_colour())
+    };
+    let mut stdout = io::stdout().lock();
+    // A reader that went away (`grace inspect | head`) is not an error
+    // worth reporting.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush());
+    0
+}
+
+/// Colour only for a person at a terminal who has not asked for none
+/// (https://no-color.org: NO_COLOR set and not empty).
+fn use_colour() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
+    !no_color && !dumb && io::stdout().is_terminal()
+}
+
+/// Text from a process (names, arguments) made safe to print on a
+/// terminal: control characters are shown escaped, never sent. Shared by
+/// the verdicts (`predict`) and the output (`render`).
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
