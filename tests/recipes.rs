@@ -119,10 +119,15 @@ fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
     fs::write(context.join("Containerfile"), containerfile).unwrap();
     let name = format!("localhost/{}", unique("grace-recipe"));
     let context = context.display().to_string();
-    check(
-        podman(dir, &["build", "--quiet", "-t", &name, &context]),
-        "podman build",
-    );
+    // podman 4.3's builder loses track of its build container when two
+    // builds run at once ("container not known"): the test processes take
+    // turns through a lock file.
+    let lock = fs::File::create(std::env::temp_dir().join("grace-test-podman-build.lock"))
+        .expect("lock file");
+    lock.lock().expect("lock");
+    let built = podman(dir, &["build", "--quiet", "-t", &name, &context]);
+    drop(lock);
+    check(built, "podman build");
     Image {
         dir,
         name,
