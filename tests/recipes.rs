@@ -88,8 +88,20 @@ impl Drop for Image<'_> {
         for container in &self.containers {
             let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
         }
+        let _lock = image_store_lock();
         let _ = podman(self.dir, &["rmi", "--force", &self.name]);
     }
+}
+
+/// podman 4.3's builder loses track of its build container when another
+/// build or an image removal runs at the same time ("container not known",
+/// "image not known"): the test processes take turns for both through a
+/// lock file, held until the returned handle is dropped.
+fn image_store_lock() -> fs::File {
+    let lock = fs::File::create(std::env::temp_dir().join("grace-test-podman-build.lock"))
+        .expect("lock file");
+    lock.lock().expect("lock");
+    lock
 }
 
 /// Builds an image from the Dockerfile recipe on a busybox base with the
@@ -119,12 +131,7 @@ fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
     fs::write(context.join("Containerfile"), containerfile).unwrap();
     let name = format!("localhost/{}", unique("grace-recipe"));
     let context = context.display().to_string();
-    // podman 4.3's builder loses track of its build container when two
-    // builds run at once ("container not known"): the test processes take
-    // turns through a lock file.
-    let lock = fs::File::create(std::env::temp_dir().join("grace-test-podman-build.lock"))
-        .expect("lock file");
-    lock.lock().expect("lock");
+    let lock = image_store_lock();
     let built = podman(dir, &["build", "--quiet", "-t", &name, &context]);
     drop(lock);
     check(built, "podman build");

@@ -2,8 +2,10 @@
 //! that everything above it can be tested on captured text.
 
 use std::collections::{HashMap, HashSet};
+use std::ffi::OsString;
 use std::fmt;
 use std::io;
+use std::os::unix::ffi::OsStringExt;
 
 use crate::procfs::{self, Dispositions};
 
@@ -24,6 +26,10 @@ pub(super) struct Process {
     pub(super) args: Vec<String>,
     /// None when unreadable (other users' processes, zombies).
     pub(super) exe: Option<String>,
+    /// The GRACE_*, TINI_* and DUMB_INIT_* variables it was started with
+    /// (from /proc/PID/environ; nothing else is kept): how an init was
+    /// configured.
+    pub(super) init_env: Vec<(OsString, OsString)>,
     pub(super) kernel_thread: bool,
     /// None when /proc/PID/status could not be read; `error` says why.
     pub(super) dispositions: Option<Dispositions>,
@@ -166,6 +172,7 @@ fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
         comm: String::new(),
         args: Vec::new(),
         exe: None,
+        init_env: Vec::new(),
         kernel_thread: false,
         dispositions: None,
         error: Some(error),
@@ -192,6 +199,7 @@ fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
         comm: stat.comm,
         args: Vec::new(),
         exe: None,
+        init_env: Vec::new(),
         kernel_thread,
         dispositions: None,
         error: None,
@@ -229,7 +237,31 @@ fn read_details(source: &impl Source, process: &mut Process) -> bool {
     // Unreadable for other users' processes, zombies and kernel threads:
     // only an aid to recognise PID 1, never an error worth marking.
     process.exe = source.exe(pid).ok();
+    process.init_env = source
+        .read(pid, "environ")
+        .map(|raw| init_variables(&raw))
+        .unwrap_or_default();
     true
+}
+
+/// The variables that configure an init, from /proc/PID/environ's
+/// NUL-separated `NAME=value` entries; everything else (secrets included)
+/// is dropped at once.
+fn init_variables(raw: &[u8]) -> Vec<(OsString, OsString)> {
+    raw.split(|&b| b == 0)
+        .filter(|entry| {
+            [&b"GRACE_"[..], b"TINI_", b"DUMB_INIT_"]
+                .iter()
+                .any(|prefix| entry.starts_with(prefix))
+        })
+        .filter_map(|entry| {
+            let at = entry.iter().position(|&b| b == b'=')?;
+            Some((
+                OsString::from_vec(entry[..at].to_vec()),
+                OsString::from_vec(entry[at + 1..].to_vec()),
+            ))
+        })
+        .collect()
 }
 
 /// `root` and every process below it, by parent links.

@@ -25,6 +25,7 @@ pub(super) fn process(pid: i32, ppid: i32, comm: &str) -> Process {
         comm: comm.into(),
         args: vec![comm.into()],
         exe: Some(format!("/usr/bin/{comm}")),
+        init_env: Vec::new(),
         kernel_thread: false,
         dispositions: Some(Dispositions::default()),
         error: None,

@@ -2,10 +2,10 @@
 //! to every process, as a pure function of the records read from /proc.
 
 use std::collections::HashSet;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::time::Duration;
 
-use crate::cli::{self, Config, ForwardTo, Invocation, StopOrder};
+use crate::cli::{self, Config, ForwardTo, Invocation, Parsed, Personality, StopOrder};
 use crate::procfs::Disposition;
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
 
@@ -86,8 +86,17 @@ fn classify(p: &Process) -> Kind {
     let names = names(p);
     let is = |wanted: &str| names.iter().any(|name| name == wanted);
     if is("grace") {
+        // Linked as tini or dumb-init, grace reads that tool's command line;
+        // GRACE_* (and the tool's own) variables configure it too.
+        let personality = p.args.first().map_or(Personality::Grace, |argv0| {
+            Personality::from_program(OsStr::new(argv0))
+        });
         let args = p.args.iter().skip(1).map(OsString::from);
-        if let Ok(Invocation::Run(config)) = cli::parse(args) {
+        if let Ok(Parsed {
+            invocation: Invocation::Run(config),
+            ..
+        }) = cli::parse_with(personality, args, &p.init_env)
+        {
             return Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: true,
@@ -1363,6 +1372,24 @@ mod tests {
 
     fn signal(number: i32) -> Signal {
         Signal::new(number).unwrap()
+    }
+
+    #[test]
+    fn grace_linked_as_tini_and_configured_by_environment_is_read_as_such() {
+        let mut init = args(process(1, 0, "tini"), &["tini", "-g", "--", "app"]);
+        init.exe = Some("/usr/bin/grace".into());
+        init.init_env = vec![("GRACE_GRACE_PERIOD".into(), "3s".into())];
+        match classify(&init) {
+            Kind::Grace {
+                config,
+                from_cmdline,
+            } => {
+                assert!(from_cmdline);
+                assert_eq!(config.forward_to, ForwardTo::Group);
+                assert_eq!(config.grace_period, Duration::from_secs(3));
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     /// Predicts with PID 1 (the first process) as the target.
