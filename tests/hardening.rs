@@ -85,29 +85,43 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
     );
 }
 
-/// Puts the process about to exec into a fresh pids cgroup limited to
-/// `limit` tasks; None when the kernel has no pids controller here.
-fn pids_cgroup(limit: u32) -> Option<std::path::PathBuf> {
-    let root = std::path::Path::new("/sys/fs/cgroup/pids");
-    let root = if root.join("cgroup.procs").exists() {
-        root.to_path_buf()
-    } else {
-        return None;
-    };
-    let group = root.join(format!("grace-test-{}", std::process::id()));
-    fs::create_dir_all(&group).ok()?;
-    fs::write(group.join("pids.max"), limit.to_string()).ok()?;
-    Some(group)
+/// A fresh pids cgroup limited to `limit` tasks, removed when dropped (also
+/// when the test fails); None when the kernel has no pids controller here.
+struct PidsCgroup(std::path::PathBuf);
+
+impl PidsCgroup {
+    fn new(limit: u32) -> Option<Self> {
+        let root = std::path::Path::new("/sys/fs/cgroup/pids");
+        if !root.join("cgroup.procs").exists() {
+            return None;
+        }
+        let group = root.join(format!("grace-test-{}", std::process::id()));
+        fs::create_dir_all(&group).ok()?;
+        let group = PidsCgroup(group);
+        fs::write(group.0.join("pids.max"), limit.to_string()).ok()?;
+        Some(group)
+    }
+}
+
+impl Drop for PidsCgroup {
+    fn drop(&mut self) {
+        // The killed processes leave the cgroup a moment after their
+        // namespace is gone; rmdir fails (EBUSY) until then.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while fs::remove_dir(&self.0).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }
 
 #[test]
 fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
-    let Some(group) = pids_cgroup(300) else {
+    let Some(cgroup) = PidsCgroup::new(300) else {
         eprintln!("skipped: no pids cgroup controller at /sys/fs/cgroup/pids");
         return;
     };
     let dir = TempDir::new();
-    let procs = group.join("cgroup.procs");
+    let procs = cgroup.0.join("cgroup.procs");
     let script = format!(
         "{} fork-flood {} & exec {}",
         stress_bin().display(),
@@ -143,7 +157,8 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
         sent.elapsed()
     );
     assert!(finished_cleanup(&dir, "main"));
-    let _ = fs::remove_dir(&group);
+    drop(grace);
+    drop(cgroup);
 }
 
 #[test]
