@@ -112,3 +112,35 @@ fn a_broken_stderr_neither_stops_grace_nor_reaches_the_command() {
     assert_eq!(grace.wait_code(), 143);
     assert_eq!(signals_received(&dir, "main"), [10, 10, 10, 15]);
 }
+
+#[test]
+fn pdeathsig_makes_the_parents_death_a_stop() {
+    let dir = TempDir::new();
+    let probe = crate::util::probe_args(&dir, "main", &["--cleanup-ms", "100"]).join(" ");
+    let ready = dir.join("main.ready");
+    let log = dir.join("main.log");
+    // The inner shell starts grace in the background, waits until grace's
+    // command is up (so grace has asked for the signal), and exits: grace's
+    // parent is gone. The outer shell, PID 1, waits for the command's log.
+    let inner = format!(
+        "{grace} -p TERM -- {probe} & while [ ! -e {ready} ]; do sleep 0.01; done",
+        grace = crate::util::grace_bin(),
+        ready = ready.display(),
+    );
+    let outer = format!(
+        "sh -c '{inner}'; i=0; while ! grep -q cleanup-done {log} 2>/dev/null && [ $i -lt 1000 ]; do sleep 0.01; i=$((i+1)); done",
+        log = log.display(),
+    );
+    let status = std::process::Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--", "sh", "-c", &outer])
+        .stdin(std::process::Stdio::null())
+        .status()
+        .expect("unshare");
+    assert!(status.success());
+    assert_eq!(
+        signals_received(&dir, "main"),
+        [15],
+        "SIGTERM via the parent death signal"
+    );
+    assert!(crate::util::finished_cleanup(&dir, "main"));
+}
