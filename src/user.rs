@@ -75,18 +75,21 @@ fn parse_id(text: &str) -> Option<u32> {
     text.parse::<u32>().ok().filter(|&id| id != u32::MAX)
 }
 
+/// The colon-separated fields of each entry line with at least `fields`
+/// fields and a name: comments, blank, NIS (`+`, `-`) and short lines are
+/// skipped.
+fn entries(text: &str, fields: usize) -> impl Iterator<Item = Vec<&str>> {
+    text.lines()
+        .filter(|line| !line.starts_with(['#', '+', '-']))
+        .map(|line| line.split(':').collect::<Vec<&str>>())
+        .filter(move |parts| parts.len() >= fields && !parts[0].is_empty())
+}
+
 /// Parses /etc/passwd (`name:password:uid:gid:gecos:home:shell`). Comments,
 /// blank, NIS (`+`, `-`) and malformed lines are skipped.
 pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
-    text.lines()
-        .filter_map(|line| {
-            if line.starts_with(['#', '+', '-']) {
-                return None;
-            }
-            let fields: Vec<&str> = line.split(':').collect();
-            if fields.len() < 7 || fields[0].is_empty() {
-                return None;
-            }
+    entries(text, 7)
+        .filter_map(|fields| {
             Some(PasswdEntry {
                 name: fields[0].to_string(),
                 uid: parse_id(fields[2])?,
@@ -100,15 +103,8 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
 /// Parses /etc/group (`name:password:gid:member,member`), skipping what
 /// `parse_passwd` skips.
 pub fn parse_group(text: &str) -> Vec<GroupEntry> {
-    text.lines()
-        .filter_map(|line| {
-            if line.starts_with(['#', '+', '-']) {
-                return None;
-            }
-            let fields: Vec<&str> = line.split(':').collect();
-            if fields.len() < 4 || fields[0].is_empty() {
-                return None;
-            }
+    entries(text, 4)
+        .filter_map(|fields| {
             Some(GroupEntry {
                 name: fields[0].to_string(),
                 gid: parse_id(fields[2])?,

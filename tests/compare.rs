@@ -64,13 +64,7 @@ fn run(init: &Init) -> Outcome {
     if let Some(binary) = init.binary {
         install(&rootfs.root(), Path::new(binary), "/init");
     }
-    let tag = rootfs
-        .dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned();
+    let tag = rootfs.tag();
     let script = shapes_script(&tag);
     let mut args: Vec<&str> = init.prefix.to_vec();
     args.extend(["sh", "-c", &script]);

@@ -5,15 +5,15 @@
 //! `--rewrite` and the JSON log lines.
 
 use std::collections::BTreeMap;
-use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
     BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, host_pid_of_probe,
-    monotonic_ms, personality_link, probe_args, send_signal, signals_received, state_of,
-    wait_ready, wait_until,
+    monotonic_ms, personality_link, probe_args, send_signal, shell_code, signals_received,
+    state_of, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
@@ -67,13 +67,8 @@ fn run_link(program: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String
         .stdin(Stdio::null())
         .output()
         .expect("run grace");
-    let code = output
-        .status
-        .code()
-        .or_else(|| output.status.signal().map(|s| 128 + s))
-        .expect("exit code");
     (
-        code,
+        shell_code(output.status),
         String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )

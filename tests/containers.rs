@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::util::{BOUND, TempDir, grace_bin, wait_until};
+use crate::util::{BOUND, TempDir, grace_bin, json_string, shell_code, wait_until};
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 
@@ -119,6 +119,17 @@ impl Rootfs {
         self.dir.join("rootfs")
     }
 
+    /// The test directory's unique name: on a probe's command line it makes
+    /// the container's processes recognisable on the host.
+    pub fn tag(&self) -> String {
+        self.dir
+            .path()
+            .file_name()
+            .expect("a temporary directory has a name")
+            .to_string_lossy()
+            .into_owned()
+    }
+
     /// The host side of /markers.
     pub fn markers(&self) -> PathBuf {
         self.dir.join("markers")
@@ -138,21 +149,6 @@ fn unique_name() -> String {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
-}
-
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// A running container.
@@ -342,12 +338,7 @@ impl Container {
     fn try_exit_code(&mut self) -> Option<i32> {
         let child = self.runc_run.as_mut()?;
         let status = child.try_wait().expect("try_wait")?;
-        use std::os::unix::process::ExitStatusExt;
-        Some(
-            status
-                .code()
-                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
-        )
+        Some(shell_code(status))
     }
 
     /// Waits for the container to exit by itself and returns its exit code.

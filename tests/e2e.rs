@@ -61,19 +61,9 @@ pub fn wait_for_shapes(rootfs: &Rootfs) {
     }
 }
 
-fn tag_of(rootfs: &Rootfs) -> String {
-    rootfs
-        .dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
 fn every_shape_is_stopped_gracefully(runtime: Runtime) {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = shapes_script(&tag);
     let mut container = Container::start(
         runtime,
@@ -122,7 +112,7 @@ fn podman_stop_stops_every_shape_gracefully() {
 #[test]
 fn shell_form_command_lets_the_app_finish() {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = format!("{}; echo done", probe("app", "--cleanup-ms 300", &tag));
     let mut container = Container::start(
         Runtime::Podman,
@@ -139,7 +129,7 @@ fn shell_form_command_lets_the_app_finish() {
 #[test]
 fn podman_stop_timeout_shorter_than_the_grace_period_wins_cleanly() {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = format!(
         "{} {} exec {}",
         probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
@@ -171,7 +161,7 @@ fn podman_stop_timeout_shorter_than_the_grace_period_wins_cleanly() {
 #[test]
 fn podman_init_path_runs_grace_as_init() {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = format!(
         "{} exec {}",
         probe("sibling", "--cleanup-ms 300 &", &tag),
@@ -200,7 +190,7 @@ fn podman_init_path_runs_grace_as_init() {
 #[test]
 fn podman_kill_hup_reaches_the_main_process() {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let main = probe("main", "--handle 1", &tag);
     let mut container = Container::start(
         Runtime::Podman,
@@ -222,7 +212,7 @@ fn podman_kill_hup_reaches_the_main_process() {
 #[test]
 fn kill_term_1_from_inside_the_container_stops_it_gracefully() {
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = format!(
         "{} exec {}",
         probe("sibling", "--cleanup-ms 300 &", &tag),

@@ -142,8 +142,16 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
         .start(&dir);
     wait_ready(&dir, "main");
     wait_for_file(&dir.join("flood.ready"));
-    // Responsive while flooded: a forwarded signal still gets through.
-    std::thread::sleep(Duration::from_millis(300));
+    // Responsive while flooded: once the flood fills the cgroup with ten
+    // times its resting number of tasks, a forwarded signal still gets
+    // through.
+    let current = cgroup.0.join("pids.current");
+    wait_until("the flood to fill the cgroup", || {
+        fs::read_to_string(&current)
+            .ok()
+            .and_then(|text| text.trim().parse::<u32>().ok())
+            .is_some_and(|pids| pids >= 50)
+    });
     grace.signal(10);
     wait_until("SIGUSR1 through the flood", || {
         signals_received(&dir, "main") == [10]

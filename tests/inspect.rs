@@ -16,8 +16,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
-    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, parent_of, probe_args,
-    probe_bin, wait_for_file, wait_ready, wait_until,
+    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, json_string, parent_of,
+    probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
 };
 
 // --- a small JSON reader, so the output is checked as JSON -----------------
@@ -216,7 +216,7 @@ impl Json {
             Json::Null => out.push_str("null"),
             Json::Bool(b) => out.push_str(&b.to_string()),
             Json::Int(n) => out.push_str(&n.to_string()),
-            Json::Str(s) => out.push_str(&quote(s)),
+            Json::Str(s) => out.push_str(&json_string(s)),
             Json::Arr(items) if items.iter().all(|i| !matches!(i, Json::Obj(_))) => {
                 let inner: Vec<String> = items
                     .iter()
@@ -241,7 +241,7 @@ impl Json {
             Json::Obj(fields) => {
                 out.push_str("{\n");
                 for (key, value) in fields {
-                    out.push_str(&format!("{pad}{}: ", quote(key)));
+                    out.push_str(&format!("{pad}{}: ", json_string(key)));
                     value.pretty(indent + 1, out);
                     out.push_str(",\n");
                 }
@@ -256,22 +256,6 @@ impl Json {
         self.pretty(0, &mut out);
         out
     }
-}
-
-/// A JSON string literal (only what the tests' text needs escaped).
-fn quote(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// Replaces what varies between runs by names: pids in the pid fields and

@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 use crate::containers::{
     Container, Rootfs, Runtime, host_processes_mentioning, install, static_binaries, wait_probe,
 };
-use crate::util::{TempDir, event_time, finished_cleanup, monotonic_ms, signals_received};
+use crate::util::{
+    TempDir, event_time, finished_cleanup, json_string, monotonic_ms, signals_received,
+};
 
 /// The fenced block after `<!-- recipe:NAME -->` in docs/recipes.md.
 fn recipe(name: &str) -> String {
@@ -143,19 +145,6 @@ fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
     }
 }
 
-fn json_string(text: &str) -> String {
-    let mut out = String::from("\"");
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
 fn probe(name: &str, extra: &str) -> String {
     format!("/probe --dir /markers --name {name} {extra}")
 }
@@ -216,16 +205,6 @@ fn dockerfile_recipe_builds_and_stops_every_process() {
     assert!(finished_cleanup(&markers, "main"), "{logs}");
 }
 
-fn tag_of(rootfs: &Rootfs) -> String {
-    rootfs
-        .dir
-        .path()
-        .file_name()
-        .unwrap()
-        .to_string_lossy()
-        .into_owned()
-}
-
 /// An ignorer that only SIGKILL ends, a sibling with cleanup to do, and
 /// the main process.
 fn straggler_script(tag: &str) -> String {
@@ -272,7 +251,7 @@ fn docker_init_path_recipe_emulated() {
         &static_binaries().grace,
         "/sbin/docker-init",
     );
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = straggler_script(&tag);
     let container = Container::start(
         Runtime::Podman,
@@ -290,7 +269,7 @@ fn podman_init_path_recipe_is_configured_by_environment() {
     let recipe = recipe("podman");
     assert!(recipe.contains("--init --init-path"), "{recipe}");
     let rootfs = Rootfs::new();
-    let tag = tag_of(&rootfs);
+    let tag = rootfs.tag();
     let script = straggler_script(&tag);
     let grace = static_binaries().grace.display().to_string();
     let container = Container::start(

@@ -309,11 +309,7 @@ impl Grace {
 
     /// grace's exit code; a signal death is reported as 128+N like a shell.
     pub fn wait_code(&mut self) -> i32 {
-        let status = self.wait();
-        status
-            .code()
-            .or_else(|| status.signal().map(|s| 128 + s))
-            .expect("exit code")
+        shell_code(self.wait())
     }
 
     pub fn stderr(&self) -> String {
@@ -347,12 +343,10 @@ pub fn run_plain(args: &[&str]) -> (i32, String) {
         .stdin(Stdio::null())
         .output()
         .expect("run grace");
-    let code = output
-        .status
-        .code()
-        .or_else(|| output.status.signal().map(|s| 128 + s))
-        .expect("exit code");
-    (code, String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        shell_code(output.status),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The events a probe wrote: (event, detail, monotonic ms).
@@ -514,4 +508,28 @@ pub fn group_and_session(pid: i32) -> Option<(i32, i32)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     let mut fields = stat.rsplit_once(") ")?.1.split_whitespace().skip(2);
     Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+}
+
+/// An exit status as a shell reports it: the code, or 128+N for signal N.
+pub fn shell_code(status: ExitStatus) -> i32 {
+    status
+        .code()
+        .or_else(|| status.signal().map(|signal| 128 + signal))
+        .expect("a process ends by exit or by signal")
+}
+
+/// A JSON string literal, for the JSON and YAML the tests write and read.
+pub fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
