@@ -17,13 +17,16 @@
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
-//! untouched as raw OS strings, so the command's own flags are never read
-//! and arguments need not be UTF-8. `inspect` is a subcommand only as the
+//! untouched as raw bytes, so the command's own flags are never read and
+//! arguments need not be UTF-8. `inspect` is a subcommand only as the
 //! very first word: `grace -- inspect` runs a command named inspect.
 
-use std::ffi::{OsStr, OsString};
-use std::fmt;
-use std::time::Duration;
+use core::fmt;
+use core::mem;
+use core::str;
+use core::time::Duration;
+
+use crate::prelude::*;
 
 use crate::log::Format;
 use crate::signals::{self, Signal, SignalSet};
@@ -130,9 +133,8 @@ pub enum Personality {
 
 impl Personality {
     /// From argv[0]: its base name decides.
-    pub fn from_program(program: &OsStr) -> Self {
-        let bytes = program.as_encoded_bytes();
-        let base = bytes.rsplit(|&b| b == b'/').next().unwrap_or(bytes);
+    pub fn from_program(program: &[u8]) -> Self {
+        let base = program.rsplit(|&b| b == b'/').next().unwrap_or(program);
         match base {
             b"tini" | b"tini-static" | b"docker-init" => Personality::Tini,
             b"dumb-init" => Personality::DumbInit,
@@ -213,8 +215,8 @@ pub struct Rewrite {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub personality: Personality,
-    pub command: OsString,
-    pub args: Vec<OsString>,
+    pub command: Vec<u8>,
+    pub args: Vec<Vec<u8>>,
     pub forward_to: ForwardTo,
     pub subreaper: bool,
     pub parent_death_signal: Option<Signal>,
@@ -224,7 +226,7 @@ pub struct Config {
     pub stop_order: StopOrder,
     pub grace_period: Duration,
     pub stop_delay: Duration,
-    pub pre_stop: Option<OsString>,
+    pub pre_stop: Option<Vec<u8>>,
     pub verbose: u8,
     pub quiet: bool,
     pub rewrites: Vec<Rewrite>,
@@ -286,12 +288,6 @@ impl UsageError {
 impl fmt::Display for UsageError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
-    }
-}
-
-impl From<lexopt::Error> for UsageError {
-    fn from(error: lexopt::Error) -> Self {
-        UsageError::new(error.to_string())
     }
 }
 
@@ -673,7 +669,7 @@ struct Settings {
     stop_order: Option<StopOrder>,
     grace_period: Option<Duration>,
     stop_delay: Option<Duration>,
-    pre_stop: Option<OsString>,
+    pre_stop: Option<Vec<u8>>,
     verbose: Option<u8>,
     quiet: Option<bool>,
     rewrites: Option<Vec<Rewrite>>,
@@ -723,7 +719,7 @@ impl Settings {
         }
     }
 
-    fn config(self, personality: Personality, command: OsString, args: Vec<OsString>) -> Config {
+    fn config(self, personality: Personality, command: Vec<u8>, args: Vec<Vec<u8>>) -> Config {
         let new_session = self.new_session.unwrap_or(false);
         let mut rewrites = Vec::new();
         if new_session {
@@ -780,14 +776,13 @@ impl Settings {
     /// Sets `key` from a value given on the command line (`from_env`
     /// false: one more item of a repeatable option) or in its environment
     /// variable (a whole comma-separated list; a flag's truth value).
-    fn set(&mut self, key: Key, value: OsString, from_env: bool) -> Result<(), String> {
+    fn set(&mut self, key: Key, value: Vec<u8>, from_env: bool) -> Result<(), String> {
         if key == Key::PreStop {
             self.pre_stop = Some(value);
             return Ok(());
         }
-        let text = value
-            .to_str()
-            .ok_or_else(|| format!("invalid value {value:?}: not UTF-8"))?;
+        let text = str::from_utf8(&value)
+            .map_err(|_| format!("invalid value {}: not UTF-8", quoted(&value)))?;
         let list = || text.split(',').map(str::trim);
         match key {
             Key::StopOn => self.stop_on = Some(parse_signal_list(text)?),
@@ -936,12 +931,12 @@ fn parse_dumb_init_rewrite(text: &str) -> Result<Rewrite, String> {
 
 /// Whether the arguments (without the program name) ask for `inspect`: the
 /// very first word, before any option.
-pub fn is_inspect(args: &[OsString]) -> bool {
-    args.first().is_some_and(|first| first == "inspect")
+pub fn is_inspect(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|first| first == b"inspect")
 }
 
 /// The usage line and the help command to show with a usage error in `args`.
-pub fn usage_for(personality: Personality, args: &[OsString]) -> (&'static str, &'static str) {
+pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &'static str) {
     if personality == Personality::Grace && is_inspect(args) {
         (INSPECT_USAGE, "grace inspect --help")
     } else {
@@ -952,7 +947,7 @@ pub fn usage_for(personality: Personality, args: &[OsString]) -> (&'static str, 
 /// Parses grace's own arguments, without the program name and without
 /// looking at the environment (as `inspect` reads another grace's command
 /// line).
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
+pub fn parse(args: impl IntoIterator<Item = Vec<u8>>) -> Result<Invocation, UsageError> {
     parse_with(Personality::Grace, args, &[]).map(|parsed| parsed.invocation)
 }
 
@@ -960,13 +955,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, Usa
 /// the environment `env`.
 pub fn parse_with(
     personality: Personality,
-    args: impl IntoIterator<Item = OsString>,
-    env: &[(OsString, OsString)],
+    args: impl IntoIterator<Item = Vec<u8>>,
+    env: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Parsed, UsageError> {
-    let args: Vec<OsString> = args.into_iter().collect();
+    let mut args: Vec<Vec<u8>> = args.into_iter().collect();
     if personality == Personality::Grace && is_inspect(&args) {
+        args.remove(0);
         return Ok(Parsed {
-            invocation: parse_inspect(args.into_iter().skip(1))?,
+            invocation: parse_inspect(args)?,
             warnings: Vec::new(),
         });
     }
@@ -974,15 +970,15 @@ pub fn parse_with(
     // The log format asked for, so that an error is written the way the
     // rest would have been: the command line's, else the environment's.
     let env_format = lookup(env, "GRACE_LOG_FORMAT")
-        .and_then(|value| value.to_str())
+        .and_then(|value| str::from_utf8(value).ok())
         .and_then(|value| value.parse::<Format>().ok());
     let grace_env = grace_environment(env, &mut warnings);
     let tool_env = tool_environment(personality, env, &mut warnings);
     let mut command_line = Settings::default();
     let parsed = match personality {
-        Personality::Grace => parse_grace(&args, &mut command_line),
-        Personality::Tini => parse_tini(&args, &mut command_line),
-        Personality::DumbInit => parse_dumb_init(&args, &mut command_line),
+        Personality::Grace => parse_grace(args, &mut command_line),
+        Personality::Tini => parse_tini(args, &mut command_line),
+        Personality::DumbInit => parse_dumb_init(args, &mut command_line),
     };
     let format = command_line.log_format.or(env_format).unwrap_or_default();
     let with_format = |mut error: UsageError| {
@@ -1013,7 +1009,7 @@ pub fn parse_with(
 /// What a command line parser found: a command to run, or a mode such as
 /// help.
 enum Parsed2 {
-    Command(OsString, Vec<OsString>),
+    Command(Vec<u8>, Vec<Vec<u8>>),
     Mode(Invocation),
 }
 
@@ -1025,10 +1021,181 @@ fn find_option(short: Option<char>, long: Option<&str>) -> Option<&'static Optio
     })
 }
 
-fn parse_grace(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
-    use lexopt::prelude::*;
+// ---------------------------------------------------------------------------
+// Splitting the command line into options and values
+// ---------------------------------------------------------------------------
 
-    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
+/// One item of a command line: `-x`, `--name`, or a word that is not an
+/// option (after `--`, anything).
+#[derive(Debug, PartialEq, Eq)]
+enum Arg<'a> {
+    Short(char),
+    Long(&'a str),
+    Value(Vec<u8>),
+}
+
+use Arg::{Long, Short, Value};
+
+impl Arg<'_> {
+    /// The error for an item the parser has no use for.
+    fn unexpected(self) -> UsageError {
+        match self {
+            Short(short) => UsageError::new(format!("invalid option '-{short}'")),
+            Long(long) => UsageError::new(format!("invalid option '--{long}'")),
+            Value(value) => UsageError::new(format!("unexpected argument {}", quoted(&value))),
+        }
+    }
+}
+
+/// A word for a message, as Rust's debug format shows a string: in double
+/// quotes, escaped, and bytes that are not UTF-8 as `\xFF`.
+fn quoted(bytes: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for chunk in bytes.utf8_chunks() {
+        for letter in chunk.valid().chars() {
+            match letter {
+                '\'' => out.push(letter),
+                _ => out.extend(letter.escape_debug()),
+            }
+        }
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02X}"));
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The command line as options and values, for the parsers below. Options
+/// come first; a value ends them, and the parser takes the rest untouched
+/// with `raw_args`.
+struct Tokens {
+    /// The arguments not yet looked at, last first (so that taking one is a
+    /// pop).
+    rest: Vec<Vec<u8>>,
+    /// `-abc` while its letters are being read, and where the next one is.
+    shorts: Option<(Vec<u8>, usize)>,
+    /// The `value` of `--name=value`: the option must take it, or it is an
+    /// error at the next item.
+    attached: Option<Vec<u8>>,
+    /// The last option as typed (`-p`, `--name`), for messages; `Long`
+    /// borrows its name from here.
+    last: String,
+    /// After `--`: every word is a value.
+    only_values: bool,
+}
+
+impl Tokens {
+    fn new(mut args: Vec<Vec<u8>>) -> Self {
+        args.reverse();
+        Tokens {
+            rest: args,
+            shorts: None,
+            attached: None,
+            last: String::new(),
+            only_values: false,
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<Arg<'_>>, UsageError> {
+        if let Some(value) = self.attached.take() {
+            return Err(self.unwanted_value(&value));
+        }
+        if let Some((word, at)) = self.shorts.take()
+            && at < word.len()
+        {
+            // `-s=x`: a value for a flag. (A lone `-=` is option `=`.)
+            if word[at] == b'=' && at > 1 {
+                return Err(self.unwanted_value(&word[at + 1..]));
+            }
+            let (letter, len) = first_char(&word[at..]);
+            self.shorts = Some((word, at + len));
+            self.last = format!("-{letter}");
+            return Ok(Some(Short(letter)));
+        }
+        let Some(word) = self.rest.pop() else {
+            return Ok(None);
+        };
+        if self.only_values {
+            return Ok(Some(Value(word)));
+        }
+        if word == b"--" {
+            self.only_values = true;
+            return self.next();
+        }
+        if let Some(name) = word.strip_prefix(b"--") {
+            let name = match name.iter().position(|&b| b == b'=') {
+                Some(equals) => {
+                    self.attached = Some(name[equals + 1..].to_vec());
+                    &name[..equals]
+                }
+                None => name,
+            };
+            self.last = format!("--{}", String::from_utf8_lossy(name));
+            return Ok(Some(Long(&self.last[2..])));
+        }
+        if word.len() > 1 && word[0] == b'-' {
+            self.shorts = Some((word, 1));
+            return self.next();
+        }
+        Ok(Some(Value(word)))
+    }
+
+    /// The value of the option just returned: the rest of `-pVALUE` (or
+    /// `-p=VALUE`), `--name=VALUE`'s, or else the next argument whatever
+    /// it looks like.
+    fn value(&mut self) -> Result<Vec<u8>, UsageError> {
+        if let Some(value) = self.attached.take() {
+            return Ok(value);
+        }
+        if let Some((mut word, mut at)) = self.shorts.take()
+            && at < word.len()
+        {
+            if word[at] == b'=' {
+                at += 1;
+            }
+            word.drain(..at);
+            return Ok(word);
+        }
+        self.rest
+            .pop()
+            .ok_or_else(|| UsageError::new(format!("missing argument for option '{}'", self.last)))
+    }
+
+    /// Everything after the value just returned, untouched.
+    fn raw_args(&mut self) -> Vec<Vec<u8>> {
+        let mut rest = mem::take(&mut self.rest);
+        rest.reverse();
+        rest
+    }
+
+    fn unwanted_value(&self, value: &[u8]) -> UsageError {
+        UsageError::new(format!(
+            "unexpected argument for option '{}': {}",
+            self.last,
+            quoted(value)
+        ))
+    }
+}
+
+/// The first character of a short option cluster's rest and its length in
+/// bytes; a byte that does not start valid UTF-8 is U+FFFD, so that it can
+/// be refused as an option like any other.
+fn first_char(bytes: &[u8]) -> (char, usize) {
+    // No character is longer than 4 bytes.
+    let head = &bytes[..bytes.len().min(4)];
+    let valid = match str::from_utf8(head) {
+        Ok(text) => text,
+        Err(error) => str::from_utf8(&head[..error.valid_up_to()]).unwrap_or_default(),
+    };
+    match valid.chars().next() {
+        Some(letter) => (letter, letter.len_utf8()),
+        None => (char::REPLACEMENT_CHARACTER, 1),
+    }
+}
+
+fn parse_grace(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<Parsed2, UsageError> {
+    let mut parser = Tokens::new(args);
     while let Some(arg) = parser.next()? {
         let option = match &arg {
             Short(short) => find_option(Some(*short), None),
@@ -1036,10 +1203,10 @@ fn parse_grace(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, Us
             Value(_) => None,
         };
         if let Value(command) = arg {
-            return Ok(Parsed2::Command(command, parser.raw_args()?.collect()));
+            return Ok(Parsed2::Command(command, parser.raw_args()));
         }
         let Some(option) = option else {
-            return Err(arg.unexpected().into());
+            return Err(arg.unexpected());
         };
         match option.key {
             Key::Help => return Ok(Parsed2::Mode(Invocation::Help)),
@@ -1059,13 +1226,11 @@ fn parse_grace(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, Us
 /// tini 0.19's command line: short options only, `--version` only as the
 /// sole argument. Unlike tini, parsing stops at the first word that is not
 /// an option, so the command's own flags are never taken for tini's.
-fn parse_tini(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
-    use lexopt::prelude::*;
-
-    if args.len() == 1 && args[0] == "--version" {
+fn parse_tini(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<Parsed2, UsageError> {
+    if args.len() == 1 && args[0] == b"--version" {
         return Ok(Parsed2::Mode(Invocation::Version));
     }
-    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
+    let mut parser = Tokens::new(args);
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') => return Ok(Parsed2::Mode(Invocation::Help)),
@@ -1085,18 +1250,16 @@ fn parse_tini(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, Usa
                     .set(key, value, false)
                     .map_err(|error| UsageError::new(format!("-{letter}: {error}")))?;
             }
-            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args()?.collect())),
-            _ => return Err(arg.unexpected().into()),
+            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args())),
+            _ => return Err(arg.unexpected()),
         }
     }
     Err(UsageError::new("no command given"))
 }
 
 /// dumb-init 1.2's command line (getopt_long `+hvVcr:`).
-fn parse_dumb_init(args: &[OsString], settings: &mut Settings) -> Result<Parsed2, UsageError> {
-    use lexopt::prelude::*;
-
-    let mut parser = lexopt::Parser::from_args(args.iter().cloned());
+fn parse_dumb_init(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<Parsed2, UsageError> {
+    let mut parser = Tokens::new(args);
     while let Some(arg) = parser.next()? {
         match arg {
             Short('h') | Long("help") => return Ok(Parsed2::Mode(Invocation::Help)),
@@ -1108,29 +1271,29 @@ fn parse_dumb_init(args: &[OsString], settings: &mut Settings) -> Result<Parsed2
             }
             Short('r') | Long("rewrite") => {
                 let value = parser.value()?;
-                let text = value.to_string_lossy();
+                let text = String::from_utf8_lossy(&value);
                 let rule = parse_dumb_init_rewrite(&text)
                     .map_err(|error| UsageError::new(format!("--rewrite: {error}")))?;
                 extend_or_replace(&mut settings.rewrites, vec![rule], false);
             }
-            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args()?.collect())),
-            _ => return Err(arg.unexpected().into()),
+            Value(command) => return Ok(Parsed2::Command(command, parser.raw_args())),
+            _ => return Err(arg.unexpected()),
         }
     }
     Err(UsageError::new("no command given"))
 }
 
-fn lookup<'a>(env: &'a [(OsString, OsString)], name: &str) -> Option<&'a OsString> {
+fn lookup<'a>(env: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
     env.iter()
         .rev()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value)
+        .find(|(key, _)| key == name.as_bytes())
+        .map(|(_, value)| value.as_slice())
 }
 
 /// The GRACE_ variables. An empty one counts as unset; one that names no
 /// option is a warning (a typo would otherwise go unnoticed).
 fn grace_environment(
-    env: &[(OsString, OsString)],
+    env: &[(Vec<u8>, Vec<u8>)],
     warnings: &mut Vec<String>,
 ) -> Result<Settings, UsageError> {
     let mut settings = Settings::default();
@@ -1145,11 +1308,13 @@ fn grace_environment(
             continue;
         }
         settings
-            .set(option.key, value.clone(), true)
+            .set(option.key, value.to_vec(), true)
             .map_err(|error| UsageError::new(format!("{name}: {error}")))?;
     }
     for (key, _) in env {
-        let Some(key) = key.to_str() else { continue };
+        let Ok(key) = str::from_utf8(key) else {
+            continue;
+        };
         if key.starts_with(ENV_PREFIX)
             && !OPTIONS
                 .iter()
@@ -1166,7 +1331,7 @@ fn grace_environment(
 /// The personality's own variables, with the original tool's meanings.
 fn tool_environment(
     personality: Personality,
-    env: &[(OsString, OsString)],
+    env: &[(Vec<u8>, Vec<u8>)],
     warnings: &mut Vec<String>,
 ) -> Settings {
     let mut settings = Settings::default();
@@ -1181,7 +1346,10 @@ fn tool_environment(
                 settings.forward_to = Some(ForwardTo::Group);
             }
             if let Some(value) = lookup(env, "TINI_VERBOSITY") {
-                match value.to_str().and_then(|v| v.trim().parse::<u32>().ok()) {
+                match str::from_utf8(value)
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u32>().ok())
+                {
                     // tini's levels: 0 fatal only, 1 warnings (default),
                     // 2 info, 3 debug, 4 trace.
                     Some(0) => settings.quiet = Some(true),
@@ -1190,16 +1358,16 @@ fn tool_environment(
                     }
                     None => warnings.push(format!(
                         "ignoring TINI_VERBOSITY={}: not a number",
-                        value.to_string_lossy()
+                        String::from_utf8_lossy(value)
                     )),
                 }
             }
         }
         Personality::DumbInit => {
-            if lookup(env, "DUMB_INIT_DEBUG").is_some_and(|v| v == "1") {
+            if lookup(env, "DUMB_INIT_DEBUG").is_some_and(|v| v == b"1") {
                 settings.verbose = Some(2);
             }
-            if lookup(env, "DUMB_INIT_SETSID").is_some_and(|v| v == "0") {
+            if lookup(env, "DUMB_INIT_SETSID").is_some_and(|v| v == b"0") {
                 settings.new_session = Some(false);
                 settings.forward_to = Some(ForwardTo::Child);
             }
@@ -1209,10 +1377,8 @@ fn tool_environment(
 }
 
 /// `inspect`'s arguments, after the word `inspect`.
-fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation, UsageError> {
-    use lexopt::prelude::*;
-
-    let mut parser = lexopt::Parser::from_args(args);
+fn parse_inspect(args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
+    let mut parser = Tokens::new(args);
     let mut options = InspectOptions {
         json: false,
         signal: signals::SIGTERM,
@@ -1224,14 +1390,13 @@ fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation,
             Long("json") => options.json = true,
             Long("signal") => {
                 let value = parser.value()?;
-                options.signal = value
-                    .to_str()
-                    .ok_or_else(|| "not UTF-8".to_string())
+                options.signal = str::from_utf8(&value)
+                    .map_err(|_| "not UTF-8".to_string())
                     .and_then(parse_signal)
                     .map_err(|error| UsageError::new(format!("--signal: {error}")))?;
             }
             Value(word) if options.pid.is_none() => {
-                let text = word.to_string_lossy();
+                let text = String::from_utf8_lossy(&word);
                 match text.parse::<i32>() {
                     Ok(pid) if pid > 0 => options.pid = Some(pid),
                     _ => {
@@ -1241,7 +1406,7 @@ fn parse_inspect(args: impl IntoIterator<Item = OsString>) -> Result<Invocation,
                     }
                 }
             }
-            _ => return Err(arg.unexpected().into()),
+            _ => return Err(arg.unexpected()),
         }
     }
     Ok(Invocation::Inspect(options))
@@ -1594,8 +1759,16 @@ pub fn env_table_markdown() -> String {
 mod tests {
     use super::*;
 
+    fn os(word: &str) -> Vec<u8> {
+        word.as_bytes().to_vec()
+    }
+
+    fn os_all(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|word| os(word)).collect()
+    }
+
     fn run(words: &[&str]) -> Result<Invocation, UsageError> {
-        parse(words.iter().map(OsString::from))
+        parse(os_all(words))
     }
 
     fn config(words: &[&str]) -> Config {
@@ -1605,11 +1778,8 @@ mod tests {
         }
     }
 
-    fn env(pairs: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (OsString::from(k), OsString::from(v)))
-            .collect()
+    fn env(pairs: &[(&str, &str)]) -> Vec<(Vec<u8>, Vec<u8>)> {
+        pairs.iter().map(|(k, v)| (os(k), os(v))).collect()
     }
 
     fn as_personality(
@@ -1617,11 +1787,7 @@ mod tests {
         words: &[&str],
         environment: &[(&str, &str)],
     ) -> Result<Parsed, UsageError> {
-        parse_with(
-            personality,
-            words.iter().map(OsString::from),
-            &env(environment),
-        )
+        parse_with(personality, os_all(words), &env(environment))
     }
 
     fn config_as(personality: Personality, words: &[&str], environment: &[(&str, &str)]) -> Config {
@@ -1637,25 +1803,85 @@ mod tests {
     #[test]
     fn command_and_its_flags_pass_through_untouched() {
         let c = config(&["-v", "--", "ls", "-v", "--grace", "3", "--"]);
-        assert_eq!(c.command, "ls");
-        assert_eq!(c.args, ["-v", "--grace", "3", "--"]);
+        assert_eq!(c.command, b"ls");
+        assert_eq!(c.args, os_all(&["-v", "--grace", "3", "--"]));
         assert_eq!(c.verbose, 1);
 
         let c = config(&["ls", "-s", "--help"]);
-        assert_eq!(c.command, "ls");
-        assert_eq!(c.args, ["-s", "--help"]);
+        assert_eq!(c.command, b"ls");
+        assert_eq!(c.args, os_all(&["-s", "--help"]));
         assert!(!c.subreaper);
     }
 
     #[test]
     fn non_utf8_arguments_survive() {
-        use std::os::unix::ffi::OsStringExt;
-        let raw = OsString::from_vec(vec![b'a', 0xff, b'b']);
-        let parsed = parse([OsString::from("--"), OsString::from("echo"), raw.clone()]);
+        let raw = vec![b'a', 0xff, b'b'];
+        let parsed = parse([os("--"), b"echo".to_vec(), raw.clone()]);
         match parsed {
             Ok(Invocation::Run(c)) => assert_eq!(c.args, [raw]),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn values_are_attached_or_the_next_word_whatever_it_looks_like() {
+        for words in [
+            &["-pTERM", "x"][..],
+            &["-p=TERM", "x"],
+            &["-p", "TERM", "x"],
+            &["-sp", "TERM", "x"],
+            &["-spTERM", "x"],
+            &["--pdeathsig=TERM", "x"],
+            &["--pdeathsig", "TERM", "x"],
+        ] {
+            let c = config(words);
+            assert_eq!(c.parent_death_signal, Some(signals::SIGTERM), "{words:?}");
+            assert_eq!(c.command, b"x", "{words:?}");
+        }
+        assert!(config(&["-sp", "TERM", "x"]).subreaper);
+        assert_eq!(
+            config(&["--pre-stop", "-v", "cmd"]).pre_stop,
+            Some(os("-v"))
+        );
+        assert_eq!(config(&["--pre-stop=", "cmd"]).pre_stop, Some(os("")));
+        assert_eq!(config(&["-vvv", "-qv", "cmd"]).verbose, 4);
+        // A lone - is a word, not an option; after --, so is anything.
+        let c = config(&["-v", "-", "-v"]);
+        assert_eq!(
+            (c.command, c.args, c.verbose),
+            (os("-"), os_all(&["-v"]), 1)
+        );
+        let c = config(&["--", "-v", "--"]);
+        assert_eq!(
+            (c.command, c.args, c.verbose),
+            (os("-v"), os_all(&["--"]), 0)
+        );
+    }
+
+    #[test]
+    fn usage_errors_name_the_option_or_word() {
+        let message = |words: &[&str]| run(words).unwrap_err().message;
+        assert_eq!(message(&["-x", "cmd"]), "invalid option '-x'");
+        assert_eq!(message(&["-vx", "cmd"]), "invalid option '-x'");
+        assert_eq!(message(&["--bogus=1", "cmd"]), "invalid option '--bogus'");
+        assert_eq!(
+            message(&["--grace-period"]),
+            "missing argument for option '--grace-period'"
+        );
+        assert_eq!(message(&["-vp"]), "missing argument for option '-p'");
+        assert_eq!(
+            message(&["--subreaper=yes", "cmd"]),
+            "unexpected argument for option '--subreaper': \"yes\""
+        );
+        assert_eq!(
+            message(&["-s=1", "cmd"]),
+            "unexpected argument for option '-s': \"1\""
+        );
+        assert_eq!(message(&["inspect", "1", "2"]), "unexpected argument \"2\"");
+        let error = parse([os("inspect"), os("1"), vec![b'a', 0xff, b'"']]).unwrap_err();
+        assert_eq!(error.message, "unexpected argument \"a\\xFF\\\"\"");
+        let error = parse([vec![b'-', 0xff], os("cmd")]).unwrap_err();
+        assert_eq!(error.message, "invalid option '-\u{FFFD}'");
     }
 
     #[test]
@@ -1753,7 +1979,7 @@ mod tests {
         assert_eq!(c.stop_order, StopOrder::MainFirst);
         assert_eq!(c.grace_period, Duration::from_secs(120));
         assert_eq!(c.stop_delay, Duration::from_millis(500));
-        assert_eq!(c.pre_stop, Some(OsString::from("echo bye")));
+        assert_eq!(c.pre_stop, Some(os("echo bye")));
     }
 
     #[test]
@@ -1876,13 +2102,13 @@ mod tests {
         assert_eq!(run(&["inspect", "1", "-h"]), Ok(Invocation::InspectHelp));
 
         // Anywhere else, inspect is a command to run.
-        assert_eq!(config(&["--", "inspect"]).command, "inspect");
-        assert_eq!(config(&["-v", "inspect", "--json"]).args, ["--json"]);
-        assert_eq!(config(&["inspectx"]).command, "inspectx");
+        assert_eq!(config(&["--", "inspect"]).command, b"inspect");
+        assert_eq!(config(&["-v", "inspect", "--json"]).args, [b"--json"]);
+        assert_eq!(config(&["inspectx"]).command, b"inspectx");
         // And in a personality, always.
         assert_eq!(
             config_as(Personality::Tini, &["inspect"], &[]).command,
-            "inspect"
+            b"inspect"
         );
 
         for words in [
@@ -1898,13 +2124,12 @@ mod tests {
         ] {
             assert!(run(words).is_err(), "{words:?} must be refused");
         }
-        let to_os = |words: &[&str]| words.iter().map(OsString::from).collect::<Vec<_>>();
         assert_eq!(
-            usage_for(Personality::Grace, &to_os(&["inspect", "-x"])).0,
+            usage_for(Personality::Grace, &os_all(&["inspect", "-x"])).0,
             INSPECT_USAGE
         );
         assert_eq!(
-            usage_for(Personality::Grace, &to_os(&["--", "inspect"])).0,
+            usage_for(Personality::Grace, &os_all(&["--", "inspect"])).0,
             USAGE
         );
     }
@@ -2070,7 +2295,7 @@ mod tests {
             ("", Personality::Grace),
         ] {
             assert_eq!(
-                Personality::from_program(OsStr::new(program)),
+                Personality::from_program(program.as_bytes()),
                 personality,
                 "{program}"
             );
@@ -2091,7 +2316,7 @@ mod tests {
         assert_eq!(c.verbose, 2);
         assert_eq!(c.parent_death_signal, Some(signals::SIGKILL));
         assert_eq!(c.success_exits, [3, 143]);
-        assert_eq!(c.args, ["-s"]);
+        assert_eq!(c.args, [b"-s"]);
         assert!(!c.new_session && !c.job_control);
         // Like tini, SIGTSTP is passed on, SIGTTIN and SIGTTOU are not.
         assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGTSTP)));
@@ -2156,7 +2381,7 @@ mod tests {
         let c = config_as(Personality::DumbInit, &["cmd", "-c"], &[]);
         assert!(c.new_session && c.job_control);
         assert_eq!(c.forward_to, ForwardTo::Group);
-        assert_eq!(c.args, ["-c"]);
+        assert_eq!(c.args, [b"-c"]);
         // The terminal stop signals become SIGSTOP in a session of its own.
         assert_eq!(c.rewrite(signals::SIGTSTP), Some(Some(signals::SIGSTOP)));
 

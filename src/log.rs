@@ -12,12 +12,14 @@
 //! Each line goes out in a single write(2) so lines from grace and the
 //! command do not interleave mid-line.
 
-use std::fmt::{self, Write as _};
-use std::io::Write;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use core::fmt::{self, Write as _};
+use core::sync::atomic::{AtomicU8, Ordering};
+use core::time::Duration;
+
+use crate::prelude::*;
 
 use crate::signals::Signal;
+use crate::sys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -51,7 +53,7 @@ pub enum Format {
     Json,
 }
 
-impl std::str::FromStr for Format {
+impl core::str::FromStr for Format {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
@@ -190,9 +192,9 @@ pub fn write(level: Level, event: &str, fields: &[(&str, Value)], message: fmt::
         event,
         fields,
         message,
-        SystemTime::now(),
+        sys::wall_clock_now(),
     );
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let _ = sys::write_all(libc::STDERR_FILENO, line.as_bytes());
 }
 
 /// One line, newline included.
@@ -202,7 +204,7 @@ pub fn render(
     event: &str,
     fields: &[(&str, Value)],
     message: fmt::Arguments<'_>,
-    now: SystemTime,
+    now: Duration,
 ) -> String {
     match format {
         Format::Text => {
@@ -276,9 +278,9 @@ pub fn json_string(text: &str, out: &mut String) {
     out.push('"');
 }
 
-/// `2025-01-31T12:34:56.789Z`: UTC, milliseconds, RFC 3339.
-pub fn utc_timestamp(time: SystemTime) -> String {
-    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+/// `2025-01-31T12:34:56.789Z` for a time `since` the Unix epoch: UTC,
+/// milliseconds, RFC 3339.
+pub fn utc_timestamp(since: Duration) -> String {
     let seconds = since.as_secs();
     let days = (seconds / 86_400) as i64;
     let rest = seconds % 86_400;
@@ -368,10 +370,9 @@ macro_rules! debug {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
 
-    fn at(seconds: u64, millis: u64) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(seconds) + Duration::from_millis(millis)
+    fn at(seconds: u64, millis: u64) -> Duration {
+        Duration::from_secs(seconds) + Duration::from_millis(millis)
     }
 
     #[test]

@@ -4,6 +4,10 @@
 //! This file wires the modules together and turns every outcome into an exit
 //! code; each concern lives in its own module.
 
+// No std in the binary: its panic and backtrace machinery alone is a
+// third of a static std build, and grace only needs the heap (alloc) and
+// the system calls in `sys`. Unit tests run under std's harness.
+#![cfg_attr(not(test), no_std)]
 #![cfg_attr(not(test), no_main)]
 #![deny(unsafe_code)]
 // A panic in PID 1 takes the whole container down: no unwrap, expect or
@@ -12,6 +16,8 @@
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
+
+extern crate alloc;
 
 mod cli;
 mod inspect;
@@ -27,10 +33,21 @@ mod spawn;
 mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
+mod time;
 mod user;
 
-use std::ffi::OsString;
-use std::io::Write;
+/// What std's prelude would bring, from `alloc`; every module imports it.
+mod prelude {
+    pub use alloc::borrow::ToOwned;
+    pub use alloc::boxed::Box;
+    pub use alloc::collections::{BTreeMap, BTreeSet};
+    pub use alloc::format;
+    pub use alloc::string::{String, ToString};
+    pub use alloc::vec;
+    pub use alloc::vec::Vec;
+}
+
+use prelude::*;
 
 use cli::{Invocation, Personality};
 use signals::{SIGCONT, SIGHUP, SIGPIPE, SignalSet};
@@ -41,7 +58,7 @@ use signals::{SIGCONT, SIGHUP, SIGPIPE, SignalSet};
 const EXIT_INTERNAL: i32 = 125;
 
 /// Called from the C entry point in `sys` with the raw argv.
-pub fn run(argv: Vec<OsString>) -> i32 {
+pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     // First thing: block every signal, so none is lost or acted on by
     // default between now and the event loop. What we replace is what the
     // command must get back.
@@ -61,10 +78,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     let personality = argv.next().map_or(Personality::Grace, |program| {
         Personality::from_program(&program)
     });
-    let args: Vec<OsString> = argv.collect();
+    let args: Vec<Vec<u8>> = argv.collect();
     let (usage, help_command) = cli::usage_for(personality, &args);
-    let environment: Vec<(OsString, OsString)> = std::env::vars_os().collect();
-    let (config, warnings) = match cli::parse_with(personality, args, &environment) {
+    let environment = sys::environment();
+    let variables = split_variables(&environment);
+    let (config, warnings) = match cli::parse_with(personality, args, &variables) {
         Ok(parsed) => match parsed.invocation {
             Invocation::Run(config) => (config, parsed.warnings),
             Invocation::Help => return print_stdout(&cli::help(personality)),
@@ -81,16 +99,16 @@ pub fn run(argv: Vec<OsString>) -> i32 {
                 // usual. SIGPIPE stays blocked so that a closed stdout is an
                 // error to ignore rather than a death.
                 let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
-                return inspect::run(options);
+                return inspect::run(options, &variables);
             }
         },
         Err(error) => {
             log::set_format(error.log_format);
             error!("usage", [usage = usage], "{error}");
             if log::current_format() == log::Format::Text {
-                let _ = writeln!(
-                    std::io::stderr().lock(),
-                    "{usage}\nTry '{help_command}' for more information."
+                let _ = sys::write_all(
+                    libc::STDERR_FILENO,
+                    format!("{usage}\nTry '{help_command}' for more information.\n").as_bytes(),
                 );
             }
             return personality.usage_exit_code();
@@ -106,7 +124,11 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     let credentials = match &config.user {
         None => None,
         Some(spec) => {
-            let read = |path: &str| std::fs::read_to_string(path).unwrap_or_default();
+            let read = |path: &str| {
+                sys::read_file(path)
+                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                    .unwrap_or_default()
+            };
             match user::resolve(spec, &read("/etc/passwd"), &read("/etc/group")) {
                 Ok(credentials) => {
                     if let Some(remark) = &credentials.remark {
@@ -134,7 +156,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         }
     };
 
-    if config.subreaper || std::process::id() != 1 {
+    if config.subreaper || sys::getpid() != 1 {
         // Without this, orphans of the command would be re-parented past us
         // to the namespace's PID 1, and nobody here would reap them.
         match sys::become_child_subreaper() {
@@ -169,7 +191,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     // not for the command.
     let mut ignore_once = SignalSet::EMPTY;
     if config.new_session
-        && std::io::IsTerminal::is_terminal(&std::io::stdin())
+        && sys::is_terminal(libc::STDIN_FILENO)
         && let Ok(was_leader) = sys::detach_controlling_terminal(libc::STDIN_FILENO)
         && was_leader
     {
@@ -182,12 +204,18 @@ pub fn run(argv: Vec<OsString>) -> i32 {
         credentials: credentials.as_ref(),
         no_new_privs: config.no_new_privs,
     };
-    let started = match spawn::start(&config.command, &config.args, inherited, options) {
+    let started = match spawn::start(
+        &config.command,
+        &config.args,
+        &environment,
+        inherited,
+        options,
+    ) {
         Ok(started) => started,
         Err(error) => {
             error!(
                 "exec_failed",
-                [command = config.command.to_string_lossy().into_owned()],
+                [command = String::from_utf8_lossy(&config.command).into_owned()],
                 "{error}"
             );
             return error.exit_code();
@@ -203,6 +231,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
 
     let outcome = supervisor::Supervisor::new(
         &config,
+        &environment,
         inherited,
         signal_fd,
         started.pid,
@@ -234,6 +263,18 @@ fn version(personality: Personality) -> String {
 }
 
 fn print_stdout(text: &str) -> i32 {
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    let _ = sys::write_all(libc::STDOUT_FILENO, text.as_bytes());
     0
+}
+
+/// `NAME=value` entries as (name, value); an entry without `=` is a name
+/// with an empty value.
+fn split_variables(environment: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<u8>)> {
+    environment
+        .iter()
+        .map(|entry| match entry.iter().position(|&b| b == b'=') {
+            Some(at) => (entry[..at].to_vec(), entry[at + 1..].to_vec()),
+            None => (entry.clone(), Vec::new()),
+        })
+        .collect()
 }

@@ -5,11 +5,9 @@
 //! Parsers take captured text so they are tested without a kernel; readers
 //! treat a process vanishing mid-read as the ordinary event it is.
 
-use std::fs;
-use std::io;
-use std::path::PathBuf;
-
+use crate::prelude::*;
 use crate::signals::Signal;
+use crate::sys;
 
 /// The fields of /proc/PID/stat grace uses.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,54 +173,56 @@ pub fn parse_cmdline(raw: &[u8]) -> String {
 /// A /proc file as text. The kernel copies command names and arguments
 /// byte for byte, so a name cut mid-character at 15 bytes is not UTF-8: it
 /// is decoded lossily rather than making the whole process unreadable.
-pub fn read_text(pid: i32, file: &str) -> io::Result<String> {
-    let raw = fs::read(format!("/proc/{pid}/{file}"))?;
+pub fn read_text(pid: i32, file: &str) -> sys::Result<String> {
+    let raw = sys::read_file(&format!("/proc/{pid}/{file}"))?;
     Ok(String::from_utf8_lossy(&raw).into_owned())
 }
 
-pub fn read_stat(pid: i32) -> io::Result<Stat> {
+pub fn read_stat(pid: i32) -> sys::Result<Stat> {
     let text = read_text(pid, "stat")?;
-    parse_stat(&text).ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
+    parse_stat(&text).ok_or_else(|| sys::Error::with_detail(libc::EBADMSG, "malformed stat"))
 }
 
 /// The raw bytes of /proc/PID/cmdline (empty for zombies and kernel threads).
-pub fn read_cmdline(pid: i32) -> io::Result<Vec<u8>> {
-    fs::read(format!("/proc/{pid}/cmdline"))
+pub fn read_cmdline(pid: i32) -> sys::Result<Vec<u8>> {
+    sys::read_file(&format!("/proc/{pid}/cmdline"))
 }
 
 /// The target of /proc/PID/exe. Reading it needs ptrace access, so it fails
 /// with EACCES for other users' processes when not root, and with ENOENT for
 /// zombies and kernel threads.
-pub fn read_exe(pid: i32) -> io::Result<PathBuf> {
-    fs::read_link(format!("/proc/{pid}/exe"))
+pub fn read_exe(pid: i32) -> sys::Result<Vec<u8>> {
+    sys::read_link(&format!("/proc/{pid}/exe"))
 }
 
 /// Whether an error reading /proc/PID/... means the process is gone: ENOENT
 /// once its directory is removed, ESRCH when it exited mid-read.
-pub fn is_gone(error: &io::Error) -> bool {
+pub fn is_gone(error: &sys::Error) -> bool {
     matches!(error.raw_os_error(), Some(libc::ENOENT | libc::ESRCH))
 }
 
-pub fn read_dispositions(pid: i32) -> io::Result<Dispositions> {
+pub fn read_dispositions(pid: i32) -> sys::Result<Dispositions> {
     let text = read_text(pid, "status")?;
     parse_dispositions(&text)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed status"))
+        .ok_or_else(|| sys::Error::with_detail(libc::EBADMSG, "malformed status"))
 }
 
 /// The command line, or the kernel's name in brackets when there is none.
 pub fn read_command(pid: i32, comm: &str) -> String {
-    match fs::read(format!("/proc/{pid}/cmdline")) {
+    match sys::read_file(&format!("/proc/{pid}/cmdline")) {
         Ok(raw) if !raw.is_empty() => parse_cmdline(&raw),
         _ => format!("[{comm}]"),
     }
 }
 
 /// Every process (thread-group leader) listed in /proc.
-pub fn list_pids() -> io::Result<Vec<i32>> {
+pub fn list_pids() -> sys::Result<Vec<i32>> {
     let mut pids = Vec::new();
-    for entry in fs::read_dir("/proc")? {
-        let entry = entry?;
-        if let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse().ok()) {
+    for name in sys::list_directory("/proc")? {
+        if let Some(pid) = core::str::from_utf8(&name)
+            .ok()
+            .and_then(|n| n.parse().ok())
+        {
             pids.push(pid);
         }
     }
@@ -232,14 +232,14 @@ pub fn list_pids() -> io::Result<Vec<i32>> {
 /// Whether /proc shows grace's own PID namespace (it may be the host's, or
 /// not mounted): its `self` link must name grace's own pid.
 pub fn shows_own_namespace() -> bool {
-    own_pid() == Some(std::process::id() as i32)
+    own_pid() == Some(sys::getpid())
 }
 
 /// This process's pid as /proc numbers it (None when /proc is not mounted).
 pub fn own_pid() -> Option<i32> {
-    fs::read_link("/proc/self")
+    sys::read_link("/proc/self")
         .ok()
-        .and_then(|target| target.to_str()?.parse().ok())
+        .and_then(|target| core::str::from_utf8(&target).ok()?.parse().ok())
 }
 
 #[cfg(test)]

@@ -12,7 +12,6 @@
 //! one stable binary with its own C entry point: seeded property tests run
 //! on every CI build instead.)
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use crate::signals::Signal;
@@ -213,14 +212,19 @@ fn command_lines_never_panic_and_keep_the_command_intact() {
             })
             .collect();
         words.extend(["--", "cmd", "-v", "--help"].map(String::from));
-        let args: Vec<OsString> = words.iter().map(OsString::from).collect();
+        let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         if let Ok(cli::Invocation::Run(config)) = cli::parse(args) {
             // Whatever came before, "-- cmd -v --help" is the command and
             // its arguments, untouched, unless an earlier word was taken as
             // the command.
-            let command = config.command.to_string_lossy().into_owned();
+            let command = String::from_utf8_lossy(&config.command).into_owned();
             let mut full = vec![command];
-            full.extend(config.args.iter().map(|a| a.to_string_lossy().into_owned()));
+            full.extend(
+                config
+                    .args
+                    .iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned()),
+            );
             assert!(
                 full.ends_with(&["-v".to_string(), "--help".to_string()]),
                 "{words:?}"

@@ -4,7 +4,7 @@
 //! SIGCHLD coalesces (a thousand exits may raise it once), so each SIGCHLD
 //! drains `waitpid(-1, WNOHANG)` until nothing more has exited.
 
-use std::io;
+use crate::prelude::*;
 
 use crate::signals::Signal;
 use crate::sys;
@@ -63,7 +63,7 @@ pub enum Remaining {
 }
 
 /// Reaps every child that has exited so far, handing each to `on_exit`.
-pub fn reap_all(mut on_exit: impl FnMut(Exit)) -> io::Result<Remaining> {
+pub fn reap_all(mut on_exit: impl FnMut(Exit)) -> sys::Result<Remaining> {
     loop {
         match sys::reap_one() {
             Ok(Some(reaped)) => on_exit(Exit {

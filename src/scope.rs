@@ -8,8 +8,7 @@
 //! through pidfds, so that a pid reused between reading /proc and signalling
 //! is never hit.
 
-use std::collections::{HashMap, HashSet};
-use std::io;
+use crate::prelude::*;
 
 use crate::procfs::{self, Stat};
 use crate::signals::Signal;
@@ -29,7 +28,7 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn for_pid(pid: u32) -> Self {
+    pub fn for_pid(pid: i32) -> Self {
         if pid == 1 {
             Scope::Namespace
         } else {
@@ -39,10 +38,10 @@ impl Scope {
 }
 
 /// The processes in `scope`, other than grace itself and `except`.
-pub fn members(scope: Scope, own_pid: i32, except: Option<i32>) -> io::Result<Vec<Stat>> {
+pub fn members(scope: Scope, own_pid: i32, except: Option<i32>) -> sys::Result<Vec<Stat>> {
     if !procfs::shows_own_namespace() {
-        return Err(io::Error::new(
-            io::ErrorKind::NotFound,
+        return Err(sys::Error::with_detail(
+            libc::ENOENT,
             "/proc is not mounted for grace's PID namespace",
         ));
     }
@@ -61,7 +60,7 @@ pub fn members(scope: Scope, own_pid: i32, except: Option<i32>) -> io::Result<Ve
 }
 
 fn descendants_of(root: i32, all: Vec<Stat>) -> Vec<Stat> {
-    let mut children: HashMap<i32, Vec<Stat>> = HashMap::new();
+    let mut children: BTreeMap<i32, Vec<Stat>> = BTreeMap::new();
     for stat in all {
         children.entry(stat.ppid).or_default().push(stat);
     }
@@ -81,7 +80,7 @@ fn descendants_of(root: i32, all: Vec<Stat>) -> Vec<Stat> {
 #[derive(Debug, Default)]
 pub struct Sweeper {
     /// (pid, start time): a process's identity across pid reuse.
-    signalled: HashSet<(i32, u64)>,
+    signalled: BTreeSet<(i32, u64)>,
 }
 
 impl Sweeper {
@@ -93,7 +92,7 @@ impl Sweeper {
         own_pid: i32,
         except: Option<i32>,
         signals: &[Signal],
-    ) -> io::Result<usize> {
+    ) -> sys::Result<usize> {
         let mut total = 0;
         for _ in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
@@ -135,7 +134,7 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 /// Sends SIGCONT to every stopped member, so that a process stopped by
 /// SIGSTOP or Ctrl-Z can act on the stop signal it was just sent; running
 /// processes are not disturbed.
-pub fn continue_stopped(scope: Scope, own_pid: i32) -> io::Result<()> {
+pub fn continue_stopped(scope: Scope, own_pid: i32) -> sys::Result<()> {
     for member in members(scope, own_pid, None)?
         .iter()
         .filter(|m| m.state == 'T')
@@ -146,7 +145,7 @@ pub fn continue_stopped(scope: Scope, own_pid: i32) -> io::Result<()> {
 }
 
 /// `kill(-1, signal)`: every process in the namespace but grace itself.
-pub fn signal_namespace(signal: Signal) -> io::Result<()> {
+pub fn signal_namespace(signal: Signal) -> sys::Result<()> {
     match sys::kill(-1, signal.number()) {
         // ESRCH: there was nobody left to signal.
         Err(error) if error.raw_os_error() == Some(libc::ESRCH) => Ok(()),

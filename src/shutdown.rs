@@ -5,10 +5,11 @@
 //! module decides *what is due when*; the supervisor carries it out. Keeping
 //! the decisions pure lets them be tested without processes or clocks.
 
-use std::time::{Duration, Instant};
+use core::time::Duration;
 
 use crate::cli::{Config, StopOrder};
 use crate::signals::Signal;
+use crate::time::Instant;
 
 /// Where a stop stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,9 +58,8 @@ impl Shutdown {
     /// there is nothing left to keep serving, so the delay and the pre-stop
     /// command are skipped.
     pub fn begin(config: &Config, trigger: Option<Signal>, now: Instant) -> Self {
-        let deadline = now
-            .checked_add(config.grace_period)
-            .unwrap_or(now + Duration::from_secs(86_400));
+        // Saturating: an absurd period is a deadline that never comes.
+        let deadline = now + config.grace_period;
         let signalled = trigger.is_some();
         let delay = if signalled {
             config.stop_delay
@@ -71,7 +71,7 @@ impl Shutdown {
             deadline,
             trigger,
             phase: Phase::Delaying {
-                until: now.checked_add(delay).unwrap_or(deadline).min(deadline),
+                until: (now + delay).min(deadline),
             },
             order: config.stop_order,
             grace_period: config.grace_period,
@@ -138,8 +138,8 @@ mod tests {
     use crate::signals::SIGTERM;
 
     fn config(args: &[&str]) -> Config {
-        let mut words: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        words.push("cmd".into());
+        let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        words.push(b"cmd".to_vec());
         match crate::cli::parse(words) {
             Ok(crate::cli::Invocation::Run(config)) => config,
             other => panic!("{other:?}"),

@@ -5,7 +5,9 @@
 //! SIGRTMIN = 34 like glibc and Docker, whatever libc grace itself is built
 //! with (musl reserves one more), so a name means the same number everywhere.
 
-use std::fmt;
+use core::fmt;
+
+use crate::prelude::*;
 
 pub const FIRST: i32 = 1;
 pub const LAST: i32 = 64;
@@ -107,7 +109,7 @@ impl fmt::Display for SignalParseError {
     }
 }
 
-impl std::str::FromStr for Signal {
+impl core::str::FromStr for Signal {
     type Err = SignalParseError;
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {

@@ -8,11 +8,9 @@
 //! (`--no-new-privs`): everything the child needs for that is prepared here,
 //! before the fork.
 
-use std::ffi::{OsStr, OsString};
-use std::fmt;
-use std::io::{self, IsTerminal};
-use std::process::Command;
+use core::fmt;
 
+use crate::prelude::*;
 use crate::signals::SignalSet;
 use crate::sys::{self, ChildCredentials, ChildSetup};
 use crate::user::Credentials;
@@ -27,8 +25,8 @@ pub struct Inherited {
 /// A command that could not be started.
 #[derive(Debug)]
 pub struct SpawnError {
-    program: OsString,
-    error: io::Error,
+    program: Vec<u8>,
+    error: sys::Error,
     /// The user it was to run as, when one was asked for.
     user: Option<u32>,
 }
@@ -46,7 +44,7 @@ impl SpawnError {
 
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let program = self.program.to_string_lossy();
+        let program = String::from_utf8_lossy(&self.program);
         match (self.error.raw_os_error(), self.user) {
             (Some(libc::ENOENT), _) => write!(f, "{program}: command not found"),
             (Some(libc::EPERM | libc::EINVAL), Some(uid)) => {
@@ -78,53 +76,85 @@ pub struct Options<'a> {
     pub no_new_privs: bool,
 }
 
-/// Starts `program` with `args`.
+/// Starts `program` with `args` and grace's own `environment` (`NAME=value`
+/// entries).
 pub fn start(
-    program: &OsStr,
-    args: &[OsString],
+    program: &[u8],
+    args: &[Vec<u8>],
+    environment: &[Vec<u8>],
     inherited: Inherited,
     options: Options<'_>,
 ) -> Result<Started, SpawnError> {
-    let take_terminal = options.may_take_terminal && io::stdin().is_terminal();
-    let mut command = Command::new(program);
-    command.args(args);
-    if let Some(credentials) = options.credentials {
-        command.env("HOME", &credentials.home);
-    }
-    sys::restore_child_state(
-        &mut command,
-        ChildSetup {
-            original_mask: inherited.signal_mask.bits(),
-            sigpipe_ignored: inherited.sigpipe_ignored,
-            take_terminal,
-            new_session: options.new_session,
-            credentials: options.credentials.map(|c| ChildCredentials {
-                uid: c.uid,
-                gid: c.gid,
-                groups: c.groups.clone(),
-            }),
-            no_new_privs: options.no_new_privs,
-        },
-    );
-    let child = command.spawn().map_err(|error| SpawnError {
+    let take_terminal = options.may_take_terminal && sys::is_terminal(libc::STDIN_FILENO);
+    let mut argv = Vec::with_capacity(args.len() + 1);
+    argv.push(program.to_vec());
+    argv.extend(args.iter().cloned());
+    let environment = match options.credentials {
+        Some(credentials) => with_variable(environment, b"HOME", credentials.home.as_bytes()),
+        None => environment.to_vec(),
+    };
+    let setup = ChildSetup {
+        original_mask: inherited.signal_mask.bits(),
+        sigpipe_ignored: inherited.sigpipe_ignored,
+        take_terminal,
+        new_session: options.new_session,
+        credentials: options.credentials.map(|c| ChildCredentials {
+            uid: c.uid,
+            gid: c.gid,
+            groups: c.groups.clone(),
+        }),
+        no_new_privs: options.no_new_privs,
+    };
+    let pid = sys::spawn(program, &argv, &environment, &setup).map_err(|error| SpawnError {
         program: program.to_owned(),
         error,
         user: options.credentials.map(|c| c.uid),
     })?;
-    let pid = child.id() as i32;
     // The child hands itself the terminal too; doing it here as well means
     // the handover is done whichever of the two runs first. A child in a
     // session of its own takes its terminal itself.
     let owns_terminal = take_terminal
         && !options.new_session
         && sys::set_foreground_group(libc::STDIN_FILENO, pid).is_ok();
-    // The Child handle is dropped without waiting: grace reaps with
-    // waitpid(-1), which collects this child like any other.
-    drop(child);
     Ok(Started { pid, owns_terminal })
+}
+
+/// `environment` with `name` set to `value`: replaced where it was, added
+/// at the end otherwise.
+fn with_variable(environment: &[Vec<u8>], name: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
+    let mut entry = name.to_vec();
+    entry.push(b'=');
+    entry.extend_from_slice(value);
+    let is_it = |e: &Vec<u8>| e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=';
+    let mut result: Vec<Vec<u8>> = environment.iter().filter(|e| !is_it(e)).cloned().collect();
+    result.push(entry);
+    result
 }
 
 /// Gives the terminal's foreground back to grace's own process group.
 pub fn reclaim_terminal() {
     let _ = sys::set_foreground_group(libc::STDIN_FILENO, sys::process_group());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variable_is_replaced_or_added() {
+        let env = vec![
+            b"HOME=/root".to_vec(),
+            b"HOMER=x".to_vec(),
+            b"PATH=/bin".to_vec(),
+        ];
+        assert_eq!(
+            with_variable(&env, b"HOME", b"/home/app"),
+            vec![
+                b"HOMER=x".to_vec(),
+                b"PATH=/bin".to_vec(),
+                b"HOME=/home/app".to_vec()
+            ]
+        );
+        assert_eq!(with_variable(&[], b"HOME", b"/"), vec![b"HOME=/".to_vec()]);
+    }
 }

@@ -6,9 +6,9 @@
 //! The loop owns the main process's fate: forwarding signals to it, reaping
 //! it and everyone else, and carrying out a stop (`shutdown` decides when).
 
-use std::ffi::OsString;
-use std::io;
-use std::time::{Duration, Instant};
+use core::time::Duration;
+
+use crate::prelude::*;
 
 use crate::cli::{Config, ForwardTo};
 use crate::procfs::{self, Disposition};
@@ -18,6 +18,7 @@ use crate::shutdown::{Phase, Shutdown, Step};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
 use crate::sys::{self, ReceivedSignal, SignalFd};
+use crate::time::Instant;
 use crate::user::Credentials;
 use crate::{debug, info, log, warn};
 
@@ -32,6 +33,8 @@ const RETRY_DEFERRED: Duration = Duration::from_millis(10);
 
 pub struct Supervisor<'a> {
     config: &'a Config,
+    /// grace's environment, which the pre-stop command gets too.
+    environment: &'a [Vec<u8>],
     inherited: Inherited,
     /// `--user`: who the pre-stop command runs as.
     credentials: Option<&'a Credentials>,
@@ -57,20 +60,22 @@ pub struct Supervisor<'a> {
 impl<'a> Supervisor<'a> {
     pub fn new(
         config: &'a Config,
+        environment: &'a [Vec<u8>],
         inherited: Inherited,
         signals: SignalFd,
         main_pid: i32,
         credentials: Option<&'a Credentials>,
         ignore_once: SignalSet,
     ) -> Self {
-        let own_pid = std::process::id();
+        let own_pid = sys::getpid();
         Self {
             config,
+            environment,
             inherited,
             credentials,
             ignore_once,
             signals,
-            own_pid: own_pid as i32,
+            own_pid,
             scope: Scope::for_pid(own_pid),
             main_pid,
             main_status: None,
@@ -86,7 +91,7 @@ impl<'a> Supervisor<'a> {
     /// Runs until the main process and everyone grace is responsible for
     /// have exited (or were killed at the deadline); returns how the main
     /// process ended.
-    pub fn run(mut self) -> io::Result<WaitStatus> {
+    pub fn run(mut self) -> sys::Result<WaitStatus> {
         let mut batch = [ReceivedSignal::default(); 32];
         loop {
             let now = Instant::now();
@@ -143,7 +148,7 @@ impl<'a> Supervisor<'a> {
             .map(|s| s.started.elapsed().as_millis())
     }
 
-    fn on_signal(&mut self, received: ReceivedSignal) -> io::Result<()> {
+    fn on_signal(&mut self, received: ReceivedSignal) -> sys::Result<()> {
         let Some(signal) = Signal::new(received.number) else {
             return Ok(());
         };
@@ -296,13 +301,13 @@ impl<'a> Supervisor<'a> {
     }
 
     fn retry_deferred(&mut self) {
-        let deferred = std::mem::take(&mut self.deferred);
+        let deferred = core::mem::take(&mut self.deferred);
         for signal in deferred.iter() {
             self.forward(signal);
         }
     }
 
-    fn reap(&mut self) -> io::Result<()> {
+    fn reap(&mut self) -> sys::Result<()> {
         let mut exits = Vec::new();
         let remaining = reap::reap_all(|exit| exits.push(exit))?;
         self.children_left = remaining == Remaining::SomeChildren;
@@ -385,7 +390,7 @@ impl<'a> Supervisor<'a> {
 
     /// Starts a stop when the main process left others behind, and carries
     /// out every step of a running stop that is due.
-    fn advance(&mut self, now: Instant) -> io::Result<()> {
+    fn advance(&mut self, now: Instant) -> sys::Result<()> {
         if self.shutdown.is_none() {
             if self.main_running() || !self.children_left {
                 return Ok(());
@@ -451,24 +456,24 @@ impl<'a> Supervisor<'a> {
             return self.after_pre_stop();
         };
         let until = shutdown.pre_stop_bound(now);
-        let args = [OsString::from("-c"), command.clone()];
+        let args = [b"-c".to_vec(), command.clone()];
         let options = spawn::Options {
             may_take_terminal: false,
             new_session: false,
             credentials: self.credentials,
             no_new_privs: self.config.no_new_privs,
         };
-        match spawn::start("/bin/sh".as_ref(), &args, self.inherited, options) {
+        match spawn::start(b"/bin/sh", &args, self.environment, self.inherited, options) {
             Ok(started) => {
                 info!(
                     "pre_stop",
                     [
                         pid = started.pid,
-                        command = command.to_string_lossy().into_owned(),
+                        command = String::from_utf8_lossy(&command).into_owned(),
                         elapsed_ms = self.elapsed_ms()
                     ],
                     "pre-stop: running {:?} as pid {}",
-                    command,
+                    String::from_utf8_lossy(&command),
                     started.pid
                 );
                 self.pre_stop_pid = Some(started.pid);
@@ -626,7 +631,7 @@ impl<'a> Supervisor<'a> {
 
     /// The deadline: name every process still running and what it does with
     /// the stop signal, SIGKILL them all, and reap them.
-    fn kill_stragglers(&mut self, batch: &mut [ReceivedSignal]) -> io::Result<()> {
+    fn kill_stragglers(&mut self, batch: &mut [ReceivedSignal]) -> sys::Result<()> {
         let stop_signal = self.config.stop_signal;
         let trigger = self.trigger().unwrap_or(stop_signal);
         if let Ok(stragglers) = scope::members(self.scope, self.own_pid, None) {

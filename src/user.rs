@@ -7,7 +7,9 @@
 //! makes the three system calls (setgroups, setgid, setuid) with values
 //! prepared here.
 
-use std::fmt;
+use core::fmt;
+
+use crate::prelude::*;
 
 /// What `--user` asked for: a name or a numeric id, and optionally a group.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +27,7 @@ impl fmt::Display for UserSpec {
     }
 }
 
-impl std::str::FromStr for UserSpec {
+impl core::str::FromStr for UserSpec {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {

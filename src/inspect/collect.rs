@@ -1,11 +1,10 @@
 //! Reading: /proc into `Process` records, behind the `Source` trait, so
 //! that everything above it can be tested on captured text.
 
-use std::collections::{HashMap, HashSet};
-use std::ffi::OsString;
-use std::fmt;
-use std::io;
-use std::os::unix::ffi::OsStringExt;
+use core::fmt;
+
+use crate::prelude::*;
+use crate::sys;
 
 use crate::procfs::{self, Dispositions};
 
@@ -29,7 +28,7 @@ pub(super) struct Process {
     /// The GRACE_*, TINI_* and DUMB_INIT_* variables it was started with
     /// (from /proc/PID/environ; nothing else is kept): how an init was
     /// configured.
-    pub(super) init_env: Vec<(OsString, OsString)>,
+    pub(super) init_env: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) kernel_thread: bool,
     /// None when /proc/PID/status could not be read; `error` says why.
     pub(super) dispositions: Option<Dispositions>,
@@ -38,28 +37,28 @@ pub(super) struct Process {
 
 /// Where process records come from: /proc, or captured text in tests.
 pub(super) trait Source {
-    fn pids(&self) -> io::Result<Vec<i32>>;
+    fn pids(&self) -> sys::Result<Vec<i32>>;
     /// The bytes of /proc/PID/FILE.
-    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>>;
-    fn exe(&self, pid: i32) -> io::Result<String>;
+    fn read(&self, pid: i32, file: &str) -> sys::Result<Vec<u8>>;
+    fn exe(&self, pid: i32) -> sys::Result<String>;
 }
 
 pub(super) struct ProcFs;
 
 impl Source for ProcFs {
-    fn pids(&self) -> io::Result<Vec<i32>> {
+    fn pids(&self) -> sys::Result<Vec<i32>> {
         procfs::list_pids()
     }
 
-    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>> {
+    fn read(&self, pid: i32, file: &str) -> sys::Result<Vec<u8>> {
         if file == "cmdline" {
             return procfs::read_cmdline(pid);
         }
         procfs::read_text(pid, file).map(String::into_bytes)
     }
 
-    fn exe(&self, pid: i32) -> io::Result<String> {
-        procfs::read_exe(pid).map(|path| path.to_string_lossy().into_owned())
+    fn exe(&self, pid: i32) -> sys::Result<String> {
+        procfs::read_exe(pid).map(|path| String::from_utf8_lossy(&path).into_owned())
     }
 }
 
@@ -77,7 +76,7 @@ pub(super) struct Snapshot {
 #[derive(Debug)]
 pub(super) enum CollectError {
     /// /proc cannot be listed.
-    NoProc(io::Error),
+    NoProc(sys::Error),
     NoSuchProcess(i32),
     /// The PID is a thread's; /proc lists only processes.
     Thread {
@@ -247,7 +246,7 @@ fn read_details(source: &impl Source, process: &mut Process) -> bool {
 /// The variables that configure an init, from /proc/PID/environ's
 /// NUL-separated `NAME=value` entries; everything else (secrets included)
 /// is dropped at once.
-fn init_variables(raw: &[u8]) -> Vec<(OsString, OsString)> {
+fn init_variables(raw: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
     raw.split(|&b| b == 0)
         .filter(|entry| {
             [&b"GRACE_"[..], b"TINI_", b"DUMB_INIT_"]
@@ -256,21 +255,18 @@ fn init_variables(raw: &[u8]) -> Vec<(OsString, OsString)> {
         })
         .filter_map(|entry| {
             let at = entry.iter().position(|&b| b == b'=')?;
-            Some((
-                OsString::from_vec(entry[..at].to_vec()),
-                OsString::from_vec(entry[at + 1..].to_vec()),
-            ))
+            Some((entry[..at].to_vec(), entry[at + 1..].to_vec()))
         })
         .collect()
 }
 
 /// `root` and every process below it, by parent links.
-pub(super) fn subtree(processes: &[Process], root: i32) -> HashSet<i32> {
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+pub(super) fn subtree(processes: &[Process], root: i32) -> BTreeSet<i32> {
+    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     for p in processes {
         children.entry(p.ppid).or_default().push(p.pid);
     }
-    let mut found = HashSet::from([root]);
+    let mut found = BTreeSet::from([root]);
     let mut queue = vec![root];
     while let Some(parent) = queue.pop() {
         for &child in children.get(&parent).into_iter().flatten() {
@@ -286,8 +282,8 @@ pub(super) fn subtree(processes: &[Process], root: i32) -> HashSet<i32> {
 /// not shown) and siblings by pid. Returns each one's depth.
 fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
     processes.sort_by_key(|p| p.pid);
-    let shown: HashSet<i32> = processes.iter().map(|p| p.pid).collect();
-    let mut children: HashMap<i32, Vec<usize>> = HashMap::new();
+    let shown: BTreeSet<i32> = processes.iter().map(|p| p.pid).collect();
+    let mut children: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
     let mut roots = Vec::new();
     for (index, p) in processes.iter().enumerate() {
         if p.ppid != p.pid && shown.contains(&p.ppid) {
@@ -303,7 +299,7 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
     let mut stack: Vec<(usize, usize)> = roots.iter().rev().map(|&i| (i, 0)).collect();
     loop {
         while let Some((index, depth)) = stack.pop() {
-            if std::mem::replace(&mut visited[index], true) {
+            if core::mem::replace(&mut visited[index], true) {
                 continue;
             }
             order.push((index, depth));

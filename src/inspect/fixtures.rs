@@ -1,8 +1,8 @@
 //! Test fixtures shared by the layers' tests: process records to predict
 //! from, and a fake /proc to read them from.
 
+use crate::sys;
 use std::collections::HashMap;
-use std::io;
 
 use super::collect::{Process, Source};
 use crate::procfs::Dispositions;
@@ -141,27 +141,27 @@ impl FakeProc {
 }
 
 impl Source for FakeProc {
-    fn pids(&self) -> io::Result<Vec<i32>> {
+    fn pids(&self) -> sys::Result<Vec<i32>> {
         if self.unlisted {
-            return Err(io::Error::from_raw_os_error(libc::ENOENT));
+            return Err(sys::Error::from_raw_os_error(libc::ENOENT));
         }
         Ok(self.pids.clone())
     }
 
-    fn read(&self, pid: i32, file: &str) -> io::Result<Vec<u8>> {
+    fn read(&self, pid: i32, file: &str) -> sys::Result<Vec<u8>> {
         let key = self.files.keys().find(|(p, f)| *p == pid && *f == file);
         match key.and_then(|key| self.files.get(key)) {
             Some(Ok(bytes)) => Ok(bytes.clone()),
-            Some(Err(errno)) => Err(io::Error::from_raw_os_error(*errno)),
-            None => Err(io::Error::from_raw_os_error(libc::ENOENT)),
+            Some(Err(errno)) => Err(sys::Error::from_raw_os_error(*errno)),
+            None => Err(sys::Error::from_raw_os_error(libc::ENOENT)),
         }
     }
 
-    fn exe(&self, pid: i32) -> io::Result<String> {
+    fn exe(&self, pid: i32) -> sys::Result<String> {
         self.exes
             .get(&pid)
             .cloned()
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::EACCES))
+            .ok_or_else(|| sys::Error::from_raw_os_error(libc::EACCES))
     }
 }
 

@@ -24,11 +24,11 @@ mod fixtures;
 mod predict;
 mod render;
 
-use std::io::{self, IsTerminal, Write};
-
 use crate::cli::InspectOptions;
 use crate::error;
+use crate::prelude::*;
 use crate::procfs;
+use crate::sys;
 
 use collect::{ProcFs, collect};
 use predict::predict;
@@ -38,7 +38,8 @@ use render::{render_json, render_text};
 const EXIT_FAILURE: i32 = 1;
 
 /// Runs `grace inspect` and returns its exit code.
-pub fn run(options: InspectOptions) -> i32 {
+/// `environment` is grace's own, as (name, value).
+pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let Some(own_pid) = procfs::own_pid() else {
         error!("cannot read /proc/self: /proc is not mounted");
         return EXIT_FAILURE;
@@ -61,23 +62,26 @@ pub fn run(options: InspectOptions) -> i32 {
     let text = if options.json {
         render_json(&snapshot, &report, options)
     } else {
-        render_text(&snapshot, &report, options.signal, use_colour())
+        render_text(&snapshot, &report, options.signal, use_colour(environment))
     };
-    let mut stdout = io::stdout().lock();
     // A reader that went away (`grace inspect | head`) is not an error
     // worth reporting.
-    let _ = stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush());
+    let _ = sys::write_all(libc::STDOUT_FILENO, text.as_bytes());
     0
 }
 
 /// Colour only for a person at a terminal who has not asked for none
 /// (https://no-color.org: NO_COLOR set and not empty).
-fn use_colour() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-    let dumb = std::env::var_os("TERM").is_some_and(|term| term == "dumb");
-    !no_color && !dumb && io::stdout().is_terminal()
+fn use_colour(environment: &[(Vec<u8>, Vec<u8>)]) -> bool {
+    let variable = |name: &[u8]| {
+        environment
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_slice())
+    };
+    let no_color = variable(b"NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = variable(b"TERM") == Some(b"dumb");
+    !no_color && !dumb && sys::is_terminal(libc::STDOUT_FILENO)
 }
 
 /// Text from a process (names, arguments) made safe to print on a

@@ -1,9 +1,9 @@
 //! Predicting: what a stop signal sent to PID 1 (or a given process) does
 //! to every process, as a pure function of the records read from /proc.
 
-use std::collections::HashSet;
-use std::ffi::{OsStr, OsString};
-use std::time::Duration;
+use core::time::Duration;
+
+use crate::prelude::*;
 
 use crate::cli::{self, Config, ForwardTo, Invocation, Parsed, Personality, StopOrder};
 use crate::procfs::Disposition;
@@ -89,9 +89,9 @@ fn classify(p: &Process) -> Kind {
         // Linked as tini or dumb-init, grace reads that tool's command line;
         // GRACE_* (and the tool's own) variables configure it too.
         let personality = p.args.first().map_or(Personality::Grace, |argv0| {
-            Personality::from_program(OsStr::new(argv0))
+            Personality::from_program(argv0.as_bytes())
         });
-        let args = p.args.iter().skip(1).map(OsString::from);
+        let args = p.args.iter().skip(1).map(|arg| arg.as_bytes().to_vec());
         if let Ok(Parsed {
             invocation: Invocation::Run(config),
             ..
@@ -106,7 +106,7 @@ fn classify(p: &Process) -> Kind {
         if p.args.get(1).is_some_and(|arg| arg == "inspect") {
             return Kind::Other;
         }
-        return match cli::parse([OsString::from("COMMAND")]) {
+        return match cli::parse([b"COMMAND".to_vec()]) {
             Ok(Invocation::Run(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
@@ -565,7 +565,7 @@ impl Predictor<'_> {
     }
 
     /// The pids below the init (by parent links), itself included.
-    fn descendants(&self) -> HashSet<i32> {
+    fn descendants(&self) -> BTreeSet<i32> {
         subtree(self.processes, self.top().pid)
     }
 
@@ -1287,7 +1287,7 @@ impl Predictor<'_> {
                 if let Some(command) = &config.pre_stop {
                     steps.push(format!(
                         "runs the pre-stop command {:?} (for at most half of the time left)",
-                        command.to_string_lossy()
+                        String::from_utf8_lossy(command)
                     ));
                 }
                 let main = match self.main() {

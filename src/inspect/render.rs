@@ -2,6 +2,7 @@
 //! document for scripts (docs/inspect.md), written by hand.
 
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
+use crate::prelude::*;
 use crate::procfs::{Disposition, Dispositions};
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal};
 
@@ -288,7 +289,9 @@ fn grace_options(config: &Config, from_cmdline: bool) -> Json {
         ),
         (
             "pre_stop",
-            Json::opt(config.pre_stop.as_ref(), |c| Json::str(c.to_string_lossy())),
+            Json::opt(config.pre_stop.as_ref(), |c| {
+                Json::str(String::from_utf8_lossy(c))
+            }),
         ),
         (
             "forward_to",
