@@ -4,9 +4,9 @@
 //! BENCHMARKS.md. The other subcommands are the workloads, run as the main
 //! process under each init:
 //!
-//! - `orphans N CTL ACK`: makes N orphans of PID 1 that exit while the
-//!   driver holds the init stopped, so that the driver can time the reaping
-//!   alone.
+//! - `orphans N CTL ACK`: makes N orphans of PID 1 that exit, and then
+//!   exits itself, while the driver holds the init stopped, so that the
+//!   driver can time the reaping alone.
 //! - `echo-usr1 FD`: a SIGUSR1 handler writes one byte to FD per signal.
 //! - `workers N ACK READY`: N processes (this one and N-1 children) whose
 //!   SIGTERM handler writes one byte to ACK and exits; each writes a byte to
@@ -45,7 +45,14 @@ fn main() {
         ),
         ["report", rest @ ..] => report(rest.contains(&"--smoke")),
         ["shutdown", n, repeats] => compare_shutdown(n.parse().unwrap(), repeats.parse().unwrap()),
+        ["shutdown", n, repeats, "busy"] => {
+            let _hogs = Hogs::start();
+            compare_shutdown(n.parse().unwrap(), repeats.parse().unwrap())
+        }
         ["reaping", n, repeats] => compare_reaping(n.parse().unwrap(), repeats.parse().unwrap()),
+        ["round-trips", n, repeats] => {
+            compare_round_trips(n.parse().unwrap(), repeats.parse().unwrap())
+        }
         _ => {
             eprintln!(
                 "usage: bench report [--smoke] | orphans N | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY"
@@ -93,7 +100,8 @@ fn zombies_among_init_children() -> usize {
 
 /// Makes `count` orphans of PID 1 and, in steps the driver paces through
 /// `ctl` and `ack`, lets them all exit while the (stopped) init cannot reap
-/// them: the driver then measures the reaping alone.
+/// them, then exits too: the driver then measures the reaping alone, until
+/// the init, its main process gone, has left with nothing unreaped.
 fn orphans(count: usize, ctl: RawFd, ack: RawFd) {
     let mut pipe = [0; 2];
     // SAFETY: pipe(2) fills two ints.
@@ -130,7 +138,6 @@ fn orphans(count: usize, ctl: RawFd, ack: RawFd) {
         std::thread::sleep(Duration::from_millis(5));
     }
     write_byte(ack);
-    read_byte(ctl); // measured: done
 }
 
 static ACK_FD: AtomicI32 = AtomicI32::new(-1);
@@ -434,8 +441,12 @@ fn startup(inits: &[Init], runs: usize) -> Vec<(String, f64, f64)> {
 }
 
 /// The init is stopped (SIGSTOP from outside its namespace) while `count`
-/// orphans exit, then continued: the time until it has reaped them all is
-/// its reaping alone, without the orphans' own exits.
+/// orphans and then the main process exit, and continued: the time until
+/// the namespace is gone is its reaping alone, without the orphans' own
+/// exits. Nothing polls during the measurement (reading the init's
+/// `children` file takes the lock the reaping needs): a pidfd on the init
+/// becomes readable once it has exited, which for a namespace's init the
+/// kernel allows only after every process in it is reaped.
 fn reaping(init: &Init, count: usize) -> f64 {
     let ctl = pipe();
     let ack = pipe();
@@ -454,28 +465,53 @@ fn reaping(init: &Init, count: usize) -> f64 {
     );
     let pid1 = namespace.pid1;
     read_exact_bytes(ack.0, 1);
+    // The init's first child is the main process: the orphans joined later.
+    let main = fs::read_to_string(format!("/proc/{pid1}/task/{pid1}/children"))
+        .ok()
+        .and_then(|c| {
+            c.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<i32>().ok())
+        })
+        .expect("main process");
     kill(pid1, libc::SIGSTOP);
-    let stat = format!("/proc/{pid1}/stat");
-    while !fs::read_to_string(&stat)
-        .is_ok_and(|s| s.rsplit_once(") ").is_some_and(|(_, r)| r.starts_with('T')))
-    {
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_for_state(pid1, 'T');
     write_byte(ctl.1);
     read_exact_bytes(ack.0, 1);
-    let children = format!("/proc/{pid1}/task/{pid1}/children");
+    wait_for_state(main, 'Z');
+    // SAFETY: pidfd_open on the init we started; the result is ours.
+    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid1, 0) } as RawFd;
+    assert!(pidfd >= 0, "pidfd_open");
+    let mut ready = libc::pollfd {
+        fd: pidfd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
     let start = Instant::now();
     kill(pid1, libc::SIGCONT);
-    while fs::read_to_string(&children).map_or(0, |c| c.split_whitespace().count()) > 1 {
-        std::thread::sleep(Duration::from_micros(50));
-    }
+    // SAFETY: one live pollfd.
+    let polled = unsafe { libc::poll(&mut ready, 1, 20_000) };
     let took = start.elapsed().as_secs_f64() * 1000.0;
-    write_byte(ctl.1);
+    assert_eq!(polled, 1, "{} did not finish reaping", init.name);
+    close(pidfd);
     namespace.wait();
     for fd in [ctl.0, ctl.1, ack.0, ack.1] {
         close(fd);
     }
     took
+}
+
+/// Waits until `pid`'s state in /proc/PID/stat is `state`.
+fn wait_for_state(pid: i32, state: char) {
+    let stat = format!("/proc/{pid}/stat");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !fs::read_to_string(&stat).is_ok_and(|s| {
+        s.rsplit_once(") ")
+            .is_some_and(|(_, r)| r.starts_with(state))
+    }) {
+        assert!(Instant::now() < deadline, "{pid} never in state {state}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
 }
 
 fn round_trips(init: &Init, trips: usize) -> f64 {
@@ -639,23 +675,38 @@ fn compare_reaping(count: usize, repeats: usize) {
     }
 }
 
-/// The floor and grace alone, for profiling one size quickly.
+/// Every init's signal round trips, for profiling quickly.
+fn compare_round_trips(trips: usize, repeats: usize) {
+    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
+    let inits: Vec<Init> = inits(&grace)
+        .into_iter()
+        .filter(|i| i.binary.exists())
+        .collect();
+    let figures = interleaved(&inits, repeats, |init| round_trips(init, trips));
+    for (init, rate) in inits.iter().zip(figures) {
+        println!("{}: {rate:.0} round trips/s", init.name);
+    }
+}
+
+/// The floor and grace alone, taking turns, for profiling one size
+/// quickly: medians and quartiles.
 fn compare_shutdown(count: usize, repeats: usize) {
     let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
     let inits = inits(&grace);
-    let floor = median(
-        (0..repeats)
-            .map(|_| shutdown_figures(None, count).0)
-            .collect(),
-    );
-    let ours = median(
-        (0..repeats)
-            .map(|_| shutdown_figures(Some(&inits[0]), count).0)
-            .collect(),
-    );
+    let (mut floor, mut ours) = (Vec::new(), Vec::new());
+    for _ in 0..repeats {
+        floor.push(shutdown_figures(None, count).0);
+        ours.push(shutdown_figures(Some(&inits[0]), count).0);
+    }
+    let quartiles = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
+    };
+    let (f1, f2, f3) = quartiles(floor);
+    let (g1, g2, g3) = quartiles(ours);
     println!(
-        "N={count} floor {floor:.2} ms, grace {ours:.2} ms ({:+.1} %)",
-        (ours / floor - 1.0) * 100.0
+        "N={count} floor {f2:.2} ms [{f1:.2}-{f3:.2}], grace {g2:.2} ms [{g1:.2}-{g3:.2}] ({:+.1} %)",
+        (g2 / f2 - 1.0) * 100.0
     );
 }
 
@@ -785,7 +836,7 @@ fn report(smoke: bool) {
     let _ = writeln!(md, "\n## 5. Reaping\n");
     let _ = writeln!(
         md,
-        "{orphans} orphans of the main process, re-parented to the init (PID 1), exit while the init is held stopped (SIGSTOP from outside its namespace), so that all are zombies at once; time from SIGCONT until the init has reaped the last (the driver polls /proc/PID/task/PID/children every 50 µs), median of {repeats} interleaved rounds. The orphans' own exits are not in the figure: it is the init's reaping alone.\n"
+        "{orphans} orphans of the main process, re-parented to the init (PID 1), exit while the init is held stopped (SIGSTOP from outside its namespace), so that all are zombies at once; then the main process exits too; time from SIGCONT until the init has reaped them all and exited (a pidfd on the init becomes readable: for a namespace's init only once every process in it is reaped; nothing polls /proc meanwhile), median of {repeats} interleaved rounds. The orphans' own exits are not in the figure: it is the init's reaping alone.\n"
     );
     let _ = writeln!(md, "| init | ms | grace ÷ init |\n| --- | --- | --- |");
     let reaped = interleaved(&inits, repeats, |init| reaping(init, orphans));

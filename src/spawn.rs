@@ -89,10 +89,10 @@ pub fn start(
     let mut argv = Vec::with_capacity(args.len() + 1);
     argv.push(program.to_vec());
     argv.extend(args.iter().cloned());
-    let environment = match options.credentials {
-        Some(credentials) => with_variable(environment, b"HOME", credentials.home.as_bytes()),
-        None => environment.to_vec(),
-    };
+    // Unchanged unless HOME must follow --user: then a copy with it set.
+    let replaced = options
+        .credentials
+        .map(|credentials| with_variable(environment, b"HOME", credentials.home.as_bytes()));
     let setup = ChildSetup {
         original_mask: inherited.signal_mask.bits(),
         sigpipe_ignored: inherited.sigpipe_ignored,
@@ -105,11 +105,12 @@ pub fn start(
         }),
         no_new_privs: options.no_new_privs,
     };
-    let pid = sys::spawn(program, &argv, &environment, &setup).map_err(|error| SpawnError {
-        program: program.to_owned(),
-        error,
-        user: options.credentials.map(|c| c.uid),
-    })?;
+    let pid =
+        sys::spawn(program, &argv, replaced.as_deref(), &setup).map_err(|error| SpawnError {
+            program: program.to_owned(),
+            error,
+            user: options.credentials.map(|c| c.uid),
+        })?;
     // The child hands itself the terminal too; doing it here as well means
     // the handover is done whichever of the two runs first. A child in a
     // session of its own takes its terminal itself.

@@ -49,8 +49,15 @@ pub struct Supervisor<'a> {
     pre_stop_pid: Option<i32>,
     children_left: bool,
     shutdown: Option<Shutdown>,
-    /// Processes reached by the stop, for the summary (None: unknown).
+    /// Processes reached by the stop, for the summary (None: unknown); a
+    /// lower bound when there were too many to count cheaply.
     stopping: Option<usize>,
+    /// Processes grace reaped since the stop began: the count when /proc
+    /// had too many to list.
+    reaped_in_stop: usize,
+    /// Exits collected by one reaping pass, kept between passes so that a
+    /// stop of thousands does not allocate and free a list per SIGCHLD.
+    exits: Vec<reap::Exit>,
     /// (pid, command name) of each process killed at the deadline.
     killed_at_deadline: Vec<(i32, String)>,
     /// Signals the kernel refused to queue for the main process (EAGAIN).
@@ -83,6 +90,8 @@ impl<'a> Supervisor<'a> {
             children_left: true,
             shutdown: None,
             stopping: Some(0),
+            reaped_in_stop: 0,
+            exits: Vec::new(),
             killed_at_deadline: Vec::new(),
             deferred: SignalSet::EMPTY,
         }
@@ -308,10 +317,13 @@ impl<'a> Supervisor<'a> {
     }
 
     fn reap(&mut self) -> sys::Result<()> {
-        let mut exits = Vec::new();
+        let mut exits = core::mem::take(&mut self.exits);
         let remaining = reap::reap_all(|exit| exits.push(exit))?;
         self.children_left = remaining == Remaining::SomeChildren;
-        for exit in exits {
+        if self.shutdown.is_some() {
+            self.reaped_in_stop += exits.len();
+        }
+        for exit in exits.drain(..) {
             if exit.pid == self.main_pid && self.main_running() {
                 let (code, signal) = status_fields(exit.status);
                 info!(
@@ -373,6 +385,7 @@ impl<'a> Supervisor<'a> {
                 );
             }
         }
+        self.exits = exits;
         Ok(())
     }
 
@@ -548,13 +561,15 @@ impl<'a> Supervisor<'a> {
                 "cannot signal the namespace: {error}"
             );
         }
-        // Counted after signalling, so the count never delays the signal
-        // (5,000 /proc entries take milliseconds to list). Processes that
-        // exited meanwhile are still listed: grace has not reaped them yet.
-        let present = procfs::list_pids()
+        // Counted after signalling, so the count never delays the signal,
+        // and only up to a few hundred: listing 5,000 /proc entries takes
+        // milliseconds that reaping needs when every CPU is busy. Beyond
+        // that the summary counts what grace reaps. Processes that exited
+        // meanwhile are still listed: grace has not reaped them yet.
+        let present = procfs::count_processes_up_to_a_few_hundred()
             .ok()
             .filter(|_| procfs::shows_own_namespace())
-            .map(|pids| pids.len().saturating_sub(1));
+            .map(|count| count.saturating_sub(1));
         // kill(-1, SIGCONT) is one call for any number of processes, but it
         // also reaches the main process, which must get only the signal
         // grace received. That is invisible to a running main process that
@@ -697,7 +712,8 @@ impl<'a> Supervisor<'a> {
         };
         let elapsed = shutdown.started.elapsed();
         let seconds = elapsed.as_secs_f64();
-        let what = match self.stopping {
+        let processes = self.stopping.map(|n| n.max(self.reaped_in_stop));
+        let what = match processes {
             Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
             _ => format!("stopped in {seconds:.2} s"),
         };
@@ -707,7 +723,7 @@ impl<'a> Supervisor<'a> {
             .map(|(pid, _)| *pid)
             .collect();
         let fields = [
-            ("processes", log::ToValue::to_value(&self.stopping)),
+            ("processes", log::ToValue::to_value(&processes)),
             ("duration_ms", log::ToValue::to_value(&elapsed.as_millis())),
             ("killed", log::ToValue::to_value(&killed)),
             (

@@ -315,11 +315,14 @@ impl SignalFd {
         }
         const RECORD: usize = core::mem::size_of::<libc::signalfd_siginfo>();
         const BATCH: usize = 32;
-        // SAFETY: signalfd_siginfo is plain old data; all-zero is valid.
-        let mut records: [libc::signalfd_siginfo; BATCH] = unsafe { core::mem::zeroed() };
+        // Left uninitialised: zeroing 4 KB on every wake-up was most of
+        // grace's own work per forwarded signal.
+        let mut records =
+            [const { core::mem::MaybeUninit::<libc::signalfd_siginfo>::uninit() }; BATCH];
         let wanted = buffer.len().min(BATCH);
         let bytes = loop {
-            // SAFETY: the buffer is `wanted` live records long.
+            // SAFETY: the buffer is `wanted` records long; the kernel writes
+            // whole records into it.
             let result =
                 unsafe { libc::read(self.fd.raw(), records.as_mut_ptr().cast(), wanted * RECORD) };
             match check(result as libc::c_long) {
@@ -328,8 +331,10 @@ impl SignalFd {
                 Err(error) => return Err(error),
             }
         };
-        let count = bytes / RECORD;
+        let count = (bytes / RECORD).min(wanted);
         for (slot, record) in buffer.iter_mut().zip(&records[..count]) {
+            // SAFETY: read(2) filled the first `count` records.
+            let record = unsafe { record.assume_init_ref() };
             *slot = ReceivedSignal {
                 number: record.ssi_signo as i32,
                 code: record.ssi_code,
@@ -472,6 +477,12 @@ pub struct ChildCredentials {
     pub groups: Vec<u32>,
 }
 
+unsafe extern "C" {
+    /// The C runtime's environment: a NULL-terminated array of
+    /// NUL-terminated `NAME=value` strings.
+    static environ: *const *const c_char;
+}
+
 /// A NUL-terminated copy of `bytes` for a C call; EINVAL when `bytes`
 /// holds a NUL itself, which no C string can carry.
 fn c_string(bytes: &[u8]) -> Result<Vec<u8>> {
@@ -494,14 +505,15 @@ fn pointer_array(strings: &[Vec<u8>]) -> Vec<*const c_char> {
 
 /// fork(2), then in the child everything `setup` asks for, then
 /// execvpe(3) of `program` (searched in PATH unless it holds a slash) with
-/// `args` (argv[0] included) and `environment` (`NAME=value` entries).
+/// `args` (argv[0] included) and `environment` (`NAME=value` entries), or
+/// grace's own environment as it is when there is none to replace it.
 /// Returns the child's pid once it has exec'd; if the set-up or the exec
 /// failed, the child is reaped and its errno returned, as the standard
 /// library's Command does through the same close-on-exec pipe.
 pub fn spawn(
     program: &[u8],
     args: &[Vec<u8>],
-    environment: &[Vec<u8>],
+    environment: Option<&[Vec<u8>]>,
     setup: &ChildSetup,
 ) -> Result<i32> {
     // Everything the child touches is allocated here, before the fork: the
@@ -511,12 +523,23 @@ pub fn spawn(
         .iter()
         .map(|a| c_string(a))
         .collect::<Result<Vec<_>>>()?;
-    let environment = environment
-        .iter()
-        .map(|e| c_string(e))
-        .collect::<Result<Vec<_>>>()?;
     let argv = pointer_array(&args);
-    let envp = pointer_array(&environment);
+    let replaced = match environment {
+        Some(entries) => Some(
+            entries
+                .iter()
+                .map(|e| c_string(e))
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        None => None,
+    };
+    let replaced_envp = replaced.as_deref().map(pointer_array);
+    let envp = match &replaced_envp {
+        Some(pointers) => pointers.as_ptr(),
+        // SAFETY: reading the pointer the C runtime set before main; grace
+        // never changes its environment.
+        None => unsafe { environ },
+    };
 
     let mut pipe: [c_int; 2] = [-1, -1];
     // SAFETY: `pipe` is a live array of two ints for the kernel to fill.
@@ -531,7 +554,7 @@ pub fn spawn(
             // SAFETY: `program`, `argv` and `envp` are NUL-terminated and
             // NULL-terminated arrays allocated before the fork.
             Ok(()) => unsafe {
-                libc::execvpe(program.as_ptr().cast(), argv.as_ptr(), envp.as_ptr());
+                libc::execvpe(program.as_ptr().cast(), argv.as_ptr(), envp);
                 Error::last_os_error().code
             },
             Err(error) => error.code,
@@ -750,24 +773,32 @@ pub fn read_link(path: &str) -> Result<Vec<u8>> {
 /// The names in the directory at `path` (getdents64), `.` and `..` left
 /// out.
 pub fn list_directory(path: &str) -> Result<Vec<Vec<u8>>> {
-    let fd = open_read_only(path, libc::O_DIRECTORY)?;
-    let mut names = Vec::new();
-    let mut buffer = vec![0u8; 32 * 1024];
+    list_directory_up_to(path, usize::MAX)
+}
+
+/// The names in the directory at `path`, reading about `budget` bytes of
+/// directory records at most. Listing /proc costs the kernel an entry built
+/// for every process: a budget bounds that cost where a partial answer
+/// will do.
+pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
+    const CHUNK: usize = 32 * 1024;
+    // Room for a record of any name.
+    const MINIMUM: usize = 512;
     // The fixed part of a linux_dirent64: inode, offset, record length,
     // type; the NUL-terminated name follows.
     const NAME_OFFSET: usize = 8 + 8 + 2 + 1;
-    loop {
-        // SAFETY: a live buffer of the length passed, filled with records.
-        let result = unsafe {
-            libc::syscall(
-                libc::SYS_getdents64,
-                fd.raw(),
-                buffer.as_mut_ptr(),
-                buffer.len(),
-            )
-        };
+    let fd = open_read_only(path, libc::O_DIRECTORY)?;
+    let mut names = Vec::new();
+    let mut buffer = vec![0u8; budget.clamp(MINIMUM, CHUNK)];
+    let mut spent = 0;
+    while spent < budget {
+        let size = (budget - spent).clamp(MINIMUM, buffer.len());
+        // SAFETY: a live buffer of at least `size` bytes, filled with
+        // records.
+        let result =
+            unsafe { libc::syscall(libc::SYS_getdents64, fd.raw(), buffer.as_mut_ptr(), size) };
         let filled = match check(result) {
-            Ok(0) => return Ok(names),
+            Ok(0) => break,
             Ok(filled) => filled as usize,
             Err(error) if error.code == libc::EINTR => continue,
             Err(error) => return Err(error),
@@ -785,14 +816,13 @@ pub fn list_directory(path: &str) -> Result<Vec<Vec<u8>>> {
             }
             at += length;
         }
+        spent += filled;
     }
+    Ok(names)
 }
 
 /// The process's environment as it was at start, `NAME=value` entries.
 pub fn environment() -> Vec<Vec<u8>> {
-    unsafe extern "C" {
-        static environ: *const *const c_char;
-    }
     let mut entries = Vec::new();
     // SAFETY: the C runtime sets `environ` before main to a NULL-terminated
     // array of NUL-terminated strings; grace never changes it, and is

@@ -444,3 +444,32 @@ fn subreaper_never_signals_a_bystander() {
     std::fs::write(&release, "").unwrap();
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
 }
+
+/// The summary's count, without listing thousands of /proc entries in the
+/// middle of a stop: up to a few hundred processes are counted from /proc,
+/// beyond that from what grace reaps. 600 sleepers are children of a shell
+/// that the stop kills, so they end up reaped by grace: all of them, but
+/// for the odd one the dying shell reaps first.
+#[test]
+fn the_summary_counts_a_large_stop() {
+    let dir = TempDir::new();
+    let ready = dir.join("ready");
+    let script = format!(
+        "for i in $(seq 600); do sleep 1000 & done; touch {}; wait",
+        ready.display()
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--", "sh", "-c", &script])
+        .start(&dir);
+    wait_until("600 sleepers started", || ready.exists());
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let stderr = grace.stderr();
+    let count: usize = stderr
+        .split("stopped ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count in {stderr}"));
+    assert!((590..=601).contains(&count), "{stderr}");
+}
