@@ -103,21 +103,23 @@ impl<'a> Supervisor<'a> {
     pub fn run(mut self) -> sys::Result<WaitStatus> {
         let mut batch = [ReceivedSignal::default(); 32];
         loop {
-            let now = Instant::now();
-            self.advance(now)?;
+            // Only a stop, running or due (the main process is gone), needs
+            // the time: forwarding a signal does not read the clock.
+            if self.shutdown.is_some() || !self.main_running() {
+                self.advance(Instant::now())?;
+            }
             if self.finished() {
                 break;
             }
-            if let Some(shutdown) = &self.shutdown
-                && now >= shutdown.deadline
-            {
-                self.kill_stragglers(&mut batch)?;
-                break;
+            let mut timeout = None;
+            if let Some(shutdown) = &self.shutdown {
+                let now = Instant::now();
+                if now >= shutdown.deadline {
+                    self.kill_stragglers(&mut batch)?;
+                    break;
+                }
+                timeout = Some(shutdown.next_wakeup().saturating_duration_since(now));
             }
-            let mut timeout = self
-                .shutdown
-                .as_ref()
-                .map(|s| s.next_wakeup().saturating_duration_since(now));
             if !self.deferred.is_empty() {
                 timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
             }
