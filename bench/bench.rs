@@ -1115,6 +1115,8 @@ fn report(smoke: bool) {
         let _ = writeln!(md, "{columns}{rule}");
         let mut within = true;
         let mut per_process: Vec<(usize, f64, f64)> = Vec::new();
+        // grace ÷ floor, round by round (each round runs both), per N.
+        let mut ratios: Vec<Spread> = Vec::new();
         for &n in sizes {
             // Floor and inits take turns, so a slow moment hits all alike.
             let mut floor_runs = Vec::new();
@@ -1125,6 +1127,13 @@ fn report(smoke: bool) {
                     runs[index].push(shutdown_figures(Some(init), n));
                 }
             }
+            ratios.push(Spread::of(
+                floor_runs
+                    .iter()
+                    .zip(&runs[0])
+                    .map(|(floor, grace)| grace.0 / floor)
+                    .collect(),
+            ));
             let floor = median(floor_runs);
             let mut row = format!("| {n} | {floor:.2} |");
             let mut grace_ms = f64::NAN;
@@ -1146,17 +1155,22 @@ fn report(smoke: bool) {
                 (grace_ms / floor - 1.0) * 100.0
             );
         }
-        // The kernel's own cost per process rises with N (the floor's does
-        // too), so "no faster than linear" is judged against the floor:
-        // from the N before the largest to the largest, grace's cost per
-        // process may grow at most 10 % more than the floor's.
-        let linear = match per_process.as_slice() {
-            [
-                ..,
-                (_, grace_before, floor_before),
-                (_, grace_last, floor_last),
-            ] => grace_last / grace_before <= 1.1 * (floor_last / floor_before),
-            _ => true,
+        // The kernel's own cost per process changes with N (the floor's
+        // does too), so "no faster than linear" is judged against the
+        // floor: from the N before the largest to the largest, grace's cost
+        // per process may grow at most 10 % more than the floor's. That is
+        // grace ÷ floor rising by 10 % at most; within the run-to-run
+        // spread of that ratio otherwise.
+        let linear = match ratios.as_slice() {
+            [.., before, last] => {
+                let allowed = Spread {
+                    low: before.low * 1.1,
+                    median: before.median * 1.1,
+                    high: before.high * 1.1,
+                };
+                Verdict::against(last.median <= allowed.median, last, &allowed)
+            }
+            _ => Verdict::Met,
         };
         let per_process_text: Vec<String> = per_process
             .iter()
@@ -1184,7 +1198,7 @@ fn report(smoke: bool) {
                 if busy { ", every CPU busy" } else { "" }
             ),
             format!("per process: {}", per_process_text.join(", ")),
-            Verdict::from_bool(linear),
+            linear,
         ));
     }
     let _ = writeln!(
