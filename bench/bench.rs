@@ -776,9 +776,7 @@ impl PinnedToOneCore {
 impl Drop for PinnedToOneCore {
     fn drop(&mut self) {
         // SAFETY: restoring the set read in `new`.
-        unsafe {
-            libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.before)
-        };
+        unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &self.before) };
     }
 }
 
@@ -787,7 +785,8 @@ impl Drop for PinnedToOneCore {
 /// the stop). None without valgrind.
 fn instructions_per_trip(init: &Init, trips: usize) -> Option<f64> {
     let count = |trips: usize| -> Option<u64> {
-        let out = std::env::temp_dir().join(format!("grace-bench-callgrind.{}", std::process::id()));
+        let out =
+            std::env::temp_dir().join(format!("grace-bench-callgrind.{}", std::process::id()));
         let (read, write) = pipe();
         let mut command = Command::new("valgrind");
         command
@@ -814,7 +813,10 @@ fn instructions_per_trip(init: &Init, trips: usize) -> Option<f64> {
         let text = fs::read_to_string(&out).ok()?;
         let _ = fs::remove_file(&out);
         text.lines()
-            .find_map(|line| line.strip_prefix("summary:").or(line.strip_prefix("totals:")))
+            .find_map(|line| {
+                line.strip_prefix("summary:")
+                    .or(line.strip_prefix("totals:"))
+            })
             .and_then(|n| n.trim().parse().ok())
     };
     let without = count(0)?;
@@ -1061,11 +1063,7 @@ fn report(smoke: bool) {
             pinned[0].median,
             pinned[best_peer(&pinned, |a, b| a.median > b.median)].median
         ),
-        Verdict::against(
-            free[0].median >= free[best].median,
-            &free[0],
-            &free[best],
-        ),
+        Verdict::against(free[0].median >= free[best].median, &free[0], &free[best]),
     ));
     for (index, init) in inits.iter().enumerate() {
         let _ = writeln!(
