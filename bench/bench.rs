@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 use std::fs;
 use std::io::Read;
 use std::os::fd::{FromRawFd, RawFd};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
@@ -241,7 +241,9 @@ struct Init {
     binary: PathBuf,
 }
 
-fn inits(grace: &Path) -> Vec<Init> {
+/// grace (the static build named by $GRACE) and the peers installed here.
+fn installed_inits() -> Vec<Init> {
+    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
     let mk = |name, binary: &str, rest: &[&str]| Init {
         name,
         prefix: std::iter::once(binary.to_string())
@@ -256,6 +258,9 @@ fn inits(grace: &Path) -> Vec<Init> {
         mk("dumb-init", "/usr/bin/dumb-init", &[]),
         mk("catatonit", "/usr/bin/catatonit", &["--"]),
     ]
+    .into_iter()
+    .filter(|init| init.binary.exists())
+    .collect()
 }
 
 fn pipe() -> (RawFd, RawFd) {
@@ -826,11 +831,7 @@ fn instructions_per_trip(init: &Init, trips: usize) -> Option<f64> {
 
 /// Every init's reaping alone, for profiling quickly.
 fn compare_reaping(count: usize, repeats: usize) {
-    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
-    let inits: Vec<Init> = inits(&grace)
-        .into_iter()
-        .filter(|i| i.binary.exists())
-        .collect();
+    let inits = installed_inits();
     let figures = interleaved(&inits, repeats, |init| reaping(init, count));
     for (init, ms) in inits.iter().zip(figures) {
         println!("{}: {ms:.2} ms", init.name);
@@ -839,11 +840,7 @@ fn compare_reaping(count: usize, repeats: usize) {
 
 /// Every init's signal round trips, for profiling quickly.
 fn compare_round_trips(trips: usize, repeats: usize) {
-    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
-    let inits: Vec<Init> = inits(&grace)
-        .into_iter()
-        .filter(|i| i.binary.exists())
-        .collect();
+    let inits = installed_inits();
     let figures = interleaved(&inits, repeats, |init| round_trips(init, trips));
     for (init, rate) in inits.iter().zip(figures) {
         println!("{}: {rate:.0} round trips/s", init.name);
@@ -853,22 +850,22 @@ fn compare_round_trips(trips: usize, repeats: usize) {
 /// The floor and grace alone, taking turns, for profiling one size
 /// quickly: medians and quartiles.
 fn compare_shutdown(count: usize, repeats: usize) {
-    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
-    let inits = inits(&grace);
+    let inits = installed_inits();
     let (mut floor, mut ours) = (Vec::new(), Vec::new());
     for _ in 0..repeats {
         floor.push(shutdown_figures(None, count).0);
         ours.push(shutdown_figures(Some(&inits[0]), count).0);
     }
-    let quartiles = |mut v: Vec<f64>| {
-        v.sort_by(|a, b| a.total_cmp(b));
-        (v[v.len() / 4], v[v.len() / 2], v[v.len() * 3 / 4])
-    };
-    let (f1, f2, f3) = quartiles(floor);
-    let (g1, g2, g3) = quartiles(ours);
+    let (floor, ours) = (Spread::of(floor), Spread::of(ours));
     println!(
-        "N={count} floor {f2:.2} ms [{f1:.2}-{f3:.2}], grace {g2:.2} ms [{g1:.2}-{g3:.2}] ({:+.1} %)",
-        (g2 / f2 - 1.0) * 100.0
+        "N={count} floor {:.2} ms [{:.2}-{:.2}], grace {:.2} ms [{:.2}-{:.2}] ({:+.1} %)",
+        floor.median,
+        floor.low,
+        floor.high,
+        ours.median,
+        ours.low,
+        ours.high,
+        (ours.median / floor.median - 1.0) * 100.0
     );
 }
 
@@ -893,12 +890,8 @@ fn ratio(grace: f64, other: f64) -> String {
 }
 
 fn report(smoke: bool) {
-    let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
     let out = PathBuf::from(std::env::var("OUT").unwrap_or_else(|_| "BENCHMARKS.md".into()));
-    let inits: Vec<Init> = inits(&grace)
-        .into_iter()
-        .filter(|i| i.binary.exists())
-        .collect();
+    let inits = installed_inits();
     let (idle_seconds, startup_runs, orphans, trips, repeats, sizes): (
         u64,
         usize,
