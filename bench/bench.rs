@@ -698,7 +698,7 @@ const NOTES: &str = "\
 
 - Binary size and idle RSS: grace is `#![no_std]` (core + alloc, the C
   library's malloc, its own thin wrappers for files, fork/exec, the clock
-  and stderr in src/sys.rs). With std the static build was 643,696 bytes
+  and stderr in src/sys/). With std the static build was 643,696 bytes
   and idle VmRSS 564 kB: ~200 KB of it was std's panic backtrace machinery
   (gimli, addr2line, libunwind, rustc_demangle, miniz_oxide and their
   unwind tables), which stable Rust cannot leave out while std is linked.

@@ -1,0 +1,125 @@
+//! Files and descriptors: whole files, symbolic links and directory
+//! listings (mostly under /proc), and writes to stdout and stderr.
+
+use core::ffi::c_int;
+
+use super::{Error, Fd, RawFd, Result, c_string, check};
+use crate::prelude::*;
+
+/// `isatty(3)`.
+pub fn is_terminal(fd: RawFd) -> bool {
+    // SAFETY: an integer argument; a bad descriptor is just "no".
+    unsafe { libc::isatty(fd) == 1 }
+}
+
+/// write(2) until all of `bytes` is written.
+pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: a read-only buffer of the length passed.
+        let result = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        match check(result as libc::c_long) {
+            Ok(0) => return Err(Error::from_raw_os_error(libc::EIO)),
+            Ok(written) => bytes = &bytes[written as usize..],
+            Err(error) if error.code == libc::EINTR => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(())
+}
+
+/// open(2) read-only and close-on-exec.
+fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path; the result is a new descriptor.
+    let fd = check(unsafe {
+        libc::open(
+            path.as_ptr().cast(),
+            libc::O_RDONLY | libc::O_CLOEXEC | flags,
+        )
+    } as libc::c_long)?;
+    Ok(Fd(fd as RawFd))
+}
+
+/// The whole contents of the file at `path`.
+pub fn read_file(path: &str) -> Result<Vec<u8>> {
+    let fd = open_read_only(path, 0)?;
+    let mut contents = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        // SAFETY: a read into a live buffer of the length passed.
+        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        match check(result as libc::c_long) {
+            Ok(0) => return Ok(contents),
+            Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
+            Err(error) if error.code == libc::EINTR => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// readlink(2): where the symbolic link at `path` points.
+pub fn read_link(path: &str) -> Result<Vec<u8>> {
+    let path = c_string(path.as_bytes())?;
+    let mut target = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: a NUL-terminated path and a live buffer of the length passed.
+    let length = check(unsafe {
+        libc::readlink(
+            path.as_ptr().cast(),
+            target.as_mut_ptr().cast(),
+            target.len(),
+        )
+    } as libc::c_long)?;
+    target.truncate(length as usize);
+    Ok(target)
+}
+
+/// The names in the directory at `path` (getdents64), `.` and `..` left
+/// out.
+pub fn list_directory(path: &str) -> Result<Vec<Vec<u8>>> {
+    list_directory_up_to(path, usize::MAX)
+}
+
+/// The names in the directory at `path`, reading about `budget` bytes of
+/// directory records at most. Listing /proc costs the kernel an entry built
+/// for every process: a budget bounds that cost where a partial answer
+/// will do.
+pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
+    const CHUNK: usize = 32 * 1024;
+    // Room for a record of any name.
+    const MINIMUM: usize = 512;
+    // The fixed part of a linux_dirent64: inode, offset, record length,
+    // type; the NUL-terminated name follows.
+    const NAME_OFFSET: usize = 8 + 8 + 2 + 1;
+    let fd = open_read_only(path, libc::O_DIRECTORY)?;
+    let mut names = Vec::new();
+    let mut buffer = vec![0u8; budget.clamp(MINIMUM, CHUNK)];
+    let mut spent = 0;
+    while spent < budget {
+        let size = (budget - spent).clamp(MINIMUM, buffer.len());
+        // SAFETY: a live buffer of at least `size` bytes, filled with
+        // records.
+        let result =
+            unsafe { libc::syscall(libc::SYS_getdents64, fd.raw(), buffer.as_mut_ptr(), size) };
+        let filled = match check(result) {
+            Ok(0) => break,
+            Ok(filled) => filled as usize,
+            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) => return Err(error),
+        };
+        let mut at = 0;
+        while at + NAME_OFFSET <= filled {
+            let length = usize::from(u16::from_ne_bytes([buffer[at + 16], buffer[at + 17]]));
+            if length == 0 || at + length > filled {
+                break;
+            }
+            let name = &buffer[at + NAME_OFFSET..at + length];
+            let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
+            if name != b"." && name != b".." {
+                names.push(name.to_vec());
+            }
+            at += length;
+        }
+        spent += filled;
+    }
+    Ok(names)
+}

@@ -1,0 +1,123 @@
+//! Every `unsafe` block and raw system call in grace lives in this module.
+//!
+//! The rest of the crate is safe Rust (`#![deny(unsafe_code)]` at the root).
+//! Each wrapper names the system call it makes; each unsafe block says why it
+//! is sound. One file per concern:
+//! - `runtime`: what std would otherwise provide: the C entry point, the
+//!   heap, the panic handler, the environment;
+//! - `signal`: masks, dispositions, the signalfd, kill and pidfds;
+//! - `process`: reaping, prctl, the terminal, and starting the command;
+//! - `file`: reading files and directories, writing to descriptors;
+//! - `clock`: the monotonic and wall clocks.
+
+mod clock;
+mod file;
+mod process;
+mod runtime;
+mod signal;
+
+use core::ffi::{CStr, c_int};
+use core::fmt;
+
+use crate::prelude::*;
+
+pub use clock::{monotonic_now, wall_clock_now};
+pub use file::{
+    is_terminal, list_directory, list_directory_up_to, read_file, read_link, write_all,
+};
+pub use process::{
+    ChildCredentials, ChildSetup, become_child_subreaper, detach_controlling_terminal, getpid,
+    process_group, reap_one, set_foreground_group, set_parent_death_signal, spawn,
+};
+pub use runtime::environment;
+pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
+
+/// A descriptor number, as the kernel hands them out.
+pub type RawFd = c_int;
+
+/// A failed system call: its errno, and for failures grace detects itself
+/// (malformed /proc contents) what was wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Error {
+    code: i32,
+    detail: Option<&'static str>,
+}
+
+pub type Result<T> = core::result::Result<T, Error>;
+
+impl Error {
+    /// errno as the last failed call left it.
+    pub fn last_os_error() -> Self {
+        // SAFETY: __errno_location returns this thread's errno slot, always
+        // valid to read.
+        let code = unsafe { *libc::__errno_location() };
+        Error::from_raw_os_error(code)
+    }
+
+    pub fn from_raw_os_error(code: i32) -> Self {
+        Error { code, detail: None }
+    }
+
+    /// A failure grace found itself, reported with `code` and `detail`.
+    pub fn with_detail(code: i32, detail: &'static str) -> Self {
+        Error {
+            code,
+            detail: Some(detail),
+        }
+    }
+
+    pub fn raw_os_error(&self) -> Option<i32> {
+        Some(self.code)
+    }
+}
+
+impl fmt::Display for Error {
+    /// As the standard library words it: `No such file or directory (os
+    /// error 2)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(detail) = self.detail {
+            return f.write_str(detail);
+        }
+        // SAFETY: strerror returns a pointer to a static, NUL-terminated
+        // message for any code (musl and glibc: "Unknown error" at worst);
+        // grace is single-threaded, so no other call can overwrite it.
+        let text = unsafe { CStr::from_ptr(libc::strerror(self.code)) };
+        write!(f, "{} (os error {})", text.to_string_lossy(), self.code)
+    }
+}
+
+/// A descriptor grace owns and closes when done with it.
+pub struct Fd(RawFd);
+
+impl Fd {
+    fn raw(&self) -> RawFd {
+        self.0
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: the descriptor is ours and closed exactly once.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+fn check(result: libc::c_long) -> Result<libc::c_long> {
+    if result < 0 {
+        Err(Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+/// A NUL-terminated copy of `bytes` for a C call; EINVAL when `bytes`
+/// holds a NUL itself, which no C string can carry.
+fn c_string(bytes: &[u8]) -> Result<Vec<u8>> {
+    if bytes.contains(&0) {
+        return Err(Error::from_raw_os_error(libc::EINVAL));
+    }
+    let mut owned = Vec::with_capacity(bytes.len() + 1);
+    owned.extend_from_slice(bytes);
+    owned.push(0);
+    Ok(owned)
+}

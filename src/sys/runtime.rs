@@ -1,0 +1,176 @@
+//! What std would provide to a program: the C entry point, the heap, the
+//! panic handler and the environment.
+
+#[cfg(not(test))]
+use core::ffi::c_int;
+use core::ffi::{CStr, c_char};
+#[cfg(not(test))]
+use core::fmt;
+
+#[cfg(not(test))]
+use super::{RawFd, write_all};
+use crate::prelude::*;
+
+/// The C entry point. grace has no Rust `main` (and no std) so that no
+/// runtime set-up runs before grace has seen what its parent left: std's
+/// would set SIGPIPE to SIG_IGN, and the command must inherit the original.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    let mut args = Vec::new();
+    if !argv.is_null() {
+        for index in 0..usize::try_from(argc).unwrap_or(0) {
+            // SAFETY: the C runtime passes `argc` valid pointers in `argv`.
+            let arg = unsafe { *argv.add(index) };
+            if arg.is_null() {
+                break;
+            }
+            // SAFETY: each argv entry is a NUL-terminated string that lives
+            // for the whole process.
+            args.push(unsafe { CStr::from_ptr(arg) }.to_bytes().to_vec());
+        }
+    }
+    crate::run(args)
+}
+
+// Without std nothing else asks the linker for the C library.
+#[cfg(not(test))]
+#[link(name = "c")]
+unsafe extern "C" {}
+
+/// The prebuilt `core` and `alloc` are compiled to unwind, so their code
+/// names the unwinder's entry points. grace aborts on panic: nothing ever
+/// unwinds, and these are never called.
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn rust_eh_personality() {}
+
+#[cfg(not(test))]
+#[unsafe(no_mangle)]
+pub extern "C" fn _Unwind_Resume() -> ! {
+    // SAFETY: abort takes no argument and does not return.
+    unsafe { libc::abort() }
+}
+
+/// grace's heap is the C library's malloc: musl's is small, and it is in
+/// the static binary anyway.
+#[cfg(not(test))]
+struct CAllocator;
+
+/// What malloc guarantees without being asked (`alignof(max_align_t)`).
+#[cfg(not(test))]
+const MALLOC_ALIGNMENT: usize = 16;
+
+// SAFETY: every method forwards to the C allocator, which returns null on
+// failure (as GlobalAlloc requires) and memory aligned as asked: plain
+// malloc for alignments it guarantees, aligned_alloc for larger ones.
+#[cfg(not(test))]
+unsafe impl core::alloc::GlobalAlloc for CAllocator {
+    unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGNMENT {
+            // SAFETY: malloc accepts any size; Layout guarantees non-zero.
+            unsafe { libc::malloc(layout.size()).cast() }
+        } else {
+            // SAFETY: the alignment is a power of two, as aligned_alloc needs;
+            // the size is rounded up to a multiple of it.
+            unsafe { libc::aligned_alloc(layout.align(), layout.pad_to_align().size()).cast() }
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: core::alloc::Layout) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGNMENT {
+            // SAFETY: calloc returns zeroed memory of the size asked.
+            unsafe { libc::calloc(1, layout.size()).cast() }
+        } else {
+            // SAFETY: as alloc, then zeroing the block just allocated.
+            unsafe {
+                let block = self.alloc(layout);
+                if !block.is_null() {
+                    core::ptr::write_bytes(block, 0, layout.size());
+                }
+                block
+            }
+        }
+    }
+
+    unsafe fn dealloc(&self, block: *mut u8, _layout: core::alloc::Layout) {
+        // SAFETY: `block` came from malloc, calloc, realloc or aligned_alloc.
+        unsafe { libc::free(block.cast()) }
+    }
+
+    unsafe fn realloc(
+        &self,
+        block: *mut u8,
+        layout: core::alloc::Layout,
+        new_size: usize,
+    ) -> *mut u8 {
+        if layout.align() <= MALLOC_ALIGNMENT {
+            // SAFETY: `block` came from malloc with a guaranteed alignment,
+            // which realloc keeps.
+            unsafe { libc::realloc(block.cast(), new_size).cast() }
+        } else {
+            // SAFETY: a new aligned block, the common prefix copied, the old
+            // block freed, as GlobalAlloc's default does.
+            unsafe {
+                let new_layout =
+                    core::alloc::Layout::from_size_align_unchecked(new_size, layout.align());
+                let new_block = self.alloc(new_layout);
+                if !new_block.is_null() {
+                    core::ptr::copy_nonoverlapping(block, new_block, layout.size().min(new_size));
+                    self.dealloc(block, layout);
+                }
+                new_block
+            }
+        }
+    }
+}
+
+#[cfg(not(test))]
+#[global_allocator]
+static ALLOCATOR: CAllocator = CAllocator;
+
+/// A bug in grace: say where on stderr, without allocating, and abort.
+/// The kernel then kills every process in the namespace, as it would for
+/// any PID 1 that dies.
+#[cfg(not(test))]
+#[panic_handler]
+fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
+    let mut stderr = FdWriter(libc::STDERR_FILENO);
+    let _ = fmt::Write::write_fmt(&mut stderr, format_args!("grace: internal error: {info}\n"));
+    // SAFETY: abort takes no argument and does not return.
+    unsafe { libc::abort() }
+}
+
+/// Unbuffered `fmt::Write` straight to a descriptor; for the panic handler,
+/// which must not allocate.
+#[cfg(not(test))]
+struct FdWriter(RawFd);
+
+#[cfg(not(test))]
+impl fmt::Write for FdWriter {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        write_all(self.0, text.as_bytes()).map_err(|_| fmt::Error)
+    }
+}
+
+unsafe extern "C" {
+    /// The C runtime's environment: a NULL-terminated array of
+    /// NUL-terminated `NAME=value` strings.
+    pub(super) static environ: *const *const c_char;
+}
+
+/// The process's environment as it was at start, `NAME=value` entries.
+pub fn environment() -> Vec<Vec<u8>> {
+    let mut entries = Vec::new();
+    // SAFETY: the C runtime sets `environ` before main to a NULL-terminated
+    // array of NUL-terminated strings; grace never changes it, and is
+    // single-threaded.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            entries.push(CStr::from_ptr(*entry).to_bytes().to_vec());
+            entry = entry.add(1);
+        }
+    }
+    entries
+}
