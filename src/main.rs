@@ -267,14 +267,45 @@ fn print_stdout(text: &str) -> i32 {
     0
 }
 
-/// `NAME=value` entries as (name, value); an entry without `=` is a name
-/// with an empty value.
+/// `NAME=value` entries as (name, value), read as std reads them: an entry
+/// without `=` is skipped, and a leading `=` belongs to the name.
 fn split_variables(environment: &[Vec<u8>]) -> Vec<(Vec<u8>, Vec<u8>)> {
     environment
         .iter()
-        .map(|entry| match entry.iter().position(|&b| b == b'=') {
-            Some(at) => (entry[..at].to_vec(), entry[at + 1..].to_vec()),
-            None => (entry.clone(), Vec::new()),
+        .filter_map(|entry| {
+            let at = entry.iter().skip(1).position(|&b| b == b'=')? + 1;
+            Some((entry[..at].to_vec(), entry[at + 1..].to_vec()))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn variables_split_as_std_splits_them() {
+        let environment = [
+            b"PATH=/bin".to_vec(),
+            b"EMPTY=".to_vec(),
+            b"A=b=c".to_vec(),
+            b"NOEQUALS".to_vec(),
+            b"=x=y".to_vec(),
+            Vec::new(),
+        ];
+        let split = split_variables(&environment);
+        let split: Vec<(&[u8], &[u8])> = split
+            .iter()
+            .map(|(k, v)| (k.as_slice(), v.as_slice()))
+            .collect();
+        assert_eq!(
+            split,
+            [
+                (&b"PATH"[..], &b"/bin"[..]),
+                (b"EMPTY", b""),
+                (b"A", b"b=c"),
+                (b"=x", b"y"),
+            ]
+        );
+    }
 }

@@ -52,8 +52,8 @@ pub struct Supervisor<'a> {
     /// Processes reached by the stop, for the summary (None: unknown); a
     /// lower bound when there were too many to count cheaply.
     stopping: Option<usize>,
-    /// Processes grace reaped since the stop began: the count when /proc
-    /// had too many to list.
+    /// Processes grace reaped since the stop signalled them: the count when
+    /// /proc had too many to list.
     reaped_in_stop: usize,
     /// Exits collected by one reaping pass, kept between passes so that a
     /// stop of thousands does not allocate and free a list per SIGCHLD.
@@ -322,8 +322,15 @@ impl<'a> Supervisor<'a> {
         let mut exits = core::mem::take(&mut self.exits);
         let remaining = reap::reap_all(|exit| exits.push(exit))?;
         self.children_left = remaining == Remaining::SomeChildren;
-        if self.shutdown.is_some() {
-            self.reaped_in_stop += exits.len();
+        // Counted once the stop has signalled: exits during the delay, and
+        // the pre-stop command itself, were not reached by it.
+        if let Some(Shutdown {
+            phase: Phase::MainFirst { .. } | Phase::Draining,
+            ..
+        }) = &self.shutdown
+        {
+            let pre_stop = self.pre_stop_pid;
+            self.reaped_in_stop += exits.iter().filter(|e| Some(e.pid) != pre_stop).count();
         }
         for exit in exits.drain(..) {
             if exit.pid == self.main_pid && self.main_running() {
@@ -716,6 +723,7 @@ impl<'a> Supervisor<'a> {
         let seconds = elapsed.as_secs_f64();
         let processes = self.stopping.map(|n| n.max(self.reaped_in_stop));
         let what = match processes {
+            Some(1) => format!("stopped 1 process in {seconds:.2} s"),
             Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
             _ => format!("stopped in {seconds:.2} s"),
         };

@@ -265,6 +265,13 @@ fn pre_stop_runs_to_completion_before_signalling() {
         got >= end,
         "main signalled {got} before pre-stop ended {end}"
     );
+    // The stop reached the main process alone: the pre-stop command and
+    // its children are not counted as stopped.
+    assert!(
+        grace.stderr().contains("stopped 1 process in"),
+        "{}",
+        grace.stderr()
+    );
 }
 
 #[test]

@@ -11,7 +11,8 @@ fn clock(clock: libc::clockid_t) -> Duration {
     // SAFETY: a live timespec for the kernel to fill; these clocks always
     // exist on Linux.
     unsafe { libc::clock_gettime(clock, &mut now) };
-    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+    // A wall clock set before 1970 reads as 1970.
+    Duration::new(u64::try_from(now.tv_sec).unwrap_or(0), now.tv_nsec as u32)
 }
 
 /// CLOCK_MONOTONIC: for deadlines, immune to the wall clock being set.

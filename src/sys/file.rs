@@ -69,6 +69,10 @@ pub fn read_link(path: &str) -> Result<Vec<u8>> {
             target.len(),
         )
     } as libc::c_long)?;
+    // A target that fills the buffer may have been cut short.
+    if length as usize == target.len() {
+        return Err(Error::from_raw_os_error(libc::ENAMETOOLONG));
+    }
     target.truncate(length as usize);
     Ok(target)
 }
@@ -109,7 +113,7 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
         let mut at = 0;
         while at + NAME_OFFSET <= filled {
             let length = usize::from(u16::from_ne_bytes([buffer[at + 16], buffer[at + 17]]));
-            if length == 0 || at + length > filled {
+            if length < NAME_OFFSET || at + length > filled {
                 break;
             }
             let name = &buffer[at + NAME_OFFSET..at + length];

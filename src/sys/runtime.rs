@@ -57,9 +57,9 @@ pub extern "C" fn _Unwind_Resume() -> ! {
 #[cfg(not(test))]
 struct CAllocator;
 
-/// What malloc guarantees without being asked (`alignof(max_align_t)`).
+/// What malloc guarantees without being asked.
 #[cfg(not(test))]
-const MALLOC_ALIGNMENT: usize = 16;
+const MALLOC_ALIGNMENT: usize = core::mem::align_of::<libc::max_align_t>();
 
 // SAFETY: every method forwards to the C allocator, which returns null on
 // failure (as GlobalAlloc requires) and memory aligned as asked: plain
@@ -135,8 +135,14 @@ static ALLOCATOR: CAllocator = CAllocator;
 #[cfg(not(test))]
 #[panic_handler]
 fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    let mut stderr = FdWriter(libc::STDERR_FILENO);
-    let _ = fmt::Write::write_fmt(&mut stderr, format_args!("grace: internal error: {info}\n"));
+    use core::sync::atomic::{AtomicBool, Ordering};
+    // A panic while formatting the first must not recurse until the stack
+    // runs out: the second goes straight to abort.
+    static PANICKING: AtomicBool = AtomicBool::new(false);
+    if !PANICKING.swap(true, Ordering::Relaxed) {
+        let mut stderr = FdWriter(libc::STDERR_FILENO);
+        let _ = fmt::Write::write_fmt(&mut stderr, format_args!("grace: internal error: {info}\n"));
+    }
     // SAFETY: abort takes no argument and does not return.
     unsafe { libc::abort() }
 }
