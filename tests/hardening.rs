@@ -15,12 +15,8 @@ use crate::util::{
 
 const STORM: usize = 100_000;
 
-/// scripts/soak sets GRACE_SOAK_SCALE to multiply every flood; CI runs 1.
 fn scale() -> usize {
-    std::env::var("GRACE_SOAK_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+    crate::util::soak_scale()
 }
 const STORM_SIGNALS: &[i32] = &[1, 10, 12, 28, 34, 35, 36, 37, 38];
 

@@ -13,6 +13,20 @@ use std::time::{Duration, Instant};
 /// How long any single wait in a test may take before it fails.
 pub const BOUND: Duration = Duration::from_secs(20);
 
+/// scripts/soak sets GRACE_SOAK_SCALE to multiply every flood; CI runs 1.
+pub fn soak_scale() -> usize {
+    std::env::var("GRACE_SOAK_SCALE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+/// `BOUND`, stretched by the soak scale: a flood ten times larger may take
+/// ten times longer to make.
+fn scaled_bound() -> Duration {
+    BOUND * u32::try_from(soak_scale()).unwrap_or(u32::MAX)
+}
+
 pub fn grace_bin() -> &'static str {
     env!("CARGO_BIN_EXE_grace")
 }
@@ -66,9 +80,10 @@ impl Drop for TempDir {
     }
 }
 
-/// Polls `condition` until it holds or `BOUND` passes.
+/// Polls `condition` until it holds or `BOUND` (times the soak scale)
+/// passes.
 pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + BOUND;
+    let deadline = Instant::now() + scaled_bound();
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(5));
@@ -291,9 +306,9 @@ impl Grace {
         }
     }
 
-    /// grace's exit code, waiting at most `BOUND`.
+    /// grace's exit code, waiting at most `BOUND` (times the soak scale).
     pub fn wait(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + BOUND;
+        let deadline = Instant::now() + scaled_bound();
         loop {
             if let Some(status) = self.unshare.try_wait().expect("try_wait") {
                 return status;
