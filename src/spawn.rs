@@ -105,12 +105,27 @@ pub fn start(
         }),
         no_new_privs: options.no_new_privs,
     };
-    let pid =
-        sys::spawn(program, &argv, replaced.as_deref(), &setup).map_err(|error| SpawnError {
-            program: program.to_owned(),
-            error,
-            user: options.credentials.map(|c| c.uid),
-        })?;
+    let foreground_before = if take_terminal && !options.new_session {
+        sys::foreground_group(libc::STDIN_FILENO).ok()
+    } else {
+        None
+    };
+    let pid = match sys::spawn(program, &argv, replaced.as_deref(), &setup) {
+        Ok(pid) => pid,
+        Err(error) => {
+            // The child took the foreground before its exec failed: give it
+            // back, or whoever ran grace is left in the background of its
+            // own terminal.
+            if let Some(group) = foreground_before {
+                let _ = sys::set_foreground_group(libc::STDIN_FILENO, group);
+            }
+            return Err(SpawnError {
+                program: program.to_owned(),
+                error,
+                user: options.credentials.map(|c| c.uid),
+            });
+        }
+    };
     // The child hands itself the terminal too; doing it here as well means
     // the handover is done whichever of the two runs first. A child in a
     // session of its own takes its terminal itself.

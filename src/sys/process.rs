@@ -60,6 +60,14 @@ pub fn process_group() -> i32 {
     unsafe { libc::getpgrp() }
 }
 
+/// `tcgetpgrp(3)` on `fd`: the terminal's foreground group.
+pub fn foreground_group(fd: RawFd) -> Result<i32> {
+    // SAFETY: an integer argument; a descriptor that is not a terminal is
+    // reported as an error.
+    let result = unsafe { libc::tcgetpgrp(fd) };
+    check(result as libc::c_long).map(|group| group as i32)
+}
+
 /// `tcsetpgrp(3)` on `fd`: makes `group` the terminal's foreground group.
 /// The caller keeps SIGTTOU blocked, which the kernel requires of a
 /// background process doing this.
