@@ -742,6 +742,11 @@ const NOTES: &str = "\
   reaped everything and exited, read from a pidfd on the init. An earlier
   version polled the init's /proc `children` file meanwhile, which takes
   the lock the reaping needs and added its own noise.
+- Optimisation level: the release profile builds for size (opt-level z).
+  opt-level s makes the binary 301 KB (+16 KB) and does ~25 % fewer
+  instructions at start-up and in a stop (callgrind: 208 instead of 277
+  per forwarded signal), which no timed figure here can tell apart; z
+  stays.
 - Verdicts: where grace's median misses a peer's by less than the middle
   half of the rounds (the two interquartile ranges overlap), the target
   says so rather than a plain no.
