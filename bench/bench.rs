@@ -659,11 +659,6 @@ impl Verdict {
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    values[values.len() / 2]
-}
-
 struct Hogs(Vec<Child>);
 
 impl Hogs {
@@ -1130,31 +1125,26 @@ fn report(smoke: bool) {
                     .map(|(floor, grace)| grace.0 / floor)
                     .collect(),
             ));
-            let floor_spread = Spread::of(floor_runs.clone());
+            let floor_spread = Spread::of(floor_runs);
             let grace_spread = Spread::of(runs[0].iter().map(|r| r.0).collect());
-            let floor = median(floor_runs);
+            let (floor, grace_ms) = (floor_spread.median, grace_spread.median);
             let mut row = format!(
                 "| {n} | {floor:.2} ({:.0}–{:.0}) |",
                 floor_spread.low, floor_spread.high
             );
-            let mut grace_ms = f64::NAN;
             for (index, init_runs) in runs.iter().enumerate() {
-                let ms = median(init_runs.iter().map(|r| r.0).collect());
                 let handlers = init_runs.iter().map(|r| r.1).min().unwrap_or(0);
-                if index == 0 {
-                    grace_ms = ms;
-                }
                 if index == 0 {
                     let _ = write!(
                         row,
-                        " {ms:.2} ({:.0}–{:.0}; {handlers}/{n}) |",
+                        " {grace_ms:.2} ({:.0}–{:.0}; {handlers}/{n}) |",
                         grace_spread.low, grace_spread.high
                     );
                 } else {
+                    let ms = Spread::of(init_runs.iter().map(|r| r.0).collect()).median;
                     let _ = write!(row, " {ms:.2} ({handlers}/{n}) |");
                 }
             }
-            let limit = floor * 1.1 + 5.0;
             // At thousands of processes the floor itself swings by tens of
             // per cent between rounds: a miss inside that spread is told
             // apart from a real one.
@@ -1164,6 +1154,7 @@ fn report(smoke: bool) {
                 median: limit_of(floor_spread.median),
                 high: limit_of(floor_spread.high),
             };
+            let limit = allowed.median;
             let verdict = Verdict::against(grace_ms <= limit, &grace_spread, &allowed);
             within = match (within, verdict) {
                 (Verdict::Missed, _) | (_, Verdict::Missed) => Verdict::Missed,

@@ -105,15 +105,16 @@ impl<'a> Supervisor<'a> {
         loop {
             // Only a stop, running or due (the main process is gone), needs
             // the time: forwarding a signal does not read the clock.
-            if self.shutdown.is_some() || !self.main_running() {
-                self.advance(Instant::now())?;
+            let now = (self.shutdown.is_some() || !self.main_running()).then(Instant::now);
+            if let Some(now) = now {
+                self.advance(now)?;
             }
             if self.finished() {
                 break;
             }
             let mut timeout = None;
-            if let Some(shutdown) = &self.shutdown {
-                let now = Instant::now();
+            // A stop in progress means `now` was read above.
+            if let (Some(shutdown), Some(now)) = (&self.shutdown, now) {
                 if now >= shutdown.deadline {
                     self.kill_stragglers(&mut batch)?;
                     break;

@@ -254,17 +254,7 @@ impl GraceBuilder {
             }
         }
         self.command.args(&self.args);
-        let mut unshare = self.command.spawn().expect("spawn unshare");
-        let unshare_pid = unshare.id() as i32;
-        let mut namespace_init = 0;
-        let mut exited = None;
-        // A short-lived grace may be gone before it is seen; then only its
-        // exit status is left to look at.
-        wait_until("the namespace's init", || {
-            namespace_init = children_of(unshare_pid).first().copied().unwrap_or(0);
-            exited = unshare.try_wait().expect("try_wait");
-            namespace_init != 0 || exited.is_some()
-        });
+        let (mut unshare, namespace_init, exited) = spawn_namespace(&mut self.command);
         let pid = match self.mode {
             _ if exited.is_some() => 0,
             Mode::Pid1 => namespace_init,
@@ -293,6 +283,23 @@ impl GraceBuilder {
             namespace_init,
         }
     }
+}
+
+/// Spawns `unshare` and waits for the init of its new namespace: (the
+/// unshare child, the init's host pid or 0, unshare's status if it already
+/// exited). A short-lived grace may be gone before it is seen; then only
+/// its exit status is left to look at.
+fn spawn_namespace(command: &mut Command) -> (Child, i32, Option<ExitStatus>) {
+    let mut unshare = command.spawn().expect("spawn unshare");
+    let unshare_pid = unshare.id() as i32;
+    let mut namespace_init = 0;
+    let mut exited = None;
+    wait_until("the namespace's init", || {
+        namespace_init = children_of(unshare_pid).first().copied().unwrap_or(0);
+        exited = unshare.try_wait().expect("try_wait");
+        namespace_init != 0 || exited.is_some()
+    });
+    (unshare, namespace_init, exited)
 }
 
 impl Grace {
@@ -471,15 +478,7 @@ impl GraceBuilder {
             .stdout(Stdio::null())
             .stderr(stderr)
             .process_group(0);
-        let mut unshare = self.command.spawn().expect("spawn unshare");
-        let unshare_pid = unshare.id() as i32;
-        let mut namespace_init = 0;
-        let mut exited = None;
-        wait_until("the namespace's init", || {
-            namespace_init = children_of(unshare_pid).first().copied().unwrap_or(0);
-            exited = unshare.try_wait().expect("try_wait");
-            namespace_init != 0 || exited.is_some()
-        });
+        let (mut unshare, namespace_init, exited) = spawn_namespace(&mut self.command);
         if !launcher.is_empty() && exited.is_none() {
             // The launcher becomes grace by exec: wait until it has.
             let grace = fs::canonicalize(grace_bin()).expect("grace binary");
