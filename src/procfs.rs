@@ -54,6 +54,25 @@ pub fn parse_stat(text: &str) -> Option<Stat> {
     })
 }
 
+/// The signal masks that /proc/PID/stat carries too (fields 32 to 34, in
+/// decimal): with them a single read gives a process's identity, state
+/// and dispositions, which is what the deadline's snapshot needs. The
+/// kernel keeps only signals 1 to 31 there (`STAT_SIGNALS`); for the
+/// others, /proc/PID/status is the only source.
+pub fn parse_stat_dispositions(text: &str) -> Option<Dispositions> {
+    let close = text.rfind(')')?;
+    let mut fields = text[close + 1..].split_whitespace().skip(32 - 3);
+    let mut next = || -> Option<u64> { fields.next()?.parse().ok() };
+    Some(Dispositions {
+        blocked: next()?,
+        ignored: next()?,
+        caught: next()?,
+    })
+}
+
+/// The signals whose dispositions /proc/PID/stat shows.
+pub const STAT_SIGNALS: u64 = 0x7fff_ffff;
+
 /// A process's signal masks from /proc/PID/status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Dispositions {
@@ -183,6 +202,24 @@ pub fn read_stat(pid: i32) -> sys::Result<Stat> {
     parse_stat(&text).ok_or_else(|| sys::Error::with_detail(libc::EBADMSG, "malformed stat"))
 }
 
+/// /proc/PID/stat read once: the process and its signal dispositions.
+pub fn read_stat_and_dispositions(pid: i32) -> sys::Result<(Stat, Dispositions)> {
+    let text = read_text(pid, "stat")?;
+    parse_stat(&text)
+        .zip(parse_stat_dispositions(&text))
+        .ok_or_else(|| sys::Error::with_detail(libc::EBADMSG, "malformed stat"))
+}
+
+/// The last pid the kernel handed out in grace's PID namespace
+/// (/proc/sys/kernel/ns_last_pid, which always speaks for the reader's own
+/// namespace). Pids grow until they wrap at pid_max, so a process with a
+/// higher pid than this was created after the read. None where the kernel
+/// lacks it (no CONFIG_CHECKPOINT_RESTORE) or /proc is not mounted.
+pub fn read_last_pid() -> Option<i32> {
+    let raw = sys::read_file("/proc/sys/kernel/ns_last_pid").ok()?;
+    core::str::from_utf8(&raw).ok()?.trim().parse().ok()
+}
+
 /// The raw bytes of /proc/PID/cmdline (empty for zombies and kernel threads).
 pub fn read_cmdline(pid: i32) -> sys::Result<Vec<u8>> {
     sys::read_file(&format!("/proc/{pid}/cmdline"))
@@ -273,6 +310,29 @@ mod tests {
                 start_time: 987654,
             }
         );
+    }
+
+    #[test]
+    fn stat_carries_the_same_dispositions_as_status() {
+        // Read from this very process, whose masks the test harness set:
+        // both files must agree, or the deadline's snapshot would lie.
+        let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        let from_status = parse_dispositions(&status).unwrap();
+        assert_eq!(
+            parse_stat_dispositions(&stat),
+            Some(Dispositions {
+                blocked: from_status.blocked & STAT_SIGNALS,
+                ignored: from_status.ignored & STAT_SIGNALS,
+                caught: from_status.caught & STAT_SIGNALS,
+            })
+        );
+        let hostile = STAT.replace("worker.py", "x) 1 2 3 4 5");
+        assert_eq!(
+            parse_stat_dispositions(&hostile),
+            parse_stat_dispositions(STAT)
+        );
+        assert_eq!(parse_stat_dispositions("1 (x) S 1"), None);
     }
 
     #[test]

@@ -10,8 +10,8 @@
 
 use crate::prelude::*;
 
-use crate::procfs::{self, Stat};
-use crate::signals::Signal;
+use crate::procfs::{self, Dispositions, Stat};
+use crate::signals::{SIGCONT, Signal};
 use crate::sys::{self, PidFd};
 
 /// How many times a sweep re-reads /proc looking for processes forked while
@@ -39,6 +39,20 @@ impl Scope {
 
 /// The processes in `scope`, other than grace itself and `except`.
 pub fn members(scope: Scope, own_pid: i32, except: Option<i32>) -> sys::Result<Vec<Stat>> {
+    let mut chosen: Vec<Stat> = members_with_dispositions(scope, own_pid)?
+        .into_iter()
+        .map(|(stat, _)| stat)
+        .collect();
+    chosen.retain(|stat| Some(stat.pid) != except);
+    Ok(chosen)
+}
+
+/// The processes in `scope` but grace, each with its signal dispositions,
+/// from one read of /proc/PID/stat apiece.
+pub fn members_with_dispositions(
+    scope: Scope,
+    own_pid: i32,
+) -> sys::Result<Vec<(Stat, Dispositions)>> {
     if !procfs::shows_own_namespace() {
         return Err(sys::Error::with_detail(
             libc::ENOENT,
@@ -47,28 +61,28 @@ pub fn members(scope: Scope, own_pid: i32, except: Option<i32>) -> sys::Result<V
     }
     // A process may exit between the listing and the read: it is simply
     // no longer a member.
-    let all: Vec<Stat> = procfs::list_pids()?
+    let all: Vec<(Stat, Dispositions)> = procfs::list_pids()?
         .into_iter()
-        .filter_map(|pid| procfs::read_stat(pid).ok())
+        .filter_map(|pid| procfs::read_stat_and_dispositions(pid).ok())
         .collect();
     let mut chosen = match scope {
         Scope::Namespace => all,
         Scope::Descendants => descendants_of(own_pid, all),
     };
-    chosen.retain(|stat| stat.pid != own_pid && Some(stat.pid) != except);
+    chosen.retain(|(stat, _)| stat.pid != own_pid);
     Ok(chosen)
 }
 
-fn descendants_of(root: i32, all: Vec<Stat>) -> Vec<Stat> {
-    let mut children: BTreeMap<i32, Vec<Stat>> = BTreeMap::new();
-    for stat in all {
-        children.entry(stat.ppid).or_default().push(stat);
+fn descendants_of<T>(root: i32, all: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
+    let mut children: BTreeMap<i32, Vec<(Stat, T)>> = BTreeMap::new();
+    for member in all {
+        children.entry(member.0.ppid).or_default().push(member);
     }
     let mut found = Vec::new();
     let mut queue = vec![root];
     while let Some(parent) = queue.pop() {
         for child in children.remove(&parent).unwrap_or_default() {
-            queue.push(child.pid);
+            queue.push(child.0.pid);
             found.push(child);
         }
     }
@@ -94,15 +108,24 @@ impl Sweeper {
         signals: &[Signal],
     ) -> sys::Result<usize> {
         let mut total = 0;
-        for _ in 0..MAX_SWEEP_ROUNDS {
+        let mut signalled_now = BTreeSet::new();
+        for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
                 let identity = (member.pid, member.start_time);
                 if self.signalled.contains(&identity) || member.state == 'Z' {
                     continue;
                 }
+                // A process that appeared under a parent this sweep has
+                // signalled was most likely started by that parent's
+                // handler, as part of its cleanup: as with kill(-1), it is
+                // the parent's to stop.
+                if round > 0 && signalled_now.contains(&member.ppid) {
+                    continue;
+                }
                 if signal_if_same(&member, signals) {
                     self.signalled.insert(identity);
+                    signalled_now.insert(member.pid);
                     new += 1;
                 }
             }
@@ -131,6 +154,174 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
         .all(|signal| pidfd.send_signal(signal.number()).is_ok())
 }
 
+/// Who a stop has signalled, so that a process that appears later gets the
+/// stop signal too, and a straggler at the deadline can be told truthfully
+/// whether it ever got one.
+///
+/// As PID 1, one kill(-1) reaches every process present (the kernel holds
+/// off forks while it runs), and pids grow: the namespace's last pid, read
+/// around that kill, separates the processes it reached from those created
+/// after. Newcomers are found by trying just the pids handed out since,
+/// which costs nothing while no process is created. As a subreaper, every
+/// process is signalled one by one and remembered.
+#[derive(Debug)]
+pub struct Reach {
+    scope: Scope,
+    own_pid: i32,
+    /// Every process with a pid up to this one, present when the last
+    /// kill(-1) went out, got the stop signal.
+    swept_up_to: Option<i32>,
+    /// Processes signalled one by one.
+    sweeper: Sweeper,
+    /// The highest pid already looked at for newcomers (None: the
+    /// namespace's last pid cannot be read, and newcomers are not sought).
+    frontier: Option<i32>,
+    /// Pids that had no process yet when tried: a fork still in progress
+    /// holds its pid before the process can be signalled. Tried once more.
+    unsettled: Vec<i32>,
+    /// Newcomers whose parent still runs, looked at again each time.
+    waiting: Vec<i32>,
+}
+
+/// How many pids are kept for another look: a fork flood must not make
+/// the lists grow without bound.
+const MAX_PENDING: usize = 1024;
+
+impl Reach {
+    pub fn new(scope: Scope, own_pid: i32) -> Self {
+        Reach {
+            scope,
+            own_pid,
+            swept_up_to: None,
+            sweeper: Sweeper::default(),
+            frontier: None,
+            unsettled: Vec::new(),
+            waiting: Vec::new(),
+        }
+    }
+
+    /// `kill(-1, signal)`, remembering which pids it reached.
+    pub fn signal_namespace(&mut self, signal: Signal) -> sys::Result<()> {
+        // Read before, not after: grace may be put off the CPU between the
+        // kill and a read after it, while new processes keep coming. A pid
+        // handed out in between, by a fork that finished just before the
+        // kill, counts as a newcomer; catch_up signals only the orphaned
+        // or entered among them, so a second signal is all but impossible.
+        let reached = procfs::read_last_pid();
+        let result = signal_namespace(signal);
+        if reached.is_some() {
+            self.swept_up_to = self.swept_up_to.max(reached);
+            self.frontier = self.frontier.max(reached);
+        }
+        result
+    }
+
+    /// Sends `signals` to every member but `except` not signalled yet;
+    /// returns how many were newly signalled.
+    pub fn sweep(&mut self, except: Option<i32>, signals: &[Signal]) -> sys::Result<usize> {
+        if self.scope == Scope::Namespace && self.frontier.is_none() {
+            // Everyone the sweep lists has a pid up to this one; later ones
+            // are newcomers.
+            self.frontier = procfs::read_last_pid();
+        }
+        self.sweeper
+            .sweep(self.scope, self.own_pid, except, signals)
+    }
+
+    /// Gives `stop_signal` (and SIGCONT if stopped) to the processes
+    /// created since the stop's signal went out that nobody else will
+    /// stop: orphans (grace is their parent now) and processes entered
+    /// from outside the namespace. One whose parent still runs is left to
+    /// that parent: it may be the very cleanup the parent's handler
+    /// started, and it is looked at again once orphaned. Returns how many
+    /// were signalled.
+    pub fn catch_up(&mut self, stop_signal: Signal) -> usize {
+        if self.scope == Scope::Descendants {
+            return self.catch_up_descendants(stop_signal);
+        }
+        let Some(frontier) = self.frontier else {
+            return 0;
+        };
+        let Some(last) = procfs::read_last_pid() else {
+            return 0;
+        };
+        // Pids wrap at pid_max; past the wrap every pid is new again.
+        let first = if last < frontier { 1 } else { frontier + 1 };
+        let retry = core::mem::take(&mut self.unsettled);
+        let waiting = core::mem::take(&mut self.waiting);
+        let mut found = 0;
+        for pid in waiting.into_iter().chain(retry).chain(first..=last) {
+            found += usize::from(self.reach_newcomer(pid, stop_signal));
+        }
+        self.frontier = Some(last);
+        found
+    }
+
+    fn catch_up_descendants(&mut self, stop_signal: Signal) -> usize {
+        let Ok(members) = members(self.scope, self.own_pid, None) else {
+            return 0;
+        };
+        members
+            .iter()
+            .filter(|member| member.ppid == self.own_pid && member.state != 'Z')
+            .filter(|member| {
+                let identity = (member.pid, member.start_time);
+                !self.sweeper.signalled.contains(&identity)
+                    && signal_if_same(member, &[stop_signal, SIGCONT])
+                    && self.sweeper.signalled.insert(identity)
+            })
+            .count()
+    }
+
+    /// Signals `pid` if it is a newcomer nobody else will stop.
+    fn reach_newcomer(&mut self, pid: i32, stop_signal: Signal) -> bool {
+        if pid == self.own_pid {
+            return false;
+        }
+        let pidfd = match PidFd::open(pid) {
+            Ok(pidfd) => pidfd,
+            Err(error) => {
+                // ESRCH: gone already, or a fork that has not finished.
+                // EINVAL: a thread, not a process.
+                if error.raw_os_error() == Some(libc::ESRCH) && self.unsettled.len() < MAX_PENDING {
+                    self.unsettled.push(pid);
+                }
+                return false;
+            }
+        };
+        let Ok(stat) = procfs::read_stat(pid) else {
+            return false;
+        };
+        if stat.state == 'Z' || self.sweeper.signalled.contains(&(pid, stat.start_time)) {
+            return false;
+        }
+        // ppid 0: the parent lives outside the namespace (`docker exec`).
+        let unowned = stat.ppid == self.own_pid || stat.ppid == 0;
+        if !unowned {
+            if self.waiting.len() < MAX_PENDING {
+                self.waiting.push(pid);
+            }
+            return false;
+        }
+        if pidfd.send_signal(stop_signal.number()).is_err() {
+            return false;
+        }
+        if stat.state == 'T' {
+            let _ = pidfd.send_signal(SIGCONT.number());
+        }
+        self.sweeper.signalled.insert((pid, stat.start_time));
+        true
+    }
+
+    /// Whether the stop sent its signal to this process.
+    pub fn reached(&self, stat: &Stat) -> bool {
+        self.sweeper
+            .signalled
+            .contains(&(stat.pid, stat.start_time))
+            || self.swept_up_to.is_some_and(|up_to| stat.pid <= up_to)
+    }
+}
+
 /// Sends SIGCONT to every stopped member, so that a process stopped by
 /// SIGSTOP or Ctrl-Z can act on the stop signal it was just sent; running
 /// processes are not disturbed.
@@ -139,7 +330,7 @@ pub fn continue_stopped(scope: Scope, own_pid: i32) -> sys::Result<()> {
         .iter()
         .filter(|m| m.state == 'T')
     {
-        signal_if_same(member, &[crate::signals::SIGCONT]);
+        signal_if_same(member, &[SIGCONT]);
     }
     Ok(())
 }
@@ -182,7 +373,8 @@ mod tests {
             stat(21, 20),
             stat(14, 10),
         ];
-        let mut pids: Vec<i32> = descendants_of(10, all).iter().map(|s| s.pid).collect();
+        let all = all.into_iter().map(|stat| (stat, ())).collect();
+        let mut pids: Vec<i32> = descendants_of(10, all).iter().map(|s| s.0.pid).collect();
         pids.sort();
         assert_eq!(pids, [11, 12, 13, 14]);
     }

@@ -11,13 +11,13 @@ use core::time::Duration;
 use crate::prelude::*;
 
 use crate::cli::{Config, ForwardTo};
-use crate::procfs::{self, Disposition};
+use crate::procfs::{self, Disposition, Dispositions, Stat};
 use crate::reap::{self, Remaining, WaitStatus};
-use crate::scope::{self, Scope, Sweeper};
+use crate::scope::{self, Reach, Scope, Sweeper};
 use crate::shutdown::{Phase, Shutdown, Step};
 use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
-use crate::sys::{self, ReceivedSignal, SignalFd};
+use crate::sys::{self, PidFd, ReceivedSignal, SignalFd};
 use crate::time::Instant;
 use crate::user::Credentials;
 use crate::{debug, info, log, warn};
@@ -26,6 +26,14 @@ use crate::{debug, info, log, warn};
 /// finish the killed processes (one stuck in uninterruptible sleep cannot
 /// be waited for forever).
 const AFTER_KILL_BOUND: Duration = Duration::from_secs(1);
+
+/// How many times the deadline's SIGKILL is repeated for processes created
+/// while it went out (a fork bomb must not keep grace past its bound).
+const MAX_KILL_ROUNDS: usize = 16;
+
+/// How many killed processes the default log names one by one; beyond
+/// that, one line counts the rest (`-v` and the JSON log list them all).
+const NAMED_KILLS: usize = 10;
 
 /// How soon a forward refused by a full real-time signal queue is retried.
 /// Only while such a signal is waiting does grace wake up on a timer.
@@ -62,6 +70,30 @@ pub struct Supervisor<'a> {
     killed_at_deadline: Vec<(i32, String)>,
     /// Signals the kernel refused to queue for the main process (EAGAIN).
     deferred: SignalSet,
+    /// Whom the stop has signalled, and newcomers since.
+    reach: Reach,
+    /// Whether the main process was sent the signal that stops it.
+    main_signalled: bool,
+    /// The main process exited while the stop was draining: the moment its
+    /// helpers, if it forked any on the way out, must be found.
+    main_exited_in_stop: bool,
+    /// As PID 1: processes of the namespace that are not grace's children
+    /// (entered with `docker exec`), watched through pidfds because the
+    /// kernel reports their exit to somebody else.
+    outsiders: Vec<PidFd>,
+    /// Outsiders seen to exit during the stop, for the summary.
+    outsiders_ended: usize,
+    /// False once pidfds turned out unsupported (Linux before 5.3), or when
+    /// grace is not PID 1: outsiders are then not waited for.
+    waits_for_outsiders: bool,
+}
+
+/// One process the deadline kills, as it was just before.
+struct Straggler {
+    stat: Stat,
+    dispositions: Dispositions,
+    /// Read for the first few only: the kill must not wait for thousands.
+    command: Option<String>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -94,6 +126,12 @@ impl<'a> Supervisor<'a> {
             exits: Vec::new(),
             killed_at_deadline: Vec::new(),
             deferred: SignalSet::EMPTY,
+            reach: Reach::new(Scope::for_pid(own_pid), own_pid),
+            main_signalled: false,
+            main_exited_in_stop: false,
+            outsiders: Vec::new(),
+            outsiders_ended: 0,
+            waits_for_outsiders: Scope::for_pid(own_pid) == Scope::Namespace,
         }
     }
 
@@ -124,10 +162,17 @@ impl<'a> Supervisor<'a> {
             if !self.deferred.is_empty() {
                 timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
             }
-            let count = self.signals.receive(&mut batch, timeout)?;
+            let watched: Vec<&PidFd> = self.outsiders.iter().collect();
+            let (count, outsider_exited) = self
+                .signals
+                .receive_watching(&mut batch, timeout, &watched)?;
             for received in &batch[..count] {
                 self.on_signal(*received)?;
             }
+            if outsider_exited {
+                self.forget_exited_outsiders();
+            }
+            self.catch_up();
             self.retry_deferred();
         }
         self.report();
@@ -142,8 +187,101 @@ impl<'a> Supervisor<'a> {
         self.main_status.is_none()
     }
 
-    fn finished(&self) -> bool {
-        !self.children_left && (self.shutdown.is_some() || !self.main_running())
+    /// Nothing left to wait for: no child, and as PID 1 no other process
+    /// in the namespace, once a stop runs or the main process is gone.
+    fn finished(&mut self) -> bool {
+        !self.children_left
+            && (self.shutdown.is_some() || !self.main_running())
+            && !self.outsiders_left()
+    }
+
+    /// Whether processes that are not grace's children are still running
+    /// in its namespace. Asked only once grace has no child left, when
+    /// /proc lists nothing but them, so the scan is short; each one found
+    /// is watched through a pidfd from then on.
+    fn outsiders_left(&mut self) -> bool {
+        if !self.waits_for_outsiders {
+            return false;
+        }
+        self.forget_exited_outsiders();
+        if !self.outsiders.is_empty() {
+            return true;
+        }
+        // A process that entered after the stop's signal gets it now.
+        self.catch_up();
+        let Ok(members) = scope::members(Scope::Namespace, self.own_pid, None) else {
+            return false;
+        };
+        for member in members {
+            match PidFd::open(member.pid) {
+                // A zombie's pidfd is readable at once, unless threads of it
+                // still run (its first thread called pthread_exit).
+                Ok(pidfd) if !pidfd.has_exited() => self.outsiders.push(pidfd),
+                Ok(_) => {}
+                Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => {
+                    warn!(
+                        "no_pidfd",
+                        "pidfds need Linux 5.3: processes that are not grace's children \
+                         (docker exec) are not waited for, and die with grace"
+                    );
+                    self.waits_for_outsiders = false;
+                    self.outsiders.clear();
+                    return false;
+                }
+                Err(_) => {}
+            }
+        }
+        if !self.outsiders.is_empty() {
+            debug!(
+                "outsiders",
+                [processes = self.outsiders.len()],
+                "waiting for {} processes that are not grace's children{}",
+                self.outsiders.len(),
+                self.elapsed()
+            );
+        }
+        !self.outsiders.is_empty()
+    }
+
+    fn forget_exited_outsiders(&mut self) {
+        let before = self.outsiders.len();
+        self.outsiders.retain(|pidfd| !pidfd.has_exited());
+        if self.shutdown.is_some() {
+            self.outsiders_ended += before - self.outsiders.len();
+        }
+    }
+
+    /// Once everyone has been signalled, a process that appears later
+    /// (forked by a signal handler, entered from outside) gets the stop
+    /// signal too: it has as much cleanup to do as the others.
+    fn catch_up(&mut self) {
+        if !matches!(
+            self.shutdown.as_ref().map(|s| s.phase),
+            Some(Phase::Draining)
+        ) {
+            return;
+        }
+        // As a subreaper, finding newcomers means listing /proc: done when
+        // the main process exits, the moment its helpers appear.
+        if self.scope == Scope::Descendants && !self.main_exited_in_stop {
+            return;
+        }
+        self.main_exited_in_stop = false;
+        let stop_signal = self.config.stop_signal;
+        let found = self.reach.catch_up(stop_signal);
+        if found > 0 {
+            self.stopping = self.stopping.map(|n| n + found);
+            info!(
+                "signal_late",
+                [
+                    signal = stop_signal,
+                    processes = found,
+                    elapsed_ms = self.elapsed_ms()
+                ],
+                "stop: sent {stop_signal} to {found} processes created since{}",
+                self.elapsed()
+            );
+        }
     }
 
     fn elapsed(&self) -> String {
@@ -248,7 +386,8 @@ impl<'a> Supervisor<'a> {
                         main_signal = outgoing,
                         grace_period_ms = self.config.grace_period.as_millis()
                     ],
-                    "stop: {signal} from pid {sender}{rewritten}; grace period {:?}",
+                    "stop: {signal} from {}{rewritten}; grace period {:?}",
+                    describe_sender(sender),
                     self.config.grace_period
                 );
                 self.shutdown = Some(Shutdown::begin(self.config, Some(outgoing), now));
@@ -350,6 +489,7 @@ impl<'a> Supervisor<'a> {
                     self.elapsed()
                 );
                 self.main_status = Some(exit.status);
+                self.main_exited_in_stop = true;
             } else if Some(exit.pid) == self.pre_stop_pid {
                 self.pre_stop_pid = None;
                 let (code, signal) = status_fields(exit.status);
@@ -415,7 +555,7 @@ impl<'a> Supervisor<'a> {
     /// out every step of a running stop that is due.
     fn advance(&mut self, now: Instant) -> sys::Result<()> {
         if self.shutdown.is_none() {
-            if self.main_running() || !self.children_left {
+            if self.main_running() || (!self.children_left && !self.outsiders_left()) {
                 return Ok(());
             }
             info!(
@@ -514,7 +654,7 @@ impl<'a> Supervisor<'a> {
 
     /// The main process gets exactly the signal grace received, and SIGCONT
     /// if it is stopped so that it can act on it.
-    fn signal_main(&self) {
+    fn signal_main(&mut self) {
         let Some(signal) = self.trigger() else {
             return;
         };
@@ -522,17 +662,20 @@ impl<'a> Supervisor<'a> {
             return;
         }
         match sys::kill(self.main_pid, signal.number()) {
-            Ok(()) => info!(
-                "signal_main",
-                [
-                    pid = self.main_pid,
-                    signal = signal,
-                    elapsed_ms = self.elapsed_ms()
-                ],
-                "stop: sent {signal} to the main process {}{}",
-                self.main_pid,
-                self.elapsed()
-            ),
+            Ok(()) => {
+                self.main_signalled = true;
+                info!(
+                    "signal_main",
+                    [
+                        pid = self.main_pid,
+                        signal = signal,
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "stop: sent {signal} to the main process {}{}",
+                    self.main_pid,
+                    self.elapsed()
+                )
+            }
             Err(error) => debug!(
                 "signal_failed",
                 [pid = self.main_pid, signal = signal],
@@ -555,8 +698,10 @@ impl<'a> Supervisor<'a> {
             self.signal_namespace();
             return;
         }
-        self.signal_main();
+        // The others first: a process the main process starts once it has
+        // its signal is part of its stop, and must not be swept up too.
         self.signal_others();
+        self.signal_main();
     }
 
     /// One atomic kill(-1) reaches every process in the namespace, including
@@ -564,7 +709,7 @@ impl<'a> Supervisor<'a> {
     /// processes can act on it.
     fn signal_namespace(&mut self) {
         let stop_signal = self.config.stop_signal;
-        if let Err(error) = scope::signal_namespace(stop_signal) {
+        if let Err(error) = self.reach.signal_namespace(stop_signal) {
             warn!(
                 "signal_failed",
                 [signal = stop_signal],
@@ -593,6 +738,9 @@ impl<'a> Supervisor<'a> {
         } else {
             scope::signal_namespace(SIGCONT)
         };
+        if self.main_running() {
+            self.main_signalled = true;
+        }
         if let Err(error) = continued {
             debug!(
                 "continue_failed",
@@ -624,7 +772,7 @@ impl<'a> Supervisor<'a> {
         }
         let stop_signal = self.config.stop_signal;
         let except = self.main_running().then_some(self.main_pid);
-        match Sweeper::default().sweep(self.scope, self.own_pid, except, &[stop_signal, SIGCONT]) {
+        match self.reach.sweep(except, &[stop_signal, SIGCONT]) {
             Ok(count) => {
                 let main = usize::from(self.main_running());
                 self.stopping = self.stopping.map(|n| n.max(count + main));
@@ -654,39 +802,46 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    /// The deadline: name every process still running and what it does with
-    /// the stop signal, SIGKILL them all, and reap them.
+    /// The deadline: note who is still running, SIGKILL them all, reap
+    /// them, and only then say who they were. Nothing is written before
+    /// the kill: at thousands of stragglers the log would hold it back.
     fn kill_stragglers(&mut self, batch: &mut [ReceivedSignal]) -> sys::Result<()> {
-        let stop_signal = self.config.stop_signal;
-        let trigger = self.trigger().unwrap_or(stop_signal);
-        if let Ok(stragglers) = scope::members(self.scope, self.own_pid, None) {
-            for stat in stragglers.iter().filter(|s| s.state != 'Z') {
-                let signal = if stat.pid == self.main_pid && self.main_running() {
-                    trigger
+        let stragglers = self.snapshot_stragglers();
+        self.kill_everyone();
+        self.wait_after_kill(batch)?;
+        self.name_the_killed(&stragglers);
+        Ok(())
+    }
+
+    /// Every process still running, with what it does with the signal it
+    /// was sent: one read of /proc/PID/stat each.
+    fn snapshot_stragglers(&self) -> Vec<Straggler> {
+        let Ok(members) = scope::members_with_dispositions(self.scope, self.own_pid) else {
+            return Vec::new();
+        };
+        // A real-time stop signal is not in stat's masks: then each
+        // process's status is read as well.
+        let signals = SignalSet::EMPTY
+            .with(self.config.stop_signal)
+            .with(self.trigger().unwrap_or(self.config.stop_signal));
+        let beyond_stat = signals.bits() & !procfs::STAT_SIGNALS != 0;
+        members
+            .into_iter()
+            .filter(|(stat, _)| stat.state != 'Z')
+            .enumerate()
+            .map(|(index, (stat, dispositions))| Straggler {
+                command: (index < NAMED_KILLS).then(|| procfs::read_command(stat.pid, &stat.comm)),
+                dispositions: if beyond_stat {
+                    procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
                 } else {
-                    stop_signal
-                };
-                let disposition = procfs::read_dispositions(stat.pid)
-                    .map(|d| d.of(signal).describe(signal))
-                    .unwrap_or_else(|_| "dispositions unknown".into());
-                let command = procfs::read_command(stat.pid, &stat.comm);
-                warn!(
-                    "deadline_kill",
-                    [
-                        pid = stat.pid,
-                        command = command,
-                        state = stat.state.to_string(),
-                        signal = signal,
-                        disposition = disposition,
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "deadline: killing {} ({command}): state {}, {disposition}",
-                    stat.pid,
-                    stat.state
-                );
-                self.killed_at_deadline.push((stat.pid, stat.comm.clone()));
-            }
-        }
+                    dispositions
+                },
+                stat,
+            })
+            .collect()
+    }
+
+    fn kill_everyone(&mut self) {
         match self.scope {
             Scope::Namespace => {
                 let _ = scope::signal_namespace(SIGKILL);
@@ -695,23 +850,101 @@ impl<'a> Supervisor<'a> {
                 let _ = Sweeper::default().sweep(self.scope, self.own_pid, None, &[SIGKILL]);
             }
         }
+    }
+
+    /// Waits, within a bound, until the killed are gone. As PID 1, a
+    /// process created while SIGKILL went out (entered from outside, or a
+    /// fork that won the race) is killed by another round.
+    fn wait_after_kill(&mut self, batch: &mut [ReceivedSignal]) -> sys::Result<()> {
         let bound = Instant::now() + AFTER_KILL_BOUND;
-        self.reap()?;
-        while self.children_left {
+        let mut rounds = 1;
+        let mut killed_up_to = procfs::read_last_pid();
+        loop {
+            self.reap()?;
+            if !self.children_left && !self.outsiders_left() {
+                return Ok(());
+            }
             let now = Instant::now();
             if now >= bound {
                 warn!(
                     "kill_timeout",
                     "processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway"
                 );
-                break;
+                return Ok(());
             }
-            let count = self.signals.receive(batch, Some(bound - now))?;
-            if batch[..count].iter().any(|r| r.number == SIGCHLD.number()) {
-                self.reap()?;
+            if self.scope == Scope::Namespace && rounds < MAX_KILL_ROUNDS {
+                let last = procfs::read_last_pid();
+                if last != killed_up_to {
+                    self.kill_everyone();
+                    rounds += 1;
+                    killed_up_to = last;
+                }
             }
+            let watched: Vec<&PidFd> = self.outsiders.iter().collect();
+            self.signals
+                .receive_watching(batch, Some(bound - now), &watched)?;
+            self.forget_exited_outsiders();
         }
-        Ok(())
+    }
+
+    /// The deadline's log: each killed process with what it did with the
+    /// stop signal, or that it never got one. The first few by default,
+    /// all of them with `-v` and in the JSON log.
+    fn name_the_killed(&mut self, stragglers: &[Straggler]) {
+        let stop_signal = self.config.stop_signal;
+        let trigger = self.trigger().unwrap_or(stop_signal);
+        for (index, straggler) in stragglers.iter().enumerate() {
+            let stat = &straggler.stat;
+            let is_main = stat.pid == self.main_pid;
+            let signal = if is_main { trigger } else { stop_signal };
+            let signalled = if is_main {
+                self.main_signalled
+            } else {
+                self.reach.reached(stat)
+            };
+            let disposition = if signalled {
+                straggler.dispositions.of(signal).describe(signal)
+            } else {
+                format!("never sent {signal}")
+            };
+            let command = straggler
+                .command
+                .clone()
+                .unwrap_or_else(|| format!("[{}]", stat.comm));
+            let level = if index < NAMED_KILLS {
+                log::Level::Warn
+            } else {
+                log::Level::Info
+            };
+            if log::enabled(level) {
+                log::write(
+                    level,
+                    "deadline_kill",
+                    &[
+                        ("pid", log::ToValue::to_value(&stat.pid)),
+                        ("command", log::ToValue::to_value(&command)),
+                        ("state", log::ToValue::to_value(&stat.state.to_string())),
+                        ("signal", log::ToValue::to_value(&signal)),
+                        ("signalled", log::ToValue::to_value(&signalled)),
+                        ("disposition", log::ToValue::to_value(&disposition)),
+                        ("elapsed_ms", log::ToValue::to_value(&self.elapsed_ms())),
+                    ],
+                    format_args!(
+                        "deadline: killed {} ({command}): state {}, {disposition}",
+                        stat.pid, stat.state
+                    ),
+                );
+            }
+            self.killed_at_deadline.push((stat.pid, stat.comm.clone()));
+        }
+        let unnamed = stragglers.len().saturating_sub(NAMED_KILLS);
+        if unnamed > 0 && !log::enabled(log::Level::Info) {
+            warn!(
+                "deadline_kill_more",
+                [processes = unnamed],
+                "deadline: killed {unnamed} more processes (-v names each)"
+            );
+        }
     }
 
     /// One line at the end of a stop: how many processes, how long, and who
@@ -722,7 +955,9 @@ impl<'a> Supervisor<'a> {
         };
         let elapsed = shutdown.started.elapsed();
         let seconds = elapsed.as_secs_f64();
-        let processes = self.stopping.map(|n| n.max(self.reaped_in_stop));
+        let processes = self
+            .stopping
+            .map(|n| n.max(self.reaped_in_stop + self.outsiders_ended));
         let what = match processes {
             Some(1) => format!("stopped 1 process in {seconds:.2} s"),
             Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
@@ -757,11 +992,16 @@ impl<'a> Supervisor<'a> {
                 format_args!("{what}"),
             );
         } else {
-            let names: Vec<String> = self
+            let mut names: Vec<String> = self
                 .killed_at_deadline
                 .iter()
+                .take(NAMED_KILLS)
                 .map(|(pid, comm)| format!("{pid} ({comm})"))
                 .collect();
+            let unnamed = self.killed_at_deadline.len().saturating_sub(NAMED_KILLS);
+            if unnamed > 0 {
+                names.push(format!("and {unnamed} more"));
+            }
             log::write(
                 log::Level::Notice,
                 "stopped",
@@ -785,5 +1025,15 @@ fn describe_target(target: i32) -> String {
         format!("process group {}", -target)
     } else {
         format!("pid {target}")
+    }
+}
+
+/// Who sent a signal. The kernel gives pid 0 for a sender outside grace's
+/// namespace: the container runtime, for `docker stop`.
+fn describe_sender(sender: i32) -> String {
+    if sender == 0 {
+        "outside grace's PID namespace".to_string()
+    } else {
+        format!("pid {sender}")
     }
 }

@@ -14,6 +14,7 @@ mod forwarding;
 mod hardening;
 mod idle;
 mod inspect;
+mod newcomers;
 mod privileges;
 mod reaping;
 mod recipes;

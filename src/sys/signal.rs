@@ -9,6 +9,7 @@ use core::ffi::c_int;
 use core::time::Duration;
 
 use super::{Fd, RawFd, Result, check};
+use crate::prelude::*;
 
 /// The size of a kernel signal set in bytes (`_NSIG / 8` on Linux).
 pub(super) const KERNEL_SIGSET_BYTES: usize = 8;
@@ -121,28 +122,78 @@ impl SignalFd {
         Ok(count)
     }
 
+    /// Like `receive`, but also wakes up when one of `watched` exits: one
+    /// ppoll(2) over the signalfd and every pidfd. Returns how many signals
+    /// were read and whether any watched process has exited. With nothing
+    /// watched this is `receive` itself, so the idle wait stays one read.
+    pub fn receive_watching(
+        &self,
+        buffer: &mut [ReceivedSignal],
+        timeout: Option<Duration>,
+        watched: &[&PidFd],
+    ) -> Result<(usize, bool)> {
+        if watched.is_empty() {
+            return self.receive(buffer, timeout).map(|count| (count, false));
+        }
+        let mut pollfds: Vec<libc::pollfd> = core::iter::once(self.fd.raw())
+            .chain(watched.iter().map(|pidfd| pidfd.fd.raw()))
+            .map(|fd| libc::pollfd {
+                fd,
+                events: libc::POLLIN,
+                revents: 0,
+            })
+            .collect();
+        if poll_all(&mut pollfds, timeout)? == 0 {
+            return Ok((0, false));
+        }
+        let exited = pollfds[1..].iter().any(|p| p.revents != 0);
+        let count = if pollfds[0].revents & libc::POLLIN != 0 {
+            self.receive(buffer, None)?
+        } else {
+            0
+        };
+        Ok((count, exited))
+    }
+
     /// `ppoll(2)` on the signalfd: whether a signal is pending within
     /// `timeout`. No other thread reads the descriptor, so a read after a
     /// true answer does not block.
     fn poll(&self, timeout: Duration) -> Result<bool> {
-        let mut pollfd = libc::pollfd {
+        let mut pollfd = [libc::pollfd {
             fd: self.fd.raw(),
             events: libc::POLLIN,
             revents: 0,
+        }];
+        Ok(poll_all(&mut pollfd, Some(timeout))? > 0)
+    }
+}
+
+/// `ppoll(2)` over `pollfds` for at most `timeout` (None: no limit), with
+/// every signal kept blocked; how many descriptors are ready.
+fn poll_all(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
+    let timespec = timeout.map(|timeout| libc::timespec {
+        tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
+        tv_nsec: timeout.subsec_nanos() as _,
+    });
+    let timespec_ptr = timespec
+        .as_ref()
+        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
+    loop {
+        // SAFETY: `pollfds` is a live array of the length we pass; the
+        // timespec is live or null (wait without limit); a null sigmask
+        // keeps every signal blocked during the wait.
+        let result = unsafe {
+            libc::ppoll(
+                pollfds.as_mut_ptr(),
+                pollfds.len() as libc::nfds_t,
+                timespec_ptr,
+                core::ptr::null(),
+            )
         };
-        let timespec = libc::timespec {
-            tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
-            tv_nsec: timeout.subsec_nanos() as _,
-        };
-        loop {
-            // SAFETY: one live pollfd and a live timespec; a null sigmask
-            // keeps every signal blocked during the wait.
-            let result = unsafe { libc::ppoll(&mut pollfd, 1, &timespec, core::ptr::null()) };
-            match check(result as libc::c_long) {
-                Ok(ready) => return Ok(ready > 0),
-                Err(error) if error.code == libc::EINTR => continue,
-                Err(error) => return Err(error),
-            }
+        match check(result as libc::c_long) {
+            Ok(ready) => return Ok(ready as usize),
+            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) => return Err(error),
         }
     }
 }
@@ -188,5 +239,16 @@ impl PidFd {
             )
         };
         check(result).map(drop)
+    }
+
+    /// Whether the process has exited: a pidfd polls readable from then on
+    /// (Linux 5.3), for any process, child or not.
+    pub fn has_exited(&self) -> bool {
+        let mut pollfd = [libc::pollfd {
+            fd: self.fd.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        poll_all(&mut pollfd, Some(Duration::ZERO)).is_ok_and(|ready| ready > 0)
     }
 }
