@@ -754,12 +754,17 @@ impl Drop for Bare {
     }
 }
 
-fn find_program(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.is_file())
+/// `name` on PATH. A program these tests need that is missing fails the
+/// test: it must not pass untested (.ci/run installs tini; script(1) is in
+/// Debian's bsdutils, always installed).
+fn find_program(name: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is not on PATH: this test needs it"))
 }
 
 /// `grace inspect --json PID` with pids named: the host pid of each probe
@@ -856,10 +861,7 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
 
 #[test]
 fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
-    let Some(tini) = find_program("tini") else {
-        eprintln!("skipped: tini is not installed");
-        return;
-    };
+    let tini = find_program("tini");
     let dir = TempDir::new();
     let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
     let script = format!(
@@ -1035,10 +1037,7 @@ fn a_closed_stdout_is_not_a_crash() {
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let Some(script) = find_program("script") else {
-        eprintln!("skipped: script(1) is not installed to provide a terminal");
-        return;
-    };
+    let script = find_program("script");
     let on_terminal = |no_color: Option<&str>| {
         let mut command = Command::new(&script);
         command
