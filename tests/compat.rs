@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::util::{
-    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, host_pid_of_probe,
-    monotonic_ms, parse_json, personality_link, probe_args, send_signal, shell_code,
+    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
+    json_log, monotonic_ms, parse_json, personality_link, probe_args, send_signal, shell_code,
     signals_received, state_of, wait_ready, wait_until,
 };
 
@@ -80,6 +80,7 @@ fn tini_link_forwards_to_the_child_alone_and_the_stop_reaches_everyone() {
     let dir = TempDir::new();
     let tini = personality_link(&dir, "tini");
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-s", "-v", "-p", "SIGKILL", "--", "sh", "-c", &family(&dir)])
         .start_as(&tini, &[], &dir);
     wait_for_family(&dir);
@@ -87,9 +88,10 @@ fn tini_link_forwards_to_the_child_alone_and_the_stop_reaches_everyone() {
     // Like tini, SIGTSTP is passed on (grace itself keeps it).
     send_and_await(&grace, &dir, "child", libc::SIGTSTP);
     stop_reaches_the_family(&mut grace, &dir);
-    // -v: the stop's timeline.
+    // -v: a level above the default, which in JSON is debug: each signal
+    // passed on.
     assert!(
-        grace.stderr().contains("stop: SIGTERM"),
+        has_event(&grace.stderr(), "forward", &[("signal", "SIGUSR1".into())]),
         "{}",
         grace.stderr()
     );
@@ -148,11 +150,12 @@ fn docker_init_link_is_tini_with_e_and_w() {
         main = probe(&dir, "main", &[]),
     );
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-w", "-e", "143", "--", "sh", "-c", &script])
         .start_as(&docker_init, &[], &dir);
     wait_ready(&dir, "main");
     wait_until("the zombie warning", || {
-        grace.stderr().contains("reaped zombie process")
+        has_event(&grace.stderr(), "reaped", &[("level", "warn".into())])
     });
     grace.signal(15);
     assert_eq!(grace.wait_code(), 0, "-e 143: {}", grace.stderr());
@@ -165,6 +168,7 @@ fn tini_verbosity_and_subreaper_variables() {
     let tini = personality_link(&dir, "tini");
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(|command| {
+            json_log(command);
             command.env("TINI_VERBOSITY", "3").env("TINI_SUBREAPER", "");
         })
         .args(["--"])
@@ -175,8 +179,15 @@ fn tini_verbosity_and_subreaper_variables() {
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143);
     let stderr = grace.stderr();
-    assert!(stderr.contains("registered as child subreaper"), "{stderr}");
-    assert!(stderr.contains("forwarded SIGUSR1"), "{stderr}");
+    // Registering is a debug line; failing to, a warning.
+    assert!(
+        has_event(&stderr, "subreaper", &[("level", "debug".into())]),
+        "{stderr}"
+    );
+    assert!(
+        has_event(&stderr, "forward", &[("signal", "SIGUSR1".into())]),
+        "{stderr}"
+    );
 
     // Level 0: errors only, not even the summary.
     let dir = TempDir::new();
@@ -291,6 +302,7 @@ fn single_child(args: &[&str], env: &[(&str, &str)]) {
         .collect();
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(|command| {
+            json_log(command);
             command.envs(env.clone());
         })
         .args(args)
@@ -306,10 +318,14 @@ fn single_child(args: &[&str], env: &[(&str, &str)]) {
     stop_reaches_the_family(&mut grace, &dir);
     assert_eq!(signals_received(&dir, "sibling"), [15], "the child alone");
     let stderr = grace.stderr();
-    let debug = stderr.contains(&format!(
-        "forwarded SIGUSR1 to pid {}",
-        wait_ready(&dir, "child")
-    ));
+    let debug = has_event(
+        &stderr,
+        "forward",
+        &[
+            ("signal", "SIGUSR1".into()),
+            ("pid", wait_ready(&dir, "child").into()),
+        ],
+    );
     assert_eq!(
         debug,
         env.iter().any(|(k, _)| k == "DUMB_INIT_DEBUG"),
@@ -337,13 +353,14 @@ fn dumb_init_rewrite_and_verbose() {
         main = probe(&dir, "main", &["--handle", "10", "--exit-on", "3"]),
     );
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-r", "15:3", "--rewrite=10:0", "-v", "sh", "-c", &script])
         .start_as(&dumb_init, &[], &dir);
     wait_ready(&dir, "other");
     wait_ready(&dir, "main");
     grace.signal(SIGUSR1);
     wait_until("the drop to be logged", || {
-        grace.stderr().contains("dropped")
+        has_event(&grace.stderr(), "dropped", &[("signal", "SIGUSR1".into())])
     });
     grace.signal(15);
     // The main process gets SIGQUIT in place of SIGTERM; everyone else

@@ -537,6 +537,30 @@ pub fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("a string is always JSON")
 }
 
+/// Makes grace write JSON log lines: tests that need to know what grace
+/// did read those fields, the documented interface (docs/logging.md), not
+/// its messages, whose wording may change.
+pub fn json_log(command: &mut Command) {
+    command.env("GRACE_LOG_FORMAT", "json");
+}
+
+/// grace's JSON log lines, read; a line still being written is left for
+/// the next read.
+pub fn log_events(stderr: &str) -> Vec<serde_json::Value> {
+    stderr
+        .split_inclusive('\n')
+        .filter(|line| line.ends_with('\n'))
+        .map(|line| parse_json(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
+        .collect()
+}
+
+/// Whether grace's JSON log has a line for `event` with each of `fields`.
+pub fn has_event(stderr: &str, event: &str, fields: &[(&str, serde_json::Value)]) -> bool {
+    log_events(stderr).iter().any(|line| {
+        line["event"] == event && fields.iter().all(|(key, value)| line[*key] == *value)
+    })
+}
+
 /// JSON text as serde_json reads it, except that a key given twice in one
 /// object is an error: serde_json keeps the last, and grace documents its
 /// keys as unique (docs/logging.md), so a field written twice must fail.
