@@ -4,22 +4,26 @@
 //!
 //! Every message names an event (`stop`, `forward`, `deadline_kill`, …) and
 //! may carry fields (`pid`, `signal`, …): text shows only the message, JSON
-//! shows everything. Field values are written by hand, with a small JSON
-//! escaper, so grace needs no serialisation crate.
+//! shows everything. JSON lines are written by `crate::json`, the writer
+//! `grace inspect --json` uses too.
 //!
 //! Writing never fails from grace's point of view: as PID 1, a closed or
 //! broken stderr must not cost the container its init, so errors are dropped.
 //! Each line goes out in a single write(2) so lines from grace and the
 //! command do not interleave mid-line.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 use core::sync::atomic::{AtomicU8, Ordering};
 use core::time::Duration;
 
 use crate::prelude::*;
 
+use crate::json;
 use crate::signals::Signal;
 use crate::sys;
+
+/// A field's value in a log line.
+pub use crate::json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -106,16 +110,6 @@ pub fn enabled(level: Level) -> bool {
     level as u8 <= THRESHOLD.load(Ordering::Relaxed)
 }
 
-/// A field's value in a log line.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Int(i64),
-    Str(String),
-    Bool(bool),
-    Ints(Vec<i64>),
-    Null,
-}
-
 /// What may be given as a field in the log macros.
 pub trait ToValue {
     fn to_value(&self) -> Value;
@@ -158,7 +152,7 @@ impl ToValue for Signal {
 
 impl ToValue for [i32] {
     fn to_value(&self) -> Value {
-        Value::Ints(self.iter().map(|&n| i64::from(n)).collect())
+        Value::Arr(self.iter().map(|&n| Value::Int(n.into())).collect())
     }
 }
 
@@ -218,64 +212,23 @@ pub fn render(
         Format::Json => {
             let mut line = String::with_capacity(160);
             line.push_str("{\"time\":");
-            json_string(&utc_timestamp(now), &mut line);
+            json::string(&utc_timestamp(now), &mut line);
             line.push_str(",\"level\":");
-            json_string(level.name(), &mut line);
+            json::string(level.name(), &mut line);
             line.push_str(",\"event\":");
-            json_string(event, &mut line);
+            json::string(event, &mut line);
             line.push_str(",\"message\":");
-            json_string(&message.to_string(), &mut line);
+            json::string(&message.to_string(), &mut line);
             for (key, value) in fields {
                 line.push(',');
-                json_string(key, &mut line);
+                json::string(key, &mut line);
                 line.push(':');
-                json_value(value, &mut line);
+                value.write(&mut line);
             }
             line.push_str("}\n");
             line
         }
     }
-}
-
-fn json_value(value: &Value, out: &mut String) {
-    match value {
-        Value::Int(n) => {
-            let _ = write!(out, "{n}");
-        }
-        Value::Str(text) => json_string(text, out),
-        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
-        Value::Ints(list) => {
-            out.push('[');
-            for (index, n) in list.iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                let _ = write!(out, "{n}");
-            }
-            out.push(']');
-        }
-        Value::Null => out.push_str("null"),
-    }
-}
-
-/// Appends `text` as a JSON string: quotes, backslashes and every control
-/// character escaped, everything else as is (JSON is UTF-8).
-pub fn json_string(text: &str, out: &mut String) {
-    out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 /// `2025-01-31T12:34:56.789Z` for a time `since` the Unix epoch: UTC,
@@ -397,13 +350,6 @@ mod tests {
             assert!(stamp > previous, "{stamp} after {previous}");
             previous = stamp;
         }
-    }
-
-    #[test]
-    fn escapes_everything_json_requires() {
-        let mut out = String::new();
-        json_string("a\"b\\c\nd\te\u{1}f\u{7f}é\u{2028}", &mut out);
-        assert_eq!(out, r#""a\"b\\c\nd\te\u0001f\u007fé\u2028""#);
     }
 
     #[test]

@@ -21,6 +21,7 @@ extern crate alloc;
 
 mod cli;
 mod inspect;
+mod json;
 mod log;
 mod procfs;
 #[cfg(test)]

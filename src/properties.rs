@@ -1,216 +1,229 @@
 //! Property tests over every parser grace has: signal names, durations,
 //! signal lists, the command line, /proc stat, status and cmdline text.
-//! Inputs come from a seeded generator (so a failure is reproducible from
-//! its seed) mixing random bytes, mutations of valid inputs and known
-//! hostile shapes. The properties: never panic, and what is accepted means
-//! what it says (names round-trip, durations are bounded, /proc fields are
-//! found whatever the command name holds).
+//! Inputs come from proptest, mixing random text from an alphabet chosen to
+//! hit the parsers' edges, mutations of valid inputs and known hostile
+//! shapes. The properties: never panic, and what is accepted means what it
+//! says (names round-trip, durations are bounded, /proc fields are found
+//! whatever the command name holds).
 //!
-//! Hostile inputs found or worth keeping live in tests/corpus/PARSER/, one
-//! per file; every one is replayed here, so a crash found once stays fixed.
-//! (cargo-fuzz needs a nightly compiler and a library target, and grace is
-//! one stable binary with its own C entry point: seeded property tests run
-//! on every CI build instead.)
+//! Each property runs `CASES` cases from a fixed seed, so that every CI run
+//! tries the same inputs; `PROPTEST_CASES` and `PROPTEST_RNG_SEED` override
+//! either to explore further. A failing input is shrunk and printed: keep
+//! it as a file in tests/corpus/PARSER/, where every one is replayed, so a
+//! crash found once stays fixed. (cargo-fuzz needs a nightly compiler and a
+//! library target, and grace is one stable binary with its own C entry
+//! point: property tests run on every CI build instead.)
 
 use std::time::Duration;
+
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
+use proptest::test_runner::{Config, RngSeed};
 
 use crate::signals::Signal;
 use crate::{cli, procfs};
 
-/// xorshift64*: small, deterministic, good enough to explore inputs.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-
-    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
-        items[self.below(items.len())]
-    }
-
-    /// Random text from an alphabet chosen to hit the parsers' edges.
-    fn text(&mut self, max: usize) -> String {
-        const PIECES: &[&str] = &[
-            "0",
-            "1",
-            "9",
-            "15",
-            "34",
-            "64",
-            "65",
-            "-",
-            "+",
-            ".",
-            ",",
-            ":",
-            " ",
-            "\t",
-            "\n",
-            "(",
-            ")",
-            "s",
-            "ms",
-            "m",
-            "h",
-            "SIG",
-            "sig",
-            "TERM",
-            "RTMIN",
-            "RTMAX",
-            "e",
-            "x",
-            "\u{0}",
-            "é",
-            "Ｔ",
-            "99999999999999999999",
-            "SigBlk:",
-            "\u{7f}",
-        ];
-        let length = self.below(max + 1);
-        (0..length).map(|_| self.pick(PIECES)).collect()
-    }
-
-    /// A copy of `valid` with a few random edits.
-    fn mutate(&mut self, valid: &str) -> String {
-        let mut bytes = valid.as_bytes().to_vec();
-        for _ in 0..=self.below(4) {
-            let at = self.below(bytes.len() + 1);
-            match self.below(4) {
-                0 if at < bytes.len() => {
-                    bytes.remove(at);
-                }
-                1 => bytes.insert(at, self.next() as u8),
-                2 => bytes.insert(at, b"()\n 0-+"[self.below(7)]),
-                _ => bytes.truncate(at),
-            }
-        }
-        String::from_utf8_lossy(&bytes).into_owned()
-    }
-}
-
-const ROUNDS: usize = 20_000;
+const CASES: u32 = 20_000;
 const SEED: u64 = 0x6772_6163_6521; // "grace!"
 
-fn signal_inputs(rng: &mut Rng) -> String {
-    match rng.below(3) {
-        0 => rng.text(8),
-        1 => {
-            let valid = rng_pick_signal(rng);
-            rng.mutate(valid)
-        }
-        _ => rng_pick_signal(rng).to_string(),
+fn config() -> Config {
+    // The default reads the PROPTEST_ variables.
+    let mut config = Config::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = CASES;
     }
+    if std::env::var_os("PROPTEST_RNG_SEED").is_none() {
+        config.rng_seed = RngSeed::Fixed(SEED);
+    }
+    // tests/corpus/ is where failures are kept, as inputs a reader can see.
+    config.failure_persistence = None;
+    config
 }
 
-fn rng_pick_signal(rng: &mut Rng) -> &'static str {
-    rng.pick(&[
-        "TERM",
-        "SIGTERM",
-        "sigterm",
+/// Random text, up to `max` pieces from an alphabet chosen to hit the
+/// parsers' edges.
+fn text(max: usize) -> impl Strategy<Value = String> {
+    const PIECES: &[&str] = &[
+        "0",
+        "1",
+        "9",
         "15",
-        "RTMIN+3",
-        "SIGRTMAX-1",
+        "34",
+        "64",
+        "65",
+        "-",
+        "+",
+        ".",
+        ",",
+        ":",
+        " ",
+        "\t",
+        "\n",
+        "(",
+        ")",
+        "s",
+        "ms",
+        "m",
+        "h",
+        "SIG",
+        "sig",
+        "TERM",
         "RTMIN",
         "RTMAX",
-        "KILL",
-        "CLD",
-        "IOT",
-        "64",
-    ])
+        "e",
+        "x",
+        "\u{0}",
+        "é",
+        "Ｔ",
+        "99999999999999999999",
+        "SigBlk:",
+        "\u{7f}",
+    ];
+    prop::collection::vec(select(PIECES), 0..=max).prop_map(|pieces| pieces.concat())
 }
 
-#[test]
-fn accepted_signal_names_round_trip() {
-    let mut rng = Rng(SEED);
-    for _ in 0..ROUNDS {
-        let text = signal_inputs(&mut rng);
-        if let Ok(signal) = text.parse::<Signal>() {
-            assert!((1..=64).contains(&signal.number()), "{text:?}");
-            assert_eq!(signal.to_string().parse::<Signal>(), Ok(signal), "{text:?}");
-        }
-    }
+#[derive(Debug, Clone)]
+enum Edit {
+    Remove(Index),
+    Insert(Index, u8),
+    Truncate(Index),
 }
 
-#[test]
-fn accepted_durations_are_bounded_and_exact() {
-    let mut rng = Rng(SEED ^ 1);
-    for _ in 0..ROUNDS {
-        let text = match rng.below(2) {
-            0 => rng.text(6),
-            _ => {
-                let valid = rng.pick(&["500ms", "9s", "1.5s", "2m", "1h", "0", ".25s", "10"]);
-                rng.mutate(valid)
+/// One to four random edits, to damage a valid input.
+fn edits() -> impl Strategy<Value = Vec<Edit>> {
+    let byte = prop_oneof![any::<u8>(), select(&b"()\n 0-+"[..])];
+    let edit = prop_oneof![
+        any::<Index>().prop_map(Edit::Remove),
+        (any::<Index>(), byte).prop_map(|(at, byte)| Edit::Insert(at, byte)),
+        any::<Index>().prop_map(Edit::Truncate),
+    ];
+    prop::collection::vec(edit, 1..=4)
+}
+
+/// A copy of `valid` with `edits` made.
+fn damage(valid: &str, edits: &[Edit]) -> String {
+    let mut bytes = valid.as_bytes().to_vec();
+    for edit in edits {
+        match edit {
+            Edit::Remove(at) if !bytes.is_empty() => {
+                bytes.remove(at.index(bytes.len()));
             }
-        };
-        if let Ok(duration) = cli::parse_duration(&text) {
-            assert!(duration <= Duration::from_secs(100 * 24 * 3600), "{text:?}");
+            Edit::Remove(_) => {}
+            Edit::Insert(at, byte) => bytes.insert(at.index(bytes.len() + 1), *byte),
+            Edit::Truncate(at) => bytes.truncate(at.index(bytes.len() + 1)),
         }
     }
-    for _ in 0..ROUNDS {
-        let amount = rng.below(100_000) as u64;
-        let (unit, factor) = [("ms", 1), ("s", 1000), ("m", 60_000)][rng.below(3)];
-        let parsed = cli::parse_duration(&format!("{amount}{unit}"));
-        assert_eq!(parsed, Ok(Duration::from_millis(amount * factor)));
-    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
-#[test]
-fn signal_lists_never_panic() {
-    let mut rng = Rng(SEED ^ 2);
-    for _ in 0..ROUNDS {
-        let parts: Vec<String> = (0..rng.below(5)).map(|_| signal_inputs(&mut rng)).collect();
+/// One of `valid`, damaged.
+fn mutated(valid: &'static [&'static str]) -> impl Strategy<Value = String> {
+    (select(valid), edits()).prop_map(|(valid, edits)| damage(valid, &edits))
+}
+
+const SIGNALS: &[&str] = &[
+    "TERM",
+    "SIGTERM",
+    "sigterm",
+    "15",
+    "RTMIN+3",
+    "SIGRTMAX-1",
+    "RTMIN",
+    "RTMAX",
+    "KILL",
+    "CLD",
+    "IOT",
+    "64",
+];
+
+fn signal_input() -> impl Strategy<Value = String> {
+    prop_oneof![
+        text(8),
+        mutated(SIGNALS),
+        select(SIGNALS).prop_map(String::from),
+    ]
+}
+
+const WORDS: &[&str] = &[
+    "-s",
+    "-v",
+    "-vv",
+    "-q",
+    "-p",
+    "-e",
+    "--",
+    "--grace-period",
+    "--stop-on",
+    "--stop-signal",
+    "--stop-order",
+    "--stop-delay",
+    "--pre-stop",
+    "--forward-to",
+    "--help",
+    "-h",
+    "-V",
+    "inspect",
+    "--json",
+    "TERM",
+    "3",
+    "1s",
+    "all",
+    "group",
+    "-x",
+    "--bogus",
+    "=",
+    "",
+];
+
+const STAT: &str = "4242 (worker) S 1 4242 4242 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 987654 10000000 500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+const STATUS: &str = "Name:\tsleep\nState:\tS (sleeping)\nTgid:\t7\nNSpid:\t7\t1\nSigQ:\t0/96365\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000002\nSigIgn:\t0000000000004000\nSigCgt:\t0000000000000201\nKthread:\t0\n";
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn accepted_signal_names_round_trip(text in signal_input()) {
+        if let Ok(signal) = text.parse::<Signal>() {
+            prop_assert!((1..=64).contains(&signal.number()), "{text:?}");
+            prop_assert_eq!(signal.to_string().parse::<Signal>(), Ok(signal), "{:?}", text);
+        }
+    }
+
+    #[test]
+    fn accepted_durations_are_bounded(
+        text in prop_oneof![
+            text(6),
+            mutated(&["500ms", "9s", "1.5s", "2m", "1h", "0", ".25s", "10"]),
+        ]
+    ) {
+        if let Ok(duration) = cli::parse_duration(&text) {
+            prop_assert!(duration <= Duration::from_secs(100 * 24 * 3600), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn whole_durations_are_exact(
+        amount in 0..100_000u64,
+        (unit, factor) in select(&[("ms", 1), ("s", 1000), ("m", 60_000)][..]),
+    ) {
+        let parsed = cli::parse_duration(&format!("{amount}{unit}"));
+        prop_assert_eq!(parsed, Ok(Duration::from_millis(amount * factor)));
+    }
+
+    #[test]
+    fn signal_lists_never_panic(parts in prop::collection::vec(signal_input(), 0..5)) {
         let _ = cli::parse_signal_list(&parts.join(","));
     }
-}
 
-#[test]
-fn command_lines_never_panic_and_keep_the_command_intact() {
-    const WORDS: &[&str] = &[
-        "-s",
-        "-v",
-        "-vv",
-        "-q",
-        "-p",
-        "-e",
-        "--",
-        "--grace-period",
-        "--stop-on",
-        "--stop-signal",
-        "--stop-order",
-        "--stop-delay",
-        "--pre-stop",
-        "--forward-to",
-        "--help",
-        "-h",
-        "-V",
-        "inspect",
-        "--json",
-        "TERM",
-        "3",
-        "1s",
-        "all",
-        "group",
-        "-x",
-        "--bogus",
-        "=",
-        "",
-    ];
-    let mut rng = Rng(SEED ^ 3);
-    for _ in 0..ROUNDS {
-        let mut words: Vec<String> = (0..rng.below(6))
-            .map(|_| match rng.below(4) {
-                0 => rng.text(4),
-                _ => rng.pick(WORDS).to_string(),
-            })
-            .collect();
+    #[test]
+    fn command_lines_never_panic_and_keep_the_command_intact(
+        words in prop::collection::vec(
+            prop_oneof![1 => text(4), 3 => select(WORDS).prop_map(String::from)],
+            0..6,
+        )
+    ) {
+        let mut words = words;
         words.extend(["--", "cmd", "-v", "--help"].map(String::from));
         let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
         if let Ok(cli::Invocation::Run(config)) = cli::parse(args) {
@@ -225,56 +238,47 @@ fn command_lines_never_panic_and_keep_the_command_intact() {
                     .iter()
                     .map(|a| String::from_utf8_lossy(a).into_owned()),
             );
-            assert!(
+            prop_assert!(
                 full.ends_with(&["-v".to_string(), "--help".to_string()]),
                 "{words:?}"
             );
         }
     }
-}
 
-const STAT: &str = "4242 (worker) S 1 4242 4242 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 987654 10000000 500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
-
-#[test]
-fn stat_parsing_survives_any_command_name_and_any_damage() {
-    let mut rng = Rng(SEED ^ 4);
-    for _ in 0..ROUNDS {
+    #[test]
+    fn stat_parsing_survives_any_command_name_and_any_damage(
+        name in text(6),
+        edits in edits(),
+    ) {
         // A name the kernel could report: up to 15 bytes, anything but NUL.
-        let comm: String = rng
-            .text(6)
-            .chars()
-            .filter(|&c| c != '\0')
-            .take(15)
-            .collect();
+        let comm: String = name.chars().filter(|&c| c != '\0').take(15).collect();
         let text = STAT.replace("worker", &comm);
-        let stat = procfs::parse_stat(&text).unwrap_or_else(|| panic!("{text:?}"));
-        assert_eq!(stat.comm, comm);
-        assert_eq!((stat.pid, stat.state, stat.ppid), (4242, 'S', 1));
-        assert_eq!(stat.start_time, 987654);
+        let stat = procfs::parse_stat(&text);
+        prop_assert!(stat.is_some(), "{text:?}");
+        let stat = stat.unwrap();
+        prop_assert_eq!(&stat.comm, &comm);
+        prop_assert_eq!((stat.pid, stat.state, stat.ppid), (4242, 'S', 1));
+        prop_assert_eq!(stat.start_time, 987654);
 
-        let damaged = rng.mutate(&text);
-        let _ = procfs::parse_stat(&damaged);
+        let _ = procfs::parse_stat(&damage(&text, &edits));
     }
-}
 
-const STATUS: &str = "Name:\tsleep\nState:\tS (sleeping)\nTgid:\t7\nNSpid:\t7\t1\nSigQ:\t0/96365\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000002\nSigIgn:\t0000000000004000\nSigCgt:\t0000000000000201\nKthread:\t0\n";
-
-#[test]
-fn status_and_cmdline_parsing_never_panic() {
-    let mut rng = Rng(SEED ^ 5);
-    for _ in 0..ROUNDS {
-        let status = match rng.below(2) {
-            0 => rng.mutate(STATUS),
-            _ => rng.text(12),
-        };
+    #[test]
+    fn status_and_cmdline_parsing_never_panic(
+        status in prop_oneof![edits().prop_map(|e| damage(STATUS, &e)), text(12)],
+        raw in prop::collection::vec(any::<u8>(), 0..64),
+    ) {
         let _ = procfs::parse_dispositions(&status);
         let _ = procfs::parse_ns_pid(&status);
         let _ = procfs::parse_tgid(&status);
         let _ = procfs::parse_kernel_thread(&status);
-        let raw: Vec<u8> = (0..rng.below(64)).map(|_| rng.next() as u8).collect();
         let _ = procfs::parse_cmdline(&raw);
         let _ = procfs::parse_cmdline_args(&raw);
     }
+}
+
+#[test]
+fn the_valid_status_parses() {
     assert!(procfs::parse_dispositions(STATUS).is_some());
 }
 

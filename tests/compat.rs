@@ -4,16 +4,17 @@
 //! still reaches every process. Also grace's own GRACE_ variables,
 //! `--rewrite` and the JSON log lines.
 
-use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::util::{
-    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, host_pid_of_probe,
-    monotonic_ms, personality_link, probe_args, send_signal, shell_code, signals_received,
-    state_of, wait_ready, wait_until,
+    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
+    json_log, monotonic_ms, parse_json, personality_link, probe_args, send_signal, shell_code,
+    signals_received, state_of, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
@@ -79,6 +80,7 @@ fn tini_link_forwards_to_the_child_alone_and_the_stop_reaches_everyone() {
     let dir = TempDir::new();
     let tini = personality_link(&dir, "tini");
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-s", "-v", "-p", "SIGKILL", "--", "sh", "-c", &family(&dir)])
         .start_as(&tini, &[], &dir);
     wait_for_family(&dir);
@@ -86,9 +88,10 @@ fn tini_link_forwards_to_the_child_alone_and_the_stop_reaches_everyone() {
     // Like tini, SIGTSTP is passed on (grace itself keeps it).
     send_and_await(&grace, &dir, "child", libc::SIGTSTP);
     stop_reaches_the_family(&mut grace, &dir);
-    // -v: the stop's timeline.
+    // -v: a level above the default, which in JSON is debug: each signal
+    // passed on.
     assert!(
-        grace.stderr().contains("stop: SIGTERM"),
+        has_event(&grace.stderr(), "forward", &[("signal", "SIGUSR1".into())]),
         "{}",
         grace.stderr()
     );
@@ -147,11 +150,12 @@ fn docker_init_link_is_tini_with_e_and_w() {
         main = probe(&dir, "main", &[]),
     );
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-w", "-e", "143", "--", "sh", "-c", &script])
         .start_as(&docker_init, &[], &dir);
     wait_ready(&dir, "main");
     wait_until("the zombie warning", || {
-        grace.stderr().contains("reaped zombie process")
+        has_event(&grace.stderr(), "reaped", &[("level", "warn".into())])
     });
     grace.signal(15);
     assert_eq!(grace.wait_code(), 0, "-e 143: {}", grace.stderr());
@@ -164,6 +168,7 @@ fn tini_verbosity_and_subreaper_variables() {
     let tini = personality_link(&dir, "tini");
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(|command| {
+            json_log(command);
             command.env("TINI_VERBOSITY", "3").env("TINI_SUBREAPER", "");
         })
         .args(["--"])
@@ -174,8 +179,15 @@ fn tini_verbosity_and_subreaper_variables() {
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143);
     let stderr = grace.stderr();
-    assert!(stderr.contains("registered as child subreaper"), "{stderr}");
-    assert!(stderr.contains("forwarded SIGUSR1"), "{stderr}");
+    // Registering is a debug line; failing to, a warning.
+    assert!(
+        has_event(&stderr, "subreaper", &[("level", "debug".into())]),
+        "{stderr}"
+    );
+    assert!(
+        has_event(&stderr, "forward", &[("signal", "SIGUSR1".into())]),
+        "{stderr}"
+    );
 
     // Level 0: errors only, not even the summary.
     let dir = TempDir::new();
@@ -290,6 +302,7 @@ fn single_child(args: &[&str], env: &[(&str, &str)]) {
         .collect();
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(|command| {
+            json_log(command);
             command.envs(env.clone());
         })
         .args(args)
@@ -305,10 +318,14 @@ fn single_child(args: &[&str], env: &[(&str, &str)]) {
     stop_reaches_the_family(&mut grace, &dir);
     assert_eq!(signals_received(&dir, "sibling"), [15], "the child alone");
     let stderr = grace.stderr();
-    let debug = stderr.contains(&format!(
-        "forwarded SIGUSR1 to pid {}",
-        wait_ready(&dir, "child")
-    ));
+    let debug = has_event(
+        &stderr,
+        "forward",
+        &[
+            ("signal", "SIGUSR1".into()),
+            ("pid", wait_ready(&dir, "child").into()),
+        ],
+    );
     assert_eq!(
         debug,
         env.iter().any(|(k, _)| k == "DUMB_INIT_DEBUG"),
@@ -336,13 +353,14 @@ fn dumb_init_rewrite_and_verbose() {
         main = probe(&dir, "main", &["--handle", "10", "--exit-on", "3"]),
     );
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["-r", "15:3", "--rewrite=10:0", "-v", "sh", "-c", &script])
         .start_as(&dumb_init, &[], &dir);
     wait_ready(&dir, "other");
     wait_ready(&dir, "main");
     grace.signal(SIGUSR1);
     wait_until("the drop to be logged", || {
-        grace.stderr().contains("dropped")
+        has_event(&grace.stderr(), "dropped", &[("signal", "SIGUSR1".into())])
     });
     grace.signal(15);
     // The main process gets SIGQUIT in place of SIGTERM; everyone else
@@ -489,176 +507,6 @@ fn grace_variables_configure_it_and_reach_the_command_unchanged() {
 // JSON log lines
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Number(f64),
-    Str(String),
-    Array(Vec<Json>),
-    Object(BTreeMap<String, Json>),
-}
-
-/// A strict little JSON reader, enough to check grace's lines.
-fn parse_json(text: &str) -> Result<Json, String> {
-    let bytes: Vec<char> = text.chars().collect();
-    let mut at = 0;
-    let value = parse_value(&bytes, &mut at)?;
-    skip_space(&bytes, &mut at);
-    if at != bytes.len() {
-        return Err(format!("trailing text at {at}"));
-    }
-    Ok(value)
-}
-
-fn skip_space(text: &[char], at: &mut usize) {
-    while *at < text.len() && text[*at].is_whitespace() {
-        *at += 1;
-    }
-}
-
-fn parse_value(text: &[char], at: &mut usize) -> Result<Json, String> {
-    skip_space(text, at);
-    let rest: String = text[*at..].iter().take(5).collect();
-    match text.get(*at) {
-        Some('{') => {
-            *at += 1;
-            let mut object = BTreeMap::new();
-            skip_space(text, at);
-            if text.get(*at) == Some(&'}') {
-                *at += 1;
-                return Ok(Json::Object(object));
-            }
-            loop {
-                skip_space(text, at);
-                let Json::Str(key) = parse_value(text, at)? else {
-                    return Err("key is not a string".into());
-                };
-                skip_space(text, at);
-                if text.get(*at) != Some(&':') {
-                    return Err(format!("no ':' at {at}"));
-                }
-                *at += 1;
-                let value = parse_value(text, at)?;
-                if object.insert(key.clone(), value).is_some() {
-                    return Err(format!("duplicate key {key}"));
-                }
-                skip_space(text, at);
-                match text.get(*at) {
-                    Some(',') => *at += 1,
-                    Some('}') => {
-                        *at += 1;
-                        return Ok(Json::Object(object));
-                    }
-                    _ => return Err(format!("expected , or }} at {at}")),
-                }
-            }
-        }
-        Some('[') => {
-            *at += 1;
-            let mut items = Vec::new();
-            skip_space(text, at);
-            if text.get(*at) == Some(&']') {
-                *at += 1;
-                return Ok(Json::Array(items));
-            }
-            loop {
-                items.push(parse_value(text, at)?);
-                skip_space(text, at);
-                match text.get(*at) {
-                    Some(',') => *at += 1,
-                    Some(']') => {
-                        *at += 1;
-                        return Ok(Json::Array(items));
-                    }
-                    _ => return Err(format!("expected , or ] at {at}")),
-                }
-            }
-        }
-        Some('"') => {
-            *at += 1;
-            let mut out = String::new();
-            loop {
-                let c = *text.get(*at).ok_or("unterminated string")?;
-                *at += 1;
-                match c {
-                    '"' => return Ok(Json::Str(out)),
-                    '\\' => {
-                        let escape = *text.get(*at).ok_or("bad escape")?;
-                        *at += 1;
-                        match escape {
-                            '"' | '\\' | '/' => out.push(escape),
-                            'n' => out.push('\n'),
-                            't' => out.push('\t'),
-                            'r' => out.push('\r'),
-                            'b' => out.push('\u{8}'),
-                            'f' => out.push('\u{c}'),
-                            'u' => {
-                                let hex: String = text[*at..*at + 4].iter().collect();
-                                *at += 4;
-                                let code =
-                                    u32::from_str_radix(&hex, 16).map_err(|e| e.to_string())?;
-                                out.push(char::from_u32(code).ok_or("bad \\u")?);
-                            }
-                            other => return Err(format!("bad escape \\{other}")),
-                        }
-                    }
-                    c if (c as u32) < 0x20 => return Err("raw control character".into()),
-                    c => out.push(c),
-                }
-            }
-        }
-        _ if rest.starts_with("true") => {
-            *at += 4;
-            Ok(Json::Bool(true))
-        }
-        _ if rest.starts_with("false") => {
-            *at += 5;
-            Ok(Json::Bool(false))
-        }
-        _ if rest.starts_with("null") => {
-            *at += 4;
-            Ok(Json::Null)
-        }
-        Some(c) if *c == '-' || c.is_ascii_digit() => {
-            let start = *at;
-            while *at < text.len() && matches!(text[*at], '-' | '+' | '.' | 'e' | 'E' | '0'..='9') {
-                *at += 1;
-            }
-            let number: String = text[start..*at].iter().collect();
-            number
-                .parse::<f64>()
-                .map(Json::Number)
-                .map_err(|e| format!("{number}: {e}"))
-        }
-        _ => Err(format!("unexpected {rest:?} at {at}")),
-    }
-}
-
-#[test]
-fn the_little_json_reader_is_strict() {
-    let value = parse_json(r#"{"a":[1,-2.5,true,null],"b":"x\"\u00e9\n"}"#).unwrap();
-    let Json::Object(object) = value else {
-        panic!()
-    };
-    assert_eq!(object["b"], Json::Str("x\"é\n".into()));
-    for bad in [
-        "{",
-        "{\"a\":1,}",
-        "{\"a\" 1}",
-        "[1 2]",
-        "\"a\nb\"",
-        "{\"a\":1,\"a\":2}",
-        "{} x",
-    ] {
-        assert!(parse_json(bad).is_err(), "{bad:?}");
-    }
-}
-
-fn field<'a>(line: &'a BTreeMap<String, Json>, key: &str) -> &'a Json {
-    line.get(key).unwrap_or(&Json::Null)
-}
-
 /// `2025-01-31T12:34:56.789Z`.
 fn is_rfc3339_millis(text: &str) -> bool {
     let shape = "dddd-dd-ddTdd:dd:dd.dddZ";
@@ -689,66 +537,79 @@ fn json_log_lines_follow_the_documented_schema() {
     let stderr = grace.stderr();
     let mut lines = Vec::new();
     for line in stderr.lines() {
-        let Ok(Json::Object(object)) = parse_json(line) else {
-            panic!("not a JSON object: {line:?}\n{stderr}");
+        let object = match parse_json(line) {
+            Ok(Value::Object(object)) => object,
+            other => panic!("not a JSON object: {line:?}: {other:?}\n{stderr}"),
         };
-        let Json::Str(time) = field(&object, "time") else {
-            panic!("time: {line}")
-        };
-        assert!(is_rfc3339_millis(time), "{time}");
-        let Json::Str(level) = field(&object, "level") else {
-            panic!("level: {line}")
-        };
+        let time = object.get("time").and_then(Value::as_str);
+        assert!(time.is_some_and(is_rfc3339_millis), "time: {line}");
+        let level = object.get("level").and_then(Value::as_str);
         assert!(
-            ["error", "warn", "notice", "info", "debug"].contains(&level.as_str()),
+            level.is_some_and(|l| ["error", "warn", "notice", "info", "debug"].contains(&l)),
             "{line}"
         );
+        let event = object.get("event").and_then(Value::as_str);
+        assert!(event.is_some_and(|e| !e.is_empty()), "{line}");
         assert!(
-            matches!(field(&object, "event"), Json::Str(e) if !e.is_empty()),
+            object.get("message").is_some_and(Value::is_string),
             "{line}"
         );
-        assert!(matches!(field(&object, "message"), Json::Str(_)), "{line}");
         assert!(!line.contains("grace: "), "no text prefix in JSON: {line}");
-        lines.push(object);
+        lines.push(Value::Object(object));
     }
-    let event = |name: &str| -> &BTreeMap<String, Json> {
+    let event = |name: &str| -> &Value {
         lines
             .iter()
-            .find(|line| field(line, "event") == &Json::Str(name.into()))
+            .find(|line| line["event"] == name)
             .unwrap_or_else(|| panic!("no {name} event in\n{stderr}"))
     };
-    let number = |n: i64| Json::Number(n as f64);
 
     let stop = event("stop");
-    assert_eq!(field(stop, "level"), &Json::Str("info".into()));
-    assert_eq!(field(stop, "signal"), &Json::Str("SIGTERM".into()));
-    assert_eq!(field(stop, "grace_period_ms"), &number(1000));
-    assert!(matches!(field(stop, "sender"), Json::Number(_)));
+    assert_eq!(stop["level"], "info");
+    assert_eq!(stop["signal"], "SIGTERM");
+    assert_eq!(stop["grace_period_ms"], 1000);
+    assert!(stop["sender"].is_i64(), "{stop}");
 
     let all = event("signal_all");
-    assert_eq!(field(all, "signal"), &Json::Str("SIGTERM".into()));
-    assert!(matches!(field(all, "elapsed_ms"), Json::Number(_)));
+    assert_eq!(all["signal"], "SIGTERM");
+    assert!(all["elapsed_ms"].is_u64(), "{all}");
 
     let main = event("main_exited");
-    assert_eq!(field(main, "signal"), &Json::Str("SIGTERM".into()));
-    assert_eq!(field(main, "exit_code"), &Json::Null);
+    assert_eq!(main["signal"], "SIGTERM");
+    assert!(main["exit_code"].is_null(), "{main}");
 
     let kill = event("deadline_kill");
-    assert_eq!(field(kill, "level"), &Json::Str("warn".into()));
-    assert_eq!(field(kill, "pid"), &number(i64::from(ignorer)));
-    assert!(matches!(field(kill, "command"), Json::Str(c) if c.contains("probe")));
-    assert!(matches!(field(kill, "disposition"), Json::Str(d) if d.contains("ignores SIGTERM")));
-    assert!(matches!(field(kill, "state"), Json::Str(s) if s.len() == 1));
+    assert_eq!(kill["level"], "warn");
+    assert_eq!(kill["pid"], ignorer);
+    assert!(
+        kill["command"]
+            .as_str()
+            .is_some_and(|c| c.contains("probe")),
+        "{kill}"
+    );
+    assert!(
+        kill["disposition"]
+            .as_str()
+            .is_some_and(|d| d.contains("ignores SIGTERM")),
+        "{kill}"
+    );
+    assert!(
+        kill["state"].as_str().is_some_and(|s| s.len() == 1),
+        "{kill}"
+    );
 
     let stopped = event("stopped");
-    assert_eq!(field(stopped, "level"), &Json::Str("notice".into()));
-    assert_eq!(
-        field(stopped, "killed"),
-        &Json::Array(vec![number(i64::from(ignorer))])
+    assert_eq!(stopped["level"], "notice");
+    assert_eq!(stopped["killed"], serde_json::json!([ignorer]));
+    assert_eq!(stopped["exit_code"], 143);
+    assert!(
+        stopped["processes"].as_u64().is_some_and(|n| n >= 2),
+        "{stopped}"
     );
-    assert_eq!(field(stopped, "exit_code"), &number(143));
-    assert!(matches!(field(stopped, "processes"), Json::Number(n) if *n >= 2.0));
-    assert!(matches!(field(stopped, "duration_ms"), Json::Number(n) if *n >= 1000.0));
+    assert!(
+        stopped["duration_ms"].as_u64().is_some_and(|n| n >= 1000),
+        "{stopped}"
+    );
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::containers::{
     Container, Rootfs, Runtime, host_processes_mentioning, static_binaries, wait_probe,
 };
-use crate::util::{finished_cleanup, signals_received};
+use crate::util::{finished_cleanup, has_event, signals_received};
 
 /// The process shapes of the shutdown issue, in one container.
 pub const SHAPES: &[(&str, &str)] = &[
@@ -68,7 +68,17 @@ fn every_shape_is_stopped_gracefully(runtime: Runtime) {
     let mut container = Container::start(
         runtime,
         rootfs,
-        &["/grace", "--grace-period", "3s", "--", "sh", "-c", &script],
+        &[
+            "/grace",
+            "--grace-period",
+            "3s",
+            "--log-format",
+            "json",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
         &[],
     );
     wait_for_shapes(&container.rootfs);
@@ -85,7 +95,20 @@ fn every_shape_is_stopped_gracefully(runtime: Runtime) {
         "did not finish: {unfinished:?}\n{logs}"
     );
     assert!(!finished_cleanup(&markers, "ignorer"));
-    assert!(logs.contains("ignores SIGTERM"), "{logs}");
+    // The deadline's report says why the ignorer was killed.
+    let grace_lines: String = logs
+        .lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        has_event(
+            &grace_lines,
+            "deadline_kill",
+            &[("disposition", "ignores SIGTERM".into())]
+        ),
+        "{logs}"
+    );
     // grace's deadline, not the runtime's 10 s, ended the stop.
     assert!(
         took >= Duration::from_secs(3) && took < Duration::from_secs(6),

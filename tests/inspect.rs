@@ -15,247 +15,23 @@ use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
+
 use crate::util::{
-    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, json_string, parent_of,
+    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, parent_of, parse_json,
     probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
 };
 
-// --- a small JSON reader, so the output is checked as JSON -----------------
-
-#[derive(Debug, Clone, PartialEq)]
-enum Json {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(String, Json)>),
+/// The JSON grace inspect wrote, read strictly: it must be JSON.
+fn read_json(text: &str) -> Value {
+    parse_json(text).unwrap_or_else(|error| panic!("invalid JSON: {error}:\n{text}"))
 }
 
-struct Reader<'a> {
-    text: &'a [u8],
-    at: usize,
-}
-
-impl Reader<'_> {
-    fn fail(&self, what: &str) -> ! {
-        let start = self.at.saturating_sub(40);
-        let context = String::from_utf8_lossy(&self.text[start..self.text.len().min(self.at + 40)]);
-        panic!("invalid JSON at byte {}: {what}: ...{context}...", self.at)
-    }
-
-    fn skip_space(&mut self) {
-        while self.text.get(self.at).is_some_and(u8::is_ascii_whitespace) {
-            self.at += 1;
-        }
-    }
-
-    fn eat(&mut self, expected: &[u8]) -> bool {
-        if self.text[self.at..].starts_with(expected) {
-            self.at += expected.len();
-            true
-        } else {
-            false
-        }
-    }
-
-    fn value(&mut self) -> Json {
-        self.skip_space();
-        let value = match self.text.get(self.at) {
-            Some(b'{') => {
-                self.at += 1;
-                let mut fields = Vec::new();
-                self.skip_space();
-                if !self.eat(b"}") {
-                    loop {
-                        self.skip_space();
-                        let Json::Str(key) = self.value() else {
-                            self.fail("expected a key")
-                        };
-                        self.skip_space();
-                        if !self.eat(b":") {
-                            self.fail("expected ':'");
-                        }
-                        fields.push((key, self.value()));
-                        self.skip_space();
-                        if self.eat(b"}") {
-                            break;
-                        }
-                        if !self.eat(b",") {
-                            self.fail("expected ',' or '}'");
-                        }
-                    }
-                }
-                Json::Obj(fields)
-            }
-            Some(b'[') => {
-                self.at += 1;
-                let mut items = Vec::new();
-                self.skip_space();
-                if !self.eat(b"]") {
-                    loop {
-                        items.push(self.value());
-                        self.skip_space();
-                        if self.eat(b"]") {
-                            break;
-                        }
-                        if !self.eat(b",") {
-                            self.fail("expected ',' or ']'");
-                        }
-                    }
-                }
-                Json::Arr(items)
-            }
-            Some(b'"') => Json::Str(self.string()),
-            Some(b'-' | b'0'..=b'9') => {
-                let start = self.at;
-                self.at += 1;
-                while self.text.get(self.at).is_some_and(u8::is_ascii_digit) {
-                    self.at += 1;
-                }
-                let digits = std::str::from_utf8(&self.text[start..self.at]).unwrap();
-                Json::Int(digits.parse().unwrap_or_else(|_| self.fail("bad number")))
-            }
-            _ if self.eat(b"null") => Json::Null,
-            _ if self.eat(b"true") => Json::Bool(true),
-            _ if self.eat(b"false") => Json::Bool(false),
-            _ => self.fail("unexpected character"),
-        };
-        self.skip_space();
-        value
-    }
-
-    fn string(&mut self) -> String {
-        self.at += 1;
-        let mut bytes = Vec::new();
-        loop {
-            let Some(&byte) = self.text.get(self.at) else {
-                self.fail("unterminated string")
-            };
-            self.at += 1;
-            match byte {
-                b'"' => break,
-                b'\\' => {
-                    let Some(&escape) = self.text.get(self.at) else {
-                        self.fail("unterminated escape")
-                    };
-                    self.at += 1;
-                    let c = match escape {
-                        b'"' => '"',
-                        b'\\' => '\\',
-                        b'/' => '/',
-                        b'n' => '\n',
-                        b'r' => '\r',
-                        b't' => '\t',
-                        b'b' => '\u{8}',
-                        b'f' => '\u{c}',
-                        b'u' => {
-                            let hex =
-                                std::str::from_utf8(&self.text[self.at..self.at + 4]).unwrap();
-                            self.at += 4;
-                            let code = u32::from_str_radix(hex, 16)
-                                .unwrap_or_else(|_| self.fail("bad \\u escape"));
-                            char::from_u32(code).unwrap_or_else(|| self.fail("surrogate"))
-                        }
-                        _ => self.fail("bad escape"),
-                    };
-                    let mut buffer = [0; 4];
-                    bytes.extend_from_slice(c.encode_utf8(&mut buffer).as_bytes());
-                }
-                byte if byte < 0x20 => self.fail("raw control character in a string"),
-                byte => bytes.push(byte),
-            }
-        }
-        String::from_utf8(bytes).unwrap_or_else(|_| self.fail("not UTF-8"))
-    }
-}
-
-fn parse_json(text: &str) -> Json {
-    let mut reader = Reader {
-        text: text.as_bytes(),
-        at: 0,
-    };
-    let value = reader.value();
-    if reader.at != text.len() {
-        reader.fail("trailing text");
-    }
+/// `value[key]`, which must be there.
+fn field<'a>(value: &'a Value, key: &str) -> &'a Value {
     value
-}
-
-impl Json {
-    fn get(&self, key: &str) -> &Json {
-        match self {
-            Json::Obj(fields) => fields
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v)
-                .unwrap_or_else(|| panic!("no key {key} in {self:?}")),
-            _ => panic!("not an object: {self:?}"),
-        }
-    }
-
-    fn items(&self) -> &[Json] {
-        match self {
-            Json::Arr(items) => items,
-            _ => panic!("not an array: {self:?}"),
-        }
-    }
-
-    fn str(&self) -> &str {
-        match self {
-            Json::Str(text) => text,
-            _ => panic!("not a string: {self:?}"),
-        }
-    }
-
-    /// JSON again, one line per key so that a difference shows where it
-    /// is (with a comma after every last entry too).
-    fn pretty(&self, indent: usize, out: &mut String) {
-        let pad = "  ".repeat(indent + 1);
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(b) => out.push_str(&b.to_string()),
-            Json::Int(n) => out.push_str(&n.to_string()),
-            Json::Str(s) => out.push_str(&json_string(s)),
-            Json::Arr(items) if items.iter().all(|i| !matches!(i, Json::Obj(_))) => {
-                let inner: Vec<String> = items
-                    .iter()
-                    .map(|item| {
-                        let mut s = String::new();
-                        item.pretty(indent, &mut s);
-                        s
-                    })
-                    .collect();
-                out.push_str(&format!("[{}]", inner.join(", ")));
-            }
-            Json::Arr(items) => {
-                out.push_str("[\n");
-                for item in items {
-                    out.push_str(&pad);
-                    item.pretty(indent + 1, out);
-                    out.push_str(",\n");
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push(']');
-            }
-            Json::Obj(fields) => {
-                out.push_str("{\n");
-                for (key, value) in fields {
-                    out.push_str(&format!("{pad}{}: ", json_string(key)));
-                    value.pretty(indent + 1, out);
-                    out.push_str(",\n");
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push('}');
-            }
-        }
-    }
-
-    fn to_pretty(&self) -> String {
-        let mut out = String::new();
-        self.pretty(0, &mut out);
-        out
-    }
+        .get(key)
+        .unwrap_or_else(|| panic!("no key {key} in {value}"))
 }
 
 /// Replaces what varies between runs by names: pids in the pid fields and
@@ -269,19 +45,19 @@ struct Names {
 }
 
 impl Names {
-    fn normalize(&self, value: &Json, key: &str) -> Json {
-        let name = |map: &HashMap<i64, String>, n: &i64| {
-            Json::Str(map.get(n).cloned().unwrap_or_else(|| "?".into()))
+    fn normalize(&self, value: &Value, key: &str) -> Value {
+        let name = |map: &HashMap<i64, String>, n: i64| {
+            Value::from(map.get(&n).cloned().unwrap_or_else(|| "?".into()))
         };
         match value {
-            Json::Int(n) if ["pid", "ppid", "pgid", "sid", "main", "target"].contains(&key) => {
-                name(&self.pids, n)
+            Value::Number(n) if ["pid", "ppid", "pgid", "sid", "main", "target"].contains(&key) => {
+                name(&self.pids, n.as_i64().expect("a pid"))
             }
-            Json::Int(n) if key == "ns_pid" => name(&self.ns_pids, n),
-            Json::Str(text) if key == "verdict" => Json::Str(self.verdict(text)),
-            Json::Str(text) => Json::Str(self.text(text)),
-            Json::Arr(items) => Json::Arr(items.iter().map(|i| self.normalize(i, key)).collect()),
-            Json::Obj(fields) => Json::Obj(
+            Value::Number(n) if key == "ns_pid" => name(&self.ns_pids, n.as_i64().expect("a pid")),
+            Value::String(text) if key == "verdict" => self.verdict(text).into(),
+            Value::String(text) => self.text(text).into(),
+            Value::Array(items) => items.iter().map(|i| self.normalize(i, key)).collect(),
+            Value::Object(fields) => Value::Object(
                 fields
                     .iter()
                     .map(|(k, v)| (k.clone(), self.normalize(v, k)))
@@ -810,12 +586,15 @@ const EXPECTED: &str = r#"{
 }
 "#;
 
-fn expected_json(target: &str) -> Json {
-    parse_json(&EXPECTED.replace("\"$TARGET\"", target))
+fn expected_json(target: &str) -> Value {
+    read_json(&EXPECTED.replace("\"$TARGET\"", target))
 }
 
-fn assert_json(actual: &Json, expected: &Json) {
-    let (actual, expected) = (actual.to_pretty(), expected.to_pretty());
+/// Compares the two as indented text, key order included, and shows the
+/// first line that differs.
+fn assert_json(actual: &Value, expected: &Value) {
+    let pretty = |value| serde_json::to_string_pretty(value).expect("JSON");
+    let (actual, expected) = (pretty(actual), pretty(expected));
     if actual != expected {
         let line = actual
             .lines()
@@ -839,7 +618,7 @@ fn json_of_a_known_tree_from_the_host() {
     assert_eq!(output.stderr, "");
     let actual = tree
         .names(&tree.host)
-        .normalize(&parse_json(&output.stdout), "");
+        .normalize(&read_json(&output.stdout), "");
     assert_json(&actual, &expected_json("\"grace\""));
 }
 
@@ -858,7 +637,7 @@ fn json_of_the_same_tree_from_inside_the_namespace() {
     assert_eq!(output.stderr, "");
     let actual = tree
         .names(&tree.ns)
-        .normalize(&parse_json(&output.stdout), "");
+        .normalize(&read_json(&output.stdout), "");
     assert_json(&actual, &expected_json("null"));
 }
 
@@ -975,17 +754,22 @@ impl Drop for Bare {
     }
 }
 
-fn find_program(name: &str) -> Option<std::path::PathBuf> {
-    std::env::var_os("PATH")?
-        .to_str()?
-        .split(':')
-        .map(|dir| Path::new(dir).join(name))
-        .find(|path| path.is_file())
+/// `name` on PATH. A program these tests need that is missing fails the
+/// test: it must not pass untested (.ci/run installs tini; script(1) is in
+/// Debian's bsdutils, always installed).
+fn find_program(name: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .and_then(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join(name))
+                .find(|path| path.is_file())
+        })
+        .unwrap_or_else(|| panic!("{name} is not on PATH: this test needs it"))
 }
 
 /// `grace inspect --json PID` with pids named: the host pid of each probe
 /// (from its ready marker), and PID 1 as `init_name`.
-fn inspect_bare(bare: &Bare, dir: &TempDir, init_name: &str, probes: &[&str]) -> (Json, Names) {
+fn inspect_bare(bare: &Bare, dir: &TempDir, init_name: &str, probes: &[&str]) -> (Value, Names) {
     let mut host = HashMap::from([(i64::from(bare.init), init_name.to_string())]);
     let mut ns = HashMap::from([(1, init_name.to_string())]);
     for &name in probes {
@@ -1004,19 +788,20 @@ fn inspect_bare(bare: &Bare, dir: &TempDir, init_name: &str, probes: &[&str]) ->
             (probe_bin().display().to_string(), "$PROBE".into()),
         ],
     };
-    let json = names.normalize(&parse_json(&output.stdout), "");
+    let json = names.normalize(&read_json(&output.stdout), "");
     (json, names)
 }
 
 /// Each process's name, outcome, killed_by and verdict.
-fn fates(json: &Json) -> Vec<[String; 4]> {
-    json.get("processes")
-        .items()
+fn fates(json: &Value) -> Vec<[String; 4]> {
+    field(json, "processes")
+        .as_array()
+        .expect("an array of processes")
         .iter()
         .map(|p| {
-            let field = |key: &str| match p.get(key) {
-                Json::Null => "null".to_string(),
-                value => value.str().to_string(),
+            let field = |key: &str| match field(p, key) {
+                Value::Null => "null".to_string(),
+                value => value.as_str().expect("a string").to_string(),
             };
             [
                 field("pid"),
@@ -1043,10 +828,10 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
     );
     let bare = Bare::start(&["sh".into(), "-c".into(), script]);
     let (json, _) = inspect_bare(&bare, &dir, "sh", &["child", "session"]);
-    let init = json.get("init");
-    assert_eq!(init.get("kind"), &Json::Str("shell".into()));
-    assert_eq!(init.get("namespace_init"), &Json::Bool(true));
-    assert_eq!(init.get("forwards_to"), &Json::Str("none".into()));
+    let init = field(&json, "init");
+    assert_eq!(field(init, "kind"), "shell");
+    assert_eq!(field(init, "namespace_init"), true);
+    assert_eq!(field(init, "forwards_to"), "none");
     let no_signal = "gets no signal: a shell does not forward signals to its children; SIGKILL at \
                      the runtime's timeout";
     assert_eq!(
@@ -1064,13 +849,10 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
             strings(["session", "sigkill", "runtime-timeout", no_signal]),
         ]
     );
-    let summary = json.get("summary");
+    let summary = field(&json, "summary");
+    assert_eq!(field(summary, "stop_ends"), "runtime-timeout");
     assert_eq!(
-        summary.get("stop_ends"),
-        &Json::Str("runtime-timeout".into())
-    );
-    assert_eq!(
-        summary.get("verdict").items()[0].str(),
+        field(summary, "verdict")[0],
         "PID 1, <sh> (sh), is a shell, which does not forward signals to its children; it gets \
          SIGTERM, but as PID 1 with SIGTERM at its default action it ignores it (the kernel drops \
          it), so docker stop will wait its full timeout, then SIGKILL everything."
@@ -1079,10 +861,7 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
 
 #[test]
 fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
-    let Some(tini) = find_program("tini") else {
-        eprintln!("skipped: tini is not installed");
-        return;
-    };
+    let tini = find_program("tini");
     let dir = TempDir::new();
     let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
     let script = format!(
@@ -1100,10 +879,10 @@ fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
         script,
     ]);
     let (json, names) = inspect_bare(&bare, &dir, "tini", &["main", "sibling", "session"]);
-    let init = json.get("init");
-    assert_eq!(init.get("kind"), &Json::Str("tini".into()));
-    assert_eq!(init.get("forwards_to"), &Json::Str("group".into()));
-    assert_eq!(init.get("main"), &Json::Str("main".into()));
+    let init = field(&json, "init");
+    assert_eq!(field(init, "kind"), "tini");
+    assert_eq!(field(init, "forwards_to"), "group");
+    assert_eq!(field(init, "main"), "main");
     let main_pid = names
         .pids
         .iter()
@@ -1150,7 +929,7 @@ fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
         ]
     );
     assert_eq!(
-        json.get("summary").get("verdict").items()[0].str(),
+        field(field(&json, "summary"), "verdict")[0],
         "PID 1, <tini> (tini), is tini: it forwards SIGTERM to the process group of its child \
          <main> (probe) and exits as soon as that child exits; the kernel then SIGKILLs every \
          other process."
@@ -1258,10 +1037,7 @@ fn a_closed_stdout_is_not_a_crash() {
 
 #[test]
 fn colour_only_on_a_terminal_and_never_with_no_color() {
-    let Some(script) = find_program("script") else {
-        eprintln!("skipped: script(1) is not installed to provide a terminal");
-        return;
-    };
+    let script = find_program("script");
     let on_terminal = |no_color: Option<&str>| {
         let mut command = Command::new(&script);
         command

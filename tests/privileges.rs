@@ -8,7 +8,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::util::{Grace, Mode, TempDir, grace_bin, status_field, wait_for_file};
+use crate::util::{
+    Grace, Mode, TempDir, grace_bin, has_event, json_log, status_field, wait_for_file,
+};
 
 const PASSWD: &str = "\
 root:x:0:0:root:/root:/bin/sh
@@ -70,6 +72,7 @@ fn run_reporting(dir: &TempDir, options: &[&str], command: &str) -> (i32, String
     let launcher = with_user_database(dir);
     let launcher: Vec<&str> = launcher.iter().map(String::as_str).collect();
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(options)
         .args(["--", "sh", "-c", command])
         .start_as(Path::new(grace_bin()), &launcher, dir);
@@ -112,7 +115,14 @@ fn numeric_ids_and_an_explicit_group() {
     let ids = fs::read_to_string(&out).unwrap();
     assert_eq!(field(&ids, "Uid"), "5000 5000 5000 5000", "{ids}");
     assert_eq!(field(&ids, "Gid"), "0 0 0 0", "{ids}");
-    assert!(stderr.contains("no entry in /etc/passwd"), "{stderr}");
+    assert!(
+        has_event(
+            &stderr,
+            "user",
+            &[("level", "warn".into()), ("uid", 5000.into())]
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -205,7 +215,14 @@ fn an_unknown_user_stops_grace_before_anything_runs() {
             &format!("touch {}", marker.display()),
         );
         assert_eq!(code, 125, "{stderr}");
-        assert!(stderr.contains("ghost"), "{stderr}");
+        assert!(
+            has_event(
+                &stderr,
+                "user",
+                &[("level", "error".into()), ("user", user.into())]
+            ),
+            "{stderr}"
+        );
         assert!(!marker.exists());
     }
 }

@@ -2,8 +2,9 @@
 //! time to finish; only stragglers are SIGKILLed, at the deadline.
 
 use crate::util::{
-    Grace, Mode, TempDir, event_time, finished_cleanup, host_pid_of, monotonic_ms, probe_args,
-    probe_log, signals_received, state_of, wait_ready, wait_until,
+    Grace, Mode, TempDir, event_time, finished_cleanup, has_event, host_pid_of, json_log,
+    log_events, monotonic_ms, probe_args, probe_log, signals_received, state_of, wait_ready,
+    wait_until,
 };
 
 fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
@@ -93,6 +94,7 @@ fn ignorer_is_killed_at_the_deadline(mode: Mode) {
         main = probe(&dir, "main", &[]),
     );
     let mut grace = Grace::builder(mode)
+        .configure(json_log)
         .args(["--grace-period", "1s", "--", "sh", "-c", &script])
         .start(&dir);
     let ignorer = wait_ready(&dir, "ignorer");
@@ -108,11 +110,23 @@ fn ignorer_is_killed_at_the_deadline(mode: Mode) {
     );
     assert_eq!(state_of(ignorer_host), None, "the ignorer is gone");
     let stderr = grace.stderr();
+    let events = log_events(&stderr);
+    let event = |name: &str, pid: Option<i32>| {
+        events
+            .iter()
+            .find(|e| e["event"] == name && pid.is_none_or(|pid| e["pid"] == pid))
+            .unwrap_or_else(|| panic!("no {name} event in {stderr}"))
+    };
+    let stopped = event("stopped", None);
+    assert_eq!(stopped["killed"], serde_json::json!([ignorer]), "{stderr}");
+    // The summary line, for people, names it too.
+    let summary = stopped["message"].as_str().unwrap_or_default();
     assert!(
-        stderr.contains(&format!("killed at deadline: {ignorer} (probe)")),
+        summary.contains(&format!("killed at deadline: {ignorer} (probe)")),
         "{stderr}"
     );
-    assert!(stderr.contains("ignores SIGTERM"), "{stderr}");
+    let disposition = event("deadline_kill", Some(ignorer))["disposition"].as_str();
+    assert_eq!(disposition, Some("ignores SIGTERM"), "{stderr}");
 }
 
 #[test]
@@ -297,6 +311,7 @@ fn hanging_pre_stop_is_cut_at_half_the_grace_period() {
 fn failing_pre_stop_does_not_block_the_stop() {
     let dir = TempDir::new();
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["--pre-stop", "exit 7", "--"])
         .args(probe_args(&dir, "main", &[]))
         .start(&dir);
@@ -305,9 +320,13 @@ fn failing_pre_stop_does_not_block_the_stop() {
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
     assert!(finished_cleanup(&dir, "main"));
     assert!(
-        grace
-            .stderr()
-            .contains("pre-stop command exited with code 7")
+        has_event(
+            &grace.stderr(),
+            "pre_stop_failed",
+            &[("exit_code", 7.into())]
+        ),
+        "{}",
+        grace.stderr()
     );
 }
 

@@ -1,7 +1,8 @@
 //! Rendering: a `ps --forest`-like tree for people and the versioned JSON
-//! document for scripts (docs/inspect.md), written by hand.
+//! document for scripts (docs/inspect.md), written by `crate::json`.
 
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
+use crate::json::Value as Json;
 use crate::prelude::*;
 use crate::procfs::{Disposition, Dispositions};
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal};
@@ -188,79 +189,6 @@ pub(super) fn render_text(
     out
 }
 
-/// A JSON value, built in order and written by hand.
-enum Json {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(&'static str, Json)>),
-}
-
-impl Json {
-    fn str(text: impl Into<String>) -> Json {
-        Json::Str(text.into())
-    }
-
-    fn opt<T>(value: Option<T>, f: impl FnOnce(T) -> Json) -> Json {
-        value.map_or(Json::Null, f)
-    }
-
-    fn strings(items: impl IntoIterator<Item = String>) -> Json {
-        Json::Arr(items.into_iter().map(Json::Str).collect())
-    }
-
-    /// Objects and arrays of objects one entry per line; arrays of
-    /// scalars on one line.
-    fn write(&self, out: &mut String, indent: usize) {
-        match self {
-            Json::Null => out.push_str("null"),
-            Json::Bool(value) => out.push_str(if *value { "true" } else { "false" }),
-            Json::Int(value) => out.push_str(&value.to_string()),
-            Json::Str(text) => crate::log::json_string(text, out),
-            Json::Arr(items) if items.is_empty() => out.push_str("[]"),
-            Json::Arr(items)
-                if !items
-                    .iter()
-                    .any(|i| matches!(i, Json::Obj(_) | Json::Arr(_))) =>
-            {
-                out.push('[');
-                for (n, item) in items.iter().enumerate() {
-                    if n > 0 {
-                        out.push_str(", ");
-                    }
-                    item.write(out, indent);
-                }
-                out.push(']');
-            }
-            Json::Arr(items) => {
-                out.push_str("[\n");
-                for (n, item) in items.iter().enumerate() {
-                    out.push_str(&"  ".repeat(indent + 1));
-                    item.write(out, indent + 1);
-                    out.push_str(if n + 1 < items.len() { ",\n" } else { "\n" });
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push(']');
-            }
-            Json::Obj(fields) if fields.is_empty() => out.push_str("{}"),
-            Json::Obj(fields) => {
-                out.push_str("{\n");
-                for (n, (key, value)) in fields.iter().enumerate() {
-                    out.push_str(&"  ".repeat(indent + 1));
-                    crate::log::json_string(key, out);
-                    out.push_str(": ");
-                    value.write(out, indent + 1);
-                    out.push_str(if n + 1 < fields.len() { ",\n" } else { "\n" });
-                }
-                out.push_str(&"  ".repeat(indent));
-                out.push('}');
-            }
-        }
-    }
-}
-
 fn grace_options(config: &Config, from_cmdline: bool) -> Json {
     Json::Obj(vec![
         (
@@ -418,7 +346,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
         ),
     ]);
     let mut out = String::new();
-    document.write(&mut out, 0);
+    document.write_pretty(&mut out);
     out.push('\n');
     out
 }
@@ -493,22 +421,6 @@ mod tests {
             "{json}"
         );
         assert!(!json.contains('\x1b') && !json.contains('\x07'));
-    }
-
-    #[test]
-    fn json_strings_are_escaped() {
-        let escaped = |text: &str| {
-            let mut out = String::new();
-            crate::log::json_string(text, &mut out);
-            out
-        };
-        assert_eq!(escaped("plain"), r#""plain""#);
-        assert_eq!(escaped("a\"b\\c"), r#""a\"b\\c""#);
-        assert_eq!(
-            escaped("\n\r\t\u{0}\u{1f}\u{7f}"),
-            r#""\n\r\t\u0000\u001f\u007f""#
-        );
-        assert_eq!(escaped("\u{2028}é☃"), "\"\\u2028é☃\"");
     }
 
     #[test]
