@@ -188,43 +188,30 @@ impl Container {
         let markers = format!("{}:/markers", rootfs.markers().display());
         let runc_run = match &runtime {
             Runtime::Runc => Some(Self::start_runc(&rootfs, &name, args)),
-            Runtime::Podman => {
-                let output = Command::new("podman")
-                    .args(["--runtime", "runc", "run", "-d", "--name", &name])
+            Runtime::Podman | Runtime::Docker(_) => {
+                let mut run = engine(&runtime);
+                if let Runtime::Docker(socket) = &runtime {
+                    import(socket, &rootfs, &name);
+                } else {
+                    run.args(["--runtime", "runc"]);
+                }
+                run.args(["run", "-d", "--name", &name])
                     .args(RUN_FLAGS)
                     .args(["-v", &markers])
-                    .args(run_flags)
-                    .arg("--rootfs")
-                    .arg(rootfs.root())
-                    .args(args)
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("podman installed");
+                    .args(run_flags);
+                if runtime == Runtime::Podman {
+                    run.arg("--rootfs").arg(rootfs.root()).args(args);
+                } else {
+                    // docker has no --rootfs: the rootfs became an image, and
+                    // the first argument is its ENTRYPOINT (exec form), the
+                    // rest its command, as with `ENTRYPOINT ["/grace"]`.
+                    let (entrypoint, command) = args.split_first().expect("a command");
+                    run.args(["--entrypoint", entrypoint, &name]).args(command);
+                }
+                let output = run.output().expect("podman or docker installed");
                 assert!(
                     output.status.success(),
-                    "podman run failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                None
-            }
-            Runtime::Docker(socket) => {
-                // docker has no --rootfs: the rootfs becomes an image, and
-                // the first argument its ENTRYPOINT (exec form), the rest
-                // its command, as an image with `ENTRYPOINT ["/grace"]` has.
-                import(socket, &rootfs, &name);
-                let (entrypoint, command) = args.split_first().expect("a command");
-                let output = docker(socket)
-                    .args(["run", "-d", "--name", &name])
-                    .args(RUN_FLAGS)
-                    .args(["-v", &markers])
-                    .args(run_flags)
-                    .args(["--entrypoint", entrypoint, &name])
-                    .args(command)
-                    .output()
-                    .expect("docker client installed");
-                assert!(
-                    output.status.success(),
-                    "docker run failed: {}",
+                    "run failed: {}",
                     String::from_utf8_lossy(&output.stderr)
                 );
                 None
@@ -310,15 +297,9 @@ impl Container {
             .expect("runc")
     }
 
-    /// podman or docker (their command lines agree for all used here).
     fn engine(&self, args: &[&str]) -> std::process::Output {
-        let mut command = match &self.runtime {
-            Runtime::Docker(socket) => docker(socket),
-            _ => Command::new("podman"),
-        };
-        command
+        engine(&self.runtime)
             .args(args)
-            .stdin(Stdio::null())
             .output()
             .expect("podman or docker")
     }
@@ -448,6 +429,16 @@ impl Container {
     pub fn age(&self) -> Duration {
         self.started.elapsed()
     }
+}
+
+/// podman or docker (their command lines agree for all used here).
+fn engine(runtime: &Runtime) -> Command {
+    let mut command = match runtime {
+        Runtime::Docker(socket) => docker(socket),
+        _ => Command::new("podman"),
+    };
+    command.stdin(Stdio::null());
+    command
 }
 
 impl Drop for Container {
