@@ -308,13 +308,15 @@ fn docker_exec_detached_job_finishes_its_cleanup_at_docker_stop() {
     container.exec_detached(&job.split(' ').collect::<Vec<_>>());
     wait_probe(&container.rootfs, "job");
     let (code, took) = container.stop(Duration::from_secs(10));
+    eprintln!("docker stop took {took:?}");
     let logs = container.logs();
     assert_eq!(code, 143, "{logs}");
     let markers = container.rootfs.markers();
     assert_eq!(signals_received(&markers, "job"), [15], "{logs}");
     assert!(
         finished_cleanup(&markers, "job"),
-        "the exec'd job was killed mid-cleanup\n{logs}"
+        "the exec'd job was killed mid-cleanup: {:?}\n{logs}",
+        crate::util::probe_log(&markers, "job")
     );
     // grace exited when the job was done, not at its 9 s deadline.
     assert!(took < Duration::from_secs(9), "took {took:?}\n{logs}");
