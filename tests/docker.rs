@@ -21,9 +21,9 @@ use crate::util::{BOUND, TempDir, check};
 /// PATH may speak a newer API.
 pub const DOCKER: &str = "/usr/bin/docker";
 
-/// How long dockerd may take to answer on its socket. It took 0.3 s on an
-/// idle machine of this kind; the bound is the machine's, not grace's, so it
-/// is generous.
+/// How long dockerd may take to answer on its socket. It took 0.14 s to 1 s
+/// on this machine kind, idle to loaded; the bound is the machine's, not
+/// grace's, so it is generous.
 const START_BOUND: Duration = Duration::from_secs(60);
 
 /// `docker --host unix://SOCKET`, for the client and for compose.
