@@ -1,8 +1,9 @@
 //! A harness for running inits as PID 1 of real OCI containers: a rootfs made
 //! from Debian's busybox-static, static (musl) builds of grace and the probe,
-//! and containers started by `runc` directly or by `podman --runtime runc`.
-//! Every container, bundle and state directory is removed when dropped, also
-//! when a test fails.
+//! and containers started by `runc` directly, by `podman --runtime runc`, or
+//! by a test's private dockerd (tests/docker.rs) from an image imported from
+//! that rootfs. Every container, bundle and state directory is removed when
+//! dropped, also when a test fails.
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::docker::{docker, import};
 use crate::util::{BOUND, TempDir, grace_bin, json_string, shell_code, wait_until};
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
@@ -136,10 +138,12 @@ impl Rootfs {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Runtime {
     Runc,
     Podman,
+    /// The dockerd listening on this socket.
+    Docker(PathBuf),
 }
 
 fn unique_name() -> String {
@@ -161,37 +165,53 @@ pub struct Container {
     started: Instant,
 }
 
-/// Extra `podman run` flags, e.g. `--init --init-path PATH`.
-pub type PodmanFlags<'a> = &'a [&'a str];
+/// Extra `podman run` or `docker run` flags, e.g. `--init`.
+pub type RunFlags<'a> = &'a [&'a str];
+
+/// What every podman and docker container here runs with: no network, and
+/// resource limits this machine allows (podman's default NOFILE is too high
+/// for it).
+const RUN_FLAGS: &[&str] = &[
+    "--network",
+    "none",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=4096:4096",
+];
 
 impl Container {
     /// Starts `args` as the container's process 1.
-    pub fn start(
-        runtime: Runtime,
-        rootfs: Rootfs,
-        args: &[&str],
-        podman_flags: PodmanFlags,
-    ) -> Self {
+    pub fn start(runtime: Runtime, rootfs: Rootfs, args: &[&str], run_flags: RunFlags) -> Self {
         let name = unique_name();
         let started = Instant::now();
-        let runc_run = match runtime {
+        let markers = format!("{}:/markers", rootfs.markers().display());
+        let runc_run = match &runtime {
             Runtime::Runc => Some(Self::start_runc(&rootfs, &name, args)),
-            Runtime::Podman => {
-                let markers = format!("{}:/markers", rootfs.markers().display());
-                let output = Command::new("podman")
-                    .args(["--runtime", "runc", "run", "-d", "--name", &name])
-                    .args(["--network", "none", "--ulimit", "nofile=1024:1024"])
-                    .args(["--ulimit", "nproc=4096:4096", "-v", &markers])
-                    .args(podman_flags)
-                    .arg("--rootfs")
-                    .arg(rootfs.root())
-                    .args(args)
-                    .stdin(Stdio::null())
-                    .output()
-                    .expect("podman installed");
+            Runtime::Podman | Runtime::Docker(_) => {
+                let mut run = engine(&runtime);
+                if let Runtime::Docker(socket) = &runtime {
+                    import(socket, &rootfs, &name);
+                } else {
+                    run.args(["--runtime", "runc"]);
+                }
+                run.args(["run", "-d", "--name", &name])
+                    .args(RUN_FLAGS)
+                    .args(["-v", &markers])
+                    .args(run_flags);
+                if runtime == Runtime::Podman {
+                    run.arg("--rootfs").arg(rootfs.root()).args(args);
+                } else {
+                    // docker has no --rootfs: the rootfs became an image, and
+                    // the first argument is its ENTRYPOINT (exec form), the
+                    // rest its command, as with `ENTRYPOINT ["/grace"]`.
+                    let (entrypoint, command) = args.split_first().expect("a command");
+                    run.args(["--entrypoint", entrypoint, &name]).args(command);
+                }
+                let output = run.output().expect("podman or docker installed");
                 assert!(
                     output.status.success(),
-                    "podman run failed: {}",
+                    "run failed: {}",
                     String::from_utf8_lossy(&output.stderr)
                 );
                 None
@@ -203,6 +223,17 @@ impl Container {
             rootfs,
             runc_run,
             started,
+        }
+    }
+
+    /// A container that something else (compose) started from `rootfs`.
+    pub fn adopt(runtime: Runtime, name: String, rootfs: Rootfs) -> Self {
+        Container {
+            runtime,
+            name,
+            rootfs,
+            runc_run: None,
+            started: Instant::now(),
         }
     }
 
@@ -266,19 +297,18 @@ impl Container {
             .expect("runc")
     }
 
-    fn podman(&self, args: &[&str]) -> std::process::Output {
-        Command::new("podman")
+    fn engine(&self, args: &[&str]) -> std::process::Output {
+        engine(&self.runtime)
             .args(args)
-            .stdin(Stdio::null())
             .output()
-            .expect("podman")
+            .expect("podman or docker")
     }
 
-    /// `runc kill NAME SIGNAL` or `podman kill -s SIGNAL NAME`.
+    /// `runc kill NAME SIGNAL` or `podman|docker kill -s SIGNAL NAME`.
     pub fn kill(&self, signal: &str) {
         let output = match self.runtime {
             Runtime::Runc => self.runc(&["kill", &self.name, signal]),
-            Runtime::Podman => self.podman(&["kill", "-s", signal, &self.name]),
+            _ => self.engine(&["kill", "-s", signal, &self.name]),
         };
         assert!(
             output.status.success(),
@@ -287,11 +317,22 @@ impl Container {
         );
     }
 
-    /// `podman exec NAME ARGS...`.
+    /// `podman|docker exec NAME ARGS...`.
     pub fn exec(&self, args: &[&str]) {
-        let mut all = vec!["exec", self.name.as_str()];
+        self.exec_with(&[], args);
+    }
+
+    /// `podman|docker exec --detach NAME ARGS...`: returns once ARGS runs.
+    pub fn exec_detached(&self, args: &[&str]) {
+        self.exec_with(&["--detach"], args);
+    }
+
+    fn exec_with(&self, flags: &[&str], args: &[&str]) {
+        let mut all = vec!["exec"];
+        all.extend_from_slice(flags);
+        all.push(&self.name);
         all.extend_from_slice(args);
-        let output = self.podman(&all);
+        let output = self.engine(&all);
         assert!(
             output.status.success(),
             "exec: {}",
@@ -299,15 +340,15 @@ impl Container {
         );
     }
 
-    /// Stops the container the way users do (`podman stop -t TIMEOUT`; for
-    /// runc, SIGTERM and then SIGKILL after TIMEOUT) and returns the exit
-    /// code and how long the stop took.
+    /// Stops the container the way users do (`podman|docker stop -t
+    /// TIMEOUT`; for runc, SIGTERM and then SIGKILL after TIMEOUT) and
+    /// returns the exit code and how long the stop took.
     pub fn stop(&mut self, timeout: Duration) -> (i32, Duration) {
         let begun = Instant::now();
         match self.runtime {
-            Runtime::Podman => {
+            Runtime::Podman | Runtime::Docker(_) => {
                 let seconds = timeout.as_secs().to_string();
-                let output = self.podman(&["stop", "-t", &seconds, &self.name]);
+                let output = self.engine(&["stop", "-t", &seconds, &self.name]);
                 assert!(
                     output.status.success(),
                     "stop: {}",
@@ -352,21 +393,21 @@ impl Container {
                 });
                 code.unwrap()
             }
-            Runtime::Podman => {
-                let output = self.podman(&["wait", &self.name]);
+            Runtime::Podman | Runtime::Docker(_) => {
+                let output = self.engine(&["wait", &self.name]);
                 assert!(output.status.success());
                 self.exit_code()
             }
         }
     }
 
-    /// podman: the exit code from `podman inspect`.
-    fn exit_code(&self) -> i32 {
-        let output = self.podman(&["inspect", &self.name, "--format", "{{.State.ExitCode}}"]);
+    /// The exit code from `podman|docker inspect`.
+    pub fn exit_code(&self) -> i32 {
+        let output = self.engine(&["inspect", &self.name, "--format", "{{.State.ExitCode}}"]);
         String::from_utf8_lossy(&output.stdout)
             .trim()
             .parse()
-            .expect("exit code from podman inspect")
+            .expect("exit code from inspect")
     }
 
     pub fn logs(&self) -> String {
@@ -374,8 +415,8 @@ impl Container {
             Runtime::Runc => {
                 fs::read_to_string(self.rootfs.dir.join("container.log")).unwrap_or_default()
             }
-            Runtime::Podman => {
-                let output = self.podman(&["logs", &self.name]);
+            Runtime::Podman | Runtime::Docker(_) => {
+                let output = self.engine(&["logs", &self.name]);
                 format!(
                     "{}{}",
                     String::from_utf8_lossy(&output.stdout),
@@ -390,6 +431,16 @@ impl Container {
     }
 }
 
+/// podman or docker (their command lines agree for all used here).
+fn engine(runtime: &Runtime) -> Command {
+    let mut command = match runtime {
+        Runtime::Docker(socket) => docker(socket),
+        _ => Command::new("podman"),
+    };
+    command.stdin(Stdio::null());
+    command
+}
+
 impl Drop for Container {
     fn drop(&mut self) {
         match self.runtime {
@@ -401,7 +452,10 @@ impl Drop for Container {
                 let _ = self.runc(&["delete", "--force", &self.name]);
             }
             Runtime::Podman => {
-                let _ = self.podman(&["rm", "--force", "--time", "0", &self.name]);
+                let _ = self.engine(&["rm", "--force", "--time", "0", &self.name]);
+            }
+            Runtime::Docker(_) => {
+                let _ = self.engine(&["rm", "--force", &self.name]);
             }
         }
     }

@@ -1,7 +1,8 @@
 //! The recipes of docs/recipes.md, run: each test reads its recipe block
 //! (marked `<!-- recipe:NAME -->`) out of the document, so the document
-//! shows what runs. podman stands in for Docker and Kubernetes where the
-//! document says so.
+//! shows what runs. The Docker recipes run on a private dockerd
+//! (tests/docker.rs), compose's with Debian's docker-compose; podman stands
+//! in for Kubernetes.
 
 use std::fs;
 use std::path::Path;
@@ -10,10 +11,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::containers::{
-    Container, Rootfs, Runtime, host_processes_mentioning, install, static_binaries, wait_probe,
+    Container, Rootfs, Runtime, host_processes_mentioning, static_binaries, wait_probe,
 };
+use crate::docker::{Dockerd, import};
 use crate::util::{
-    TempDir, event_time, finished_cleanup, json_string, monotonic_ms, signals_received,
+    TempDir, check, event_time, finished_cleanup, json_string, monotonic_ms, signals_received,
 };
 
 /// The fenced block after `<!-- recipe:NAME -->` in docs/recipes.md.
@@ -65,15 +67,6 @@ fn podman(dir: &TempDir, args: &[&str]) -> Output {
         .expect("podman installed")
 }
 
-fn check(output: Output, what: &str) -> String {
-    assert!(
-        output.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
 /// An image and what runs it, removed when dropped.
 struct Image<'a> {
     dir: &'a TempDir,
@@ -106,9 +99,9 @@ fn image_store_lock() -> fs::File {
     lock
 }
 
-/// Builds an image from the Dockerfile recipe on a busybox base with the
+/// A build context for the Dockerfile recipe on a busybox base with the
 /// probe: the recipe's lines but its FROM (our base) and its CMD (ours).
-fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
+fn recipe_build_context(dir: &TempDir, command: &str) -> String {
     let context = dir.join("context");
     fs::create_dir_all(&context).unwrap();
     let binaries = static_binaries();
@@ -130,9 +123,14 @@ fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
         }
     }
     containerfile.push_str(&format!("CMD [\"sh\", \"-c\", {}]\n", json_string(command)));
-    fs::write(context.join("Containerfile"), containerfile).unwrap();
+    fs::write(context.join("Dockerfile"), containerfile).unwrap();
+    context.display().to_string()
+}
+
+/// The Dockerfile recipe's image, built by podman.
+fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
+    let context = recipe_build_context(dir, command);
     let name = format!("localhost/{}", unique("grace-recipe"));
-    let context = context.display().to_string();
     let lock = image_store_lock();
     let built = podman(dir, &["build", "--quiet", "-t", &name, &context]);
     drop(lock);
@@ -154,55 +152,93 @@ fn wait_ready(markers: &Path, name: &str) {
     crate::util::wait_until(&format!("{name} in the container"), || path.exists());
 }
 
+/// The command the Dockerfile recipe's image runs: a sibling with cleanup
+/// to do, and the main process.
+fn dockerfile_recipe_command() -> String {
+    format!(
+        "{} & exec {}",
+        probe("sibling", "--cleanup-ms 300"),
+        probe("main", "--cleanup-ms 100")
+    )
+}
+
+/// Runs the recipe's image as `container` with `engine` (podman or docker,
+/// whose command lines agree here), stops it, and checks that everything
+/// finished and the exit code in `inspect` is 143.
+fn recipe_image_stops_every_process(
+    engine: impl Fn(&[&str]) -> Output,
+    image: &str,
+    container: &str,
+    markers: &Path,
+) {
+    let volume = format!("{}:/markers", markers.display());
+    check(
+        engine(&[
+            "run",
+            "-d",
+            "--name",
+            container,
+            "--network",
+            "none",
+            "-v",
+            &volume,
+            image,
+        ]),
+        "run",
+    );
+    wait_ready(markers, "sibling");
+    wait_ready(markers, "main");
+    check(engine(&["stop", "-t", "10", container]), "stop");
+    let code = check(
+        engine(&["inspect", container, "--format", "{{.State.ExitCode}}"]),
+        "inspect",
+    );
+    let logs = engine(&["logs", container]);
+    let logs = String::from_utf8_lossy(&logs.stderr);
+    assert_eq!(code.trim(), "143", "{logs}");
+    assert!(finished_cleanup(&markers, "sibling"), "{logs}");
+    assert!(finished_cleanup(&markers, "main"), "{logs}");
+}
+
 #[test]
 fn dockerfile_recipe_builds_and_stops_every_process() {
     let dir = TempDir::new();
     let markers = dir.join("markers");
     fs::create_dir_all(&markers).unwrap();
-    let script = format!(
-        "{} & exec {}",
-        probe("sibling", "--cleanup-ms 300"),
-        probe("main", "--cleanup-ms 100")
-    );
-    let mut image = build_recipe_image(&dir, &script);
+    let mut image = build_recipe_image(&dir, &dockerfile_recipe_command());
     let container = unique("grace-recipe");
     image.containers.push(container.clone());
-    let volume = format!("{}:/markers", markers.display());
+    let name = image.name.clone();
+    recipe_image_stops_every_process(|args| podman(&dir, args), &name, &container, &markers);
+}
+
+#[test]
+fn dockerfile_recipe_with_docker_build() {
+    let dockerd = Dockerd::start("{}", &[]);
+    let dir = TempDir::new();
+    let markers = dir.join("markers");
+    fs::create_dir_all(&markers).unwrap();
+    let context = recipe_build_context(&dir, &dockerfile_recipe_command());
+    // Debian's dockerd 20.10 builds with the classic builder, which runs
+    // the RUN step in a container of its own: no network for it either.
     check(
-        podman(
-            &dir,
-            &[
-                "run",
-                "-d",
-                "--name",
-                &container,
-                "--network",
-                "none",
-                "-v",
-                &volume,
-                &image.name,
-            ],
-        ),
-        "podman run",
+        dockerd.docker(&[
+            "build",
+            "--quiet",
+            "--network",
+            "none",
+            "-t",
+            "grace-recipe",
+            &context,
+        ]),
+        "docker build",
     );
-    wait_ready(&markers, "sibling");
-    wait_ready(&markers, "main");
-    check(
-        podman(&dir, &["stop", "-t", "10", &container]),
-        "podman stop",
+    recipe_image_stops_every_process(
+        |args| dockerd.docker(args),
+        "grace-recipe",
+        "grace-recipe",
+        &markers,
     );
-    let code = check(
-        podman(
-            &dir,
-            &["inspect", &container, "--format", "{{.State.ExitCode}}"],
-        ),
-        "inspect",
-    );
-    let logs = podman(&dir, &["logs", &container]);
-    let logs = String::from_utf8_lossy(&logs.stderr);
-    assert_eq!(code.trim(), "143", "{logs}");
-    assert!(finished_cleanup(&markers, "sibling"), "{logs}");
-    assert!(finished_cleanup(&markers, "main"), "{logs}");
 }
 
 /// An ignorer that only SIGKILL ends, a sibling with cleanup to do, and
@@ -216,11 +252,22 @@ fn straggler_script(tag: &str) -> String {
     )
 }
 
-fn stop_kills_the_ignorer_at_two_seconds(mut container: Container, tag: &str) -> String {
+/// How a test stops its container: returns the exit code and how long the
+/// stop took.
+type Stop<'a> = &'a dyn Fn(&mut Container) -> (i32, Duration);
+
+/// What every runtime here does: its stop command with a 10 s timeout.
+const STOP_10S: Stop = &|container| container.stop(Duration::from_secs(10));
+
+fn stop_kills_the_ignorer_at_two_seconds(
+    mut container: Container,
+    tag: &str,
+    stop: Stop,
+) -> String {
     for name in ["ignorer", "sibling", "main"] {
         wait_probe(&container.rootfs, name);
     }
-    let (code, took) = container.stop(Duration::from_secs(10));
+    let (code, took) = stop(&mut container);
     let logs = container.logs();
     assert_eq!(code, 143, "{logs}");
     // GRACE_GRACE_PERIOD=2s, not the runtime's 10 s, ended the stop.
@@ -240,26 +287,88 @@ fn stop_kills_the_ignorer_at_two_seconds(mut container: Container, tag: &str) ->
     logs
 }
 
-#[test]
-fn docker_init_path_recipe_emulated() {
-    // dockerd's `init-path` mounts the binary at /sbin/docker-init and
-    // runs `/sbin/docker-init -- COMMAND`; do the same with podman.
-    assert!(recipe("daemon-json").contains("\"init-path\""));
-    let rootfs = Rootfs::new();
-    install(
-        &rootfs.root(),
-        &static_binaries().grace,
-        "/sbin/docker-init",
+/// A dockerd configured by the daemon.json recipe, with the test's grace.
+fn dockerd_from_recipe() -> Dockerd {
+    let recipe = recipe("daemon-json");
+    let path = "/usr/local/bin/grace";
+    assert!(
+        recipe.contains(&format!("\"init-path\": \"{path}\"")),
+        "{recipe}"
     );
+    let grace = static_binaries().grace.display().to_string();
+    Dockerd::start(&recipe.replace(path, &grace), &[])
+}
+
+#[test]
+fn docker_init_path_recipe_with_dockerd() {
+    let dockerd = dockerd_from_recipe();
+    let rootfs = Rootfs::new();
     let tag = rootfs.tag();
     let script = straggler_script(&tag);
     let container = Container::start(
-        Runtime::Podman,
+        dockerd.runtime(),
         rootfs,
-        &["/sbin/docker-init", "--", "sh", "-c", &script],
-        &["-e", "GRACE_GRACE_PERIOD=2s"],
+        &["sh", "-c", &script],
+        &["--init", "-e", "GRACE_GRACE_PERIOD=2s"],
     );
-    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag);
+    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag, STOP_10S);
+    assert!(logs.contains("killed at deadline"), "{logs}");
+    // `docker info` takes the init's version from `docker-init --version`.
+    let info = check(dockerd.docker(&["info"]), "docker info");
+    assert!(
+        info.contains(&format!(
+            "Init Binary: {}",
+            static_binaries().grace.display()
+        )),
+        "{info}"
+    );
+}
+
+#[test]
+fn compose_recipe_with_docker_compose() {
+    let dockerd = dockerd_from_recipe();
+    let rootfs = Rootfs::new();
+    let tag = rootfs.tag();
+    let image = unique("grace-compose");
+    import(&dockerd.socket(), &rootfs, &image);
+    let mut spec = recipe("compose");
+    for (from, to) in [
+        ("image: your-image", format!("image: {image}")),
+        ("stop_grace_period: 30s", "stop_grace_period: 10s".into()),
+        ("GRACE_GRACE_PERIOD: 29s", "GRACE_GRACE_PERIOD: 2s".into()),
+    ] {
+        assert!(spec.contains(from), "the recipe changed: no {from:?}");
+        spec = spec.replacen(from, &to, 1);
+    }
+    // Compose would create a bridge network; this dockerd has none.
+    spec.push_str(&format!(
+        "    network_mode: none\n    volumes: [{}]\n    command: [\"sh\", \"-c\", {}]\n",
+        json_string(&format!("{}:/markers", rootfs.markers().display())),
+        json_string(&straggler_script(&tag)),
+    ));
+    let project = rootfs.dir.join("compose");
+    fs::create_dir_all(&project).unwrap();
+    fs::write(project.join("docker-compose.yml"), &spec).unwrap();
+    let compose = |args: &[&str]| {
+        Command::new("docker-compose")
+            .env("DOCKER_HOST", dockerd.host())
+            .current_dir(&project)
+            .args(["--project-name", &image])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("docker-compose installed (Debian's docker-compose)")
+    };
+    check(compose(&["up", "--detach"]), "docker-compose up");
+    let id = check(compose(&["ps", "--quiet", "app"]), "docker-compose ps");
+    let container = Container::adopt(dockerd.runtime(), id.trim().to_string(), rootfs);
+    // stop_grace_period is compose's stop timeout: 10 s, above grace's 2 s.
+    let stop: Stop = &|container| {
+        let begun = Instant::now();
+        check(compose(&["stop"]), "docker-compose stop");
+        (container.exit_code(), begun.elapsed())
+    };
+    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag, stop);
     assert!(logs.contains("killed at deadline"), "{logs}");
 }
 
@@ -286,7 +395,7 @@ fn podman_init_path_recipe_is_configured_by_environment() {
             "GRACE_LOG_FORMAT=json",
         ],
     );
-    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag);
+    let logs = stop_kills_the_ignorer_at_two_seconds(container, &tag, STOP_10S);
     assert!(
         logs.lines()
             .any(|line| line.starts_with('{') && line.contains("\"event\":\"deadline_kill\"")),

@@ -8,6 +8,7 @@ mod child_state;
 mod compare;
 mod compat;
 mod containers;
+mod docker;
 mod e2e;
 mod exit_status;
 mod forwarding;

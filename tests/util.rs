@@ -532,6 +532,16 @@ pub fn shell_code(status: ExitStatus) -> i32 {
         .expect("a process ends by exit or by signal")
 }
 
+/// The stdout of a command that had to succeed.
+pub fn check(output: std::process::Output, what: &str) -> String {
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// A JSON string literal, for the JSON and YAML the tests write and read.
 pub fn json_string(text: &str) -> String {
     serde_json::to_string(text).expect("a string is always JSON")
