@@ -23,6 +23,7 @@ mod cli;
 mod inspect;
 mod json;
 mod log;
+mod policy;
 mod procfs;
 #[cfg(test)]
 mod properties;

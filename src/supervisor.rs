@@ -11,11 +11,12 @@ use core::time::Duration;
 use crate::prelude::*;
 
 use crate::cli::{Config, ForwardTo};
+use crate::policy::{self, Action};
 use crate::procfs::{self, Disposition, Dispositions, Stat};
 use crate::reap::{self, Remaining, WaitStatus};
 use crate::scope::{self, Reach, Scope, Sweeper};
 use crate::shutdown::{Phase, Shutdown, Step};
-use crate::signals::{self, SIGCHLD, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
+use crate::signals::{self, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
 use crate::sys::{self, PidFd, ReceivedSignal, SignalFd};
 use crate::time::Instant;
@@ -303,9 +304,6 @@ impl<'a> Supervisor<'a> {
             return Ok(());
         };
         let sender = received.sender;
-        if signal == SIGCHLD {
-            return self.reap();
-        }
         // A write to a closed stderr raises SIGPIPE in grace itself; that one
         // is grace's own business, not the command's.
         if signal == SIGPIPE && sender == self.own_pid {
@@ -323,40 +321,29 @@ impl<'a> Supervisor<'a> {
             );
             return Ok(());
         }
-        let rule = self.config.rewrite(signal);
-        match rule {
-            // Rewritten to 0: dropped altogether, as dumb-init does.
-            Some(None) => debug!(
+        let phase = if self.shutdown.is_some() {
+            policy::Phase::Stopping
+        } else {
+            policy::Phase::Running
+        };
+        let decision = policy::decide(self.config, phase, signal, self.own_pid == 1);
+        match decision.action {
+            Action::Reap => return self.reap(),
+            Action::Drop => debug!(
                 "dropped",
                 [signal = signal, sender = sender],
                 "received {signal} from pid {sender}; dropped (--rewrite to 0)"
             ),
-            _ => {
-                let outgoing = rule.flatten().unwrap_or(signal);
-                if self.config.stop_on.contains(signal) {
-                    self.on_stop_signal(signal, outgoing, sender);
-                } else if signals::is_forwarded(signal)
-                    || rule.is_some()
-                    || (self.config.job_control && signals::is_terminal_stop(signal))
-                {
-                    self.forward(outgoing);
-                } else {
-                    debug!(
-                        "not_forwarded",
-                        [signal = signal, sender = sender],
-                        "received {signal} from pid {sender}; not forwarded"
-                    );
-                }
-            }
+            Action::Stop { main_signal } => self.begin_stop(signal, main_signal, sender),
+            Action::StopAgain { main_signal } => self.stop_again(signal, main_signal, sender),
+            Action::Forward { signal, to } => self.forward(signal, to),
+            Action::Keep => debug!(
+                "not_forwarded",
+                [signal = signal, sender = sender],
+                "received {signal} from pid {sender}; not forwarded"
+            ),
         }
-        // dumb-init suspends itself after a terminal stop signal, so that
-        // the shell that sent it sees the whole job stopped; resumed by the
-        // SIGCONT that `fg` sends. (As PID 1 the kernel ignores it.)
-        if self.config.job_control
-            && signals::is_terminal_stop(signal)
-            && self.shutdown.is_none()
-            && self.own_pid != 1
-        {
+        if decision.suspend {
             debug!(
                 "suspend",
                 [signal = signal],
@@ -367,54 +354,52 @@ impl<'a> Supervisor<'a> {
         Ok(())
     }
 
-    /// `signal` was received and starts (or hurries) the stop; `outgoing`
-    /// is what the main process gets (the same unless rewritten).
-    fn on_stop_signal(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
-        let now = Instant::now();
-        match &mut self.shutdown {
-            None => {
-                let rewritten = if outgoing == signal {
-                    String::new()
-                } else {
-                    format!(" (passed on as {outgoing})")
-                };
-                info!(
-                    "stop",
-                    [
-                        signal = signal,
-                        sender = sender,
-                        main_signal = outgoing,
-                        grace_period_ms = self.config.grace_period.as_millis()
-                    ],
-                    "stop: {signal} from {}{rewritten}; grace period {:?}",
-                    describe_sender(sender),
-                    self.config.grace_period
-                );
-                self.shutdown = Some(Shutdown::begin(self.config, Some(outgoing), now));
-            }
-            Some(shutdown) => {
-                // Pressing Ctrl-C twice must land: skip what is left of the
-                // delay or pre-stop, or signal everyone still running again.
-                shutdown.trigger = Some(outgoing);
-                info!(
-                    "stop_again",
-                    [
-                        signal = signal,
-                        sender = sender,
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "stop: {signal} again{}; signalling everyone still running",
-                    self.elapsed()
-                );
-                self.signal_everyone();
-                if let Some(shutdown) = &mut self.shutdown {
-                    shutdown.phase = Phase::Draining;
-                }
-            }
+    /// `signal` was received and starts the stop; `outgoing` is what the
+    /// main process gets (the same unless rewritten).
+    fn begin_stop(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
+        let rewritten = if outgoing == signal {
+            String::new()
+        } else {
+            format!(" (passed on as {outgoing})")
+        };
+        info!(
+            "stop",
+            [
+                signal = signal,
+                sender = sender,
+                main_signal = outgoing,
+                grace_period_ms = self.config.grace_period.as_millis()
+            ],
+            "stop: {signal} from {}{rewritten}; grace period {:?}",
+            describe_sender(sender),
+            self.config.grace_period
+        );
+        self.shutdown = Some(Shutdown::begin(self.config, Some(outgoing), Instant::now()));
+    }
+
+    /// Pressing Ctrl-C twice must land: skip what is left of the delay or
+    /// pre-stop, and signal everyone still running again.
+    fn stop_again(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
+        if let Some(shutdown) = &mut self.shutdown {
+            shutdown.trigger = Some(outgoing);
+        }
+        info!(
+            "stop_again",
+            [
+                signal = signal,
+                sender = sender,
+                elapsed_ms = self.elapsed_ms()
+            ],
+            "stop: {signal} again{}; signalling everyone still running",
+            self.elapsed()
+        );
+        self.signal_everyone();
+        if let Some(shutdown) = &mut self.shutdown {
+            shutdown.phase = Phase::Draining;
         }
     }
 
-    fn forward(&mut self, signal: Signal) {
+    fn forward(&mut self, signal: Signal, to: ForwardTo) {
         // Once reaped, the main pid may belong to someone else.
         if !self.main_running() {
             debug!(
@@ -424,7 +409,7 @@ impl<'a> Supervisor<'a> {
             );
             return;
         }
-        let target = match self.config.forward_to {
+        let target = match to {
             ForwardTo::Child => self.main_pid,
             ForwardTo::Group => -self.main_pid,
         };
@@ -454,7 +439,7 @@ impl<'a> Supervisor<'a> {
     fn retry_deferred(&mut self) {
         let deferred = core::mem::take(&mut self.deferred);
         for signal in deferred.iter() {
-            self.forward(signal);
+            self.forward(signal, self.config.forward_to);
         }
     }
 
