@@ -230,6 +230,7 @@ mod tests {
             ("GRACE_SUCCESS_EXIT", "1,,2"),
             ("GRACE_REWRITE", "TERM"),
             ("GRACE_STOP_ON", "TERM;INT"),
+            ("GRACE_STOP_ON", "TERM,CHLD"),
             ("GRACE_USER", "a:b:c"),
         ] {
             let result = as_personality(Personality::Grace, &["cmd"], &[(name, value)]);

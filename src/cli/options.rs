@@ -43,18 +43,20 @@ declare_options! {
     => StopOn {
         long: "stop-on",
         value: "SIGNAL[,SIGNAL...]",
-        parse: one(values::parse_signal_list),
+        parse: one(values::stop_on),
         section: STOPPING,
-        help: "signals that start the stop (default TERM,INT)",
+        help: "signals that start the stop (default TERM,INT; not KILL, STOP or CHLD, which \
+               grace never acts on)",
         env: "TERM,INT,QUIT",
     },
     pub stop_signal: Signal = signals::SIGTERM => StopSignal {
         long: "stop-signal",
         value: "SIGNAL",
-        parse: one(values::parse_signal),
+        parse: one(values::stop_signal),
         section: STOPPING,
-        help: "what every other process gets (default TERM), followed by SIGCONT; the \
-               command itself gets the very signal grace received",
+        help: "what every other process gets (default TERM; not STOP or CHLD, which stop \
+               nothing), followed by SIGCONT; the command itself gets the very signal grace \
+               received",
         env: "INT",
     },
     pub stop_order: StopOrder = StopOrder::All => StopOrder {

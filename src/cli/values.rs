@@ -166,6 +166,25 @@ pub fn bytes(slot: &mut Option<Vec<u8>>, input: Input) -> Result<(), String> {
 // Parsers
 // ---------------------------------------------------------------------------
 
+/// SIGKILL and SIGSTOP never reach grace, and SIGCHLD is grace's own (it
+/// reaps on it): a rule or a stop that waits for one of them would never
+/// happen, so it is refused rather than accepted silently.
+const NEVER_ACTED_ON: SignalSet = SignalSet::EMPTY
+    .with(signals::SIGKILL)
+    .with(signals::SIGSTOP)
+    .with(signals::SIGCHLD);
+
+/// `signal`, unless grace never acts on receiving it: then why not, after
+/// what would not happen (`is never passed on`).
+fn acted_on(signal: Signal, would_not: &str) -> Result<Signal, String> {
+    if NEVER_ACTED_ON.contains(signal) {
+        return Err(format!(
+            "{signal} {would_not} (grace cannot catch it, or reaps on it)"
+        ));
+    }
+    Ok(signal)
+}
+
 pub fn parse_signal(text: &str) -> Result<Signal, String> {
     text.parse::<Signal>().map_err(|error| error.to_string())
 }
@@ -175,6 +194,34 @@ pub fn parse_signal_list(text: &str) -> Result<SignalSet, String> {
     text.split(',').try_fold(SignalSet::EMPTY, |set, name| {
         Ok(set.with(parse_signal(name.trim())?))
     })
+}
+
+/// `--stop-on`: a signal list, each one a signal grace acts on.
+pub fn stop_on(text: &str) -> Result<SignalSet, String> {
+    let set = parse_signal_list(text)?;
+    for signal in set.iter() {
+        acted_on(signal, "can never start a stop")?;
+    }
+    Ok(set)
+}
+
+/// `--stop-signal`: a signal that can end a process. SIGKILL can (a stop
+/// with no time to finish, if that is what is asked for); SIGSTOP is undone
+/// by the SIGCONT sent after it, and SIGCHLD is ignored by default.
+pub fn stop_signal(text: &str) -> Result<Signal, String> {
+    let signal = parse_signal(text)?;
+    if signal == signals::SIGSTOP {
+        return Err(format!(
+            "{signal} cannot stop a process: the SIGCONT sent after it resumes it"
+        ));
+    }
+    if signal == signals::SIGCHLD {
+        return Err(format!(
+            "{signal} cannot stop a process: it is ignored unless handled, and means that a \
+             child changed state"
+        ));
+    }
+    Ok(signal)
 }
 
 pub fn parse_code(text: &str) -> Result<u8, String> {
@@ -198,12 +245,8 @@ pub fn parse_rewrite(text: &str) -> Result<Rewrite, String> {
     let error =
         || format!("invalid rewrite '{text}': expected FROM:TO, such as TERM:QUIT or USR1:0");
     let (from, to) = text.split_once(':').ok_or_else(error)?;
-    let from = parse_signal(from.trim())?;
-    if [signals::SIGKILL, signals::SIGSTOP, signals::SIGCHLD].contains(&from) {
-        return Err(format!(
-            "invalid rewrite '{text}': {from} is never passed on (grace cannot catch it, or reaps on it)"
-        ));
-    }
+    let from = acted_on(parse_signal(from.trim())?, "is never passed on")
+        .map_err(|why| format!("invalid rewrite '{text}': {why}"))?;
     let to = match to.trim() {
         "0" => None,
         other => Some(parse_signal(other)?),
@@ -331,6 +374,25 @@ mod tests {
             "TERM:QUIT:INT",
         ] {
             assert!(parse_rewrite(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn refuses_stop_signals_that_cannot_work() {
+        let set = |text: &str| stop_on(text).map(SignalSet::bits);
+        assert_eq!(set("TERM,INT"), Ok(1 << 14 | 1 << 1));
+        assert_eq!(set("QUIT,RTMIN+3"), Ok(1 << 2 | 1 << 36));
+        for bad in ["KILL", "SIGSTOP", "chld", "TERM,9", "CLD", "TERM,NOPE", ""] {
+            assert!(stop_on(bad).is_err(), "{bad:?}");
+        }
+        let message = stop_on("TERM,KILL").unwrap_err();
+        assert!(message.contains("SIGKILL"), "{message}");
+
+        for good in ["TERM", "KILL", "QUIT", "USR1", "RTMAX"] {
+            assert!(stop_signal(good).is_ok(), "{good:?}");
+        }
+        for bad in ["STOP", "19", "CHLD", "sigcld", "NOPE"] {
+            assert!(stop_signal(bad).is_err(), "{bad:?}");
         }
     }
 }

@@ -170,6 +170,8 @@ mod tests {
             &["--stop-delay", "-1s", "cmd"],
             &["--stop-on", "", "cmd"],
             &["--stop-signal", "RTMIN+40", "cmd"],
+            &["--stop-signal", "STOP", "cmd"],
+            &["--stop-on", "TERM,KILL", "cmd"],
             &["--pre-stop"],
             &["--rewrite", "TERM", "cmd"],
             &["--user", "", "cmd"],
