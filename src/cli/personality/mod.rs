@@ -97,6 +97,12 @@ impl Personality {
         }
     }
 
+    /// Whether grace leaves its working directory for `/` once the command
+    /// has started, as dumb-init does, so that PID 1 pins no directory.
+    pub fn leaves_working_directory(self) -> bool {
+        self == Personality::DumbInit
+    }
+
     /// The lowest layer: the original tool's defaults.
     pub(super) fn defaults(self) -> Settings {
         match self {
