@@ -133,27 +133,19 @@ mod tests {
 
     #[test]
     fn a_usage_error_remembers_the_log_format_asked_for() {
-        let error = as_personality(
-            Personality::Grace,
-            &["--log-format", "json", "--bogus"],
-            &[],
-        )
-        .unwrap_err();
-        assert_eq!(error.log_format, Format::Json);
-        let error = as_personality(
-            Personality::Grace,
-            &["--bogus"],
-            &[("GRACE_LOG_FORMAT", "json")],
-        )
-        .unwrap_err();
-        assert_eq!(error.log_format, Format::Json);
-        let error = as_personality(
-            Personality::Grace,
-            &["cmd"],
-            &[("GRACE_LOG_FORMAT", "json"), ("GRACE_GRACE_PERIOD", "x")],
-        )
-        .unwrap_err();
-        assert_eq!(error.log_format, Format::Json);
+        for (words, env) in [
+            (&["--log-format", "json", "--bogus"][..], &[][..]),
+            (&["--bogus"], &[("GRACE_LOG_FORMAT", "json")]),
+            (
+                &["cmd"],
+                &[("GRACE_LOG_FORMAT", "json"), ("GRACE_GRACE_PERIOD", "x")],
+            ),
+        ] {
+            let error = as_personality(Personality::Grace, words, env).unwrap_err();
+            assert_eq!(error.log_format, Format::Json, "{words:?} {env:?}");
+        }
+        let error = as_personality(Personality::Grace, &["cmd"], &[("GRACE_GRACE_PERIOD", "x")])
+            .unwrap_err();
         assert!(error.message.starts_with("GRACE_GRACE_PERIOD: "), "{error}");
     }
 

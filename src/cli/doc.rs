@@ -8,7 +8,7 @@ use crate::prelude::*;
 
 #[cfg(test)]
 use super::inspect::INSPECT_HELP;
-use super::options::OPTIONS;
+use super::options::{OPTIONS, OptionDoc};
 use super::personality::{Personality, USAGE};
 
 const SUMMARY: &str = "a container init that stops every process gracefully";
@@ -105,6 +105,17 @@ fn paragraph(out: &mut String, text: &str) {
     out.push('\n');
 }
 
+/// The options in order, each with the section it opens, if it is the
+/// first of one.
+fn in_sections() -> impl Iterator<Item = (Option<&'static str>, &'static OptionDoc)> {
+    let mut section = "";
+    OPTIONS.iter().map(move |option| {
+        let opens = (option.section != section).then_some(option.section);
+        section = option.section;
+        (opens, option)
+    })
+}
+
 /// `--help` for `personality`.
 pub fn help(personality: Personality) -> String {
     let mut out = String::new();
@@ -115,10 +126,8 @@ pub fn help(personality: Personality) -> String {
             out.push_str(USAGE);
             out.push_str("\n\n");
             paragraph(&mut out, DESCRIPTION);
-            let mut section = "";
-            for option in OPTIONS {
-                if option.section != section {
-                    section = option.section;
+            for (opens, option) in in_sections() {
+                if let Some(section) = opens {
                     out.push('\n');
                     paragraph(&mut out, &format!("{section}:"));
                 }
@@ -241,10 +250,8 @@ pub fn man_page() -> String {
          and its arguments are passed on untouched.",
     );
     out.push_str(".SH OPTIONS\n");
-    let mut section = "";
-    for option in OPTIONS {
-        if option.section != section {
-            section = option.section;
+    for (opens, option) in in_sections() {
+        if let Some(section) = opens {
             out.push_str(&format!(".SS \"{}\"\n", roff(section)));
         }
         let mut text = option.help.to_string();

@@ -120,19 +120,20 @@ mod tests {
             b"inspect"
         );
 
-        for words in [
-            &["inspect", "--bogus"][..],
-            &["inspect", "--signal"],
-            &["inspect", "--signal", "NOPE"],
-            &["inspect", "1", "2"],
-            &["inspect", "0"],
-            &["inspect", "-1"],
-            &["inspect", "abc"],
-            &["inspect", "99999999999"],
-            &["inspect", "--json=yes"],
-        ] {
-            assert!(run(words).is_err(), "{words:?} must be refused");
-        }
+        refused(
+            Personality::Grace,
+            &[
+                &["inspect", "--bogus"][..],
+                &["inspect", "--signal"],
+                &["inspect", "--signal", "NOPE"],
+                &["inspect", "1", "2"],
+                &["inspect", "0"],
+                &["inspect", "-1"],
+                &["inspect", "abc"],
+                &["inspect", "99999999999"],
+                &["inspect", "--json=yes"],
+            ],
+        );
         assert_eq!(
             usage_for(Personality::Grace, &os_all(&["inspect", "-x"])).0,
             INSPECT_USAGE

@@ -41,18 +41,24 @@ mod options;
 mod personality;
 mod values;
 
-// The paths other modules use, as they were before the split (some only
-// in tests, or not yet).
-#[allow(unused_imports)]
 pub use self::{
     config::parse_with,
-    doc::{ForeignDoc, help},
+    doc::help,
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
-    options::{Config, DEFAULT_GRACE_PERIOD, ENV_PREFIX, OPTIONS, OptionDoc},
-    personality::{Personality, USAGE},
-    values::{ForwardTo, Rewrite, StopOrder, parse_duration, parse_rewrite, parse_signal_list},
+    options::Config,
+    personality::Personality,
+    values::{ForwardTo, StopOrder},
+};
+// The type of `Config::rewrites`, for code that names a rule.
+#[cfg(test)]
+pub use self::{
+    options::DEFAULT_GRACE_PERIOD,
+    personality::USAGE,
+    values::{parse_duration, parse_signal_list},
 };
 use options::Settings;
+#[allow(unused_imports)]
+pub use values::Rewrite;
 
 // Parsed once per run: the size of the Run variant costs nothing.
 #[allow(clippy::large_enum_variant)]
@@ -145,10 +151,7 @@ mod testing {
     }
 
     pub fn config(words: &[&str]) -> Config {
-        match run(words) {
-            Ok(Invocation::Run(config)) => config,
-            other => panic!("{words:?} gave {other:?}"),
-        }
+        config_as(Personality::Grace, words, &[])
     }
 
     pub fn as_personality(
@@ -172,6 +175,38 @@ mod testing {
                 ..
             }) => config,
             other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    /// Each command line of `cases` is a usage error for `personality`.
+    pub fn refused(personality: Personality, cases: &[&[&str]]) {
+        for words in cases {
+            let result = as_personality(personality, words, &[]);
+            assert!(result.is_err(), "{words:?} must be refused: {result:?}");
+        }
+    }
+
+    /// Each value of `cases` is refused by `parse`.
+    pub fn refused_by<T: fmt::Debug>(parse: impl Fn(&str) -> Result<T, String>, cases: &[&str]) {
+        for text in cases {
+            let result = parse(text);
+            assert!(result.is_err(), "{text:?} must be refused: {result:?}");
+        }
+    }
+
+    /// The rule FROM:TO, by signal numbers (TO 0: dropped).
+    pub fn rule(from: i32, to: i32) -> Rewrite {
+        Rewrite {
+            from: Signal::new(from).unwrap(),
+            to: Signal::new(to),
+        }
+    }
+
+    /// Each command line of `cases` gives its mode (help, version...).
+    pub fn modes(personality: Personality, cases: &[(&[&str], Invocation)]) {
+        for (words, mode) in cases {
+            let parsed = as_personality(personality, words, &[]).map(|p| p.invocation);
+            assert_eq!(parsed.as_ref(), Ok(mode), "{words:?}");
         }
     }
 }

@@ -62,7 +62,7 @@ declare_options! {
     pub stop_order: StopOrder = StopOrder::All => StopOrder {
         long: "stop-order",
         value: "all|main-first",
-        parse: one(str::parse),
+        parse: one(values::stop_order),
         section: STOPPING,
         help: "signal everyone at once (default), or the command first and the rest once \
                it exited or at half the grace period",
@@ -97,7 +97,7 @@ declare_options! {
     pub forward_to: ForwardTo = ForwardTo::Child => ForwardTo {
         long: "forward-to",
         value: "child|group",
-        parse: one(str::parse),
+        parse: one(values::forward_to),
         section: SIGNALS,
         help: "send forwarded signals to the command alone (default) or to its whole \
                process group",

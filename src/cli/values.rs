@@ -28,20 +28,6 @@ pub enum StopOrder {
     MainFirst,
 }
 
-impl str::FromStr for StopOrder {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "all" => Ok(StopOrder::All),
-            "main-first" => Ok(StopOrder::MainFirst),
-            other => Err(format!(
-                "invalid value '{other}': expected all or main-first"
-            )),
-        }
-    }
-}
-
 /// Where forwarded signals go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ForwardTo {
@@ -49,18 +35,6 @@ pub enum ForwardTo {
     Child,
     /// The command's process group (the command leads its own group).
     Group,
-}
-
-impl str::FromStr for ForwardTo {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Self, String> {
-        match text {
-            "child" => Ok(ForwardTo::Child),
-            "group" => Ok(ForwardTo::Group),
-            other => Err(format!("invalid value '{other}': expected child or group")),
-        }
-    }
 }
 
 /// `--rewrite FROM:TO`: a received FROM is passed on as TO; no TO (0)
@@ -224,6 +198,34 @@ pub fn stop_signal(text: &str) -> Result<Signal, String> {
     Ok(signal)
 }
 
+/// One of two words, each naming a value.
+fn either<T>(text: &str, [(first, a), (second, b)]: [(&str, T); 2]) -> Result<T, String> {
+    match text {
+        _ if text == first => Ok(a),
+        _ if text == second => Ok(b),
+        other => Err(format!(
+            "invalid value '{other}': expected {first} or {second}"
+        )),
+    }
+}
+
+pub fn stop_order(text: &str) -> Result<StopOrder, String> {
+    either(
+        text,
+        [
+            ("all", StopOrder::All),
+            ("main-first", StopOrder::MainFirst),
+        ],
+    )
+}
+
+pub fn forward_to(text: &str) -> Result<ForwardTo, String> {
+    either(
+        text,
+        [("child", ForwardTo::Child), ("group", ForwardTo::Group)],
+    )
+}
+
 pub fn parse_code(text: &str) -> Result<u8, String> {
     text.parse::<u8>()
         .map_err(|_| format!("invalid exit code '{text}': expected a number from 0 to 255"))
@@ -307,6 +309,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::testing::{refused_by, rule};
 
     #[test]
     fn parses_durations() {
@@ -321,25 +324,26 @@ mod tests {
         assert_eq!(ok("1h"), Duration::from_secs(3600));
         assert_eq!(ok("0.001ms"), Duration::from_nanos(1000));
         assert_eq!(ok("2400h"), Duration::from_secs(2400 * 3600));
-        for bad in [
-            "",
-            "s",
-            "ms",
-            ".",
-            "1.2.3s",
-            "-1s",
-            "1 s",
-            "1sec",
-            "1d",
-            "5x",
-            "1e3",
-            "2401h",
-            "99999999999999999999999999999999999999999999s",
-            "1.0000000001s",
-            "+1s",
-        ] {
-            assert!(parse_duration(bad).is_err(), "{bad:?} must be refused");
-        }
+        refused_by(
+            parse_duration,
+            &[
+                "",
+                "s",
+                "ms",
+                ".",
+                "1.2.3s",
+                "-1s",
+                "1 s",
+                "1sec",
+                "1d",
+                "5x",
+                "1e3",
+                "2401h",
+                "99999999999999999999999999999999999999999999s",
+                "1.0000000001s",
+                "+1s",
+            ],
+        );
     }
 
     #[test]
@@ -356,25 +360,22 @@ mod tests {
 
     #[test]
     fn parses_rewrites() {
-        let rule = parse_rewrite("SIGTERM:3").unwrap();
-        assert_eq!(
-            (rule.from.number(), rule.to.map(Signal::number)),
-            (15, Some(3))
+        assert_eq!(parse_rewrite("SIGTERM:3"), Ok(rule(15, 3)));
+        assert_eq!(parse_rewrite("RTMIN+1:0"), Ok(rule(35, 0)));
+        refused_by(
+            parse_rewrite,
+            &[
+                "",
+                "TERM",
+                "TERM:",
+                ":QUIT",
+                "KILL:TERM",
+                "CHLD:TERM",
+                "STOP:0",
+                "TERM:NOPE",
+                "TERM:QUIT:INT",
+            ],
         );
-        assert_eq!(parse_rewrite("RTMIN+1:0").unwrap().to, None);
-        for bad in [
-            "",
-            "TERM",
-            "TERM:",
-            ":QUIT",
-            "KILL:TERM",
-            "CHLD:TERM",
-            "STOP:0",
-            "TERM:NOPE",
-            "TERM:QUIT:INT",
-        ] {
-            assert!(parse_rewrite(bad).is_err(), "{bad:?}");
-        }
     }
 
     #[test]
@@ -382,17 +383,16 @@ mod tests {
         let set = |text: &str| stop_on(text).map(SignalSet::bits);
         assert_eq!(set("TERM,INT"), Ok(1 << 14 | 1 << 1));
         assert_eq!(set("QUIT,RTMIN+3"), Ok(1 << 2 | 1 << 36));
-        for bad in ["KILL", "SIGSTOP", "chld", "TERM,9", "CLD", "TERM,NOPE", ""] {
-            assert!(stop_on(bad).is_err(), "{bad:?}");
-        }
+        refused_by(
+            stop_on,
+            &["KILL", "SIGSTOP", "chld", "TERM,9", "CLD", "TERM,NOPE", ""],
+        );
         let message = stop_on("TERM,KILL").unwrap_err();
         assert!(message.contains("SIGKILL"), "{message}");
 
         for good in ["TERM", "KILL", "QUIT", "USR1", "RTMAX"] {
             assert!(stop_signal(good).is_ok(), "{good:?}");
         }
-        for bad in ["STOP", "19", "CHLD", "sigcld", "NOPE"] {
-            assert!(stop_signal(bad).is_err(), "{bad:?}");
-        }
+        refused_by(stop_signal, &["STOP", "19", "CHLD", "sigcld", "NOPE"]);
     }
 }

@@ -202,28 +202,26 @@ mod tests {
         assert!(c.new_session);
         assert_eq!(c.verbose, 0);
 
-        for (words, expected) in [
-            (&["--version"][..], Invocation::Version),
-            (&["-V", "cmd"], Invocation::Version),
-            (&["--help"], Invocation::Help),
-        ] {
-            let parsed = as_personality(Personality::DumbInit, words, &[]).unwrap();
-            assert_eq!(parsed.invocation, expected);
-        }
-        for words in [
-            &[][..],
-            &["-c"],
-            &["-r", "15", "cmd"],
-            &["-r", "32:1", "cmd"],
-            &["--rewrite=TERM:QUIT", "cmd"],
-            &["--bogus", "cmd"],
-            &["-s", "cmd"],
-        ] {
-            assert!(
-                as_personality(Personality::DumbInit, words, &[]).is_err(),
-                "{words:?}"
-            );
-        }
+        modes(
+            Personality::DumbInit,
+            &[
+                (&["--version"][..], Invocation::Version),
+                (&["-V", "cmd"], Invocation::Version),
+                (&["--help"], Invocation::Help),
+            ],
+        );
+        refused(
+            Personality::DumbInit,
+            &[
+                &[][..],
+                &["-c"],
+                &["-r", "15", "cmd"],
+                &["-r", "32:1", "cmd"],
+                &["--rewrite=TERM:QUIT", "cmd"],
+                &["--bogus", "cmd"],
+                &["-s", "cmd"],
+            ],
+        );
         assert_eq!(Personality::DumbInit.usage_exit_code(), 1);
         assert_eq!(Personality::Tini.usage_exit_code(), 1);
         assert_eq!(Personality::Grace.usage_exit_code(), 2);
@@ -231,24 +229,21 @@ mod tests {
 
     #[test]
     fn parses_dumb_init_rewrites() {
-        let rule = parse_rewrite("15:3").unwrap();
-        assert_eq!(
-            (rule.from.number(), rule.to.map(Signal::number)),
-            (15, Some(3))
+        assert_eq!(parse_rewrite("15:3"), Ok(rule(15, 3)));
+        assert_eq!(parse_rewrite("2:0"), Ok(rule(2, 0)));
+        refused_by(
+            parse_rewrite,
+            &[
+                "0:1",
+                "32:1",
+                "1:32",
+                "TERM:QUIT",
+                "15",
+                "15:",
+                "-1:2",
+                "15:+3",
+                " 15:3",
+            ],
         );
-        assert_eq!(parse_rewrite("2:0").unwrap().to, None);
-        for bad in [
-            "0:1",
-            "32:1",
-            "1:32",
-            "TERM:QUIT",
-            "15",
-            "15:",
-            "-1:2",
-            "15:+3",
-            " 15:3",
-        ] {
-            assert!(parse_rewrite(bad).is_err(), "{bad:?}");
-        }
     }
 }

@@ -144,43 +144,49 @@ mod tests {
 
     #[test]
     fn help_and_version_are_modes_not_errors() {
-        assert_eq!(run(&["--help"]), Ok(Invocation::Help));
-        assert_eq!(run(&["-h", "cmd"]), Ok(Invocation::Help));
-        assert_eq!(run(&["-V"]), Ok(Invocation::Version));
-        assert_eq!(run(&["--version"]), Ok(Invocation::Version));
+        modes(
+            Personality::Grace,
+            &[
+                (&["--help"], Invocation::Help),
+                (&["-h", "cmd"], Invocation::Help),
+                (&["-V"], Invocation::Version),
+                (&["--version"], Invocation::Version),
+            ],
+        );
     }
 
     #[test]
     fn bad_input_is_a_usage_error() {
-        for words in [
-            &[][..],
-            &["-v"],
-            &["--"],
-            &["--bogus", "cmd"],
-            &["-x", "cmd"],
-            &["-p", "NOPE", "cmd"],
-            &["-p"],
-            &["-e", "256", "cmd"],
-            &["-e", "-1", "cmd"],
-            &["-e", "x", "cmd"],
-            &["--forward-to", "everyone", "cmd"],
-            &["--subreaper=yes", "cmd"],
-            &["--stop-order", "random", "cmd"],
-            &["--grace-period", "10 seconds", "cmd"],
-            &["--stop-delay", "-1s", "cmd"],
-            &["--stop-on", "", "cmd"],
-            &["--stop-signal", "RTMIN+40", "cmd"],
-            &["--stop-signal", "STOP", "cmd"],
-            &["--stop-on", "TERM,KILL", "cmd"],
-            &["--pre-stop"],
-            &["--rewrite", "TERM", "cmd"],
-            &["--user", "", "cmd"],
-            &["--user", "a:b:c", "cmd"],
-            &["--log-format", "xml", "cmd"],
-            &["--no-new-privs=1", "cmd"],
-        ] {
-            assert!(run(words).is_err(), "{words:?} must be refused");
-        }
+        refused(
+            Personality::Grace,
+            &[
+                &[][..],
+                &["-v"],
+                &["--"],
+                &["--bogus", "cmd"],
+                &["-x", "cmd"],
+                &["-p", "NOPE", "cmd"],
+                &["-p"],
+                &["-e", "256", "cmd"],
+                &["-e", "-1", "cmd"],
+                &["-e", "x", "cmd"],
+                &["--forward-to", "everyone", "cmd"],
+                &["--subreaper=yes", "cmd"],
+                &["--stop-order", "random", "cmd"],
+                &["--grace-period", "10 seconds", "cmd"],
+                &["--stop-delay", "-1s", "cmd"],
+                &["--stop-on", "", "cmd"],
+                &["--stop-signal", "RTMIN+40", "cmd"],
+                &["--stop-signal", "STOP", "cmd"],
+                &["--stop-on", "TERM,KILL", "cmd"],
+                &["--pre-stop"],
+                &["--rewrite", "TERM", "cmd"],
+                &["--user", "", "cmd"],
+                &["--user", "a:b:c", "cmd"],
+                &["--log-format", "xml", "cmd"],
+                &["--no-new-privs=1", "cmd"],
+            ],
+        );
         let message = run(&["-p", "NOPE", "x"]).unwrap_err().to_string();
         assert!(
             message.contains("--pdeathsig") && message.contains("RTMIN+N"),

@@ -196,28 +196,26 @@ mod tests {
         );
         assert_eq!((c.verbose, c.forward_to), (1, ForwardTo::Child));
 
-        for (words, expected) in [
-            (&["--version"][..], Invocation::Version),
-            (&["-h"], Invocation::Help),
-            (&["-l"], Invocation::License),
-        ] {
-            let parsed = as_personality(Personality::Tini, words, &[]).unwrap();
-            assert_eq!(parsed.invocation, expected);
-        }
-        for words in [
-            &[][..],
-            &["--"],
-            &["--version", "cmd"],
-            &["--help", "cmd"],
-            &["-x", "cmd"],
-            &["-p", "NOPE", "cmd"],
-            &["-e", "256", "cmd"],
-            &["-c", "cmd"],
-        ] {
-            assert!(
-                as_personality(Personality::Tini, words, &[]).is_err(),
-                "{words:?}"
-            );
-        }
+        modes(
+            Personality::Tini,
+            &[
+                (&["--version"][..], Invocation::Version),
+                (&["-h"], Invocation::Help),
+                (&["-l"], Invocation::License),
+            ],
+        );
+        refused(
+            Personality::Tini,
+            &[
+                &[][..],
+                &["--"],
+                &["--version", "cmd"],
+                &["--help", "cmd"],
+                &["-x", "cmd"],
+                &["-p", "NOPE", "cmd"],
+                &["-e", "256", "cmd"],
+                &["-c", "cmd"],
+            ],
+        );
     }
 }
