@@ -230,6 +230,18 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
         started.pid,
         inherited.signal_mask.bits()
     );
+    // As dumb-init does, so that PID 1 keeps no directory in use (which
+    // would keep its filesystem from being unmounted). The command keeps the
+    // working directory it got at the fork; a --pre-stop command, started
+    // later, runs in / as well.
+    if config.personality.leaves_working_directory()
+        && let Err(error) = sys::change_directory("/")
+    {
+        warn!(
+            "setup",
+            "cannot leave the working directory for /: {error}; it stays in use"
+        );
+    }
 
     let outcome = supervisor::Supervisor::new(
         &config,

@@ -370,6 +370,38 @@ fn dumb_init_rewrite_and_verbose() {
     assert_eq!(signals_received(&dir, "other"), [15]);
 }
 
+/// dumb-init leaves its working directory for / once the command has
+/// started, so that PID 1 keeps no directory in use; the command keeps its
+/// own. As grace, grace stays where it was started.
+#[test]
+fn dumb_init_leaves_its_working_directory_and_the_command_keeps_its_own() {
+    let dir = TempDir::new();
+    let work = dir.join("work");
+    std::fs::create_dir(&work).expect("working directory");
+    let cwd = |pid: i32| std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd");
+    let dumb_init = personality_link(&dir, "dumb-init");
+    let grace = Path::new(crate::util::grace_bin());
+    for (program, grace_ends_in) in [(dumb_init.as_path(), Path::new("/")), (grace, &work)] {
+        let name = program.file_name().unwrap().to_string_lossy().into_owned();
+        let mut init = Grace::builder(Mode::Pid1)
+            .configure(|command| {
+                command.current_dir(&work);
+            })
+            .args(probe_args(&dir, &name, &[]))
+            .start_as(program, &[], &dir);
+        let main = host_pid_of_probe(&init, &dir, &name);
+        assert_eq!(cwd(main), work, "{name}: the command's");
+        // grace changes directory after it has started the command: await
+        // it, bounded.
+        wait_until(&format!("{name} in {}", grace_ends_in.display()), || {
+            cwd(init.pid) == grace_ends_in
+        });
+        assert_eq!(cwd(main), work, "{name}: the command's, still");
+        init.signal(15);
+        assert_eq!(init.wait_code(), 143, "{name}: {}", init.stderr());
+    }
+}
+
 #[test]
 fn grace_rewrite_from_the_command_line_and_the_environment() {
     let dir = TempDir::new();

@@ -5,6 +5,7 @@
 mod util;
 
 mod child_state;
+mod cli;
 mod compare;
 mod compat;
 mod containers;

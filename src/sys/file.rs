@@ -27,6 +27,14 @@ pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// chdir(2).
+pub fn change_directory(path: &str) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { libc::chdir(path.as_ptr().cast()) } as libc::c_long)?;
+    Ok(())
+}
+
 /// open(2) read-only and close-on-exec.
 fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
     let path = c_string(path.as_bytes())?;

@@ -7,7 +7,8 @@
 //!   heap, the panic handler, the environment;
 //! - `signal`: masks, dispositions, the signalfd, kill and pidfds;
 //! - `process`: reaping, prctl, the terminal, and starting the command;
-//! - `file`: reading files and directories, writing to descriptors;
+//! - `file`: reading files and directories, writing to descriptors, the
+//!   working directory;
 //! - `clock`: the monotonic and wall clocks.
 
 mod clock;
@@ -23,7 +24,8 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    is_terminal, list_directory, list_directory_up_to, read_file, read_link, write_all,
+    change_directory, is_terminal, list_directory, list_directory_up_to, read_file, read_link,
+    write_all,
 };
 pub use process::{
     ChildCredentials, ChildSetup, become_child_subreaper, detach_controlling_terminal,

@@ -1,0 +1,212 @@
+//! The command line and the environment: what was typed, checked and turned
+//! into a `Config`, or into the options of the `inspect` subcommand.
+//!
+//! In layers, each in its own file:
+//! - `options.rs`: the option table, where each option is declared once;
+//!   `declare.rs` derives `Config`, the optional `Settings` of one layer,
+//!   `Key` and `OPTIONS` from it.
+//! - `lexer.rs`: the words split into options and values.
+//! - `values.rs`: what a value means (signals, durations, rewrites).
+//! - `config.rs`: the layers laid over each other, lowest first: the
+//!   personality's defaults, the environment (`GRACE_<OPTION>`, and in a
+//!   personality that tool's own variables), the command line; the higher
+//!   layer wins field by field.
+//! - `personality/`: whose command line is read. Installed or linked as
+//!   `tini`, `docker-init` or `dumb-init`, grace reads that tool's command
+//!   line instead of its own; see docs/compat.md.
+//! - `doc.rs`: `--help`, the man page (man/grace.1) and the environment
+//!   table in docs/configuration.md, generated from the tables so that they
+//!   cannot drift.
+//! - `inspect.rs`: the `inspect` subcommand's command line.
+//!
+//! Parsing stops at `--` or at the first word that is not an option; that
+//! word and everything after it belong to the command and are passed through
+//! untouched as raw bytes, so the command's own flags are never read and
+//! arguments need not be UTF-8. `inspect` is a subcommand only as the
+//! very first word: `grace -- inspect` runs a command named inspect.
+
+use core::fmt;
+
+use crate::prelude::*;
+
+use crate::log::Format;
+
+#[macro_use]
+mod declare;
+mod config;
+mod doc;
+mod inspect;
+mod lexer;
+mod options;
+mod personality;
+mod values;
+
+pub use self::{
+    config::parse_with,
+    doc::help,
+    inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
+    options::Config,
+    personality::Personality,
+    values::{ForwardTo, StopOrder},
+};
+// The type of `Config::rewrites`, for code that names a rule.
+#[cfg(test)]
+pub use self::{
+    options::DEFAULT_GRACE_PERIOD,
+    personality::USAGE,
+    values::{parse_duration, parse_signal_list},
+};
+use options::Settings;
+#[allow(unused_imports)]
+pub use values::Rewrite;
+
+// Parsed once per run: the size of the Run variant costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invocation {
+    Run(Config),
+    Help,
+    Version,
+    /// tini's `-l`.
+    License,
+    Inspect(InspectOptions),
+    InspectHelp,
+}
+
+/// A command line (or environment) grace cannot run: shown with the usage
+/// line, exit 2 (1 in a personality).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError {
+    pub message: String,
+    /// The log format asked for before the error, so that the error is
+    /// written the way the rest would have been.
+    pub log_format: Format,
+}
+
+impl UsageError {
+    fn new(message: impl Into<String>) -> Self {
+        UsageError {
+            message: message.into(),
+            log_format: Format::Text,
+        }
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// What parsing gave, and remarks worth a warning once logging is set up
+/// (such as a GRACE_ variable that names no option).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Parsed {
+    pub invocation: Invocation,
+    pub warnings: Vec<String>,
+}
+
+/// Whether the arguments (without the program name) ask for `inspect`: the
+/// very first word, before any option.
+pub fn is_inspect(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|first| first == b"inspect")
+}
+
+/// The usage line and the help command to show with a usage error in `args`.
+pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &'static str) {
+    if personality == Personality::Grace && is_inspect(args) {
+        (INSPECT_USAGE, "grace inspect --help")
+    } else {
+        (personality.usage(), personality.help_command())
+    }
+}
+
+/// Parses grace's own arguments, without the program name and without
+/// looking at the environment (as `inspect` reads another grace's command
+/// line).
+pub fn parse(args: impl IntoIterator<Item = Vec<u8>>) -> Result<Invocation, UsageError> {
+    parse_with(Personality::Grace, args, &[]).map(|parsed| parsed.invocation)
+}
+
+/// Shorthands for the unit tests of every layer.
+#[cfg(test)]
+mod testing {
+    pub(crate) use super::options::Key;
+    pub(crate) use super::*;
+    pub(crate) use crate::log::Format;
+    pub(crate) use crate::signals::{self, Signal};
+    pub(crate) use crate::user::UserSpec;
+    pub(crate) use core::time::Duration;
+
+    pub fn os(word: &str) -> Vec<u8> {
+        word.as_bytes().to_vec()
+    }
+
+    pub fn os_all(words: &[&str]) -> Vec<Vec<u8>> {
+        words.iter().map(|word| os(word)).collect()
+    }
+
+    pub fn run(words: &[&str]) -> Result<Invocation, UsageError> {
+        parse(os_all(words))
+    }
+
+    pub fn config(words: &[&str]) -> Config {
+        config_as(Personality::Grace, words, &[])
+    }
+
+    pub fn as_personality(
+        personality: Personality,
+        words: &[&str],
+        environment: &[(&str, &str)],
+    ) -> Result<Parsed, UsageError> {
+        let env: Vec<(Vec<u8>, Vec<u8>)> =
+            environment.iter().map(|(k, v)| (os(k), os(v))).collect();
+        parse_with(personality, os_all(words), &env)
+    }
+
+    pub fn config_as(
+        personality: Personality,
+        words: &[&str],
+        environment: &[(&str, &str)],
+    ) -> Config {
+        match as_personality(personality, words, environment) {
+            Ok(Parsed {
+                invocation: Invocation::Run(config),
+                ..
+            }) => config,
+            other => panic!("{words:?} gave {other:?}"),
+        }
+    }
+
+    /// Each command line of `cases` is a usage error for `personality`.
+    pub fn refused(personality: Personality, cases: &[&[&str]]) {
+        for words in cases {
+            let result = as_personality(personality, words, &[]);
+            assert!(result.is_err(), "{words:?} must be refused: {result:?}");
+        }
+    }
+
+    /// Each value of `cases` is refused by `parse`.
+    pub fn refused_by<T: fmt::Debug>(parse: impl Fn(&str) -> Result<T, String>, cases: &[&str]) {
+        for text in cases {
+            let result = parse(text);
+            assert!(result.is_err(), "{text:?} must be refused: {result:?}");
+        }
+    }
+
+    /// The rule FROM:TO, by signal numbers (TO 0: dropped).
+    pub fn rule(from: i32, to: i32) -> Rewrite {
+        Rewrite {
+            from: Signal::new(from).unwrap(),
+            to: Signal::new(to),
+        }
+    }
+
+    /// Each command line of `cases` gives its mode (help, version...).
+    pub fn modes(personality: Personality, cases: &[(&[&str], Invocation)]) {
+        for (words, mode) in cases {
+            let parsed = as_personality(personality, words, &[]).map(|p| p.invocation);
+            assert_eq!(parsed.as_ref(), Ok(mode), "{words:?}");
+        }
+    }
+}
