@@ -1060,3 +1060,67 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert!(!plain.contains('\x1b'), "{plain:?}");
     assert!(plain.contains("OUTCOME"), "{plain:?}");
 }
+
+/// What inspect predicts the main process gets on SIGTERM, for the grace
+/// running as `program` with `args`, and what the main process then
+/// really got when SIGTERM was sent. `settle`, when SIGTERM is not to stop
+/// grace: a signal sent after it, which shows the first was dealt with
+/// (grace takes the lower-numbered first); SIGINT then ends the test.
+fn predicted_and_received(program: &Path, args: &[&str], settle: Option<i32>) -> (Value, Vec<i64>) {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(args)
+        .arg("--")
+        .args(probe_args(
+            &dir,
+            "main",
+            &["--handle", "28", "--exit-on", "3,15"],
+        ))
+        .start_as(program, &[], &dir);
+    let main_ns_pid = wait_ready(&dir, "main");
+    let main = host_pid_of(main_ns_pid, grace.pid).expect("main's host pid");
+    let output = inspect(&["--json", &grace.pid.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let json = read_json(&output.stdout);
+    let receives = field(&json, "processes")
+        .as_array()
+        .expect("processes")
+        .iter()
+        .find(|p| field(p, "pid").as_i64() == Some(i64::from(main)))
+        .map(|p| field(p, "receives").clone())
+        .expect("the main process in inspect's output");
+    grace.signal(15);
+    // A stop that does not happen shows only by what follows it.
+    if let Some(settle) = settle {
+        grace.signal(settle);
+        wait_until("the main process to see the settling signal", || {
+            crate::util::signals_received(&dir, "main").contains(&i64::from(settle))
+        });
+        grace.signal(2);
+    }
+    let _ = grace.wait();
+    let received = crate::util::signals_received(&dir, "main");
+    (receives, received)
+}
+
+#[test]
+fn inspect_predicts_a_term_rewritten_to_nothing_and_grace_drops_it() {
+    let dir = TempDir::new();
+    let grace = crate::util::personality_link(&dir, "grace");
+    let (predicted, received) = predicted_and_received(&grace, &["--rewrite", "TERM:0"], Some(28));
+    assert_eq!(
+        predicted,
+        Value::Null,
+        "inspect says the main process gets nothing"
+    );
+    assert_eq!(received, [28], "and it got nothing but the settling signal");
+}
+
+#[test]
+fn inspect_predicts_dumb_init_s_term_rewritten_to_quit_and_grace_sends_quit() {
+    let dir = TempDir::new();
+    let dumb_init = crate::util::personality_link(&dir, "dumb-init");
+    let (predicted, received) = predicted_and_received(&dumb_init, &["-r", "15:3"], None);
+    assert_eq!(predicted, Value::from("SIGQUIT"), "inspect says SIGQUIT");
+    assert_eq!(received, [3], "and SIGQUIT is what came");
+}

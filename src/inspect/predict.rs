@@ -6,6 +6,7 @@ use core::time::Duration;
 use crate::prelude::*;
 
 use crate::cli::{self, Config, ForwardTo, Invocation, Parsed, Personality, StopOrder};
+use crate::policy::{self, Action};
 use crate::procfs::Disposition;
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
 
@@ -744,7 +745,7 @@ impl Predictor<'_> {
                 init.name(),
                 label(main)
             ),
-            (Kind::Grace { .. }, _) => ", since grace waits only for its own descendants".into(),
+            (Kind::Grace { .. }, _) => ", since grace waits only for what it reaches".into(),
             _ => String::new(),
         }
     }
@@ -958,9 +959,19 @@ impl Predictor<'_> {
         };
         let stop_signal = config.stop_signal;
         let deadline = Some(KilledBy::GraceDeadline);
-        let entered_backstop = Some(KilledBy::InitExit);
+        // Not grace's children, but watched through pidfds: grace waits for
+        // them like for any other.
+        let entered_backstop = deadline;
+        // What the grace being read will do, asked of the very function it
+        // obeys.
+        let decision = policy::decide(
+            config,
+            policy::Phase::Running,
+            signal,
+            self.init.namespace_init,
+        );
 
-        if config.stop_on.contains(signal) {
+        if let Action::Stop { main_signal } = decision.action {
             let when = match config.stop_order {
                 StopOrder::All => String::new(),
                 StopOrder::MainFirst => format!(
@@ -975,10 +986,10 @@ impl Predictor<'_> {
                         Reach::none(None, String::new())
                     } else if main.is_some_and(|m| m.pid == p.pid) {
                         Reach {
-                            receives: Some(signal),
+                            receives: Some(main_signal),
                             continued: true,
                             backstop: deadline,
-                            how: format!("main process: gets {signal} from grace"),
+                            how: format!("main process: gets {main_signal} from grace"),
                         }
                     } else if !in_reach[index] {
                         Reach::none(None, "gets no signal: it is not below grace".into())
@@ -1019,11 +1030,14 @@ impl Predictor<'_> {
             return (reaches, Some(prediction));
         }
 
-        // Not a stop signal for grace: at most forwarded to the main process.
-        let forwarded = signals::is_forwarded(signal);
-        let main_exits = forwarded && main.is_some_and(|m| react(m, signal, false).exits());
+        // Not a stop signal for grace: at most forwarded to the main
+        // process, possibly as another signal.
+        let (forwarded, outgoing, group) = match decision.action {
+            Action::Forward { signal, to } => (true, signal, to == ForwardTo::Group),
+            _ => (false, signal, false),
+        };
+        let main_exits = forwarded && main.is_some_and(|m| react(m, outgoing, false).exits());
         let stop_on = signal_list(config.stop_on);
-        let group = config.forward_to == ForwardTo::Group;
         let reaches = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
@@ -1033,7 +1047,7 @@ impl Predictor<'_> {
                     Reach::none(None, String::new())
                 } else if forwarded && (is_main || in_group) {
                     Reach {
-                        receives: Some(signal),
+                        receives: Some(outgoing),
                         continued: false,
                         backstop: if main_exits {
                             deadline
@@ -1041,9 +1055,9 @@ impl Predictor<'_> {
                             self.after_init(false)
                         },
                         how: if is_main {
-                            format!("main process: gets {signal}, forwarded by grace")
+                            format!("main process: gets {outgoing}, forwarded by grace")
                         } else {
-                            format!("gets {signal} (grace forwards it to the main process's group)")
+                            format!("gets {outgoing} (grace forwards it to the main process's group)")
                         },
                     }
                 } else if !in_reach[index] {
@@ -1065,7 +1079,9 @@ impl Predictor<'_> {
                 }
             })
             .collect();
-        let what = if !forwarded {
+        let what = if decision.action == Action::Drop {
+            format!("drops {signal} (--rewrite {signal}:0)")
+        } else if !forwarded {
             format!("neither stops on nor forwards {signal}")
         } else if main.is_some() {
             format!(
@@ -1745,7 +1761,8 @@ mod tests {
                 ("graceful", Some("grace-deadline")),
                 ("zombie", None),
                 ("graceful", Some("grace-deadline")),
-                ("cut-short", Some("init-exit")),
+                // Entered from outside: grace waits for it through a pidfd.
+                ("graceful", Some("grace-deadline")),
             ]
         );
         let roles: Vec<&str> = report.predictions.iter().map(|p| p.role.name()).collect();
@@ -1773,8 +1790,7 @@ mod tests {
             "gets SIGTERM and SIGCONT from grace and handles it: it has until grace's 3 s deadline \
              to finish (it is stopped; grace's SIGCONT lets it act)",
             "entered from outside (docker exec): gets SIGTERM and SIGCONT from grace and handles \
-             it, but it will be SIGKILLed when PID 1 exits, since grace waits only for its own \
-             descendants: it may be cut short mid-cleanup",
+             it: it has until grace's 3 s deadline to finish",
         ];
         for (index, expected) in expected.iter().enumerate() {
             assert_eq!(verdict(&report, index), *expected, "process {index}");
@@ -1786,11 +1802,10 @@ mod tests {
                 "PID 1, 1 (grace), is grace and stops on SIGTERM: it sends SIGTERM to the main \
                  process 7 (main) and SIGTERM then SIGCONT to the 7 other processes at once, then \
                  SIGKILLs any left at its 3 s deadline.",
-                "10 processes: 5 can stop gracefully, 1 may be cut short, 1 is terminated at once, \
-                 2 will be SIGKILLed, 1 zombie.",
+                "10 processes: 6 can stop gracefully, 1 is terminated at once, 2 will be SIGKILLed, \
+                 1 zombie.",
                 "The stop will last until grace's 3 s deadline, because these processes cannot \
                  stop gracefully: 9 (ignorer) ignores SIGTERM; 10 (blocker) blocks SIGTERM.",
-                "SIGKILLed by the kernel when PID 1 exits, finished or not: 15 (bash).",
             ]
         );
     }
