@@ -90,6 +90,30 @@ pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     }
 }
 
+/// Polls `remaining` (how much of some work is left) until it is 0, for
+/// work whose length is the machine's speed times its size: starting or
+/// reaping thousands of processes. A loaded machine may take as long as it
+/// needs; only a stall fails, when `BOUND` passes without a new low.
+pub fn wait_for_work(what: &str, mut remaining: impl FnMut() -> usize) {
+    let mut low = usize::MAX;
+    let mut stalled_by = Instant::now() + BOUND;
+    loop {
+        let left = remaining();
+        if left == 0 {
+            return;
+        }
+        if left < low {
+            low = left;
+            stalled_by = Instant::now() + BOUND;
+        }
+        assert!(
+            Instant::now() < stalled_by,
+            "timed out waiting for {what}: {left} left, none done in {BOUND:?}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 pub fn wait_for_file(path: &Path) -> String {
     wait_until(&format!("{}", path.display()), || path.exists());
     fs::read_to_string(path).expect("read marker")
