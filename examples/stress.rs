@@ -7,8 +7,9 @@
 //! - `fork-flood DIR`: forks as fast as it can, each child forking a
 //!   grandchild and exiting, so grace is flooded with orphans; fork failures
 //!   (a pids limit) are retried at once.
-//! - `orphan-flood N DIR`: makes N short-lived orphans, writes
-//!   DIR/orphans.done, then waits for SIGTERM.
+//! - `orphan-flood N DIR`: makes N short-lived orphans, writing how many
+//!   so far to DIR/orphans.made every thousand, writes DIR/orphans.done,
+//!   then waits for SIGTERM.
 //!
 //! Each writes DIR/NAME.ready (or DIR/flood.ready, DIR/main.ready) once set up.
 
@@ -146,6 +147,9 @@ fn orphan_flood(count: usize, dir: &Path) {
     while made < count {
         if make_orphan() {
             made += 1;
+            if made % 1000 == 0 {
+                std::fs::write(dir.join("orphans.made"), made.to_string()).unwrap();
+            }
         }
         reap_children();
     }

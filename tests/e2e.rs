@@ -102,9 +102,10 @@ fn every_shape_is_stopped_gracefully(
     );
     assert!(!finished_cleanup(&markers, "ignorer"));
     assert!(logs.contains("ignores SIGTERM"), "{logs}");
-    // grace's deadline, not the runtime's 10 s, ended the stop.
+    // grace's deadline, not the runtime's 10 s, ended the stop (the
+    // runtime's SIGKILL would also have made it 137).
     assert!(
-        took >= Duration::from_secs(3) && took < Duration::from_secs(6),
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
         "took {took:?}"
     );
     drop(container);
@@ -191,7 +192,8 @@ fn stop_timeout_shorter_than_the_grace_period_wins_cleanly(runtime: Runtime) {
     let (code, took) = container.stop(Duration::from_secs(1));
     // The runtime SIGKILLed grace (137) at its 1 s, before grace's 9 s.
     assert_eq!(code, 137, "{}", container.logs());
-    assert!(took < Duration::from_secs(5), "took {took:?}");
+    // Before grace's own 9 s deadline.
+    assert!(took < Duration::from_secs(9), "took {took:?}");
     assert!(finished_cleanup(&container.rootfs.markers(), "sibling"));
     // The stop itself left nothing, before the container is removed: the
     // kernel ends a PID namespace's init only once the rest is gone.

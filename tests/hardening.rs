@@ -3,14 +3,15 @@
 //! hang, panic, leak zombies or lose a cleanup that fit in the grace period.
 
 use std::fs;
+use std::os::fd::AsRawFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::util::{
     Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of, probe_args,
-    rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file, wait_ready,
-    wait_until,
+    rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file, wait_for_work,
+    wait_ready, wait_until,
 };
 
 const STORM: usize = 100_000;
@@ -20,16 +21,50 @@ fn scale() -> usize {
 }
 const STORM_SIGNALS: &[i32] = &[1, 10, 12, 28, 34, 35, 36, 37, 38];
 
+fn mask(signals: &[i32]) -> u64 {
+    signals
+        .iter()
+        .fold(0, |mask, &signal| mask | 1 << (signal - 1))
+}
+
+/// The signals pending for `pid`: its own and its thread group's.
+fn pending(pid: i32) -> u64 {
+    ["SigPnd", "ShdPnd"]
+        .iter()
+        .map(|field| {
+            let mask = status_field(pid, field).expect("a pending mask");
+            u64::from_str_radix(&mask, 16).expect("a hex signal mask")
+        })
+        .fold(0, |all, mask| all | mask)
+}
+
+/// A storm leaves tens of thousands of real-time signals queued for grace,
+/// and the kernel takes seconds to hand them over (each dequeue walks the
+/// queue). The test never waits for that: it proves what grace controls.
+/// - Memory: grace's RSS, sampled all through the storm, stays flat.
+/// - Nothing lost: a signal number whose pending bit was seen clear after
+///   some were sent had every one of them read by grace, and must have
+///   reached the main process. So must HUP, USR1 and USR2: the kernel
+///   hands over lower numbers first, so grace reads them before the
+///   SIGTERM that follows the storm.
+/// - The stop right after the storm, queue or not: SIGTERM is a standard
+///   signal and overtakes the queued real-time ones. The main process must
+///   finish its cleanup and die of it before grace's deadline (SIGKILL
+///   there would make the exit 137).
 #[test]
 fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
     let dir = TempDir::new();
     let mut grace = Grace::builder(Mode::Pid1)
-        .args(["--", stress_bin().to_str().unwrap(), "summary"])
+        .args(["--grace-period", "5s", "--"])
+        .args([stress_bin().to_str().unwrap(), "summary"])
         .arg(dir.path())
         .arg("main")
         .start(&dir);
     wait_ready(&dir, "main");
     let before = rss_kb(grace.pid);
+    let mut peak = before;
+    let mut sent = 0;
+    let mut received = 0;
     let mut refused = 0;
     let storm = STORM * scale();
     for index in 0..storm {
@@ -39,63 +74,111 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
             // The real-time queue can fill up (EAGAIN): the storm goes on.
             refused += 1;
         }
-    }
-    let after = rss_kb(grace.pid);
-    assert!(
-        after <= before + 64,
-        "RSS grew from {before} kB to {after} kB"
-    );
-    // SIGTERM would overtake real-time signals still queued (the kernel
-    // delivers lower numbers first): wait until grace and the main process
-    // have nothing pending, twice in a row, before stopping.
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
-    let idle = || {
-        [grace.pid, main].iter().all(|&pid| {
-            ["SigPnd", "ShdPnd"]
-                .iter()
-                .all(|field| status_field(pid, field).as_deref() == Some("0000000000000000"))
-        })
-    };
-    // Bounded like every wait, by BOUND per 100,000 signals.
-    let drained_by = Instant::now() + crate::util::BOUND * scale() as u32;
-    while !(idle() && {
-        std::thread::sleep(Duration::from_millis(50));
-        idle()
-    }) {
-        assert!(Instant::now() < drained_by, "the storm never drained");
-        std::thread::sleep(Duration::from_millis(5));
+        sent |= 1 << (signal - 1);
+        if index % 1000 == 999 || index == storm - 1 {
+            peak = peak.max(rss_kb(grace.pid));
+            received |= sent & !pending(grace.pid);
+        }
     }
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
-    let summary = fs::read_to_string(dir.join("main.summary")).expect("the main process finished");
-    for &signal in STORM_SIGNALS {
-        assert!(
-            summary.contains(&format!("seen {signal}\n")),
-            "{signal} never arrived: {summary}"
-        );
-    }
-    let count: usize = summary.lines().next().unwrap()[6..].parse().unwrap();
     assert!(
-        count > 0 && count <= storm - refused,
-        "{count} arrived of {storm}"
+        peak <= before + 64,
+        "RSS grew from {before} kB to {peak} kB"
     );
+
+    let summary = fs::read_to_string(dir.join("main.summary")).expect("the main process finished");
+    let seen = summary
+        .lines()
+        .filter_map(|line| line.strip_prefix("seen ")?.parse::<i32>().ok())
+        .fold(0u64, |seen, signal| seen | 1 << (signal - 1));
+    // A real-time signal grace read can still be refused on its way to the
+    // main process while the user's queue is full (grace retries it, but
+    // the stop may come first). Only a storm the kernel never refused
+    // guarantees that the queue was never full.
+    let standard = mask(&[1, 10, 12, 28]);
+    let forwarded = mask(&[1, 10, 12])
+        | if refused == 0 {
+            received
+        } else {
+            received & standard
+        };
+    let lost: Vec<i32> = STORM_SIGNALS
+        .iter()
+        .copied()
+        .filter(|&signal| forwarded & !seen & 1 << (signal - 1) != 0)
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "grace read {lost:?} but the main process never saw them: {summary}"
+    );
+    let count: usize = summary.lines().next().unwrap()[6..].parse().unwrap();
+    assert!(count <= storm - refused, "{count} arrived of {storm}");
 }
 
 /// A fresh pids cgroup limited to `limit` tasks, removed when dropped (also
-/// when the test fails); None when the kernel has no pids controller here.
+/// when the test fails): under a cgroup2 mount that offers the pids
+/// controller, else in the cgroup v1 pids hierarchy (hybrid hosts bind it
+/// there). A host with neither fails the test: it cannot run here.
 struct PidsCgroup(std::path::PathBuf);
 
 impl PidsCgroup {
-    fn new(limit: u32) -> Option<Self> {
-        let root = std::path::Path::new("/sys/fs/cgroup/pids");
-        if !root.join("cgroup.procs").exists() {
-            return None;
-        }
-        let group = root.join(format!("grace-test-{}", std::process::id()));
-        fs::create_dir_all(&group).ok()?;
+    fn new(limit: u32) -> Self {
+        let group = Self::hierarchy()
+            .unwrap_or_else(|| {
+                panic!(
+                    "cannot run here: no pids cgroup controller (no cgroup2 mount lists pids in \
+                     cgroup.controllers, and no cgroup v1 hierarchy is mounted with pids; see \
+                     /proc/self/mountinfo)"
+                )
+            })
+            .join(format!("grace-test-{}", std::process::id()));
+        fs::create_dir_all(&group)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", group.display()));
         let group = PidsCgroup(group);
-        fs::write(group.0.join("pids.max"), limit.to_string()).ok()?;
-        Some(group)
+        let max = group.0.join("pids.max");
+        fs::write(&max, limit.to_string())
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", max.display()));
+        group
+    }
+
+    /// Where a new pids cgroup can be made, from the mount table.
+    fn hierarchy() -> Option<std::path::PathBuf> {
+        let mounts = fs::read_to_string("/proc/self/mountinfo").expect("/proc/self/mountinfo");
+        let mut v1 = None;
+        for line in mounts.lines() {
+            // ID PARENT MAJ:MIN ROOT MOUNT-POINT ... - TYPE SOURCE OPTIONS
+            let Some((mount, filesystem)) = line.split_once(" - ") else {
+                continue;
+            };
+            let Some(point) = mount.split(' ').nth(4).map(std::path::PathBuf::from) else {
+                continue;
+            };
+            let mut filesystem = filesystem.split(' ');
+            match (filesystem.next(), filesystem.nth(1)) {
+                (Some("cgroup2"), _) => {
+                    let controllers = fs::read_to_string(point.join("cgroup.controllers"));
+                    if controllers.is_ok_and(|list| list.split_whitespace().any(|c| c == "pids")) {
+                        // A child gets pids.max only once its parent hands
+                        // the controller down. Left enabled: others' groups
+                        // may rely on it by now.
+                        let control = point.join("cgroup.subtree_control");
+                        let enabled = fs::read_to_string(&control).unwrap_or_default();
+                        if !enabled.split_whitespace().any(|c| c == "pids") {
+                            fs::write(&control, "+pids").unwrap_or_else(|error| {
+                                panic!("cannot enable pids in {}: {error}", control.display())
+                            });
+                        }
+                        return Some(point);
+                    }
+                }
+                (Some("cgroup"), Some(options)) if options.split(',').any(|o| o == "pids") => {
+                    v1 = Some(point);
+                }
+                _ => {}
+            }
+        }
+        v1
     }
 }
 
@@ -103,7 +186,7 @@ impl Drop for PidsCgroup {
     fn drop(&mut self) {
         // The killed processes leave the cgroup a moment after their
         // namespace is gone; rmdir fails (EBUSY) until then.
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + crate::util::BOUND;
         while fs::remove_dir(&self.0).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -112,12 +195,14 @@ impl Drop for PidsCgroup {
 
 #[test]
 fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
-    let Some(cgroup) = PidsCgroup::new(300) else {
-        eprintln!("skipped: no pids cgroup controller at /sys/fs/cgroup/pids");
-        return;
-    };
+    let cgroup = PidsCgroup::new(300);
     let dir = TempDir::new();
-    let procs = cgroup.0.join("cgroup.procs");
+    // Writing 0 moves the writer itself: unshare joins the cgroup before
+    // it execs, with one write(2) on a descriptor opened beforehand.
+    let procs = fs::OpenOptions::new()
+        .write(true)
+        .open(cgroup.0.join("cgroup.procs"))
+        .expect("the cgroup's cgroup.procs");
     let script = format!(
         "{} fork-flood {} & exec {}",
         stress_bin().display(),
@@ -126,12 +211,15 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
     );
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(move |command| {
-            let procs = procs.clone();
-            // SAFETY: only a file write between fork and exec; the test
-            // process is not multi-threaded at that point in any way that
-            // matters for this short write.
+            // SAFETY: write(2) is async-signal-safe, on a descriptor the
+            // closure owns.
             unsafe {
-                command.pre_exec(move || fs::write(&procs, std::process::id().to_string()));
+                command.pre_exec(move || {
+                    match libc::write(procs.as_raw_fd(), b"0".as_ptr().cast(), 1) {
+                        1 => Ok(()),
+                        _ => Err(std::io::Error::last_os_error()),
+                    }
+                });
             }
         })
         .args(["--grace-period", "3s", "--", "sh", "-c", &script])
@@ -155,8 +243,9 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
     let sent = Instant::now();
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    // Before the deadline: nothing the flood made outlasted the stop.
     assert!(
-        sent.elapsed() < Duration::from_millis(3500),
+        sent.elapsed() < Duration::from_secs(3),
         "stop took {:?}",
         sent.elapsed()
     );
@@ -168,18 +257,30 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
 #[test]
 fn twenty_thousand_short_lived_orphans_are_all_reaped() {
     let dir = TempDir::new();
+    let orphans = 20_000 * scale();
     let mut grace = Grace::builder(Mode::Pid1)
         .args([
             "--",
             stress_bin().to_str().unwrap(),
             "orphan-flood",
-            &(20_000 * scale()).to_string(),
+            &orphans.to_string(),
         ])
         .arg(dir.path())
         .start(&dir);
-    wait_ready(&dir, "main");
+    wait_for_work("the orphans made", || {
+        if dir.join("main.ready").exists() {
+            return 0;
+        }
+        let made = fs::read_to_string(dir.join("orphans.made")).unwrap_or_default();
+        orphans.saturating_sub(made.trim().parse().unwrap_or(0))
+    });
     let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
-    wait_until("every orphan reaped", || children_of(grace.pid) == [main]);
+    wait_for_work("every orphan reaped", || {
+        children_of(grace.pid)
+            .iter()
+            .filter(|&&pid| pid != main)
+            .count()
+    });
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
 }
@@ -267,7 +368,7 @@ fn stop_without_own_proc(proc_setup: &str) {
     let id = unshare.id() as i32;
     let pid1 = children_of(id)[0];
     crate::util::send_signal(pid1, 15);
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + crate::util::BOUND;
     let status = loop {
         if let Some(status) = unshare.try_wait().unwrap() {
             break status;
@@ -304,7 +405,11 @@ fn a_zero_grace_period_kills_at_once() {
     let sent = Instant::now();
     grace.signal(15);
     assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
-    assert!(sent.elapsed() < Duration::from_millis(500));
+    assert!(
+        sent.elapsed() < crate::util::AFTER_KILL,
+        "{:?}",
+        sent.elapsed()
+    );
 }
 
 #[test]

@@ -5,10 +5,13 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::util::{
-    Grace, Mode, TempDir, children_of, host_pid_of, probe_args, state_of, wait_ready, wait_until,
+    Grace, Mode, TempDir, children_of, host_pid_of, probe_args, signals_received, state_of,
+    wait_for_work, wait_ready, wait_until,
 };
 
 const ORPHANS: usize = 2000;
+/// SIGRTMIN+6: a number above SIGCHLD's.
+const MARKER: i32 = 40;
 
 fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     let dir = TempDir::new();
@@ -26,19 +29,19 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     let script = format!(
         "i=0; while [ $i -lt {ORPHANS} ]; do (cat {fifo} >/dev/null &); i=$((i+1)); done; exec {main}",
         fifo = fifo.display(),
-        main = probe_args(&dir, "main", &[]).join(" "),
+        main = probe_args(&dir, "main", &["--handle", &MARKER.to_string()]).join(" "),
     );
     let mut grace = Grace::builder(mode)
         .args(["--", "sh", "-c", &script])
         .start(&dir);
     let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
-    wait_until("every orphan re-parented to grace", || {
-        children_of(grace.pid).len() > ORPHANS
+    wait_for_work("every orphan re-parented to grace", || {
+        (ORPHANS + 1).saturating_sub(children_of(grace.pid).len())
     });
 
     // Readers that were still exec'ing miss the first writer; keep opening
-    // until no reader is left to pair with.
-    wait_until("every orphan reaped", || {
+    // until every orphan has exited (a zombie, or already reaped).
+    wait_for_work("every orphan exited", || {
         if let Ok(writer) = OpenOptions::new()
             .write(true)
             .custom_flags(libc::O_NONBLOCK)
@@ -46,13 +49,24 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
         {
             drop(writer);
         }
-        children_of(grace.pid) == [main]
+        children_of(grace.pid)
+            .into_iter()
+            .filter(|&pid| pid != main && !matches!(state_of(pid), Some('Z') | None))
+            .count()
+    });
+    // The exits' SIGCHLD is pending before this signal is sent, and the
+    // kernel hands grace the lower number first: by the time the main
+    // process gets it, grace has reaped every orphan, with no waiting.
+    grace.signal(MARKER);
+    wait_until("the marker signal passed on", || {
+        signals_received(&dir, "main") == [i64::from(MARKER)]
     });
     let zombies: Vec<i32> = children_of(grace.pid)
         .into_iter()
         .filter(|&pid| state_of(pid) == Some('Z'))
         .collect();
     assert!(zombies.is_empty(), "zombies left: {zombies:?}");
+    assert_eq!(children_of(grace.pid), [main]);
 
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
