@@ -20,6 +20,7 @@
 extern crate alloc;
 
 mod cli;
+mod edge;
 mod inspect;
 mod json;
 mod log;

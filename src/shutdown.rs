@@ -1,13 +1,19 @@
-//! The shutdown timeline: when each step of a stop happens.
+//! The stop as a state machine: every decision and every transition of a
+//! stop, from what starts it to the deadline's kill.
 //!
 //! A stop runs through delay → pre-stop → signalling (main first or
-//! everyone) → draining, against one deadline fixed when it starts. This
-//! module decides *what is due when*; the supervisor carries it out. Keeping
-//! the decisions pure lets them be tested without processes or clocks.
+//! everyone) → draining → over, against one deadline fixed when it starts.
+//! Events go in (a stop signal, the main process's exit, the pre-stop
+//! command's exit, the main process leaving others behind, time passing);
+//! what must happen comes out through `Effects`, which the supervisor
+//! carries out with real system calls and the tests below record. Nothing
+//! here reads a clock or touches a process, so every path is tested in
+//! microseconds; the namespace tests prove the real effects.
 
 use core::time::Duration;
 
 use crate::cli::{Config, StopOrder};
+use crate::reap::WaitStatus;
 use crate::signals::Signal;
 use crate::time::Instant;
 
@@ -23,119 +29,324 @@ pub enum Phase {
     MainFirst { until: Instant },
     /// Everyone has been signalled; waiting for the last process.
     Draining,
+    /// The deadline came: everyone left was killed.
+    Over,
 }
 
-/// What the supervisor must do next.
+/// What the stop asks of the world. Each is carried out at once; only
+/// starting the pre-stop command reports back.
+pub trait Effects {
+    /// Something worth a log line happened.
+    fn note(&mut self, note: Note);
+    /// Starts the pre-stop command: its pid, or None if it could not start
+    /// (the edge says why).
+    fn start_pre_stop(&mut self) -> Option<i32>;
+    /// SIGKILLs the pre-stop command, which overran its bound.
+    fn abandon_pre_stop(&mut self, pid: i32);
+    /// The main process gets `signal` (and SIGCONT if it is stopped).
+    fn signal_main(&mut self, signal: Signal);
+    /// The main process gets `main`, every other process `others` and
+    /// SIGCONT, as one act.
+    fn signal_everyone(&mut self, main: Signal, others: Signal);
+    /// Every process but the main one: `others` and SIGCONT.
+    fn signal_others(&mut self, others: Signal);
+    /// Processes created since the signalling that nobody else will stop
+    /// get `others`. `main_exited`: asked because the main process just
+    /// exited, the moment its helpers appear.
+    fn catch_up(&mut self, others: Signal, main_exited: bool);
+    /// The deadline: SIGKILL everyone left, wait for them, name them.
+    /// `main_signal` is what the main process was sent.
+    fn kill_stragglers(&mut self, main_signal: Signal);
+}
+
+/// What the stop tells the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Nothing is due before `Shutdown::next_wakeup`.
-    Wait,
-    StartPreStop,
-    /// The pre-stop command overran its bound: kill it and go on.
-    AbandonPreStop {
-        pid: i32,
+pub enum Note {
+    /// A stop signal from `sender` began the stop; the main process gets
+    /// `main_signal`.
+    Began {
+        signal: Signal,
+        sender: i32,
+        main_signal: Signal,
+        at: Instant,
     },
-    SignalMain,
-    SignalEveryone,
-    SignalOthers,
+    /// The main process exited on its own, leaving others: they are
+    /// stopped.
+    MainLeftOthers { at: Instant },
+    /// A stop signal during the stop: everyone still running is signalled
+    /// again.
+    Again { signal: Signal, sender: i32 },
+    /// The pre-stop command ended (on its own or killed).
+    PreStopEnded { pid: i32, status: WaitStatus },
+    /// The pre-stop command overran its bound and was killed.
+    PreStopAbandoned { pid: i32 },
 }
 
 #[derive(Debug, Clone)]
+struct Stop {
+    started: Instant,
+    deadline: Instant,
+    /// What the main process gets; None when it exited on its own.
+    trigger: Option<Signal>,
+    phase: Phase,
+    /// The pre-stop command's pid while it runs (it may outlive its phase
+    /// when abandoned, until it is reaped).
+    pre_stop: Option<i32>,
+    /// Whether this stop runs the pre-stop command (only a signalled one).
+    with_pre_stop: bool,
+}
+
+/// The stop's state machine, from grace's start to its exit.
+#[derive(Debug, Clone)]
 pub struct Shutdown {
-    pub started: Instant,
-    pub deadline: Instant,
-    /// The stop signal that started this; None when the main process exited
-    /// on its own with others still running.
-    pub trigger: Option<Signal>,
-    pub phase: Phase,
-    order: StopOrder,
     grace_period: Duration,
+    stop_delay: Duration,
+    order: StopOrder,
+    stop_signal: Signal,
     has_pre_stop: bool,
+    main_running: bool,
+    stop: Option<Stop>,
 }
 
 impl Shutdown {
-    /// A stop starting at `now`. When the main process exited by itself
-    /// there is nothing left to keep serving, so the delay and the pre-stop
-    /// command are skipped.
-    pub fn begin(config: &Config, trigger: Option<Signal>, now: Instant) -> Self {
+    pub fn new(config: &Config) -> Self {
+        Shutdown {
+            grace_period: config.grace_period,
+            stop_delay: config.stop_delay,
+            order: config.stop_order,
+            stop_signal: config.stop_signal,
+            has_pre_stop: config.pre_stop.is_some(),
+            main_running: true,
+            stop: None,
+        }
+    }
+
+    // The events.
+
+    /// A stop signal: begins the stop, or hurries one already running
+    /// (Ctrl-C twice must land).
+    pub fn on_stop_signal(
+        &mut self,
+        now: Instant,
+        signal: Signal,
+        main_signal: Signal,
+        sender: i32,
+        fx: &mut impl Effects,
+    ) {
+        match &mut self.stop {
+            None => {
+                fx.note(Note::Began {
+                    signal,
+                    sender,
+                    main_signal,
+                    at: now,
+                });
+                self.begin(Some(main_signal), now);
+                self.advance(now, fx);
+            }
+            Some(stop) if stop.phase == Phase::Over => {}
+            Some(stop) => {
+                stop.trigger = Some(main_signal);
+                stop.phase = Phase::Draining;
+                fx.note(Note::Again { signal, sender });
+                fx.signal_everyone(main_signal, self.stop_signal);
+            }
+        }
+    }
+
+    /// The main process was reaped.
+    pub fn on_main_exit(&mut self, now: Instant, fx: &mut impl Effects) {
+        self.main_running = false;
+        if self.phase() == Some(Phase::Draining) {
+            fx.catch_up(self.stop_signal, true);
+        }
+        self.advance(now, fx);
+    }
+
+    /// The main process is gone and others remain: they are stopped, with
+    /// no delay and no pre-stop command, since nothing is left to serve.
+    pub fn on_others_left(&mut self, now: Instant, fx: &mut impl Effects) {
+        if self.stop.is_some() || self.main_running {
+            return;
+        }
+        fx.note(Note::MainLeftOthers { at: now });
+        self.begin(None, now);
+        self.advance(now, fx);
+    }
+
+    /// A process was reaped: whether it was the pre-stop command (then the
+    /// stop goes on to signalling).
+    pub fn on_exit(
+        &mut self,
+        now: Instant,
+        pid: i32,
+        status: WaitStatus,
+        fx: &mut impl Effects,
+    ) -> bool {
+        let Some(stop) = &mut self.stop else {
+            return false;
+        };
+        if stop.pre_stop != Some(pid) {
+            return false;
+        }
+        stop.pre_stop = None;
+        fx.note(Note::PreStopEnded { pid, status });
+        if matches!(stop.phase, Phase::PreStop { .. }) {
+            self.signal(now, fx);
+        }
+        true
+    }
+
+    /// Time passed (a timer, or any wake-up during a stop): carries out
+    /// every step that is due, the deadline's kill included, and looks for
+    /// processes created since the signalling.
+    pub fn on_time(&mut self, now: Instant, fx: &mut impl Effects) {
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        if stop.phase == Phase::Over {
+            return;
+        }
+        if now >= stop.deadline {
+            stop.phase = Phase::Over;
+            fx.kill_stragglers(stop.trigger.unwrap_or(self.stop_signal));
+            return;
+        }
+        self.advance(now, fx);
+        if self.phase() == Some(Phase::Draining) {
+            fx.catch_up(self.stop_signal, false);
+        }
+    }
+
+    // The questions the supervisor asks.
+
+    pub fn is_stopping(&self) -> bool {
+        self.stop.is_some()
+    }
+
+    pub fn is_over(&self) -> bool {
+        self.phase() == Some(Phase::Over)
+    }
+
+    pub fn phase(&self) -> Option<Phase> {
+        self.stop.as_ref().map(|stop| stop.phase)
+    }
+
+    /// Whether a process reaped now was reached by the stop's signal (not
+    /// an exit during the delay, nor the pre-stop command).
+    pub fn counts_exit(&self, pid: i32) -> bool {
+        self.stop.as_ref().is_some_and(|stop| {
+            matches!(stop.phase, Phase::MainFirst { .. } | Phase::Draining)
+                && stop.pre_stop != Some(pid)
+        })
+    }
+
+    /// When grace must wake up even if nothing happens; None: never.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let stop = self.stop.as_ref()?;
+        let phase_end = match stop.phase {
+            Phase::Delaying { until } | Phase::PreStop { until, .. } => until,
+            Phase::MainFirst { until } => until,
+            Phase::Draining => stop.deadline,
+            Phase::Over => return None,
+        };
+        Some(phase_end.min(stop.deadline))
+    }
+
+    // The transitions.
+
+    /// When the main process exited by itself there is nothing left to
+    /// keep serving, so the delay and the pre-stop command are skipped.
+    fn begin(&mut self, trigger: Option<Signal>, now: Instant) {
         // Saturating: an absurd period is a deadline that never comes.
-        let deadline = now + config.grace_period;
+        let deadline = now + self.grace_period;
         let signalled = trigger.is_some();
         let delay = if signalled {
-            config.stop_delay
+            self.stop_delay
         } else {
             Duration::ZERO
         };
-        Shutdown {
+        self.stop = Some(Stop {
             started: now,
             deadline,
             trigger,
             phase: Phase::Delaying {
                 until: (now + delay).min(deadline),
             },
-            order: config.stop_order,
-            grace_period: config.grace_period,
-            has_pre_stop: signalled && config.pre_stop.is_some(),
-        }
+            pre_stop: None,
+            with_pre_stop: signalled && self.has_pre_stop,
+        });
     }
 
-    /// The next step at `now`, given whether the main process is still
-    /// running and whether the pre-stop command has finished.
-    pub fn next_step(&self, now: Instant, main_running: bool) -> Step {
-        match self.phase {
+    /// Every step due at `now`.
+    fn advance(&mut self, now: Instant, fx: &mut impl Effects) {
+        let main_running = self.main_running;
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        match stop.phase {
             Phase::Delaying { until } if now >= until || !main_running => {
-                if self.has_pre_stop && main_running {
-                    Step::StartPreStop
+                if stop.with_pre_stop && main_running {
+                    self.start_pre_stop(now, fx);
                 } else {
-                    self.signalling_step(main_running)
+                    self.signal(now, fx);
                 }
             }
-            Phase::PreStop { pid, until } if now >= until => Step::AbandonPreStop { pid },
-            Phase::MainFirst { until } if now >= until || !main_running => Step::SignalOthers,
-            _ => Step::Wait,
+            Phase::PreStop { pid, until } if now >= until => {
+                fx.note(Note::PreStopAbandoned { pid });
+                fx.abandon_pre_stop(pid);
+                self.signal(now, fx);
+            }
+            Phase::MainFirst { until } if now >= until || !main_running => {
+                stop.phase = Phase::Draining;
+                fx.signal_others(self.stop_signal);
+            }
+            _ => {}
         }
-    }
-
-    fn signalling_step(&self, main_running: bool) -> Step {
-        if self.order == StopOrder::MainFirst && main_running {
-            Step::SignalMain
-        } else {
-            Step::SignalEveryone
-        }
-    }
-
-    /// The step after the pre-stop command ended (or was abandoned).
-    pub fn after_pre_stop(&self, main_running: bool) -> Step {
-        self.signalling_step(main_running)
     }
 
     /// The pre-stop command may use at most half of what is left, so the
     /// processes keep the other half for their own cleanup.
-    pub fn pre_stop_bound(&self, now: Instant) -> Instant {
-        now + self.deadline.saturating_duration_since(now) / 2
-    }
-
-    /// With main-first ordering the others wait at most until half the
-    /// grace period.
-    pub fn others_at_the_latest(&self) -> Instant {
-        (self.started + self.grace_period / 2).min(self.deadline)
-    }
-
-    /// When grace must wake up next even if no signal arrives.
-    pub fn next_wakeup(&self) -> Instant {
-        let phase_end = match self.phase {
-            Phase::Delaying { until } | Phase::PreStop { until, .. } => until,
-            Phase::MainFirst { until } => until,
-            Phase::Draining => self.deadline,
+    fn start_pre_stop(&mut self, now: Instant, fx: &mut impl Effects) {
+        let Some(stop) = &mut self.stop else {
+            return;
         };
-        phase_end.min(self.deadline)
+        match fx.start_pre_stop() {
+            Some(pid) => {
+                let until = now + stop.deadline.saturating_duration_since(now) / 2;
+                stop.pre_stop = Some(pid);
+                stop.phase = Phase::PreStop { pid, until };
+            }
+            None => self.signal(now, fx),
+        }
+    }
+
+    /// The signalling step: the main process first, or everyone at once.
+    fn signal(&mut self, _now: Instant, fx: &mut impl Effects) {
+        let main_running = self.main_running;
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        let main_signal = stop.trigger.unwrap_or(self.stop_signal);
+        if self.order == StopOrder::MainFirst && main_running {
+            // The others wait at most until half the grace period.
+            let until = (stop.started + self.grace_period / 2).min(stop.deadline);
+            stop.phase = Phase::MainFirst { until };
+            fx.signal_main(main_signal);
+        } else if main_running && stop.trigger.is_some() {
+            stop.phase = Phase::Draining;
+            fx.signal_everyone(main_signal, self.stop_signal);
+        } else {
+            stop.phase = Phase::Draining;
+            fx.signal_others(self.stop_signal);
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::SIGTERM;
+    use crate::signals::{SIGINT, SIGTERM};
 
     fn config(args: &[&str]) -> Config {
         let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
@@ -147,80 +358,340 @@ mod tests {
     }
 
     const MS: Duration = Duration::from_millis(1);
+    const PRE_STOP_PID: i32 = 50;
+
+    /// What the stop asked for, in order.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    enum Done {
+        Note(Note),
+        StartPreStop,
+        AbandonPreStop(i32),
+        SignalMain(Signal),
+        SignalEveryone(Signal, Signal),
+        SignalOthers(Signal),
+        CatchUp(bool),
+        Kill(Signal),
+    }
+
+    #[derive(Default)]
+    struct Recording {
+        done: Vec<Done>,
+        /// Whether the pre-stop command starts.
+        pre_stop_fails: bool,
+    }
+
+    impl Effects for Recording {
+        fn note(&mut self, note: Note) {
+            self.done.push(Done::Note(note));
+        }
+        fn start_pre_stop(&mut self) -> Option<i32> {
+            self.done.push(Done::StartPreStop);
+            (!self.pre_stop_fails).then_some(PRE_STOP_PID)
+        }
+        fn abandon_pre_stop(&mut self, pid: i32) {
+            self.done.push(Done::AbandonPreStop(pid));
+        }
+        fn signal_main(&mut self, signal: Signal) {
+            self.done.push(Done::SignalMain(signal));
+        }
+        fn signal_everyone(&mut self, main: Signal, others: Signal) {
+            self.done.push(Done::SignalEveryone(main, others));
+        }
+        fn signal_others(&mut self, others: Signal) {
+            self.done.push(Done::SignalOthers(others));
+        }
+        fn catch_up(&mut self, _others: Signal, main_exited: bool) {
+            self.done.push(Done::CatchUp(main_exited));
+        }
+        fn kill_stragglers(&mut self, main_signal: Signal) {
+            self.done.push(Done::Kill(main_signal));
+        }
+    }
+
+    impl Recording {
+        /// What was done since the last look, notes left out.
+        fn acts(&mut self) -> Vec<Done> {
+            core::mem::take(&mut self.done)
+                .into_iter()
+                .filter(|d| !matches!(d, Done::Note(_)))
+                .collect()
+        }
+        fn notes(&self) -> Vec<Note> {
+            self.done
+                .iter()
+                .filter_map(|d| match d {
+                    Done::Note(note) => Some(*note),
+                    _ => None,
+                })
+                .collect()
+        }
+    }
+
+    fn started(args: &[&str], t0: Instant, fx: &mut Recording) -> Shutdown {
+        let mut s = Shutdown::new(&config(args));
+        s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, fx);
+        s
+    }
 
     #[test]
-    fn default_stop_signals_everyone_at_once() {
+    fn nothing_happens_before_a_stop() {
         let t0 = Instant::now();
-        let s = Shutdown::begin(&config(&[]), Some(SIGTERM), t0);
-        assert_eq!(s.deadline, t0 + Duration::from_secs(9));
-        assert_eq!(s.next_step(t0, true), Step::SignalEveryone);
+        let mut fx = Recording::default();
+        let mut s = Shutdown::new(&config(&[]));
+        s.on_time(t0 + Duration::from_secs(3600), &mut fx);
+        assert!(!s.is_stopping());
+        assert_eq!(s.next_wakeup(), None);
+        assert_eq!(fx.acts(), []);
+    }
+
+    #[test]
+    fn default_stop_signals_everyone_at_once_and_kills_at_the_deadline() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = started(&[], t0, &mut fx);
+        assert_eq!(
+            fx.notes(),
+            [Note::Began {
+                signal: SIGTERM,
+                sender: 0,
+                main_signal: SIGTERM,
+                at: t0
+            }]
+        );
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
+        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_secs(9)));
+        // Every wake-up while draining looks for newcomers.
+        s.on_time(t0 + 10 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::CatchUp(false)]);
+        s.on_main_exit(t0 + 20 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::CatchUp(true)]);
+        s.on_time(t0 + Duration::from_secs(9) - MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::CatchUp(false)]);
+        s.on_time(t0 + Duration::from_secs(9), &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
+        assert!(s.is_over());
+        assert_eq!(s.next_wakeup(), None);
+        // Nothing after the end.
+        s.on_time(t0 + Duration::from_secs(10), &mut fx);
+        s.on_stop_signal(t0 + Duration::from_secs(10), SIGINT, SIGINT, 0, &mut fx);
+        assert_eq!(fx.acts(), []);
+    }
+
+    #[test]
+    fn a_rewritten_signal_is_what_the_main_process_gets() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = Shutdown::new(&config(&["--stop-signal", "INT"]));
+        let quit = Signal::new(3).unwrap();
+        s.on_stop_signal(t0, SIGTERM, quit, 7, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(quit, SIGINT)]);
+        s.on_time(t0 + Duration::from_secs(9), &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(quit)]);
     }
 
     #[test]
     fn stop_delay_keeps_everything_running_until_it_ends() {
         let t0 = Instant::now();
-        let s = Shutdown::begin(&config(&["--stop-delay", "2s"]), Some(SIGTERM), t0);
-        assert_eq!(s.next_step(t0 + 1999 * MS, true), Step::Wait);
-        assert_eq!(s.next_wakeup(), t0 + 2000 * MS);
-        assert_eq!(s.next_step(t0 + 2000 * MS, true), Step::SignalEveryone);
-        // The main process going away ends the wait early.
-        assert_eq!(s.next_step(t0 + MS, false), Step::SignalEveryone);
+        let mut fx = Recording::default();
+        let mut s = started(&["--stop-delay", "2s"], t0, &mut fx);
+        assert_eq!(fx.acts(), []);
+        assert_eq!(s.next_wakeup(), Some(t0 + 2000 * MS));
+        s.on_time(t0 + 1999 * MS, &mut fx);
+        assert_eq!(fx.acts(), []);
+        s.on_time(t0 + 2000 * MS, &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [Done::SignalEveryone(SIGTERM, SIGTERM), Done::CatchUp(false)]
+        );
+    }
+
+    #[test]
+    fn the_main_process_exiting_ends_the_delay() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = started(&["--stop-delay", "2s"], t0, &mut fx);
+        s.on_main_exit(t0 + MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
     }
 
     #[test]
     fn stop_delay_never_outlasts_the_grace_period() {
         let t0 = Instant::now();
-        let s = Shutdown::begin(
-            &config(&["--stop-delay", "1m", "--grace-period", "3s"]),
-            Some(SIGTERM),
-            t0,
-        );
-        assert_eq!(s.next_wakeup(), t0 + Duration::from_secs(3));
+        let mut fx = Recording::default();
+        let s = started(&["--stop-delay", "1m", "--grace-period", "3s"], t0, &mut fx);
+        assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_secs(3)));
     }
 
     #[test]
-    fn pre_stop_comes_after_the_delay_and_is_bounded() {
+    fn pre_stop_comes_after_the_delay_gets_half_of_what_is_left_then_signalling() {
         let t0 = Instant::now();
-        let c = config(&[
+        let mut fx = Recording::default();
+        let args = [
             "--stop-delay",
             "1s",
             "--pre-stop",
             "true",
             "--grace-period",
             "9s",
-        ]);
-        let mut s = Shutdown::begin(&c, Some(SIGTERM), t0);
-        assert_eq!(s.next_step(t0 + 1000 * MS, true), Step::StartPreStop);
-        let bound = s.pre_stop_bound(t0 + 1000 * MS);
-        assert_eq!(bound, t0 + 5000 * MS);
-        s.phase = Phase::PreStop {
-            pid: 7,
-            until: bound,
-        };
-        assert_eq!(s.next_step(t0 + 4999 * MS, true), Step::Wait);
-        assert_eq!(s.next_step(bound, true), Step::AbandonPreStop { pid: 7 });
-        assert_eq!(s.after_pre_stop(true), Step::SignalEveryone);
+        ];
+        let mut s = started(&args, t0, &mut fx);
+        s.on_time(t0 + 1000 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::StartPreStop]);
+        assert_eq!(
+            s.phase(),
+            Some(Phase::PreStop {
+                pid: PRE_STOP_PID,
+                until: t0 + 5000 * MS
+            })
+        );
+        // Its exit is not the stop's to count.
+        assert!(!s.counts_exit(PRE_STOP_PID));
+        assert!(s.on_exit(t0 + 2000 * MS, PRE_STOP_PID, WaitStatus::Exited(0), &mut fx));
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
+        // Another exit is not the pre-stop's.
+        assert!(!s.on_exit(t0 + 2001 * MS, 51, WaitStatus::Exited(0), &mut fx));
+        assert!(s.counts_exit(51));
     }
 
     #[test]
-    fn main_first_signals_the_others_on_main_exit_or_at_half_time() {
+    fn a_pre_stop_command_that_overruns_is_abandoned() {
         let t0 = Instant::now();
-        let c = config(&["--stop-order", "main-first", "--grace-period", "10s"]);
-        let mut s = Shutdown::begin(&c, Some(SIGTERM), t0);
-        assert_eq!(s.next_step(t0, true), Step::SignalMain);
-        s.phase = Phase::MainFirst {
-            until: s.others_at_the_latest(),
-        };
-        assert_eq!(s.next_step(t0 + 4999 * MS, true), Step::Wait);
-        assert_eq!(s.next_step(t0 + 5000 * MS, true), Step::SignalOthers);
-        assert_eq!(s.next_step(t0 + MS, false), Step::SignalOthers);
+        let mut fx = Recording::default();
+        let mut s = started(
+            &["--pre-stop", "sleep 99", "--grace-period", "8s"],
+            t0,
+            &mut fx,
+        );
+        assert_eq!(fx.acts(), [Done::StartPreStop]);
+        s.on_time(t0 + 3999 * MS, &mut fx);
+        assert_eq!(fx.acts(), []);
+        s.on_time(t0 + 4000 * MS, &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::AbandonPreStop(PRE_STOP_PID),
+                Done::SignalEveryone(SIGTERM, SIGTERM),
+                Done::CatchUp(false)
+            ]
+        );
+        // Reaped later, it is still known as the pre-stop command.
+        assert!(!s.counts_exit(PRE_STOP_PID));
+        assert!(s.on_exit(
+            t0 + 4001 * MS,
+            PRE_STOP_PID,
+            WaitStatus::Signaled(9),
+            &mut fx
+        ));
+        assert_eq!(fx.acts(), []);
+        assert!(s.counts_exit(PRE_STOP_PID));
     }
 
     #[test]
-    fn main_exiting_on_its_own_skips_delay_and_pre_stop() {
+    fn a_pre_stop_command_that_cannot_start_goes_straight_to_signalling() {
         let t0 = Instant::now();
-        let c = config(&["--stop-delay", "5s", "--pre-stop", "true"]);
-        let s = Shutdown::begin(&c, None, t0);
-        assert_eq!(s.next_step(t0, false), Step::SignalEveryone);
+        let mut fx = Recording {
+            pre_stop_fails: true,
+            ..Recording::default()
+        };
+        let s = started(&["--pre-stop", "true"], t0, &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [Done::StartPreStop, Done::SignalEveryone(SIGTERM, SIGTERM)]
+        );
+        assert_eq!(s.phase(), Some(Phase::Draining));
+    }
+
+    #[test]
+    fn main_first_signals_the_others_on_main_exit() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let args = ["--stop-order", "main-first", "--grace-period", "10s"];
+        let mut s = started(&args, t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalMain(SIGTERM)]);
+        assert_eq!(s.next_wakeup(), Some(t0 + 5000 * MS));
+        // No newcomers are sought before the others have been signalled.
+        s.on_time(t0 + 4999 * MS, &mut fx);
+        assert_eq!(fx.acts(), []);
+        s.on_main_exit(t0 + 1000 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+    }
+
+    #[test]
+    fn main_first_signals_the_others_at_half_time_at_the_latest() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let args = ["--stop-order", "main-first", "--grace-period", "10s"];
+        let mut s = started(&args, t0, &mut fx);
+        fx.acts();
+        s.on_time(t0 + 5000 * MS, &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [Done::SignalOthers(SIGTERM), Done::CatchUp(false)]
+        );
+    }
+
+    #[test]
+    fn main_exiting_on_its_own_stops_the_others_without_delay_or_pre_stop() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = Shutdown::new(&config(&["--stop-delay", "5s", "--pre-stop", "true"]));
+        // While the main process runs, others left behind mean nothing.
+        s.on_others_left(t0, &mut fx);
+        assert!(!s.is_stopping());
+        s.on_main_exit(t0, &mut fx);
+        assert!(!s.is_stopping());
+        s.on_others_left(t0, &mut fx);
+        assert_eq!(fx.notes(), [Note::MainLeftOthers { at: t0 }]);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+        assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_secs(9)));
+        s.on_time(t0 + Duration::from_secs(9), &mut fx);
+        // No signal started it: the main process's share is the stop signal.
+        assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
+    }
+
+    #[test]
+    fn a_second_stop_signal_skips_the_delay_and_signals_everyone_again() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = started(&["--stop-delay", "5s"], t0, &mut fx);
+        s.on_stop_signal(t0 + MS, SIGINT, SIGINT, 3, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGINT, SIGTERM)]);
+        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert!(fx.notes().is_empty());
+        // The deadline stays the first stop's.
+        s.on_time(t0 + Duration::from_secs(9), &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(SIGINT)]);
+    }
+
+    #[test]
+    fn a_second_stop_signal_during_the_pre_stop_command_goes_on_at_once() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = started(&["--pre-stop", "sleep 99"], t0, &mut fx);
+        fx.acts();
+        s.on_stop_signal(t0 + MS, SIGTERM, SIGTERM, 0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
+        // Its bound no longer matters, and its exit changes nothing.
+        s.on_time(t0 + Duration::from_secs(5), &mut fx);
+        assert_eq!(fx.acts(), [Done::CatchUp(false)]);
+        assert!(s.on_exit(
+            t0 + Duration::from_secs(5),
+            PRE_STOP_PID,
+            WaitStatus::Exited(0),
+            &mut fx
+        ));
+        assert_eq!(fx.acts(), []);
+    }
+
+    #[test]
+    fn a_zero_grace_period_kills_at_the_first_look() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = started(&["--grace-period", "0"], t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
+        assert_eq!(s.next_wakeup(), Some(t0));
+        s.on_time(t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
     }
 }

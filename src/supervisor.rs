@@ -1,100 +1,33 @@
 //! The event loop: one thread, every signal blocked and read from a signalfd,
 //! and nothing else. While nothing happens grace sleeps in a single blocking
 //! read, so an idle container costs no wake-ups at all; during a stop the
-//! only timeout is the next step of the shutdown timeline.
+//! only timeout is the next step of the stop, and the only other thing
+//! waited on is the pidfd of each process entered from outside.
 //!
-//! The loop owns the main process's fate: forwarding signals to it, reaping
-//! it and everyone else, and carrying out a stop (`shutdown` decides when).
-
-use core::time::Duration;
+//! The loop turns what the kernel reports into events: `policy` says what a
+//! signal means, `shutdown` decides what a stop does next, and `edge`
+//! carries it out on the processes.
 
 use crate::prelude::*;
 
-use crate::cli::{Config, ForwardTo};
+use crate::cli::Config;
+use crate::debug;
+use crate::edge::{Edge, RETRY_DEFERRED};
 use crate::policy::{self, Action};
-use crate::procfs::{self, Disposition, Dispositions, Stat};
-use crate::reap::{self, Remaining, WaitStatus};
-use crate::scope::{self, Reach, Scope, Sweeper};
-use crate::shutdown::{Phase, Shutdown, Step};
-use crate::signals::{self, SIGCONT, SIGKILL, SIGPIPE, Signal, SignalSet};
-use crate::spawn::{self, Inherited};
-use crate::sys::{self, PidFd, ReceivedSignal, SignalFd};
+use crate::reap::WaitStatus;
+use crate::shutdown::Shutdown;
+use crate::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
+use crate::spawn::Inherited;
+use crate::sys::{self, ReceivedSignal, SignalFd};
 use crate::time::Instant;
 use crate::user::Credentials;
-use crate::{debug, info, log, warn};
-
-/// After the deadline's SIGKILL, how long grace waits for the kernel to
-/// finish the killed processes (one stuck in uninterruptible sleep cannot
-/// be waited for forever).
-const AFTER_KILL_BOUND: Duration = Duration::from_secs(1);
-
-/// How many times the deadline's SIGKILL is repeated for processes created
-/// while it went out (a fork bomb must not keep grace past its bound).
-const MAX_KILL_ROUNDS: usize = 16;
-
-/// How many killed processes the default log names one by one; beyond
-/// that, one line counts the rest (`-v` and the JSON log list them all).
-const NAMED_KILLS: usize = 10;
-
-/// How soon a forward refused by a full real-time signal queue is retried.
-/// Only while such a signal is waiting does grace wake up on a timer.
-const RETRY_DEFERRED: Duration = Duration::from_millis(10);
 
 pub struct Supervisor<'a> {
-    config: &'a Config,
-    /// grace's environment, which the pre-stop command gets too.
-    environment: &'a [Vec<u8>],
-    inherited: Inherited,
-    /// `--user`: who the pre-stop command runs as.
-    credentials: Option<&'a Credentials>,
+    stop: Shutdown,
+    edge: Edge<'a>,
     /// Signals to swallow once: the SIGHUP and SIGCONT the kernel sends
     /// when grace gives up its terminal to a command in a new session.
     ignore_once: SignalSet,
-    signals: SignalFd,
-    own_pid: i32,
-    scope: Scope,
-    main_pid: i32,
-    main_status: Option<WaitStatus>,
-    pre_stop_pid: Option<i32>,
-    children_left: bool,
-    shutdown: Option<Shutdown>,
-    /// Processes reached by the stop, for the summary (None: unknown); a
-    /// lower bound when there were too many to count cheaply.
-    stopping: Option<usize>,
-    /// Processes grace reaped since the stop signalled them: the count when
-    /// /proc had too many to list.
-    reaped_in_stop: usize,
-    /// Exits collected by one reaping pass, kept between passes so that a
-    /// stop of thousands does not allocate and free a list per SIGCHLD.
-    exits: Vec<reap::Exit>,
-    /// (pid, command name) of each process killed at the deadline.
-    killed_at_deadline: Vec<(i32, String)>,
-    /// Signals the kernel refused to queue for the main process (EAGAIN).
-    deferred: SignalSet,
-    /// Whom the stop has signalled, and newcomers since.
-    reach: Reach,
-    /// Whether the main process was sent the signal that stops it.
-    main_signalled: bool,
-    /// The main process exited while the stop was draining: the moment its
-    /// helpers, if it forked any on the way out, must be found.
-    main_exited_in_stop: bool,
-    /// As PID 1: processes of the namespace that are not grace's children
-    /// (entered with `docker exec`), watched through pidfds because the
-    /// kernel reports their exit to somebody else.
-    outsiders: Vec<PidFd>,
-    /// Outsiders seen to exit during the stop, for the summary.
-    outsiders_ended: usize,
-    /// False once pidfds turned out unsupported (Linux before 5.3), or when
-    /// grace is not PID 1: outsiders are then not waited for.
-    waits_for_outsiders: bool,
-}
-
-/// One process the deadline kills, as it was just before.
-struct Straggler {
-    stat: Stat,
-    dispositions: Dispositions,
-    /// Read for the first few only: the kill must not wait for thousands.
-    command: Option<String>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -107,32 +40,17 @@ impl<'a> Supervisor<'a> {
         credentials: Option<&'a Credentials>,
         ignore_once: SignalSet,
     ) -> Self {
-        let own_pid = sys::getpid();
         Self {
-            config,
-            environment,
-            inherited,
-            credentials,
+            stop: Shutdown::new(config),
+            edge: Edge::new(
+                config,
+                environment,
+                inherited,
+                signals,
+                main_pid,
+                credentials,
+            ),
             ignore_once,
-            signals,
-            own_pid,
-            scope: Scope::for_pid(own_pid),
-            main_pid,
-            main_status: None,
-            pre_stop_pid: None,
-            children_left: true,
-            shutdown: None,
-            stopping: Some(0),
-            reaped_in_stop: 0,
-            exits: Vec::new(),
-            killed_at_deadline: Vec::new(),
-            deferred: SignalSet::EMPTY,
-            reach: Reach::new(Scope::for_pid(own_pid), own_pid),
-            main_signalled: false,
-            main_exited_in_stop: false,
-            outsiders: Vec::new(),
-            outsiders_ended: 0,
-            waits_for_outsiders: Scope::for_pid(own_pid) == Scope::Namespace,
         }
     }
 
@@ -144,159 +62,46 @@ impl<'a> Supervisor<'a> {
         loop {
             // Only a stop, running or due (the main process is gone), needs
             // the time: forwarding a signal does not read the clock.
-            let now = (self.shutdown.is_some() || !self.main_running()).then(Instant::now);
+            let now = (self.stop.is_stopping() || !self.edge.main_running()).then(Instant::now);
             if let Some(now) = now {
-                self.advance(now)?;
+                if !self.stop.is_stopping()
+                    && (self.edge.children_left || self.edge.outsiders_left())
+                {
+                    self.stop.on_others_left(now, &mut self.edge);
+                }
+                self.stop.on_time(now, &mut self.edge);
             }
-            if self.finished() {
+            if self.stop.is_over() || self.edge.finished(self.stop.is_stopping()) {
                 break;
             }
-            let mut timeout = None;
-            // A stop in progress means `now` was read above.
-            if let (Some(shutdown), Some(now)) = (&self.shutdown, now) {
-                if now >= shutdown.deadline {
-                    self.kill_stragglers(&mut batch)?;
-                    break;
-                }
-                timeout = Some(shutdown.next_wakeup().saturating_duration_since(now));
-            }
-            if !self.deferred.is_empty() {
+            let mut timeout = match (self.stop.next_wakeup(), now) {
+                (Some(at), Some(now)) => Some(at.saturating_duration_since(now)),
+                _ => None,
+            };
+            if !self.edge.deferred.is_empty() {
                 timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
             }
-            let watched: Vec<&PidFd> = self.outsiders.iter().collect();
+            let watched = self.edge.watched();
             let (count, outsider_exited) = self
+                .edge
                 .signals
                 .receive_watching(&mut batch, timeout, &watched)?;
+            drop(watched);
             for received in &batch[..count] {
                 self.on_signal(*received)?;
             }
             if outsider_exited {
-                self.forget_exited_outsiders();
+                self.edge.forget_exited_outsiders();
             }
-            self.catch_up();
-            self.retry_deferred();
+            self.edge.retry_deferred();
         }
-        self.report();
+        self.edge.report();
         // The main process always ends up reaped unless it could not even be
         // SIGKILLed in time; report that as the SIGKILL it was sent.
         Ok(self
+            .edge
             .main_status
             .unwrap_or(WaitStatus::Signaled(SIGKILL.number())))
-    }
-
-    fn main_running(&self) -> bool {
-        self.main_status.is_none()
-    }
-
-    /// Nothing left to wait for: no child, and as PID 1 no other process
-    /// in the namespace, once a stop runs or the main process is gone.
-    fn finished(&mut self) -> bool {
-        !self.children_left
-            && (self.shutdown.is_some() || !self.main_running())
-            && !self.outsiders_left()
-    }
-
-    /// Whether processes that are not grace's children are still running
-    /// in its namespace. Asked only once grace has no child left, when
-    /// /proc lists nothing but them, so the scan is short; each one found
-    /// is watched through a pidfd from then on.
-    fn outsiders_left(&mut self) -> bool {
-        if !self.waits_for_outsiders {
-            return false;
-        }
-        self.forget_exited_outsiders();
-        if !self.outsiders.is_empty() {
-            return true;
-        }
-        // A process that entered after the stop's signal gets it now.
-        self.catch_up();
-        let Ok(members) = scope::members(Scope::Namespace, self.own_pid, None) else {
-            return false;
-        };
-        for member in members {
-            match PidFd::open(member.pid) {
-                // A zombie's pidfd is readable at once, unless threads of it
-                // still run (its first thread called pthread_exit).
-                Ok(pidfd) if !pidfd.has_exited() => self.outsiders.push(pidfd),
-                Ok(_) => {}
-                Err(error) if error.raw_os_error() == Some(libc::ENOSYS) => {
-                    warn!(
-                        "no_pidfd",
-                        "pidfds need Linux 5.3: processes that are not grace's children \
-                         (docker exec) are not waited for, and die with grace"
-                    );
-                    self.waits_for_outsiders = false;
-                    self.outsiders.clear();
-                    return false;
-                }
-                Err(_) => {}
-            }
-        }
-        if !self.outsiders.is_empty() {
-            debug!(
-                "outsiders",
-                [processes = self.outsiders.len()],
-                "waiting for {} processes that are not grace's children{}",
-                self.outsiders.len(),
-                self.elapsed()
-            );
-        }
-        !self.outsiders.is_empty()
-    }
-
-    fn forget_exited_outsiders(&mut self) {
-        let before = self.outsiders.len();
-        self.outsiders.retain(|pidfd| !pidfd.has_exited());
-        if self.shutdown.is_some() {
-            self.outsiders_ended += before - self.outsiders.len();
-        }
-    }
-
-    /// Once everyone has been signalled, a process that appears later
-    /// (forked by a signal handler, entered from outside) gets the stop
-    /// signal too: it has as much cleanup to do as the others.
-    fn catch_up(&mut self) {
-        if !matches!(
-            self.shutdown.as_ref().map(|s| s.phase),
-            Some(Phase::Draining)
-        ) {
-            return;
-        }
-        // As a subreaper, finding newcomers means listing /proc: done when
-        // the main process exits, the moment its helpers appear.
-        if self.scope == Scope::Descendants && !self.main_exited_in_stop {
-            return;
-        }
-        self.main_exited_in_stop = false;
-        let stop_signal = self.config.stop_signal;
-        let found = self.reach.catch_up(stop_signal);
-        if found > 0 {
-            self.stopping = self.stopping.map(|n| n + found);
-            info!(
-                "signal_late",
-                [
-                    signal = stop_signal,
-                    processes = found,
-                    elapsed_ms = self.elapsed_ms()
-                ],
-                "stop: sent {stop_signal} to {found} processes created since{}",
-                self.elapsed()
-            );
-        }
-    }
-
-    fn elapsed(&self) -> String {
-        match &self.shutdown {
-            Some(s) => format!(" +{:.3} s", s.started.elapsed().as_secs_f64()),
-            None => String::new(),
-        }
-    }
-
-    /// Milliseconds since the stop began, for JSON logs (None before).
-    fn elapsed_ms(&self) -> Option<u128> {
-        self.shutdown
-            .as_ref()
-            .map(|s| s.started.elapsed().as_millis())
     }
 
     fn on_signal(&mut self, received: ReceivedSignal) -> sys::Result<()> {
@@ -306,7 +111,7 @@ impl<'a> Supervisor<'a> {
         let sender = received.sender;
         // A write to a closed stderr raises SIGPIPE in grace itself; that one
         // is grace's own business, not the command's.
-        if signal == SIGPIPE && sender == self.own_pid {
+        if signal == SIGPIPE && sender == self.edge.own_pid {
             return Ok(());
         }
         // The kernel sends them as if from grace itself (SI_USER).
@@ -321,12 +126,12 @@ impl<'a> Supervisor<'a> {
             );
             return Ok(());
         }
-        let phase = if self.shutdown.is_some() {
+        let phase = if self.stop.is_stopping() {
             policy::Phase::Stopping
         } else {
             policy::Phase::Running
         };
-        let decision = policy::decide(self.config, phase, signal, self.own_pid == 1);
+        let decision = policy::decide(self.edge.config, phase, signal, self.edge.own_pid == 1);
         match decision.action {
             Action::Reap => return self.reap(),
             Action::Drop => debug!(
@@ -334,9 +139,16 @@ impl<'a> Supervisor<'a> {
                 [signal = signal, sender = sender],
                 "received {signal} from pid {sender}; dropped (--rewrite to 0)"
             ),
-            Action::Stop { main_signal } => self.begin_stop(signal, main_signal, sender),
-            Action::StopAgain { main_signal } => self.stop_again(signal, main_signal, sender),
-            Action::Forward { signal, to } => self.forward(signal, to),
+            Action::Stop { main_signal } | Action::StopAgain { main_signal } => {
+                self.stop.on_stop_signal(
+                    Instant::now(),
+                    signal,
+                    main_signal,
+                    sender,
+                    &mut self.edge,
+                );
+            }
+            Action::Forward { signal, to } => self.edge.forward(signal, to),
             Action::Keep => debug!(
                 "not_forwarded",
                 [signal = signal, sender = sender],
@@ -349,676 +161,34 @@ impl<'a> Supervisor<'a> {
                 [signal = signal],
                 "suspending grace after {signal}"
             );
-            let _ = sys::kill(self.own_pid, signals::SIGSTOP.number());
+            let _ = sys::kill(self.edge.own_pid, signals::SIGSTOP.number());
         }
         Ok(())
     }
 
-    /// `signal` was received and starts the stop; `outgoing` is what the
-    /// main process gets (the same unless rewritten).
-    fn begin_stop(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
-        let rewritten = if outgoing == signal {
-            String::new()
-        } else {
-            format!(" (passed on as {outgoing})")
-        };
-        info!(
-            "stop",
-            [
-                signal = signal,
-                sender = sender,
-                main_signal = outgoing,
-                grace_period_ms = self.config.grace_period.as_millis()
-            ],
-            "stop: {signal} from {}{rewritten}; grace period {:?}",
-            describe_sender(sender),
-            self.config.grace_period
-        );
-        self.shutdown = Some(Shutdown::begin(self.config, Some(outgoing), Instant::now()));
-    }
-
-    /// Pressing Ctrl-C twice must land: skip what is left of the delay or
-    /// pre-stop, and signal everyone still running again.
-    fn stop_again(&mut self, signal: Signal, outgoing: Signal, sender: i32) {
-        if let Some(shutdown) = &mut self.shutdown {
-            shutdown.trigger = Some(outgoing);
-        }
-        info!(
-            "stop_again",
-            [
-                signal = signal,
-                sender = sender,
-                elapsed_ms = self.elapsed_ms()
-            ],
-            "stop: {signal} again{}; signalling everyone still running",
-            self.elapsed()
-        );
-        self.signal_everyone();
-        if let Some(shutdown) = &mut self.shutdown {
-            shutdown.phase = Phase::Draining;
-        }
-    }
-
-    fn forward(&mut self, signal: Signal, to: ForwardTo) {
-        // Once reaped, the main pid may belong to someone else.
-        if !self.main_running() {
-            debug!(
-                "not_forwarded",
-                [signal = signal],
-                "received {signal}; the main process is gone, not forwarded"
-            );
-            return;
-        }
-        let target = match to {
-            ForwardTo::Child => self.main_pid,
-            ForwardTo::Group => -self.main_pid,
-        };
-        match sys::kill(target, signal.number()) {
-            Ok(()) => debug!(
-                "forward",
-                [signal = signal, pid = target],
-                "forwarded {signal} to {}",
-                describe_target(target)
-            ),
-            // The kernel's queue of pending real-time signals is shared by
-            // the user's processes: a storm from outside can fill it. Keep
-            // the signal (coalesced, as the kernel does for standard ones)
-            // and try again shortly.
-            Err(error) if error.raw_os_error() == Some(libc::EAGAIN) => {
-                self.deferred = self.deferred.with(signal);
-            }
-            Err(error) => debug!(
-                "forward_failed",
-                [signal = signal, pid = target, error = error.to_string()],
-                "could not forward {signal} to {}: {error}",
-                describe_target(target)
-            ),
-        }
-    }
-
-    fn retry_deferred(&mut self) {
-        let deferred = core::mem::take(&mut self.deferred);
-        for signal in deferred.iter() {
-            self.forward(signal, self.config.forward_to);
-        }
-    }
-
+    /// Reaps every child that has exited, and tells the stop about the
+    /// main process and the pre-stop command.
     fn reap(&mut self) -> sys::Result<()> {
-        let mut exits = core::mem::take(&mut self.exits);
-        let remaining = reap::reap_all(|exit| exits.push(exit))?;
-        self.children_left = remaining == Remaining::SomeChildren;
-        // Counted once the stop has signalled: exits during the delay, and
-        // the pre-stop command itself, were not reached by it.
-        if let Some(Shutdown {
-            phase: Phase::MainFirst { .. } | Phase::Draining,
-            ..
-        }) = &self.shutdown
-        {
-            let pre_stop = self.pre_stop_pid;
-            self.reaped_in_stop += exits.iter().filter(|e| Some(e.pid) != pre_stop).count();
-        }
-        for exit in exits.drain(..) {
-            if exit.pid == self.main_pid && self.main_running() {
-                let (code, signal) = status_fields(exit.status);
-                info!(
-                    "main_exited",
-                    [
-                        pid = exit.pid,
-                        exit_code = code,
-                        signal = signal,
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "main process {} {}{}",
-                    exit.pid,
-                    exit.status.describe(),
-                    self.elapsed()
-                );
-                self.main_status = Some(exit.status);
-                self.main_exited_in_stop = true;
-            } else if Some(exit.pid) == self.pre_stop_pid {
-                self.pre_stop_pid = None;
-                let (code, signal) = status_fields(exit.status);
-                match exit.status {
-                    WaitStatus::Exited(0) => info!(
-                        "pre_stop_done",
-                        [pid = exit.pid, elapsed_ms = self.elapsed_ms()],
-                        "pre-stop: done{}",
-                        self.elapsed()
-                    ),
-                    other => warn!(
-                        "pre_stop_failed",
-                        [pid = exit.pid, exit_code = code, signal = signal],
-                        "pre-stop command {}",
-                        other.describe()
-                    ),
-                }
-                if let Some(Shutdown {
-                    phase: Phase::PreStop { .. },
-                    ..
-                }) = &self.shutdown
-                {
-                    self.after_pre_stop();
-                }
-            } else if self.config.warn_on_reap {
-                let (code, signal) = status_fields(exit.status);
-                warn!(
-                    "reaped",
-                    [pid = exit.pid, exit_code = code, signal = signal],
-                    "reaped zombie process {} ({})",
-                    exit.pid,
-                    exit.status.describe()
-                );
-            } else {
-                let (code, signal) = status_fields(exit.status);
-                debug!(
-                    "reaped",
-                    [pid = exit.pid, exit_code = code, signal = signal],
-                    "reaped process {} ({}){}",
-                    exit.pid,
-                    exit.status.describe(),
-                    self.elapsed()
-                );
+        let exits = self.edge.collect_exits()?;
+        // Read only when something the stop cares about may have happened.
+        let now = self.stop.is_stopping().then(Instant::now);
+        for exit in &exits {
+            if self.stop.counts_exit(exit.pid) {
+                self.edge.reaped_in_stop += 1;
+            }
+            if let Some(now) = now
+                && self
+                    .stop
+                    .on_exit(now, exit.pid, exit.status, &mut self.edge)
+            {
+                continue;
+            }
+            if self.edge.record_exit(*exit) {
+                self.stop
+                    .on_main_exit(now.unwrap_or_else(Instant::now), &mut self.edge);
             }
         }
-        self.exits = exits;
+        self.edge.recycle_exits(exits);
         Ok(())
-    }
-
-    fn trigger(&self) -> Option<Signal> {
-        self.shutdown.as_ref().and_then(|s| s.trigger)
-    }
-
-    /// The step that follows the pre-stop command (done, failed or killed).
-    fn after_pre_stop(&mut self) {
-        if let Some(shutdown) = &self.shutdown {
-            let step = shutdown.after_pre_stop(self.main_running());
-            self.carry_out(step);
-        }
-    }
-
-    /// Starts a stop when the main process left others behind, and carries
-    /// out every step of a running stop that is due.
-    fn advance(&mut self, now: Instant) -> sys::Result<()> {
-        if self.shutdown.is_none() {
-            if self.main_running() || (!self.children_left && !self.outsiders_left()) {
-                return Ok(());
-            }
-            info!(
-                "stop",
-                [signal = None::<Signal>, main_exited = true],
-                "stop: the main process exited; stopping the processes it left"
-            );
-            self.shutdown = Some(Shutdown::begin(self.config, None, now));
-        }
-        while let Some(shutdown) = &self.shutdown {
-            let step = shutdown.next_step(now, self.main_running());
-            if step == Step::Wait {
-                break;
-            }
-            self.carry_out(step);
-        }
-        Ok(())
-    }
-
-    fn carry_out(&mut self, step: Step) {
-        let now = Instant::now();
-        match step {
-            Step::Wait => {}
-            Step::StartPreStop => self.start_pre_stop(now),
-            Step::AbandonPreStop { pid } => {
-                warn!(
-                    "pre_stop_abandoned",
-                    [pid = pid, elapsed_ms = self.elapsed_ms()],
-                    "pre-stop command still running at its bound; killing it and stopping now"
-                );
-                let _ = sys::kill(-pid, SIGKILL.number());
-                self.pre_stop_pid = None;
-                self.after_pre_stop();
-            }
-            Step::SignalMain => {
-                self.signal_main();
-                if let Some(shutdown) = &self.shutdown {
-                    let until = shutdown.others_at_the_latest();
-                    self.set_phase(Phase::MainFirst { until });
-                }
-            }
-            Step::SignalEveryone => {
-                self.signal_everyone();
-                self.set_phase(Phase::Draining);
-            }
-            Step::SignalOthers => {
-                self.signal_others();
-                self.set_phase(Phase::Draining);
-            }
-        }
-    }
-
-    fn set_phase(&mut self, phase: Phase) {
-        if let Some(shutdown) = &mut self.shutdown {
-            shutdown.phase = phase;
-        }
-    }
-
-    fn start_pre_stop(&mut self, now: Instant) {
-        let (Some(command), Some(shutdown)) = (self.config.pre_stop.clone(), &self.shutdown) else {
-            return self.after_pre_stop();
-        };
-        let until = shutdown.pre_stop_bound(now);
-        let args = [b"-c".to_vec(), command.clone()];
-        let options = spawn::Options {
-            may_take_terminal: false,
-            new_session: false,
-            credentials: self.credentials,
-            no_new_privs: self.config.no_new_privs,
-        };
-        match spawn::start(b"/bin/sh", &args, self.environment, self.inherited, options) {
-            Ok(started) => {
-                info!(
-                    "pre_stop",
-                    [
-                        pid = started.pid,
-                        command = String::from_utf8_lossy(&command).into_owned(),
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "pre-stop: running {:?} as pid {}",
-                    String::from_utf8_lossy(&command),
-                    started.pid
-                );
-                self.pre_stop_pid = Some(started.pid);
-                self.set_phase(Phase::PreStop {
-                    pid: started.pid,
-                    until,
-                });
-            }
-            Err(error) => {
-                warn!("pre_stop_failed", "pre-stop: {error}");
-                self.after_pre_stop();
-            }
-        }
-    }
-
-    /// The main process gets exactly the signal grace received, and SIGCONT
-    /// if it is stopped so that it can act on it.
-    fn signal_main(&mut self) {
-        let Some(signal) = self.trigger() else {
-            return;
-        };
-        if !self.main_running() {
-            return;
-        }
-        match sys::kill(self.main_pid, signal.number()) {
-            Ok(()) => {
-                self.main_signalled = true;
-                info!(
-                    "signal_main",
-                    [
-                        pid = self.main_pid,
-                        signal = signal,
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "stop: sent {signal} to the main process {}{}",
-                    self.main_pid,
-                    self.elapsed()
-                )
-            }
-            Err(error) => debug!(
-                "signal_failed",
-                [pid = self.main_pid, signal = signal],
-                "could not signal the main process: {error}"
-            ),
-        }
-        if procfs::read_stat(self.main_pid).is_ok_and(|stat| stat.state == 'T') {
-            let _ = sys::kill(self.main_pid, SIGCONT.number());
-        }
-    }
-
-    /// The main process its signal, everyone else the stop signal and
-    /// SIGCONT.
-    fn signal_everyone(&mut self) {
-        let stop_signal = self.config.stop_signal;
-        let same_signal = self.trigger() == Some(stop_signal);
-        if self.scope == Scope::Namespace && same_signal && self.main_running() {
-            // kill(-1) gives the main process exactly the signal grace
-            // received, once, along with everyone else.
-            self.signal_namespace();
-            return;
-        }
-        // The others first: a process the main process starts once it has
-        // its signal is part of its stop, and must not be swept up too.
-        self.signal_others();
-        self.signal_main();
-    }
-
-    /// One atomic kill(-1) reaches every process in the namespace, including
-    /// any forked while grace was deciding. Then SIGCONT, so that stopped
-    /// processes can act on it.
-    fn signal_namespace(&mut self) {
-        let stop_signal = self.config.stop_signal;
-        if let Err(error) = self.reach.signal_namespace(stop_signal) {
-            warn!(
-                "signal_failed",
-                [signal = stop_signal],
-                "cannot signal the namespace: {error}"
-            );
-        }
-        // Counted after signalling, so the count never delays the signal,
-        // and only up to a few hundred: listing 5,000 /proc entries takes
-        // milliseconds that reaping needs when every CPU is busy. Beyond
-        // that the summary counts what grace reaps. Processes that exited
-        // meanwhile are still listed: grace has not reaped them yet.
-        let present = procfs::count_processes_up_to_a_few_hundred()
-            .ok()
-            .filter(|_| procfs::shows_own_namespace())
-            .map(|count| count.saturating_sub(1));
-        // kill(-1, SIGCONT) is one call for any number of processes, but it
-        // also reaches the main process, which must get only the signal
-        // grace received. That is invisible to a running main process that
-        // does not catch SIGCONT; otherwise only the stopped processes are
-        // continued, one by one.
-        let main_would_notice = self.main_running()
-            && procfs::read_dispositions(self.main_pid)
-                .map_or(true, |d| d.of(SIGCONT) == Disposition::Handles);
-        let continued = if main_would_notice {
-            scope::continue_stopped(self.scope, self.own_pid).map(drop)
-        } else {
-            scope::signal_namespace(SIGCONT)
-        };
-        if self.main_running() {
-            self.main_signalled = true;
-        }
-        if let Err(error) = continued {
-            debug!(
-                "continue_failed",
-                "cannot continue stopped processes ({error}); sending SIGCONT to all"
-            );
-            let _ = scope::signal_namespace(SIGCONT);
-        }
-        self.stopping = match (self.stopping, present) {
-            (Some(before), Some(now)) => Some(before.max(now)),
-            _ => None,
-        };
-        info!(
-            "signal_all",
-            [
-                signal = stop_signal,
-                processes = self.stopping,
-                elapsed_ms = self.elapsed_ms()
-            ],
-            "stop: sent {stop_signal} to every process{}",
-            self.elapsed()
-        );
-    }
-
-    /// Everyone but the main process: the stop signal, then SIGCONT.
-    fn signal_others(&mut self) {
-        if self.scope == Scope::Namespace && !self.main_running() {
-            self.signal_namespace();
-            return;
-        }
-        let stop_signal = self.config.stop_signal;
-        let except = self.main_running().then_some(self.main_pid);
-        match self.reach.sweep(except, &[stop_signal, SIGCONT]) {
-            Ok(count) => {
-                let main = usize::from(self.main_running());
-                self.stopping = self.stopping.map(|n| n.max(count + main));
-                info!(
-                    "signal_others",
-                    [
-                        signal = stop_signal,
-                        processes = count,
-                        elapsed_ms = self.elapsed_ms()
-                    ],
-                    "stop: sent {stop_signal} and SIGCONT to {count} other processes{}",
-                    self.elapsed()
-                );
-            }
-            Err(error) => {
-                self.stopping = None;
-                warn!(
-                    "signal_failed",
-                    [signal = stop_signal],
-                    "cannot find the other processes: {error}; signalling the main process group only"
-                );
-                if self.main_running() {
-                    let _ = sys::kill(-self.main_pid, stop_signal.number());
-                    let _ = sys::kill(-self.main_pid, SIGCONT.number());
-                }
-            }
-        }
-    }
-
-    /// The deadline: note who is still running, SIGKILL them all, reap
-    /// them, and only then say who they were. Nothing is written before
-    /// the kill: at thousands of stragglers the log would hold it back.
-    fn kill_stragglers(&mut self, batch: &mut [ReceivedSignal]) -> sys::Result<()> {
-        let stragglers = self.snapshot_stragglers();
-        self.kill_everyone();
-        self.wait_after_kill(batch)?;
-        self.name_the_killed(&stragglers);
-        Ok(())
-    }
-
-    /// Every process still running, with what it does with the signal it
-    /// was sent: one read of /proc/PID/stat each.
-    fn snapshot_stragglers(&self) -> Vec<Straggler> {
-        let Ok(members) = scope::members_with_dispositions(self.scope, self.own_pid) else {
-            return Vec::new();
-        };
-        // A real-time stop signal is not in stat's masks: then each
-        // process's status is read as well.
-        let signals = SignalSet::EMPTY
-            .with(self.config.stop_signal)
-            .with(self.trigger().unwrap_or(self.config.stop_signal));
-        let beyond_stat = signals.bits() & !procfs::STAT_SIGNALS != 0;
-        members
-            .into_iter()
-            .filter(|(stat, _)| stat.state != 'Z')
-            .enumerate()
-            .map(|(index, (stat, dispositions))| Straggler {
-                command: (index < NAMED_KILLS).then(|| procfs::read_command(stat.pid, &stat.comm)),
-                dispositions: if beyond_stat {
-                    procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
-                } else {
-                    dispositions
-                },
-                stat,
-            })
-            .collect()
-    }
-
-    fn kill_everyone(&mut self) {
-        match self.scope {
-            Scope::Namespace => {
-                let _ = scope::signal_namespace(SIGKILL);
-            }
-            Scope::Descendants => {
-                let _ = Sweeper::default().sweep(self.scope, self.own_pid, None, &[SIGKILL]);
-            }
-        }
-    }
-
-    /// Waits, within a bound, until the killed are gone. As PID 1, a
-    /// process created while SIGKILL went out (entered from outside, or a
-    /// fork that won the race) is killed by another round.
-    fn wait_after_kill(&mut self, batch: &mut [ReceivedSignal]) -> sys::Result<()> {
-        let bound = Instant::now() + AFTER_KILL_BOUND;
-        let mut rounds = 1;
-        let mut killed_up_to = procfs::read_last_pid();
-        loop {
-            self.reap()?;
-            if !self.children_left && !self.outsiders_left() {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= bound {
-                warn!(
-                    "kill_timeout",
-                    "processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway"
-                );
-                return Ok(());
-            }
-            if self.scope == Scope::Namespace && rounds < MAX_KILL_ROUNDS {
-                let last = procfs::read_last_pid();
-                if last != killed_up_to {
-                    self.kill_everyone();
-                    rounds += 1;
-                    killed_up_to = last;
-                }
-            }
-            let watched: Vec<&PidFd> = self.outsiders.iter().collect();
-            self.signals
-                .receive_watching(batch, Some(bound - now), &watched)?;
-            self.forget_exited_outsiders();
-        }
-    }
-
-    /// The deadline's log: each killed process with what it did with the
-    /// stop signal, or that it never got one. The first few by default,
-    /// all of them with `-v` and in the JSON log.
-    fn name_the_killed(&mut self, stragglers: &[Straggler]) {
-        let stop_signal = self.config.stop_signal;
-        let trigger = self.trigger().unwrap_or(stop_signal);
-        for (index, straggler) in stragglers.iter().enumerate() {
-            let stat = &straggler.stat;
-            let is_main = stat.pid == self.main_pid;
-            let signal = if is_main { trigger } else { stop_signal };
-            let signalled = if is_main {
-                self.main_signalled
-            } else {
-                self.reach.reached(stat)
-            };
-            let disposition = if signalled {
-                straggler.dispositions.of(signal).describe(signal)
-            } else {
-                format!("never sent {signal}")
-            };
-            let command = straggler
-                .command
-                .clone()
-                .unwrap_or_else(|| format!("[{}]", stat.comm));
-            let level = if index < NAMED_KILLS {
-                log::Level::Warn
-            } else {
-                log::Level::Info
-            };
-            if log::enabled(level) {
-                log::write(
-                    level,
-                    "deadline_kill",
-                    &[
-                        ("pid", log::ToValue::to_value(&stat.pid)),
-                        ("command", log::ToValue::to_value(&command)),
-                        ("state", log::ToValue::to_value(&stat.state.to_string())),
-                        ("signal", log::ToValue::to_value(&signal)),
-                        ("signalled", log::ToValue::to_value(&signalled)),
-                        ("disposition", log::ToValue::to_value(&disposition)),
-                        ("elapsed_ms", log::ToValue::to_value(&self.elapsed_ms())),
-                    ],
-                    format_args!(
-                        "deadline: killed {} ({command}): state {}, {disposition}",
-                        stat.pid, stat.state
-                    ),
-                );
-            }
-            self.killed_at_deadline.push((stat.pid, stat.comm.clone()));
-        }
-        let unnamed = stragglers.len().saturating_sub(NAMED_KILLS);
-        if unnamed > 0 && !log::enabled(log::Level::Info) {
-            warn!(
-                "deadline_kill_more",
-                [processes = unnamed],
-                "deadline: killed {unnamed} more processes (-v names each)"
-            );
-        }
-    }
-
-    /// One line at the end of a stop: how many processes, how long, and who
-    /// had to be killed.
-    fn report(&self) {
-        let Some(shutdown) = &self.shutdown else {
-            return;
-        };
-        let elapsed = shutdown.started.elapsed();
-        let seconds = elapsed.as_secs_f64();
-        let processes = self
-            .stopping
-            .map(|n| n.max(self.reaped_in_stop + self.outsiders_ended));
-        let what = match processes {
-            Some(1) => format!("stopped 1 process in {seconds:.2} s"),
-            Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
-            _ => format!("stopped in {seconds:.2} s"),
-        };
-        let killed: Vec<i32> = self
-            .killed_at_deadline
-            .iter()
-            .map(|(pid, _)| *pid)
-            .collect();
-        let fields = [
-            ("processes", log::ToValue::to_value(&processes)),
-            ("duration_ms", log::ToValue::to_value(&elapsed.as_millis())),
-            ("killed", log::ToValue::to_value(&killed)),
-            (
-                "exit_code",
-                log::ToValue::to_value(
-                    &self
-                        .main_status
-                        .map(|status| status.exit_code(&self.config.success_exits)),
-                ),
-            ),
-        ];
-        if !log::enabled(log::Level::Notice) {
-            return;
-        }
-        if self.killed_at_deadline.is_empty() {
-            log::write(
-                log::Level::Notice,
-                "stopped",
-                &fields,
-                format_args!("{what}"),
-            );
-        } else {
-            let mut names: Vec<String> = self
-                .killed_at_deadline
-                .iter()
-                .take(NAMED_KILLS)
-                .map(|(pid, comm)| format!("{pid} ({comm})"))
-                .collect();
-            let unnamed = self.killed_at_deadline.len().saturating_sub(NAMED_KILLS);
-            if unnamed > 0 {
-                names.push(format!("and {unnamed} more"));
-            }
-            log::write(
-                log::Level::Notice,
-                "stopped",
-                &fields,
-                format_args!("{what}; killed at deadline: {}", names.join(", ")),
-            );
-        }
-    }
-}
-
-/// A wait status as log fields: the exit code, or the signal that killed.
-fn status_fields(status: WaitStatus) -> (Option<u8>, Option<Signal>) {
-    match status {
-        WaitStatus::Exited(code) => (Some(code), None),
-        WaitStatus::Signaled(number) => (None, Signal::new(number)),
-    }
-}
-
-fn describe_target(target: i32) -> String {
-    if target < 0 {
-        format!("process group {}", -target)
-    } else {
-        format!("pid {target}")
-    }
-}
-
-/// Who sent a signal. The kernel gives pid 0 for a sender outside grace's
-/// namespace: the container runtime, for `docker stop`.
-fn describe_sender(sender: i32) -> String {
-    if sender == 0 {
-        "outside grace's PID namespace".to_string()
-    } else {
-        format!("pid {sender}")
     }
 }
