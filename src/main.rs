@@ -244,16 +244,15 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
         );
     }
 
-    let outcome = supervisor::Supervisor::new(
+    let edge = edge::Edge::new(
         &config,
         &environment,
         inherited,
         signal_fd,
         started.pid,
         credentials.as_ref(),
-        ignore_once,
-    )
-    .run();
+    );
+    let outcome = supervisor::Supervisor::new(edge, ignore_once).run();
     if started.owns_terminal {
         spawn::reclaim_terminal();
     }

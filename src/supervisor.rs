@@ -8,19 +8,14 @@
 //! signal means, `shutdown` decides what a stop does next, and `edge`
 //! carries it out on the processes.
 
-use crate::prelude::*;
-
-use crate::cli::Config;
 use crate::debug;
 use crate::edge::{Edge, RETRY_DEFERRED};
 use crate::policy::{self, Action};
 use crate::reap::WaitStatus;
 use crate::shutdown::Shutdown;
 use crate::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
-use crate::spawn::Inherited;
-use crate::sys::{self, ReceivedSignal, SignalFd};
+use crate::sys::{self, ReceivedSignal};
 use crate::time::Instant;
-use crate::user::Credentials;
 
 pub struct Supervisor<'a> {
     stop: Shutdown,
@@ -31,25 +26,10 @@ pub struct Supervisor<'a> {
 }
 
 impl<'a> Supervisor<'a> {
-    pub fn new(
-        config: &'a Config,
-        environment: &'a [Vec<u8>],
-        inherited: Inherited,
-        signals: SignalFd,
-        main_pid: i32,
-        credentials: Option<&'a Credentials>,
-        ignore_once: SignalSet,
-    ) -> Self {
+    pub fn new(edge: Edge<'a>, ignore_once: SignalSet) -> Self {
         Self {
-            stop: Shutdown::new(config),
-            edge: Edge::new(
-                config,
-                environment,
-                inherited,
-                signals,
-                main_pid,
-                credentials,
-            ),
+            stop: Shutdown::new(edge.config),
+            edge,
             ignore_once,
         }
     }
