@@ -6,8 +6,8 @@
 use std::process::{Child, Command, Stdio};
 
 use crate::util::{
-    Grace, Mode, TempDir, event_time, finished_cleanup, monotonic_ms, probe_args, probe_log,
-    signals_received, wait_for_file, wait_ready, wait_until,
+    Grace, Mode, TempDir, event_time, finished_cleanup, has_event, json_log, monotonic_ms,
+    probe_args, probe_log, signals_received, wait_for_file, wait_ready, wait_until,
 };
 
 fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
@@ -160,6 +160,7 @@ fn a_process_entered_during_the_stop_is_sent_the_stop_signal_and_waited_for() {
     );
     let script = main_script(&dir, &on_term, 3);
     let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
         .args(["--grace-period", "6s", "--", "sh", "-c", &script])
         .start(&dir);
     wait_ready(&dir, "main");
@@ -175,6 +176,13 @@ fn a_process_entered_during_the_stop_is_sent_the_stop_signal_and_waited_for() {
         "the job entered during the stop did not get its cleanup: {:?}\n{}",
         probe_log(&dir, "job"),
         grace.stderr()
+    );
+    // Everyone finished: nothing was left for the deadline.
+    let stderr = grace.stderr();
+    let nobody: Vec<i32> = Vec::new();
+    assert!(
+        has_event(&stderr, "stopped", &[("killed", nobody.into())]),
+        "{stderr}"
     );
 }
 
@@ -203,5 +211,79 @@ fn a_process_entered_after_the_main_process_exited_is_stopped_too() {
         "{:?}\n{}",
         probe_log(&dir, "job"),
         grace.stderr()
+    );
+}
+
+#[test]
+fn an_entered_process_that_ignores_the_stop_is_named_and_killed_at_the_deadline() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .args(["--grace-period", "1s", "--"])
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    wait_ready(&dir, "main");
+    let mut job = enter(&grace, &dir, "job", &["--ignore", "15", "--exit-on", "10"]);
+    let job_pid = wait_ready(&dir, "job");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    // The kernel would have killed it when grace exited anyway; the point
+    // is that grace did, at its deadline, and said so.
+    let stderr = grace.stderr();
+    assert!(
+        has_event(
+            &stderr,
+            "deadline_kill",
+            &[
+                ("pid", job_pid.into()),
+                ("signalled", true.into()),
+                ("disposition", "ignores SIGTERM".into())
+            ]
+        ),
+        "{stderr}"
+    );
+    assert!(
+        has_event(&stderr, "stopped", &[("killed", vec![job_pid].into())]),
+        "{stderr}"
+    );
+    let _ = job.wait();
+}
+
+#[test]
+fn the_deadline_says_who_was_never_sent_the_stop_signal() {
+    // The main process's handler starts a worker and waits for it: the
+    // worker is its parent's business, and never gets SIGTERM from grace.
+    let dir = TempDir::new();
+    let worker = probe(&dir, "worker", &[]);
+    let script = main_script(&dir, &format!("{worker} & wait $!"), 3);
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .args(["--grace-period", "1s", "--", "sh", "-c", &script])
+        .start(&dir);
+    let main_pid = wait_ready(&dir, "main");
+    grace.signal(15);
+    let worker_pid = wait_ready(&dir, "worker");
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    assert_eq!(signals_received(&dir, "worker"), Vec::<i64>::new());
+    let stderr = grace.stderr();
+    assert!(
+        has_event(
+            &stderr,
+            "deadline_kill",
+            &[
+                ("pid", worker_pid.into()),
+                ("signalled", false.into()),
+                ("disposition", "never sent SIGTERM".into())
+            ]
+        ),
+        "{stderr}"
+    );
+    assert!(
+        has_event(
+            &stderr,
+            "deadline_kill",
+            &[("pid", main_pid.into()), ("signalled", true.into())]
+        ),
+        "{stderr}"
     );
 }
