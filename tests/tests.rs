@@ -4,6 +4,7 @@
 
 mod util;
 
+mod allocator;
 mod child_state;
 mod compare;
 mod compat;
