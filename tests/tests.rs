@@ -12,6 +12,7 @@ mod containers;
 mod docker;
 mod e2e;
 mod exit_status;
+mod footprint;
 mod forwarding;
 mod hardening;
 mod idle;
