@@ -1,5 +1,7 @@
 //! grace exits like the command it ran, and like a shell when it cannot run it.
 
+use std::path::{Path, PathBuf};
+
 use crate::util::{Grace, Mode, TempDir, run_plain};
 
 fn code_of(shell: &str, extra: &[&str]) -> i32 {
@@ -86,7 +88,7 @@ fn help_and_version_go_to_stdout_with_status_zero() {
 }
 
 /// An executable file in `dir` named `name` holding `contents`.
-fn executable(dir: &TempDir, name: &str, contents: &[u8]) -> std::path::PathBuf {
+fn executable(dir: &TempDir, name: &str, contents: &[u8]) -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
@@ -96,7 +98,7 @@ fn executable(dir: &TempDir, name: &str, contents: &[u8]) -> std::path::PathBuf 
 
 /// A script with no `#!` line that writes its $0 and arguments, one a
 /// line, to `marker`, then exits 7.
-fn script_without_shebang(dir: &TempDir, name: &str, marker: &std::path::Path) -> String {
+fn script_without_shebang(dir: &TempDir, name: &str, marker: &Path) -> String {
     let body = format!(
         "printf '%s\\n' \"$0\" \"$@\" > {}\nexit 7\n",
         marker.display()
@@ -106,19 +108,33 @@ fn script_without_shebang(dir: &TempDir, name: &str, marker: &std::path::Path) -
         .into_owned()
 }
 
+/// grace as PID 1 running `args`, with PATH set to `path` when given: its
+/// exit code, and what the script wrote to `marker`.
+fn run_script(dir: &TempDir, args: &[&str], path: Option<&str>, marker: &Path) -> (i32, String) {
+    let mut builder = Grace::builder(Mode::Pid1);
+    if let Some(path) = path {
+        builder = builder.configure(|command| {
+            command.env("PATH", path);
+        });
+    }
+    let mut grace = builder.arg("--").args(args).start(dir);
+    let code = grace.wait_code();
+    let written = std::fs::read_to_string(marker)
+        .unwrap_or_else(|_| panic!("the script did not run: {}", grace.stderr()));
+    (code, written)
+}
+
 #[test]
 fn a_script_without_a_shebang_runs_under_sh() {
     let dir = TempDir::new();
     let marker = dir.join("ran");
     let script = script_without_shebang(&dir, "no-shebang", &marker);
-    let mut grace = Grace::builder(Mode::Pid1)
-        .args(["--", &script, "a", "b c"])
-        .start(&dir);
-    assert_eq!(grace.wait_code(), 7, "{}", grace.stderr());
+    let (code, written) = run_script(&dir, &[&script, "a", "b c"], None, &marker);
+    assert_eq!(code, 7);
     assert_eq!(
-        std::fs::read_to_string(&marker).unwrap(),
+        written,
         format!("{script}\na\nb c\n"),
-        "sh ran the script with its arguments"
+        "its $0 and arguments"
     );
 }
 
@@ -126,21 +142,15 @@ fn a_script_without_a_shebang_runs_under_sh() {
 fn a_script_without_a_shebang_found_on_path_runs_under_sh() {
     let dir = TempDir::new();
     let marker = dir.join("ran");
-    let bin = dir.join("bin");
-    std::fs::create_dir(&bin).unwrap();
+    std::fs::create_dir(dir.join("bin")).unwrap();
     let script = script_without_shebang(&dir, "bin/from-path", &marker);
-    let path = format!("/nonexistent:{}:/usr/bin:/bin", bin.display());
-    let mut grace = Grace::builder(Mode::Pid1)
-        .configure(|command| {
-            command.env("PATH", &path);
-        })
-        .args(["--", "from-path", "x"])
-        .start(&dir);
-    assert_eq!(grace.wait_code(), 7, "{}", grace.stderr());
+    let path = format!("/nonexistent:{}:/usr/bin:/bin", dir.join("bin").display());
+    let (code, written) = run_script(&dir, &["from-path", "x"], Some(&path), &marker);
+    assert_eq!(code, 7);
     assert_eq!(
-        std::fs::read_to_string(&marker).unwrap(),
+        written,
         format!("{script}\nx\n"),
-        "sh ran the file found on PATH"
+        "the file found on PATH ran"
     );
 }
 

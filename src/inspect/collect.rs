@@ -383,7 +383,7 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 mod tests {
     use super::*;
     use crate::inspect::fixtures::{FakeProc, sample};
-    use crate::inspect::predict::{Outcome, predict};
+    use crate::inspect::predict::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
     use crate::signals::SIGTERM;
 
@@ -485,6 +485,14 @@ mod tests {
         proc
     }
 
+    /// What a SIGTERM stop does to `pid`, with the snapshot's first
+    /// process as PID 1.
+    fn prediction_for(snapshot: &Snapshot, pid: i32) -> Prediction {
+        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let index = snapshot.processes.iter().position(|p| p.pid == pid);
+        report.predictions[index.expect("shown")].clone()
+    }
+
     #[test]
     fn a_process_whose_main_thread_exited_is_read_from_a_live_thread() {
         let snapshot = collect(&with_exited_leader(), None, Some(130)).unwrap();
@@ -501,13 +509,7 @@ mod tests {
         // the thread's.
         assert_eq!(server.ns_pid, 40);
         // And a stop treats it as the live process it is.
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let index = snapshot
-            .processes
-            .iter()
-            .position(|p| p.pid == 140)
-            .unwrap();
-        let prediction = &report.predictions[index];
+        let prediction = prediction_for(&snapshot, 140);
         assert_ne!(prediction.outcome, Outcome::Zombie);
         assert!(
             !prediction.verdict.contains("zombie"),
@@ -529,13 +531,7 @@ mod tests {
         assert_eq!((find(140).state, find(140).live_thread), ('Z', None));
         // The sample's own zombie has only its leader in task/.
         assert_eq!((find(120).state, find(120).live_thread), ('Z', None));
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
-        let index = snapshot
-            .processes
-            .iter()
-            .position(|p| p.pid == 140)
-            .unwrap();
-        assert_eq!(report.predictions[index].outcome, Outcome::Zombie);
+        assert_eq!(prediction_for(&snapshot, 140).outcome, Outcome::Zombie);
     }
 
     #[test]
