@@ -5,7 +5,7 @@
 //! probe --dir DIR --name NAME [--handle SIGS] [--ignore SIGS] [--block SIGS]
 //!       [--exit-on SIGS] [--cleanup-ms N] [--exit-code N] [--setsid]
 //!       [--daemonize] [--fork N] [--stop-self] [--exit-now] [--mark EVENT]
-//!       [--tag TEXT] [--zombie]
+//!       [--tag TEXT] [--zombie] [--leader-exits]
 //!
 //! Files in DIR:
 //! - NAME.ready: the pid, written (atomically) once every disposition is set.
@@ -14,6 +14,10 @@
 //!
 //! --zombie: first forks a child that exits at once and is never reaped,
 //! and writes its pid to NAME.zombie before NAME.ready.
+//! --leader-exits: once set up, the main thread exits alone (what
+//! pthread_exit from main does) and a second thread writes NAME.ready and
+//! goes on as the probe: /proc then shows the leader as a zombie while the
+//! process lives.
 //! --mark EVENT appends `EVENT 0 <ms>` to NAME.log and exits at once.
 //! On a signal in --exit-on (default TERM; it is then also handled) the probe
 //! "cleans up" for --cleanup-ms, logs `cleanup-done`, then dies of that
@@ -85,6 +89,7 @@ struct Options {
     exit_now: bool,
     mark: Option<String>,
     zombie: bool,
+    leader_exits: bool,
 }
 
 fn parse_options() -> Options {
@@ -104,6 +109,7 @@ fn parse_options() -> Options {
         exit_now: false,
         mark: None,
         zombie: false,
+        leader_exits: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -126,6 +132,7 @@ fn parse_options() -> Options {
             "--exit-now" => o.exit_now = true,
             "--mark" => o.mark = Some(value()),
             "--zombie" => o.zombie = true,
+            "--leader-exits" => o.leader_exits = true,
             other => panic!("probe: unknown option {other}"),
         }
     }
@@ -274,6 +281,21 @@ fn main() {
         libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 
+    if options.leader_exits {
+        // The new thread inherits the dispositions and the mask set above.
+        std::thread::spawn(move || serve(options, pipe[0]));
+        // exit(2) itself, not exit_group: only this thread ends, as at the
+        // end of pthread_exit, with no unwinding through Rust frames.
+        // SAFETY: a raw system call that does not return.
+        unsafe { libc::syscall(libc::SYS_exit, 0) };
+        unreachable!("exit returned");
+    }
+    serve(options, pipe[0]);
+}
+
+/// Writes NAME.ready, then logs each signal the handler passes on through
+/// `signals`, and acts on it; never returns.
+fn serve(options: Options, signals: libc::c_int) -> ! {
     let ready = options.dir.join(format!("{}.ready", options.name));
     let temporary = options.dir.join(format!(".{}.ready.tmp", options.name));
     std::fs::write(&temporary, std::process::id().to_string()).expect("write ready");
@@ -287,7 +309,7 @@ fn main() {
     loop {
         let mut byte = 0u8;
         // SAFETY: reading one byte into a live u8.
-        let n = unsafe { libc::read(pipe[0], (&mut byte as *mut u8).cast(), 1) };
+        let n = unsafe { libc::read(signals, (&mut byte as *mut u8).cast(), 1) };
         if n != 1 {
             continue;
         }

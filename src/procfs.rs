@@ -276,6 +276,11 @@ fn pids_among(names: &[Vec<u8>]) -> Vec<i32> {
         .collect()
 }
 
+/// The threads of process `pid`, as /proc/PID/task lists them.
+pub fn list_threads(pid: i32) -> sys::Result<Vec<i32>> {
+    sys::list_directory(&format!("/proc/{pid}/task")).map(|names| pids_among(&names))
+}
+
 /// Whether /proc shows grace's own PID namespace (it may be the host's, or
 /// not mounted): its `self` link must name grace's own pid.
 pub fn shows_own_namespace() -> bool {

@@ -26,18 +26,34 @@ pub struct Inherited {
 #[derive(Debug)]
 pub struct SpawnError {
     program: Vec<u8>,
-    error: sys::Error,
+    cause: Cause,
     /// The user it was to run as, when one was asked for.
     user: Option<u32>,
 }
 
+#[derive(Debug)]
+enum Cause {
+    /// The exec (or what prepares it) failed with this.
+    Failed(sys::Error),
+    /// The program exists; the interpreter it names does not: the one on
+    /// its `#!` line when it has one.
+    MissingInterpreter(Option<Vec<u8>>),
+    /// A script with no `#!` line, and no /bin/sh to run it with.
+    NoShell(sys::Error),
+}
+
 impl SpawnError {
-    /// A shell's codes: 127 when the command does not exist, 126 when it
-    /// exists but cannot be executed.
+    /// A shell's codes: 127 when the command (or its interpreter) does not
+    /// exist, 126 when it exists but cannot be executed.
     pub fn exit_code(&self) -> i32 {
-        match self.error.raw_os_error() {
-            Some(libc::ENOENT) => 127,
-            _ => 126,
+        match &self.cause {
+            Cause::MissingInterpreter(_) => 127,
+            Cause::Failed(error) | Cause::NoShell(error)
+                if error.raw_os_error() == Some(libc::ENOENT) =>
+            {
+                127
+            }
+            Cause::Failed(_) | Cause::NoShell(_) => 126,
         }
     }
 }
@@ -45,14 +61,102 @@ impl SpawnError {
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let program = String::from_utf8_lossy(&self.program);
-        match (self.error.raw_os_error(), self.user) {
+        let error = match &self.cause {
+            Cause::MissingInterpreter(Some(interpreter)) => {
+                let interpreter = String::from_utf8_lossy(interpreter);
+                return write!(
+                    f,
+                    "{program}: its interpreter {interpreter} (on its #! line) was not found"
+                );
+            }
+            Cause::MissingInterpreter(None) => {
+                return write!(
+                    f,
+                    "{program}: its interpreter (a binary's dynamic loader) was not found"
+                );
+            }
+            Cause::NoShell(error) => {
+                return write!(
+                    f,
+                    "{program}: has no #! line, and /bin/sh to run it with cannot be executed: {error}"
+                );
+            }
+            Cause::Failed(error) => error,
+        };
+        match (error.raw_os_error(), self.user) {
             (Some(libc::ENOENT), _) => write!(f, "{program}: command not found"),
             (Some(libc::EPERM | libc::EINVAL), Some(uid)) => {
-                write!(f, "{program}: cannot run as uid {uid}: {}", self.error)
+                write!(f, "{program}: cannot run as uid {uid}: {error}")
             }
-            (_, _) => write!(f, "{program}: cannot execute: {}", self.error),
+            (Some(libc::ENOEXEC), _) => write!(f, "{program}: cannot execute binary file: {error}"),
+            (_, _) => write!(f, "{program}: cannot execute: {error}"),
         }
     }
+}
+
+/// Where execvp(3) looks when PATH is unset (musl's choice, which the
+/// static binary always had).
+const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
+
+/// The files to try, in order, for `program`: itself when it names a path
+/// (holds a slash), else `program` in each directory of `path` (an empty
+/// entry is the working directory, as POSIX has it). None never start with
+/// `-`, so that /bin/sh, given one to run, cannot take it for an option.
+fn candidates(program: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
+    let in_directory = |directory: &[u8]| {
+        let mut candidate = if directory.is_empty() {
+            b".".to_vec()
+        } else {
+            directory.to_vec()
+        };
+        candidate.push(b'/');
+        candidate.extend_from_slice(program);
+        candidate
+    };
+    if program.is_empty() {
+        Vec::new()
+    } else if program.contains(&b'/') {
+        if program.starts_with(b"-") {
+            vec![in_directory(b"")]
+        } else {
+            vec![program.to_vec()]
+        }
+    } else {
+        path.unwrap_or(DEFAULT_PATH)
+            .split(|&byte| byte == b':')
+            .map(in_directory)
+            .collect()
+    }
+}
+
+/// The value of `name` in `environment`, as getenv(3) finds it.
+fn variable<'a>(environment: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
+    environment.iter().find_map(|entry| {
+        let value = entry.strip_prefix(name)?.strip_prefix(b"=")?;
+        Some(value)
+    })
+}
+
+/// The interpreter a script's first bytes name on a `#!` line.
+fn interpreter_of(head: &[u8]) -> Option<Vec<u8>> {
+    let line = head.strip_prefix(b"#!")?;
+    let line = line.split(|&byte| byte == b'\n').next().unwrap_or_default();
+    let interpreter: Vec<u8> = line
+        .iter()
+        .copied()
+        .skip_while(|byte| matches!(byte, b' ' | b'\t'))
+        .take_while(|byte| !matches!(byte, b' ' | b'\t' | b'\r'))
+        .collect();
+    (!interpreter.is_empty()).then_some(interpreter)
+}
+
+/// The interpreter the file at `path` names, if it can be read and has a
+/// `#!` line.
+fn interpreter_named_by(path: &[u8]) -> Option<Vec<u8>> {
+    // The kernel reads no more of a #! line than this either.
+    let mut head = [0u8; 256];
+    let read = sys::read_head(path, &mut head).ok()?;
+    interpreter_of(&head[..read])
 }
 
 /// The started command.
@@ -110,18 +214,27 @@ pub fn start(
     } else {
         None
     };
-    let pid = match sys::spawn(program, &argv, replaced.as_deref(), &setup) {
+    let candidates = candidates(program, variable(environment, b"PATH"));
+    let pid = match sys::spawn(&candidates, &argv, replaced.as_deref(), &setup) {
         Ok(pid) => pid,
-        Err(error) => {
+        Err(failure) => {
             // The child took the foreground before its exec failed: give it
             // back, or whoever ran grace is left in the background of its
             // own terminal.
             if let Some(group) = foreground_before {
                 let _ = sys::set_foreground_group(libc::STDIN_FILENO, group);
             }
+            let named = |index: usize| candidates.get(index).and_then(|c| interpreter_named_by(c));
+            let cause = match failure {
+                sys::SpawnFailure::Failed(error) => Cause::Failed(error),
+                sys::SpawnFailure::MissingInterpreter(index) => {
+                    Cause::MissingInterpreter(named(index))
+                }
+                sys::SpawnFailure::NoShell(_, error) => Cause::NoShell(error),
+            };
             return Err(SpawnError {
                 program: program.to_owned(),
-                error,
+                cause,
                 user: options.credentials.map(|c| c.uid),
             });
         }
@@ -155,6 +268,73 @@ pub fn reclaim_terminal() {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn strings(items: &[&str]) -> Vec<Vec<u8>> {
+        items.iter().map(|item| item.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn a_path_is_tried_as_it_is_and_a_name_in_each_path_directory() {
+        assert_eq!(candidates(b"./run", Some(b"/bin")), strings(&["./run"]));
+        assert_eq!(candidates(b"/bin/sh", None), strings(&["/bin/sh"]));
+        assert_eq!(
+            candidates(b"app", Some(b"/opt/bin:/usr/bin/")),
+            strings(&["/opt/bin/app", "/usr/bin//app"])
+        );
+        assert_eq!(
+            candidates(b"app", None),
+            strings(&["/usr/local/bin/app", "/bin/app", "/usr/bin/app"])
+        );
+        assert!(candidates(b"", Some(b"/bin")).is_empty());
+    }
+
+    #[test]
+    fn no_candidate_starts_with_a_dash() {
+        // An empty PATH entry is the working directory.
+        assert_eq!(
+            candidates(b"-app", Some(b":/bin")),
+            strings(&["./-app", "/bin/-app"])
+        );
+        assert_eq!(candidates(b"-dir/app", None), strings(&["./-dir/app"]));
+    }
+
+    #[test]
+    fn path_is_found_as_getenv_finds_it() {
+        let env = strings(&["PATHS=x", "PATH=/a:/b", "PATH=/c"]);
+        assert_eq!(variable(&env, b"PATH"), Some(&b"/a:/b"[..]));
+        assert_eq!(variable(&strings(&["PATHX=1"]), b"PATH"), None);
+    }
+
+    #[test]
+    fn the_interpreter_is_read_off_the_shebang_line() {
+        let of =
+            |head: &str| interpreter_of(head.as_bytes()).map(|i| String::from_utf8(i).unwrap());
+        assert_eq!(of("#!/bin/bash\necho"), Some("/bin/bash".into()));
+        assert_eq!(
+            of("#! /usr/bin/env python3 -u\n"),
+            Some("/usr/bin/env".into())
+        );
+        assert_eq!(of("#!/bin/sh\r\n"), Some("/bin/sh".into()));
+        assert_eq!(of("#!\n"), None);
+        assert_eq!(of("echo no shebang\n"), None);
+        assert_eq!(of("\x7fELF"), None);
+    }
+
+    #[test]
+    fn exit_codes_follow_the_shell() {
+        let error = |cause| SpawnError {
+            program: b"x".to_vec(),
+            cause,
+            user: None,
+        };
+        let os = sys::Error::from_raw_os_error;
+        assert_eq!(error(Cause::Failed(os(libc::ENOENT))).exit_code(), 127);
+        assert_eq!(error(Cause::Failed(os(libc::EACCES))).exit_code(), 126);
+        assert_eq!(error(Cause::Failed(os(libc::ENOEXEC))).exit_code(), 126);
+        assert_eq!(error(Cause::MissingInterpreter(None)).exit_code(), 127);
+        assert_eq!(error(Cause::NoShell(os(libc::ENOENT))).exit_code(), 127);
+        assert_eq!(error(Cause::NoShell(os(libc::EACCES))).exit_code(), 126);
+    }
 
     #[test]
     fn a_variable_is_replaced_or_added() {

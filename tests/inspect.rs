@@ -1124,3 +1124,46 @@ fn inspect_predicts_dumb_init_s_term_rewritten_to_quit_and_grace_sends_quit() {
     assert_eq!(predicted, Value::from("SIGQUIT"), "inspect says SIGQUIT");
     assert_eq!(received, [3], "and SIGQUIT is what came");
 }
+
+#[test]
+fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .arg("--")
+        .args(probe_args(&dir, "main", &["--leader-exits"]))
+        .start(&dir);
+    let inner = wait_ready(&dir, "main");
+    let mut probe = None;
+    wait_until("the probe in /proc", || {
+        probe = host_pid_of(inner, grace.pid);
+        probe.is_some()
+    });
+    let probe = probe.expect("host pid");
+    // /proc shows the exited leader as a zombie while the process runs on.
+    wait_until("the probe's main thread to exit", || {
+        crate::util::state_of(probe) == Some('Z')
+    });
+
+    let output = inspect(&["--json", &grace.pid.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let json = read_json(&output.stdout);
+    let processes = field(&json, "processes").as_array().expect("processes");
+    let entry = processes
+        .iter()
+        .find(|p| field(p, "pid") == &Value::from(probe))
+        .unwrap_or_else(|| panic!("probe {probe} in {json}"));
+    assert_ne!(field(entry, "state"), "Z", "{entry}");
+    assert_eq!(field(entry, "disposition"), "handled", "{entry}");
+    assert_eq!(field(entry, "outcome"), "graceful", "{entry}");
+    assert!(
+        field(entry, "command")
+            .to_string()
+            .contains("--leader-exits"),
+        "the command line, read from the live thread: {entry}"
+    );
+
+    // What the stop then does agrees: the probe gets SIGTERM and handles it.
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert_eq!(crate::util::signals_received(&dir, "main"), [15]);
+}

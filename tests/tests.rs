@@ -4,6 +4,7 @@
 
 mod util;
 
+mod allocator;
 mod child_state;
 mod cli;
 mod compare;
@@ -12,6 +13,7 @@ mod containers;
 mod docker;
 mod e2e;
 mod exit_status;
+mod footprint;
 mod forwarding;
 mod hardening;
 mod idle;

@@ -30,6 +30,11 @@ pub(super) struct Process {
     /// configured.
     pub(super) init_env: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) kernel_thread: bool,
+    /// A live thread of a process whose main thread has exited (called
+    /// pthread_exit): /proc shows the leader as a zombie, but the process
+    /// runs on in this thread, and `state`, the dispositions, the command
+    /// line and the executable are read from it.
+    pub(super) live_thread: Option<i32>,
     /// None when /proc/PID/status could not be read; `error` says why.
     pub(super) dispositions: Option<Dispositions>,
     pub(super) error: Option<String>,
@@ -38,9 +43,12 @@ pub(super) struct Process {
 /// Where process records come from: /proc, or captured text in tests.
 pub(super) trait Source {
     fn pids(&self) -> sys::Result<Vec<i32>>;
-    /// The bytes of /proc/PID/FILE.
+    /// The bytes of /proc/PID/FILE (FILE may be `task/TID/...`).
     fn read(&self, pid: i32, file: &str) -> sys::Result<Vec<u8>>;
-    fn exe(&self, pid: i32) -> sys::Result<String>;
+    /// Where /proc/PID/exe, or /proc/PID/task/TID/exe, points.
+    fn exe(&self, pid: i32, thread: Option<i32>) -> sys::Result<String>;
+    /// The thread ids in /proc/PID/task.
+    fn threads(&self, pid: i32) -> sys::Result<Vec<i32>>;
 }
 
 pub(super) struct ProcFs;
@@ -54,11 +62,22 @@ impl Source for ProcFs {
         if file == "cmdline" {
             return procfs::read_cmdline(pid);
         }
+        if file.ends_with("/cmdline") {
+            return sys::read_file(&format!("/proc/{pid}/{file}"));
+        }
         procfs::read_text(pid, file).map(String::into_bytes)
     }
 
-    fn exe(&self, pid: i32) -> sys::Result<String> {
-        procfs::read_exe(pid).map(|path| String::from_utf8_lossy(&path).into_owned())
+    fn exe(&self, pid: i32, thread: Option<i32>) -> sys::Result<String> {
+        let path = match thread {
+            None => procfs::read_exe(pid)?,
+            Some(tid) => sys::read_link(&format!("/proc/{pid}/task/{tid}/exe"))?,
+        };
+        Ok(String::from_utf8_lossy(&path).into_owned())
+    }
+
+    fn threads(&self, pid: i32) -> sys::Result<Vec<i32>> {
+        procfs::list_threads(pid)
     }
 }
 
@@ -173,6 +192,7 @@ fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
         exe: None,
         init_env: Vec::new(),
         kernel_thread: false,
+        live_thread: None,
         dispositions: None,
         error: Some(error),
     };
@@ -187,22 +207,42 @@ fn read_stat(source: &impl Source, pid: i32) -> Option<Process> {
     ) else {
         return Some(unreadable(format!("malformed /proc/{pid}/stat")));
     };
+    // A zombie leader may head a live process: look at its other threads.
+    let live = match stat.state {
+        'Z' if !kernel_thread => live_thread(source, pid),
+        _ => None,
+    };
     Some(Process {
         pid,
         ns_pid: pid,
         ppid: stat.ppid,
         pgid: stat.pgrp,
         sid: stat.session,
-        state: stat.state,
+        state: live.map_or(stat.state, |(_, state)| state),
         start_time: stat.start_time,
         comm: stat.comm,
         args: Vec::new(),
         exe: None,
         init_env: Vec::new(),
         kernel_thread,
+        live_thread: live.map(|(tid, _)| tid),
         dispositions: None,
         error: None,
     })
+}
+
+/// A thread of `pid` other than its (exited) leader that has not exited,
+/// and its state; None for a real zombie, all of whose threads are gone.
+fn live_thread(source: &impl Source, pid: i32) -> Option<(i32, char)> {
+    let threads = source.threads(pid).ok()?;
+    threads
+        .into_iter()
+        .filter(|&tid| tid != pid)
+        .find_map(|tid| {
+            let raw = source.read(pid, &format!("task/{tid}/stat")).ok()?;
+            let state = procfs::parse_stat(&String::from_utf8_lossy(&raw))?.state;
+            (!matches!(state, 'Z' | 'X')).then_some((tid, state))
+        })
 }
 
 /// Fills in dispositions, namespace pid, command line and executable.
@@ -212,19 +252,35 @@ fn read_details(source: &impl Source, process: &mut Process) -> bool {
     if process.error.is_some() {
         return true;
     }
-    match source.read(pid, "status") {
+    // What an exited leader no longer shows (its blocked signals are its
+    // own, its memory is gone) comes from the thread that runs on; the
+    // leader's status still gives the process's own namespace pid.
+    let task = process
+        .live_thread
+        .map(|tid| format!("task/{tid}/"))
+        .unwrap_or_default();
+    let status_file = format!("{task}status");
+    match source.read(pid, &status_file) {
         Ok(raw) => {
             let status = String::from_utf8_lossy(&raw);
             process.dispositions = procfs::parse_dispositions(&status);
             process.ns_pid = procfs::parse_ns_pid(&status).unwrap_or(pid);
             if process.dispositions.is_none() {
-                process.error = Some(format!("malformed /proc/{pid}/status"));
+                process.error = Some(format!("malformed /proc/{pid}/{status_file}"));
             }
         }
         Err(error) if procfs::is_gone(&error) => return false,
-        Err(error) => process.error = Some(format!("cannot read /proc/{pid}/status: {error}")),
+        Err(error) => {
+            process.error = Some(format!("cannot read /proc/{pid}/{status_file}: {error}"));
+        }
     }
-    match source.read(pid, "cmdline") {
+    if process.live_thread.is_some()
+        && let Ok(raw) = source.read(pid, "status")
+        && let Some(ns_pid) = procfs::parse_ns_pid(&String::from_utf8_lossy(&raw))
+    {
+        process.ns_pid = ns_pid;
+    }
+    match source.read(pid, &format!("{task}cmdline")) {
         Ok(raw) => process.args = procfs::parse_cmdline_args(&raw),
         Err(error) if procfs::is_gone(&error) => return false,
         Err(error) => {
@@ -235,9 +291,9 @@ fn read_details(source: &impl Source, process: &mut Process) -> bool {
     }
     // Unreadable for other users' processes, zombies and kernel threads:
     // only an aid to recognise PID 1, never an error worth marking.
-    process.exe = source.exe(pid).ok();
+    process.exe = source.exe(pid, process.live_thread).ok();
     process.init_env = source
-        .read(pid, "environ")
+        .read(pid, &format!("{task}environ"))
         .map(|raw| init_variables(&raw))
         .unwrap_or_default();
     true
@@ -327,7 +383,7 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 mod tests {
     use super::*;
     use crate::inspect::fixtures::{FakeProc, sample};
-    use crate::inspect::predict::predict;
+    use crate::inspect::predict::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
     use crate::signals::SIGTERM;
 
@@ -403,6 +459,79 @@ mod tests {
         let report = predict(&snapshot.processes, Some(0), SIGTERM);
         let text = render_text(&snapshot, &report, SIGTERM, false);
         assert!(text.contains("Permission denied"), "{text}");
+    }
+
+    /// The sample, plus 140, whose main thread has called pthread_exit
+    /// while thread 141 runs on: /proc shows the leader as a zombie, with
+    /// no command line and no executable, and the process's life in
+    /// task/141.
+    fn with_exited_leader() -> FakeProc {
+        let mut proc = sample();
+        proc.add(140, 101, b"server", 'Z', 0);
+        proc.threads.insert(140, vec![140, 141]);
+        proc.files.insert((140, "cmdline"), Ok(Vec::new()));
+        proc.exes.remove(&140);
+        proc.files.insert(
+            (140, "task/141/stat"),
+            Ok(b"141 (server) S 101 140 140 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 700 0 0\n".to_vec()),
+        );
+        proc.files.insert(
+            (140, "task/141/status"),
+            Ok(b"Name:\tserver\nTgid:\t140\nNSpid:\t141\t41\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000004002\n".to_vec()),
+        );
+        proc.files
+            .insert((140, "task/141/cmdline"), Ok(b"server\0--port\0".to_vec()));
+        proc.exes.insert(141, "/usr/bin/server".into());
+        proc
+    }
+
+    /// What a SIGTERM stop does to `pid`, with the snapshot's first
+    /// process as PID 1.
+    fn prediction_for(snapshot: &Snapshot, pid: i32) -> Prediction {
+        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let index = snapshot.processes.iter().position(|p| p.pid == pid);
+        report.predictions[index.expect("shown")].clone()
+    }
+
+    #[test]
+    fn a_process_whose_main_thread_exited_is_read_from_a_live_thread() {
+        let snapshot = collect(&with_exited_leader(), None, Some(130)).unwrap();
+        let server = snapshot.processes.iter().find(|p| p.pid == 140).unwrap();
+        assert_eq!(server.state, 'S');
+        assert_eq!(server.live_thread, Some(141));
+        assert_eq!(server.args, ["server", "--port"]);
+        assert_eq!(server.exe.as_deref(), Some("/usr/bin/server"));
+        assert_eq!(
+            server.dispositions.map(|d| d.caught),
+            Some(1 << 14 | 1 << 1)
+        );
+        // The process's own namespace pid, from the leader's status, not
+        // the thread's.
+        assert_eq!(server.ns_pid, 40);
+        // And a stop treats it as the live process it is.
+        let prediction = prediction_for(&snapshot, 140);
+        assert_ne!(prediction.outcome, Outcome::Zombie);
+        assert!(
+            !prediction.verdict.contains("zombie"),
+            "{}",
+            prediction.verdict
+        );
+    }
+
+    #[test]
+    fn a_zombie_is_a_zombie_when_no_other_thread_lives() {
+        let mut proc = with_exited_leader();
+        // 141 exiting too: the process is done.
+        proc.files.insert(
+            (140, "task/141/stat"),
+            Ok(b"141 (server) Z 101 140 140 0 -1 0 0 0 0 0 0 0 0 0 20 0 2 0 700 0 0\n".to_vec()),
+        );
+        let snapshot = collect(&proc, None, Some(130)).unwrap();
+        let find = |pid| snapshot.processes.iter().find(|p| p.pid == pid).unwrap();
+        assert_eq!((find(140).state, find(140).live_thread), ('Z', None));
+        // The sample's own zombie has only its leader in task/.
+        assert_eq!((find(120).state, find(120).live_thread), ('Z', None));
+        assert_eq!(prediction_for(&snapshot, 140).outcome, Outcome::Zombie);
     }
 
     #[test]

@@ -27,6 +27,7 @@ pub(super) fn process(pid: i32, ppid: i32, comm: &str) -> Process {
         exe: Some(format!("/usr/bin/{comm}")),
         init_env: Vec::new(),
         kernel_thread: false,
+        live_thread: None,
         dispositions: Some(Dispositions::default()),
         error: None,
     }
@@ -112,7 +113,11 @@ pub(super) fn grace_tree(options: &[&str]) -> Vec<Process> {
 pub(super) struct FakeProc {
     pub(super) pids: Vec<i32>,
     pub(super) files: HashMap<(i32, &'static str), Result<Vec<u8>, i32>>,
+    /// Keyed by pid, then by thread id for a thread's own files (those
+    /// under task/TID/).
     pub(super) exes: HashMap<i32, String>,
+    /// /proc/PID/task; a process missing here has only its leader.
+    pub(super) threads: HashMap<i32, Vec<i32>>,
     pub(super) unlisted: bool,
 }
 
@@ -157,11 +162,15 @@ impl Source for FakeProc {
         }
     }
 
-    fn exe(&self, pid: i32) -> sys::Result<String> {
+    fn exe(&self, pid: i32, thread: Option<i32>) -> sys::Result<String> {
         self.exes
-            .get(&pid)
+            .get(&thread.unwrap_or(pid))
             .cloned()
             .ok_or_else(|| sys::Error::from_raw_os_error(libc::EACCES))
+    }
+
+    fn threads(&self, pid: i32) -> sys::Result<Vec<i32>> {
+        Ok(self.threads.get(&pid).cloned().unwrap_or_else(|| vec![pid]))
     }
 }
 

@@ -65,6 +65,39 @@ pub fn read_file(path: &str) -> Result<Vec<u8>> {
     }
 }
 
+/// Up to `buffer.len()` bytes from the start of the file at `path`: how
+/// many were read.
+pub fn read_head(path: &[u8], buffer: &mut [u8]) -> Result<usize> {
+    read_head_raw(&c_string(path)?, buffer)
+}
+
+/// `read_head` of a NUL-terminated `path`, without allocating: safe in a
+/// child between fork and exec.
+pub(super) fn read_head_raw(path: &[u8], buffer: &mut [u8]) -> Result<usize> {
+    if path.last() != Some(&0) {
+        return Err(Error::from_raw_os_error(libc::EINVAL));
+    }
+    // SAFETY: a NUL-terminated path; the result is a new descriptor.
+    let fd = check(
+        unsafe { libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC) }
+            as libc::c_long,
+    )?;
+    let fd = Fd(fd as RawFd);
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let rest = &mut buffer[filled..];
+        // SAFETY: a read into a live buffer of the length passed.
+        let result = unsafe { libc::read(fd.raw(), rest.as_mut_ptr().cast(), rest.len()) };
+        match check(result as libc::c_long) {
+            Ok(0) => break,
+            Ok(read) => filled += read as usize,
+            Err(error) if error.code == libc::EINTR => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(filled)
+}
+
 /// readlink(2): where the symbolic link at `path` points.
 pub fn read_link(path: &str) -> Result<Vec<u8>> {
     let path = c_string(path.as_bytes())?;

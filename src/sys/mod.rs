@@ -24,13 +24,13 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    change_directory, is_terminal, list_directory, list_directory_up_to, read_file, read_link,
-    write_all,
+    change_directory, is_terminal, list_directory, list_directory_up_to, read_file, read_head,
+    read_link, write_all,
 };
 pub use process::{
-    ChildCredentials, ChildSetup, become_child_subreaper, detach_controlling_terminal,
-    foreground_group, getpid, process_group, reap_one, set_foreground_group,
-    set_parent_death_signal, spawn,
+    ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
+    detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
+    set_foreground_group, set_parent_death_signal, spawn,
 };
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};

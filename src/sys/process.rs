@@ -124,33 +124,72 @@ fn pointer_array(strings: &[Vec<u8>]) -> Vec<*const c_char> {
     pointers
 }
 
-/// fork(2), then in the child everything `setup` asks for, then
-/// execvpe(3) of `program` (searched in PATH unless it holds a slash) with
-/// `args` (argv[0] included) and `environment` (`NAME=value` entries), or
-/// grace's own environment as it is when there is none to replace it.
+/// Why the command did not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpawnFailure {
+    /// The fork, the child's set-up or the exec failed with this; ENOENT
+    /// when no candidate exists.
+    Failed(Error),
+    /// The candidate at this index exists, yet its exec reported ENOENT:
+    /// what it names as its interpreter (a `#!` line, a binary's dynamic
+    /// loader) does not.
+    MissingInterpreter(usize),
+    /// The candidate at this index is text with no `#!` line, and /bin/sh,
+    /// which was to run it, could not be executed.
+    NoShell(usize, Error),
+}
+
+/// The shell that runs an executable text file with no `#!` line, as
+/// execvp(3) does in POSIX.
+const SHELL: &[u8] = b"/bin/sh\0";
+
+/// How the child reports a failure over the pipe: three native-endian
+/// i32s, the errno, one of these, and a candidate's index (or -1).
+const REPORT_FAILED: i32 = 0;
+const REPORT_MISSING_INTERPRETER: i32 = 1;
+const REPORT_NO_SHELL: i32 = 2;
+type Report = [i32; 3];
+
+/// fork(2), then in the child everything `setup` asks for, then execve(2)
+/// of each of `candidates` in turn (the program itself, or where a PATH
+/// search would look for it), as execvp(3) does: with `args` (argv[0]
+/// included) and `environment` (`NAME=value` entries), or grace's own
+/// environment as it is when there is none to replace it.
 /// Returns the child's pid once it has exec'd; if the set-up or the exec
-/// failed, the child is reaped and its errno returned, as the standard
-/// library's Command does through the same close-on-exec pipe.
+/// failed, the child is reaped and why returned, as the standard library's
+/// Command does through the same close-on-exec pipe.
 pub fn spawn(
-    program: &[u8],
+    candidates: &[Vec<u8>],
     args: &[Vec<u8>],
     environment: Option<&[Vec<u8>]>,
     setup: &ChildSetup,
-) -> Result<i32> {
+) -> core::result::Result<i32, SpawnFailure> {
     // Everything the child touches is allocated here, before the fork: the
     // child only makes system calls.
-    let program = c_string(program)?;
+    let candidates = candidates
+        .iter()
+        .map(|c| c_string(c))
+        .collect::<Result<Vec<_>>>()
+        .map_err(SpawnFailure::Failed)?;
     let args = args
         .iter()
         .map(|a| c_string(a))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<Vec<_>>>()
+        .map_err(SpawnFailure::Failed)?;
     let argv = pointer_array(&args);
+    // /bin/sh FILE ARGS...: FILE is filled in by the child, with the
+    // candidate that turned out to need the shell.
+    let mut shell_argv = Vec::with_capacity(argv.len() + 1);
+    shell_argv.push(SHELL.as_ptr().cast::<c_char>());
+    shell_argv.push(core::ptr::null());
+    shell_argv.extend(argv.iter().skip(1));
     let replaced = match environment {
         Some(entries) => Some(
             entries
                 .iter()
                 .map(|e| c_string(e))
-                .collect::<Result<Vec<_>>>()?,
+                .collect::<Result<Vec<_>>>()
+                .map_err(SpawnFailure::Failed)?,
         ),
         None => None,
     };
@@ -164,25 +203,25 @@ pub fn spawn(
 
     let mut pipe: [c_int; 2] = [-1, -1];
     // SAFETY: `pipe` is a live array of two ints for the kernel to fill.
-    check(unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
+    check(unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)
+        .map_err(SpawnFailure::Failed)?;
     let (report_read, report_write) = (Fd(pipe[0]), Fd(pipe[1]));
 
     // SAFETY: grace is single-threaded, so the child is a full copy with no
     // lock held by a thread that does not exist there.
-    let pid = check(unsafe { libc::fork() } as libc::c_long)? as i32;
+    let pid = check(unsafe { libc::fork() } as libc::c_long).map_err(SpawnFailure::Failed)? as i32;
     if pid == 0 {
-        let errno = match prepare_child(setup) {
-            // SAFETY: `program`, `argv` and `envp` are NUL-terminated and
-            // NULL-terminated arrays allocated before the fork.
-            Ok(()) => unsafe {
-                libc::execvpe(program.as_ptr().cast(), argv.as_ptr(), envp);
-                Error::last_os_error().code
-            },
-            Err(error) => error.code,
+        let report = match prepare_child(setup) {
+            Ok(()) => exec_first(&candidates, &argv, &mut shell_argv, envp),
+            Err(error) => [error.code, REPORT_FAILED, -1],
         };
-        let bytes = errno.to_ne_bytes();
-        // SAFETY: a write of a live 4-byte buffer, then _exit, which runs
-        // nothing of the parent's (no atexit handlers, no buffers flushed).
+        let mut bytes = [0u8; 12];
+        for (chunk, value) in bytes.chunks_exact_mut(4).zip(report) {
+            chunk.copy_from_slice(&value.to_ne_bytes());
+        }
+        // SAFETY: a write of a live 12-byte buffer (atomic on a pipe), then
+        // _exit, which runs nothing of the parent's (no atexit handlers, no
+        // buffers flushed).
         unsafe {
             libc::write(report_write.raw(), bytes.as_ptr().cast(), bytes.len());
             libc::_exit(127)
@@ -190,26 +229,103 @@ pub fn spawn(
     }
     drop(report_write);
 
-    let mut report = [0u8; 4];
+    let mut bytes = [0u8; 12];
     let received = loop {
-        // SAFETY: a read into a live 4-byte buffer.
+        // SAFETY: a read into a live 12-byte buffer.
         let result =
-            unsafe { libc::read(report_read.raw(), report.as_mut_ptr().cast(), report.len()) };
+            unsafe { libc::read(report_read.raw(), bytes.as_mut_ptr().cast(), bytes.len()) };
         match check(result as libc::c_long) {
             Err(error) if error.code == libc::EINTR => continue,
             other => break other,
         }
     };
-    match received {
+    let received = match received {
         // End of file: the pipe closed on a successful exec.
-        Ok(0) => Ok(pid),
-        Ok(_) => {
-            let mut status: c_int = 0;
-            // SAFETY: `status` is a live int; the child is exiting.
-            unsafe { libc::waitpid(pid, &mut status, 0) };
-            Err(Error::from_raw_os_error(i32::from_ne_bytes(report)))
+        Ok(0) => return Ok(pid),
+        Ok(received) => received as usize,
+        Err(error) => return Err(SpawnFailure::Failed(error)),
+    };
+    let mut status: c_int = 0;
+    // SAFETY: `status` is a live int; the child is exiting.
+    unsafe { libc::waitpid(pid, &mut status, 0) };
+    let mut report: Report = [libc::EIO, REPORT_FAILED, -1];
+    if received == bytes.len() {
+        for (value, chunk) in report.iter_mut().zip(bytes.chunks_exact(4)) {
+            let mut word = [0u8; 4];
+            word.copy_from_slice(chunk);
+            *value = i32::from_ne_bytes(word);
         }
-        Err(error) => Err(error),
+    }
+    let [code, kind, index] = report;
+    let error = Error::from_raw_os_error(code);
+    Err(match (kind, usize::try_from(index)) {
+        (REPORT_MISSING_INTERPRETER, Ok(index)) => SpawnFailure::MissingInterpreter(index),
+        (REPORT_NO_SHELL, Ok(index)) => SpawnFailure::NoShell(index, error),
+        _ => SpawnFailure::Failed(error),
+    })
+}
+
+/// In the child: execve(2) each candidate until one runs, as execvp(3)
+/// does, with the two things musl's execvp leaves out: a text file with no
+/// `#!` line is run by /bin/sh (POSIX asks it of execvp; glibc, tini and
+/// dumb-init through it, and shells do it), and an existing file whose
+/// interpreter is missing is told apart from a missing file. Returns only
+/// when nothing ran, with the report for the parent. No allocation.
+fn exec_first(
+    candidates: &[Vec<u8>],
+    argv: &[*const c_char],
+    shell_argv: &mut [*const c_char],
+    envp: *const *const c_char,
+) -> Report {
+    let mut denied = false;
+    let mut missing_interpreter = None;
+    for (index, candidate) in candidates.iter().enumerate() {
+        let index = i32::try_from(index).unwrap_or(i32::MAX);
+        // SAFETY: a NUL-terminated path and NULL-terminated arrays, all
+        // allocated before the fork; execve returns only on failure.
+        unsafe { libc::execve(candidate.as_ptr().cast(), argv.as_ptr(), envp) };
+        match Error::last_os_error().code {
+            libc::ENOEXEC if looks_binary(candidate) => {
+                return [libc::ENOEXEC, REPORT_FAILED, index];
+            }
+            libc::ENOEXEC => {
+                shell_argv[1] = candidate.as_ptr().cast();
+                // SAFETY: as above; `shell_argv` is NULL-terminated and now
+                // holds no null before its end.
+                unsafe { libc::execve(SHELL.as_ptr().cast(), shell_argv.as_ptr(), envp) };
+                return [Error::last_os_error().code, REPORT_NO_SHELL, index];
+            }
+            // SAFETY: access with a NUL-terminated path.
+            libc::ENOENT if unsafe { libc::access(candidate.as_ptr().cast(), libc::F_OK) } == 0 => {
+                missing_interpreter.get_or_insert(index);
+            }
+            // Not in this PATH directory (or not allowed here): the search
+            // goes on, as execvp's does.
+            libc::ENOENT | libc::ENOTDIR => {}
+            libc::EACCES => denied = true,
+            code => return [code, REPORT_FAILED, index],
+        }
+    }
+    match missing_interpreter {
+        Some(index) => [libc::ENOENT, REPORT_MISSING_INTERPRETER, index],
+        None if denied => [libc::EACCES, REPORT_FAILED, -1],
+        None => [libc::ENOENT, REPORT_FAILED, -1],
+    }
+}
+
+/// Whether the file at `path` (NUL-terminated) is binary rather than a
+/// script: a NUL byte before the end of its first line, as shells judge
+/// it. A binary the kernel cannot run (another architecture) must not be
+/// fed to /bin/sh. A file that cannot be read counts as binary: the shell
+/// could not read it either. No allocation.
+fn looks_binary(path: &[u8]) -> bool {
+    let mut head = [0u8; 80];
+    match super::file::read_head_raw(path, &mut head) {
+        Ok(read) => head[..read]
+            .iter()
+            .take_while(|&&byte| byte != b'\n')
+            .any(|&byte| byte == 0),
+        Err(_) => true,
     }
 }
 

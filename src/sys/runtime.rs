@@ -53,18 +53,16 @@ pub extern "C" fn _Unwind_Resume() -> ! {
 }
 
 /// grace's heap is the C library's malloc: musl's is small, and it is in
-/// the static binary anyway.
-#[cfg(not(test))]
+/// the static binary anyway. (Compiled in tests too, where it is not the
+/// global allocator, so that its methods can be called directly.)
 struct CAllocator;
 
 /// What malloc guarantees without being asked.
-#[cfg(not(test))]
 const MALLOC_ALIGNMENT: usize = core::mem::align_of::<libc::max_align_t>();
 
 // SAFETY: every method forwards to the C allocator, which returns null on
 // failure (as GlobalAlloc requires) and memory aligned as asked: plain
 // malloc for alignments it guarantees, aligned_alloc for larger ones.
-#[cfg(not(test))]
 unsafe impl core::alloc::GlobalAlloc for CAllocator {
     unsafe fn alloc(&self, layout: core::alloc::Layout) -> *mut u8 {
         if layout.align() <= MALLOC_ALIGNMENT {
@@ -179,4 +177,131 @@ pub fn environment() -> Vec<Vec<u8>> {
         }
     }
     entries
+}
+
+#[cfg(test)]
+mod tests {
+    use core::alloc::{GlobalAlloc, Layout};
+
+    use super::{CAllocator, MALLOC_ALIGNMENT};
+
+    /// Alignments on both sides of what malloc guarantees, up to a page and
+    /// beyond; sizes below, at and above each, multiples and not.
+    const ALIGNMENTS: [usize; 7] = [1, 8, 16, 32, 64, 4096, 1 << 16];
+    const SIZES: [usize; 6] = [1, 3, 24, 100, 4097, 70_000];
+
+    fn layout(size: usize, align: usize) -> Layout {
+        Layout::from_size_align(size, align).expect("valid layout")
+    }
+
+    fn layouts() -> impl Iterator<Item = Layout> {
+        ALIGNMENTS
+            .into_iter()
+            .flat_map(|align| SIZES.into_iter().map(move |size| layout(size, align)))
+    }
+
+    fn assert_aligned(block: *mut u8, layout: Layout) {
+        assert!(!block.is_null(), "{layout:?}: null");
+        assert_eq!(block as usize % layout.align(), 0, "{layout:?}: misaligned");
+    }
+
+    #[test]
+    fn the_cases_cover_both_paths() {
+        // The tests below only reach the aligned path if some of their
+        // alignments exceed what malloc gives anyway.
+        assert!(ALIGNMENTS.iter().any(|&align| align > MALLOC_ALIGNMENT));
+        assert!(ALIGNMENTS.iter().any(|&align| align <= MALLOC_ALIGNMENT));
+    }
+
+    #[test]
+    fn alloc_returns_aligned_writable_blocks() {
+        for layout in layouts() {
+            // SAFETY: the layout has a non-zero size; the block is written
+            // within its size and freed once, with the same layout.
+            unsafe {
+                let block = CAllocator.alloc(layout);
+                assert_aligned(block, layout);
+                core::ptr::write_bytes(block, 0x5a, layout.size());
+                assert_eq!(*block.add(layout.size() - 1), 0x5a);
+                CAllocator.dealloc(block, layout);
+            }
+        }
+    }
+
+    #[test]
+    fn alloc_zeroed_returns_zeroes_even_in_reused_memory() {
+        for layout in layouts() {
+            // SAFETY: as above; the first block is dirtied and freed so
+            // that the second, likely the same memory, starts dirty.
+            unsafe {
+                let dirty = CAllocator.alloc(layout);
+                assert_aligned(dirty, layout);
+                core::ptr::write_bytes(dirty, 0xff, layout.size());
+                CAllocator.dealloc(dirty, layout);
+                let block = CAllocator.alloc_zeroed(layout);
+                assert_aligned(block, layout);
+                let bytes = core::slice::from_raw_parts(block, layout.size());
+                assert!(
+                    bytes.iter().all(|&byte| byte == 0),
+                    "{layout:?}: not zeroed"
+                );
+                CAllocator.dealloc(block, layout);
+            }
+        }
+    }
+
+    #[test]
+    fn realloc_keeps_the_alignment_and_the_contents() {
+        for old in layouts() {
+            for new_size in [1, old.size() / 2 + 1, old.size() * 3 + 5] {
+                let new = layout(new_size, old.align());
+                // SAFETY: the block is filled within its size, resized once
+                // (the old pointer is not used after), read within the
+                // smaller of both sizes and freed with its new layout.
+                unsafe {
+                    let block = CAllocator.alloc(old);
+                    assert_aligned(block, old);
+                    for offset in 0..old.size() {
+                        *block.add(offset) = offset as u8;
+                    }
+                    let resized = CAllocator.realloc(block, old, new_size);
+                    assert_aligned(resized, new);
+                    for offset in 0..old.size().min(new_size) {
+                        assert_eq!(*resized.add(offset), offset as u8, "{old:?} -> {new_size}");
+                    }
+                    CAllocator.dealloc(resized, new);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_growing_array_of_over_aligned_values_keeps_them() {
+        // What a Vec of a cache-line-aligned type does with the global
+        // allocator: grow one element at a time, then free.
+        #[repr(align(64))]
+        #[derive(Clone, Copy)]
+        struct Line([u8; 64]);
+        let element = Layout::new::<Line>();
+        assert!(element.align() > MALLOC_ALIGNMENT);
+        let mut current = element;
+        // SAFETY: each element is written within the block's size; each
+        // block is resized once and the last freed with its layout.
+        unsafe {
+            let mut block = CAllocator.alloc(current);
+            for count in 1..40_u8 {
+                assert_aligned(block, current);
+                let slot = block.cast::<Line>().add(usize::from(count) - 1);
+                slot.write(Line([count; 64]));
+                let grown = layout(current.size() + element.size(), element.align());
+                block = CAllocator.realloc(block, current, grown.size());
+                current = grown;
+            }
+            for count in 1..40_u8 {
+                let slot = block.cast::<Line>().add(usize::from(count) - 1);
+                assert_eq!(slot.read().0, [count; 64]);
+            }
+            CAllocator.dealloc(block, current);
+        }
+    }
 }
