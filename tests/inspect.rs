@@ -269,6 +269,13 @@ fn start_tree() -> Tree {
     wait_until("the daemon to be grace's child, alone with main", || {
         parent_of(daemon) == Some(grace.pid) && children_of(grace.pid).len() == 2
     });
+    // A probe writes its ready marker just before it goes to sleep: on a
+    // busy machine /proc may still show it running for a moment.
+    wait_until("every probe asleep", || {
+        host.iter()
+            .filter(|(pid, name)| **pid != i64::from(grace.pid) && *name != "zombie")
+            .all(|(&pid, _)| crate::util::state_of(pid as i32) == Some('S'))
+    });
     Tree {
         dir,
         grace,
