@@ -43,7 +43,10 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "128+N",
         "the command was killed by signal N (143 for SIGTERM, 137 for SIGKILL)",
     ),
-    ("127", "the command, or the interpreter its #! line names, was not found"),
+    (
+        "127",
+        "the command, or the interpreter its #! line names, was not found",
+    ),
     ("126", "the command exists but cannot be executed"),
     (
         "2",
