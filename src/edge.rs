@@ -64,6 +64,9 @@ pub struct Edge<'a> {
     /// Processes grace reaped since the stop signalled them: the count when
     /// /proc had too many to list.
     pub reaped_in_stop: usize,
+    /// `reaped_in_stop` when the deadline's kill went out: with the killed,
+    /// everyone the stop reached, even if some could not be reaped in time.
+    reaped_before_kill: Option<usize>,
     /// Exits collected by one reaping pass, kept between passes so that a
     /// stop of thousands does not allocate and free a list per SIGCHLD.
     exits: Vec<reap::Exit>,
@@ -84,6 +87,14 @@ pub struct Edge<'a> {
     /// False once pidfds turned out unsupported (Linux before 5.3), or when
     /// grace is not PID 1: outsiders are then not waited for.
     waits_for_outsiders: bool,
+}
+
+/// Who the deadline kills: those the log names, read just before, and
+/// the rest, only listed.
+#[derive(Default)]
+struct Snapshot {
+    named: Vec<Straggler>,
+    unread: Vec<i32>,
 }
 
 /// One process the deadline kills, as it was just before.
@@ -120,6 +131,7 @@ impl<'a> Edge<'a> {
             draining: false,
             stopping: Some(0),
             reaped_in_stop: 0,
+            reaped_before_kill: None,
             exits: Vec::new(),
             killed_at_deadline: Vec::new(),
             deferred: SignalSet::EMPTY,
@@ -471,18 +483,29 @@ impl<'a> Edge<'a> {
     /// them, and only then say who they were. Nothing is written before
     /// the kill: at thousands of stragglers the log would hold it back.
     fn kill_and_name(&mut self, main_signal: Signal) -> sys::Result<()> {
-        let stragglers = self.snapshot_stragglers(main_signal);
+        // Exits already waiting are no stragglers.
+        for exit in self.collect_exits()? {
+            self.record_exit(exit);
+        }
+        self.reaped_before_kill = Some(self.reaped_in_stop);
+        let snapshot = self.snapshot_stragglers(main_signal);
         self.kill_everyone();
         self.wait_after_kill()?;
-        self.name_the_killed(&stragglers, main_signal);
+        self.name_the_killed(&snapshot, main_signal);
         Ok(())
     }
 
     /// Every process still running, with what it does with the signal it
-    /// was sent: one read of /proc/PID/stat each.
-    fn snapshot_stragglers(&self, main_signal: Signal) -> Vec<Straggler> {
+    /// was sent: one read of /proc/PID/stat each, for as many as the log
+    /// will name. As PID 1 with the default log, that is the first few:
+    /// the others are only listed, since reading thousands of stat files
+    /// would hold back the kill by tens of milliseconds.
+    fn snapshot_stragglers(&self, main_signal: Signal) -> Snapshot {
+        if self.scope == Scope::Namespace && !log::enabled(log::Level::Info) {
+            return self.lean_snapshot(main_signal);
+        }
         let Ok(members) = scope::members_with_dispositions(self.scope, self.own_pid) else {
-            return Vec::new();
+            return Snapshot::default();
         };
         // A real-time stop signal is not in stat's masks: then each
         // process's status is read as well.
@@ -490,7 +513,7 @@ impl<'a> Edge<'a> {
             .with(self.config.stop_signal)
             .with(main_signal);
         let beyond_stat = signals.bits() & !procfs::STAT_SIGNALS != 0;
-        members
+        let named = members
             .into_iter()
             .filter(|(stat, _)| stat.state != 'Z')
             .enumerate()
@@ -503,7 +526,51 @@ impl<'a> Edge<'a> {
                 },
                 stat,
             })
-            .collect()
+            .collect();
+        Snapshot {
+            named,
+            unread: Vec::new(),
+        }
+    }
+
+    /// The first `NAMED_KILLS` live processes read, every other pid only
+    /// listed.
+    fn lean_snapshot(&self, main_signal: Signal) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        if !procfs::shows_own_namespace() {
+            return snapshot;
+        }
+        let Ok(pids) = procfs::list_pids() else {
+            return snapshot;
+        };
+        let beyond_stat = SignalSet::EMPTY
+            .with(self.config.stop_signal)
+            .with(main_signal)
+            .bits()
+            & !procfs::STAT_SIGNALS
+            != 0;
+        for pid in pids.into_iter().filter(|&pid| pid != self.own_pid) {
+            if snapshot.named.len() >= NAMED_KILLS {
+                snapshot.unread.push(pid);
+                continue;
+            }
+            let Ok((stat, dispositions)) = procfs::read_stat_and_dispositions(pid) else {
+                continue;
+            };
+            if stat.state == 'Z' {
+                continue;
+            }
+            snapshot.named.push(Straggler {
+                command: Some(procfs::read_command(pid, &stat.comm)),
+                dispositions: if beyond_stat {
+                    procfs::read_dispositions(pid).unwrap_or(dispositions)
+                } else {
+                    dispositions
+                },
+                stat,
+            });
+        }
+        snapshot
     }
 
     fn kill_everyone(&mut self) {
@@ -558,7 +625,8 @@ impl<'a> Edge<'a> {
     /// The deadline's log: each killed process with what it did with the
     /// stop signal, or that it never got one. The first few by default,
     /// all of them with `-v` and in the JSON log.
-    fn name_the_killed(&mut self, stragglers: &[Straggler], trigger: Signal) {
+    fn name_the_killed(&mut self, snapshot: &Snapshot, trigger: Signal) {
+        let stragglers = &snapshot.named;
         let stop_signal = self.config.stop_signal;
         for (index, straggler) in stragglers.iter().enumerate() {
             let stat = &straggler.stat;
@@ -604,7 +672,9 @@ impl<'a> Edge<'a> {
             }
             self.killed_at_deadline.push((stat.pid, stat.comm.clone()));
         }
-        let unnamed = stragglers.len().saturating_sub(NAMED_KILLS);
+        self.killed_at_deadline
+            .extend(snapshot.unread.iter().map(|&pid| (pid, String::new())));
+        let unnamed = stragglers.len().saturating_sub(NAMED_KILLS) + snapshot.unread.len();
         if unnamed > 0 && !log::enabled(log::Level::Info) {
             warn!(
                 "deadline_kill_more",
@@ -620,11 +690,18 @@ impl<'a> Edge<'a> {
         let Some(started) = self.stop_started else {
             return;
         };
+        if !log::enabled(log::Level::Notice) {
+            return;
+        }
         let elapsed = started.elapsed();
         let seconds = elapsed.as_secs_f64();
-        let processes = self
-            .stopping
-            .map(|n| n.max(self.reaped_in_stop + self.outsiders_ended));
+        let killed_count = self
+            .reaped_before_kill
+            .map_or(0, |reaped| reaped + self.killed_at_deadline.len());
+        let processes = self.stopping.map(|n| {
+            n.max(self.reaped_in_stop + self.outsiders_ended)
+                .max(killed_count)
+        });
         let what = match processes {
             Some(1) => format!("stopped 1 process in {seconds:.2} s"),
             Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
@@ -648,9 +725,6 @@ impl<'a> Edge<'a> {
                 ),
             ),
         ];
-        if !log::enabled(log::Level::Notice) {
-            return;
-        }
         if self.killed_at_deadline.is_empty() {
             log::write(
                 log::Level::Notice,

@@ -54,8 +54,10 @@ impl<'a> Supervisor<'a> {
             if self.stop.is_over() || self.edge.finished(self.stop.is_stopping()) {
                 break;
             }
+            // Measured from after the work just done: signalling thousands
+            // takes milliseconds, which must not push the deadline back.
             let mut timeout = match (self.stop.next_wakeup(), now) {
-                (Some(at), Some(now)) => Some(at.saturating_duration_since(now)),
+                (Some(at), Some(_)) => Some(at.saturating_duration_since(Instant::now())),
                 _ => None,
             };
             if !self.edge.deferred.is_empty() {

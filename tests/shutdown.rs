@@ -513,3 +513,91 @@ fn the_summary_counts_a_large_stop() {
         .unwrap_or_else(|| panic!("no count in {stderr}"));
     assert!((590..=601).contains(&count), "{stderr}");
 }
+
+/// Twelve processes that ignore SIGTERM, as PID 1 with a 1 s deadline:
+/// (the text log, the JSON log), each from its own run.
+fn twelve_ignorers_killed(json: bool) -> (String, Vec<i32>) {
+    let dir = TempDir::new();
+    let ignorers: Vec<String> = (0..12)
+        .map(|i| {
+            probe(
+                &dir,
+                &format!("ignorer{i}"),
+                &["--ignore", "15", "--exit-on", "10"],
+            )
+        })
+        .collect();
+    let script = format!(
+        "{} & exec {}",
+        ignorers.join(" & "),
+        probe(&dir, "main", &[])
+    );
+    let mut builder = Grace::builder(Mode::Pid1);
+    if json {
+        builder = builder.configure(json_log);
+    }
+    let mut grace = builder
+        .args(["--grace-period", "1s", "--", "sh", "-c", &script])
+        .start(&dir);
+    let pids: Vec<i32> = (0..12)
+        .map(|i| wait_ready(&dir, &format!("ignorer{i}")))
+        .collect();
+    wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    (grace.stderr(), pids)
+}
+
+#[test]
+fn the_default_log_names_ten_killed_processes_and_counts_the_rest() {
+    let (stderr, _) = twelve_ignorers_killed(false);
+    let named = stderr
+        .lines()
+        .filter(|line| {
+            line.starts_with("grace: warning: deadline: killed ")
+                && line.contains("ignores SIGTERM")
+        })
+        .count();
+    assert_eq!(named, 10, "{stderr}");
+    assert!(
+        stderr.contains("deadline: killed 2 more processes"),
+        "{stderr}"
+    );
+    let summary = stderr
+        .lines()
+        .find(|line| line.starts_with("grace: stopped "))
+        .unwrap_or_else(|| panic!("no summary: {stderr}"));
+    assert!(
+        summary.starts_with("grace: stopped 13 processes"),
+        "{summary}"
+    );
+    assert!(summary.ends_with(", and 2 more"), "{summary}");
+}
+
+#[test]
+fn the_json_log_names_every_killed_process() {
+    let (stderr, pids) = twelve_ignorers_killed(true);
+    for pid in &pids {
+        assert!(
+            has_event(
+                &stderr,
+                "deadline_kill",
+                &[
+                    ("pid", (*pid).into()),
+                    ("disposition", "ignores SIGTERM".into())
+                ]
+            ),
+            "{pid}: {stderr}"
+        );
+    }
+    let stopped = log_events(&stderr)
+        .into_iter()
+        .find(|line| line["event"] == "stopped")
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert_eq!(
+        stopped["killed"].as_array().map(Vec::len),
+        Some(12),
+        "{stderr}"
+    );
+    assert_eq!(stopped["processes"], 13, "{stderr}");
+}
