@@ -1151,14 +1151,15 @@ const NOTES: &str = "\
   behind the floor (first death / exit): at 1,000 the build before
   (4cd95ec) +47 / +52 ms, now +11 / +27 ms; at 5,000 before +262 / +428 ms
   (5,002 log lines), now +55 / +204 ms (12 lines). What is left at 5,000,
-  from syscall tracepoints on grace: its timer fires 13-18 ms after the
-  deadline (the ppoll timeout is computed from a clock read before the
-  stop's own kill(-1)s and /proc count, ~13 ms of work at 5,000); the
-  snapshot takes 60-70 ms (listing /proc and 5,000 reads of
-  /proc/PID/stat, 12 µs each: three quarters in the kernel's procfs, a
-  quarter parsing); the SIGKILL 13-20 ms (the floor's: 11); the log after
-  the reap 3-9 ms. After the kill the teardown is the floor's; at 5,000
-  it swings by ±100 ms between rounds on this shared machine.
+  from syscall tracepoints on grace (`bench/deadline-phases`): its timer
+  fires 13-24 ms after the deadline (the ppoll timeout is computed from a
+  clock read before the stop's own kill(-1)s and /proc count, ~13 ms of
+  work at 5,000); the snapshot takes 60-70 ms (listing /proc and 5,000
+  reads of /proc/PID/stat, 12 µs each: three quarters in the kernel's
+  procfs, a quarter parsing); the SIGKILL itself 11-20 ms, as the
+  floor's; the log after the reap 3-9 ms. After the kill the teardown is
+  the floor's; at 5,000 it swings by ±100 ms between rounds on this shared
+  machine.
 - Verdicts: where grace's median misses a peer's by less than the middle
   half of the rounds (the two interquartile ranges overlap), the target
   says so rather than a plain no.
