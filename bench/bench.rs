@@ -20,7 +20,8 @@
 //! - `deadline-floor N MS READY`: the same processes under an ideal PID 1
 //!   that on SIGTERM does kill(-1, SIGTERM), waits MS milliseconds,
 //!   kill(-1, SIGKILL)s, reaps until none is left and logs nothing: the
-//!   floor for a stop that ends at its deadline.
+//!   floor for a stop that ends at its deadline. With `snapshot` it first
+//!   reads every /proc/PID/stat, as grace does before its SIGKILL.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -54,10 +55,11 @@ fn main() {
         ["deadline-workers", n, ready] => {
             deadline_workers(n.parse().unwrap(), ready.parse().unwrap())
         }
-        ["deadline-floor", n, ms, ready] => deadline_floor(
+        ["deadline-floor", n, ms, ready, rest @ ..] => deadline_floor(
             n.parse().unwrap(),
             Duration::from_millis(ms.parse().unwrap()),
             ready.parse().unwrap(),
+            rest == ["snapshot"],
         ),
         ["deadline", n, repeats] => compare_deadline(n.parse().unwrap(), repeats.parse().unwrap()),
         ["deadline-report", rest @ ..] => deadline_report(rest.contains(&"--smoke")),
@@ -73,7 +75,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: bench report [--smoke] | deadline-report [--smoke] | shutdown N R [busy] | reaping N R | round-trips N R | deadline N R | orphans N CTL ACK | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY | deadline-workers N READY | deadline-floor N MS READY"
+                "usage: bench report [--smoke] | deadline-report [--smoke] | shutdown N R [busy] | reaping N R | round-trips N R | deadline N R | orphans N CTL ACK | echo-usr1 FD | workers N ACK READY | floor-init N ACK READY | deadline-workers N READY | deadline-floor N MS READY [snapshot]"
             );
             std::process::exit(2);
         }
@@ -290,8 +292,10 @@ fn deadline_workers(count: usize, ready: RawFd) -> ! {
 
 /// The floor for a stop that ends at its deadline: the stop signal to
 /// everyone (ignored, as under grace), exactly `period` later SIGKILL to
-/// everyone, reap until none is left; nothing logged.
-fn deadline_floor(count: usize, period: Duration, ready: RawFd) {
+/// everyone, reap until none is left; nothing logged. With `snapshot`,
+/// every /proc/PID/stat is read just before the SIGKILL: what the
+/// kernel's side of grace's snapshot costs, and leaves for the teardown.
+fn deadline_floor(count: usize, period: Duration, ready: RawFd, snapshot: bool) {
     set_mask(libc::SIG_BLOCK, libc::SIGTERM);
     // SAFETY: fork in a single-threaded program.
     if unsafe { libc::fork() } == 0 {
@@ -308,9 +312,36 @@ fn deadline_floor(count: usize, period: Duration, ready: RawFd) {
     let deadline = Instant::now() + period;
     kill(-1, libc::SIGTERM);
     std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+    if snapshot {
+        std::hint::black_box(read_every_stat());
+    }
     kill(-1, libc::SIGKILL);
     // SAFETY: reaping our own children until there are none.
     while unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) } > 0 {}
+}
+
+/// One open, read and close of /proc/PID/stat per process, nothing
+/// parsed: the least a snapshot of every process can cost. The bytes read.
+fn read_every_stat() -> usize {
+    let mut buffer = [0u8; 1024];
+    let mut total = 0;
+    for entry in fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name();
+        if !name.as_encoded_bytes().iter().all(u8::is_ascii_digit) {
+            continue;
+        }
+        let path = format!("/proc/{}/stat\0", name.to_string_lossy());
+        // SAFETY: a NUL-terminated path; a read into a live buffer of the
+        // length passed; closing the descriptor just opened.
+        unsafe {
+            let fd = libc::open(path.as_ptr().cast(), libc::O_RDONLY | libc::O_CLOEXEC);
+            if fd >= 0 {
+                total += libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()).max(0) as usize;
+                libc::close(fd);
+            }
+        }
+    }
+    total
 }
 
 // ------------------------------------------------------------------- driver
@@ -662,34 +693,50 @@ fn shutdown_figures(init: Option<&Init>, count: usize) -> (f64, usize) {
     figures
 }
 
-/// What stops the deadline workload: the floor, or grace with or without
-/// its default logging.
-struct DeadlineInit {
-    name: String,
-    /// grace's binary and whether it runs with `-q`; the floor if none.
-    grace: Option<(PathBuf, bool)>,
+/// What stops the deadline workload.
+enum Stopper {
+    /// The floor; `snapshot`: reading every /proc/PID/stat first.
+    Floor { snapshot: bool },
+    /// grace's binary, with `-q` or its default logging.
+    Grace { binary: PathBuf, quiet: bool },
 }
 
-/// The floor, grace with its default logging and grace with `-q`; the
+struct DeadlineInit {
+    name: String,
+    stopper: Stopper,
+}
+
+/// The floor, grace with its default logging and grace with `-q`. The
 /// same two for the grace named by $OLD_GRACE too, if it is set (an older
-/// build, for a before and after; not GRACE_..., which grace itself reads).
+/// build, for a before and after; not GRACE_..., which grace itself reads),
+/// and with $SNAPSHOT_FLOOR set, the floor that reads every
+/// /proc/PID/stat before its SIGKILL.
 fn deadline_inits() -> Vec<DeadlineInit> {
     let grace = PathBuf::from(std::env::var("GRACE").expect("GRACE=path to the static grace"));
     let mut inits = vec![DeadlineInit {
         name: "floor".into(),
-        grace: None,
+        stopper: Stopper::Floor { snapshot: false },
     }];
     let mut add = |name: &str, binary: &PathBuf| {
         for quiet in [false, true] {
             inits.push(DeadlineInit {
                 name: format!("{name}{}", if quiet { " -q" } else { "" }),
-                grace: Some((binary.clone(), quiet)),
+                stopper: Stopper::Grace {
+                    binary: binary.clone(),
+                    quiet,
+                },
             });
         }
     };
     add("grace", &grace);
     if let Ok(before) = std::env::var("OLD_GRACE") {
         add("old grace", &PathBuf::from(before));
+    }
+    if std::env::var_os("SNAPSHOT_FLOOR").is_some() {
+        inits.push(DeadlineInit {
+            name: "floor reading every stat".into(),
+            stopper: Stopper::Floor { snapshot: true },
+        });
     }
     inits
 }
@@ -735,14 +782,17 @@ fn ms_since(start: Instant) -> f64 {
 fn deadline_round(init: &DeadlineInit, count: usize, period: Duration) -> DeadlineRound {
     let ready = pipe();
     let workload = |mode: &str| vec![me(), mode.to_string(), count.to_string()];
-    let command = match &init.grace {
-        None => {
+    let command = match &init.stopper {
+        Stopper::Floor { snapshot } => {
             let mut command = workload("deadline-floor");
             command.push(period.as_millis().to_string());
             command.push(ready.1.to_string());
+            if *snapshot {
+                command.push("snapshot".into());
+            }
             command
         }
-        Some((binary, quiet)) => {
+        Stopper::Grace { binary, quiet } => {
             let mut command = vec![
                 binary.display().to_string(),
                 "--grace-period".into(),
@@ -1150,16 +1200,21 @@ const NOTES: &str = "\
   counted). In one run of 7 rounds (`OLD_GRACE=... bench deadline N 7`),
   behind the floor (first death / exit): at 1,000 the build before
   (4cd95ec) +47 / +52 ms, now +11 / +27 ms; at 5,000 before +262 / +428 ms
-  (5,002 log lines), now +55 / +204 ms (12 lines). What is left at 5,000,
-  from syscall tracepoints on grace (`bench/deadline-phases`): its timer
-  fires 13-24 ms after the deadline (the ppoll timeout is computed from a
-  clock read before the stop's own kill(-1)s and /proc count, ~13 ms of
-  work at 5,000); the snapshot takes 60-70 ms (listing /proc and 5,000
-  reads of /proc/PID/stat, 12 µs each: three quarters in the kernel's
-  procfs, a quarter parsing); the SIGKILL itself 11-20 ms, as the
-  floor's; the log after the reap 3-9 ms. After the kill the teardown is
-  the floor's; at 5,000 it swings by ±100 ms between rounds on this shared
-  machine.
+  (5,002 log lines), now +55 / +204 ms (12 lines). At 5,000 the figures
+  move from run to run on this shared machine: over seven runs grace's
+  first death was +28 to +218 ms behind the floor, its exit +89 to +367
+  ms (at 100 and 1,000 every run was within 30 ms). Where the time goes
+  at 5,000, from syscall tracepoints on grace (`bench/deadline-phases`):
+  its timer fires 13-24 ms after the deadline, more under load (the ppoll
+  timeout is computed from a clock read before the stop's own kill(-1)s
+  and /proc count, ~13 ms of work at 5,000); the snapshot takes 60-90 ms
+  (listing /proc and 5,000 reads of /proc/PID/stat, 12 µs or more each:
+  three quarters in the kernel's procfs, a quarter parsing); the SIGKILL
+  itself 11-20 ms, as the floor's; the log after the reap 3-9 ms. The
+  floor made to read every /proc/PID/stat before its SIGKILL
+  (`SNAPSHOT_FLOOR=1 bench deadline N R`: one open, read and close each,
+  nothing parsed) spends 40-85 ms on that at 5,000: no snapshot of every
+  process taken before the kill fits in 50 ms there.
 - Verdicts: where grace's median misses a peer's by less than the middle
   half of the rounds (the two interquartile ranges overlap), the target
   says so rather than a plain no.
