@@ -763,6 +763,26 @@ fn pidfd_open(pid: i32) -> RawFd {
     fd
 }
 
+/// Room for a pidfd per worker: the soft limit on open files is often
+/// 1,024; raised up to the hard limit, and asserted.
+fn allow_open_files(count: usize) {
+    let wanted = count as libc::rlim_t + 64;
+    // SAFETY: getrlimit/setrlimit on a live struct.
+    unsafe {
+        let mut limit: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
+        if limit.rlim_cur < wanted {
+            limit.rlim_cur = wanted.min(limit.rlim_max);
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+        assert!(
+            limit.rlim_cur >= wanted,
+            "bench: {wanted} open files needed, the hard limit is {}",
+            limit.rlim_max
+        );
+    }
+}
+
 fn children_of(pid: i32) -> Vec<i32> {
     fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
         .unwrap_or_default()
@@ -878,6 +898,7 @@ fn deadline_figures(
     repeats: usize,
     period: Duration,
 ) -> Vec<(Spread, Spread, Spread, usize)> {
+    allow_open_files(count);
     let mut rounds: Vec<Vec<DeadlineRound>> = vec![Vec::new(); inits.len()];
     for _ in 0..repeats {
         for (index, init) in inits.iter().enumerate() {
