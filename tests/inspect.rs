@@ -24,7 +24,7 @@ use crate::util::{
 // --- a small JSON reader, so the output is checked as JSON -----------------
 
 #[derive(Debug, Clone, PartialEq)]
-enum Json {
+pub enum Json {
     Null,
     Bool(bool),
     Int(i64),
@@ -171,7 +171,7 @@ impl Reader<'_> {
     }
 }
 
-fn parse_json(text: &str) -> Json {
+pub fn parse_json(text: &str) -> Json {
     let mut reader = Reader {
         text: text.as_bytes(),
         at: 0,
@@ -184,7 +184,7 @@ fn parse_json(text: &str) -> Json {
 }
 
 impl Json {
-    fn get(&self, key: &str) -> &Json {
+    pub fn get(&self, key: &str) -> &Json {
         match self {
             Json::Obj(fields) => fields
                 .iter()
@@ -195,7 +195,7 @@ impl Json {
         }
     }
 
-    fn items(&self) -> &[Json] {
+    pub fn items(&self) -> &[Json] {
         match self {
             Json::Arr(items) => items,
             _ => panic!("not an array: {self:?}"),

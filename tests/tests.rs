@@ -13,6 +13,7 @@ mod exit_status;
 mod forwarding;
 mod hardening;
 mod idle;
+mod image;
 mod inspect;
 mod privileges;
 mod reaping;
