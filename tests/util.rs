@@ -252,9 +252,9 @@ pub struct GraceBuilder {
 
 impl GraceBuilder {
     /// Runs the grace cargo built for this host, natively, whatever
-    /// `TEST_GRACE_BIN` and `TEST_GRACE_RUNNER` say: for a test of something else
-    /// (e.g. `grace inspect` under emulation) that needs a real grace as
-    /// PID 1.
+    /// `TEST_GRACE_BIN` and `TEST_GRACE_RUNNER` say: for a test of
+    /// something else (e.g. `grace inspect` under emulation) that needs a
+    /// real grace as PID 1.
     pub fn host_build(mut self) -> Self {
         self.host_build = true;
         self
