@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::docker::{docker, import};
-use crate::util::{BOUND, TempDir, grace_bin, json_string, shell_code, wait_until};
+use crate::util::{BOUND, TempDir, host_grace_bin, json_string, shell_code, wait_until};
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 
@@ -29,7 +29,7 @@ pub fn static_binaries() -> &'static StaticBinaries {
     static BUILT: OnceLock<StaticBinaries> = OnceLock::new();
     BUILT.get_or_init(|| {
         // CARGO_BIN_EXE_grace is TARGET/debug/grace.
-        let target_dir = Path::new(grace_bin())
+        let target_dir = Path::new(host_grace_bin())
             .parent()
             .and_then(Path::parent)
             .expect("target dir");

@@ -1,12 +1,20 @@
 //! Every signal grace may forward reaches the command's own handler.
 
-use crate::util::{Grace, Mode, TempDir, probe_args, signals_received, wait_ready, wait_until};
+use crate::util::{
+    Grace, Mode, TempDir, grace_runner, probe_args, signals_received, wait_ready, wait_until,
+};
 
 /// Standard signals a process can catch, minus SIGCHLD and the terminal stop
 /// signals that grace keeps to itself, minus SIGTERM which ends each test.
 const FORWARDED: &[i32] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 13, 14, 16, 18, 23, 24, 25, 26, 27, 28, 29, 30, 31,
 ];
+/// The signals of a synchronous fault. qemu-user keeps them unblocked in
+/// its host process to catch the emulated program's own faults, so one sent
+/// with kill(2) lands in qemu's handler instead of the signalfd an emulated
+/// grace reads (and is never delivered to it): under an emulator they are
+/// not sent. On real hardware grace forwards them like any other.
+const FAULT_SIGNALS: &[i32] = &[4, 5, 7, 8, 11];
 const RTMIN_PLUS_3: i32 = 37;
 const RTMAX_MINUS_1: i32 = 63;
 
@@ -26,8 +34,12 @@ fn every_signal_reaches_the_command(mode: Mode) {
         .start(&dir);
     wait_ready(&dir, "main");
 
+    let emulated = !grace_runner().is_empty();
     let mut expected = Vec::new();
     for &signal in FORWARDED.iter().chain(&[RTMIN_PLUS_3, RTMAX_MINUS_1]) {
+        if emulated && FAULT_SIGNALS.contains(&signal) {
+            continue;
+        }
         send_and_await(&grace, &dir, "main", signal);
         expected.push(i64::from(signal));
     }

@@ -18,8 +18,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::util::{
-    BOUND, Grace, Mode, TempDir, children_of, grace_bin, host_pid_of, parent_of, parse_json,
-    probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
+    BOUND, Grace, Mode, TempDir, children_of, grace_bin, grace_command, grace_command_line,
+    grace_runner, host_grace_bin, host_pid_of, parent_of, parse_json, probe_args, probe_bin,
+    wait_for_file, wait_ready, wait_until,
 };
 
 /// The JSON grace inspect wrote, read strictly: it must be JSON.
@@ -162,7 +163,7 @@ fn run_bounded_with(command: &mut Command) -> Output {
 }
 
 fn inspect(args: &[&str]) -> Output {
-    run_bounded(Command::new(grace_bin()).arg("inspect").args(args))
+    run_bounded(grace_command().arg("inspect").args(args))
 }
 
 /// Gives grace default dispositions and an empty mask whatever the test
@@ -209,6 +210,8 @@ const NAMES: [&str; 8] = [
 struct Tree {
     dir: TempDir,
     grace: Grace,
+    /// The grace binary that is PID 1.
+    init_bin: &'static str,
     /// Host pid → name, and namespace pid → name.
     host: HashMap<i64, String>,
     ns: HashMap<i64, String>,
@@ -237,10 +240,24 @@ fn start_tree() -> Tree {
         daemon = probe("daemon", &["--daemonize"]),
         main = probe("main", &["--handle", "1"]),
     );
-    let grace = Grace::builder(Mode::Pid1)
+    // Under an emulator the kernel shows an emulated process's exe and
+    // command line as the emulator's, so inspect would rightly not know an
+    // emulated PID 1 for grace: there PID 1 is the host build, and what
+    // runs emulated is inspect itself.
+    let emulated = !grace_runner().is_empty();
+    let mut builder = Grace::builder(Mode::Pid1);
+    if emulated {
+        builder = builder.host_build();
+    }
+    let grace = builder
         .configure(clean_signal_state)
         .args(["--grace-period", "3s", "--", "sh", "-c", &script])
         .start(&dir);
+    let init_bin = if emulated {
+        host_grace_bin()
+    } else {
+        grace_bin()
+    };
     let mut ns: HashMap<i64, String> = HashMap::from([(1, "grace".to_string())]);
     for name in NAMES {
         ns.insert(wait_ready(&dir, name).into(), name.to_string());
@@ -279,6 +296,7 @@ fn start_tree() -> Tree {
     Tree {
         dir,
         grace,
+        init_bin,
         host,
         ns,
     }
@@ -300,10 +318,7 @@ impl Tree {
             ns_pids: self.ns.clone(),
             paths: vec![
                 (self.dir.path().display().to_string(), "$DIR".into()),
-                (
-                    Path::new(grace_bin()).display().to_string(),
-                    "$GRACE".into(),
-                ),
+                (self.init_bin.to_string(), "$GRACE".into()),
                 (probe_bin().display().to_string(), "$PROBE".into()),
             ],
         }
@@ -638,7 +653,8 @@ fn json_of_the_same_tree_from_inside_the_namespace() {
     let output = run_bounded(
         Command::new("nsenter")
             .args(["--target", &tree.grace.pid.to_string(), "--pid", "--mount"])
-            .args([grace_bin(), "inspect", "--json"]),
+            .args(grace_command_line())
+            .args(["inspect", "--json"]),
     );
     assert!(output.status.success(), "{}", output.stderr);
     assert_eq!(output.stderr, "");

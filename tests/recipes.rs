@@ -37,7 +37,7 @@ fn recipe(name: &str) -> String {
     format!("{body}\n")
 }
 
-fn unique(prefix: &str) -> String {
+pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
         "{prefix}-{}-{}",
@@ -49,7 +49,7 @@ fn unique(prefix: &str) -> String {
 /// podman with the settings every container here needs: runc, and
 /// resource limits this machine allows (podman's default NOFILE is too
 /// high for it), also for containers podman starts by itself (kube play).
-fn podman(dir: &TempDir, args: &[&str]) -> Output {
+pub fn podman(dir: &TempDir, args: &[&str]) -> Output {
     let conf = dir.join("containers.conf");
     if !conf.exists() {
         fs::write(
@@ -92,7 +92,7 @@ impl Drop for Image<'_> {
 /// build or an image removal runs at the same time ("container not known",
 /// "image not known"): the test processes take turns for both through a
 /// lock file, held until the returned handle is dropped.
-fn image_store_lock() -> fs::File {
+pub fn image_store_lock() -> fs::File {
     let lock = fs::File::create(std::env::temp_dir().join("grace-test-podman-build.lock"))
         .expect("lock file");
     lock.lock().expect("lock");

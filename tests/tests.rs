@@ -17,6 +17,7 @@ mod footprint;
 mod forwarding;
 mod hardening;
 mod idle;
+mod image;
 mod inspect;
 mod newcomers;
 mod privileges;

@@ -7,6 +7,7 @@ use std::fs;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -38,12 +39,78 @@ fn scaled_bound() -> Duration {
     BOUND * u32::try_from(soak_scale()).unwrap_or(u32::MAX)
 }
 
+/// The grace under test: `TEST_GRACE_BIN` when set (a release build, maybe
+/// for another architecture), else the one cargo built for these tests.
+/// (Not `GRACE_*`: grace reads those as options, and the tests' environment
+/// reaches it.)
 pub fn grace_bin() -> &'static str {
+    static BIN: OnceLock<String> = OnceLock::new();
+    BIN.get_or_init(|| match std::env::var("TEST_GRACE_BIN") {
+        Ok(path) if !path.is_empty() => fs::canonicalize(&path)
+            .unwrap_or_else(|error| panic!("TEST_GRACE_BIN={path}: {error}"))
+            .to_string_lossy()
+            .into_owned(),
+        _ => host_grace_bin().to_string(),
+    })
+}
+
+/// The grace cargo built for this host with the tests, whatever
+/// `TEST_GRACE_BIN` says.
+pub fn host_grace_bin() -> &'static str {
     env!("CARGO_BIN_EXE_grace")
 }
 
+/// The words that run grace before its path: `TEST_GRACE_RUNNER`, split at
+/// spaces (e.g. `qemu-aarch64-static`, the user-mode emulator run as a
+/// plain command, so nothing is registered machine-wide), else none.
+pub fn grace_runner() -> &'static [String] {
+    static RUNNER: OnceLock<Vec<String>> = OnceLock::new();
+    RUNNER.get_or_init(|| {
+        std::env::var("TEST_GRACE_RUNNER")
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    })
+}
+
+/// The command line that starts grace: the runner's words, then grace.
+pub fn grace_command_line() -> Vec<String> {
+    let mut words = grace_runner().to_vec();
+    words.push(grace_bin().to_string());
+    words
+}
+
+/// A `Command` that starts grace, through the runner if there is one.
+pub fn grace_command() -> Command {
+    let words = grace_command_line();
+    let mut command = Command::new(&words[0]);
+    command.args(&words[1..]);
+    command
+}
+
+/// Whether `pid` is the grace under test. Under an emulator the kernel
+/// shows the emulator as the process's exe, and its command line as the
+/// emulator's own (`qemu-aarch64-static /path/to/grace …`), so a grace run
+/// through a runner is recognised by its command line.
+pub fn is_grace(pid: i32) -> bool {
+    if grace_runner().is_empty() {
+        return fs::read_link(format!("/proc/{pid}/exe"))
+            .is_ok_and(|exe| exe == Path::new(grace_bin()));
+    }
+    let expected = grace_command_line();
+    fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|raw| {
+        let words: Vec<&[u8]> = raw.split(|&b| b == 0).collect();
+        words.len() > expected.len()
+            && words
+                .iter()
+                .zip(&expected)
+                .all(|(word, want)| *word == want.as_bytes())
+    })
+}
+
 pub fn probe_bin() -> PathBuf {
-    let path = Path::new(grace_bin())
+    let path = Path::new(host_grace_bin())
         .with_file_name("examples")
         .join("probe");
     assert!(
@@ -215,9 +282,19 @@ pub struct GraceBuilder {
     args: Vec<String>,
     command: Command,
     broken_stderr: bool,
+    host_build: bool,
 }
 
 impl GraceBuilder {
+    /// Runs the grace cargo built for this host, natively, whatever
+    /// `TEST_GRACE_BIN` and `TEST_GRACE_RUNNER` say: for a test of
+    /// something else (e.g. `grace inspect` under emulation) that needs a
+    /// real grace as PID 1.
+    pub fn host_build(mut self) -> Self {
+        self.host_build = true;
+        self
+    }
+
     pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
         self.args.push(arg.as_ref().to_string_lossy().into_owned());
         self
@@ -271,9 +348,20 @@ impl GraceBuilder {
             .stdout(Stdio::null())
             .stderr(stderr)
             .process_group(0);
+        let grace = if self.host_build {
+            vec![host_grace_bin().to_string()]
+        } else if self.mode == Mode::Subreaper && !grace_runner().is_empty() {
+            // qemu-user 7.2 refuses PR_SET_CHILD_SUBREAPER: see
+            // examples/subreaper.rs.
+            let mut words = vec![subreaper_bin().to_string_lossy().into_owned()];
+            words.extend(grace_command_line());
+            words
+        } else {
+            grace_command_line()
+        };
         match self.mode {
             Mode::Pid1 => {
-                self.command.arg(grace_bin());
+                self.command.args(&grace);
             }
             Mode::Subreaper => {
                 // A command after grace keeps the shell from exec'ing grace
@@ -285,7 +373,7 @@ impl GraceBuilder {
                     ),
                     None => "\"$@\"; exit $?".to_string(),
                 };
-                self.command.args(["sh", "-c", &script, "sh", grace_bin()]);
+                self.command.args(["sh", "-c", &script, "sh"]).args(&grace);
             }
         }
         self.command.args(&self.args);
@@ -302,8 +390,12 @@ impl GraceBuilder {
                     grace = children_of(namespace_init)
                         .into_iter()
                         .find(|&child| {
-                            fs::read_link(format!("/proc/{child}/exe"))
-                                .is_ok_and(|exe| exe == Path::new(grace_bin()))
+                            if self.host_build {
+                                fs::read_link(format!("/proc/{child}/exe"))
+                                    .is_ok_and(|exe| exe == Path::new(host_grace_bin()))
+                            } else {
+                                is_grace(child)
+                            }
                         })
                         .unwrap_or(0);
                     grace != 0
@@ -345,6 +437,7 @@ impl Grace {
             command: Command::new("unshare"),
             broken_stderr: false,
             bystander: None,
+            host_build: false,
         }
     }
 
@@ -395,7 +488,7 @@ impl Drop for Grace {
 /// Runs grace to completion without a namespace (for cases that never get
 /// as far as signalling anything) and returns its exit code and stderr.
 pub fn run_plain(args: &[&str]) -> (i32, String) {
-    let output = Command::new(grace_bin())
+    let output = grace_command()
         .args(args)
         .stdin(Stdio::null())
         .output()
@@ -481,6 +574,11 @@ pub fn descendants(pid: i32) -> Vec<i32> {
         }
     }
     found
+}
+
+/// examples/subreaper.rs, built beside the probe.
+pub fn subreaper_bin() -> PathBuf {
+    probe_bin().with_file_name("subreaper")
 }
 
 /// The stress workloads (examples/stress.rs), built beside the probe.

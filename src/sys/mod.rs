@@ -9,8 +9,11 @@
 //! - `process`: reaping, prctl, the terminal, and starting the command;
 //! - `file`: reading files and directories, writing to descriptors, the
 //!   working directory;
-//! - `clock`: the monotonic and wall clocks.
+//! - `clock`: the monotonic and wall clocks;
+//! - `abi`: what grace assumes about the architecture (signal numbers,
+//!   struct layouts, widths, byte order), checked at compile time.
 
+mod abi;
 mod clock;
 mod file;
 mod process;

@@ -26,12 +26,7 @@ pub fn reap_one() -> Result<Option<Reaped>> {
         let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
         match check(pid as libc::c_long) {
             Ok(0) => return Ok(None),
-            Ok(pid) => {
-                return Ok(Some(Reaped {
-                    pid: pid as i32,
-                    status,
-                }));
-            }
+            Ok(_) => return Ok(Some(Reaped { pid, status })),
             Err(error) if error.code == libc::EINTR => continue,
             Err(error) => return Err(error),
         }
@@ -65,7 +60,7 @@ pub fn foreground_group(fd: RawFd) -> Result<i32> {
     // SAFETY: an integer argument; a descriptor that is not a terminal is
     // reported as an error.
     let result = unsafe { libc::tcgetpgrp(fd) };
-    check(result as libc::c_long).map(|group| group as i32)
+    check(result as libc::c_long).map(|_| result)
 }
 
 /// `tcsetpgrp(3)` on `fd`: makes `group` the terminal's foreground group.

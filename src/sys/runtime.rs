@@ -57,8 +57,17 @@ pub extern "C" fn _Unwind_Resume() -> ! {
 /// global allocator, so that its methods can be called directly.)
 struct CAllocator;
 
-/// What malloc guarantees without being asked.
+/// What malloc guarantees without being asked: the alignment of
+/// `max_align_t`.
+#[cfg(not(any(target_arch = "powerpc64", target_arch = "s390x")))]
 const MALLOC_ALIGNMENT: usize = core::mem::align_of::<libc::max_align_t>();
+
+/// The libc crate has no `max_align_t` for musl on powerpc64 and s390x.
+/// musl's is `{ long long; long double; }` everywhere; on these two its
+/// long double (64-bit on powerpc64, 128-bit IEEE on s390x) aligns to 8,
+/// like long long.
+#[cfg(any(target_arch = "powerpc64", target_arch = "s390x"))]
+const MALLOC_ALIGNMENT: usize = 8;
 
 // SAFETY: every method forwards to the C allocator, which returns null on
 // failure (as GlobalAlloc requires) and memory aligned as asked: plain
