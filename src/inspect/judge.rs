@@ -372,13 +372,7 @@ mod tests {
         ];
         let report = run(&tree, SIGTERM);
         assert_eq!(report.init.as_ref().unwrap().kind, Kind::Other);
-        assert_eq!(
-            fates(&report),
-            [
-                ("sigkill", Some("runtime-timeout")),
-                ("sigkill", Some("runtime-timeout"))
-            ]
-        );
+        assert_eq!(fates(&report), [("sigkill", Some("runtime-timeout")); 2]);
         assert_eq!(
             verdict(&report, 0),
             "PID 1: gets SIGTERM, but as PID 1 with SIGTERM at its default action it ignores it \

@@ -38,6 +38,9 @@ impl Reach {
     }
 }
 
+/// The SIGKILL that backs up whatever grace sends.
+const DEADLINE: Option<KilledBy> = Some(KilledBy::GraceDeadline);
+
 /// Each process's reach, in the processes' order, and the init's own
 /// prediction when the plan settles it.
 pub(super) type Plan = (Vec<Reach>, Option<Prediction>);
@@ -241,15 +244,12 @@ impl Stop<'_> {
 
     fn plan_grace_stop(&self, config: &Config, main_signal: Signal) -> Plan {
         let signal = self.signal;
-        let top = self.init.index;
         let main = self.main();
         let in_reach = self.in_reach();
-        let as_what = self.grace_as_what();
         let stop_signal = config.stop_signal;
-        let deadline = Some(KilledBy::GraceDeadline);
         // Not grace's children, but watched through pidfds: grace waits for
         // them like for any other.
-        let entered_backstop = deadline;
+        let entered_backstop = DEADLINE;
         let when = match config.stop_order {
             StopOrder::All => String::new(),
             StopOrder::MainFirst => format!(
@@ -258,38 +258,39 @@ impl Stop<'_> {
             ),
         };
         let reaches = (0..self.processes.len())
-                .map(|index| {
-                    let p = &self.processes[index];
-                    if index == top {
-                        Reach::none(None, String::new())
-                    } else if main.is_some_and(|m| m.pid == p.pid) {
-                        Reach {
-                            receives: Some(main_signal),
-                            continued: true,
-                            backstop: deadline,
-                            how: format!("main process: gets {main_signal} from grace"),
-                        }
-                    } else if !in_reach[index] {
-                        Reach::none(None, "gets no signal: it is not below grace".into())
-                    } else if self.role(index) == Role::Entered {
-                        Reach {
-                            receives: Some(stop_signal),
-                            continued: true,
-                            backstop: entered_backstop,
-                            how: format!(
-                                "entered from outside (docker exec): gets {stop_signal} and SIGCONT from grace{when}"
-                            ),
-                        }
-                    } else {
-                        Reach {
-                            receives: Some(stop_signal),
-                            continued: true,
-                            backstop: deadline,
-                            how: format!("gets {stop_signal} and SIGCONT from grace{when}"),
-                        }
+            .map(|index| {
+                let p = &self.processes[index];
+                if index == self.init.index {
+                    Reach::none(None, String::new())
+                } else if main.is_some_and(|m| m.pid == p.pid) {
+                    Reach {
+                        receives: Some(main_signal),
+                        continued: true,
+                        backstop: DEADLINE,
+                        how: format!("main process: gets {main_signal} from grace"),
                     }
-                })
-                .collect();
+                } else if !in_reach[index] {
+                    Reach::none(None, "gets no signal: it is not below grace".into())
+                } else if self.role(index) == Role::Entered {
+                    Reach {
+                        receives: Some(stop_signal),
+                        continued: true,
+                        backstop: entered_backstop,
+                        how: format!(
+                            "entered from outside (docker exec): gets {stop_signal} and SIGCONT from grace{when}"
+                        ),
+                    }
+                } else {
+                    Reach {
+                        receives: Some(stop_signal),
+                        continued: true,
+                        backstop: DEADLINE,
+                        how: format!("gets {stop_signal} and SIGCONT from grace{when}"),
+                    }
+                }
+            })
+            .collect();
+        let as_what = self.grace_as_what();
         let prediction = Prediction {
             role: Role::Init,
             receives: Some(signal),
@@ -315,12 +316,9 @@ impl Stop<'_> {
         dropped: bool,
     ) -> Plan {
         let signal = self.signal;
-        let top = self.init.index;
         let main = self.main();
         let in_reach = self.in_reach();
-        let as_what = self.grace_as_what();
         let stop_signal = config.stop_signal;
-        let deadline = Some(KilledBy::GraceDeadline);
         // Not a stop signal for grace: at most forwarded to the main
         // process, possibly as another signal.
         let forwarded = forward.is_some();
@@ -333,14 +331,14 @@ impl Stop<'_> {
                 let p = &self.processes[index];
                 let is_main = main.is_some_and(|m| m.pid == p.pid);
                 let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
-                if index == top {
+                if index == self.init.index {
                     Reach::none(None, String::new())
                 } else if forwarded && (is_main || in_group) {
                     Reach {
                         receives: Some(outgoing),
                         continued: false,
                         backstop: if main_exits {
-                            deadline
+                            DEADLINE
                         } else {
                             self.after_init(false)
                         },
@@ -356,7 +354,7 @@ impl Stop<'_> {
                     Reach {
                         receives: Some(stop_signal),
                         continued: true,
-                        backstop: deadline,
+                        backstop: DEADLINE,
                         how: format!(
                             "gets {stop_signal} and SIGCONT from grace once the main process has exited"
                         ),
@@ -406,7 +404,7 @@ impl Stop<'_> {
             receives: Some(signal),
             outcome,
             killed_by,
-            verdict: format!("{as_what}: {what}{consequence}"),
+            verdict: format!("{}: {what}{consequence}", self.grace_as_what()),
         };
         (reaches, Some(prediction))
     }
@@ -430,13 +428,7 @@ mod tests {
         let tree = [sh.clone(), handling(process(7, 1, "app"), &[15])];
         let report = run(&tree, SIGTERM);
         assert_eq!(report.init.as_ref().unwrap().kind, Kind::Shell);
-        assert_eq!(
-            fates(&report),
-            [
-                ("sigkill", Some("runtime-timeout")),
-                ("sigkill", Some("runtime-timeout"))
-            ]
-        );
+        assert_eq!(fates(&report), [("sigkill", Some("runtime-timeout")); 2]);
         assert_eq!(
             verdict(&report, 1),
             "gets no signal: a shell does not forward signals to its children; SIGKILL at the runtime's timeout"
@@ -547,15 +539,7 @@ mod tests {
         let mut tree = forwarder_tree(&["docker-init", "--", "main"]);
         tree[1] = ignoring(tree[1].clone(), &[15]);
         let report = run(&tree, SIGTERM);
-        assert_eq!(
-            fates(&report),
-            [
-                ("sigkill", Some("runtime-timeout")),
-                ("sigkill", Some("runtime-timeout")),
-                ("sigkill", Some("runtime-timeout")),
-                ("sigkill", Some("runtime-timeout")),
-            ]
-        );
+        assert_eq!(fates(&report), [("sigkill", Some("runtime-timeout")); 4]);
         assert_eq!(report.stop_ends, StopEnds::RuntimeTimeout);
         assert!(verdict(&report, 0).ends_with(
             "; its child cannot act on it, so docker stop will wait its full timeout, then SIGKILL everything"
