@@ -128,6 +128,14 @@ pub(super) fn fates(report: &Report) -> Vec<(&'static str, Option<&'static str>)
         .collect()
 }
 
+/// The fates of a PID 1 that handles the stop signal and exits, and of
+/// the one other process, which gets nothing and is SIGKILLed by the
+/// kernel as PID 1 exits.
+pub(super) const HANDLED_THEN_KERNEL_KILLS: [(&str, Option<&str>); 2] = [
+    ("graceful", Some("runtime-timeout")),
+    ("sigkill", Some("init-exit")),
+];
+
 pub(super) fn verdict(report: &Report, index: usize) -> &str {
     &report.predictions[index].verdict
 }

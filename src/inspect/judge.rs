@@ -404,13 +404,7 @@ mod tests {
             handling(process(7, 1, "worker"), &[15]),
         ];
         let report = run(&tree, SIGTERM);
-        assert_eq!(
-            fates(&report),
-            [
-                ("graceful", Some("runtime-timeout")),
-                ("sigkill", Some("init-exit"))
-            ]
-        );
+        assert_eq!(fates(&report), HANDLED_THEN_KERNEL_KILLS);
         assert_eq!(
             verdict(&report, 1),
             "gets no signal from the runtime: only PID 1 does, and it would have to forward it; \

@@ -443,13 +443,7 @@ mod tests {
         // With a trap it exits, and the kernel kills the rest.
         let tree = [handling(sh, &[15]), handling(process(7, 1, "app"), &[15])];
         let report = run(&tree, SIGTERM);
-        assert_eq!(
-            fates(&report),
-            [
-                ("graceful", Some("runtime-timeout")),
-                ("sigkill", Some("init-exit"))
-            ]
-        );
+        assert_eq!(fates(&report), HANDLED_THEN_KERNEL_KILLS);
         assert_eq!(
             report.summary[0],
             "PID 1, 1 (sh), is a shell, which does not forward signals to its children; it traps \
