@@ -383,7 +383,7 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 mod tests {
     use super::*;
     use crate::inspect::fixtures::{FakeProc, sample};
-    use crate::inspect::predict::{Outcome, Prediction, predict};
+    use crate::inspect::judge::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
     use crate::signals::SIGTERM;
 

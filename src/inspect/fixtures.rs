@@ -1,11 +1,14 @@
 //! Test fixtures shared by the layers' tests: process records to predict
-//! from, and a fake /proc to read them from.
+//! from, a fake /proc to read them from, and short ways to predict and to
+//! read the report.
 
 use crate::sys;
 use std::collections::HashMap;
 
 use super::collect::{Process, Source};
+use super::judge::{KilledBy, Report, predict};
 use crate::procfs::Dispositions;
+use crate::signals::Signal;
 
 pub(super) fn bits(signals: &[i32]) -> u64 {
     signals.iter().fold(0, |set, n| set | 1 << (n - 1))
@@ -105,6 +108,36 @@ pub(super) fn grace_tree(options: &[&str]) -> Vec<Process> {
         group(stopped, 7, 1),
         handling(process(15, 0, "bash"), &[15]),
     ]
+}
+
+pub(super) fn signal(number: i32) -> Signal {
+    Signal::new(number).unwrap()
+}
+
+/// Predicts with PID 1 (the first process) as the target.
+pub(super) fn run(processes: &[Process], signal: Signal) -> Report {
+    predict(processes, Some(0), signal)
+}
+
+/// (outcome, killed_by) per process.
+pub(super) fn fates(report: &Report) -> Vec<(&'static str, Option<&'static str>)> {
+    report
+        .predictions
+        .iter()
+        .map(|p| (p.outcome.name(), p.killed_by.map(KilledBy::name)))
+        .collect()
+}
+
+/// The fates of a PID 1 that handles the stop signal and exits, and of
+/// the one other process, which gets nothing and is SIGKILLed by the
+/// kernel as PID 1 exits.
+pub(super) const HANDLED_THEN_KERNEL_KILLS: [(&str, Option<&str>); 2] = [
+    ("graceful", Some("runtime-timeout")),
+    ("sigkill", Some("init-exit")),
+];
+
+pub(super) fn verdict(report: &Report, index: usize) -> &str {
+    &report.predictions[index].verdict
 }
 
 /// /proc as captured text; a missing file is ENOENT, like a process

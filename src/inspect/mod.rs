@@ -6,23 +6,34 @@
 //! - reading (`collect`): /proc into `Process` records, behind the `Source`
 //!   trait. A process vanishing mid-read is dropped, an unreadable entry is
 //!   kept and marked, a PID that does not exist is one clear error.
-//! - predicting (`predict`): a pure function of the records, the stop signal
-//!   and what PID 1 is (grace with the options on its command line, a
-//!   forwarding init such as tini, a shell, an application). It gives each
-//!   process an outcome and a verdict in plain words, and the tree a summary.
-//! - rendering: a `ps --forest`-like tree for people (colour only on a
-//!   terminal, never with NO_COLOR) and JSON with a versioned schema
-//!   (docs/inspect.md) for scripts, written by hand to keep dependencies few.
+//! - predicting: a pure function of the records, the stop signal and what
+//!   PID 1 is, in stages, one module each:
+//!   - `classify`: what the target is (grace with the options on its
+//!     command line, a forwarding init such as tini, a shell, an
+//!     application), its main child, and each process's role;
+//!   - `inits`: what each kind of init does with the signal; grace's is
+//!     asked of `policy::decide`, which the running grace obeys;
+//!   - `plan`: so who receives which signal, and which SIGKILL backs it up;
+//!   - `judge`: how each process reacts, its outcome, when the stop ends,
+//!     and `predict`, which runs the stages into a `Report`;
+//!   - `verdict`: all of that in plain words, per process and for the tree.
+//! - rendering (`render`): a `ps --forest`-like tree for people (colour
+//!   only on a terminal, never with NO_COLOR) and JSON with a versioned
+//!   schema (docs/inspect.md) for scripts, written by `crate::json`.
 //!
 //! The stop being predicted is what a container runtime does: send the stop
 //! signal to PID 1, wait its timeout, SIGKILL everything. And when PID 1
 //! exits, the kernel SIGKILLs every other process in the namespace.
 
+mod classify;
 mod collect;
 #[cfg(test)]
 mod fixtures;
-mod predict;
+mod inits;
+mod judge;
+mod plan;
 mod render;
+mod verdict;
 
 use crate::cli::InspectOptions;
 use crate::error;
@@ -31,7 +42,7 @@ use crate::procfs;
 use crate::sys;
 
 use collect::{ProcFs, collect};
-use predict::predict;
+use judge::predict;
 use render::{render_json, render_text};
 
 /// Exit code when the PID does not exist or /proc cannot be read.
@@ -86,7 +97,7 @@ fn use_colour(environment: &[(Vec<u8>, Vec<u8>)]) -> bool {
 
 /// Text from a process (names, arguments) made safe to print on a
 /// terminal: control characters are shown escaped, never sent. Shared by
-/// the verdicts (`predict`) and the output (`render`).
+/// the verdicts (`verdict`) and the output (`render`).
 fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {

@@ -7,8 +7,9 @@ use crate::prelude::*;
 use crate::procfs::{Disposition, Dispositions};
 use crate::signals::{self, SIGKILL, SIGSTOP, Signal};
 
+use super::classify::Kind;
 use super::collect::Snapshot;
-use super::predict::{Kind, Outcome, Report};
+use super::judge::{Outcome, Report};
 use super::printable;
 
 /// The JSON schema's version, raised on any incompatible change.
@@ -356,7 +357,8 @@ mod tests {
     use super::*;
     use crate::inspect::collect::collect;
     use crate::inspect::fixtures::{FakeProc, bits, forwarder_tree, grace_tree};
-    use crate::inspect::predict::{predict, seconds};
+    use crate::inspect::judge::predict;
+    use crate::inspect::verdict::seconds;
     use crate::signals::SIGTERM;
     use std::time::Duration;
 

@@ -1,0 +1,500 @@
+//! Judging: how each process reacts to what the plan sends it (its
+//! dispositions, the signal's default action, its state), and so its
+//! outcome and the SIGKILL that ends it, if any; then when the whole stop
+//! ends. `predict` runs the stages in order (classify, plan, judge, word
+//! the verdicts) and gives the report that `render` prints.
+
+use crate::prelude::*;
+
+use crate::procfs::Disposition;
+use crate::signals::{SIGKILL, SIGSTOP, Signal};
+
+use super::classify::{Init, Role, Stop};
+use super::collect::Process;
+use super::plan::Reach;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Gets a stop signal and handles it, with time until a deadline.
+    Graceful,
+    /// Gets it and handles it, but is SIGKILLed when PID 1 exits, which may
+    /// be before it is done.
+    CutShort,
+    /// The signal's default action ends it at once, without cleanup.
+    Terminated,
+    /// Ends by SIGKILL without having been able to act on a stop signal.
+    Sigkill,
+    /// Neither signalled nor killed.
+    Survives,
+    /// Already exited; waiting to be reaped.
+    Zombie,
+    KernelThread,
+    /// Its dispositions could not be read, or PID 1 is not visible.
+    Unknown,
+}
+
+impl Outcome {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            Outcome::Graceful => "graceful",
+            Outcome::CutShort => "cut-short",
+            Outcome::Terminated => "terminated",
+            Outcome::Sigkill => "sigkill",
+            Outcome::Survives => "survives",
+            Outcome::Zombie => "zombie",
+            Outcome::KernelThread => "kernel-thread",
+            Outcome::Unknown => "unknown",
+        }
+    }
+
+    pub(super) const ALL: [Outcome; 8] = [
+        Outcome::Graceful,
+        Outcome::CutShort,
+        Outcome::Terminated,
+        Outcome::Sigkill,
+        Outcome::Survives,
+        Outcome::Zombie,
+        Outcome::KernelThread,
+        Outcome::Unknown,
+    ];
+}
+
+/// The SIGKILL that ends a process if it is still running by then.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum KilledBy {
+    /// grace's `--grace-period`.
+    GraceDeadline,
+    /// The kernel, when PID 1 of the namespace exits.
+    InitExit,
+    /// The runtime, when its timeout runs out (docker stop: 10 s).
+    RuntimeTimeout,
+    /// The stop signal is SIGKILL itself.
+    StopSignal,
+}
+
+impl KilledBy {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            KilledBy::GraceDeadline => "grace-deadline",
+            KilledBy::InitExit => "init-exit",
+            KilledBy::RuntimeTimeout => "runtime-timeout",
+            KilledBy::StopSignal => "stop-signal",
+        }
+    }
+}
+
+/// When the whole stop is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StopEnds {
+    /// As soon as the signalled processes have exited (or were SIGKILLed
+    /// because PID 1 exited).
+    AllExit,
+    /// At grace's deadline: someone cannot stop gracefully.
+    GraceDeadline,
+    /// At the runtime's timeout: the stop signal achieves nothing.
+    RuntimeTimeout,
+    /// At once: the stop signal is SIGKILL.
+    Immediately,
+    /// Nothing ends it: the target is not a namespace's PID 1 and some
+    /// processes are left running.
+    NotStopped,
+    Unknown,
+}
+
+impl StopEnds {
+    pub(super) fn name(self) -> &'static str {
+        match self {
+            StopEnds::AllExit => "all-exit",
+            StopEnds::GraceDeadline => "grace-deadline",
+            StopEnds::RuntimeTimeout => "runtime-timeout",
+            StopEnds::Immediately => "immediately",
+            StopEnds::NotStopped => "not-stopped",
+            StopEnds::Unknown => "unknown",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Prediction {
+    pub(super) role: Role,
+    /// The signal the stop sends it (None: none at all).
+    pub(super) receives: Option<Signal>,
+    pub(super) outcome: Outcome,
+    pub(super) killed_by: Option<KilledBy>,
+    pub(super) verdict: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Report {
+    pub(super) signal: Signal,
+    pub(super) init: Option<Init>,
+    /// One per process, in the same order.
+    pub(super) predictions: Vec<Prediction>,
+    pub(super) stop_ends: StopEnds,
+    /// The whole tree's verdict, sentence by sentence.
+    pub(super) summary: Vec<String>,
+}
+
+/// How a process reacts to a signal it receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Reaction {
+    Handles,
+    /// Its default action ends it.
+    Dies,
+    /// It cannot act on it; the text says why, to follow "but".
+    CannotAct(String),
+    /// Its dispositions are unknown; the text says why.
+    Unknown(String),
+}
+
+impl Reaction {
+    pub(super) fn exits(&self) -> bool {
+        matches!(self, Reaction::Handles | Reaction::Dies)
+    }
+}
+
+/// What a signal does to a process that has no handler for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DefaultAction {
+    Terminate,
+    Ignore,
+    Stop,
+}
+
+/// signal(7)'s table: SIGCHLD, SIGURG, SIGWINCH (and SIGCONT, which only
+/// resumes) are ignored, the four stop signals stop, everything else
+/// terminates, core dump or not, real-time signals included.
+fn default_action(signal: Signal) -> DefaultAction {
+    match signal.number() {
+        17 | 18 | 23 | 28 => DefaultAction::Ignore,
+        19..=22 => DefaultAction::Stop,
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// How `p` reacts to `signal`; `continued` when it is also sent SIGCONT
+/// (grace does that, so a stopped process can run its handler).
+pub(super) fn react(p: &Process, signal: Signal, continued: bool) -> Reaction {
+    if signal == SIGKILL {
+        return Reaction::Dies;
+    }
+    let Some(dispositions) = p.dispositions else {
+        let why = p.error.clone().unwrap_or_else(|| "unreadable".into());
+        return Reaction::Unknown(why);
+    };
+    match dispositions.of(signal) {
+        Disposition::Blocks => Reaction::CannotAct(format!("blocks {signal}")),
+        Disposition::Ignores => Reaction::CannotAct(format!("ignores {signal}")),
+        Disposition::Handles if p.state == 't' => Reaction::CannotAct(
+            "is stopped by a debugger, so its handler cannot run until it is released".into(),
+        ),
+        Disposition::Handles if p.state == 'T' && !continued => Reaction::CannotAct(
+            "is stopped, so its handler cannot run until it is continued".into(),
+        ),
+        Disposition::Handles => Reaction::Handles,
+        // The kernel does not deliver a signal without a handler to its
+        // namespace's init, SIGKILL and SIGSTOP from outside excepted.
+        Disposition::Default if p.ns_pid == 1 && signal != SIGSTOP => Reaction::CannotAct(format!(
+            "as PID 1 with {signal} at its default action it ignores it (the kernel drops it)"
+        )),
+        Disposition::Default => match default_action(signal) {
+            DefaultAction::Terminate => Reaction::Dies,
+            DefaultAction::Ignore => {
+                Reaction::CannotAct(format!("{signal}'s default action is to ignore it"))
+            }
+            DefaultAction::Stop => {
+                Reaction::CannotAct(format!("{signal}'s default action stops it"))
+            }
+        },
+    }
+}
+
+/// Predicts what a stop signal `signal` sent to `processes[top]` does to
+/// every process. `top` is None when PID 1 is not visible.
+pub(super) fn predict(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
+    let Some(top) = top.filter(|&top| top < processes.len()) else {
+        let predictions = processes
+            .iter()
+            .map(|p| {
+                fixed(p).unwrap_or_else(|| Prediction {
+                    role: Role::Other,
+                    receives: None,
+                    outcome: Outcome::Unknown,
+                    killed_by: None,
+                    verdict: "PID 1 is not visible in /proc, so what a stop does cannot be told"
+                        .into(),
+                })
+            })
+            .collect();
+        return Report {
+            signal,
+            init: None,
+            predictions,
+            stop_ends: StopEnds::Unknown,
+            summary: vec![
+                "PID 1 is not visible in /proc (mounted with hidepid, or another namespace's): \
+                 the stop cannot be predicted."
+                    .into(),
+            ],
+        };
+    };
+    let init = Init::identify(processes, top);
+    let (predictions, stop_ends, summary) = Stop {
+        processes,
+        init: &init,
+        signal,
+    }
+    .judge_all();
+    Report {
+        signal,
+        init: Some(init),
+        predictions,
+        stop_ends,
+        summary,
+    }
+}
+
+/// Kernel threads: the same whatever the stop and whatever PID 1 is.
+fn fixed(p: &Process) -> Option<Prediction> {
+    if p.kernel_thread {
+        return Some(Prediction {
+            role: Role::Other,
+            receives: None,
+            outcome: Outcome::KernelThread,
+            killed_by: None,
+            verdict: "kernel thread: not stopped by signals".into(),
+        });
+    }
+    None
+}
+
+impl Stop<'_> {
+    /// Every process's prediction, when the stop ends, and the summary.
+    fn judge_all(&self) -> (Vec<Prediction>, StopEnds, Vec<String>) {
+        let init = self.init;
+        let (reaches, init_prediction) = self.plan();
+        let mut predictions = Vec::with_capacity(self.processes.len());
+        for (index, p) in self.processes.iter().enumerate() {
+            let role = self.role(index);
+            if let Some(prediction) = fixed(p) {
+                predictions.push(Prediction { role, ..prediction });
+                continue;
+            }
+            if index == init.index
+                && let Some(prediction) = &init_prediction
+            {
+                predictions.push(prediction.clone());
+                continue;
+            }
+            if p.state == 'Z' {
+                predictions.push(Prediction {
+                    role,
+                    receives: None,
+                    outcome: Outcome::Zombie,
+                    killed_by: None,
+                    verdict: self.zombie_verdict(p),
+                });
+                continue;
+            }
+            predictions.push(self.judge(index, role, &reaches[index]));
+        }
+        let stop_ends = self.stop_ends(&predictions);
+        let summary = self.summary(&predictions, stop_ends);
+        (predictions, stop_ends, summary)
+    }
+
+    /// A process's outcome and verdict from how the stop reaches it.
+    fn judge(&self, index: usize, role: Role, reach: &Reach) -> Prediction {
+        let p = &self.processes[index];
+        let reaction = reach
+            .receives
+            .map(|signal| react(p, signal, reach.continued));
+        let (outcome, killed_by) = match (&reaction, reach.backstop) {
+            (Some(Reaction::Dies), _) if reach.receives == Some(SIGKILL) => {
+                (Outcome::Sigkill, Some(KilledBy::StopSignal))
+            }
+            (Some(Reaction::Dies), _) => (Outcome::Terminated, None),
+            (Some(Reaction::Handles), Some(KilledBy::InitExit)) => {
+                (Outcome::CutShort, Some(KilledBy::InitExit))
+            }
+            (Some(Reaction::Handles), backstop) => (Outcome::Graceful, backstop),
+            (Some(Reaction::Unknown(_)), backstop) => (Outcome::Unknown, backstop),
+            (Some(Reaction::CannotAct(_)) | None, Some(backstop)) => {
+                (Outcome::Sigkill, Some(backstop))
+            }
+            (Some(Reaction::CannotAct(_)) | None, None) => (Outcome::Survives, None),
+        };
+        let verdict = self.verdict(p, role, reach, reaction.as_ref(), outcome, killed_by);
+        Prediction {
+            role,
+            receives: reach.receives,
+            outcome,
+            killed_by,
+            verdict,
+        }
+    }
+
+    fn stop_ends(&self, predictions: &[Prediction]) -> StopEnds {
+        let any = |outcome: Outcome, killed_by: Option<KilledBy>| {
+            predictions
+                .iter()
+                .any(|p| p.outcome == outcome && (killed_by.is_none() || p.killed_by == killed_by))
+        };
+        if self.signal == SIGKILL {
+            StopEnds::Immediately
+        } else if any(Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) {
+            StopEnds::RuntimeTimeout
+        } else if any(Outcome::Sigkill, Some(KilledBy::GraceDeadline)) {
+            StopEnds::GraceDeadline
+        } else if any(Outcome::Survives, None) {
+            StopEnds::NotStopped
+        } else if any(Outcome::Unknown, None) {
+            StopEnds::Unknown
+        } else {
+            StopEnds::AllExit
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::classify::Kind;
+    use crate::inspect::fixtures::*;
+    use crate::procfs::Dispositions;
+    use crate::signals::SIGTERM;
+
+    #[test]
+    fn an_application_as_pid1_with_term_at_default_ignores_it() {
+        let tree = [
+            process(1, 0, "app"),
+            handling(process(7, 1, "worker"), &[15]),
+        ];
+        let report = run(&tree, SIGTERM);
+        assert_eq!(report.init.as_ref().unwrap().kind, Kind::Other);
+        assert_eq!(fates(&report), [("sigkill", Some("runtime-timeout")); 2]);
+        assert_eq!(
+            verdict(&report, 0),
+            "PID 1: gets SIGTERM, but as PID 1 with SIGTERM at its default action it ignores it \
+             (the kernel drops it), so docker stop will wait its full timeout, then SIGKILL everything"
+        );
+        assert_eq!(
+            verdict(&report, 1),
+            "gets no signal from the runtime: only PID 1 does, and it would have to forward it; \
+             SIGKILL at the runtime's timeout"
+        );
+        assert_eq!(report.predictions[1].receives, None);
+        assert_eq!(report.stop_ends, StopEnds::RuntimeTimeout);
+        assert_eq!(
+            report.summary,
+            [
+                "PID 1, 1 (app), is an application, not an init: it gets SIGTERM, but as PID 1 with \
+                 SIGTERM at its default action it ignores it (the kernel drops it), so docker stop \
+                 will wait its full timeout, then SIGKILL everything.",
+                "2 processes: 2 will be SIGKILLed.",
+                "The stop will last the runtime's full timeout (docker stop: 10 s), then everything is SIGKILLed.",
+            ]
+        );
+    }
+
+    #[test]
+    fn an_application_as_pid1_that_handles_term_leaves_the_rest_to_the_kernel() {
+        let tree = [
+            handling(process(1, 0, "app"), &[15]),
+            handling(process(7, 1, "worker"), &[15]),
+        ];
+        let report = run(&tree, SIGTERM);
+        assert_eq!(fates(&report), HANDLED_THEN_KERNEL_KILLS);
+        assert_eq!(
+            verdict(&report, 1),
+            "gets no signal from the runtime: only PID 1 does, and it would have to forward it; \
+             it will be SIGKILLed when PID 1 exits"
+        );
+        assert_eq!(report.stop_ends, StopEnds::AllExit);
+        assert_eq!(
+            report.summary[3],
+            "SIGKILLed by the kernel when PID 1 exits, finished or not: 7 (worker)."
+        );
+    }
+
+    #[test]
+    fn a_stopped_process_needs_grace_s_sigcont() {
+        let mut tree = forwarder_tree(&["tini", "--", "main"]);
+        tree[1].state = 'T';
+        let report = run(&tree, SIGTERM);
+        assert_eq!(report.predictions[1].outcome, Outcome::Sigkill);
+        assert_eq!(
+            verdict(&report, 1),
+            "main process: gets SIGTERM from tini, but is stopped, so its handler cannot run until \
+             it is continued, so SIGKILL at the runtime's timeout"
+        );
+        // A default action that terminates kills a stopped process too.
+        tree[1].dispositions = Some(Dispositions::default());
+        let report = run(&tree, SIGTERM);
+        assert_eq!(report.predictions[1].outcome, Outcome::Terminated);
+    }
+
+    #[test]
+    fn default_actions_follow_signal_7() {
+        let target = |dispositions| {
+            let mut p = process(5, 1, "app");
+            p.ns_pid = 5;
+            p.dispositions = dispositions;
+            vec![p]
+        };
+        let outcome = |number, dispositions| {
+            let report = run(&target(dispositions), signal(number));
+            (report.predictions[0].outcome, report.stop_ends)
+        };
+        let none = Some(Dispositions::default());
+        // Not a namespace's init: nothing SIGKILLs it afterwards.
+        assert_eq!(outcome(15, none), (Outcome::Terminated, StopEnds::AllExit));
+        assert_eq!(outcome(3, none), (Outcome::Terminated, StopEnds::AllExit));
+        assert_eq!(outcome(37, none), (Outcome::Terminated, StopEnds::AllExit));
+        assert_eq!(outcome(28, none), (Outcome::Survives, StopEnds::NotStopped));
+        assert_eq!(outcome(20, none), (Outcome::Survives, StopEnds::NotStopped));
+        assert_eq!(outcome(19, none), (Outcome::Survives, StopEnds::NotStopped));
+        assert_eq!(outcome(15, None), (Outcome::Unknown, StopEnds::Unknown));
+        let report = run(&target(none), signal(28));
+        assert_eq!(
+            verdict(&report, 0),
+            "gets SIGWINCH, but SIGWINCH's default action is to ignore it; it is left running"
+        );
+    }
+
+    #[test]
+    fn kernel_threads_unreadable_entries_and_no_pid1() {
+        let mut kthread = process(2, 0, "kthreadd");
+        kthread.kernel_thread = true;
+        kthread.dispositions = Some(Dispositions {
+            ignored: u64::MAX,
+            ..Dispositions::default()
+        });
+        let mut hidden = process(8, 1, "secret");
+        hidden.dispositions = None;
+        hidden.error = Some("cannot read /proc/8/status: Permission denied (os error 13)".into());
+        let tree = [handling(process(1, 0, "app"), &[15]), kthread, hidden];
+        let report = run(&tree, SIGTERM);
+        assert_eq!(
+            fates(&report),
+            [
+                ("graceful", Some("runtime-timeout")),
+                ("kernel-thread", None),
+                ("sigkill", Some("init-exit"))
+            ]
+        );
+        // Signalled directly, its fate is unknown.
+        let report = predict(&tree, Some(2), SIGTERM);
+        assert_eq!(report.predictions[2].outcome, Outcome::Unknown);
+        assert!(
+            verdict(&report, 2).contains("unknown (cannot read /proc/8/status: Permission denied"),
+            "{}",
+            verdict(&report, 2)
+        );
+        let report = predict(&tree, None, SIGTERM);
+        assert!(report.init.is_none());
+        assert_eq!(report.stop_ends, StopEnds::Unknown);
+        assert_eq!(report.predictions[1].outcome, Outcome::KernelThread);
+        assert_eq!(report.predictions[2].outcome, Outcome::Unknown);
+    }
+}

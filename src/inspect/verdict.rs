@@ -1,0 +1,455 @@
+//! The verdicts in plain words: each process's (from how the plan reaches
+//! it, how it reacts and its outcome), a zombie's (who reaps it), and the
+//! tree's summary: what PID 1 does, how many fare how, and what the stop's
+//! length depends on. Wording only: every decision is made before.
+
+use core::time::Duration;
+
+use crate::prelude::*;
+
+use crate::cli::StopOrder;
+use crate::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
+
+use super::classify::{Kind, Role, Stop};
+use super::collect::Process;
+use super::judge::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
+use super::plan::Reach;
+use super::printable;
+
+/// `pid (comm)`, for verdicts.
+pub(super) fn label(p: &Process) -> String {
+    format!("{} ({})", p.pid, printable(&p.comm))
+}
+
+/// `3 s`, `1.5 s`, `500 ms`.
+pub(super) fn seconds(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        return format!("{} ms", duration.as_millis());
+    }
+    let text = format!("{:.3}", duration.as_secs_f64());
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+pub(super) fn signal_list(set: SignalSet) -> String {
+    (signals::FIRST..=signals::LAST)
+        .filter_map(Signal::new)
+        .filter(|&s| set.contains(s))
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+impl Stop<'_> {
+    /// A process's verdict: how the stop reaches it, what it does with
+    /// that, and what follows.
+    pub(super) fn verdict(
+        &self,
+        p: &Process,
+        role: Role,
+        reach: &Reach,
+        reaction: Option<&Reaction>,
+        outcome: Outcome,
+        killed_by: Option<KilledBy>,
+    ) -> String {
+        let mut verdict = reach.how.clone();
+        let received = reach.receives.unwrap_or(self.signal);
+        match reaction {
+            Some(Reaction::Handles) => verdict.push_str(" and handles it"),
+            Some(Reaction::Dies) if received == SIGKILL => {
+                verdict.push_str(", which ends it at once")
+            }
+            Some(Reaction::Dies) => verdict.push_str(&format!(
+                "; {received} at its default action terminates it at once, without cleanup"
+            )),
+            Some(Reaction::CannotAct(why)) => verdict.push_str(&format!(", but {why}")),
+            Some(Reaction::Unknown(why)) => {
+                verdict.push_str(&format!("; what it does with it is unknown ({why})"))
+            }
+            None => {}
+        }
+        let got = reaction.is_some();
+        let consequence = match (outcome, killed_by) {
+            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => {
+                format!(
+                    ": it has until grace's {} deadline to finish",
+                    self.grace_deadline()
+                )
+            }
+            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => {
+                ": it has until the runtime's timeout to finish (docker stop: 10 s)".into()
+            }
+            (Outcome::CutShort, _) => format!(
+                ", but it will be SIGKILLed when PID 1 exits{}: it may be cut short mid-cleanup",
+                self.when_init_exits()
+            ),
+            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => format!(
+                ", so it cannot stop gracefully: SIGKILL at grace's {} deadline",
+                self.grace_deadline()
+            ),
+            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) => {
+                format!("; SIGKILL at grace's {} deadline", self.grace_deadline())
+            }
+            (Outcome::Sigkill, Some(KilledBy::InitExit)) => format!(
+                "{} it will be SIGKILLed when PID 1 exits{}",
+                if got { ", so" } else { ";" },
+                self.when_init_exits()
+            ),
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => {
+                ", so docker stop will wait its full timeout, then SIGKILL everything".into()
+            }
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => format!(
+                "{} SIGKILL at the runtime's timeout",
+                if got { ", so" } else { ";" }
+            ),
+            (Outcome::Survives, _) => "; it is left running".into(),
+            _ => String::new(),
+        };
+        verdict.push_str(&consequence);
+        if p.state == 'T' && reach.continued && reaction.is_some() {
+            verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
+        }
+        if p.state == 'D' {
+            verdict.push_str(
+                "; it is in uninterruptible sleep and acts on signals only once it leaves it",
+            );
+        }
+        verdict
+    }
+
+    fn grace_deadline(&self) -> String {
+        match &self.init.kind {
+            Kind::Grace { config, .. } => seconds(config.grace_period),
+            _ => "?".into(),
+        }
+    }
+
+    /// When PID 1 exits, in words: a forwarding init exits with its child.
+    fn when_init_exits(&self) -> String {
+        match (&self.init.kind, self.main()) {
+            (Kind::Forwarder { init, .. }, Some(main)) => format!(
+                ", which {} does as soon as its child {} exits",
+                init.name(),
+                label(main)
+            ),
+            (Kind::Grace { .. }, _) => ", since grace waits only for what it reaches".into(),
+            _ => String::new(),
+        }
+    }
+
+    /// Who will reap a zombie, in words.
+    pub(super) fn zombie_verdict(&self, p: &Process) -> String {
+        let parent = self.processes.iter().find(|q| q.pid == p.ppid);
+        let top = self.top();
+        let reaper = match &self.init.kind {
+            Kind::Grace { .. } => Some("grace"),
+            Kind::Forwarder { init, .. } => Some(init.name()),
+            _ => None,
+        };
+        let Some(parent) = parent else {
+            return format!(
+                "zombie: it has exited and waits for its parent {} to reap it",
+                p.ppid
+            );
+        };
+        if parent.pid == top.pid {
+            return match reaper {
+                Some(name) => format!("zombie: it has exited; {name} reaps it at once"),
+                None => format!(
+                    "zombie: it has exited and waits for its parent {}, PID 1, which has not reaped it{}",
+                    label(parent),
+                    if self.init.kind == Kind::Shell {
+                        " (a shell reaps only when it waits for its children)"
+                    } else {
+                        ""
+                    }
+                ),
+            };
+        }
+        let then = match (reaper, self.init.namespace_init) {
+            (Some(name), _) => format!("; once its parent exits, {name} reaps it"),
+            (None, true) => format!(
+                "; once its parent exits it passes to {}, PID 1, which may never reap it",
+                label(top)
+            ),
+            (None, false) => String::new(),
+        };
+        format!(
+            "zombie: it has exited and waits for its parent {} to reap it{then}",
+            label(parent)
+        )
+    }
+
+    /// The tree's verdict: what PID 1 does, how many fare how, and what
+    /// the stop's length depends on.
+    pub(super) fn summary(&self, predictions: &[Prediction], stop_ends: StopEnds) -> Vec<String> {
+        let mut lines = vec![self.headline(predictions)];
+        let count = |outcome: Outcome| predictions.iter().filter(|p| p.outcome == outcome).count();
+        let mut parts = Vec::new();
+        for outcome in Outcome::ALL {
+            let n = count(outcome);
+            if n == 0 {
+                continue;
+            }
+            let plural = |one: &str, many: &str| {
+                if n == 1 {
+                    one.to_string()
+                } else {
+                    many.to_string()
+                }
+            };
+            parts.push(match outcome {
+                Outcome::Graceful => format!("{n} can stop gracefully"),
+                Outcome::CutShort => format!("{n} may be cut short"),
+                Outcome::Terminated => format!("{n} {} terminated at once", plural("is", "are")),
+                Outcome::Sigkill => format!("{n} will be SIGKILLed"),
+                Outcome::Survives => format!("{n} {} left running", plural("is", "are")),
+                Outcome::Zombie => format!("{n} {}", plural("zombie", "zombies")),
+                Outcome::KernelThread => {
+                    format!("{n} {}", plural("kernel thread", "kernel threads"))
+                }
+                Outcome::Unknown => format!("{n} unknown"),
+            });
+        }
+        lines.push(format!(
+            "{} {}: {}.",
+            predictions.len(),
+            if predictions.len() == 1 {
+                "process"
+            } else {
+                "processes"
+            },
+            parts.join(", ")
+        ));
+        let named = |filter: &dyn Fn(&Prediction) -> bool| -> Vec<String> {
+            predictions
+                .iter()
+                .zip(self.processes)
+                .filter(|(prediction, _)| filter(prediction))
+                .map(|(_, p)| label(p))
+                .collect()
+        };
+        match stop_ends {
+            StopEnds::GraceDeadline => {
+                let late: Vec<String> = predictions
+                    .iter()
+                    .zip(self.processes)
+                    .filter(|(prediction, _)| {
+                        prediction.outcome == Outcome::Sigkill
+                            && prediction.killed_by == Some(KilledBy::GraceDeadline)
+                    })
+                    .map(|(prediction, p)| {
+                        let why = match prediction.receives.map(|s| react(p, s, true)) {
+                            Some(Reaction::CannotAct(why)) => why,
+                            _ => "gets no stop signal".into(),
+                        };
+                        format!("{} {why}", label(p))
+                    })
+                    .collect();
+                lines.push(format!(
+                    "The stop will last until grace's {} deadline, because {} cannot stop gracefully: {}.",
+                    self.grace_deadline(),
+                    if late.len() == 1 { "1 process" } else { "these processes" },
+                    late.join("; ")
+                ));
+            }
+            StopEnds::RuntimeTimeout => lines.push(
+                "The stop will last the runtime's full timeout (docker stop: 10 s), then everything is SIGKILLed."
+                    .into(),
+            ),
+            StopEnds::AllExit => {
+                lines.push("The stop ends as soon as the signalled processes have exited.".into());
+            }
+            StopEnds::Immediately => lines.push(
+                "SIGKILL cannot be handled: nobody gets to clean up.".into(),
+            ),
+            StopEnds::NotStopped => {
+                let left = named(&|p| p.outcome == Outcome::Survives);
+                lines.push(format!("Nothing SIGKILLs what is left running: {}.", left.join(", ")));
+            }
+            StopEnds::Unknown => lines.push(
+                "How long the stop lasts cannot be told: some dispositions are unreadable.".into(),
+            ),
+        }
+        let abrupt = named(&|p| {
+            p.killed_by == Some(KilledBy::InitExit)
+                && matches!(p.outcome, Outcome::Sigkill | Outcome::CutShort)
+        });
+        if !abrupt.is_empty() && self.signal != SIGKILL {
+            lines.push(format!(
+                "SIGKILLed by the kernel when PID 1 exits, finished or not: {}.",
+                abrupt.join(", ")
+            ));
+        }
+        lines
+    }
+
+    fn headline(&self, predictions: &[Prediction]) -> String {
+        let top = self.top();
+        let signal = self.signal;
+        let others = predictions
+            .iter()
+            .enumerate()
+            .filter(|(index, p)| {
+                *index != self.init.index
+                    && Some(*index) != self.init.main
+                    && !matches!(p.outcome, Outcome::Zombie | Outcome::KernelThread)
+                    && p.receives.is_some()
+            })
+            .count();
+        let who = if self.init.namespace_init {
+            format!("PID 1, {},", label(top))
+        } else {
+            format!("{}, not PID 1 of its namespace,", label(top))
+        };
+        if signal == SIGKILL {
+            return format!(
+                "{who} gets SIGKILL, which cannot be handled: it dies at once{}.",
+                if self.init.namespace_init {
+                    ", and the kernel SIGKILLs every other process with it"
+                } else {
+                    ""
+                }
+            );
+        }
+        match &self.init.kind {
+            Kind::Grace {
+                config,
+                from_cmdline,
+            } if signal != SIGSTOP => {
+                let assumed = if *from_cmdline {
+                    ""
+                } else {
+                    " (its options could not be read; defaults assumed)"
+                };
+                if !config.stop_on.contains(signal) {
+                    return format!(
+                        "{who} is grace{assumed}: {}",
+                        predictions[self.init.index]
+                            .verdict
+                            .split_once(": ")
+                            .map_or("", |(_, rest)| rest)
+                    );
+                }
+                let mut steps = Vec::new();
+                if !config.stop_delay.is_zero() {
+                    steps.push(format!(
+                        "waits {} (--stop-delay)",
+                        seconds(config.stop_delay)
+                    ));
+                }
+                if let Some(command) = &config.pre_stop {
+                    steps.push(format!(
+                        "runs the pre-stop command {:?} (for at most half of the time left)",
+                        String::from_utf8_lossy(command)
+                    ));
+                }
+                let main = match self.main() {
+                    Some(m) => format!("the main process {}", label(m)),
+                    None => "the main process".into(),
+                };
+                let stop_signal = config.stop_signal;
+                let others_text = format!(
+                    "{stop_signal} then SIGCONT to the {others} other {}",
+                    if others == 1 { "process" } else { "processes" }
+                );
+                steps.push(match config.stop_order {
+                    StopOrder::All => format!("sends {signal} to {main} and {others_text} at once"),
+                    StopOrder::MainFirst => format!(
+                        "sends {signal} to {main} first, and {others_text} once it has exited or at {}",
+                        seconds(config.grace_period / 2)
+                    ),
+                });
+                steps.push(format!(
+                    "SIGKILLs any left at its {} deadline",
+                    seconds(config.grace_period)
+                ));
+                let last = steps.pop().unwrap_or_default();
+                format!(
+                    "{who} is grace{assumed} and stops on {signal}: it {}, then {last}.",
+                    steps.join(", then ")
+                )
+            }
+            Kind::Forwarder { init, group } if signal != SIGSTOP => {
+                let name = init.name();
+                match self.main() {
+                    Some(main) => format!(
+                        "{who} is {name}: it forwards {signal} to {} and exits as soon as that child exits; the kernel then SIGKILLs every other process.",
+                        if *group {
+                            format!("the process group of its child {}", label(main))
+                        } else {
+                            format!("its child {} only", label(main))
+                        }
+                    ),
+                    None => format!("{who} is {name} and has no child to forward {signal} to."),
+                }
+            }
+            kind => {
+                let reaction = react(top, signal, false);
+                let shell = if *kind == Kind::Shell {
+                    " is a shell, which does not forward signals to its children;"
+                } else {
+                    " is an application, not an init:"
+                };
+                let rest = match &reaction {
+                    Reaction::Handles if *kind == Kind::Shell => format!(
+                        "it traps {signal} (and runs the trap only once its foreground command returns)"
+                    ),
+                    Reaction::Handles => {
+                        format!("it handles {signal}; unless it passes it on, nobody else gets it")
+                    }
+                    Reaction::Dies => format!("{signal} terminates it at once"),
+                    Reaction::CannotAct(why) => format!("it gets {signal}, but {why}"),
+                    Reaction::Unknown(why) => {
+                        format!("what it does with {signal} is unknown ({why})")
+                    }
+                };
+                let then = match (self.init.namespace_init, reaction.exits()) {
+                    (true, true) => "; when it exits, the kernel SIGKILLs every other process",
+                    (true, false) => {
+                        ", so docker stop will wait its full timeout, then SIGKILL everything"
+                    }
+                    (false, _) => "",
+                };
+                format!("{who}{shell} {rest}{then}.")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inspect::fixtures::*;
+    use crate::signals::SIGTERM;
+
+    #[test]
+    fn zombies_name_who_should_reap_them() {
+        let mut zombie = process(9, 7, "worker");
+        zombie.state = 'Z';
+        let tree = [
+            process(1, 0, "app"),
+            handling(process(7, 1, "server"), &[15]),
+            zombie.clone(),
+        ];
+        let report = run(&tree, SIGTERM);
+        assert_eq!(report.predictions[2].outcome, Outcome::Zombie);
+        assert_eq!(
+            verdict(&report, 2),
+            "zombie: it has exited and waits for its parent 7 (server) to reap it; once its parent \
+             exits it passes to 1 (app), PID 1, which may never reap it"
+        );
+        zombie.ppid = 1;
+        let report = run(&[process(1, 0, "sh"), zombie.clone()], SIGTERM);
+        assert_eq!(
+            verdict(&report, 1),
+            "zombie: it has exited and waits for its parent 1 (sh), PID 1, which has not reaped it \
+             (a shell reaps only when it waits for its children)"
+        );
+        let report = run(&[args(process(1, 0, "tini"), &["tini"]), zombie], SIGTERM);
+        assert_eq!(
+            verdict(&report, 1),
+            "zombie: it has exited; tini reaps it at once"
+        );
+    }
+}
