@@ -30,6 +30,7 @@ mod procfs;
 mod properties;
 mod reap;
 mod scope;
+mod services;
 mod shutdown;
 mod signals;
 mod spawn;
@@ -103,6 +104,12 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
                 // error to ignore rather than a death.
                 let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
                 return inspect::run(options, &variables);
+            }
+            Invocation::CheckHelp => return print_stdout(cli::CHECK_HELP),
+            Invocation::Check(file) => {
+                // As inspect: a short-lived tool, not an init.
+                let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
+                return services::check::run(&file, &variables);
             }
         },
         Err(error) => {

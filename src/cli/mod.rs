@@ -17,13 +17,14 @@
 //! - `doc.rs`: `--help`, the man page (man/grace.1) and the environment
 //!   table in docs/configuration.md, generated from the tables so that they
 //!   cannot drift.
-//! - `inspect.rs`: the `inspect` subcommand's command line.
+//! - `inspect.rs`, `check.rs`: the `inspect` and `check` subcommands'
+//!   command lines.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
 //! untouched as raw bytes, so the command's own flags are never read and
-//! arguments need not be UTF-8. `inspect` is a subcommand only as the
-//! very first word: `grace -- inspect` runs a command named inspect.
+//! arguments need not be UTF-8. `inspect` and `check` are subcommands only
+//! as the very first word: `grace -- inspect` runs a command named inspect.
 
 use core::fmt;
 
@@ -33,6 +34,7 @@ use crate::log::Format;
 
 #[macro_use]
 mod declare;
+mod check;
 mod config;
 mod doc;
 mod inspect;
@@ -42,20 +44,17 @@ mod personality;
 mod values;
 
 pub use self::{
+    check::{CHECK_HELP, CHECK_USAGE},
     config::parse_with,
     doc::help,
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
     options::Config,
     personality::Personality,
-    values::{ForwardTo, StopOrder},
+    values::{ForwardTo, StopOrder, parse_duration, stop_signal},
 };
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
-pub use self::{
-    options::DEFAULT_GRACE_PERIOD,
-    personality::USAGE,
-    values::{parse_duration, parse_signal_list},
-};
+pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;
@@ -71,6 +70,9 @@ pub enum Invocation {
     License,
     Inspect(InspectOptions),
     InspectHelp,
+    /// `grace check FILE`.
+    Check(String),
+    CheckHelp,
 }
 
 /// A command line (or environment) grace cannot run: shown with the usage
@@ -112,10 +114,18 @@ pub fn is_inspect(args: &[Vec<u8>]) -> bool {
     args.first().is_some_and(|first| first == b"inspect")
 }
 
+/// Whether the arguments (without the program name) ask for `check`: the
+/// very first word, before any option.
+pub fn is_check(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|first| first == b"check")
+}
+
 /// The usage line and the help command to show with a usage error in `args`.
 pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &'static str) {
     if personality == Personality::Grace && is_inspect(args) {
         (INSPECT_USAGE, "grace inspect --help")
+    } else if personality == Personality::Grace && is_check(args) {
+        (CHECK_USAGE, "grace check --help")
     } else {
         (personality.usage(), personality.help_command())
     }

@@ -168,3 +168,35 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
     }
     Ok(names)
 }
+
+/// What a path is, as stat(2) sees it (symbolic links followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileType {
+    Directory,
+    Regular,
+    Other,
+}
+
+/// stat(2): the type of what `path` names.
+pub fn file_type(path: &str) -> Result<FileType> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: all-zero bytes are a valid `struct stat` (integers only).
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: a NUL-terminated path and a live stat buffer for the kernel to
+    // fill.
+    check(unsafe { libc::stat(path.as_ptr().cast(), &mut status) } as libc::c_long)?;
+    Ok(match status.st_mode & libc::S_IFMT {
+        libc::S_IFDIR => FileType::Directory,
+        libc::S_IFREG => FileType::Regular,
+        _ => FileType::Other,
+    })
+}
+
+/// access(2) with X_OK: whether grace's real user may execute `path` (for
+/// root: whether it has any execute bit).
+pub fn may_execute(path: &str) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { libc::access(path.as_ptr().cast(), libc::X_OK) } as libc::c_long)?;
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! The `check` subcommand's command line and help (what check does is in
+//! src/services/check.rs).
+
+use crate::prelude::*;
+
+use super::lexer::{Long, Short, Tokens, Value};
+use super::{Invocation, UsageError};
+
+pub const CHECK_USAGE: &str = "usage: grace check FILE";
+
+pub const CHECK_HELP: &str = "\
+grace check: validate a services file (docs/services.md) without running
+anything.
+
+usage: grace check FILE
+
+Reads FILE as grace reads it before starting services: TOML syntax and
+keys, durations, signals, users, readiness specs, every command found and
+executable (through PATH, or relative to working_directory), and the
+`after` relation (no unknown name, no cycle). Run it where the services
+will run, such as inside the image: commands and users are looked up there.
+
+Valid: one line per service, in start order. Invalid: one message that
+names the file, the line and the key.
+
+Running the services is not available yet: check is the whole feature.
+
+Options:
+  -h, --help         show this help and exit
+
+Exit status: 0 when FILE is valid, 2 when it is not (or cannot be read) or
+for a usage error.
+";
+
+/// `check`'s arguments, after the word `check`.
+pub fn parse(args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
+    let mut parser = Tokens::new(args);
+    let mut file = None;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('h') | Long("help") => return Ok(Invocation::CheckHelp),
+            Value(word) if file.is_none() => {
+                let path = String::from_utf8(word)
+                    .map_err(|_| UsageError::new("FILE: the path is not UTF-8"))?;
+                file = Some(path);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    match file {
+        Some(file) => Ok(Invocation::Check(file)),
+        None => Err(UsageError::new("no FILE given")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::testing::*;
+
+    #[test]
+    fn check_is_a_subcommand_only_as_the_first_word() {
+        assert_eq!(
+            run(&["check", "services.toml"]),
+            Ok(Invocation::Check("services.toml".into()))
+        );
+        assert_eq!(
+            run(&["check", "--", "-odd.toml"]),
+            Ok(Invocation::Check("-odd.toml".into()))
+        );
+        assert_eq!(run(&["check", "--help"]), Ok(Invocation::CheckHelp));
+        assert_eq!(run(&["check", "f", "-h"]), Ok(Invocation::CheckHelp));
+        refused(
+            Personality::Grace,
+            &[
+                &["check"][..],
+                &["check", "a", "b"],
+                &["check", "--json", "a"],
+            ],
+        );
+        assert_eq!(config(&["--", "check", "f"]).command, b"check");
+        assert_eq!(config(&["-v", "check"]).command, b"check");
+        assert_eq!(
+            config_as(Personality::Tini, &["check", "f"], &[]).command,
+            b"check"
+        );
+        assert_eq!(
+            usage_for(Personality::Grace, &os_all(&["check"])),
+            (CHECK_USAGE, "grace check --help")
+        );
+        for line in CHECK_HELP.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+    }
+}

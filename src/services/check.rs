@@ -1,0 +1,160 @@
+//! `grace check FILE`: the services file read and checked exactly as it
+//! will be before any service starts, against this container's files, user
+//! database and PATH. Valid: one line per service, in start order, on
+//! stdout, exit 0. Invalid: the one error (`FILE:LINE: KEY: MESSAGE`), exit
+//! 2, as for a command line grace cannot run.
+
+use core::str;
+
+use crate::prelude::*;
+
+use super::config;
+use super::container::Real;
+use super::model::{Ready, Restart, Service, Services};
+use crate::{error, sys};
+
+/// The exit code of a file that cannot be used.
+const EXIT_INVALID: i32 = 2;
+
+pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+    let bytes = match sys::read_file(file) {
+        Ok(bytes) => bytes,
+        Err(why) => {
+            error!("config", [file = file], "{file}: cannot read: {why}");
+            return EXIT_INVALID;
+        }
+    };
+    let text = match str::from_utf8(&bytes) {
+        Ok(text) => text,
+        Err(why) => {
+            let line = 1 + bytes[..why.valid_up_to()]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count();
+            error!(
+                "config",
+                [file = file, line = line],
+                "{file}:{line}: not UTF-8 (a TOML file is UTF-8)"
+            );
+            return EXIT_INVALID;
+        }
+    };
+    match config::parse(text, &Real { variables }) {
+        Ok(services) => {
+            let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
+            0
+        }
+        Err(why) => {
+            error!(
+                "config",
+                [file = file, line = why.line, key = why.key.clone()],
+                "{}",
+                why.render(file)
+            );
+            EXIT_INVALID
+        }
+    }
+}
+
+/// One line per service, in start order:
+/// `app: /app/server --port 8080 (ready: fd 3; after: db)`.
+pub fn summary(services: &Services) -> String {
+    let mut out = String::new();
+    for service in &services.services {
+        out.push_str(&line(service, services));
+        out.push('\n');
+    }
+    out
+}
+
+fn line(service: &Service, services: &Services) -> String {
+    let mut words = vec![shell_word(&service.executable)];
+    words.extend(service.command.iter().skip(1).map(|word| shell_word(word)));
+    let mut notes = vec![format!("ready: {}", ready(&service.ready))];
+    if !service.after.is_empty() {
+        let names: Vec<&str> = service
+            .after
+            .iter()
+            .map(|&at| services.services[at].name.as_str())
+            .collect();
+        notes.push(format!("after: {}", names.join(", ")));
+    }
+    if service.restart != Restart::No {
+        notes.push(format!("restart: {}", service.restart.name()));
+    }
+    format!(
+        "{}: {} ({})",
+        service.name,
+        words.join(" "),
+        notes.join("; ")
+    )
+}
+
+fn ready(ready: &Ready) -> String {
+    match ready {
+        Ready::Spawned => "once started".into(),
+        Ready::Fd(fd) => format!("fd {fd}"),
+        Ready::Exec(probe) => {
+            let mut words = vec![shell_word(&probe.executable)];
+            words.extend(probe.command.iter().skip(1).map(|word| shell_word(word)));
+            format!("exec {} every {:?}", words.join(" "), probe.interval)
+        }
+        Ready::Tcp(address) => format!("tcp {address}"),
+        Ready::Notify => "notify".into(),
+    }
+}
+
+/// A word as a shell would need it typed: as it is when plain, else in
+/// single quotes.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-./=:,@%+".contains(&b));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::container::fake::Fake;
+
+    #[test]
+    fn the_summary_has_one_line_per_service_in_start_order() {
+        let text = r#"
+[service.app]
+command = ["server", "--greeting", "hello world", "it's"]
+working_directory = "/app"
+environment = { PATH = "/app" }
+after = ["db"]
+restart = "always"
+ready = { tcp = "localhost:8080" }
+
+[service.db]
+command = ["/usr/bin/db", "--data", "/data"]
+ready = { fd = 3 }
+
+[service.probe]
+command = ["true"]
+ready = { exec = ["sh", "-c", "exit 0"], interval = "1.5s" }
+
+[service.n]
+command = ["true"]
+ready = "notify"
+"#;
+        let services = config::parse(text, &Fake::new()).unwrap();
+        assert_eq!(
+            summary(&services),
+            "db: /usr/bin/db --data /data (ready: fd 3)\n\
+             app: /app/server --greeting 'hello world' 'it'\\''s' (ready: tcp 127.0.0.1:8080; \
+             after: db; restart: always)\n\
+             probe: /bin/true (ready: exec /bin/sh -c 'exit 0' every 1.5s)\n\
+             n: /bin/true (ready: notify)\n"
+        );
+        assert_eq!(shell_word(""), "''");
+    }
+}

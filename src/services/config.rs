@@ -1,0 +1,1175 @@
+//! The services file's format and every check on it, before anything
+//! starts. The `toml` crate reads the file into the serde shapes below
+//! (`deny_unknown_fields` everywhere, so a misspelt key is an error, not a
+//! default). Values are read by grace's own parsers (`cli::parse_duration`,
+//! `cli::stop_signal`, `UserSpec`), so that a duration or a signal means
+//! the same here as on the command line.
+//!
+//! A refusal is one `Error`: the line, the dotted key
+//! (`service.app.after`) and what is wrong, for
+//! `grace: error: FILE:LINE: KEY: MESSAGE`. Lines come from the spans toml
+//! keeps for every key and value of the document (`DeTable`, whose keys and
+//! values are `Spanned`): a serde error gives its span, and a check of a
+//! value looks its key up. (Wrapping each serde field in `Spanned<T>`
+//! instead gives the same lines for 49 KB more of static binary, the code
+//! serde generates per wrapped type.)
+
+use core::fmt;
+use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::ops::Range;
+use core::time::Duration;
+
+use serde::Deserialize;
+use serde::de::{self, MapAccess, Visitor};
+use toml::de::{DeTable, DeValue};
+
+use crate::prelude::*;
+
+use super::command;
+use super::container::{Container, describe};
+use super::graph::{self, Problem};
+use super::model::{
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
+    Service, Services, TcpAddress,
+};
+use crate::cli;
+use crate::signals;
+use crate::user::{self, UserSpec};
+
+/// A file grace refuses, with where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    /// From 1; None when the file as a whole is wrong.
+    pub line: Option<usize>,
+    /// The dotted key the problem is about; empty when it is about none
+    /// (a syntax error between keys).
+    pub key: String,
+    pub message: String,
+}
+
+impl Error {
+    /// `FILE:LINE: KEY: MESSAGE`, the parts that are known.
+    pub fn render(&self, file: &str) -> String {
+        let mut out = String::from(file);
+        if let Some(line) = self.line {
+            out.push_str(&format!(":{line}"));
+        }
+        if !self.key.is_empty() {
+            out.push_str(": ");
+            out.push_str(&self.key);
+        }
+        out.push_str(": ");
+        out.push_str(&self.message);
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The file, as written
+// ---------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    grace_period: Option<String>,
+    #[serde(default)]
+    service: BTreeMap<String, RawService>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawService {
+    command: Vec<String>,
+    ready: Option<RawReady>,
+    stop_signal: Option<String>,
+    stop_timeout: Option<String>,
+    start_timeout: Option<String>,
+    #[serde(default)]
+    after: Vec<String>,
+    #[serde(default)]
+    restart: Restart,
+    max_restarts: Option<u32>,
+    user: Option<String>,
+    #[serde(default)]
+    environment: BTreeMap<String, String>,
+    working_directory: Option<String>,
+}
+
+/// `ready`: a word (`"notify"`) or a table (`{ fd = 3 }`, ...).
+enum RawReady {
+    Word(String),
+    Table(RawReadyTable),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReadyTable {
+    fd: Option<i64>,
+    exec: Option<Vec<String>>,
+    interval: Option<String>,
+    tcp: Option<String>,
+}
+
+const READY_EXPECTED: &str =
+    "\"notify\", { fd = N }, { exec = [PROGRAM, ARG...] } or { tcp = \"HOST:PORT\" }";
+
+// By hand rather than `#[serde(untagged)]`, whose one error for every
+// mistake ("did not match any variant") would hide which key is wrong.
+impl<'de> Deserialize<'de> for RawReady {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct ReadyVisitor;
+
+        impl<'de> Visitor<'de> for ReadyVisitor {
+            type Value = RawReady;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(READY_EXPECTED)
+            }
+
+            fn visit_str<E: de::Error>(self, word: &str) -> Result<RawReady, E> {
+                Ok(RawReady::Word(word.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawReady, A::Error> {
+                RawReadyTable::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawReady::Table)
+            }
+        }
+
+        deserializer.deserialize_any(ReadyVisitor)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Where things are written
+// ---------------------------------------------------------------------------
+
+/// The document with the span of every key and value, to point at.
+struct Document<'i> {
+    text: &'i str,
+    /// Read with recovery, so that a syntax error is found under its key
+    /// too.
+    root: DeTable<'i>,
+}
+
+impl<'i> Document<'i> {
+    fn parse(text: &'i str) -> Self {
+        Document {
+            text,
+            root: DeTable::parse_recoverable(text).0.into_inner(),
+        }
+    }
+
+    /// The key at `path` and its value.
+    fn entry(&self, path: &[&str]) -> Option<(Range<usize>, &DeValue<'i>, Range<usize>)> {
+        let mut table = &self.root;
+        let (last, parents) = path.split_last()?;
+        for part in parents {
+            table = table.get(*part)?.get_ref().as_table()?;
+        }
+        let (key, value) = table.get_key_value(*last)?;
+        Some((key.span(), value.get_ref(), value.span()))
+    }
+
+    /// Where the value at `path` is written.
+    fn value(&self, path: &[&str]) -> Option<Range<usize>> {
+        self.entry(path).map(|(_, _, span)| span)
+    }
+
+    /// Where the key at `path` is written.
+    fn key(&self, path: &[&str]) -> Option<Range<usize>> {
+        self.entry(path).map(|(span, _, _)| span)
+    }
+
+    /// Where item `index` of the array at `path` is written, or else the
+    /// array.
+    fn item(&self, path: &[&str], index: usize) -> Option<Range<usize>> {
+        let (_, value, span) = self.entry(path)?;
+        let item = value
+            .as_array()
+            .and_then(|items| items.into_iter().nth(index));
+        Some(item.map_or(span, |item| item.span()))
+    }
+
+    fn line(&self, span: &Range<usize>) -> usize {
+        line_of(self.text, span.start)
+    }
+
+    /// The dotted key an error reported at `span` is about: the key
+    /// written there, else the deepest key whose value holds it. (A
+    /// table's value can span its header, which also holds the header's
+    /// keys.)
+    fn key_at(&self, span: &Range<usize>) -> String {
+        let mut found = Found::default();
+        search_table(&self.root, span, &mut Vec::new(), &mut found);
+        if found.key.is_empty() {
+            found.value.join(".")
+        } else {
+            found.key.join(".")
+        }
+    }
+}
+
+/// The line (from 1) of the byte at `offset`.
+fn line_of(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    1 + text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+}
+
+#[derive(Default)]
+struct Found {
+    /// The deepest key whose own span holds the error's.
+    key: Vec<String>,
+    /// The deepest key whose value holds it.
+    value: Vec<String>,
+}
+
+fn search_table(
+    table: &DeTable<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<String>,
+    found: &mut Found,
+) {
+    let holds = |outer: Range<usize>| outer.start <= span.start && span.end <= outer.end;
+    for (key, value) in table.iter() {
+        path.push(key_part(key.get_ref()));
+        if path.len() > found.key.len() && holds(key.span()) {
+            found.key.clone_from(path);
+        }
+        if path.len() > found.value.len() && holds(value.span()) {
+            found.value.clone_from(path);
+        }
+        search_value(value.get_ref(), span, path, found);
+        path.pop();
+    }
+}
+
+fn search_value(
+    value: &DeValue<'_>,
+    span: &Range<usize>,
+    path: &mut Vec<String>,
+    found: &mut Found,
+) {
+    match value {
+        DeValue::Table(table) => search_table(table, span, path, found),
+        DeValue::Array(items) => {
+            for item in items {
+                search_value(item.get_ref(), span, path, found);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One part of a dotted key, quoted as TOML would need it.
+fn key_part(name: &str) -> String {
+    let bare = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        return name.to_string();
+    }
+    let mut quoted = String::from("\"");
+    for letter in name.chars() {
+        match letter {
+            '"' | '\\' => {
+                quoted.push('\\');
+                quoted.push(letter);
+            }
+            '\0'..='\x1f' | '\x7f' => quoted.push_str(&format!("\\u{:04X}", letter as u32)),
+            _ => quoted.push(letter),
+        }
+    }
+    quoted.push('"');
+    quoted
+}
+
+// ---------------------------------------------------------------------------
+// Checking it
+// ---------------------------------------------------------------------------
+
+/// The file's text, read and checked against `container`.
+pub fn parse(text: &str, container: &dyn Container) -> Result<Services, Error> {
+    let parsed: Result<RawFile, toml::de::Error> = toml::from_str(text);
+    let document = Document::parse(text);
+    let raw = parsed.map_err(|error| {
+        let span = error.span();
+        Error {
+            line: span.as_ref().map(|span| document.line(span)),
+            key: span.map(|span| document.key_at(&span)).unwrap_or_default(),
+            message: error.message().to_string(),
+        }
+    })?;
+    Checker {
+        document,
+        container,
+    }
+    .file(raw)
+}
+
+/// Checks an argv at a key path: its words and the program's path.
+type FindArgv<'a> = dyn Fn(&[String], &[&str]) -> Result<String, Error> + 'a;
+
+struct Checker<'a> {
+    document: Document<'a>,
+    container: &'a dyn Container,
+}
+
+/// A service as checked, before the order is known.
+struct Checked {
+    service: Service,
+    after: Vec<String>,
+}
+
+impl Checker<'_> {
+    /// An error about the key at `path`, at `span` (None: the key's value).
+    fn error(
+        &self,
+        path: &[&str],
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+    ) -> Error {
+        let span = span.or_else(|| self.document.value(path));
+        let key: Vec<String> = path.iter().map(|part| key_part(part)).collect();
+        Error {
+            line: span.map(|span| self.document.line(&span)),
+            key: key.join("."),
+            message: message.into(),
+        }
+    }
+
+    fn duration(&self, text: &str, path: &[&str]) -> Result<Duration, Error> {
+        cli::parse_duration(text).map_err(|why| self.error(path, None, why))
+    }
+
+    fn file(&self, raw: RawFile) -> Result<Services, Error> {
+        let grace_period = match &raw.grace_period {
+            Some(text) => Some(self.duration(text, &["grace_period"])?),
+            None => None,
+        };
+        let mut entries: Vec<(String, RawService)> = raw.service.into_iter().collect();
+        // In the file's order, which is the start order wherever `after`
+        // does not decide.
+        entries.sort_unstable_by_key(|(name, _)| {
+            self.document
+                .key(&["service", name])
+                .map_or(usize::MAX, |span| span.start)
+        });
+        if entries.is_empty() {
+            return Err(Error {
+                line: None,
+                key: String::new(),
+                message: "no service: declare at least one [service.NAME] table".into(),
+            });
+        }
+        let mut checked = Vec::with_capacity(entries.len());
+        for (name, service) in entries {
+            checked.push(self.service(name, service)?);
+        }
+        let names: Vec<&str> = checked.iter().map(|c| c.service.name.as_str()).collect();
+        let after: Vec<Vec<(&str, usize)>> = checked
+            .iter()
+            .map(|c| {
+                let entries = c.after.iter().enumerate();
+                entries.map(|(i, name)| (name.as_str(), i)).collect()
+            })
+            .collect();
+        let order = graph::start_order(&names, &after).map_err(|problem| {
+            let (service, entry, message) = match problem {
+                Problem::Unknown {
+                    service,
+                    site,
+                    name,
+                } => (service, site, format!("unknown service \"{name}\"")),
+                Problem::Cycle {
+                    service,
+                    site,
+                    cycle,
+                } => {
+                    let mut path = vec![names[service]];
+                    path.extend(cycle.iter().map(|&i| names[i]));
+                    let message = format!("dependency cycle: {}", path.join(" after "));
+                    (service, site, message)
+                }
+            };
+            let path = ["service", names[service], "after"];
+            self.error(&path, self.document.item(&path, entry), message)
+        })?;
+        Ok(Services {
+            grace_period,
+            services: in_order(checked, &order),
+        })
+    }
+
+    fn service(&self, name: String, raw: RawService) -> Result<Checked, Error> {
+        if !valid_name(&name) {
+            return Err(self.error(
+                &["service", &name],
+                self.document.key(&["service", &name]),
+                format!(
+                    "invalid service name \"{name}\": expected letters, digits, - and _ \
+                     (it prefixes the service's log lines)"
+                ),
+            ));
+        }
+        let at = |field: &'static str| ["service", name.as_str(), field];
+
+        if let Some(directory) = &raw.working_directory {
+            let path = at("working_directory");
+            if directory.is_empty() || directory.contains('\0') {
+                return Err(self.error(&path, None, "expected a directory's path"));
+            }
+            self.container.directory(directory).map_err(|code| {
+                self.error(&path, None, format!("\"{directory}\": {}", describe(code)))
+            })?;
+        }
+
+        let mut environment: Vec<(String, String)> = raw.environment.into_iter().collect();
+        let variable_path = |variable: &str| -> [String; 4] {
+            [
+                "service".into(),
+                name.clone(),
+                "environment".into(),
+                variable.into(),
+            ]
+        };
+        let located = |variable: &str| {
+            let path = variable_path(variable);
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            self.document
+                .key(&path)
+                .map_or(usize::MAX, |span| span.start)
+        };
+        environment.sort_unstable_by_key(|(variable, _)| located(variable));
+        for (variable, value) in &environment {
+            let path = variable_path(variable);
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            if variable.is_empty() || variable.contains(['=', '\0']) {
+                return Err(self.error(
+                    &path,
+                    self.document.key(&path),
+                    "invalid variable name: it cannot be empty or hold = or a NUL byte",
+                ));
+            }
+            if value.contains('\0') {
+                return Err(self.error(&path, None, "a value cannot hold a NUL byte"));
+            }
+        }
+        // The program is looked for in the PATH the service will have.
+        let search_path = environment
+            .iter()
+            .find(|(variable, _)| variable == "PATH")
+            .map(|(_, value)| value.clone())
+            .or_else(|| self.container.variable("PATH"));
+        let find = |argv: &[String], path: &[&str]| {
+            self.argv(
+                argv,
+                path,
+                raw.working_directory.as_deref(),
+                search_path.as_deref(),
+            )
+        };
+
+        let executable = find(&raw.command, &at("command"))?;
+
+        let ready = match raw.ready {
+            None => Ready::Spawned,
+            Some(RawReady::Word(word)) if word == "notify" => Ready::Notify,
+            Some(RawReady::Word(word)) => {
+                return Err(self.error(
+                    &at("ready"),
+                    None,
+                    format!("invalid ready \"{word}\": expected {READY_EXPECTED}"),
+                ));
+            }
+            Some(RawReady::Table(table)) => self.ready(table, &name, &find)?,
+        };
+
+        let stop_signal = match &raw.stop_signal {
+            Some(text) => {
+                cli::stop_signal(text).map_err(|why| self.error(&at("stop_signal"), None, why))?
+            }
+            None => signals::SIGTERM,
+        };
+        let stop_timeout = match &raw.stop_timeout {
+            Some(text) => Some(self.duration(text, &at("stop_timeout"))?),
+            None => None,
+        };
+        let start_timeout = match &raw.start_timeout {
+            Some(text) => self.duration(text, &at("start_timeout"))?,
+            None => DEFAULT_START_TIMEOUT,
+        };
+
+        let user = match &raw.user {
+            Some(text) => {
+                let path = at("user");
+                let spec: UserSpec = text
+                    .parse()
+                    .map_err(|why: String| self.error(&path, None, why))?;
+                // As for --user: the name must exist in the container, now
+                // rather than when the service starts.
+                user::resolve(
+                    &spec,
+                    &self.container.read("/etc/passwd"),
+                    &self.container.read("/etc/group"),
+                )
+                .map_err(|why| self.error(&path, None, format!("\"{spec}\": {why}")))?;
+                Some(spec)
+            }
+            None => None,
+        };
+
+        Ok(Checked {
+            service: Service {
+                name,
+                command: raw.command,
+                executable,
+                ready,
+                stop_signal,
+                stop_timeout,
+                start_timeout,
+                after: Vec::new(),
+                dependents: Vec::new(),
+                restart: raw.restart,
+                max_restarts: raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS),
+                user,
+                environment,
+                working_directory: raw.working_directory,
+            },
+            after: raw.after,
+        })
+    }
+
+    /// An argv: not empty, no NUL byte, its program found.
+    fn argv(
+        &self,
+        argv: &[String],
+        path: &[&str],
+        working_directory: Option<&str>,
+        search_path: Option<&str>,
+    ) -> Result<String, Error> {
+        let Some(program) = argv.first() else {
+            return Err(self.error(path, None, "empty command: expected [PROGRAM, ARG...]"));
+        };
+        if let Some(at) = argv.iter().position(|word| word.contains('\0')) {
+            return Err(self.error(
+                path,
+                self.document.item(path, at),
+                "an argument cannot hold a NUL byte",
+            ));
+        }
+        command::find(program, working_directory, search_path, self.container)
+            .map_err(|why| self.error(path, self.document.item(path, 0), why))
+    }
+
+    fn ready(&self, table: RawReadyTable, name: &str, find: &FindArgv<'_>) -> Result<Ready, Error> {
+        let path = ["service", name, "ready"];
+        let at = |field: &'static str| ["service", name, "ready", field];
+        let given = [
+            table.fd.is_some(),
+            table.exec.is_some(),
+            table.tcp.is_some(),
+        ];
+        match given.iter().filter(|&&is| is).count() {
+            1 => {}
+            0 => return Err(self.error(&path, None, format!("expected {READY_EXPECTED}"))),
+            _ => {
+                return Err(self.error(&path, None, "give one of fd, exec and tcp, not several"));
+            }
+        }
+        if table.interval.is_some() && table.exec.is_none() {
+            return Err(self.error(
+                &at("interval"),
+                None,
+                "interval is how often an exec probe runs: it goes with exec only",
+            ));
+        }
+        if let Some(number) = table.fd {
+            return match number {
+                0..=2 => Err(self.error(
+                    &at("fd"),
+                    None,
+                    format!(
+                        "descriptor {number} is the service's standard {}: expected 3 or more",
+                        ["input", "output", "error"][number as usize]
+                    ),
+                )),
+                3.. if number <= i64::from(i32::MAX) => Ok(Ready::Fd(number as i32)),
+                _ => Err(self.error(
+                    &at("fd"),
+                    None,
+                    format!("invalid descriptor {number}: expected a number from 3 up"),
+                )),
+            };
+        }
+        if let Some(command) = table.exec {
+            let executable = find(&command, &at("exec"))?;
+            let interval = match &table.interval {
+                Some(text) => {
+                    let interval = self.duration(text, &at("interval"))?;
+                    if interval.is_zero() {
+                        return Err(self.error(
+                            &at("interval"),
+                            None,
+                            "an interval of 0 would run the probe without a pause",
+                        ));
+                    }
+                    interval
+                }
+                None => DEFAULT_PROBE_INTERVAL,
+            };
+            return Ok(Ready::Exec(Probe {
+                command,
+                executable,
+                interval,
+            }));
+        }
+        match &table.tcp {
+            Some(address) => parse_tcp(address)
+                .map(Ready::Tcp)
+                .map_err(|why| self.error(&at("tcp"), None, why)),
+            None => Err(self.error(&path, None, format!("expected {READY_EXPECTED}"))),
+        }
+    }
+}
+
+/// Service names prefix log lines (`db | ...`) and name services in
+/// messages: plain words only.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// `HOST:PORT`, with HOST an IPv4 address, an IPv6 address in brackets, or
+/// `localhost`.
+fn parse_tcp(text: &str) -> Result<TcpAddress, String> {
+    let expected = "expected HOST:PORT, with HOST an IP address ([::1] for IPv6) or localhost";
+    let Some((host, port)) = text.rsplit_once(':') else {
+        return Err(format!("invalid address \"{text}\": {expected}"));
+    };
+    let digits = port;
+    let port = match port.parse::<u16>() {
+        Ok(port) if port > 0 && digits.bytes().all(|b| b.is_ascii_digit()) => port,
+        _ => {
+            return Err(format!(
+                "invalid port \"{digits}\" in \"{text}\": expected a number from 1 to 65535"
+            ));
+        }
+    };
+    let ip = if host == "localhost" {
+        IpAddr::V4(Ipv4Addr::LOCALHOST)
+    } else if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        IpAddr::V6(
+            inner
+                .parse::<Ipv6Addr>()
+                .map_err(|_| format!("invalid IPv6 address \"{inner}\" in \"{text}\""))?,
+        )
+    } else if let Ok(ip) = host.parse::<Ipv4Addr>() {
+        IpAddr::V4(ip)
+    } else if host.contains(':') {
+        return Err(format!(
+            "invalid address \"{text}\": an IPv6 address goes in brackets, as [::1]:5432"
+        ));
+    } else {
+        return Err(format!(
+            "invalid host \"{host}\" in \"{text}\": {expected} (grace looks up no names)"
+        ));
+    };
+    Ok(TcpAddress { ip, port })
+}
+
+/// The checked services in start order, with `after` and `dependents` as
+/// positions in that order.
+fn in_order(checked: Vec<Checked>, order: &[usize]) -> Vec<Service> {
+    // position[i]: where the file's i-th service starts.
+    let mut position = vec![0; order.len()];
+    for (at, &index) in order.iter().enumerate() {
+        position[index] = at;
+    }
+    // By insertion, as in `graph`: collecting would sort.
+    let mut names: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, c) in checked.iter().enumerate() {
+        names.insert(c.service.name.clone(), position[index]);
+    }
+    let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
+    let mut services: Vec<Service> = Vec::with_capacity(order.len());
+    let mut afters: Vec<Vec<usize>> = Vec::with_capacity(order.len());
+    for &index in order {
+        let Some(Checked { service, after }) = slots[index].take() else {
+            continue;
+        };
+        let mut after: Vec<usize> = after
+            .iter()
+            .filter_map(|name| names.get(name.as_str()).copied())
+            .collect();
+        after.sort_unstable();
+        after.dedup();
+        services.push(service);
+        afters.push(after);
+    }
+    for (at, after) in afters.into_iter().enumerate() {
+        for &before in &after {
+            services[before].dependents.push(at);
+        }
+        services[at].after = after;
+    }
+    services
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::container::fake::Fake;
+
+    fn parse_with(text: &str, fake: &Fake) -> Result<Services, Error> {
+        parse(text, fake)
+    }
+
+    fn ok(text: &str) -> Services {
+        parse_with(text, &Fake::new()).unwrap_or_else(|e| panic!("{}", e.render("f.toml")))
+    }
+
+    /// The error for `text`, as grace shows it for a file f.toml.
+    fn refused(text: &str) -> String {
+        refused_in(text, &Fake::new())
+    }
+
+    fn refused_in(text: &str, fake: &Fake) -> String {
+        match parse_with(text, fake) {
+            Ok(services) => panic!("accepted {text:?}: {services:?}"),
+            Err(error) => error.render("f.toml"),
+        }
+    }
+
+    const ISSUE_EXAMPLE: &str = r#"grace_period = "25s"                  # as --grace-period
+
+[service.db]
+command = ["/usr/bin/db", "--data", "/data"]   # an argv
+ready = { fd = 3 }
+stop_signal = "INT"
+stop_timeout = "15s"
+
+[service.app]
+command = ["/app/server"]
+after = ["db"]
+restart = "on-failure"
+user = "app"
+environment = { PORT = "8080" }
+working_directory = "/app"
+"#;
+
+    #[test]
+    fn the_issue_example_is_accepted_with_its_defaults() {
+        let file = ok(ISSUE_EXAMPLE);
+        assert_eq!(file.grace_period, Some(Duration::from_secs(25)));
+        let [db, app] = &file.services[..] else {
+            panic!("{file:?}");
+        };
+        assert_eq!(db.name, "db");
+        assert_eq!(db.command, ["/usr/bin/db", "--data", "/data"]);
+        assert_eq!(db.executable, "/usr/bin/db");
+        assert_eq!(db.ready, Ready::Fd(3));
+        assert_eq!(db.stop_signal, signals::SIGINT);
+        assert_eq!(db.stop_timeout, Some(Duration::from_secs(15)));
+        assert_eq!(db.start_timeout, DEFAULT_START_TIMEOUT);
+        assert_eq!((db.restart, db.max_restarts), (Restart::No, 10));
+        assert_eq!((db.after.clone(), db.dependents.clone()), (vec![], vec![1]));
+        assert_eq!(db.user, None);
+
+        assert_eq!(app.ready, Ready::Spawned);
+        assert_eq!(app.stop_signal, signals::SIGTERM);
+        assert_eq!(app.stop_timeout, None);
+        assert_eq!(app.restart, Restart::OnFailure);
+        assert_eq!(
+            (app.after.clone(), app.dependents.clone()),
+            (vec![0], vec![])
+        );
+        assert_eq!(app.user, Some("app".parse().unwrap()));
+        assert_eq!(app.environment, [("PORT".into(), "8080".into())]);
+        assert_eq!(app.working_directory.as_deref(), Some("/app"));
+    }
+
+    #[test]
+    fn services_come_in_start_order_with_their_relations() {
+        let file = ok(r#"
+[service.web]
+command = ["/bin/true"]
+after = ["app"]
+[service.app]
+command = ["/bin/true"]
+after = ["db", "cache"]
+[service.db]
+command = ["/bin/true"]
+[service.cache]
+command = ["/bin/true"]
+"#);
+        let names: Vec<&str> = file.services.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["db", "cache", "app", "web"]);
+        let relations: Vec<(Vec<usize>, Vec<usize>)> = file
+            .services
+            .iter()
+            .map(|s| (s.after.clone(), s.dependents.clone()))
+            .collect();
+        assert_eq!(
+            relations,
+            [
+                (vec![], vec![2]),
+                (vec![], vec![2]),
+                (vec![0, 1], vec![3]),
+                (vec![2], vec![])
+            ]
+        );
+    }
+
+    #[test]
+    fn every_ready_form_is_read() {
+        let ready = |spec: &str| {
+            let text = format!("[service.s]\ncommand = [\"true\"]\nready = {spec}\n");
+            ok(&text).services[0].ready.clone()
+        };
+        assert_eq!(ready("{ fd = 3 }"), Ready::Fd(3));
+        assert_eq!(ready("\"notify\""), Ready::Notify);
+        assert_eq!(
+            ready("{ exec = [\"sh\", \"-c\", \"exit 0\"], interval = \"1s\" }"),
+            Ready::Exec(Probe {
+                command: vec!["sh".into(), "-c".into(), "exit 0".into()],
+                executable: "/bin/sh".into(),
+                interval: Duration::from_secs(1),
+            })
+        );
+        match ready("{ exec = [\"true\"] }") {
+            Ready::Exec(probe) => assert_eq!(probe.interval, DEFAULT_PROBE_INTERVAL),
+            other => panic!("{other:?}"),
+        }
+        for (spec, shown) in [
+            ("127.0.0.1:5432", "127.0.0.1:5432"),
+            ("localhost:80", "127.0.0.1:80"),
+            ("[::1]:8080", "[::1]:8080"),
+            ("0.0.0.0:65535", "0.0.0.0:65535"),
+        ] {
+            match ready(&format!("{{ tcp = \"{spec}\" }}")) {
+                Ready::Tcp(address) => assert_eq!(address.to_string(), shown),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn syntax_errors_and_unknown_keys_name_their_line_and_key() {
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"/bin/true\"\n"),
+            "f.toml:2: service.db.command: unclosed array, expected `]`"
+        );
+        let message = refused("[service.db]\ncommand = [\"/bin/true\"]\n\ncomand = []\n");
+        assert!(
+            message.starts_with("f.toml:4: service.db.comand: unknown field `comand`"),
+            "{message}"
+        );
+        let message = refused("grace_periode = \"1s\"\n[service.db]\ncommand = [\"true\"]\n");
+        assert!(
+            message.starts_with("f.toml:1: grace_periode: unknown field"),
+            "{message}"
+        );
+        let message =
+            refused("[service.db]\ncommand = [\"true\"]\nready = { fd = 3, bogus = 1 }\n");
+        assert!(
+            message.starts_with("f.toml:3: service.db.ready.bogus: unknown field `bogus`"),
+            "{message}"
+        );
+        let message = refused("[services.db]\ncommand = [\"true\"]\n");
+        assert!(
+            message.starts_with("f.toml:1: services: unknown field"),
+            "{message}"
+        );
+        assert_eq!(
+            refused("[service.db]\nready = \"notify\"\n"),
+            "f.toml:1: service.db: missing field `command`"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nrestart = \"sometimes\"\n"),
+            "f.toml:3: service.db.restart: unknown variant `sometimes`, expected one of `no`, \
+             `on-failure`, `always`"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nmax_restarts = -1\n"),
+            "f.toml:3: service.db.max_restarts: invalid value: integer `-1`, expected u32"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nenvironment = { PORT = 8080 }\n"),
+            "f.toml:3: service.db.environment.PORT: invalid type: integer `8080`, expected a string"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = \"true\"\n"),
+            "f.toml:2: service.db.command: invalid type: string \"true\", expected a sequence"
+        );
+        assert_eq!(
+            refused("service = 3\n"),
+            "f.toml:1: service: invalid type: integer `3`, expected a map"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\n[service.db]\n"),
+            refused("[service.db]\ncommand = [\"true\"]\n[service.db]\n")
+        );
+        assert!(
+            refused("[service.db]\ncommand = [\"true\"]\n[service.db]\n").starts_with("f.toml:3: ")
+        );
+        assert_eq!(
+            refused("# nothing\n"),
+            "f.toml: no service: declare at least one [service.NAME] table"
+        );
+    }
+
+    #[test]
+    fn bad_durations_and_signals_are_refused_at_their_line() {
+        assert_eq!(
+            refused("grace_period = \"25\u{20}s\"\n[service.db]\ncommand = [\"true\"]\n"),
+            "f.toml:1: grace_period: invalid duration '25 s': expected a number with a unit, \
+             such as 500ms, 9s, 1.5s, 2m or 1h"
+        );
+        for field in ["stop_timeout", "start_timeout"] {
+            let message = refused(&format!(
+                "[service.db]\ncommand = [\"true\"]\n\n{field} = \"5 days\"\n"
+            ));
+            assert!(
+                message.starts_with(&format!("f.toml:4: service.db.{field}: invalid duration")),
+                "{message}"
+            );
+        }
+        let message = refused("[service.db]\ncommand = [\"true\"]\nstop_signal = \"TERMINATE\"\n");
+        assert!(
+            message.starts_with("f.toml:3: service.db.stop_signal: invalid signal 'TERMINATE'"),
+            "{message}"
+        );
+        // The rules of --stop-signal: STOP and CHLD stop nothing.
+        for signal in ["STOP", "SIGCHLD", "19"] {
+            let message = refused(&format!(
+                "[service.db]\ncommand = [\"true\"]\nstop_signal = \"{signal}\"\n"
+            ));
+            assert!(
+                message.starts_with("f.toml:3: service.db.stop_signal: SIG")
+                    && message.contains("cannot stop a process"),
+                "{message}"
+            );
+        }
+        for signal in ["QUIT", "sigusr1", "KILL", "RTMIN+3", "2"] {
+            ok(&format!(
+                "[service.db]\ncommand = [\"true\"]\nstop_signal = \"{signal}\"\n"
+            ));
+        }
+        let message = refused("[service.db]\ncommand = [\"true\"]\nstop_timeout = 15\n");
+        assert!(message.starts_with("f.toml:3: service.db.stop_timeout: invalid type: integer"));
+    }
+
+    #[test]
+    fn after_must_name_services_without_a_cycle() {
+        assert_eq!(
+            refused(
+                "[service.db]\ncommand = [\"true\"]\n[service.app]\ncommand = [\"true\"]\n\
+                 after = [\n  \"db\",\n  \"dbb\",\n]\n"
+            ),
+            "f.toml:7: service.app.after: unknown service \"dbb\""
+        );
+        assert_eq!(
+            refused(
+                "[service.a]\ncommand = [\"true\"]\nafter = [\"b\"]\n\
+                 [service.b]\ncommand = [\"true\"]\nafter = [\"c\"]\n\
+                 [service.c]\ncommand = [\"true\"]\nafter = [\"a\"]\n"
+            ),
+            "f.toml:9: service.c.after: dependency cycle: c after a after b after c"
+        );
+        assert_eq!(
+            refused("[service.me]\ncommand = [\"true\"]\nafter = [\"me\"]\n"),
+            "f.toml:3: service.me.after: dependency cycle: me after me"
+        );
+    }
+
+    #[test]
+    fn commands_must_exist_and_be_executable() {
+        assert_eq!(
+            refused("[service.db]\ncommand = []\n"),
+            "f.toml:2: service.db.command: empty command: expected [PROGRAM, ARG...]"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"/usr/bin/dbx\", \"--data\"]\n"),
+            "f.toml:2: service.db.command: \"/usr/bin/dbx\": not found"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"dbx\"]\n"),
+            "f.toml:2: service.db.command: \"dbx\" not found in PATH (/usr/bin:/bin)"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\n  \"/etc/motd\",\n]\n"),
+            "f.toml:3: service.db.command: \"/etc/motd\" cannot be executed: not an executable file"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\", \"a\\u0000b\"]\n"),
+            "f.toml:2: service.db.command: an argument cannot hold a NUL byte"
+        );
+        // Relative to the working directory; PATH as the service gets it.
+        ok("[service.s]\ncommand = [\"./server\"]\nworking_directory = \"/app\"\n");
+        assert_eq!(
+            refused("[service.s]\ncommand = [\"./server\"]\n"),
+            "f.toml:2: service.s.command: \"./server\": not found"
+        );
+        let file = ok("[service.s]\ncommand = [\"server\"]\nenvironment = { PATH = \"/app\" }\n");
+        assert_eq!(file.services[0].executable, "/app/server");
+        let mut no_path = Fake::new();
+        no_path.path = None;
+        assert!(
+            refused_in("[service.s]\ncommand = [\"dbx\"]\n", &no_path)
+                .contains("not found in PATH (/usr/local/bin:/bin:/usr/bin)")
+        );
+        assert_eq!(
+            refused("[service.s]\ncommand = [\"true\"]\nready = { exec = [\"probe\"] }\n"),
+            "f.toml:3: service.s.ready.exec: \"probe\" not found in PATH (/usr/bin:/bin)"
+        );
+        assert_eq!(
+            refused("[service.s]\ncommand = [\"true\"]\nworking_directory = \"/nope\"\n"),
+            "f.toml:3: service.s.working_directory: \"/nope\": not found"
+        );
+        assert_eq!(
+            refused("[service.s]\ncommand = [\"true\"]\nworking_directory = \"/bin/true\"\n"),
+            "f.toml:3: service.s.working_directory: \"/bin/true\": not a directory"
+        );
+    }
+
+    #[test]
+    fn ready_specs_are_checked() {
+        let refused_ready = |spec: &str| {
+            refused(&format!(
+                "[service.s]\ncommand = [\"true\"]\nready = {spec}\n"
+            ))
+        };
+        for (fd, stream) in [(0, "input"), (1, "output"), (2, "error")] {
+            assert_eq!(
+                refused_ready(&format!("{{ fd = {fd} }}")),
+                format!(
+                    "f.toml:3: service.s.ready.fd: descriptor {fd} is the service's standard \
+                     {stream}: expected 3 or more"
+                )
+            );
+        }
+        for fd in ["-1", "2147483648"] {
+            assert!(
+                refused_ready(&format!("{{ fd = {fd} }}")).contains("invalid descriptor"),
+                "{fd}"
+            );
+        }
+        assert!(refused_ready("{ fd = \"3\" }").contains("service.s.ready.fd: invalid type"));
+        assert!(
+            refused_ready("\"ready\"")
+                .starts_with("f.toml:3: service.s.ready: invalid ready \"ready\"")
+        );
+        assert!(refused_ready("3").starts_with("f.toml:3: service.s.ready: invalid type: integer"));
+        assert!(refused_ready("{}").starts_with("f.toml:3: service.s.ready: expected \"notify\""));
+        assert_eq!(
+            refused_ready("{ fd = 3, tcp = \"127.0.0.1:1\" }"),
+            "f.toml:3: service.s.ready: give one of fd, exec and tcp, not several"
+        );
+        assert!(
+            refused_ready("{ fd = 3, interval = \"1s\" }")
+                .starts_with("f.toml:3: service.s.ready.interval: interval is how often")
+        );
+        assert!(
+            refused_ready("{ exec = [\"true\"], interval = \"0s\" }")
+                .starts_with("f.toml:3: service.s.ready.interval: an interval of 0")
+        );
+        assert!(
+            refused_ready("{ exec = [\"true\"], interval = \"fast\" }")
+                .starts_with("f.toml:3: service.s.ready.interval: invalid duration 'fast'")
+        );
+        assert!(
+            refused_ready("{ exec = [] }")
+                .starts_with("f.toml:3: service.s.ready.exec: empty command")
+        );
+        for (address, why) in [
+            ("5432", "invalid address"),
+            ("127.0.0.1", "invalid address"),
+            ("127.0.0.1:", "invalid port"),
+            ("127.0.0.1:0", "invalid port"),
+            ("127.0.0.1:65536", "invalid port"),
+            ("127.0.0.1:+80", "invalid port"),
+            ("::1:80", "goes in brackets"),
+            ("[::g]:80", "invalid IPv6 address"),
+            ("db:5432", "invalid host \"db\""),
+            (":5432", "invalid host \"\""),
+            ("256.0.0.1:80", "invalid host"),
+        ] {
+            let message = refused_ready(&format!("{{ tcp = \"{address}\" }}"));
+            assert!(
+                message.starts_with("f.toml:3: service.s.ready.tcp: ") && message.contains(why),
+                "{address}: {message}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_users_and_environments_are_checked() {
+        assert!(
+            refused("[service.\"a b\"]\ncommand = [\"true\"]\n")
+                .starts_with("f.toml:1: service.\"a b\": invalid service name \"a b\"")
+        );
+        assert!(refused("[service.\"\"]\ncommand = [\"true\"]\n").contains("invalid service name"));
+        ok("[service.my-app_2]\ncommand = [\"true\"]\n");
+        assert_eq!(
+            refused("[service.s]\ncommand = [\"true\"]\nuser = \"nobody\"\n"),
+            format!(
+                "f.toml:3: service.s.user: \"nobody\": {}",
+                user_error("nobody")
+            )
+        );
+        assert!(
+            refused("[service.s]\ncommand = [\"true\"]\nuser = \"a:b:c\"\n")
+                .starts_with("f.toml:3: service.s.user: invalid user 'a:b:c'")
+        );
+        ok("[service.s]\ncommand = [\"true\"]\nuser = \"1234:1234\"\n");
+        assert!(
+            refused("[service.s]\ncommand = [\"true\"]\nenvironment = { \"A=B\" = \"x\" }\n")
+                .starts_with("f.toml:3: service.s.environment.\"A=B\": invalid variable name")
+        );
+        assert!(
+            refused(
+                "[service.s]\ncommand = [\"true\"]\n[service.s.environment]\nA = \"\\u0000\"\n"
+            )
+            .starts_with("f.toml:4: service.s.environment.A: a value cannot hold a NUL")
+        );
+        let file =
+            ok("[service.s]\ncommand = [\"true\"]\nenvironment = { Z = \"1\", A = \"2\" }\n");
+        assert_eq!(
+            file.services[0].environment,
+            [("Z".into(), "1".into()), ("A".into(), "2".into())]
+        );
+    }
+
+    /// What `user::resolve` says of a missing user, however it words it.
+    fn user_error(name: &str) -> String {
+        let fake = Fake::new();
+        user::resolve(&name.parse().unwrap(), &fake.passwd, &fake.group).unwrap_err()
+    }
+
+    #[test]
+    fn hostile_documents_are_refused_without_a_panic() {
+        for text in [
+            "",
+            "\u{0}",
+            "[",
+            "[[service]]",
+            "service = []",
+            "[service]\ndb = 1",
+            "[service.db]\ncommand = [[[[[[[[[[[[[[[[[[[[\"x\"]]]]]]]]]]]]]]]]]]]]",
+            &"[".repeat(10_000),
+            &"a = { b = ".repeat(1_000),
+            "[service.db]\ncommand = [\"true\"]\nready = { exec = \"x\" }",
+            "[service.db]\ncommand = [\"true\"]\nready = { tcp = \"[\" }",
+            "[service.db]\ncommand = [\"true\"]\nready = { tcp = \"[]:1\" }",
+        ] {
+            let _ = parse_with(text, &Fake::new());
+        }
+    }
+}

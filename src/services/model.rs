@@ -1,0 +1,126 @@
+//! The services file, validated: what the runtime is handed. Every value
+//! here has been checked (durations, signals, names, programs found), so
+//! that nothing can fail on its account once services have started.
+
+use core::fmt;
+use core::net::IpAddr;
+use core::time::Duration;
+
+use crate::prelude::*;
+
+use crate::signals::Signal;
+use crate::user::UserSpec;
+
+/// `start_timeout` when none is given.
+pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// `max_restarts` when none is given (within a minute).
+pub const DEFAULT_MAX_RESTARTS: u32 = 10;
+
+/// How often an `exec` probe runs when no `interval` is given.
+pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(200);
+
+/// The whole file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Services {
+    /// `grace_period`, as --grace-period (which wins when both are given).
+    pub grace_period: Option<Duration>,
+    /// In start order: every service comes after each service it starts
+    /// `after`; services that do not depend on each other keep the file's
+    /// order. The stop goes the other way.
+    pub services: Vec<Service>,
+}
+
+/// One `[service.NAME]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    /// The argv, as written (argv[0] included). Never empty, no NUL byte.
+    pub command: Vec<String>,
+    /// argv[0] found as execvp(3) would find it (through PATH, or relative
+    /// to `working_directory`): what to execute, so that the program run is
+    /// the one that was checked.
+    pub executable: String,
+    pub ready: Ready,
+    pub stop_signal: Signal,
+    /// None: what remains of the grace period.
+    pub stop_timeout: Option<Duration>,
+    pub start_timeout: Duration,
+    /// The services this one starts after, as indices into
+    /// `Services::services` (each one smaller than this service's own),
+    /// ascending.
+    pub after: Vec<usize>,
+    /// The services that start after this one, the ones to wait for before
+    /// it is stopped: indices into `Services::services`, ascending.
+    pub dependents: Vec<usize>,
+    pub restart: Restart,
+    pub max_restarts: u32,
+    /// As --user; it resolved in the container's user database.
+    pub user: Option<UserSpec>,
+    /// Added to the environment grace was given, in the file's key order.
+    pub environment: Vec<(String, String)>,
+    pub working_directory: Option<String>,
+}
+
+/// When a service counts as ready.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ready {
+    /// No `ready`: once it has been spawned.
+    Spawned,
+    /// `{ fd = N }`: once it writes a newline to descriptor N (3 or more).
+    Fd(i32),
+    /// `{ exec = [...] }`: once the probe exits 0.
+    Exec(Probe),
+    /// `{ tcp = "HOST:PORT" }`: once a connection succeeds.
+    Tcp(TcpAddress),
+    /// `"notify"`: READY=1 on the NOTIFY_SOCKET grace creates.
+    Notify,
+}
+
+/// A readiness command, run every `interval` until it exits 0.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    pub command: Vec<String>,
+    /// As `Service::executable`.
+    pub executable: String,
+    pub interval: Duration,
+}
+
+/// Where a `tcp` readiness check connects: an address, never a name to
+/// look up (PID 1 does not wait on DNS); `localhost` is 127.0.0.1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpAddress {
+    pub ip: IpAddr,
+    pub port: u16,
+}
+
+impl fmt::Display for TcpAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.ip {
+            IpAddr::V4(ip) => write!(f, "{ip}:{}", self.port),
+            IpAddr::V6(ip) => write!(f, "[{ip}]:{}", self.port),
+        }
+    }
+}
+
+/// What happens when a service exits by itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Restart {
+    /// The service is essential: its exit stops everything.
+    #[default]
+    No,
+    /// Restarted after a non-zero exit or a signal.
+    OnFailure,
+    Always,
+}
+
+impl Restart {
+    pub fn name(self) -> &'static str {
+        match self {
+            Restart::No => "no",
+            Restart::OnFailure => "on-failure",
+            Restart::Always => "always",
+        }
+    }
+}
