@@ -1,5 +1,6 @@
 //! Property tests over every parser grace has: signal names, durations,
-//! signal lists, the command line, /proc stat, status and cmdline text.
+//! signal lists, the command line, /proc stat, status and cmdline text,
+//! the services file.
 //! Inputs come from proptest, mixing random text from an alphabet chosen to
 //! hit the parsers' edges, mutations of valid inputs and known hostile
 //! shapes. The properties: never panic, and what is accepted means what it
@@ -20,6 +21,9 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, RngSeed};
 
+use crate::services::config as services_file;
+use crate::services::container::fake::Fake;
+use crate::services::model::Services;
 use crate::signals::Signal;
 use crate::{cli, procfs};
 
@@ -163,6 +167,7 @@ const WORDS: &[&str] = &[
     "-h",
     "-V",
     "inspect",
+    "check",
     "--json",
     "TERM",
     "3",
@@ -174,6 +179,100 @@ const WORDS: &[&str] = &[
     "=",
     "",
 ];
+
+/// A services file that uses every key, to be damaged.
+const SERVICES: &str = r#"grace_period = "25s"
+[service.db]
+command = ["/usr/bin/db", "--data", "/data"]
+ready = { fd = 3 }
+stop_signal = "INT"
+stop_timeout = "15s"
+start_timeout = "1m"
+max_restarts = 3
+[service.app]
+command = ["server"]
+after = ["db", "cache"]
+restart = "on-failure"
+user = "app"
+environment = { PORT = "8080", PATH = "/app" }
+working_directory = "/app"
+ready = { exec = ["/bin/true", "-x"], interval = "200ms" }
+[service.cache]
+command = ["true"]
+ready = { tcp = "[::1]:6379" }
+[service.n]
+command = ["sh"]
+ready = "notify"
+"#;
+
+/// Pieces of TOML, to be assembled at random.
+const TOML_PIECES: &[&str] = &[
+    "[service.a]\n",
+    "[service.b]\n",
+    "[service]\n",
+    "[[service]]\n",
+    "command = [\"true\"]\n",
+    "command = []\n",
+    "after = [\"a\"]\n",
+    "after = [\"b\", \"a\"]\n",
+    "ready = { fd = 3 }\n",
+    "ready = { exec = [\"sh\"] }\n",
+    "ready = \"notify\"\n",
+    "ready = { tcp = \"",
+    "stop_signal = \"",
+    "grace_period = ",
+    "environment = { ",
+    "a.b.c = 1\n",
+    "\"",
+    "'",
+    "'''",
+    "\"\"\"",
+    "[",
+    "]",
+    "{",
+    "}",
+    "=",
+    ",",
+    ".",
+    "\n",
+    "#",
+    " ",
+    "\\u0000",
+    "\\",
+    "1979-05-27T07:32:00Z",
+    "1e400",
+    "-0",
+    "0x7f",
+    "inf",
+    "nan",
+    "9223372036854775808",
+    "é",
+    "\u{0}",
+];
+
+fn services_input() -> impl Strategy<Value = String> {
+    prop_oneof![
+        prop::collection::vec(select(TOML_PIECES), 0..24).prop_map(|pieces| pieces.concat()),
+        edits().prop_map(|edits| damage(SERVICES, &edits)),
+    ]
+}
+
+/// What an accepted file must mean: every service after those it starts
+/// after, its dependents after it, and the two relations the same.
+fn order_holds(services: &Services) -> Result<(), TestCaseError> {
+    for (at, service) in services.services.iter().enumerate() {
+        prop_assert!(!service.command.is_empty());
+        for &before in &service.after {
+            prop_assert!(before < at, "{} after {}", service.name, before);
+            prop_assert!(services.services[before].dependents.contains(&at));
+        }
+        for &later in &service.dependents {
+            prop_assert!(later > at);
+            prop_assert!(services.services[later].after.contains(&at));
+        }
+    }
+    Ok(())
+}
 
 const STAT: &str = "4242 (worker) S 1 4242 4242 0 -1 4194560 120 0 0 0 3 1 0 0 20 0 1 0 987654 10000000 500 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
 
@@ -264,6 +363,13 @@ proptest! {
     }
 
     #[test]
+    fn services_files_never_panic_and_accepted_ones_are_in_order(text in services_input()) {
+        if let Ok(services) = services_file::parse(&text, &Fake::new()) {
+            order_holds(&services)?;
+        }
+    }
+
+    #[test]
     fn status_and_cmdline_parsing_never_panic(
         status in prop_oneof![edits().prop_map(|e| damage(STATUS, &e)), text(12)],
         raw in prop::collection::vec(any::<u8>(), 0..64),
@@ -280,6 +386,14 @@ proptest! {
 #[test]
 fn the_valid_status_parses() {
     assert!(procfs::parse_dispositions(STATUS).is_some());
+}
+
+#[test]
+fn the_valid_services_file_parses_in_order() {
+    let services = services_file::parse(SERVICES, &Fake::new()).unwrap();
+    let names: Vec<&str> = services.services.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["db", "cache", "app", "n"]);
+    order_holds(&services).unwrap();
 }
 
 /// Every file under tests/corpus/PARSER/, with its name.
@@ -314,6 +428,10 @@ fn the_corpus_is_refused_without_a_panic() {
     for (name, text) in corpus("stat") {
         // Some of these are damaged but still parse; none may panic.
         let _ = (name, procfs::parse_stat(&text));
+    }
+    for (name, text) in corpus("services") {
+        let result = services_file::parse(&text, &Fake::new());
+        assert!(result.is_err(), "services/{name}: {result:?}");
     }
     for (_, text) in corpus("status") {
         assert_eq!(procfs::parse_dispositions(&text), None);

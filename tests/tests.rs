@@ -23,5 +23,6 @@ mod newcomers;
 mod privileges;
 mod reaping;
 mod recipes;
+mod services;
 mod shutdown;
 mod terminal;

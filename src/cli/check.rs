@@ -14,9 +14,9 @@ anything.
 
 usage: grace check FILE
 
-Reads FILE as grace reads it before starting services: TOML syntax and
-keys, durations, signals, users, readiness specs, every command found and
-executable (through PATH, or relative to working_directory), and the
+Checks everything that can be checked before a service starts: TOML syntax
+and keys, durations, signals, users, readiness specs, every command found
+and executable (through PATH, or relative to working_directory), and the
 `after` relation (no unknown name, no cycle). Run it where the services
 will run, such as inside the image: commands and users are looked up there.
 

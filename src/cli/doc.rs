@@ -7,6 +7,8 @@
 use crate::prelude::*;
 
 #[cfg(test)]
+use super::check::CHECK_HELP;
+#[cfg(test)]
 use super::inspect::INSPECT_HELP;
 use super::options::{OPTIONS, OptionDoc};
 use super::personality::{Personality, USAGE};
@@ -37,6 +39,20 @@ dumb-init, grace reads that tool's command line and environment variables, with 
 defaults for where forwarded signals go and its exit code for usage errors (1). The stop still \
 reaches every process.";
 
+/// grace's subcommands, each a word before any option.
+const SUBCOMMANDS: &[(&str, &str)] = &[
+    (
+        "grace inspect [PID]",
+        "show every process's signal dispositions and what a stop will do to each \
+         (grace inspect --help)",
+    ),
+    (
+        "grace check FILE",
+        "validate a services file (docs/services.md) without running anything; running \
+         services is not available yet (grace check --help)",
+    ),
+];
+
 const EXIT_STATUS: &[(&str, &str)] = &[
     ("N", "the command exited with N (0 if N is given to -e)"),
     (
@@ -50,7 +66,8 @@ const EXIT_STATUS: &[(&str, &str)] = &[
     ("126", "the command exists but cannot be executed"),
     (
         "2",
-        "bad option, bad value, no command (1 in the tini and dumb-init personalities)",
+        "bad option, bad value, no command (1 in the tini and dumb-init personalities); for \
+         grace check, a services file that is not valid",
     ),
     (
         "125",
@@ -144,6 +161,10 @@ pub fn help(personality: Personality) -> String {
             paragraph(&mut out, ENVIRONMENT[0]);
             out.push('\n');
             paragraph(&mut out, PERSONALITIES);
+            out.push_str("\nSubcommands:\n");
+            for (label, meaning) in SUBCOMMANDS {
+                help_entry(&mut out, label, meaning);
+            }
         }
         Some(docs) => {
             let name = docs.name;
@@ -242,7 +263,7 @@ pub fn man_page() -> String {
     out.push_str(
         ".B grace\n[\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARG\\fR]...\n.br\n\
          .B grace inspect\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-signal\\fR \\fISIGNAL\\fR] \
-         [\\fIPID\\fR]\n",
+         [\\fIPID\\fR]\n.br\n.B grace check\n\\fIFILE\\fR\n",
     );
     out.push_str(".SH DESCRIPTION\n");
     out.push_str(&roff(DESCRIPTION));
@@ -300,6 +321,12 @@ pub fn man_page() -> String {
         out.push('\n');
     }
     out.push_str(".fi\n");
+    out.push_str(".SH \"CHECK\"\n.nf\n");
+    for line in CHECK_HELP.lines() {
+        out.push_str(&roff(line));
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
     out.push_str(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in EXIT_STATUS {
         roff_entry(&mut out, code, meaning);
@@ -312,8 +339,8 @@ pub fn man_page() -> String {
     );
     out.push_str(".SH \"SEE ALSO\"\n");
     out.push_str(
-        "docs/configuration.md, docs/compat.md, docs/logging.md and docs/recipes.md in \
-         grace's source.\n",
+        "docs/configuration.md, docs/compat.md, docs/logging.md, docs/recipes.md and \
+         docs/services.md in grace's source.\n",
     );
     out
 }
@@ -357,6 +384,14 @@ mod tests {
                 assert!(line.chars().count() <= WIDTH, "{line:?}");
             }
         }
+        for subcommand in ["grace inspect", "grace check FILE"] {
+            assert!(text.contains(subcommand), "{subcommand}");
+            assert!(
+                !help(Personality::Tini).contains(subcommand),
+                "{subcommand}"
+            );
+        }
+        assert!(man_page().contains("grace check"));
         assert!(help(Personality::Tini).contains("TINI_KILL_PROCESS_GROUP"));
         assert!(help(Personality::DumbInit).contains("--single-child"));
     }

@@ -20,7 +20,7 @@
 
 pub mod check;
 mod command;
-mod config;
-mod container;
+pub mod config;
+pub mod container;
 mod graph;
 pub mod model;
