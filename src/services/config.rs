@@ -795,6 +795,16 @@ working_directory = "/app"
         assert_eq!(app.working_directory.as_deref(), Some("/app"));
     }
 
+    /// docs/services.md's example is a valid file.
+    #[test]
+    fn the_documented_example_is_valid() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let doc = std::fs::read_to_string(root.join("docs/services.md")).unwrap();
+        let (_, rest) = doc.split_once("```toml\n").expect("a toml example");
+        let (example, _) = rest.split_once("```").unwrap();
+        assert_eq!(ok(example), ok(ISSUE_EXAMPLE));
+    }
+
     #[test]
     fn services_come_in_start_order_with_their_relations() {
         let file = ok(r#"
