@@ -42,6 +42,7 @@ pub fn start_order<S: Clone>(
     let mut needs: Vec<Vec<(usize, S)>> = Vec::with_capacity(names.len());
     for (service, entries) in after.iter().enumerate() {
         let mut resolved: Vec<(usize, S)> = Vec::new();
+        let mut seen: BTreeSet<usize> = BTreeSet::new();
         for (name, site) in entries {
             let Some(&other) = index.get(name) else {
                 return Err(Problem::Unknown {
@@ -50,7 +51,7 @@ pub fn start_order<S: Clone>(
                     name: name.to_string(),
                 });
             };
-            if !resolved.iter().any(|(known, _)| *known == other) {
+            if seen.insert(other) {
                 resolved.push((other, site.clone()));
             }
         }
