@@ -7,13 +7,13 @@
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::util::{TempDir, grace_bin, shell_code};
+use crate::util::{TempDir, grace_command, shell_code};
 
 /// `grace check` on `path`: exit code, stdout, stderr.
 fn check(path: &Path) -> (i32, String, String) {
-    let output = Command::new(grace_bin())
+    let output = grace_command()
         .arg("check")
         .arg(path)
         .stdin(Stdio::null())
@@ -259,7 +259,7 @@ fn unreadable_files_and_usage_errors_exit_2() {
         &["check", "a.toml", "b.toml"],
         &["check", "--json", "a"],
     ] {
-        let output = Command::new(grace_bin())
+        let output = grace_command()
             .args(args)
             .stdin(Stdio::null())
             .output()
@@ -272,10 +272,7 @@ fn unreadable_files_and_usage_errors_exit_2() {
         );
     }
 
-    let output = Command::new(grace_bin())
-        .args(["check", "--help"])
-        .output()
-        .unwrap();
+    let output = grace_command().args(["check", "--help"]).output().unwrap();
     assert_eq!(shell_code(output.status), 0);
     assert!(String::from_utf8_lossy(&output.stdout).contains("usage: grace check FILE"));
 }
