@@ -832,6 +832,7 @@ impl Effects for Edge<'_> {
             new_session: false,
             credentials: self.credentials,
             no_new_privs: self.config.no_new_privs,
+            ..Default::default()
         };
         match spawn::start(b"/bin/sh", &args, self.environment, self.inherited, options) {
             Ok(started) => {

@@ -213,6 +213,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
         new_session: config.new_session,
         credentials: credentials.as_ref(),
         no_new_privs: config.no_new_privs,
+        ..Default::default()
     };
     let started = match spawn::start(
         &config.command,

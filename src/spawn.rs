@@ -178,6 +178,10 @@ pub struct Options<'a> {
     /// Run as this user, with HOME set to the user's home.
     pub credentials: Option<&'a Credentials>,
     pub no_new_privs: bool,
+    /// (grace's descriptor, the child's number) to hand over.
+    pub descriptors: &'a [(i32, i32)],
+    /// Where it starts (a service's working_directory).
+    pub directory: Option<&'a str>,
 }
 
 /// Starts `program` with `args` and grace's own `environment` (`NAME=value`
@@ -208,6 +212,8 @@ pub fn start(
             groups: c.groups.clone(),
         }),
         no_new_privs: options.no_new_privs,
+        descriptors: options.descriptors.to_vec(),
+        directory: options.directory.map(|d| d.as_bytes().to_vec()),
     };
     let foreground_before = if take_terminal && !options.new_session {
         sys::foreground_group(libc::STDIN_FILENO).ok()

@@ -14,6 +14,11 @@ impl Instant {
         Instant(sys::monotonic_now())
     }
 
+    /// A time that never comes: a bound that no longer applies.
+    pub fn far_future() -> Self {
+        Instant(Duration::MAX)
+    }
+
     pub fn elapsed(&self) -> Duration {
         Instant::now().saturating_duration_since(*self)
     }

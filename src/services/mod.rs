@@ -22,5 +22,6 @@ pub mod check;
 mod command;
 pub mod config;
 pub mod container;
+pub mod fleet;
 mod graph;
 pub mod model;

@@ -9,6 +9,8 @@
 //! - `process`: reaping, prctl, the terminal, and starting the command;
 //! - `file`: reading files and directories, writing to descriptors, the
 //!   working directory, what a path is and whether it may be executed;
+//! - `ready`: what a service's readiness is read from (a pipe, the
+//!   notify socket, a TCP connect), and the run directory;
 //! - `clock`: the monotonic and wall clocks;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
@@ -17,6 +19,7 @@ mod abi;
 mod clock;
 mod file;
 mod process;
+mod ready;
 mod runtime;
 mod signal;
 
@@ -34,6 +37,10 @@ pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
     set_foreground_group, set_parent_death_signal, spawn,
+};
+pub use ready::{
+    Connect, Read, connect, connect_result, create_directories, notify_socket, pipe, read_now,
+    remove_file,
 };
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
@@ -96,7 +103,8 @@ impl fmt::Display for Error {
 pub struct Fd(RawFd);
 
 impl Fd {
-    fn raw(&self) -> RawFd {
+    /// The number, for a `pollfd` or a child's descriptor table.
+    pub fn raw(&self) -> RawFd {
         self.0
     }
 }

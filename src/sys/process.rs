@@ -102,6 +102,12 @@ pub struct ChildSetup {
     pub credentials: Option<ChildCredentials>,
     /// prctl(PR_SET_NO_NEW_PRIVS).
     pub no_new_privs: bool,
+    /// (grace's descriptor, the child's number): a service's output pipes
+    /// and its notification fd. Each source stays open in grace until the
+    /// spawn returns.
+    pub descriptors: Vec<(RawFd, RawFd)>,
+    /// chdir(2) here before the exec (a service's working_directory).
+    pub directory: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +202,14 @@ pub fn spawn(
         None => unsafe { environ },
     };
 
+    if setup.descriptors.len() > 8 {
+        return Err(SpawnFailure::Failed(Error::from_raw_os_error(libc::EINVAL)));
+    }
+    let directory = match &setup.directory {
+        Some(path) => Some(c_string(path).map_err(SpawnFailure::Failed)?),
+        None => None,
+    };
+
     let mut pipe: [c_int; 2] = [-1, -1];
     // SAFETY: `pipe` is a live array of two ints for the kernel to fill.
     check(unsafe { libc::pipe2(pipe.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)
@@ -206,7 +220,7 @@ pub fn spawn(
     // lock held by a thread that does not exist there.
     let pid = check(unsafe { libc::fork() } as libc::c_long).map_err(SpawnFailure::Failed)? as i32;
     if pid == 0 {
-        let report = match prepare_child(setup) {
+        let report = match prepare_child(setup, directory.as_deref()) {
             Ok(()) => exec_first(&candidates, &argv, &mut shell_argv, envp),
             Err(error) => [error.code, REPORT_FAILED, -1],
         };
@@ -329,7 +343,24 @@ fn looks_binary(path: &[u8]) -> bool {
 /// signal mask grace was started with, SIGPIPE ignored again if it was,
 /// owning the terminal when asked, and as another user when asked. Only
 /// async-signal-safe system calls; nothing is allocated.
-fn prepare_child(setup: &ChildSetup) -> Result<()> {
+fn prepare_child(setup: &ChildSetup, directory: Option<&[u8]>) -> Result<()> {
+    // First out of the way of every target number, then onto the targets:
+    // a source may sit where another target goes. dup2 leaves the target
+    // without close-on-exec; the moved copies keep it and vanish at exec.
+    let mut moved = [-1 as c_int; 8];
+    for (slot, &(source, _)) in moved.iter_mut().zip(&setup.descriptors) {
+        // SAFETY: fcntl with integer arguments; the source is open.
+        *slot = check(unsafe { libc::fcntl(source, libc::F_DUPFD_CLOEXEC, 64) } as libc::c_long)?
+            as c_int;
+    }
+    for (&from, &(_, target)) in moved.iter().zip(&setup.descriptors) {
+        // SAFETY: integer arguments only.
+        check(unsafe { libc::dup2(from, target) } as libc::c_long)?;
+    }
+    if let Some(directory) = directory {
+        // SAFETY: a NUL-terminated path allocated before the fork.
+        check(unsafe { libc::chdir(directory.as_ptr().cast()) } as libc::c_long)?;
+    }
     if setup.new_session {
         // SAFETY: setsid takes no argument.
         check(unsafe { libc::setsid() } as libc::c_long)?;

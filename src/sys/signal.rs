@@ -155,6 +155,41 @@ impl SignalFd {
         Ok((count, exited))
     }
 
+    /// As `receive`, while also waiting on `others` (descriptors of the
+    /// caller's, with the events it wants): their `revents` are filled in.
+    /// Returns how many signals were read.
+    pub fn receive_polling(
+        &self,
+        buffer: &mut [ReceivedSignal],
+        timeout: Option<Duration>,
+        others: &mut [libc::pollfd],
+    ) -> Result<usize> {
+        if others.is_empty() {
+            return self.receive(buffer, timeout);
+        }
+        let mut pollfds: Vec<libc::pollfd> = Vec::with_capacity(others.len() + 1);
+        pollfds.push(libc::pollfd {
+            fd: self.fd.raw(),
+            events: libc::POLLIN,
+            revents: 0,
+        });
+        pollfds.extend(others.iter().map(|p| libc::pollfd { revents: 0, ..*p }));
+        if poll_all(&mut pollfds, timeout)? == 0 {
+            for other in others.iter_mut() {
+                other.revents = 0;
+            }
+            return Ok(0);
+        }
+        for (other, polled) in others.iter_mut().zip(&pollfds[1..]) {
+            other.revents = polled.revents;
+        }
+        if pollfds[0].revents & libc::POLLIN != 0 {
+            self.receive(buffer, None)
+        } else {
+            Ok(0)
+        }
+    }
+
     /// `ppoll(2)` on the signalfd: whether a signal is pending within
     /// `timeout`. No other thread reads the descriptor, so a read after a
     /// true answer does not block.
@@ -210,6 +245,13 @@ pub fn kill(pid: i32, signal: i32) -> Result<()> {
 /// another process) even after its pid is reused.
 pub struct PidFd {
     fd: Fd,
+}
+
+impl PidFd {
+    /// The number, for a `pollfd`.
+    pub fn raw(&self) -> RawFd {
+        self.fd.raw()
+    }
 }
 
 impl PidFd {

@@ -1,0 +1,228 @@
+//! The descriptors a service's readiness is read from: the pipe of an
+//! s6-style notification fd, the datagram socket sd_notify writes to, and
+//! a TCP connect that must not block the loop. All are close-on-exec and
+//! non-blocking on grace's side: the loop learns from `ppoll` when to
+//! read, and a read never waits.
+
+use core::mem::size_of;
+use core::net::{IpAddr, SocketAddr};
+
+use super::{Error, Fd, RawFd, Result, c_string, check};
+
+/// A pipe: (read end, write end), both close-on-exec, the read end
+/// non-blocking. The write end is dup2'd onto the child's descriptor,
+/// which clears close-on-exec there only.
+pub fn pipe() -> Result<(Fd, Fd)> {
+    let mut ends: [libc::c_int; 2] = [-1, -1];
+    // SAFETY: `ends` is a live array of two ints for the kernel to fill.
+    check(unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
+    let (read, write) = (Fd(ends[0]), Fd(ends[1]));
+    set_nonblocking(read.raw())?;
+    Ok((read, write))
+}
+
+fn set_nonblocking(fd: RawFd) -> Result<()> {
+    // SAFETY: fcntl with integer arguments on a descriptor we own.
+    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long)? as libc::c_int;
+    // SAFETY: as above.
+    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } as libc::c_long)
+        .map(drop)
+}
+
+/// What a non-blocking read found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// This many bytes (never 0).
+    Data(usize),
+    /// Nothing now; more may come.
+    Nothing,
+    /// The other end is closed for good.
+    End,
+}
+
+/// read(2) or recv(2) without waiting.
+pub fn read_now(fd: &Fd, buffer: &mut [u8]) -> Result<Read> {
+    loop {
+        // SAFETY: a read into a live buffer of the length given.
+        let result = unsafe { libc::read(fd.raw(), buffer.as_mut_ptr().cast(), buffer.len()) };
+        return match check(result as libc::c_long) {
+            Ok(0) => Ok(Read::End),
+            Ok(count) => Ok(Read::Data(count as usize)),
+            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code == libc::EAGAIN => Ok(Read::Nothing),
+            Err(error) => Err(error),
+        };
+    }
+}
+
+/// A datagram socket bound at `path`, for sd_notify(3) messages: what
+/// systemd gives a `Type=notify` service as NOTIFY_SOCKET. A stale socket
+/// file left by an earlier grace is replaced.
+pub fn notify_socket(path: &str) -> Result<Fd> {
+    let mut address: libc::sockaddr_un = unsafe_zeroed_sockaddr_un();
+    let bytes = path.as_bytes();
+    if bytes.len() >= address.sun_path.len() {
+        return Err(Error::with_detail(
+            libc::ENAMETOOLONG,
+            "the socket's path is longer than a socket address holds",
+        ));
+    }
+    for (slot, &byte) in address.sun_path.iter_mut().zip(bytes) {
+        *slot = byte as libc::c_char;
+    }
+    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    let c_path = c_string(bytes)?;
+    // SAFETY: unlink of a NUL-terminated path; failure (none there) is fine.
+    unsafe { libc::unlink(c_path.as_ptr().cast()) };
+    // SAFETY: integer arguments only.
+    let fd = check(unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    } as libc::c_long)?;
+    let fd = Fd(fd as RawFd);
+    // SAFETY: a live sockaddr_un and its size.
+    check(unsafe {
+        libc::bind(
+            fd.raw(),
+            (&address as *const libc::sockaddr_un).cast(),
+            size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        )
+    } as libc::c_long)?;
+    Ok(fd)
+}
+
+fn unsafe_zeroed_sockaddr_un() -> libc::sockaddr_un {
+    // SAFETY: sockaddr_un is plain data, valid when all zero.
+    unsafe { core::mem::zeroed() }
+}
+
+/// unlink(2), for the notify socket once it has served.
+pub fn remove_file(path: &str) {
+    if let Ok(c_path) = c_string(path.as_bytes()) {
+        // SAFETY: unlink of a NUL-terminated path.
+        unsafe { libc::unlink(c_path.as_ptr().cast()) };
+    }
+}
+
+/// How a connect attempt stands.
+pub enum Connect {
+    /// Connected at once (loopback often is).
+    Done,
+    /// Under way: the socket becomes writable when it is decided.
+    Pending(Fd),
+    /// Refused or unreachable now.
+    Failed(Error),
+}
+
+/// A non-blocking TCP connect to `address`. The socket is closed as soon
+/// as the answer is known: readiness only asks whether something listens.
+pub fn connect(address: SocketAddr) -> Result<Connect> {
+    let family = match address.ip() {
+        IpAddr::V4(_) => libc::AF_INET,
+        IpAddr::V6(_) => libc::AF_INET6,
+    };
+    // SAFETY: integer arguments only.
+    let fd = check(unsafe {
+        libc::socket(
+            family,
+            libc::SOCK_STREAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    } as libc::c_long)?;
+    let fd = Fd(fd as RawFd);
+    let result = match address {
+        SocketAddr::V4(v4) => {
+            let raw = libc::sockaddr_in {
+                sin_family: libc::AF_INET as libc::sa_family_t,
+                sin_port: v4.port().to_be(),
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from_ne_bytes(v4.ip().octets()),
+                },
+                sin_zero: [0; 8],
+            };
+            // SAFETY: a live sockaddr_in and its size.
+            unsafe {
+                libc::connect(
+                    fd.raw(),
+                    (&raw as *const libc::sockaddr_in).cast(),
+                    size_of::<libc::sockaddr_in>() as libc::socklen_t,
+                )
+            }
+        }
+        SocketAddr::V6(v6) => {
+            let raw = libc::sockaddr_in6 {
+                sin6_family: libc::AF_INET6 as libc::sa_family_t,
+                sin6_port: v6.port().to_be(),
+                sin6_flowinfo: 0,
+                sin6_addr: libc::in6_addr {
+                    s6_addr: v6.ip().octets(),
+                },
+                sin6_scope_id: 0,
+            };
+            // SAFETY: a live sockaddr_in6 and its size.
+            unsafe {
+                libc::connect(
+                    fd.raw(),
+                    (&raw as *const libc::sockaddr_in6).cast(),
+                    size_of::<libc::sockaddr_in6>() as libc::socklen_t,
+                )
+            }
+        }
+    };
+    if result == 0 {
+        return Ok(Connect::Done);
+    }
+    let error = Error::last_os_error();
+    Ok(if error.code == libc::EINPROGRESS {
+        Connect::Pending(fd)
+    } else {
+        Connect::Failed(error)
+    })
+}
+
+/// Once a pending connect's socket is writable: whether it connected.
+pub fn connect_result(fd: &Fd) -> Result<()> {
+    let mut error: libc::c_int = 0;
+    let mut length = size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: getsockopt into a live int with its length.
+    check(unsafe {
+        libc::getsockopt(
+            fd.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut error as *mut libc::c_int).cast(),
+            &mut length,
+        )
+    } as libc::c_long)?;
+    if error == 0 {
+        Ok(())
+    } else {
+        Err(Error::from_raw_os_error(error))
+    }
+}
+
+/// mkdir(2) of `path` and its missing parents, mode 0755.
+pub fn create_directories(path: &str) -> Result<()> {
+    let mut at = 0;
+    let bytes = path.as_bytes();
+    while at < bytes.len() {
+        let end = bytes[at + 1..]
+            .iter()
+            .position(|&b| b == b'/')
+            .map_or(bytes.len(), |p| p + at + 1);
+        let prefix = c_string(&bytes[..end])?;
+        // SAFETY: mkdir of a NUL-terminated path.
+        let result = unsafe { libc::mkdir(prefix.as_ptr().cast(), 0o755) };
+        if result < 0 {
+            let error = Error::last_os_error();
+            if error.code != libc::EEXIST {
+                return Err(error);
+            }
+        }
+        at = end;
+    }
+    Ok(())
+}
