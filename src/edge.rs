@@ -147,6 +147,12 @@ impl<'a> Edge<'a> {
         self.main_status.is_none()
     }
 
+    /// Whether there is a main process to signal: one was started (with
+    /// services it starts late, or not at all) and has not exited.
+    pub fn main_alive(&self) -> bool {
+        self.main_pid > 0 && self.main_status.is_none()
+    }
+
     /// The outsiders' pidfds, for the loop's one wait.
     pub fn watched(&self) -> Vec<&PidFd> {
         self.outsiders.iter().collect()
@@ -229,7 +235,7 @@ impl<'a> Edge<'a> {
 
     pub fn forward(&mut self, signal: Signal, to: ForwardTo) {
         // Once reaped, the main pid may belong to someone else.
-        if !self.main_running() {
+        if !self.main_alive() {
             debug!(
                 "not_forwarded",
                 [signal = signal],
@@ -354,7 +360,7 @@ impl<'a> Edge<'a> {
     }
 
     fn signal_main_with(&mut self, signal: Signal) {
-        if !self.main_running() {
+        if !self.main_alive() {
             return;
         }
         match sys::kill(self.main_pid, signal.number()) {
@@ -408,7 +414,7 @@ impl<'a> Edge<'a> {
         // grace received. That is invisible to a running main process that
         // does not catch SIGCONT; otherwise only the stopped processes are
         // continued, one by one.
-        let main_would_notice = self.main_running()
+        let main_would_notice = self.main_alive()
             && procfs::read_dispositions(self.main_pid)
                 .map_or(true, |d| d.of(SIGCONT) == Disposition::Handles);
         let continued = if main_would_notice {
@@ -416,7 +422,7 @@ impl<'a> Edge<'a> {
         } else {
             scope::signal_namespace(SIGCONT)
         };
-        if self.main_running() {
+        if self.main_alive() {
             self.main_signalled = true;
         }
         if let Err(error) = continued {
@@ -444,14 +450,14 @@ impl<'a> Edge<'a> {
 
     /// Everyone but the main process: the stop signal, then SIGCONT.
     fn signal_others_with(&mut self, stop_signal: Signal) {
-        if self.scope == Scope::Namespace && !self.main_running() {
+        if self.scope == Scope::Namespace && !self.main_alive() {
             self.signal_namespace(stop_signal);
             return;
         }
-        let except = self.main_running().then_some(self.main_pid);
+        let except = self.main_alive().then_some(self.main_pid);
         match self.reach.sweep(except, &[stop_signal, SIGCONT]) {
             Ok(count) => {
-                let main = usize::from(self.main_running());
+                let main = usize::from(self.main_alive());
                 self.stopping = self.stopping.map(|n| n.max(count + main));
                 info!(
                     "signal_others",
@@ -471,7 +477,7 @@ impl<'a> Edge<'a> {
                     [signal = stop_signal],
                     "cannot find the other processes: {error}; signalling the main process group only"
                 );
-                if self.main_running() {
+                if self.main_alive() {
                     let _ = sys::kill(-self.main_pid, stop_signal.number());
                     let _ = sys::kill(-self.main_pid, SIGCONT.number());
                 }
@@ -781,6 +787,14 @@ impl Effects for Edge<'_> {
                     self.config.grace_period
                 );
             }
+            Note::ServiceEnded { at } => {
+                self.stop_started = Some(at);
+                info!(
+                    "stop",
+                    [signal = None::<Signal>, service_ended = true],
+                    "stop: a service ended the container; stopping everything"
+                );
+            }
             Note::MainLeftOthers { at } => {
                 self.stop_started = Some(at);
                 info!(
@@ -870,7 +884,7 @@ impl Effects for Edge<'_> {
     /// SIGCONT.
     fn signal_everyone(&mut self, main: Signal, others: Signal) {
         self.draining = true;
-        if self.scope == Scope::Namespace && main == others && self.main_running() {
+        if self.scope == Scope::Namespace && main == others && self.main_alive() {
             // kill(-1) gives the main process exactly the signal grace
             // received, once, along with everyone else.
             self.signal_namespace(others);

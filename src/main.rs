@@ -124,10 +124,31 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
             return personality.usage_exit_code();
         }
     };
+    let mut config = config;
     log::configure(config.log_format, config.quiet, config.verbose);
     for warning in warnings {
         warn!("environment", "{warning}");
     }
+
+    // A bad services file stops grace before anything starts.
+    let file = config
+        .config
+        .as_ref()
+        .map(|path| String::from_utf8_lossy(path).into_owned());
+    let services = match &file {
+        None => None,
+        Some(file) => match services::check::load(file, &variables) {
+            Some(services) => Some(services),
+            None => return services::check::EXIT_INVALID,
+        },
+    };
+    if let Some(services) = &services
+        && let Some(period) = services.grace_period
+        && !config.grace_period_given
+    {
+        config.grace_period = period;
+    }
+    let config = config;
 
     // Everything the command needs to run as another user is read before
     // anything is started: the container's own user database.
@@ -208,60 +229,36 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
         ignore_once = ignore_once.with(SIGHUP).with(SIGCONT);
     }
 
-    let options = spawn::Options {
-        may_take_terminal: true,
-        new_session: config.new_session,
-        credentials: credentials.as_ref(),
-        no_new_privs: config.no_new_privs,
-        ..Default::default()
-    };
-    let started = match spawn::start(
-        &config.command,
-        &config.args,
-        &environment,
-        inherited,
-        options,
-    ) {
-        Ok(started) => started,
-        Err(error) => {
-            error!(
-                "exec_failed",
-                [command = String::from_utf8_lossy(&config.command).into_owned()],
-                "{error}"
-            );
-            return error.exit_code();
+    // With services, the main command starts once they are all ready.
+    let started = if services.is_some() {
+        None
+    } else {
+        match spawn::start_main(&config, &environment, inherited, credentials.as_ref()) {
+            Ok(started) => Some(started),
+            Err(code) => return code,
         }
     };
-    debug!(
-        "main_started",
-        [pid = started.pid],
-        "started main process {} (signal mask {:#x})",
-        started.pid,
-        inherited.signal_mask.bits()
-    );
-    // As dumb-init does, so that PID 1 keeps no directory in use (which
-    // would keep its filesystem from being unmounted). The command keeps the
-    // working directory it got at the fork; a --pre-stop command, started
-    // later, runs in / as well.
-    if config.personality.leaves_working_directory()
-        && let Err(error) = sys::change_directory("/")
-    {
-        warn!(
-            "setup",
-            "cannot leave the working directory for /: {error}; it stays in use"
-        );
-    }
-
     let edge = edge::Edge::new(
         &config,
         &environment,
         inherited,
         signal_fd,
-        started.pid,
+        started.map_or(0, |started| started.pid),
         credentials.as_ref(),
     );
-    let outcome = supervisor::Supervisor::new(edge, ignore_once).run();
-    if started.owns_terminal {
+    let running = services.as_ref().map(|services| services::run::Running {
+        fleet: services::fleet::Fleet::new(services, !config.command.is_empty()),
+        hands: services::run::Runtime::new(
+            services,
+            &config,
+            &environment,
+            inherited,
+            credentials.as_ref(),
+            String::from("/run/grace"),
+        ),
+    });
+    let outcome = supervisor::Supervisor::new(edge, running, ignore_once).run();
+    if started.is_some_and(|started| started.owns_terminal) {
         spawn::reclaim_terminal();
     }
     match outcome {

@@ -27,6 +27,10 @@ pub enum Phase {
     /// `--stop-order main-first`: the main process has its signal; the
     /// others get theirs when it exits or at `until`.
     MainFirst { until: Instant },
+    /// With services: the main process has its signal, and the services
+    /// get theirs in reverse dependency order; everyone else gets the stop
+    /// signal once the last service is gone.
+    Services,
     /// Everyone has been signalled; waiting for the last process.
     Draining,
     /// The deadline came: everyone left was killed.
@@ -57,6 +61,10 @@ pub trait Effects {
     /// The deadline: SIGKILL everyone left, wait for them, name them.
     /// `main_signal` is what the main process was sent.
     fn kill_stragglers(&mut self, main_signal: Signal);
+    /// The services stop in reverse dependency order, each within
+    /// `deadline`; `Shutdown::on_services_down` says when the last is
+    /// gone. Without services there is nothing to do.
+    fn stop_services(&mut self, _deadline: Instant) {}
 }
 
 /// What the stop tells the log.
@@ -80,6 +88,9 @@ pub enum Note {
     PreStopEnded { pid: i32, status: WaitStatus },
     /// The pre-stop command overran its bound and was killed.
     PreStopAbandoned { pid: i32 },
+    /// A service ended the container (its exit, its failure to become
+    /// ready): everything is stopped.
+    ServiceEnded { at: Instant },
 }
 
 #[derive(Debug, Clone)]
@@ -105,6 +116,8 @@ pub struct Shutdown {
     stop_signal: Signal,
     has_pre_stop: bool,
     main_running: bool,
+    /// Services run: the stop goes through them in order.
+    ordered: bool,
     stop: Option<Stop>,
 }
 
@@ -117,8 +130,15 @@ impl Shutdown {
             stop_signal: config.stop_signal,
             has_pre_stop: config.pre_stop.is_some(),
             main_running: true,
+            ordered: false,
             stop: None,
         }
+    }
+
+    /// A stop that goes through the services in order first.
+    pub fn with_services(mut self) -> Self {
+        self.ordered = true;
+        self
     }
 
     // The events.
@@ -172,6 +192,27 @@ impl Shutdown {
         fx.note(Note::MainLeftOthers { at: now });
         self.begin(None, now);
         self.advance(now, fx);
+    }
+
+    /// A service ended the container: everything stops, as when the main
+    /// process exits, with no delay and no pre-stop command.
+    pub fn on_service_ended(&mut self, now: Instant, fx: &mut impl Effects) {
+        if self.stop.is_some() {
+            return;
+        }
+        fx.note(Note::ServiceEnded { at: now });
+        self.begin(None, now);
+        self.advance(now, fx);
+    }
+
+    /// The last service is gone: whoever is left gets the stop signal.
+    pub fn on_services_down(&mut self, _now: Instant, fx: &mut impl Effects) {
+        if let Some(stop) = &mut self.stop
+            && stop.phase == Phase::Services
+        {
+            stop.phase = Phase::Draining;
+            fx.signal_others(self.stop_signal);
+        }
     }
 
     /// A process was reaped: whether it was the pre-stop command (then the
@@ -236,8 +277,10 @@ impl Shutdown {
     /// an exit during the delay, nor the pre-stop command).
     pub fn counts_exit(&self, pid: i32) -> bool {
         self.stop.as_ref().is_some_and(|stop| {
-            matches!(stop.phase, Phase::MainFirst { .. } | Phase::Draining)
-                && stop.pre_stop != Some(pid)
+            matches!(
+                stop.phase,
+                Phase::MainFirst { .. } | Phase::Services | Phase::Draining
+            ) && stop.pre_stop != Some(pid)
         })
     }
 
@@ -247,7 +290,7 @@ impl Shutdown {
         let phase_end = match stop.phase {
             Phase::Delaying { until } | Phase::PreStop { until, .. } => until,
             Phase::MainFirst { until } => until,
-            Phase::Draining => stop.deadline,
+            Phase::Services | Phase::Draining => stop.deadline,
             Phase::Over => return None,
         };
         Some(phase_end.min(stop.deadline))
@@ -328,7 +371,13 @@ impl Shutdown {
             return;
         };
         let main_signal = stop.trigger.unwrap_or(self.stop_signal);
-        if self.order == StopOrder::MainFirst && main_running {
+        if self.ordered {
+            stop.phase = Phase::Services;
+            if main_running {
+                fx.signal_main(main_signal);
+            }
+            fx.stop_services(stop.deadline);
+        } else if self.order == StopOrder::MainFirst && main_running {
             // The others wait at most until half the grace period.
             let until = (stop.started + self.grace_period / 2).min(stop.deadline);
             stop.phase = Phase::MainFirst { until };

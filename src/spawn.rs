@@ -10,10 +10,12 @@
 
 use core::fmt;
 
+use crate::cli::Config;
 use crate::prelude::*;
 use crate::signals::SignalSet;
 use crate::sys::{self, ChildCredentials, ChildSetup};
 use crate::user::Credentials;
+use crate::{debug, error, warn};
 
 /// What grace inherited and must hand on to the command unchanged.
 #[derive(Debug, Clone, Copy)]
@@ -182,6 +184,61 @@ pub struct Options<'a> {
     pub descriptors: &'a [(i32, i32)],
     /// Where it starts (a service's working_directory).
     pub directory: Option<&'a str>,
+}
+
+/// Starts the main command: as grace's first act, or (with services) once
+/// every service is ready. Err: the exit code of a command that could not
+/// start.
+pub fn start_main(
+    config: &Config,
+    environment: &[Vec<u8>],
+    inherited: Inherited,
+    credentials: Option<&Credentials>,
+) -> Result<Started, i32> {
+    let options = Options {
+        may_take_terminal: true,
+        new_session: config.new_session,
+        credentials,
+        no_new_privs: config.no_new_privs,
+        ..Default::default()
+    };
+    let started = match start(
+        &config.command,
+        &config.args,
+        environment,
+        inherited,
+        options,
+    ) {
+        Ok(started) => started,
+        Err(error) => {
+            error!(
+                "exec_failed",
+                [command = String::from_utf8_lossy(&config.command).into_owned()],
+                "{error}"
+            );
+            return Err(error.exit_code());
+        }
+    };
+    debug!(
+        "main_started",
+        [pid = started.pid],
+        "started main process {} (signal mask {:#x})",
+        started.pid,
+        inherited.signal_mask.bits()
+    );
+    // As dumb-init does, so that PID 1 keeps no directory in use (which
+    // would keep its filesystem from being unmounted). The command keeps the
+    // working directory it got at the fork; a --pre-stop command, started
+    // later, runs in / as well.
+    if config.personality.leaves_working_directory()
+        && let Err(error) = sys::change_directory("/")
+    {
+        warn!(
+            "setup",
+            "cannot leave the working directory for /: {error}; it stays in use"
+        );
+    }
+    Ok(started)
 }
 
 /// Starts `program` with `args` and grace's own `environment` (`NAME=value`

@@ -8,11 +8,16 @@
 //! signal means, `shutdown` decides what a stop does next, and `edge`
 //! carries it out on the processes.
 
+use crate::prelude::*;
+
+use crate::cli::ForwardTo;
 use crate::debug;
 use crate::edge::{Edge, RETRY_DEFERRED};
 use crate::policy::{self, Action};
 use crate::reap::WaitStatus;
-use crate::shutdown::Shutdown;
+use crate::services::fleet::Verdict;
+use crate::services::run::{Event, Running};
+use crate::shutdown::{Effects, Note, Shutdown};
 use crate::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::sys::{self, ReceivedSignal};
 use crate::time::Instant;
@@ -20,18 +25,133 @@ use crate::time::Instant;
 pub struct Supervisor<'a> {
     stop: Shutdown,
     edge: Edge<'a>,
+    /// The services of a services file, and what their fleet decided that
+    /// the stop has yet to hear.
+    services: Option<Running<'a>>,
+    verdicts: Vec<Verdict>,
     /// Signals to swallow once: the SIGHUP and SIGCONT the kernel sends
     /// when grace gives up its terminal to a command in a new session.
     ignore_once: SignalSet,
 }
 
+/// The stop's effects: the edge's, and the services' ordered stop.
+struct Acts<'x, 'a> {
+    edge: &'x mut Edge<'a>,
+    services: &'x mut Option<Running<'a>>,
+    verdicts: &'x mut Vec<Verdict>,
+}
+
+impl Effects for Acts<'_, '_> {
+    fn note(&mut self, note: Note) {
+        self.edge.note(note)
+    }
+    fn start_pre_stop(&mut self) -> Option<i32> {
+        self.edge.start_pre_stop()
+    }
+    fn abandon_pre_stop(&mut self, pid: i32) {
+        self.edge.abandon_pre_stop(pid)
+    }
+    fn signal_main(&mut self, signal: Signal) {
+        self.edge.signal_main(signal)
+    }
+    fn signal_everyone(&mut self, main: Signal, others: Signal) {
+        self.edge.signal_everyone(main, others)
+    }
+    fn signal_others(&mut self, others: Signal) {
+        self.edge.signal_others(others)
+    }
+    fn catch_up(&mut self, others: Signal, main_exited: bool) {
+        self.edge.catch_up(others, main_exited)
+    }
+    fn kill_stragglers(&mut self, main_signal: Signal) {
+        self.edge.kill_stragglers(main_signal)
+    }
+    fn stop_services(&mut self, deadline: Instant) {
+        if let Some(running) = self.services {
+            let verdict = running
+                .fleet
+                .begin_stop(Instant::now(), deadline, &mut running.hands);
+            self.verdicts.push(verdict);
+        }
+    }
+}
+
 impl<'a> Supervisor<'a> {
-    pub fn new(edge: Edge<'a>, ignore_once: SignalSet) -> Self {
+    pub fn new(edge: Edge<'a>, services: Option<Running<'a>>, ignore_once: SignalSet) -> Self {
+        let stop = Shutdown::new(edge.config);
         Self {
-            stop: Shutdown::new(edge.config),
+            stop: if services.is_some() {
+                stop.with_services()
+            } else {
+                stop
+            },
             edge,
+            services,
+            verdicts: Vec::new(),
             ignore_once,
         }
+    }
+
+    fn acts(&mut self) -> (&mut Shutdown, Acts<'_, 'a>) {
+        (
+            &mut self.stop,
+            Acts {
+                edge: &mut self.edge,
+                services: &mut self.services,
+                verdicts: &mut self.verdicts,
+            },
+        )
+    }
+
+    /// Hands what the fleet decided to the stop, until nothing is left to
+    /// decide; and what the services' hands learned (a readiness answer,
+    /// the main command's start) to the fleet.
+    fn settle(&mut self, now: Instant) {
+        loop {
+            if let Some(running) = &mut self.services {
+                if self.edge.main_pid == 0
+                    && let Some(started) = running.hands.main
+                {
+                    self.edge.main_pid = started.pid;
+                }
+                while let Some(event) = running.hands.events.pop() {
+                    let verdict = match event {
+                        Event::Ready(service) => {
+                            running.fleet.on_ready(now, service, &mut running.hands)
+                        }
+                        Event::Probe(service, ok) => {
+                            running.fleet.on_probe(now, service, ok, &mut running.hands)
+                        }
+                    };
+                    self.verdicts.push(verdict);
+                }
+            }
+            let Some(verdict) = self.verdicts.pop() else {
+                return;
+            };
+            let (stop, mut acts) = self.acts();
+            match verdict {
+                Verdict::Nothing => {}
+                Verdict::StopAll => stop.on_service_ended(now, &mut acts),
+                Verdict::Down => stop.on_services_down(now, &mut acts),
+            }
+        }
+    }
+
+    /// How the container ends: the main process's status; without one, a
+    /// service's that ended it; else 0, a stop of services all done.
+    fn outcome(&self) -> WaitStatus {
+        if let Some(status) = self.edge.main_status {
+            return status;
+        }
+        if let Some(running) = &self.services
+            && self.edge.main_pid == 0
+        {
+            return running.fleet.outcome().unwrap_or(WaitStatus::Exited(0));
+        }
+        // The main process always ends up reaped unless it could not even
+        // be SIGKILLed in time; report that as the SIGKILL it was sent.
+        WaitStatus::Signaled(SIGKILL.number())
     }
 
     /// Runs until the main process and everyone grace is responsible for
@@ -39,36 +159,75 @@ impl<'a> Supervisor<'a> {
     /// process ended.
     pub fn run(mut self) -> sys::Result<WaitStatus> {
         let mut batch = [ReceivedSignal::default(); 32];
+        let mut pollfds: Vec<libc::pollfd> = Vec::new();
         loop {
-            // Only a stop, running or due (the main process is gone), needs
-            // the time: forwarding a signal does not read the clock.
-            let now = (self.stop.is_stopping() || !self.edge.main_running()).then(Instant::now);
+            // Only a stop, running or due (the main process is gone), or
+            // services (their timers) need the time: forwarding a signal
+            // does not read the clock.
+            let now =
+                (self.stop.is_stopping() || !self.edge.main_running() || self.services.is_some())
+                    .then(Instant::now);
             if let Some(now) = now {
+                if let Some(running) = &mut self.services {
+                    let verdict = running.fleet.on_time(now, &mut running.hands);
+                    self.verdicts.push(verdict);
+                    self.settle(now);
+                }
                 if !self.stop.is_stopping()
+                    && !self.edge.main_running()
                     && (self.edge.children_left || self.edge.outsiders_left())
                 {
-                    self.stop.on_others_left(now, &mut self.edge);
+                    let (stop, mut acts) = self.acts();
+                    stop.on_others_left(now, &mut acts);
+                    self.settle(now);
                 }
-                self.stop.on_time(now, &mut self.edge);
+                let (stop, mut acts) = self.acts();
+                stop.on_time(now, &mut acts);
+                self.settle(now);
             }
             if self.stop.is_over() || self.edge.finished(self.stop.is_stopping()) {
                 break;
             }
             // Measured from after the work just done: signalling thousands
             // takes milliseconds, which must not push the deadline back.
-            let mut timeout = match (self.stop.next_wakeup(), now) {
+            let wakeup = match (&self.services, self.stop.next_wakeup()) {
+                (Some(running), stop) => match (running.fleet.next_wakeup(), stop) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                },
+                (None, stop) => stop,
+            };
+            let mut timeout = match (wakeup, now) {
                 (Some(at), Some(_)) => Some(at.saturating_duration_since(Instant::now())),
                 _ => None,
             };
             if !self.edge.deferred.is_empty() {
                 timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
             }
-            let watched = self.edge.watched();
-            let (count, outsider_exited) = self
+            pollfds.clear();
+            for pidfd in self.edge.watched() {
+                pollfds.push(libc::pollfd {
+                    fd: pidfd.raw(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+            let outsiders = pollfds.len();
+            if let Some(running) = &self.services {
+                running.hands.watched(&mut pollfds);
+            }
+            let count = self
                 .edge
                 .signals
-                .receive_watching(&mut batch, timeout, &watched)?;
-            drop(watched);
+                .receive_polling(&mut batch, timeout, &mut pollfds)?;
+            let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
+            if let Some(running) = &mut self.services {
+                for polled in &pollfds[outsiders..] {
+                    if polled.revents != 0 {
+                        running.hands.on_ready(polled.fd, polled.revents);
+                    }
+                }
+            }
             for received in &batch[..count] {
                 self.on_signal(*received)?;
             }
@@ -78,12 +237,13 @@ impl<'a> Supervisor<'a> {
             self.edge.retry_deferred();
         }
         self.edge.report();
-        // The main process always ends up reaped unless it could not even be
-        // SIGKILLed in time; report that as the SIGKILL it was sent.
-        Ok(self
-            .edge
-            .main_status
-            .unwrap_or(WaitStatus::Signaled(SIGKILL.number())))
+        if let Some(running) = &mut self.services {
+            running.hands.finish();
+            if running.hands.main.is_some_and(|main| main.owns_terminal) {
+                crate::spawn::reclaim_terminal();
+            }
+        }
+        Ok(self.outcome())
     }
 
     fn on_signal(&mut self, received: ReceivedSignal) -> sys::Result<()> {
@@ -122,15 +282,23 @@ impl<'a> Supervisor<'a> {
                 "received {signal} from pid {sender}; dropped (--rewrite to 0)"
             ),
             Action::Stop { main_signal } | Action::StopAgain { main_signal } => {
-                self.stop.on_stop_signal(
-                    Instant::now(),
-                    signal,
-                    main_signal,
-                    sender,
-                    &mut self.edge,
-                );
+                let now = Instant::now();
+                let (stop, mut acts) = self.acts();
+                stop.on_stop_signal(now, signal, main_signal, sender, &mut acts);
+                self.settle(now);
             }
-            Action::Forward { signal, to } => self.edge.forward(signal, to),
+            Action::Forward { signal, to } => {
+                self.edge.forward(signal, to);
+                if let Some(running) = &self.services {
+                    for (_, pid) in running.fleet.running() {
+                        let target = match to {
+                            ForwardTo::Child => pid,
+                            ForwardTo::Group => -pid,
+                        };
+                        let _ = sys::kill(target, signal.number());
+                    }
+                }
+            }
             Action::Keep => debug!(
                 "not_forwarded",
                 [signal = signal, sender = sender],
@@ -152,25 +320,52 @@ impl<'a> Supervisor<'a> {
     /// main process and the pre-stop command.
     fn reap(&mut self) -> sys::Result<()> {
         let exits = self.edge.collect_exits()?;
-        // Read only when something the stop cares about may have happened.
-        let now = self.stop.is_stopping().then(Instant::now);
+        // Read only when something the stop or the services care about may
+        // have happened.
+        let now = (self.stop.is_stopping() || self.services.is_some()).then(Instant::now);
         for exit in &exits {
             if self.stop.counts_exit(exit.pid) {
                 self.edge.reaped_in_stop += 1;
             }
-            if let Some(now) = now
-                && self
-                    .stop
-                    .on_exit(now, exit.pid, exit.status, &mut self.edge)
-            {
-                continue;
+            if let Some(now) = now {
+                let (stop, mut acts) = self.acts();
+                if stop.is_stopping() && stop.on_exit(now, exit.pid, exit.status, &mut acts) {
+                    self.settle(now);
+                    continue;
+                }
+            }
+            if let (Some(running), Some(now)) = (&mut self.services, now) {
+                if running.hands.probe_exited(exit.pid, exit.status) {
+                    self.settle(now);
+                    continue;
+                }
+                if let Some(verdict) =
+                    running
+                        .fleet
+                        .on_exit(now, exit.pid, exit.status, &mut running.hands)
+                {
+                    self.verdicts.push(verdict);
+                    self.settle(now);
+                    continue;
+                }
             }
             if self.edge.record_exit(*exit) {
-                self.stop
-                    .on_main_exit(now.unwrap_or_else(Instant::now), &mut self.edge);
+                let now = now.unwrap_or_else(Instant::now);
+                let (stop, mut acts) = self.acts();
+                stop.on_main_exit(now, &mut acts);
+                if let Some(running) = &mut self.services {
+                    let verdict = running.fleet.on_main_exit(now, &mut running.hands);
+                    self.verdicts.push(verdict);
+                }
+                self.settle(now);
             }
         }
         self.edge.recycle_exits(exits);
+        if let (Some(running), Some(now)) = (&mut self.services, now) {
+            let verdict = running.fleet.after_reap(now, &mut running.hands);
+            self.verdicts.push(verdict);
+            self.settle(now);
+        }
         Ok(())
     }
 }

@@ -74,11 +74,17 @@ pub fn parse_with(
         Err(error) => return Err(with_format(error)),
     };
     let grace_env = grace_env.map_err(with_format)?;
-    let mut config = command_line
-        .over(grace_env)
-        .over(tool_env)
-        .over(personality.defaults())
-        .resolve(personality, command, rest);
+    let layered = command_line.over(grace_env).over(tool_env);
+    let grace_period_given = layered.grace_period.is_some();
+    let mut config = layered.over(personality.defaults()).resolve(
+        personality,
+        command,
+        rest,
+        grace_period_given,
+    );
+    if config.command.is_empty() && config.config.is_none() {
+        return Err(with_format(UsageError::new("no command given")));
+    }
     // The personality's rules come first, so that a rule of the user's,
     // later, wins.
     let rules: Vec<Rewrite> = personality.rewrites(&config);

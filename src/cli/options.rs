@@ -24,6 +24,7 @@ pub const ENV_PREFIX: &str = "GRACE_";
 
 const STOPPING: &str = "Stopping (on a stop signal, or when the command exits while other \
 processes remain)";
+const SERVICES: &str = "Services";
 const SIGNALS: &str = "Signals";
 const PRIVILEGES: &str = "Privileges";
 const LOGGING: &str = "Logging";
@@ -37,7 +38,21 @@ declare_options! {
         pub personality: Personality,
         pub command: Vec<u8>,
         pub args: Vec<Vec<u8>>,
+        /// Whether a layer above the defaults set the grace period: then
+        /// the services file's `grace_period` does not count.
+        pub grace_period_given: bool,
     }
+
+    pub config: Vec<u8> => ServicesFile {
+        long: "config",
+        value: "FILE",
+        parse: bytes,
+        section: SERVICES,
+        help: "run the services FILE declares (TOML, docs/services.md): started in \
+               dependency order, stopped in reverse; COMMAND, if given, starts once every \
+               service is ready and is stopped first",
+        env: "/etc/grace/services.toml",
+    },
 
     pub stop_on: SignalSet = SignalSet::EMPTY.with(signals::SIGTERM).with(signals::SIGINT)
     => StopOn {

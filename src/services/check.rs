@@ -14,14 +14,26 @@ use super::model::{Ready, Restart, Service, Services};
 use crate::{error, sys};
 
 /// The exit code of a file that cannot be used.
-const EXIT_INVALID: i32 = 2;
+pub const EXIT_INVALID: i32 = 2;
 
 pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+    match load(file, variables) {
+        Some(services) => {
+            let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
+            0
+        }
+        None => EXIT_INVALID,
+    }
+}
+
+/// The services file read and checked, as `grace check` and `grace
+/// --config` both read it; None once the one error has been logged.
+pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
     let bytes = match sys::read_file(file) {
         Ok(bytes) => bytes,
         Err(why) => {
             error!("config", [file = file], "{file}: cannot read: {why}");
-            return EXIT_INVALID;
+            return None;
         }
     };
     let text = match str::from_utf8(&bytes) {
@@ -36,14 +48,11 @@ pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
                 [file = file, line = line],
                 "{file}:{line}: not UTF-8 (a TOML file is UTF-8)"
             );
-            return EXIT_INVALID;
+            return None;
         }
     };
     match config::parse(text, &Real { variables }) {
-        Ok(services) => {
-            let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
-            0
-        }
+        Ok(services) => Some(services),
         Err(why) => {
             error!(
                 "config",
@@ -51,7 +60,7 @@ pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
                 "{}",
                 why.render(file)
             );
-            EXIT_INVALID
+            None
         }
     }
 }

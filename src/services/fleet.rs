@@ -38,7 +38,8 @@ pub trait Hands {
     fn probe(&mut self, service: usize) -> bool;
     /// Whatever readiness check of the service runs or waits is abandoned.
     fn forget_readiness(&mut self, service: usize);
-    /// `signal` to the service's process, then SIGCONT.
+    /// `signal` to the service's process (or with a negative pid, to its
+    /// process group), then SIGCONT.
     fn signal(&mut self, service: usize, pid: i32, signal: Signal);
     /// The service's stop timeout: SIGKILL to its process group, and who
     /// was in it named with the service.
@@ -271,10 +272,6 @@ impl Fleet {
 
     // The questions.
 
-    pub fn len(&self) -> usize {
-        self.units.len()
-    }
-
     pub fn view(&self, service: usize) -> View {
         let unit = &self.units[service];
         let (state, pid, since) = match unit.run {
@@ -316,10 +313,6 @@ impl Fleet {
                 .units
                 .iter()
                 .all(|unit| matches!(unit.run, Run::Ready { .. }))
-    }
-
-    pub fn is_stopping(&self) -> bool {
-        self.stopping.is_some()
     }
 
     /// When the fleet must wake up even if nothing happens; None: never
@@ -638,23 +631,27 @@ impl Fleet {
     }
 
     /// During the stop: the service's process is gone; the service is,
-    /// once its group is too.
+    /// once its group is too. What its process left in the group (a
+    /// shell's children) gets the service's stop signal now: nobody else
+    /// is left to pass it on.
     fn gone(&mut self, service: usize, pid: i32, status: WaitStatus, hands: &mut impl Hands) {
-        let unit = &mut self.units[service];
-        unit.last = Some(status);
+        self.units[service].last = Some(status);
         let group = pid;
-        let run = match unit.run {
-            Run::Stopping { since, kill_at, .. } if hands.group_alive(group) => Run::Stopping {
-                pid: None,
-                group,
-                since,
-                kill_at,
-            },
+        let run = match self.units[service].run {
+            Run::Stopping { since, kill_at, .. } if hands.group_alive(group) => {
+                hands.signal(service, -group, self.stop_signal[service]);
+                Run::Stopping {
+                    pid: None,
+                    group,
+                    since,
+                    kill_at,
+                }
+            }
             _ => Run::Down {
                 status: Some(status),
             },
         };
-        unit.run = run;
+        self.units[service].run = run;
     }
 
     /// Starts what may start, then, during the stop, signals what may be
@@ -1114,7 +1111,11 @@ mod tests {
         let web = pid(&fleet, 2);
         rec.alive.push(web);
         fleet.on_exit(t0, web, WaitStatus::Exited(0), &mut rec);
-        assert_eq!(rec.acts(), [], "web's worker still runs");
+        assert_eq!(
+            rec.acts(),
+            [Done::Signal(2, SIGTERM)],
+            "web's worker, left in its group, gets web's signal, and app waits"
+        );
         assert_eq!(fleet.view(2).state, State::Stopping);
         rec.alive.clear();
         fleet.after_reap(t0, &mut rec);

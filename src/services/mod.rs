@@ -25,3 +25,4 @@ pub mod container;
 pub mod fleet;
 mod graph;
 pub mod model;
+pub mod run;

@@ -39,8 +39,8 @@ pub use process::{
     set_foreground_group, set_parent_death_signal, spawn,
 };
 pub use ready::{
-    Connect, Read, connect, connect_result, create_directories, notify_socket, pipe, read_now,
-    remove_file,
+    Connect, Read, connect, connect_result, create_directories, notify_socket, open_null, pipe,
+    read_now, remove_file,
 };
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};

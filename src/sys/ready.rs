@@ -114,7 +114,7 @@ pub enum Connect {
     /// Under way: the socket becomes writable when it is decided.
     Pending(Fd),
     /// Refused or unreachable now.
-    Failed(Error),
+    Failed,
 }
 
 /// A non-blocking TCP connect to `address`. The socket is closed as soon
@@ -179,7 +179,7 @@ pub fn connect(address: SocketAddr) -> Result<Connect> {
     Ok(if error.code == libc::EINPROGRESS {
         Connect::Pending(fd)
     } else {
-        Connect::Failed(error)
+        Connect::Failed
     })
 }
 
@@ -225,4 +225,14 @@ pub fn create_directories(path: &str) -> Result<()> {
         at = end;
     }
     Ok(())
+}
+
+/// /dev/null for writing, close-on-exec: where a probe's output goes.
+pub fn open_null() -> Result<Fd> {
+    // SAFETY: open of a NUL-terminated literal path.
+    let fd = check(
+        unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) }
+            as libc::c_long,
+    )?;
+    Ok(Fd(fd as RawFd))
 }

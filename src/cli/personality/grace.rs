@@ -37,7 +37,9 @@ pub fn parse(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<CommandLine,
         key.set(settings, input)
             .map_err(|error| UsageError::new(format!("--{}: {error}", option.long)))?;
     }
-    Err(UsageError::new("no command given"))
+    // With --config the services may be the whole job; whether one was
+    // given is known once the environment is read too.
+    Ok(CommandLine::Command(Vec::new(), Vec::new()))
 }
 
 #[cfg(test)]

@@ -1,0 +1,528 @@
+//! Where the fleet's decisions meet real processes: starting a service
+//! (its environment, user, directory and descriptors), reading its
+//! readiness (the fd pipe, the notify socket, a TCP connect, an `exec`
+//! probe), signalling and killing it, starting the main command, and the
+//! log lines of all of it. What to do and when is decided in `fleet`.
+
+use core::net::SocketAddr;
+
+use crate::prelude::*;
+
+use super::fleet::{self, Fleet, Hands, Note};
+use super::model::{Ready, Service, Services};
+use crate::cli::Config;
+use crate::procfs;
+use crate::reap::WaitStatus;
+use crate::signals::{SIGCONT, SIGKILL, Signal};
+use crate::spawn::{self, Inherited, Started};
+use crate::sys::{self, Fd};
+use crate::user::{self, Credentials};
+use crate::{debug, info, log, warn};
+
+/// The variable naming the service a process belongs to, inherited by
+/// everything it starts: how the deadline and `grace inspect` tell whose
+/// a stray is.
+pub const SERVICE_VARIABLE: &str = "GRACE_SERVICE";
+
+/// What a readiness report from the outside said.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The service said it is ready (its fd, its notify socket).
+    Ready(usize),
+    /// A probe answered.
+    Probe(usize, bool),
+}
+
+/// What a service's readiness is being read from right now.
+enum Watch {
+    Nothing,
+    /// The read end of its notification fd.
+    Pipe(Fd),
+    /// The socket NOTIFY_SOCKET names, and its path.
+    Notify(Fd, String),
+    /// A TCP connect under way.
+    Connecting(Fd),
+    /// An `exec` probe running as this pid.
+    Probe(i32),
+}
+
+pub struct Runtime<'a> {
+    services: &'a Services,
+    config: &'a Config,
+    environment: &'a [Vec<u8>],
+    inherited: Inherited,
+    /// `--user`: who the main command runs as.
+    main_credentials: Option<&'a Credentials>,
+    watches: Vec<Watch>,
+    /// Readiness answers known at once (a connect that succeeded or was
+    /// refused on the spot), handed to the fleet after the call.
+    pub events: Vec<Event>,
+    /// The main command, once started.
+    pub main: Option<Started>,
+    /// Where the notify sockets (and the status) live.
+    run_dir: String,
+    /// For probes: their output goes nowhere.
+    null: Option<Fd>,
+}
+
+impl<'a> Runtime<'a> {
+    pub fn new(
+        services: &'a Services,
+        config: &'a Config,
+        environment: &'a [Vec<u8>],
+        inherited: Inherited,
+        main_credentials: Option<&'a Credentials>,
+        run_dir: String,
+    ) -> Self {
+        Runtime {
+            services,
+            config,
+            environment,
+            inherited,
+            main_credentials,
+            watches: services.services.iter().map(|_| Watch::Nothing).collect(),
+            events: Vec::new(),
+            main: None,
+            run_dir,
+            null: None,
+        }
+    }
+
+    pub fn name(&self, service: usize) -> &str {
+        &self.services.services[service].name
+    }
+
+    /// The descriptors to wait on, with the events wanted.
+    pub fn watched(&self, out: &mut Vec<libc::pollfd>) {
+        for watch in &self.watches {
+            let (fd, events) = match watch {
+                Watch::Pipe(fd) | Watch::Notify(fd, _) => (fd.raw(), libc::POLLIN),
+                Watch::Connecting(fd) => (fd.raw(), libc::POLLOUT),
+                _ => continue,
+            };
+            out.push(libc::pollfd {
+                fd,
+                events,
+                revents: 0,
+            });
+        }
+    }
+
+    /// A descriptor `ppoll` reported: whether it was one of ours. What it
+    /// meant lands in `events`.
+    pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
+        let Some(service) = self.watches.iter().position(|watch| match watch {
+            Watch::Pipe(own) | Watch::Notify(own, _) | Watch::Connecting(own) => own.raw() == fd,
+            _ => false,
+        }) else {
+            return false;
+        };
+        let mut buffer = [0u8; 512];
+        match &self.watches[service] {
+            Watch::Pipe(pipe) => match sys::read_now(pipe, &mut buffer) {
+                Ok(sys::Read::Data(count)) if buffer[..count].contains(&b'\n') => {
+                    self.events.push(Event::Ready(service));
+                }
+                Ok(sys::Read::Data(_) | sys::Read::Nothing) => {}
+                // Closed without a newline: it never says it, and the start
+                // timeout decides.
+                Ok(sys::Read::End) | Err(_) => {
+                    debug!(
+                        "ready_fd_closed",
+                        [service = self.name(service).to_string()],
+                        "service {} closed its readiness fd without a newline",
+                        self.name(service)
+                    );
+                    self.watches[service] = Watch::Nothing;
+                }
+            },
+            Watch::Notify(socket, _) => {
+                while let Ok(sys::Read::Data(count)) = sys::read_now(socket, &mut buffer) {
+                    if buffer[..count]
+                        .split(|&b| b == b'\n')
+                        .any(|line| line == b"READY=1")
+                    {
+                        self.events.push(Event::Ready(service));
+                        break;
+                    }
+                }
+            }
+            Watch::Connecting(socket) => {
+                let ok = revents & libc::POLLOUT != 0 && sys::connect_result(socket).is_ok();
+                self.watches[service] = Watch::Nothing;
+                self.events.push(Event::Probe(service, ok));
+            }
+            _ => {}
+        }
+        true
+    }
+
+    /// A reaped process that was a probe: its answer lands in `events`.
+    pub fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
+        let Some(service) = self
+            .watches
+            .iter()
+            .position(|watch| matches!(watch, Watch::Probe(own) if *own == pid))
+        else {
+            return false;
+        };
+        self.watches[service] = Watch::Nothing;
+        self.events
+            .push(Event::Probe(service, status == WaitStatus::Exited(0)));
+        true
+    }
+
+    /// The environment a service (and its probe) gets: grace's, then the
+    /// service's own on top, then the variables grace sets.
+    fn environment_of(&self, service: &Service, extra: &[(&str, &str)]) -> Vec<Vec<u8>> {
+        let mut names: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+        let mut set = |name: &[u8], value: &[u8]| {
+            names.retain(|(n, _)| n != name);
+            names.push((name.to_vec(), value.to_vec()));
+        };
+        for entry in self.environment {
+            let Some(at) = entry.iter().skip(1).position(|&b| b == b'=') else {
+                continue;
+            };
+            set(&entry[..at + 1], &entry[at + 2..]);
+        }
+        for (name, value) in &service.environment {
+            set(name.as_bytes(), value.as_bytes());
+        }
+        set(SERVICE_VARIABLE.as_bytes(), service.name.as_bytes());
+        for (name, value) in extra {
+            set(name.as_bytes(), value.as_bytes());
+        }
+        names
+            .into_iter()
+            .map(|(mut name, value)| {
+                name.push(b'=');
+                name.extend_from_slice(&value);
+                name
+            })
+            .collect()
+    }
+
+    fn credentials_of(&self, service: &Service) -> Result<Option<Credentials>, String> {
+        let Some(spec) = &service.user else {
+            return Ok(None);
+        };
+        let read = |path: &str| {
+            sys::read_file(path)
+                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+                .unwrap_or_default()
+        };
+        user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
+            .map(Some)
+            .map_err(|error| format!("user {spec}: {error}"))
+    }
+
+    fn notify_path(&self, service: &Service) -> String {
+        format!("{}/notify/{}", self.run_dir, service.name)
+    }
+
+    /// Starts `program` for `service` with `args`: the service itself, or
+    /// its probe.
+    fn start(
+        &self,
+        service: &Service,
+        program: &str,
+        args: &[String],
+        environment: &[Vec<u8>],
+        descriptors: &[(i32, i32)],
+    ) -> Result<i32, WaitStatus> {
+        let credentials = match self.credentials_of(service) {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                log::write(
+                    log::Level::Error,
+                    "service_failed",
+                    &[("service", log::ToValue::to_value(&service.name))],
+                    format_args!("service {}: {error}", service.name),
+                );
+                return Err(WaitStatus::Exited(126));
+            }
+        };
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        let options = spawn::Options {
+            credentials: credentials.as_ref(),
+            no_new_privs: self.config.no_new_privs,
+            descriptors,
+            directory: service.working_directory.as_deref(),
+            ..Default::default()
+        };
+        match spawn::start(
+            program.as_bytes(),
+            &args,
+            environment,
+            self.inherited,
+            options,
+        ) {
+            Ok(started) => Ok(started.pid),
+            Err(error) => {
+                log::write(
+                    log::Level::Error,
+                    "service_failed",
+                    &[("service", log::ToValue::to_value(&service.name))],
+                    format_args!("service {}: {error}", service.name),
+                );
+                Err(WaitStatus::Exited(error.exit_code() as u8))
+            }
+        }
+    }
+
+    fn null(&mut self) -> Option<i32> {
+        if self.null.is_none() {
+            self.null = sys::open_null().ok();
+        }
+        self.null.as_ref().map(Fd::raw)
+    }
+
+    /// At grace's exit: the notify sockets go.
+    pub fn finish(&mut self) {
+        for service in 0..self.watches.len() {
+            self.forget_readiness(service);
+        }
+    }
+}
+
+impl Hands for Runtime<'_> {
+    fn spawn(&mut self, index: usize) -> Result<i32, WaitStatus> {
+        let service = &self.services.services[index];
+        let mut descriptors = Vec::new();
+        let mut extra: Vec<(&str, &str)> = Vec::new();
+        let mut keep_until_started = None;
+        let notify_path;
+        match &service.ready {
+            Ready::Fd(number) => match sys::pipe() {
+                Ok((read, write)) => {
+                    descriptors.push((write.raw(), *number));
+                    keep_until_started = Some(write);
+                    self.watches[index] = Watch::Pipe(read);
+                }
+                Err(error) => warn!(
+                    "ready_fd",
+                    [service = service.name.clone()],
+                    "service {}: cannot make its readiness pipe: {error}",
+                    service.name
+                ),
+            },
+            Ready::Notify => {
+                notify_path = self.notify_path(service);
+                let _ = sys::create_directories(&format!("{}/notify", self.run_dir));
+                match sys::notify_socket(&notify_path) {
+                    Ok(socket) => {
+                        self.watches[index] = Watch::Notify(socket, notify_path.clone());
+                        extra.push(("NOTIFY_SOCKET", &notify_path));
+                    }
+                    Err(error) => warn!(
+                        "notify_socket",
+                        [service = service.name.clone()],
+                        "service {}: cannot create {notify_path}: {error}",
+                        service.name
+                    ),
+                }
+            }
+            _ => {}
+        }
+        let environment = self.environment_of(service, &extra);
+        let result = self.start(
+            service,
+            &service.executable,
+            &service.command[1..],
+            &environment,
+            &descriptors,
+        );
+        drop(keep_until_started);
+        if result.is_err() {
+            self.forget_readiness(index);
+        }
+        result
+    }
+
+    fn probe(&mut self, index: usize) -> bool {
+        let service = &self.services.services[index];
+        match &service.ready {
+            Ready::Exec(probe) => {
+                let Some(null) = self.null() else {
+                    return false;
+                };
+                let environment = self.environment_of(service, &[]);
+                let service = &self.services.services[index];
+                match self.start(
+                    service,
+                    &probe.executable,
+                    &probe.command[1..],
+                    &environment,
+                    &[(null, 1), (null, 2)],
+                ) {
+                    Ok(pid) => {
+                        self.watches[index] = Watch::Probe(pid);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            }
+            Ready::Tcp(address) => {
+                match sys::connect(SocketAddr::new(address.ip, address.port)) {
+                    Ok(sys::Connect::Done) => self.events.push(Event::Probe(index, true)),
+                    Ok(sys::Connect::Pending(socket)) => {
+                        self.watches[index] = Watch::Connecting(socket)
+                    }
+                    Ok(sys::Connect::Failed) | Err(_) => {
+                        self.events.push(Event::Probe(index, false))
+                    }
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn forget_readiness(&mut self, service: usize) {
+        match core::mem::replace(&mut self.watches[service], Watch::Nothing) {
+            Watch::Notify(_, path) => sys::remove_file(&path),
+            // A probe that hangs must not outlive its purpose.
+            Watch::Probe(pid) => {
+                let _ = sys::kill(-pid, SIGKILL.number());
+            }
+            _ => {}
+        }
+    }
+
+    fn signal(&mut self, _service: usize, pid: i32, signal: Signal) {
+        let _ = sys::kill(pid, signal.number());
+        let _ = sys::kill(pid, SIGCONT.number());
+    }
+
+    fn kill(&mut self, index: usize, group: i32) {
+        let name = self.name(index).to_string();
+        // Who is in the group, read before the kill: after it they are gone.
+        let members: Vec<procfs::Stat> = procfs::list_pids()
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|pid| procfs::read_stat(pid).ok())
+            .filter(|stat| stat.pgrp == group && stat.state != 'Z')
+            .collect();
+        let _ = sys::kill(-group, SIGKILL.number());
+        for stat in members {
+            let command = procfs::read_command(stat.pid, &stat.comm);
+            warn!(
+                "service_kill",
+                [
+                    service = name.clone(),
+                    pid = stat.pid,
+                    command = command.clone()
+                ],
+                "stop_timeout of service {name}: killed {} ({command})",
+                stat.pid
+            );
+        }
+    }
+
+    fn group_alive(&mut self, group: i32) -> bool {
+        sys::kill(-group, 0).is_ok()
+    }
+
+    fn start_main(&mut self) -> Result<i32, WaitStatus> {
+        let started = spawn::start_main(
+            self.config,
+            self.environment,
+            self.inherited,
+            self.main_credentials,
+        )
+        .map_err(|code| WaitStatus::Exited(code as u8))?;
+        self.main = Some(started);
+        Ok(started.pid)
+    }
+
+    fn note(&mut self, note: Note) {
+        let name = |service: usize| self.services.services[service].name.clone();
+        match note {
+            Note::Started { service, pid } => info!(
+                "service_started",
+                [service = name(service), pid = pid],
+                "service {} started as {pid}",
+                name(service)
+            ),
+            Note::Ready { service } => info!(
+                "service_ready",
+                [service = name(service)],
+                "service {} is ready",
+                name(service)
+            ),
+            Note::AllReady => info!("services_ready", "every service is ready"),
+            Note::Exited {
+                service,
+                pid,
+                status,
+            } => {
+                let (code, signal) = match status {
+                    WaitStatus::Exited(code) => (Some(code), None),
+                    WaitStatus::Signaled(signal) => (None, Some(signal)),
+                };
+                info!(
+                    "service_exited",
+                    [
+                        service = name(service),
+                        pid = pid,
+                        exit_code = code,
+                        signal = signal
+                    ],
+                    "service {} ({pid}) {}",
+                    name(service),
+                    status.describe()
+                )
+            }
+            Note::Restarting { service, after } => info!(
+                "service_restart",
+                [service = name(service), after_ms = after.as_millis() as u64],
+                "service {} restarts in {} ms",
+                name(service),
+                after.as_millis()
+            ),
+            Note::Essential { service, status } => warn!(
+                "service_essential",
+                [service = name(service)],
+                "service {} {}: it is not restarted (restart = \"no\"), so everything stops",
+                name(service),
+                status.describe()
+            ),
+            Note::GaveUp { service, restarts } => warn!(
+                "service_gave_up",
+                [service = name(service), restarts = restarts],
+                "service {} failed again after {restarts} restarts within {} s (max_restarts): \
+                 everything stops",
+                name(service),
+                fleet::RESTART_WINDOW.as_secs()
+            ),
+            Note::NotReady { service, waited } => log::write(
+                log::Level::Error,
+                "service_not_ready",
+                &[("service", log::ToValue::to_value(&name(service)))],
+                format_args!(
+                    "service {} is not ready after {} ms (start_timeout): everything stops",
+                    name(service),
+                    waited.as_millis()
+                ),
+            ),
+            Note::Stopping {
+                service,
+                pid,
+                signal,
+            } => info!(
+                "service_stop",
+                [service = name(service), pid = pid, signal = signal],
+                "stop: sent {signal} to service {} ({pid})",
+                name(service)
+            ),
+            Note::MainFailed { .. } => {}
+        }
+    }
+}
+
+/// The fleet and its hands, as the supervisor holds them.
+pub struct Running<'a> {
+    pub fleet: Fleet,
+    pub hands: Runtime<'a>,
+}
