@@ -103,6 +103,9 @@ struct Straggler {
     dispositions: Dispositions,
     /// Read for the first few only: the kill must not wait for thousands.
     command: Option<String>,
+    /// The service it came from, where its environment says (read with
+    /// the command).
+    service: Option<String>,
 }
 
 impl<'a> Edge<'a> {
@@ -525,6 +528,11 @@ impl<'a> Edge<'a> {
             .enumerate()
             .map(|(index, (stat, dispositions))| Straggler {
                 command: (index < NAMED_KILLS).then(|| procfs::read_command(stat.pid, &stat.comm)),
+                service: if index < NAMED_KILLS {
+                    procfs::read_service(stat.pid)
+                } else {
+                    None
+                },
                 dispositions: if beyond_stat {
                     procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
                 } else {
@@ -568,6 +576,7 @@ impl<'a> Edge<'a> {
             }
             snapshot.named.push(Straggler {
                 command: Some(procfs::read_command(pid, &stat.comm)),
+                service: procfs::read_service(pid),
                 dispositions: if beyond_stat {
                     procfs::read_dispositions(pid).unwrap_or(dispositions)
                 } else {
@@ -652,6 +661,11 @@ impl<'a> Edge<'a> {
                 .command
                 .clone()
                 .unwrap_or_else(|| format!("[{}]", stat.comm));
+            let service = straggler.service.clone();
+            let of_service = service
+                .as_ref()
+                .map(|name| format!(" of service {name}"))
+                .unwrap_or_default();
             let level = if index < NAMED_KILLS {
                 log::Level::Warn
             } else {
@@ -668,10 +682,11 @@ impl<'a> Edge<'a> {
                         ("signal", log::ToValue::to_value(&signal)),
                         ("signalled", log::ToValue::to_value(&signalled)),
                         ("disposition", log::ToValue::to_value(&disposition)),
+                        ("service", log::ToValue::to_value(&service)),
                         ("elapsed_ms", log::ToValue::to_value(&self.elapsed_ms())),
                     ],
                     format_args!(
-                        "deadline: killed {} ({command}): state {}, {disposition}",
+                        "deadline: killed {} ({command}){of_service}: state {}, {disposition}",
                         stat.pid, stat.state
                     ),
                 );

@@ -252,6 +252,22 @@ pub fn read_command(pid: i32, comm: &str) -> String {
     }
 }
 
+/// The service a process came from, as the variable grace gives every
+/// service says (None: not a service's, or its environment is unreadable).
+pub fn read_service(pid: i32) -> Option<String> {
+    let raw = sys::read_file(&format!("/proc/{pid}/environ")).ok()?;
+    service_in_environ(&raw)
+}
+
+/// `GRACE_SERVICE`'s value among /proc/PID/environ's NUL-separated
+/// entries.
+pub fn service_in_environ(raw: &[u8]) -> Option<String> {
+    let prefix = [crate::cli::SERVICE_VARIABLE.as_bytes(), b"="].concat();
+    raw.split(|&b| b == 0)
+        .find_map(|entry| entry.strip_prefix(prefix.as_slice()))
+        .map(|value| String::from_utf8_lossy(value).into_owned())
+}
+
 /// Every process (thread-group leader) listed in /proc.
 pub fn list_pids() -> sys::Result<Vec<i32>> {
     sys::list_directory("/proc").map(|names| pids_among(&names))
@@ -426,5 +442,13 @@ mod tests {
         // Other tests come and go meanwhile: only the bounds are certain.
         let counted = count_processes_up_to_a_few_hundred().unwrap();
         assert!((1..=400).contains(&counted), "{counted}");
+    }
+
+    #[test]
+    fn the_service_is_read_from_the_environment() {
+        let raw = b"PATH=/bin\0GRACE_SERVICEX=no\0GRACE_SERVICE=web\0HOME=/\0";
+        assert_eq!(service_in_environ(raw).as_deref(), Some("web"));
+        assert_eq!(service_in_environ(b"PATH=/bin\0"), None);
+        assert_eq!(service_in_environ(b""), None);
     }
 }

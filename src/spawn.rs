@@ -184,6 +184,9 @@ pub struct Options<'a> {
     pub descriptors: &'a [(i32, i32)],
     /// Where it starts (a service's working_directory).
     pub directory: Option<&'a str>,
+    /// `environment` is its own (a service's), not grace's: passed even
+    /// when nothing in it had to change.
+    pub own_environment: bool,
 }
 
 /// Starts the main command: as grace's first act, or (with services) once
@@ -255,9 +258,15 @@ pub fn start(
     argv.push(program.to_vec());
     argv.extend(args.iter().cloned());
     // Unchanged unless HOME must follow --user: then a copy with it set.
-    let replaced = options
-        .credentials
-        .map(|credentials| with_variable(environment, b"HOME", credentials.home.as_bytes()));
+    let replaced = match options.credentials {
+        Some(credentials) => Some(with_variable(
+            environment,
+            b"HOME",
+            credentials.home.as_bytes(),
+        )),
+        None if options.own_environment => Some(environment.to_vec()),
+        None => None,
+    };
     let setup = ChildSetup {
         original_mask: inherited.signal_mask.bits(),
         sigpipe_ignored: inherited.sigpipe_ignored,

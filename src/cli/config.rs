@@ -7,7 +7,7 @@ use core::str;
 
 use crate::prelude::*;
 
-use super::options::{Action, ENV_PREFIX, OPTIONS};
+use super::options::{Action, ENV_PREFIX, OPTIONS, SERVICE_VARIABLE};
 use super::personality::CommandLine;
 use super::values::{Input, Rewrite};
 use super::{Config, Invocation, Parsed, Personality, Settings, UsageError};
@@ -127,6 +127,7 @@ fn grace_environment(
             continue;
         };
         if key.starts_with(ENV_PREFIX)
+            && key != SERVICE_VARIABLE
             && !OPTIONS
                 .iter()
                 .any(|option| option.env_name().as_deref() == Some(key))

@@ -48,7 +48,7 @@ pub use self::{
     config::parse_with,
     doc::help,
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
-    options::Config,
+    options::{Config, SERVICE_VARIABLE},
     personality::Personality,
     values::{ForwardTo, StopOrder, parse_duration, stop_signal},
 };

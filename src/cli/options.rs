@@ -22,6 +22,11 @@ pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(9);
 /// The prefix of grace's own environment variables.
 pub const ENV_PREFIX: &str = "GRACE_";
 
+/// The variable grace sets for each service, naming it: inherited by
+/// everything the service starts, it tells whose a stray is. Set by
+/// grace, never read as an option.
+pub const SERVICE_VARIABLE: &str = "GRACE_SERVICE";
+
 const STOPPING: &str = "Stopping (on a stop signal, or when the command exits while other \
 processes remain)";
 const SERVICES: &str = "Services";

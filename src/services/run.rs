@@ -19,10 +19,7 @@ use crate::sys::{self, Fd};
 use crate::user::{self, Credentials};
 use crate::{debug, info, log, warn};
 
-/// The variable naming the service a process belongs to, inherited by
-/// everything it starts: how the deadline and `grace inspect` tell whose
-/// a stray is.
-pub const SERVICE_VARIABLE: &str = "GRACE_SERVICE";
+pub use crate::cli::SERVICE_VARIABLE;
 
 /// What a readiness report from the outside said.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +246,7 @@ impl<'a> Runtime<'a> {
             no_new_privs: self.config.no_new_privs,
             descriptors,
             directory: service.working_directory.as_deref(),
+            own_environment: true,
             ..Default::default()
         };
         match spawn::start(
@@ -398,15 +396,18 @@ impl Hands for Runtime<'_> {
     fn kill(&mut self, index: usize, group: i32) {
         let name = self.name(index).to_string();
         // Who is in the group, read before the kill: after it they are gone.
-        let members: Vec<procfs::Stat> = procfs::list_pids()
+        let members: Vec<(procfs::Stat, String)> = procfs::list_pids()
             .unwrap_or_default()
             .into_iter()
             .filter_map(|pid| procfs::read_stat(pid).ok())
             .filter(|stat| stat.pgrp == group && stat.state != 'Z')
+            .map(|stat| {
+                let command = procfs::read_command(stat.pid, &stat.comm);
+                (stat, command)
+            })
             .collect();
         let _ = sys::kill(-group, SIGKILL.number());
-        for stat in members {
-            let command = procfs::read_command(stat.pid, &stat.comm);
+        for (stat, command) in members {
             warn!(
                 "service_kill",
                 [
