@@ -1,33 +1,31 @@
 //! The services file's format and every check on it, before anything
-//! starts. The `toml` crate reads the file into the serde shapes below
-//! (`deny_unknown_fields` everywhere, so a misspelt key is an error, not a
-//! default). Values are read by grace's own parsers (`cli::parse_duration`,
-//! `cli::stop_signal`, `UserSpec`), so that a duration or a signal means
-//! the same here as on the command line.
+//! starts. toml reads the file into its document tree (`DeTable`: every key
+//! and value with its span), which is read here by hand into the shapes
+//! below: a key no table has is an error, not ignored, so that a misspelt
+//! key is never a default. Values are read by grace's own parsers
+//! (`cli::parse_duration`, `cli::stop_signal`, `UserSpec`), so that a
+//! duration or a signal means the same here as on the command line.
 //!
 //! A refusal is one `Error`: the line, the dotted key
 //! (`service.app.after`) and what is wrong, for
-//! `grace: error: FILE:LINE: KEY: MESSAGE`. Lines come from the spans toml
-//! keeps for every key and value of the document (`DeTable`, whose keys and
-//! values are `Spanned`): a serde error gives its span, and a check of a
-//! value looks its key up. (Wrapping each serde field in `Spanned<T>`
-//! instead gives the same lines for 49 KB more of static binary, the code
-//! serde generates per wrapped type.)
+//! `grace: error: FILE:LINE: KEY: MESSAGE`. Lines come from the spans of
+//! the tree: a syntax error or a value of the wrong type gives its span and
+//! the key is the one written there; a check of a value looks its key up.
 
-use core::fmt;
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
 use core::time::Duration;
 
-use serde::Deserialize;
-use serde::de::{self, MapAccess, Visitor};
-use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+use toml::de::{DeInteger, DeString, DeTable, DeValue};
 
 use crate::prelude::*;
 
 use super::command;
 use super::container::{Container, describe};
-use super::graph::{self, Problem};
+use super::graph::{self, Order, Problem};
 use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
     Service, Services, TcpAddress,
@@ -68,30 +66,31 @@ impl Error {
 // The file, as written
 // ---------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+// Read from the document's tree by hand (`Document::file` and below)
+// rather than derived with serde, whose generated code cost 86 KB of the
+// static binary (issue 14 asks for 450 KB in all). The messages are the
+// ones serde's derive gave, which the tests and users already see.
+
+#[derive(Default)]
 struct RawFile {
     grace_period: Option<String>,
-    #[serde(default)]
-    service: BTreeMap<String, RawService>,
+    /// In the file's order.
+    service: Vec<(String, RawService)>,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Default)]
 struct RawService {
     command: Vec<String>,
     ready: Option<RawReady>,
     stop_signal: Option<String>,
     stop_timeout: Option<String>,
     start_timeout: Option<String>,
-    #[serde(default)]
     after: Vec<String>,
-    #[serde(default)]
     restart: Restart,
     max_restarts: Option<u32>,
     user: Option<String>,
-    #[serde(default)]
-    environment: BTreeMap<String, String>,
+    /// In the file's order.
+    environment: Vec<(String, String)>,
     working_directory: Option<String>,
 }
 
@@ -101,8 +100,7 @@ enum RawReady {
     Table(RawReadyTable),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Default)]
 struct RawReadyTable {
     fd: Option<i64>,
     exec: Option<Vec<String>>,
@@ -113,31 +111,222 @@ struct RawReadyTable {
 const READY_EXPECTED: &str =
     "\"notify\", { fd = N }, { exec = [PROGRAM, ARG...] } or { tcp = \"HOST:PORT\" }";
 
-// By hand rather than `#[serde(untagged)]`, whose one error for every
-// mistake ("did not match any variant") would hide which key is wrong.
-impl<'de> Deserialize<'de> for RawReady {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ReadyVisitor;
+/// The keys of each table, for `unknown field` (in the order of the
+/// documentation).
+const FILE_KEYS: &str = "`grace_period` or `service`";
+const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
+     `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
+     `working_directory`";
+const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
+const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 
-        impl<'de> Visitor<'de> for ReadyVisitor {
-            type Value = RawReady;
+/// A value of the wrong type, or a key that does not belong: where, and
+/// what is wrong.
+struct Flaw {
+    span: Range<usize>,
+    message: String,
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(READY_EXPECTED)
-            }
+type Shaped<T> = Result<T, Flaw>;
 
-            fn visit_str<E: de::Error>(self, word: &str) -> Result<RawReady, E> {
-                Ok(RawReady::Word(word.to_string()))
-            }
+type Value<'i> = Spanned<DeValue<'i>>;
 
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawReady, A::Error> {
-                RawReadyTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawReady::Table)
+fn unknown_key(key: &Spanned<DeString<'_>>, expected: &str) -> Flaw {
+    Flaw {
+        span: key.span(),
+        message: format!("unknown field `{}`, expected {expected}", key.get_ref()),
+    }
+}
+
+/// An integer that fits an i64, as serde took it (a larger one is
+/// reported as written).
+fn integer(number: &DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(number.as_str(), number.radix()).ok()
+}
+
+/// Reading the tree into the shapes above, each table's keys in the tree's
+/// (sorted) order, so that the first flaw is the one serde reported.
+impl<'i> Document<'i> {
+    fn file(&self) -> Shaped<RawFile> {
+        let mut file = RawFile::default();
+        for (key, value) in self.root.iter() {
+            match key.get_ref().as_ref() {
+                "grace_period" => file.grace_period = Some(self.string(value)?),
+                "service" => {
+                    let mut services = Vec::new();
+                    for (name, service) in self.table(value)? {
+                        let entry = (name.get_ref().to_string(), self.service(service)?);
+                        services.push((name.span().start, entry));
+                    }
+                    file.service = in_file_order(services);
+                }
+                _ => return Err(unknown_key(key, FILE_KEYS)),
             }
         }
-
-        deserializer.deserialize_any(ReadyVisitor)
+        Ok(file)
     }
+
+    fn service(&self, value: &Value<'i>) -> Shaped<RawService> {
+        let mut raw = RawService::default();
+        let mut command = None;
+        for (key, value) in self.table(value)? {
+            match key.get_ref().as_ref() {
+                "command" => command = Some(self.strings(value)?),
+                "ready" => raw.ready = Some(self.ready(value)?),
+                "stop_signal" => raw.stop_signal = Some(self.string(value)?),
+                "stop_timeout" => raw.stop_timeout = Some(self.string(value)?),
+                "start_timeout" => raw.start_timeout = Some(self.string(value)?),
+                "after" => raw.after = self.strings(value)?,
+                "restart" => raw.restart = self.restart(value)?,
+                "max_restarts" => raw.max_restarts = Some(self.integer(value, "u32")?),
+                "user" => raw.user = Some(self.string(value)?),
+                "environment" => {
+                    let mut variables = Vec::new();
+                    for (variable, text) in self.table(value)? {
+                        let entry = (variable.get_ref().to_string(), self.string(text)?);
+                        variables.push((variable.span().start, entry));
+                    }
+                    raw.environment = in_file_order(variables);
+                }
+                "working_directory" => raw.working_directory = Some(self.string(value)?),
+                _ => return Err(unknown_key(key, SERVICE_KEYS)),
+            }
+        }
+        raw.command = command.ok_or_else(|| Flaw {
+            span: value.span(),
+            message: "missing field `command`".into(),
+        })?;
+        Ok(raw)
+    }
+
+    fn ready(&self, value: &Value<'i>) -> Shaped<RawReady> {
+        let table = match value.get_ref() {
+            DeValue::String(word) => return Ok(RawReady::Word(word.to_string())),
+            DeValue::Table(table) => table,
+            _ => return Err(self.wrong_type(value, READY_EXPECTED)),
+        };
+        let mut raw = RawReadyTable::default();
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "fd" => raw.fd = Some(self.integer(value, "i64")?),
+                "exec" => raw.exec = Some(self.strings(value)?),
+                "interval" => raw.interval = Some(self.string(value)?),
+                "tcp" => raw.tcp = Some(self.string(value)?),
+                _ => return Err(unknown_key(key, READY_KEYS)),
+            }
+        }
+        Ok(RawReady::Table(raw))
+    }
+
+    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+        let DeValue::String(word) = value.get_ref() else {
+            return Err(self.wrong_type(value, RESTART_VALUES));
+        };
+        [Restart::No, Restart::OnFailure, Restart::Always]
+            .into_iter()
+            .find(|restart| restart.name() == word)
+            .ok_or_else(|| Flaw {
+                span: value.span(),
+                message: format!("unknown variant `{word}`, expected {RESTART_VALUES}"),
+            })
+    }
+
+    fn string(&self, value: &Value<'i>) -> Shaped<String> {
+        match value.get_ref() {
+            DeValue::String(text) => Ok(text.to_string()),
+            _ => Err(self.wrong_type(value, "a string")),
+        }
+    }
+
+    fn strings(&self, value: &Value<'i>) -> Shaped<Vec<String>> {
+        match value.get_ref() {
+            DeValue::Array(items) => items.iter().map(|item| self.string(item)).collect(),
+            _ => Err(self.wrong_type(value, "a sequence")),
+        }
+    }
+
+    fn table<'v>(&self, value: &'v Value<'i>) -> Shaped<&'v DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(table) => Ok(table),
+            _ => Err(self.wrong_type(value, "a map")),
+        }
+    }
+
+    /// An integer that fits a `T`, `kind` being T's name for a message.
+    fn integer<T: TryFrom<i64>>(&self, value: &Value<'i>, kind: &str) -> Shaped<T> {
+        let DeValue::Integer(number) = value.get_ref() else {
+            return Err(self.wrong_type(value, kind));
+        };
+        if let Some(Ok(n)) = integer(number).map(T::try_from) {
+            return Ok(n);
+        }
+        Err(Flaw {
+            message: format!("invalid value: {}, expected {kind}", self.found(value)),
+            span: value.span(),
+        })
+    }
+
+    /// `invalid type: FOUND, expected EXPECTED`, worded as serde words it.
+    fn wrong_type(&self, value: &Value<'i>, expected: &str) -> Flaw {
+        Flaw {
+            message: format!("invalid type: {}, expected {expected}", self.found(value)),
+            span: value.span(),
+        }
+    }
+
+    /// What a value is, for a message: its type, and the value when it is
+    /// short.
+    fn found(&self, value: &Value<'i>) -> String {
+        // Numbers and dates as written: reading a float (or a date) would
+        // link its parser for the sake of a message.
+        let written = || self.text.get(value.span()).unwrap_or_default();
+        match value.get_ref() {
+            DeValue::String(text) => format!("string {text:?}"),
+            DeValue::Integer(number) => match integer(number) {
+                Some(n) => format!("integer `{n}`"),
+                None => format!("integer `{}`", written()),
+            },
+            DeValue::Float(_) => format!("floating point `{}`", written()),
+            DeValue::Boolean(truth) => format!("boolean `{truth}`"),
+            DeValue::Datetime(_) => format!("datetime `{}`", written()),
+            DeValue::Array(_) => "sequence".into(),
+            DeValue::Table(_) => "map".into(),
+        }
+    }
+}
+
+/// Entries by where they are written (`usize`: where the key starts).
+fn in_file_order<T>(entries: Vec<(usize, T)>) -> Vec<T> {
+    let starts: Vec<usize> = entries.iter().map(|(start, _)| *start).collect();
+    let mut slots: Vec<Option<T>> = entries.into_iter().map(|(_, entry)| Some(entry)).collect();
+    file_order(&starts)
+        .into_iter()
+        .filter_map(|index| slots[index].take())
+        .collect()
+}
+
+/// The indices of `starts` by ascending start (the starts of different
+/// keys differ).
+fn file_order(starts: &[usize]) -> Vec<usize> {
+    let sorted = ascending(starts.to_vec());
+    let mut order = vec![0; starts.len()];
+    for (index, start) in starts.iter().enumerate() {
+        if let Ok(rank) = sorted.binary_search(start) {
+            order[rank] = index;
+        }
+    }
+    order
+}
+
+/// `values`, ascending. Through a heap, as `graph` orders services: a
+/// slice sort is kilobytes of code for each type sorted.
+fn ascending(values: Vec<usize>) -> Vec<usize> {
+    let mut heap: BinaryHeap<Reverse<usize>> = values.into_iter().map(Reverse).collect();
+    let mut sorted = Vec::with_capacity(heap.len());
+    while let Some(Reverse(value)) = heap.pop() {
+        sorted.push(value);
+    }
+    sorted
 }
 
 // ---------------------------------------------------------------------------
@@ -153,13 +342,6 @@ struct Document<'i> {
 }
 
 impl<'i> Document<'i> {
-    fn parse(text: &'i str) -> Self {
-        Document {
-            text,
-            root: DeTable::parse_recoverable(text).0.into_inner(),
-        }
-    }
-
     /// The key at `path` and its value.
     fn entry(&self, path: &[&str]) -> Option<(Range<usize>, &DeValue<'i>, Range<usize>)> {
         let mut table = &self.root;
@@ -294,16 +476,32 @@ fn key_part(name: &str) -> String {
 
 /// The file's text, read and checked against `container`.
 pub fn parse(text: &str, container: &dyn Container) -> Result<Services, Error> {
-    let parsed: Result<RawFile, toml::de::Error> = toml::from_str(text);
-    let document = Document::parse(text);
-    let raw = parsed.map_err(|error| {
-        let span = error.span();
-        Error {
-            line: span.as_ref().map(|span| document.line(span)),
-            key: span.map(|span| document.key_at(&span)).unwrap_or_default(),
-            message: error.message().to_string(),
-        }
-    })?;
+    // One parse, with recovery: its first error is the one a plain parse
+    // stops at, and the rest of the tree still holds that error's key.
+    let (root, errors) = DeTable::parse_recoverable(text);
+    let document = Document {
+        text,
+        root: root.into_inner(),
+    };
+    let at = |span: Range<usize>, message: String| Error {
+        line: Some(document.line(&span)),
+        key: document.key_at(&span),
+        message,
+    };
+    if let Some(error) = errors.first() {
+        let message = error.message().to_string();
+        return Err(match error.span() {
+            Some(span) => at(span, message),
+            None => Error {
+                line: None,
+                key: String::new(),
+                message,
+            },
+        });
+    }
+    let raw = document
+        .file()
+        .map_err(|flaw| at(flaw.span, flaw.message))?;
     Checker {
         document,
         container,
@@ -351,14 +549,9 @@ impl Checker<'_> {
             Some(text) => Some(self.duration(text, &["grace_period"])?),
             None => None,
         };
-        let mut entries: Vec<(String, RawService)> = raw.service.into_iter().collect();
         // In the file's order, which is the start order wherever `after`
         // does not decide.
-        entries.sort_unstable_by_key(|(name, _)| {
-            self.document
-                .key(&["service", name])
-                .map_or(usize::MAX, |span| span.start)
-        });
+        let entries = raw.service;
         if entries.is_empty() {
             return Err(Error {
                 line: None,
@@ -428,7 +621,7 @@ impl Checker<'_> {
             })?;
         }
 
-        let mut environment: Vec<(String, String)> = raw.environment.into_iter().collect();
+        let environment = raw.environment;
         let variable_path = |variable: &str| -> [String; 4] {
             [
                 "service".into(),
@@ -437,14 +630,6 @@ impl Checker<'_> {
                 variable.into(),
             ]
         };
-        let located = |variable: &str| {
-            let path = variable_path(variable);
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            self.document
-                .key(&path)
-                .map_or(usize::MAX, |span| span.start)
-        };
-        environment.sort_unstable_by_key(|(variable, _)| located(variable));
         for (variable, value) in &environment {
             let path = variable_path(variable);
             let path: Vec<&str> = path.iter().map(String::as_str).collect();
@@ -686,38 +871,28 @@ fn parse_tcp(text: &str) -> Result<TcpAddress, String> {
 
 /// The checked services in start order, with `after` and `dependents` as
 /// positions in that order.
-fn in_order(checked: Vec<Checked>, order: &[usize]) -> Vec<Service> {
+fn in_order(checked: Vec<Checked>, order: &Order) -> Vec<Service> {
     // position[i]: where the file's i-th service starts.
-    let mut position = vec![0; order.len()];
-    for (at, &index) in order.iter().enumerate() {
+    let mut position = vec![0; order.order.len()];
+    for (at, &index) in order.order.iter().enumerate() {
         position[index] = at;
     }
-    // By insertion, as in `graph`: collecting would sort.
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, c) in checked.iter().enumerate() {
-        names.insert(c.service.name.clone(), position[index]);
-    }
-    let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
-    let mut services: Vec<Service> = Vec::with_capacity(order.len());
-    let mut afters: Vec<Vec<usize>> = Vec::with_capacity(order.len());
-    for &index in order {
-        let Some(Checked { service, after }) = slots[index].take() else {
+    let mut slots: Vec<Option<Service>> = checked.into_iter().map(|c| Some(c.service)).collect();
+    let mut services: Vec<Service> = Vec::with_capacity(order.order.len());
+    for &index in &order.order {
+        let Some(mut service) = slots[index].take() else {
             continue;
         };
-        let mut after: Vec<usize> = after
-            .iter()
-            .filter_map(|name| names.get(name.as_str()).copied())
-            .collect();
-        after.sort_unstable();
-        after.dedup();
+        // Once each already: `graph` resolved them.
+        let after = order.after[index].iter().map(|&before| position[before]);
+        service.after = ascending(after.collect());
         services.push(service);
-        afters.push(after);
     }
-    for (at, after) in afters.into_iter().enumerate() {
-        for &before in &after {
+    for at in 0..services.len() {
+        for i in 0..services[at].after.len() {
+            let before = services[at].after[i];
             services[before].dependents.push(at);
         }
-        services[at].after = after;
     }
     services
 }
