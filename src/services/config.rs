@@ -1,33 +1,32 @@
 //! The services file's format and every check on it, before anything
-//! starts. The `toml` crate reads the file into the serde shapes below
-//! (`deny_unknown_fields` everywhere, so a misspelt key is an error, not a
-//! default). Values are read by grace's own parsers (`cli::parse_duration`,
-//! `cli::stop_signal`, `UserSpec`), so that a duration or a signal means
-//! the same here as on the command line.
+//! starts. toml reads the file into its document tree (`DeTable`: every key
+//! and value with its span), whose shape is checked here by hand, as serde
+//! would have: a key no table has is an error, not ignored, so that a
+//! misspelt key is never a default; then the checks read the tree itself. Values are read by grace's own parsers
+//! (`cli::parse_duration`, `cli::stop_signal`, `UserSpec`), so that a
+//! duration or a signal means the same here as on the command line.
 //!
 //! A refusal is one `Error`: the line, the dotted key
 //! (`service.app.after`) and what is wrong, for
-//! `grace: error: FILE:LINE: KEY: MESSAGE`. Lines come from the spans toml
-//! keeps for every key and value of the document (`DeTable`, whose keys and
-//! values are `Spanned`): a serde error gives its span, and a check of a
-//! value looks its key up. (Wrapping each serde field in `Spanned<T>`
-//! instead gives the same lines for 49 KB more of static binary, the code
-//! serde generates per wrapped type.)
+//! `grace: error: FILE:LINE: KEY: MESSAGE`. Lines come from the spans of
+//! the tree: every error has the span of what it is about (a syntax error,
+//! a key, a value, an item of an array), and its key is the one written
+//! there.
 
-use core::fmt;
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
 use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
 use core::time::Duration;
 
-use serde::Deserialize;
-use serde::de::{self, MapAccess, Visitor};
-use toml::de::{DeTable, DeValue};
+use toml::Spanned;
+use toml::de::{DeInteger, DeString, DeTable, DeValue};
 
 use crate::prelude::*;
 
 use super::command;
 use super::container::{Container, describe};
-use super::graph::{self, Problem};
+use super::graph::{self, Order, Problem};
 use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
     Service, Services, TcpAddress,
@@ -65,79 +64,242 @@ impl Error {
 }
 
 // ---------------------------------------------------------------------------
-// The file, as written
+// The file's shape
 // ---------------------------------------------------------------------------
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawFile {
-    grace_period: Option<String>,
-    #[serde(default)]
-    service: BTreeMap<String, RawService>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawService {
-    command: Vec<String>,
-    ready: Option<RawReady>,
-    stop_signal: Option<String>,
-    stop_timeout: Option<String>,
-    start_timeout: Option<String>,
-    #[serde(default)]
-    after: Vec<String>,
-    #[serde(default)]
-    restart: Restart,
-    max_restarts: Option<u32>,
-    user: Option<String>,
-    #[serde(default)]
-    environment: BTreeMap<String, String>,
-    working_directory: Option<String>,
-}
-
-/// `ready`: a word (`"notify"`) or a table (`{ fd = 3 }`, ...).
-enum RawReady {
-    Word(String),
-    Table(RawReadyTable),
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawReadyTable {
-    fd: Option<i64>,
-    exec: Option<Vec<String>>,
-    interval: Option<String>,
-    tcp: Option<String>,
-}
+// What serde's derive did, by hand (its generated code was 86 KB of the
+// static binary; issue 14 asks for 450 KB in all): every key one that its
+// table has, every value of its key's type, in the tree's (sorted) key order,
+// in serde's words. Nothing is built here: the checks below read the tree
+// itself, knowing its shape.
 
 const READY_EXPECTED: &str =
     "\"notify\", { fd = N }, { exec = [PROGRAM, ARG...] } or { tcp = \"HOST:PORT\" }";
 
-// By hand rather than `#[serde(untagged)]`, whose one error for every
-// mistake ("did not match any variant") would hide which key is wrong.
-impl<'de> Deserialize<'de> for RawReady {
-    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct ReadyVisitor;
+/// The keys of each table, for `unknown field` (in the order of the
+/// documentation).
+const FILE_KEYS: &str = "`grace_period` or `service`";
+const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
+     `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
+     `working_directory`";
+const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
+const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 
-        impl<'de> Visitor<'de> for ReadyVisitor {
-            type Value = RawReady;
+/// A value of the wrong type, or a key that does not belong: where, and
+/// what is wrong.
+struct Flaw {
+    span: Range<usize>,
+    message: String,
+}
 
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(READY_EXPECTED)
-            }
+type Shaped<T> = Result<T, Flaw>;
 
-            fn visit_str<E: de::Error>(self, word: &str) -> Result<RawReady, E> {
-                Ok(RawReady::Word(word.to_string()))
-            }
+type Value<'i> = Spanned<DeValue<'i>>;
 
-            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawReady, A::Error> {
-                RawReadyTable::deserialize(de::value::MapAccessDeserializer::new(map))
-                    .map(RawReady::Table)
+type Key<'i> = Spanned<DeString<'i>>;
+
+fn unknown_key(key: &Key<'_>, expected: &str) -> Flaw {
+    Flaw {
+        span: key.span(),
+        message: format!("unknown field `{}`, expected {expected}", key.get_ref()),
+    }
+}
+
+/// An integer that fits an i64, as serde took it (a larger one is
+/// reported as written).
+fn integer(number: &DeInteger<'_>) -> Option<i64> {
+    i64::from_str_radix(number.as_str(), number.radix()).ok()
+}
+
+impl<'i> Document<'i> {
+    fn shape(&self) -> Shaped<()> {
+        for (key, value) in self.root.iter() {
+            match key.get_ref().as_ref() {
+                "grace_period" => self.string(value)?,
+                "service" => {
+                    for (_, service) in self.table(value)? {
+                        self.service_shape(service)?;
+                    }
+                }
+                _ => return Err(unknown_key(key, FILE_KEYS)),
             }
         }
-
-        deserializer.deserialize_any(ReadyVisitor)
+        Ok(())
     }
+
+    fn service_shape(&self, value: &Value<'i>) -> Shaped<()> {
+        let table = self.table(value)?;
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "command" | "after" => self.strings(value)?,
+                "ready" => self.ready_shape(value)?,
+                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
+                    self.string(value)?;
+                }
+                "restart" => {
+                    self.restart(value)?;
+                }
+                "max_restarts" => {
+                    self.integer::<u32>(value, "u32")?;
+                }
+                "environment" => {
+                    for (_, text) in self.table(value)? {
+                        self.string(text)?;
+                    }
+                }
+                _ => return Err(unknown_key(key, SERVICE_KEYS)),
+            }
+        }
+        if table.get("command").is_none() {
+            return Err(Flaw {
+                span: value.span(),
+                message: "missing field `command`".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `ready`: a word (`"notify"`) or a table (`{ fd = 3 }`, ...).
+    fn ready_shape(&self, value: &Value<'i>) -> Shaped<()> {
+        let table = match value.get_ref() {
+            DeValue::String(_) => return Ok(()),
+            DeValue::Table(table) => table,
+            _ => return Err(self.wrong_type(value, READY_EXPECTED)),
+        };
+        for (key, value) in table {
+            match key.get_ref().as_ref() {
+                "fd" => {
+                    self.integer::<i64>(value, "i64")?;
+                }
+                "exec" => self.strings(value)?,
+                "interval" | "tcp" => self.string(value)?,
+                _ => return Err(unknown_key(key, READY_KEYS)),
+            }
+        }
+        Ok(())
+    }
+
+    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+        let DeValue::String(word) = value.get_ref() else {
+            return Err(self.wrong_type(value, RESTART_VALUES));
+        };
+        [Restart::No, Restart::OnFailure, Restart::Always]
+            .into_iter()
+            .find(|restart| restart.name() == word)
+            .ok_or_else(|| Flaw {
+                span: value.span(),
+                message: format!("unknown variant `{word}`, expected {RESTART_VALUES}"),
+            })
+    }
+
+    fn string(&self, value: &Value<'i>) -> Shaped<()> {
+        match value.get_ref() {
+            DeValue::String(_) => Ok(()),
+            _ => Err(self.wrong_type(value, "a string")),
+        }
+    }
+
+    fn strings(&self, value: &Value<'i>) -> Shaped<()> {
+        match value.get_ref() {
+            DeValue::Array(items) => items.iter().try_for_each(|item| self.string(item)),
+            _ => Err(self.wrong_type(value, "a sequence")),
+        }
+    }
+
+    fn table<'v>(&self, value: &'v Value<'i>) -> Shaped<&'v DeTable<'i>> {
+        match value.get_ref() {
+            DeValue::Table(table) => Ok(table),
+            _ => Err(self.wrong_type(value, "a map")),
+        }
+    }
+
+    /// An integer that fits a `T`, `kind` being T's name for a message.
+    fn integer<T: TryFrom<i64>>(&self, value: &Value<'i>, kind: &str) -> Shaped<T> {
+        let DeValue::Integer(number) = value.get_ref() else {
+            return Err(self.wrong_type(value, kind));
+        };
+        if let Some(Ok(n)) = integer(number).map(T::try_from) {
+            return Ok(n);
+        }
+        Err(Flaw {
+            message: format!("invalid value: {}, expected {kind}", self.found(value)),
+            span: value.span(),
+        })
+    }
+
+    /// `invalid type: FOUND, expected EXPECTED`, worded as serde words it.
+    fn wrong_type(&self, value: &Value<'i>, expected: &str) -> Flaw {
+        Flaw {
+            message: format!("invalid type: {}, expected {expected}", self.found(value)),
+            span: value.span(),
+        }
+    }
+
+    /// What a value is, for a message: its type, and the value when it is
+    /// short.
+    fn found(&self, value: &Value<'i>) -> String {
+        // Numbers and dates as written: reading a float (or a date) would
+        // link its parser for the sake of a message.
+        let written = || self.text.get(value.span()).unwrap_or_default();
+        match value.get_ref() {
+            DeValue::String(text) => format!("string {text:?}"),
+            DeValue::Integer(number) => match integer(number) {
+                Some(n) => format!("integer `{n}`"),
+                None => format!("integer `{}`", written()),
+            },
+            DeValue::Float(_) => format!("floating point `{}`", written()),
+            DeValue::Boolean(truth) => format!("boolean `{truth}`"),
+            DeValue::Datetime(_) => format!("datetime `{}`", written()),
+            DeValue::Array(_) => "sequence".into(),
+            DeValue::Table(_) => "map".into(),
+        }
+    }
+}
+
+/// A string value's text (of a value whose shape is checked: "" for any
+/// other).
+fn text<'v>(value: &'v Value<'_>) -> &'v str {
+    value.get_ref().as_str().unwrap_or_default()
+}
+
+/// An array value's items (none for any other value).
+fn items<'v, 'i>(value: &'v Value<'i>) -> &'v [Value<'i>] {
+    value.get_ref().as_array().map_or(&[], |items| items)
+}
+
+/// A table's entries in the order they are written (the tree keeps them
+/// sorted by key).
+fn in_file_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
+    let entries: Vec<_> = table.iter().collect();
+    let starts: Vec<usize> = entries.iter().map(|(key, _)| key.span().start).collect();
+    file_order(&starts)
+        .into_iter()
+        .map(|index| entries[index])
+        .collect()
+}
+
+/// The indices of `starts` by ascending start (the starts of different
+/// keys differ).
+fn file_order(starts: &[usize]) -> Vec<usize> {
+    let sorted = ascending(starts.to_vec());
+    let mut order = vec![0; starts.len()];
+    for (index, start) in starts.iter().enumerate() {
+        if let Ok(rank) = sorted.binary_search(start) {
+            order[rank] = index;
+        }
+    }
+    order
+}
+
+/// `values`, ascending. Through a heap, as `graph` orders services: a
+/// slice sort is kilobytes of code for each type sorted.
+fn ascending(values: Vec<usize>) -> Vec<usize> {
+    let mut heap: BinaryHeap<Reverse<usize>> = values.into_iter().map(Reverse).collect();
+    let mut sorted = Vec::with_capacity(heap.len());
+    while let Some(Reverse(value)) = heap.pop() {
+        sorted.push(value);
+    }
+    sorted
 }
 
 // ---------------------------------------------------------------------------
@@ -153,42 +315,13 @@ struct Document<'i> {
 }
 
 impl<'i> Document<'i> {
-    fn parse(text: &'i str) -> Self {
-        Document {
-            text,
-            root: DeTable::parse_recoverable(text).0.into_inner(),
+    /// An error about what is written at `span`.
+    fn error(&self, span: Range<usize>, message: String) -> Error {
+        Error {
+            line: Some(self.line(&span)),
+            key: self.key_at(&span),
+            message,
         }
-    }
-
-    /// The key at `path` and its value.
-    fn entry(&self, path: &[&str]) -> Option<(Range<usize>, &DeValue<'i>, Range<usize>)> {
-        let mut table = &self.root;
-        let (last, parents) = path.split_last()?;
-        for part in parents {
-            table = table.get(*part)?.get_ref().as_table()?;
-        }
-        let (key, value) = table.get_key_value(*last)?;
-        Some((key.span(), value.get_ref(), value.span()))
-    }
-
-    /// Where the value at `path` is written.
-    fn value(&self, path: &[&str]) -> Option<Range<usize>> {
-        self.entry(path).map(|(_, _, span)| span)
-    }
-
-    /// Where the key at `path` is written.
-    fn key(&self, path: &[&str]) -> Option<Range<usize>> {
-        self.entry(path).map(|(span, _, _)| span)
-    }
-
-    /// Where item `index` of the array at `path` is written, or else the
-    /// array.
-    fn item(&self, path: &[&str], index: usize) -> Option<Range<usize>> {
-        let (_, value, span) = self.entry(path)?;
-        let item = value
-            .as_array()
-            .and_then(|items| items.into_iter().nth(index));
-        Some(item.map_or(span, |item| item.span()))
     }
 
     fn line(&self, span: &Range<usize>) -> usize {
@@ -293,72 +426,73 @@ fn key_part(name: &str) -> String {
 // ---------------------------------------------------------------------------
 
 /// The file's text, read and checked against `container`.
+#[inline(never)] // Inlined into grace's main dispatch, it is a kilobyte larger.
 pub fn parse(text: &str, container: &dyn Container) -> Result<Services, Error> {
-    let parsed: Result<RawFile, toml::de::Error> = toml::from_str(text);
-    let document = Document::parse(text);
-    let raw = parsed.map_err(|error| {
-        let span = error.span();
-        Error {
-            line: span.as_ref().map(|span| document.line(span)),
-            key: span.map(|span| document.key_at(&span)).unwrap_or_default(),
-            message: error.message().to_string(),
-        }
-    })?;
+    // One parse, with recovery: its first error is the one a plain parse
+    // stops at, and the rest of the tree still holds that error's key.
+    let (root, errors) = DeTable::parse_recoverable(text);
+    let document = Document {
+        text,
+        root: root.into_inner(),
+    };
+    if let Some(error) = errors.first() {
+        let message = error.message().to_string();
+        return Err(match error.span() {
+            Some(span) => document.error(span, message),
+            None => Error {
+                line: None,
+                key: String::new(),
+                message,
+            },
+        });
+    }
+    document
+        .shape()
+        .map_err(|flaw| document.error(flaw.span, flaw.message))?;
     Checker {
-        document,
+        document: &document,
         container,
     }
-    .file(raw)
+    .file()
 }
 
-/// Checks an argv at a key path: its words and the program's path.
-type FindArgv<'a> = dyn Fn(&[String], &[&str]) -> Result<String, Error> + 'a;
-
-struct Checker<'a> {
-    document: Document<'a>,
-    container: &'a dyn Container,
+struct Checker<'d, 'i> {
+    document: &'d Document<'i>,
+    container: &'d dyn Container,
 }
 
 /// A service as checked, before the order is known.
-struct Checked {
+struct Checked<'d, 'i> {
     service: Service,
-    after: Vec<String>,
+    /// Its `after` entries.
+    after: &'d [Value<'i>],
 }
 
-impl Checker<'_> {
-    /// An error about the key at `path`, at `span` (None: the key's value).
-    fn error(
-        &self,
-        path: &[&str],
-        span: Option<Range<usize>>,
-        message: impl Into<String>,
-    ) -> Error {
-        let span = span.or_else(|| self.document.value(path));
-        let key: Vec<String> = path.iter().map(|part| key_part(part)).collect();
-        Error {
-            line: span.map(|span| self.document.line(&span)),
-            key: key.join("."),
-            message: message.into(),
-        }
+impl<'d, 'i> Checker<'d, 'i> {
+    /// An error about what is written at `span`.
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> Error {
+        self.document.error(span, message.into())
     }
 
-    fn duration(&self, text: &str, path: &[&str]) -> Result<Duration, Error> {
-        cli::parse_duration(text).map_err(|why| self.error(path, None, why))
+    fn duration(&self, value: &Value<'i>) -> Result<Duration, Error> {
+        cli::parse_duration(text(value)).map_err(|why| self.error(value.span(), why))
     }
 
-    fn file(&self, raw: RawFile) -> Result<Services, Error> {
-        let grace_period = match &raw.grace_period {
-            Some(text) => Some(self.duration(text, &["grace_period"])?),
+    fn file(&self) -> Result<Services, Error> {
+        let root = &self.document.root;
+        let grace_period = match root.get("grace_period") {
+            Some(value) => Some(self.duration(value)?),
             None => None,
         };
-        let mut entries: Vec<(String, RawService)> = raw.service.into_iter().collect();
         // In the file's order, which is the start order wherever `after`
         // does not decide.
-        entries.sort_unstable_by_key(|(name, _)| {
-            self.document
-                .key(&["service", name])
-                .map_or(usize::MAX, |span| span.start)
-        });
+        let entries = match root
+            .get("service")
+            .and_then(|value| value.get_ref().as_table())
+        {
+            Some(table) => in_file_order(table),
+            None => Vec::new(),
+        };
         if entries.is_empty() {
             return Err(Error {
                 line: None,
@@ -367,15 +501,17 @@ impl Checker<'_> {
             });
         }
         let mut checked = Vec::with_capacity(entries.len());
-        for (name, service) in entries {
-            checked.push(self.service(name, service)?);
+        for (name, value) in entries {
+            if let Some(table) = value.get_ref().as_table() {
+                checked.push(self.service(name, table)?);
+            }
         }
         let names: Vec<&str> = checked.iter().map(|c| c.service.name.as_str()).collect();
         let after: Vec<Vec<(&str, usize)>> = checked
             .iter()
             .map(|c| {
                 let entries = c.after.iter().enumerate();
-                entries.map(|(i, name)| (name.as_str(), i)).collect()
+                entries.map(|(i, name)| (text(name), i)).collect()
             })
             .collect();
         let order = graph::start_order(&names, &after).map_err(|problem| {
@@ -396,8 +532,7 @@ impl Checker<'_> {
                     (service, site, message)
                 }
             };
-            let path = ["service", names[service], "after"];
-            self.error(&path, self.document.item(&path, entry), message)
+            self.error(checked[service].after[entry].span(), message)
         })?;
         Ok(Services {
             grace_period,
@@ -405,58 +540,49 @@ impl Checker<'_> {
         })
     }
 
-    fn service(&self, name: String, raw: RawService) -> Result<Checked, Error> {
-        if !valid_name(&name) {
+    fn service(&self, key: &'d Key<'i>, table: &'d DeTable<'i>) -> Result<Checked<'d, 'i>, Error> {
+        let name = key.get_ref();
+        if !valid_name(name) {
             return Err(self.error(
-                &["service", &name],
-                self.document.key(&["service", &name]),
+                key.span(),
                 format!(
                     "invalid service name \"{name}\": expected letters, digits, - and _ \
                      (it prefixes the service's log lines)"
                 ),
             ));
         }
-        let at = |field: &'static str| ["service", name.as_str(), field];
 
-        if let Some(directory) = &raw.working_directory {
-            let path = at("working_directory");
-            if directory.is_empty() || directory.contains('\0') {
-                return Err(self.error(&path, None, "expected a directory's path"));
+        let working_directory = match table.get("working_directory") {
+            Some(value) => {
+                let directory = text(value);
+                if directory.is_empty() || directory.contains('\0') {
+                    return Err(self.error(value.span(), "expected a directory's path"));
+                }
+                self.container.directory(directory).map_err(|code| {
+                    self.error(value.span(), format!("\"{directory}\": {}", describe(code)))
+                })?;
+                Some(directory.to_string())
             }
-            self.container.directory(directory).map_err(|code| {
-                self.error(&path, None, format!("\"{directory}\": {}", describe(code)))
-            })?;
-        }
+            None => None,
+        };
 
-        let mut environment: Vec<(String, String)> = raw.environment.into_iter().collect();
-        let variable_path = |variable: &str| -> [String; 4] {
-            [
-                "service".into(),
-                name.clone(),
-                "environment".into(),
-                variable.into(),
-            ]
-        };
-        let located = |variable: &str| {
-            let path = variable_path(variable);
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            self.document
-                .key(&path)
-                .map_or(usize::MAX, |span| span.start)
-        };
-        environment.sort_unstable_by_key(|(variable, _)| located(variable));
-        for (variable, value) in &environment {
-            let path = variable_path(variable);
-            let path: Vec<&str> = path.iter().map(String::as_str).collect();
-            if variable.is_empty() || variable.contains(['=', '\0']) {
-                return Err(self.error(
-                    &path,
-                    self.document.key(&path),
-                    "invalid variable name: it cannot be empty or hold = or a NUL byte",
-                ));
-            }
-            if value.contains('\0') {
-                return Err(self.error(&path, None, "a value cannot hold a NUL byte"));
+        let mut environment: Vec<(String, String)> = Vec::new();
+        if let Some(variables) = table
+            .get("environment")
+            .and_then(|value| value.get_ref().as_table())
+        {
+            for (key, value) in in_file_order(variables) {
+                let variable = key.get_ref();
+                if variable.is_empty() || variable.contains(['=', '\0']) {
+                    return Err(self.error(
+                        key.span(),
+                        "invalid variable name: it cannot be empty or hold = or a NUL byte",
+                    ));
+                }
+                if text(value).contains('\0') {
+                    return Err(self.error(value.span(), "a value cannot hold a NUL byte"));
+                }
+                environment.push((variable.to_string(), text(value).to_string()));
             }
         }
         // The program is looked for in the PATH the service will have.
@@ -465,51 +591,52 @@ impl Checker<'_> {
             .find(|(variable, _)| variable == "PATH")
             .map(|(_, value)| value.clone())
             .or_else(|| self.container.variable("PATH"));
-        let find = |argv: &[String], path: &[&str]| {
-            self.argv(
-                argv,
-                path,
-                raw.working_directory.as_deref(),
-                search_path.as_deref(),
-            )
+        let find = |argv: &Value<'i>| {
+            self.argv(argv, working_directory.as_deref(), search_path.as_deref())
         };
 
-        let executable = find(&raw.command, &at("command"))?;
+        let Some(command) = table.get("command") else {
+            return Err(self.error(key.span(), "missing field `command`"));
+        };
+        let (command, executable) = find(command)?;
 
-        let ready = match raw.ready {
+        let ready = match table.get("ready") {
             None => Ready::Spawned,
-            Some(RawReady::Word(word)) if word == "notify" => Ready::Notify,
-            Some(RawReady::Word(word)) => {
-                return Err(self.error(
-                    &at("ready"),
-                    None,
-                    format!("invalid ready \"{word}\": expected {READY_EXPECTED}"),
-                ));
-            }
-            Some(RawReady::Table(table)) => self.ready(table, &name, &find)?,
+            Some(value) => match value.get_ref() {
+                DeValue::Table(spec) => self.ready(value, spec, &find)?,
+                _ if text(value) == "notify" => Ready::Notify,
+                _ => {
+                    return Err(self.error(
+                        value.span(),
+                        format!(
+                            "invalid ready \"{}\": expected {READY_EXPECTED}",
+                            text(value)
+                        ),
+                    ));
+                }
+            },
         };
 
-        let stop_signal = match &raw.stop_signal {
-            Some(text) => {
-                cli::stop_signal(text).map_err(|why| self.error(&at("stop_signal"), None, why))?
+        let stop_signal = match table.get("stop_signal") {
+            Some(value) => {
+                cli::stop_signal(text(value)).map_err(|why| self.error(value.span(), why))?
             }
             None => signals::SIGTERM,
         };
-        let stop_timeout = match &raw.stop_timeout {
-            Some(text) => Some(self.duration(text, &at("stop_timeout"))?),
+        let stop_timeout = match table.get("stop_timeout") {
+            Some(value) => Some(self.duration(value)?),
             None => None,
         };
-        let start_timeout = match &raw.start_timeout {
-            Some(text) => self.duration(text, &at("start_timeout"))?,
+        let start_timeout = match table.get("start_timeout") {
+            Some(value) => self.duration(value)?,
             None => DEFAULT_START_TIMEOUT,
         };
 
-        let user = match &raw.user {
-            Some(text) => {
-                let path = at("user");
-                let spec: UserSpec = text
+        let user = match table.get("user") {
+            Some(value) => {
+                let spec: UserSpec = text(value)
                     .parse()
-                    .map_err(|why: String| self.error(&path, None, why))?;
+                    .map_err(|why: String| self.error(value.span(), why))?;
                 // As for --user: the name must exist in the container, now
                 // rather than when the service starts.
                 user::resolve(
@@ -517,16 +644,24 @@ impl Checker<'_> {
                     &self.container.read("/etc/passwd"),
                     &self.container.read("/etc/group"),
                 )
-                .map_err(|why| self.error(&path, None, format!("\"{spec}\": {why}")))?;
+                .map_err(|why| self.error(value.span(), format!("\"{spec}\": {why}")))?;
                 Some(spec)
             }
             None => None,
         };
 
+        // Both of a shape already checked.
+        let restart = table
+            .get("restart")
+            .map(|value| self.document.restart(value));
+        let max_restarts = table
+            .get("max_restarts")
+            .map(|value| self.document.integer(value, "u32"));
+
         Ok(Checked {
             service: Service {
-                name,
-                command: raw.command,
+                name: name.to_string(),
+                command,
                 executable,
                 ready,
                 stop_signal,
@@ -534,65 +669,79 @@ impl Checker<'_> {
                 start_timeout,
                 after: Vec::new(),
                 dependents: Vec::new(),
-                restart: raw.restart,
-                max_restarts: raw.max_restarts.unwrap_or(DEFAULT_MAX_RESTARTS),
+                restart: restart.and_then(Result::ok).unwrap_or_default(),
+                max_restarts: max_restarts
+                    .and_then(Result::ok)
+                    .unwrap_or(DEFAULT_MAX_RESTARTS),
                 user,
                 environment,
-                working_directory: raw.working_directory,
+                working_directory,
             },
-            after: raw.after,
+            after: table.get("after").map_or(&[], |value| items(value)),
         })
     }
 
-    /// An argv: not empty, no NUL byte, its program found.
+    /// An argv: not empty, no NUL byte, its program found. Its words, and
+    /// the program's path.
     fn argv(
         &self,
-        argv: &[String],
-        path: &[&str],
+        argv: &Value<'i>,
         working_directory: Option<&str>,
         search_path: Option<&str>,
-    ) -> Result<String, Error> {
-        let Some(program) = argv.first() else {
-            return Err(self.error(path, None, "empty command: expected [PROGRAM, ARG...]"));
+    ) -> Result<(Vec<String>, String), Error> {
+        let words = items(argv);
+        let Some(program) = words.first() else {
+            return Err(self.error(argv.span(), "empty command: expected [PROGRAM, ARG...]"));
         };
-        if let Some(at) = argv.iter().position(|word| word.contains('\0')) {
-            return Err(self.error(
-                path,
-                self.document.item(path, at),
-                "an argument cannot hold a NUL byte",
-            ));
+        if let Some(word) = words.iter().find(|word| text(word).contains('\0')) {
+            return Err(self.error(word.span(), "an argument cannot hold a NUL byte"));
         }
-        command::find(program, working_directory, search_path, self.container)
-            .map_err(|why| self.error(path, self.document.item(path, 0), why))
+        let executable = command::find(
+            text(program),
+            working_directory,
+            search_path,
+            self.container,
+        )
+        .map_err(|why| self.error(program.span(), why))?;
+        let words = words.iter().map(|word| text(word).to_string()).collect();
+        Ok((words, executable))
     }
 
-    fn ready(&self, table: RawReadyTable, name: &str, find: &FindArgv<'_>) -> Result<Ready, Error> {
-        let path = ["service", name, "ready"];
-        let at = |field: &'static str| ["service", name, "ready", field];
-        let given = [
-            table.fd.is_some(),
-            table.exec.is_some(),
-            table.tcp.is_some(),
-        ];
-        match given.iter().filter(|&&is| is).count() {
+    fn ready(
+        &self,
+        value: &Value<'i>,
+        spec: &DeTable<'i>,
+        find: &FindArgv<'_, 'i>,
+    ) -> Result<Ready, Error> {
+        let (fd, exec, interval, tcp) = (
+            spec.get("fd"),
+            spec.get("exec"),
+            spec.get("interval"),
+            spec.get("tcp"),
+        );
+        match [fd, exec, tcp]
+            .iter()
+            .filter(|given| given.is_some())
+            .count()
+        {
             1 => {}
-            0 => return Err(self.error(&path, None, format!("expected {READY_EXPECTED}"))),
+            0 => return Err(self.error(value.span(), format!("expected {READY_EXPECTED}"))),
             _ => {
-                return Err(self.error(&path, None, "give one of fd, exec and tcp, not several"));
+                return Err(self.error(value.span(), "give one of fd, exec and tcp, not several"));
             }
         }
-        if table.interval.is_some() && table.exec.is_none() {
+        if let (Some(interval), None) = (interval, exec) {
             return Err(self.error(
-                &at("interval"),
-                None,
+                interval.span(),
                 "interval is how often an exec probe runs: it goes with exec only",
             ));
         }
-        if let Some(number) = table.fd {
+        if let Some(fd) = fd {
+            // Of a shape already checked: an i64.
+            let number: i64 = self.document.integer(fd, "i64").unwrap_or(-1);
             return match number {
                 0..=2 => Err(self.error(
-                    &at("fd"),
-                    None,
+                    fd.span(),
                     format!(
                         "descriptor {number} is the service's standard {}: expected 3 or more",
                         ["input", "output", "error"][number as usize]
@@ -600,21 +749,19 @@ impl Checker<'_> {
                 )),
                 3.. if number <= i64::from(i32::MAX) => Ok(Ready::Fd(number as i32)),
                 _ => Err(self.error(
-                    &at("fd"),
-                    None,
+                    fd.span(),
                     format!("invalid descriptor {number}: expected a number from 3 up"),
                 )),
             };
         }
-        if let Some(command) = table.exec {
-            let executable = find(&command, &at("exec"))?;
-            let interval = match &table.interval {
-                Some(text) => {
-                    let interval = self.duration(text, &at("interval"))?;
+        if let Some(command) = exec {
+            let (command, executable) = find(command)?;
+            let interval = match interval {
+                Some(value) => {
+                    let interval = self.duration(value)?;
                     if interval.is_zero() {
                         return Err(self.error(
-                            &at("interval"),
-                            None,
+                            value.span(),
                             "an interval of 0 would run the probe without a pause",
                         ));
                     }
@@ -628,14 +775,17 @@ impl Checker<'_> {
                 interval,
             }));
         }
-        match &table.tcp {
-            Some(address) => parse_tcp(address)
+        match tcp {
+            Some(address) => parse_tcp(text(address))
                 .map(Ready::Tcp)
-                .map_err(|why| self.error(&at("tcp"), None, why)),
-            None => Err(self.error(&path, None, format!("expected {READY_EXPECTED}"))),
+                .map_err(|why| self.error(address.span(), why)),
+            None => Err(self.error(value.span(), format!("expected {READY_EXPECTED}"))),
         }
     }
 }
+
+/// Checks an argv: its words and the program's path.
+type FindArgv<'a, 'i> = dyn Fn(&Value<'i>) -> Result<(Vec<String>, String), Error> + 'a;
 
 /// Service names prefix log lines (`db | ...`) and name services in
 /// messages: plain words only.
@@ -686,38 +836,28 @@ fn parse_tcp(text: &str) -> Result<TcpAddress, String> {
 
 /// The checked services in start order, with `after` and `dependents` as
 /// positions in that order.
-fn in_order(checked: Vec<Checked>, order: &[usize]) -> Vec<Service> {
+fn in_order(checked: Vec<Checked<'_, '_>>, order: &Order) -> Vec<Service> {
     // position[i]: where the file's i-th service starts.
-    let mut position = vec![0; order.len()];
-    for (at, &index) in order.iter().enumerate() {
+    let mut position = vec![0; order.order.len()];
+    for (at, &index) in order.order.iter().enumerate() {
         position[index] = at;
     }
-    // By insertion, as in `graph`: collecting would sort.
-    let mut names: BTreeMap<String, usize> = BTreeMap::new();
-    for (index, c) in checked.iter().enumerate() {
-        names.insert(c.service.name.clone(), position[index]);
-    }
-    let mut slots: Vec<Option<Checked>> = checked.into_iter().map(Some).collect();
-    let mut services: Vec<Service> = Vec::with_capacity(order.len());
-    let mut afters: Vec<Vec<usize>> = Vec::with_capacity(order.len());
-    for &index in order {
-        let Some(Checked { service, after }) = slots[index].take() else {
+    let mut slots: Vec<Option<Service>> = checked.into_iter().map(|c| Some(c.service)).collect();
+    let mut services: Vec<Service> = Vec::with_capacity(order.order.len());
+    for &index in &order.order {
+        let Some(mut service) = slots[index].take() else {
             continue;
         };
-        let mut after: Vec<usize> = after
-            .iter()
-            .filter_map(|name| names.get(name.as_str()).copied())
-            .collect();
-        after.sort_unstable();
-        after.dedup();
+        // Once each already: `graph` resolved them.
+        let after = order.after[index].iter().map(|&before| position[before]);
+        service.after = ascending(after.collect());
         services.push(service);
-        afters.push(after);
     }
-    for (at, after) in afters.into_iter().enumerate() {
-        for &before in &after {
+    for at in 0..services.len() {
+        for i in 0..services[at].after.len() {
+            let before = services[at].after[i];
             services[before].dependents.push(at);
         }
-        services[at].after = after;
     }
     services
 }

@@ -3,6 +3,9 @@
 //! numbered in the file's order; each `after` entry carries a site (where it
 //! is written) for the error to point at.
 
+use alloc::collections::BinaryHeap;
+use core::cmp::Reverse;
+
 use crate::prelude::*;
 
 /// What is wrong with the relation, at the entry that shows it.
@@ -24,13 +27,23 @@ pub enum Problem<S> {
     },
 }
 
+/// The relation, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// The services in start order.
+    pub order: Vec<usize>,
+    /// What each service starts after, by number, once each, in the order
+    /// of the entries that first name them.
+    pub after: Vec<Vec<usize>>,
+}
+
 /// The services in start order: each after every service it names, and
 /// otherwise in the file's order. `after[i]` lists service `i`'s entries,
 /// by name.
 pub fn start_order<S: Clone>(
     names: &[&str],
     after: &[Vec<(&str, S)>],
-) -> Result<Vec<usize>, Problem<S>> {
+) -> Result<Order, Problem<S>> {
     // Filled by insertion: collecting into a map sorts, and a stable sort
     // is kilobytes of code that nothing else in grace needs.
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
@@ -38,11 +51,11 @@ pub fn start_order<S: Clone>(
         index.insert(name, i);
     }
     // Each service's dependencies, once each, with the first entry naming
-    // them.
+    // them. named_by[i]: the last service found to name service i.
     let mut needs: Vec<Vec<(usize, S)>> = Vec::with_capacity(names.len());
+    let mut named_by = vec![usize::MAX; names.len()];
     for (service, entries) in after.iter().enumerate() {
         let mut resolved: Vec<(usize, S)> = Vec::new();
-        let mut seen: BTreeSet<usize> = BTreeSet::new();
         for (name, site) in entries {
             let Some(&other) = index.get(name) else {
                 return Err(Problem::Unknown {
@@ -51,7 +64,8 @@ pub fn start_order<S: Clone>(
                     name: name.to_string(),
                 });
             };
-            if seen.insert(other) {
+            if named_by[other] != service {
+                named_by[other] = service;
                 resolved.push((other, site.clone()));
             }
         }
@@ -66,25 +80,25 @@ pub fn start_order<S: Clone>(
         }
     }
     // Of the services whose dependencies are all placed, the first in the
-    // file goes next.
-    let mut startable: BTreeSet<usize> = BTreeSet::new();
+    // file goes next. (A heap: a set's removal is kilobytes more code.)
+    let mut startable: BinaryHeap<Reverse<usize>> = BinaryHeap::new();
     for (service, count) in waiting.iter().enumerate() {
         if *count == 0 {
-            startable.insert(service);
+            startable.push(Reverse(service));
         }
     }
     let mut order = Vec::with_capacity(names.len());
-    while let Some(next) = startable.pop_first() {
+    while let Some(Reverse(next)) = startable.pop() {
         order.push(next);
         for &dependent in &dependents[next] {
             waiting[dependent] -= 1;
             if waiting[dependent] == 0 {
-                startable.insert(dependent);
+                startable.push(Reverse(dependent));
             }
         }
     }
     if order.len() == names.len() {
-        return Ok(order);
+        return Ok(resolved(order, &needs));
     }
 
     // Every service left waits for another one left: following the first
@@ -95,14 +109,14 @@ pub fn start_order<S: Clone>(
         placed[service] = true;
     }
     let Some(mut current) = (0..names.len()).find(|&i| !placed[i]) else {
-        return Ok(order);
+        return Ok(resolved(order, &needs));
     };
     let mut walk: Vec<usize> = vec![current];
     loop {
         let Some((next, site)) = needs[current].iter().find(|(other, _)| !placed[*other]) else {
             // Cannot happen: a service left with all dependencies placed
             // would have been placed.
-            return Ok(order);
+            return Ok(resolved(order, &needs));
         };
         if let Some(at) = walk.iter().position(|&passed| passed == *next) {
             return Err(Problem::Cycle {
@@ -114,6 +128,14 @@ pub fn start_order<S: Clone>(
         walk.push(*next);
         current = *next;
     }
+}
+
+fn resolved<S>(order: Vec<usize>, needs: &[Vec<(usize, S)>]) -> Order {
+    let after = needs
+        .iter()
+        .map(|resolved| resolved.iter().map(|(other, _)| *other).collect())
+        .collect();
+    Order { order, after }
 }
 
 #[cfg(test)]
@@ -128,7 +150,7 @@ mod tests {
             .map(|(_, after)| after.iter().enumerate().map(|(i, n)| (*n, i)).collect())
             .collect();
         start_order(&names, &after)
-            .map(|order| order.iter().map(|&i| names[i].to_string()).collect())
+            .map(|order| order.order.iter().map(|&i| names[i].to_string()).collect())
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!
 //! One file per concern:
 //! - `model`: the validated services, what the runtime will be handed;
-//! - `config`: the file's format (serde shapes) and every check on it;
+//! - `config`: the file's format (read from toml's document tree) and every
+//!   check on it;
 //! - `graph`: the `after` relation: unknown names, cycles, the start order;
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,

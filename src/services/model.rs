@@ -104,8 +104,7 @@ impl fmt::Display for TcpAddress {
 }
 
 /// What happens when a service exits by itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Restart {
     /// The service is essential: its exit stops everything.
     #[default]
