@@ -16,7 +16,8 @@
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
-//! - `check`: the `grace check` subcommand.
+//! - `check`: the `grace check` subcommand;
+//! - `output`: services' stdout and stderr, a line at a time, on grace's.
 
 pub mod check;
 mod command;
@@ -24,3 +25,6 @@ pub mod config;
 pub mod container;
 mod graph;
 pub mod model;
+// Until the event loop drives it (issue 14).
+#[allow(dead_code)]
+pub mod output;

@@ -10,12 +10,15 @@
 //! - `file`: reading files and directories, writing to descriptors, the
 //!   working directory, what a path is and whether it may be executed;
 //! - `clock`: the monotonic and wall clocks;
+//! - `pipe`: services' output: pipes, reads and writes that never wait,
+//!   a non-blocking second open of stdout, ppoll;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
 
 mod abi;
 mod clock;
 mod file;
+mod pipe;
 mod process;
 mod runtime;
 mod signal;
@@ -29,6 +32,10 @@ pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
     FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
     may_execute, read_file, read_head, read_link, write_all,
+};
+pub use pipe::{
+    DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
+    write_some,
 };
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
@@ -96,7 +103,9 @@ impl fmt::Display for Error {
 pub struct Fd(RawFd);
 
 impl Fd {
-    fn raw(&self) -> RawFd {
+    /// The descriptor's number, for poll and for a child's dup2; it stays
+    /// grace's to close.
+    pub fn raw(&self) -> RawFd {
         self.0
     }
 }
