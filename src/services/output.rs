@@ -390,19 +390,26 @@ impl Output {
                 loop {
                     let read = self.read(index);
                     let pipe = &mut self.pipes[index];
-                    match read {
-                        Read::Data if pipe.finish_reads > 1 => pipe.finish_reads -= 1,
+                    let more = match read {
+                        Read::Data if pipe.finish_reads > 1 => {
+                            pipe.finish_reads -= 1;
+                            true
+                        }
                         Read::Data | Read::Empty => {
                             // Nothing more is waited for: what is kept is
                             // a last line now.
                             pipe.fd = None;
-                            self.pump(index);
-                            break;
+                            false
                         }
-                        Read::End | Read::Full => break,
-                    }
+                        Read::End | Read::Full => false,
+                    };
                     let sink = pipe.stream.index();
+                    // Also what waited for room that a write just made.
+                    self.pump(index);
                     self.dropped += self.sinks[sink].flush();
+                    if !more {
+                        break;
+                    }
                 }
                 self.forget_if_done(index);
             }
@@ -421,7 +428,14 @@ impl Output {
                     fds.push(watch(fd, libc::POLLOUT));
                 }
             }
-            if left.is_zero() || fds.is_empty() || sys::poll(&mut fds, Some(left)).is_err() {
+            if left.is_zero() {
+                break;
+            }
+            // Every queue was written out: the pipes have more for them.
+            if fds.is_empty() {
+                continue;
+            }
+            if sys::poll(&mut fds, Some(left)).is_err() {
                 break;
             }
             for ready in &fds {
@@ -496,7 +510,9 @@ impl Output {
     }
 
     /// Moves a pipe's complete lines (all it holds, after EOF) into its
-    /// destination's queue while there is room.
+    /// destination's queue while there is room, writing the queue out when
+    /// it fills: it stops with no line left, or a destination that is full
+    /// (and watched for POLLOUT, which brings `refill`).
     fn pump(&mut self, index: usize) {
         let pipe = &mut self.pipes[index];
         let sink = &mut self.sinks[pipe.stream.index()];
@@ -508,7 +524,13 @@ impl Output {
         };
         let end = pipe.fd.is_none();
         let mut used = 0;
-        while !sink.full() {
+        loop {
+            if sink.full() {
+                self.dropped += sink.flush();
+                if sink.full() {
+                    break;
+                }
+            }
             let taken =
                 style.render_next(&pipe.pending[used..], end, sink.room(), &mut self.scratch);
             if taken == 0 {
@@ -1140,6 +1162,60 @@ mod tests {
         }
         drop(service);
         assert_eq!(output.finish_counting(Duration::from_millis(10)), 50);
+    }
+
+    #[test]
+    fn finish_writes_everything_a_reader_takes_within_its_budget() {
+        const LINES: usize = 12_000;
+        let (destination, destination_writer) = sys::pipe().unwrap();
+        let fd = destination_writer.raw();
+        let mut output = Output::with_destinations(Format::Json, [fd, fd]);
+        let service = output.pipe_for("db", Stream::Stdout).unwrap();
+        // Within the pipe's capacity, so no writer is left waiting; in
+        // JSON, far more than the destination and its queue hold.
+        let mut lines = Vec::new();
+        for n in 0..LINES {
+            lines.extend_from_slice(format!("{:04}\n", n % 10_000).as_bytes());
+        }
+        assert!(lines.len() < 64 * 1024);
+        sys::write_all(service.raw(), &lines).unwrap();
+        drop(service);
+        let path = format!("/proc/self/fd/{}", destination.raw());
+        let mut reader = std::fs::File::open(path).unwrap();
+        let reader = std::thread::spawn(move || {
+            use std::io::Read;
+            let (mut seen, mut buffer) = (0, [0u8; 65536]);
+            while seen < LINES {
+                let n = reader.read(&mut buffer).unwrap();
+                assert!(n > 0);
+                seen += buffer[..n].iter().filter(|&&b| b == b'\n').count();
+            }
+            seen
+        });
+        assert_eq!(output.finish_counting(Duration::from_secs(600)), 0);
+        assert_eq!(reader.join().unwrap(), LINES);
+    }
+
+    #[test]
+    fn lines_kept_after_eof_follow_when_the_destination_takes_everything() {
+        const LINES: usize = 12_000;
+        // A file takes every write whole: the queue empties at each write
+        // while the pipe still holds lines, and no POLLOUT will come.
+        let path = std::env::temp_dir().join(format!("grace-output-eof-{}", std::process::id()));
+        let file = std::fs::File::create(&path).unwrap();
+        let fd = file.as_raw_fd();
+        let mut output = Output::with_destinations(Format::Json, [fd, fd]);
+        let service = output.pipe_for("db", Stream::Stdout).unwrap();
+        // Within the pipe's capacity; in JSON, far more than a queue holds.
+        sys::write_all(service.raw(), &b"\n".repeat(LINES)).unwrap();
+        drop(service);
+        while !output.pipes.is_empty() || queued(&output) > 0 {
+            step(&mut output, &[]);
+            assert!(output.pipes.iter().all(|p| p.pending.len() < 2 * CHUNK));
+        }
+        let written = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(json_lines(&written).len(), LINES);
     }
 
     #[test]

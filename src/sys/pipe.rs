@@ -131,7 +131,8 @@ pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<Option<usize>> {
 /// when interrupted.
 pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
     let limit = timeout.map(|t| libc::timespec {
-        tv_sec: libc::time_t::try_from(t.as_secs()).unwrap_or(libc::time_t::MAX),
+        // Capped where a 32-bit time_t ends: 68 years is no limit here.
+        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
         tv_nsec: t.subsec_nanos() as _,
     });
     let limit_ptr = limit
