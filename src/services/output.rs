@@ -43,7 +43,8 @@
 //!   at most 4 KiB from one pipe, so a flooding service cannot starve the
 //!   others, nor the signalfd in the same ppoll.
 //! - **Memory.** One read buffer is shared by every pipe; a pipe keeps
-//!   bytes of its own only while it holds part of a line (under 8 KiB).
+//!   bytes of its own only while it holds part of a line, or lines that
+//!   wait for room (under 8 KiB: it is not read again until they fit).
 //!   A queue is at most 64 KiB plus one line, and gives its memory back
 //!   once it empties. Nothing is allocated per line.
 //! - **JSON.** Service lines keep the schema of grace's own (`time`,
