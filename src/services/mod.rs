@@ -17,7 +17,8 @@
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
-//! - `check`: the `grace check` subcommand.
+//! - `check`: the `grace check` subcommand;
+//! - `output`: services' stdout and stderr, a line at a time, on grace's.
 
 pub mod check;
 mod command;
@@ -26,4 +27,5 @@ pub mod container;
 pub mod fleet;
 mod graph;
 pub mod model;
+pub mod output;
 pub mod run;

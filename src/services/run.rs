@@ -8,8 +8,11 @@ use core::net::SocketAddr;
 
 use crate::prelude::*;
 
+use core::time::Duration;
+
 use super::fleet::{self, Fleet, Hands, Note};
 use super::model::{Ready, Service, Services};
+use super::output::{Output, Stream};
 use crate::cli::Config;
 use crate::procfs;
 use crate::reap::WaitStatus;
@@ -60,7 +63,13 @@ pub struct Runtime<'a> {
     run_dir: String,
     /// For probes: their output goes nowhere.
     null: Option<Fd>,
+    /// The services' stdout and stderr, a line at a time, on grace's.
+    output: Output,
 }
+
+/// At grace's exit, how long the services' last lines may take to be
+/// written out to a slow reader.
+const LAST_LINES: Duration = Duration::from_millis(200);
 
 impl<'a> Runtime<'a> {
     pub fn new(
@@ -82,6 +91,7 @@ impl<'a> Runtime<'a> {
             main: None,
             run_dir,
             null: None,
+            output: Output::new(config.log_format),
         }
     }
 
@@ -91,6 +101,7 @@ impl<'a> Runtime<'a> {
 
     /// The descriptors to wait on, with the events wanted.
     pub fn watched(&self, out: &mut Vec<libc::pollfd>) {
+        self.output.watches(out);
         for watch in &self.watches {
             let (fd, events) = match watch {
                 Watch::Pipe(fd) | Watch::Notify(fd, _) => (fd.raw(), libc::POLLIN),
@@ -108,6 +119,9 @@ impl<'a> Runtime<'a> {
     /// A descriptor `ppoll` reported: whether it was one of ours. What it
     /// meant lands in `events`.
     pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
+        if self.output.on_ready(fd, revents) {
+            return true;
+        }
         let Some(service) = self.watches.iter().position(|watch| match watch {
             Watch::Pipe(own) | Watch::Notify(own, _) | Watch::Connecting(own) => own.raw() == fd,
             _ => false,
@@ -116,14 +130,15 @@ impl<'a> Runtime<'a> {
         };
         let mut buffer = [0u8; 512];
         match &self.watches[service] {
-            Watch::Pipe(pipe) => match sys::read_now(pipe, &mut buffer) {
-                Ok(sys::Read::Data(count)) if buffer[..count].contains(&b'\n') => {
+            Watch::Pipe(pipe) => match sys::read_some(pipe.raw(), &mut buffer) {
+                Ok(Some(count)) if buffer[..count].contains(&b'\n') => {
                     self.events.push(Event::Ready(service));
                 }
-                Ok(sys::Read::Data(_) | sys::Read::Nothing) => {}
+                Ok(None) => {}
+                Ok(Some(count)) if count > 0 => {}
                 // Closed without a newline: it never says it, and the start
                 // timeout decides.
-                Ok(sys::Read::End) | Err(_) => {
+                Ok(Some(_)) | Err(_) => {
                     debug!(
                         "ready_fd_closed",
                         [service = self.name(service).to_string()],
@@ -134,7 +149,9 @@ impl<'a> Runtime<'a> {
                 }
             },
             Watch::Notify(socket, _) => {
-                while let Ok(sys::Read::Data(count)) = sys::read_now(socket, &mut buffer) {
+                while let Ok(Some(count)) = sys::read_some(socket.raw(), &mut buffer)
+                    && count > 0
+                {
                     if buffer[..count]
                         .split(|&b| b == b'\n')
                         .any(|line| line == b"READY=1")
@@ -276,11 +293,13 @@ impl<'a> Runtime<'a> {
         self.null.as_ref().map(Fd::raw)
     }
 
-    /// At grace's exit: the notify sockets go.
+    /// At grace's exit: the notify sockets go, and the services' last
+    /// lines out.
     pub fn finish(&mut self) {
         for service in 0..self.watches.len() {
             self.forget_readiness(service);
         }
+        self.output.finish(LAST_LINES);
     }
 }
 
@@ -289,13 +308,29 @@ impl Hands for Runtime<'_> {
         let service = &self.services.services[index];
         let mut descriptors = Vec::new();
         let mut extra: Vec<(&str, &str)> = Vec::new();
-        let mut keep_until_started = None;
+        let mut keep_until_started = Vec::new();
+        for (stream, number) in [(Stream::Stdout, 1), (Stream::Stderr, 2)] {
+            match self.output.pipe_for(&service.name, stream) {
+                Ok(write) => {
+                    descriptors.push((write.raw(), number));
+                    keep_until_started.push(write);
+                }
+                // It writes where grace does, unprefixed: better than not
+                // at all.
+                Err(error) => warn!(
+                    "output",
+                    [service = service.name.clone()],
+                    "service {}: cannot make its output pipe: {error}",
+                    service.name
+                ),
+            }
+        }
         let notify_path;
         match &service.ready {
             Ready::Fd(number) => match sys::pipe() {
                 Ok((read, write)) => {
                     descriptors.push((write.raw(), *number));
-                    keep_until_started = Some(write);
+                    keep_until_started.push(write);
                     self.watches[index] = Watch::Pipe(read);
                 }
                 Err(error) => warn!(

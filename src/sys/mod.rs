@@ -12,12 +12,15 @@
 //! - `ready`: what a service's readiness is read from (a pipe, the
 //!   notify socket, a TCP connect), and the run directory;
 //! - `clock`: the monotonic and wall clocks;
+//! - `pipe`: services' output: pipes, reads and writes that never wait,
+//!   a non-blocking second open of stdout, ppoll;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
 
 mod abi;
 mod clock;
 mod file;
+mod pipe;
 mod process;
 mod ready;
 mod runtime;
@@ -33,14 +36,17 @@ pub use file::{
     FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
     may_execute, read_file, read_head, read_link, write_all,
 };
+pub use pipe::{
+    DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
+    write_some,
+};
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
     set_foreground_group, set_parent_death_signal, spawn,
 };
 pub use ready::{
-    Connect, Read, connect, connect_result, create_directories, notify_socket, open_null, pipe,
-    read_now, remove_file,
+    Connect, connect, connect_result, create_directories, notify_socket, open_null, remove_file,
 };
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
@@ -103,7 +109,8 @@ impl fmt::Display for Error {
 pub struct Fd(RawFd);
 
 impl Fd {
-    /// The number, for a `pollfd` or a child's descriptor table.
+    /// The descriptor's number, for poll and for a child's dup2; it stays
+    /// grace's to close.
     pub fn raw(&self) -> RawFd {
         self.0
     }

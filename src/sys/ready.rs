@@ -1,59 +1,13 @@
-//! The descriptors a service's readiness is read from: the pipe of an
-//! s6-style notification fd, the datagram socket sd_notify writes to, and
-//! a TCP connect that must not block the loop. All are close-on-exec and
-//! non-blocking on grace's side: the loop learns from `ppoll` when to
-//! read, and a read never waits.
+//! The descriptors a service's readiness is read from, besides the pipe of
+//! an s6-style notification fd (`pipe`): the datagram socket sd_notify
+//! writes to, and a TCP connect that must not block the loop. All are
+//! close-on-exec and non-blocking on grace's side: the loop learns from
+//! `ppoll` when to read, and a read never waits (`pipe::read_some`).
 
 use core::mem::size_of;
 use core::net::{IpAddr, SocketAddr};
 
 use super::{Error, Fd, RawFd, Result, c_string, check};
-
-/// A pipe: (read end, write end), both close-on-exec, the read end
-/// non-blocking. The write end is dup2'd onto the child's descriptor,
-/// which clears close-on-exec there only.
-pub fn pipe() -> Result<(Fd, Fd)> {
-    let mut ends: [libc::c_int; 2] = [-1, -1];
-    // SAFETY: `ends` is a live array of two ints for the kernel to fill.
-    check(unsafe { libc::pipe2(ends.as_mut_ptr(), libc::O_CLOEXEC) } as libc::c_long)?;
-    let (read, write) = (Fd(ends[0]), Fd(ends[1]));
-    set_nonblocking(read.raw())?;
-    Ok((read, write))
-}
-
-fn set_nonblocking(fd: RawFd) -> Result<()> {
-    // SAFETY: fcntl with integer arguments on a descriptor we own.
-    let flags = check(unsafe { libc::fcntl(fd, libc::F_GETFL) } as libc::c_long)? as libc::c_int;
-    // SAFETY: as above.
-    check(unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } as libc::c_long)
-        .map(drop)
-}
-
-/// What a non-blocking read found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Read {
-    /// This many bytes (never 0).
-    Data(usize),
-    /// Nothing now; more may come.
-    Nothing,
-    /// The other end is closed for good.
-    End,
-}
-
-/// read(2) or recv(2) without waiting.
-pub fn read_now(fd: &Fd, buffer: &mut [u8]) -> Result<Read> {
-    loop {
-        // SAFETY: a read into a live buffer of the length given.
-        let result = unsafe { libc::read(fd.raw(), buffer.as_mut_ptr().cast(), buffer.len()) };
-        return match check(result as libc::c_long) {
-            Ok(0) => Ok(Read::End),
-            Ok(count) => Ok(Read::Data(count as usize)),
-            Err(error) if error.code == libc::EINTR => continue,
-            Err(error) if error.code == libc::EAGAIN => Ok(Read::Nothing),
-            Err(error) => Err(error),
-        };
-    }
-}
 
 /// A datagram socket bound at `path`, for sd_notify(3) messages: what
 /// systemd gives a `Type=notify` service as NOTIFY_SOCKET. A stale socket
