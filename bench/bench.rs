@@ -1170,7 +1170,9 @@ const NOTES: &str = "\
   and idle VmRSS 564 kB: ~200 KB of it was std's panic backtrace machinery
   (gimli, addr2line, libunwind, rustc_demangle, miniz_oxide and their
   unwind tables), which stable Rust cannot leave out while std is linked.
-  Without std: ~280 KB and ~300 kB. VmRSS is mostly file-backed text mapped
+  Without std: ~280 KB and ~300 kB. Linked without unwind tables (a panic
+  aborts) and at a fixed address instead of static-PIE (.cargo/config.toml):
+  309 KB to 250 KB. VmRSS is mostly file-backed text mapped
   by the kernel's fault-around (64 KB around each touched page; anonymous
   memory is ~40 kB), so it follows the binary's size.
 - Idle: grace sleeps in one blocking read(2) of its signalfd: 0 system calls
@@ -1216,26 +1218,20 @@ const NOTES: &str = "\
   per forwarded signal), which no timed figure here can tell apart; z
   stays.
 - Deadline: grace used to read /proc three times and write one blocking
-  line per straggler before its SIGKILL. It now reads /proc/PID/stat once
-  per process, SIGKILLs, reaps, and only then logs (ten named, the rest
-  counted). In one run of 7 rounds (`OLD_GRACE=... bench deadline N 7`),
-  behind the floor (first death / exit): at 1,000 the build before
-  (4cd95ec) +47 / +52 ms, now +11 / +27 ms; at 5,000 before +262 / +428 ms
-  (5,002 log lines), now +55 / +204 ms (12 lines). At 5,000 the figures
-  move from run to run on this shared machine: over seven runs grace's
-  first death was +28 to +218 ms behind the floor, its exit +89 to +367
-  ms (at 100 and 1,000 every run was within 30 ms). Where the time goes
-  at 5,000, from syscall tracepoints on grace (`bench/deadline-phases`):
-  its timer fires 13-24 ms after the deadline, more under load (the ppoll
-  timeout is computed from a clock read before the stop's own kill(-1)s
-  and /proc count, ~13 ms of work at 5,000); the snapshot takes 60-90 ms
-  (listing /proc and 5,000 reads of /proc/PID/stat, 12 µs or more each:
-  three quarters in the kernel's procfs, a quarter parsing); the SIGKILL
-  itself 11-20 ms, as the floor's; the log after the reap 3-9 ms. The
-  floor made to read every /proc/PID/stat before its SIGKILL
-  (`SNAPSHOT_FLOOR=1 bench deadline N R`: one open, read and close each,
-  nothing parsed) spends 40-85 ms on that at 5,000: no snapshot of every
-  process taken before the kill fits in 50 ms there.
+  line per straggler before its SIGKILL. It now SIGKILLs first, reaps, and
+  only then logs (ten named, the rest counted). Two more causes were found
+  with syscall tracepoints (`bench/deadline-phases`) at 5,000: its timer
+  fired 13-24 ms late (the ppoll timeout was computed from a clock read
+  before the stop's own kill(-1)s), and a snapshot of every process's
+  /proc/PID/stat took 60-90 ms (a floor made to read them all,
+  `SNAPSHOT_FLOOR=1 bench deadline N R`, spends 40-85 ms on that alone).
+  Now the timeout is measured after the signalling, and with the default
+  log only the ten named are read before the kill (`-v` and the JSON log,
+  which list every one, still read all). In one run of 7 rounds
+  (`OLD_GRACE=... bench deadline N 7`), behind the floor (first death /
+  exit): the build before (4cd95ec) +39.8 / +64.3 ms at 1,000 and +174.9 /
+  +209.5 ms at 5,000 (5,001 log lines); now +1.5 / +12.2 and -22.1 / +1.3
+  ms (12 lines).
 - Verdicts: where grace's median misses a peer's by less than the middle
   half of the rounds (the two interquartile ranges overlap), the target
   says so rather than a plain no.
