@@ -19,7 +19,7 @@ use crate::shutdown::{Effects, Note};
 use crate::signals::{SIGCONT, SIGKILL, Signal, SignalSet};
 use crate::spawn::{self, Inherited};
 use crate::sys::{self, PidFd, ReceivedSignal, SignalFd};
-use crate::time::Instant;
+use crate::time::{self, Instant};
 use crate::user::Credentials;
 use crate::{debug, info, log, warn};
 
@@ -225,7 +225,7 @@ impl<'a> Edge<'a> {
 
     pub fn elapsed(&self) -> String {
         match self.stop_started {
-            Some(started) => format!(" +{:.3} s", started.elapsed().as_secs_f64()),
+            Some(started) => format!(" +{} s", time::decimal_seconds(started.elapsed(), 3)),
             None => String::new(),
         }
     }
@@ -715,7 +715,7 @@ impl<'a> Edge<'a> {
             return;
         }
         let elapsed = started.elapsed();
-        let seconds = elapsed.as_secs_f64();
+        let seconds = time::decimal_seconds(elapsed, 2);
         let killed_count = self
             .reaped_before_kill
             .map_or(0, |reaped| reaped + self.killed_at_deadline.len());
@@ -724,9 +724,9 @@ impl<'a> Edge<'a> {
                 .max(killed_count)
         });
         let what = match processes {
-            Some(1) => format!("stopped 1 process in {seconds:.2} s"),
-            Some(count) if count > 0 => format!("stopped {count} processes in {seconds:.2} s"),
-            _ => format!("stopped in {seconds:.2} s"),
+            Some(1) => format!("stopped 1 process in {seconds} s"),
+            Some(count) if count > 0 => format!("stopped {count} processes in {seconds} s"),
+            _ => format!("stopped in {seconds} s"),
         };
         let killed: Vec<i32> = self
             .killed_at_deadline

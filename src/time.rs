@@ -4,6 +4,7 @@
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
+use crate::prelude::*;
 use crate::sys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -53,9 +54,45 @@ impl Sub<Instant> for Instant {
     }
 }
 
+/// `duration` in seconds with `places` decimals (at most 9), rounded, as
+/// `{:.N}` of its f64 would print it: without float formatting, which
+/// costs the static binary 12 KB.
+pub fn decimal_seconds(duration: Duration, places: u32) -> String {
+    let places = places.min(9);
+    let unit = 10u128.pow(places);
+    let nanos = duration.as_nanos();
+    let scaled = (nanos * unit + 500_000_000) / 1_000_000_000;
+    let (whole, fraction) = (scaled / unit, scaled % unit);
+    if places == 0 {
+        return format!("{whole}");
+    }
+    format!("{whole}.{fraction:0width$}", width = places as usize)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_seconds_print_as_float_formatting_would() {
+        for millis in [
+            0u64, 1, 4, 5, 6, 994, 995, 999, 1000, 1399, 1500, 9_000, 61_234,
+        ] {
+            for extra_micros in [0u64, 1, 499, 501] {
+                let d = Duration::from_millis(millis) + Duration::from_micros(extra_micros);
+                for places in [2, 3] {
+                    // Away from exact ties, where f64's binary value decides.
+                    let expected = format!("{:.*}", places as usize, d.as_secs_f64());
+                    let tie = d.as_nanos() % 10u128.pow(9 - places) == 5 * 10u128.pow(8 - places);
+                    if !tie {
+                        assert_eq!(decimal_seconds(d, places), expected, "{d:?} {places}");
+                    }
+                }
+            }
+        }
+        assert_eq!(decimal_seconds(Duration::from_millis(1399), 3), "1.399");
+        assert_eq!(decimal_seconds(Duration::from_millis(2), 0), "0");
+    }
 
     #[test]
     fn arithmetic_saturates_instead_of_panicking() {

@@ -26,7 +26,7 @@ pub(super) fn seconds(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
         return format!("{} ms", duration.as_millis());
     }
-    let text = format!("{:.3}", duration.as_secs_f64());
+    let text = crate::time::decimal_seconds(duration, 3);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text} s")
 }

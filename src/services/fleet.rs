@@ -212,7 +212,9 @@ pub struct View {
 
 pub struct Fleet {
     units: Vec<Unit>,
-    /// Per service: indices it starts after, and those that start after it.
+    /// Per service: indices it starts after, and every service that
+    /// starts after it, directly or through others (a dead service in the
+    /// middle of a chain must not let the stop skip ahead).
     after: Vec<Vec<usize>>,
     dependents: Vec<Vec<usize>>,
     readiness: Vec<Ready>,
@@ -250,7 +252,19 @@ impl Fleet {
                 })
                 .collect(),
             after: list.iter().map(|s| s.after.clone()).collect(),
-            dependents: list.iter().map(|s| s.dependents.clone()).collect(),
+            dependents: (0..list.len())
+                .map(|service| {
+                    let mut found = Vec::new();
+                    let mut queue = list[service].dependents.clone();
+                    while let Some(next) = queue.pop() {
+                        if !found.contains(&next) {
+                            found.push(next);
+                            queue.extend_from_slice(&list[next].dependents);
+                        }
+                    }
+                    found
+                })
+                .collect(),
             readiness: list.iter().map(|s| s.ready.clone()).collect(),
             restart: list.iter().map(|s| s.restart).collect(),
             max_restarts: list.iter().map(|s| s.max_restarts).collect(),
@@ -1097,6 +1111,26 @@ mod tests {
         let verdict = fleet.on_exit(t0, db, WaitStatus::Signaled(15), &mut rec);
         assert_eq!(verdict, Some(Verdict::Down));
         assert_eq!(fleet.outcome(), None, "a stopped service decides nothing");
+    }
+
+    #[test]
+    fn a_dead_service_in_the_middle_of_a_chain_still_orders_the_stop() {
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&chain(), false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        fleet.on_ready(t0, 0, &mut rec);
+        rec.acts();
+        let verdict = fleet.on_exit(t0, pid(&fleet, 1), WaitStatus::Signaled(9), &mut rec);
+        assert_eq!(verdict, Some(Verdict::StopAll));
+        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
+        assert_eq!(
+            rec.acts(),
+            [Done::Signal(2, SIGTERM)],
+            "web first, db waits"
+        );
+        fleet.on_exit(t0, pid(&fleet, 2), WaitStatus::Exited(0), &mut rec);
+        assert_eq!(rec.acts(), [Done::Signal(0, SIGTERM)]);
     }
 
     #[test]
