@@ -30,6 +30,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SERVICES: usize = 10;
+/// How long a supervisor's status command is polled for "all ready".
+const OWN_READY_BOUND: Duration = Duration::from_secs(10);
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -156,30 +158,94 @@ fn service_command(bench: &Path, ack: &Path, ready: &Path) -> String {
 struct Supervisor {
     name: &'static str,
     setup: fn(&Path, &str) -> Result<Vec<String>, String>,
+    /// Whether the supervisor says all 10 are ready (its own status
+    /// command, given its scratch directory and PID 1's host pid), or None
+    /// for a supervisor without one.
+    ready: Option<ReadyCheck>,
 }
+
+/// A supervisor's own "all 10 ready", given its scratch directory and
+/// PID 1's host pid.
+type ReadyCheck = fn(&Path, i32) -> bool;
 
 const SUPERVISORS: &[Supervisor] = &[
     Supervisor {
         name: "grace `--config`",
         setup: setup_grace,
+        ready: Some(grace_ready),
     },
     Supervisor {
         name: "supervisord",
         setup: setup_supervisord,
+        ready: Some(supervisord_ready),
     },
     Supervisor {
         name: "runit `runsvdir`",
         setup: setup_runit,
+        ready: Some(runit_ready),
     },
     Supervisor {
         name: "s6 `s6-svscan`",
         setup: setup_s6,
+        ready: Some(s6_ready),
     },
     Supervisor {
         name: "Horust",
         setup: setup_horust,
+        // horust 0.1.14 installs no status command (horustctl is apart).
+        ready: None,
     },
 ];
+
+/// /run/grace/ready, which grace keeps from "all ready" until the stop
+/// (each namespace here has a /run of its own).
+fn grace_ready(_: &Path, pid1: i32) -> bool {
+    Path::new(&format!("/proc/{pid1}/root/run/grace/ready")).exists()
+}
+
+fn output_of(command: &mut Command) -> String {
+    command
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// `supervisorctl status`: every program RUNNING (its exit code is 0
+/// while they are STARTING too).
+fn supervisord_ready(dir: &Path, _: i32) -> bool {
+    let text = output_of(
+        Command::new("/usr/bin/supervisorctl")
+            .arg("-c")
+            .arg(dir.join("supervisord.conf"))
+            .arg("status"),
+    );
+    text.lines().filter(|l| l.contains(" RUNNING ")).count() == SERVICES
+}
+
+/// `sv status`: every service `run:`.
+fn runit_ready(dir: &Path, _: i32) -> bool {
+    let services: Vec<PathBuf> = (0..SERVICES)
+        .map(|i| dir.join(format!("service/s{i}")))
+        .collect();
+    let text = output_of(Command::new("/usr/bin/sv").arg("status").args(&services));
+    text.lines().filter(|l| l.starts_with("run:")).count() == SERVICES
+}
+
+/// `s6-svstat -o up` of each service: without a notification-fd (these
+/// services have none), s6-supervise never marks one ready.
+fn s6_ready(dir: &Path, _: i32) -> bool {
+    (0..SERVICES).all(|i| {
+        output_of(
+            Command::new("/usr/bin/s6-svstat")
+                .args(["-o", "up"])
+                .arg(dir.join(format!("scan/s{i}"))),
+        )
+        .trim()
+            == "true"
+    })
+}
 
 fn toml_string(text: &str) -> String {
     format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
@@ -357,8 +423,16 @@ struct Namespace {
 
 impl Namespace {
     fn start(command: &[String]) -> Self {
+        // A /run of its own for each PID 1 (grace publishes its state
+        // there); the shell execs the supervisor, which stays PID 1.
         let unshare = Command::new("unshare")
             .args(["--pid", "--fork", "--mount-proc", "--"])
+            .args([
+                "/bin/sh",
+                "-c",
+                "mount -t tmpfs tmpfs /run && exec \"$@\"",
+                "sh",
+            ])
             .args(command)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -430,6 +504,9 @@ fn status_kb(pid: i32, file: &str, field: &str) -> u64 {
 
 struct Round {
     ready_ms: f64,
+    /// When the supervisor's own status first said all 10 were ready
+    /// (infinite: not within OWN_READY_BOUND), if it was asked.
+    own_ready_ms: Option<f64>,
     supervisor_pids: usize,
     rss_supervisors: u64,
     rss_all: u64,
@@ -464,18 +541,40 @@ fn idle_calls(pids: &[i32], seconds: f64) -> Option<usize> {
 /// Starts `command` (whose services are bench workers writing to the two
 /// FIFOs), waits for all 10 to be ready, measures the idle tree, then
 /// SIGTERMs PID 1 and times the namespace's end.
+/// What a round measures besides the always-taken figures.
+struct Extra<'a> {
+    idle_seconds: Option<f64>,
+    /// The supervisor's own readiness check and its scratch directory,
+    /// polled from a thread of its own (the other rounds run without that
+    /// load).
+    ready_check: Option<(ReadyCheck, &'a Path)>,
+}
+
 fn round(
     command: &[String],
     bench: &Path,
     ack: &mut Fifo,
     ready: &mut Fifo,
     settle: Duration,
-    idle_seconds: Option<f64>,
+    extra: Extra,
 ) -> Result<Round, String> {
     ack.drain();
     ready.drain();
     let begun = Instant::now();
     let mut namespace = Namespace::start(command);
+    let pid1 = namespace.pid1;
+    let own_ready = extra.ready_check.map(|(check, dir)| {
+        let dir = dir.to_path_buf();
+        std::thread::spawn(move || {
+            while begun.elapsed() < OWN_READY_BOUND {
+                if check(&dir, pid1) {
+                    return begun.elapsed().as_secs_f64() * 1000.0;
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            f64::INFINITY
+        })
+    });
     let up = ready.read_bytes(SERVICES, || {
         namespace.unshare.try_wait().ok().flatten().is_none()
             && begun.elapsed() < Duration::from_secs(60)
@@ -491,6 +590,7 @@ fn round(
         ));
     }
     let ready_ms = begun.elapsed().as_secs_f64() * 1000.0;
+    let own_ready_ms = own_ready.and_then(|thread| thread.join().ok());
     std::thread::sleep(settle);
     let pids = tree(namespace.pid1);
     let bench_exe = fs::canonicalize(bench).ok();
@@ -503,7 +603,7 @@ fn round(
         .iter()
         .map(|p| status_kb(*p, "smaps_rollup", "Pss:"))
         .sum();
-    let idle_calls = idle_seconds.and_then(|s| idle_calls(&supervisors, s));
+    let idle_calls = extra.idle_seconds.and_then(|s| idle_calls(&supervisors, s));
     let stop_begun = Instant::now();
     // SAFETY: kill(2) of the PID 1 we started.
     unsafe { libc::kill(namespace.pid1, libc::SIGTERM) };
@@ -517,6 +617,7 @@ fn round(
     drop(namespace);
     Ok(Round {
         ready_ms,
+        own_ready_ms,
         supervisor_pids: supervisors.len(),
         rss_supervisors,
         rss_all,
@@ -550,7 +651,7 @@ fn report(smoke: bool) {
     let (rounds, idle_seconds, settle) = if smoke {
         (1, 0.5, Duration::from_millis(200))
     } else {
-        (5, 10.0, Duration::from_secs(2))
+        (6, 10.0, Duration::from_secs(2))
     };
     let scratch = Scratch::new("run");
     let mut ack = Fifo::new(scratch.0.join("ack"));
@@ -567,27 +668,44 @@ fn report(smoke: bool) {
     let floor = floor_command(&bench, &ack.path, &ready.path);
 
     // Interleaved rounds: every supervisor, then the floor, in each round;
-    // the idle system calls only in the first (they take seconds).
-    let runnable: Vec<(usize, &[String])> = entries
+    // the idle system calls only in the first (they take seconds), the
+    // supervisors' own readiness checks in every other round (so that
+    // their polling does not load the rounds that time the processes).
+    let runnable: Vec<(usize, &[String], &Path)> = entries
         .iter()
         .enumerate()
-        .filter_map(|(i, (_, e))| e.as_ref().ok().map(|(_, line)| (i, line.as_slice())))
+        .filter_map(|(i, (_, e))| {
+            e.as_ref()
+                .ok()
+                .map(|(dir, line)| (i, line.as_slice(), dir.0.as_path()))
+        })
         .collect();
+    let own_round = |r: usize| rounds == 1 || r % 2 == 1;
     let mut figures: Vec<Result<Vec<Round>, String>> =
         (0..entries.len()).map(|_| Ok(Vec::new())).collect();
     let mut floor_rounds = Vec::new();
     for r in 0..rounds {
         eprintln!("bench/services: round {}/{rounds}", r + 1);
-        for (index, line) in &runnable {
-            let idle = (r == 0).then_some(idle_seconds);
+        for (index, line, dir) in &runnable {
+            let extra = Extra {
+                idle_seconds: (r == 0).then_some(idle_seconds),
+                ready_check: SUPERVISORS[*index]
+                    .ready
+                    .filter(|_| own_round(r))
+                    .map(|check| (check, *dir)),
+            };
             if let Ok(done) = &mut figures[*index] {
-                match round(line, &bench, &mut ack, &mut ready, settle, idle) {
+                match round(line, &bench, &mut ack, &mut ready, settle, extra) {
                     Ok(figure) => done.push(figure),
                     Err(why) => figures[*index] = Err(why),
                 }
             }
         }
-        let floor_round = round(&floor, &bench, &mut ack, &mut ready, settle, None);
+        let no_extra = Extra {
+            idle_seconds: None,
+            ready_check: None,
+        };
+        let floor_round = round(&floor, &bench, &mut ack, &mut ready, settle, no_extra);
         floor_rounds.push(floor_round.expect("the floor starts its workers"));
     }
     let floor_stop = median(floor_rounds.iter().map(|f| f.stop_ms).collect());
@@ -600,8 +718,13 @@ fn report(smoke: bool) {
          10 services, each one process that installs a SIGTERM handler (`bench workers 1`); \
          every supervisor is PID 1 of its own PID namespace with its default settings. \
          Supervision tree: PID 1 and every process below it that is not a service (runsv, \
-         s6-supervise). Ready: all 10 service processes have their handler in place. \
-         Idle: system calls of the whole supervision tree in {idle_seconds} s \
+         s6-supervise). Ready: all 10 service processes have their handler in place, timed \
+         in the rounds where nothing else polls; by its own account: its status command, \
+         polled every 5 ms from a thread of the driver in every other round \
+         (`/run/grace/ready` for grace, `supervisorctl status` all RUNNING — after the \
+         default `startsecs` of 1 s —, `sv status` all `run:`, `s6-svstat -o up` of \
+         each (s6 marks a service ready only through its notification-fd); Horust 0.1.14 installs no status command). Each PID 1 gets a /run of its \
+         own (a tmpfs). Idle: system calls of the whole supervision tree in {idle_seconds} s \
          (`strace -c -f -p` each), after {:.1} s of settling. Stop: SIGTERM to PID 1 until \
          the namespace is gone; the floor is an ideal PID 1 that starts the same 10 \
          processes, kill(-1)s and reaps (`bench floor-init 10`).\n",
@@ -615,19 +738,38 @@ fn report(smoke: bool) {
     );
     let _ = writeln!(
         md,
-        "| PID 1 | supervision processes | VmRSS of the supervisors (kB) | PSS of the supervisors (kB) | VmRSS with the services (kB) | idle system calls | 10 ready after (ms) | stop (ms) | stop ÷ floor | SIGTERM handlers that ran |\n\
-         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+        "| PID 1 | supervision processes | VmRSS of the supervisors (kB) | PSS of the supervisors (kB) | VmRSS with the services (kB) | idle system calls in {idle_seconds} s | 10 ready after (ms) | ready by its own account (ms) | stop (ms) | stop ÷ floor | SIGTERM handlers that ran |\n\
+         | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
     );
     let mut grace_figures = None;
     for (index, (name, entry)) in entries.iter().enumerate() {
         let rounds = match (entry, &figures[index]) {
             (Err(why), _) | (_, Err(why)) => {
-                let _ = writeln!(md, "| {name} | {why} | | | | | | | | |");
+                let _ = writeln!(md, "| {name} | {why} | | | | | | | | | |");
                 continue;
             }
             (Ok(_), Ok(rounds)) => rounds,
         };
         let med = |f: &dyn Fn(&Round) -> f64| median(rounds.iter().map(f).collect());
+        // Timed without a status poller, where there were such rounds.
+        let unpolled: Vec<f64> = rounds
+            .iter()
+            .filter(|r| r.own_ready_ms.is_none())
+            .map(|r| r.ready_ms)
+            .collect();
+        let ready_ms = if unpolled.is_empty() {
+            med(&|r| r.ready_ms)
+        } else {
+            median(unpolled)
+        };
+        let own: Vec<f64> = rounds.iter().filter_map(|r| r.own_ready_ms).collect();
+        let own_ready = match own.is_empty() {
+            true => "-".to_string(),
+            false if median(own.clone()).is_infinite() => {
+                format!("not within {} s", OWN_READY_BOUND.as_secs())
+            }
+            false => format!("{:.1}", median(own)),
+        };
         let stop = med(&|r| r.stop_ms);
         let rss = med(&|r| r.rss_supervisors as f64);
         let calls = rounds[0].idle_calls;
@@ -636,12 +778,11 @@ fn report(smoke: bool) {
         let max_handlers = handlers.iter().max().copied().unwrap_or(0);
         let _ = writeln!(
             md,
-            "| {name} | {} | {rss:.0} | {:.0} | {:.0} | {} | {:.1} | {stop:.1} | {:.2} | {}/{SERVICES} |",
+            "| {name} | {} | {rss:.0} | {:.0} | {:.0} | {} | {ready_ms:.1} | {own_ready} | {stop:.1} | {:.2} | {}/{SERVICES} |",
             rounds[0].supervisor_pids,
             med(&|r| r.pss_supervisors as f64),
             med(&|r| r.rss_all as f64),
             calls.map_or("-".to_string(), |c| c.to_string()),
-            med(&|r| r.ready_ms),
             stop / floor_stop,
             if min_handlers == max_handlers {
                 min_handlers.to_string()
@@ -655,7 +796,7 @@ fn report(smoke: bool) {
     }
     let _ = writeln!(
         md,
-        "| floor (`bench floor-init 10`) | 1 | | | | | {floor_ready:.1} | {floor_stop:.1} | 1.00 | {SERVICES}/{SERVICES} (kill(-1)) |"
+        "| floor (`bench floor-init 10`) | 1 | | | | | {floor_ready:.1} | | {floor_stop:.1} | 1.00 | {SERVICES}/{SERVICES} (kill(-1)) |"
     );
     let size = fs::metadata(&grace).map(|m| m.len()).unwrap_or(0);
     let _ = writeln!(md, "\nTargets (issue 14):\n");

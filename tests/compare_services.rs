@@ -372,16 +372,28 @@ fn order(stops: &[(&str, Stop)]) -> String {
         return "none".into();
     }
     signalled.sort_by_key(|(_, stop)| stop.signal);
-    let mut text = signalled[0].0.to_string();
+    // Groups of services signalled at once, each group written in one
+    // fixed order (the reverse start order), so that runs compare equal.
+    let mut groups: Vec<Vec<&str>> = vec![vec![signalled[0].0]];
     for pair in signalled.windows(2) {
         let after_cleanup = match (pair[0].1.done, pair[1].1.signal) {
             (Some(done), Some(signal)) => signal >= done,
             _ => false,
         };
-        text.push_str(if after_cleanup { " → " } else { " + " });
-        text.push_str(pair[1].0);
+        if after_cleanup {
+            groups.push(Vec::new());
+        }
+        groups.last_mut().unwrap().push(pair[1].0);
     }
-    text
+    let rank = |name: &&str| SERVICES.iter().rev().position(|s| s == name);
+    groups
+        .into_iter()
+        .map(|mut group| {
+            group.sort_by_key(rank);
+            group.join(" + ")
+        })
+        .collect::<Vec<_>>()
+        .join(" → ")
 }
 
 /// What the services lived through in one stopped container.
@@ -536,6 +548,15 @@ fn kill_run(peer: &Peer) -> Result<String, String> {
             }
         ));
     }
+    if std::env::var_os("GRACE_COMPARE_VERBOSE").is_some() {
+        eprintln!(
+            "--- after kill -9 of app, container log\n{}",
+            container.logs()
+        );
+        for name in ["web", "app", "db", "stray"] {
+            eprintln!("--- {name}: {:?}", probe_log(&markers, name));
+        }
+    }
     let code = container.exit_code();
     let observed = observe(&markers, code, killed.elapsed(), &["web", "db"]);
     Ok(format!(
@@ -604,8 +625,12 @@ fn compare_services_side_by_side() {
         let first = &runs[0];
         // A behaviour that differs between runs is shown, not hidden.
         let varied = |f: &dyn Fn(&Observed) -> String| {
-            let mut seen: Vec<String> = runs.iter().map(f).collect();
-            seen.dedup();
+            let mut seen: Vec<String> = Vec::new();
+            for text in runs.iter().map(f) {
+                if !seen.contains(&text) {
+                    seen.push(text);
+                }
+            }
             seen.join(" / ")
         };
         let finished = varied(&|o: &Observed| {
