@@ -258,7 +258,7 @@ fn setup_s6(root: &Path) -> Result<Vec<String>, String> {
     }
     write_script(
         &scandir.join(".s6-svscan/finish"),
-        "#!/bin/sh\nkill -TERM -1\nkill -CONT -1\nsleep 3\nkill -KILL -1\n",
+        "#!/bin/sh\nkill -TERM -1\nkill -CONT -1\nsleep 3\nkill -KILL -1\nexit 0\n",
     );
     Ok(strings(&["/usr/bin/s6-svscan", "/etc/s6"]))
 }
@@ -321,7 +321,7 @@ Each as the container's PID 1, configured as its documentation gives it for this
   a container, and on SIGTERM runsvdir exits at once (runsvdir(8)): the kernel SIGKILLs the rest.
 - s6 2.11 (Debian): `s6-svscan /etc/s6`; readiness by `s6-notifyoncheck` with `./data/check`, \
   a dependent's `run` waits with `s6-svwait -U DEP`; `.s6-svscan/finish` does what \
-  s6-overlay's last stage does: `kill -TERM -1`, 3 s (S6_KILL_GRACETIME's default), `kill -KILL -1`.
+  s6-overlay's last stage does: `kill -TERM -1`, 3 s (S6_KILL_GRACETIME's default), `kill -KILL -1`, `exit 0`.
 - Horust 0.1.14 (`cargo install --locked horust`): `start-after` with a `file-path` \
   healthiness check, `shutdown-after` for the reverse order; defaults otherwise (restart \
   `never`, failure strategy `ignore`).
@@ -681,12 +681,15 @@ fn compare_services_side_by_side() {
     }
     println!("{table}");
     if only.is_empty() {
-        let machine = fs::read_to_string("/proc/cpuinfo")
+        let cpu = fs::read_to_string("/proc/cpuinfo")
             .unwrap_or_default()
             .lines()
             .find_map(|l| l.strip_prefix("model name"))
             .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
             .unwrap_or_default();
+        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let machine = format!("{cores} cores ({cpu}), Linux {}", kernel.trim());
         let block = format!(
             "### The same three services in a container ({}, {machine})\n\n{table}",
             section::today()
