@@ -23,6 +23,10 @@
 //!   floor for a stop that ends at its deadline. With `snapshot` it first
 //!   reads every /proc/PID/stat, as grace does before its SIGKILL.
 
+// Only its heading is used here.
+#[allow(dead_code)]
+mod section;
+
 use std::fmt::Write as _;
 use std::fs;
 use std::io::Read;
@@ -1716,7 +1720,14 @@ fn report(smoke: bool) {
         let _ = writeln!(header, "| {target} | {measured} | {} |", verdict.text());
     }
     let _ = writeln!(header, "\n{NOTES}");
-    let md = format!("{header}\n{md}");
+    let mut md = format!("{header}\n{md}");
+    // The services section comes from bench/services and
+    // scripts/compare-services (bench/section.rs): kept as it was.
+    if let Ok(old) = fs::read_to_string(&out)
+        && let Some(at) = old.find(&format!("\n{}", section::HEADING))
+    {
+        md.push_str(&old[at..]);
+    }
     fs::write(&out, md).expect("write report");
     eprintln!("bench: wrote {}", out.display());
 }

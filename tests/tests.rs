@@ -8,6 +8,7 @@ mod allocator;
 mod child_state;
 mod cli;
 mod compare;
+mod compare_services;
 mod compat;
 mod containers;
 mod docker;
