@@ -420,6 +420,7 @@ mod tests {
         SignalOthers(Signal),
         CatchUp(bool),
         Kill(Signal),
+        StopServices(Instant),
     }
 
     #[derive(Default)]
@@ -455,6 +456,9 @@ mod tests {
         fn kill_stragglers(&mut self, main_signal: Signal) {
             self.done.push(Done::Kill(main_signal));
         }
+        fn stop_services(&mut self, deadline: Instant) {
+            self.done.push(Done::StopServices(deadline));
+        }
     }
 
     impl Recording {
@@ -480,6 +484,53 @@ mod tests {
         let mut s = Shutdown::new(&config(args));
         s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, fx);
         s
+    }
+
+    #[test]
+    fn with_services_the_main_process_then_the_services_then_everyone_else() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = Shutdown::new(&config(&[])).with_services();
+        s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, &mut fx);
+        let deadline = t0 + Duration::from_secs(9);
+        assert_eq!(
+            fx.acts(),
+            [Done::SignalMain(SIGTERM), Done::StopServices(deadline)]
+        );
+        assert_eq!(s.phase(), Some(Phase::Services));
+        assert_eq!(s.next_wakeup(), Some(deadline));
+        s.on_main_exit(t0 + MS, &mut fx);
+        s.on_time(t0 + 2 * MS, &mut fx);
+        assert_eq!(fx.acts(), [], "no sweep while services stop");
+        s.on_services_down(t0 + 3 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+        assert_eq!(s.phase(), Some(Phase::Draining));
+        s.on_time(deadline, &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
+    }
+
+    #[test]
+    fn a_service_ending_the_container_stops_it_at_once_and_a_second_signal_hurries() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s =
+            Shutdown::new(&config(&["--stop-delay", "5s", "--pre-stop", "x"])).with_services();
+        s.on_service_ended(t0, &mut fx);
+        assert_eq!(fx.notes(), [Note::ServiceEnded { at: t0 }]);
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::SignalMain(SIGTERM),
+                Done::StopServices(t0 + Duration::from_secs(9))
+            ],
+            "no delay, no pre-stop command: nothing is left to serve"
+        );
+        s.on_service_ended(t0 + MS, &mut fx);
+        assert_eq!(fx.acts(), [], "one stop");
+        s.on_stop_signal(t0 + 2 * MS, SIGINT, SIGINT, 0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGINT, SIGTERM)]);
+        s.on_services_down(t0 + 3 * MS, &mut fx);
+        assert_eq!(fx.acts(), [], "already draining");
     }
 
     #[test]
