@@ -413,6 +413,10 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
     wait_until("every service ready", || {
         !named(&grace.stderr(), "services_ready").is_empty() || state_of(grace.pid).is_none()
     });
+    // A dependent is ready once spawned: its line may still be on its way.
+    wait_until("every line of the order file", || {
+        order(&file).len() == 8 || state_of(grace.pid).is_none()
+    });
     let log = grace.stderr();
     let lines = order(&file);
     for kind in ["fd", "exec", "tcp", "notify"] {
@@ -683,4 +687,41 @@ fn in_subreaper_mode_the_same_file_never_uses_kill_minus_one() {
     assert!(matches!(state_of(bystander_host), Some('S' | 'R')));
     fs::write(&release, "").unwrap();
     assert_eq!(grace.wait_code(), 0, "{log}");
+}
+
+/// With `-- COMMAND`, the command starts once every service is ready, is
+/// stopped first, and its status is grace's.
+#[test]
+fn the_main_command_starts_once_all_are_ready_is_stopped_first_and_its_status_wins() {
+    let dir = TempDir::new();
+    let file = dir.join("order");
+    let o = file.display().to_string();
+    let text = format!(
+        "grace_period = \"10s\"\n\
+         [service.db]\ncommand = {db}\nready = {{ fd = 3 }}\n",
+        db = sh(&format!(
+            "sleep 0.2; echo db-ready >> {o}; echo >&3; exec {}",
+            probe_line(&dir, "db", "--cleanup-ms 200")
+        )),
+    );
+    let config = write_config(&dir, &text);
+    let main = format!(
+        "echo main-start >> {o}; exec {}",
+        probe_line(&dir, "main", "--cleanup-ms 200")
+    );
+    let mut grace = start(Mode::Pid1, &dir, &config, &["sh", "-c", &main]);
+    wait_ready(&dir, "main");
+    let lines = order(&file);
+    assert!(before(&lines, "db-ready", "main-start"), "{lines:?}");
+    grace.signal(libc::SIGTERM);
+    // The command died of its SIGTERM after its cleanup.
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let log = grace.stderr();
+    for name in ["main", "db"] {
+        assert!(finished_cleanup(&dir, name), "{name}\n{log}");
+    }
+    assert!(
+        at(&dir, "main", "cleanup-done") <= at(&dir, "db", "signal"),
+        "db got its signal before the command finished\n{log}"
+    );
 }
