@@ -725,3 +725,85 @@ fn the_main_command_starts_once_all_are_ready_is_stopped_first_and_its_status_wi
         "db got its signal before the command finished\n{log}"
     );
 }
+
+/// A service is gone only once its process group is: what its process
+/// left there gets the service's stop signal when it exits, and the
+/// service it starts after waits for that too. db's own stop_signal, INT,
+/// is the one it gets.
+#[test]
+fn a_service_is_gone_only_once_its_group_is_and_gets_its_own_stop_signal() {
+    let dir = TempDir::new();
+    // A non-interactive shell's background job stays in its group.
+    let web = format!(
+        "{} & exec {}",
+        probe_line(&dir, "webchild", "--cleanup-ms 300"),
+        probe_line(&dir, "web", "--cleanup-ms 50")
+    );
+    let text = format!(
+        "grace_period = \"10s\"\n\
+         [service.db]\ncommand = {db}\nstop_signal = \"INT\"\n\
+         [service.web]\ncommand = {web}\nafter = [\"db\"]\n",
+        db = probe_service(&dir, "db", &["--exit-on", "2", "--cleanup-ms", "100"]),
+        web = sh(&web),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    for name in ["db", "web", "webchild"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
+    let log = grace.stderr();
+    for name in ["web", "webchild"] {
+        assert!(finished_cleanup(&dir, name), "{name}\n{log}");
+        assert_eq!(signals_received(&dir, name), vec![15], "{name}\n{log}");
+    }
+    assert!(
+        at(&dir, "webchild", "signal") >= at(&dir, "web", "cleanup-done"),
+        "web's group was signalled before web itself had exited\n{log}"
+    );
+    assert!(
+        at(&dir, "webchild", "cleanup-done") <= at(&dir, "db", "signal"),
+        "db got its signal while web's group was still there\n{log}"
+    );
+    assert_eq!(signals_received(&dir, "db"), vec![2], "{log}");
+    assert!(
+        probe_log(&dir, "db")
+            .iter()
+            .any(|(event, signal, _)| event == "cleanup-done" && *signal == 2),
+        "{log}"
+    );
+}
+
+/// SIGHUP, a forwarded signal, reaches every service, and stops none.
+#[test]
+fn a_forwarded_signal_reaches_every_service() {
+    let dir = TempDir::new();
+    let text = format!(
+        "[service.db]\ncommand = {db}\n\
+         [service.app]\ncommand = {app}\nafter = [\"db\"]\n",
+        db = probe_service(&dir, "db", &["--handle", "1"]),
+        app = probe_service(&dir, "app", &["--handle", "1"]),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    for name in ["db", "app"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(libc::SIGHUP);
+    for name in ["db", "app"] {
+        wait_until(&format!("{name} to get SIGHUP"), || {
+            signals_received(&dir, name) == [1]
+        });
+    }
+    assert!(
+        named(&grace.stderr(), "stop").is_empty(),
+        "{}",
+        grace.stderr()
+    );
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
+    for name in ["db", "app"] {
+        assert_eq!(signals_received(&dir, name), vec![1, 15], "{name}");
+    }
+}
