@@ -431,6 +431,18 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
     }
     let ready = services_of(&log, "service_ready");
     assert_eq!(ready.len(), 8, "{log}");
+    // The four that depend on nothing started together, none waiting for
+    // another's readiness.
+    let kinds: Vec<&str> = events(&log)
+        .iter()
+        .filter_map(|line| match line["event"].as_str() {
+            Some("service_started") => Some("started"),
+            Some("service_ready") => Some("ready"),
+            _ => None,
+        })
+        .take(4)
+        .collect();
+    assert_eq!(kinds, ["started"; 4], "{log}");
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
     assert!(
@@ -806,4 +818,91 @@ fn a_forwarded_signal_reaches_every_service() {
     for name in ["db", "app"] {
         assert_eq!(signals_received(&dir, name), vec![1, 15], "{name}");
     }
+}
+
+/// No restart once the stop has begun: a helper in its backoff stays down.
+#[test]
+fn no_restart_once_the_stop_has_begun() {
+    let dir = TempDir::new();
+    let helper = format!("{}; exit 1", probe_line(&dir, "helper", "--mark start"));
+    let text = format!(
+        "[service.db]\ncommand = {db}\n\
+         [service.helper]\ncommand = {helper}\nrestart = \"on-failure\"\nmax_restarts = 100\n",
+        db = probe_service(&dir, "db", &[]),
+        helper = sh(&helper),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    let starts = || {
+        probe_log(&dir, "helper")
+            .into_iter()
+            .filter(|(event, _, _)| event == "start")
+            .count()
+    };
+    // After the 5th start the next one is 1.6 s away: the stop comes in
+    // the middle of that backoff.
+    wait_until("the helper's 5th start", || starts() >= 5);
+    grace.signal(libc::SIGTERM);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert_eq!(starts(), 5, "restarted during the stop\n{log}");
+    assert!(finished_cleanup(&dir, "db"), "{log}");
+    assert_eq!(code, 0, "{log}");
+}
+
+/// A stop during the start: the service still starting is stopped like
+/// any other, and what waited for it never starts.
+#[test]
+fn a_stop_during_the_start_stops_the_starting_and_starts_nothing_more() {
+    let dir = TempDir::new();
+    let ran = dir.join("dependent-ran");
+    let text = format!(
+        "[service.starting]\ncommand = {starting}\n\
+         ready = {{ exec = [\"false\"], interval = \"50ms\" }}\n\
+         [service.dependent]\ncommand = {dependent}\nafter = [\"starting\"]\n",
+        starting = probe_service(&dir, "starting", &["--cleanup-ms", "100"]),
+        dependent = sh(&format!("touch {}; exec sleep 600", ran.display())),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_ready(&dir, "starting");
+    grace.signal(libc::SIGTERM);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert_eq!(code, 0, "{log}");
+    assert!(finished_cleanup(&dir, "starting"), "{log}");
+    assert!(
+        !ran.exists(),
+        "the dependent started during the stop\n{log}"
+    );
+    assert!(named(&log, "service_not_ready").is_empty(), "{log}");
+}
+
+/// An `on-failure` service that exits 0 is done: not restarted, and the
+/// rest stay up; once nothing is left running, the container ends.
+#[test]
+fn an_on_failure_service_that_succeeds_is_not_restarted_and_ends_nothing() {
+    let dir = TempDir::new();
+    let text = format!(
+        "[service.db]\ncommand = {db}\n\
+         [service.once]\ncommand = {once}\nrestart = \"on-failure\"\n",
+        db = probe_service(&dir, "db", &[]),
+        once = probe_service(&dir, "once", &["--mark", "start"]),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_ready(&dir, "db");
+    wait_until("once's exit", || {
+        !named(&grace.stderr(), "service_exited").is_empty()
+    });
+    let log = grace.stderr();
+    assert!(named(&log, "service_restart").is_empty(), "{log}");
+    assert!(named(&log, "stop").is_empty(), "{log}");
+    assert_eq!(signals_received(&dir, "db"), Vec::<i64>::new(), "{log}");
+    // db is essential: its death by SIGTERM, sent from outside grace, is
+    // the container's end and its status.
+    let db = host_pid_of_probe(&grace, &dir, "db");
+    send_signal(db, libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    assert_eq!(probe_log(&dir, "once").len(), 1, "once ran again");
 }
