@@ -180,11 +180,20 @@ fn services_stop_in_reverse_dependency_order_each_after_its_dependents() {
     assert_eq!(services_of(&log, "service_stop"), ["web", "app", "db"]);
     let stopped = named(&log, "stopped");
     assert_eq!(stopped.len(), 1, "{log}");
-    assert!(
-        stopped[0]["duration_ms"].as_u64().unwrap() < 10_000,
-        "{log}"
-    );
+    let duration = stopped[0]["duration_ms"].as_u64().unwrap();
+    assert!(duration < 10_000, "{log}");
     assert!(named(&log, "deadline_kill").is_empty(), "{log}");
+    // What grace added to the services' own 3 × 300 ms, from web's signal
+    // to db's end: passing each one on, and its exit after the last. The
+    // issue's target is 100 ms; the bound here only catches a wait for
+    // something (a timer, a poll) where there should be none.
+    let services = at(&dir, "db", "cleanup-done") - at(&dir, "web", "signal");
+    let overhead = duration.saturating_sub(services);
+    eprintln!("stop: {duration} ms, of which the services' own {services} ms");
+    assert!(
+        u128::from(overhead) < AFTER_KILL.as_millis(),
+        "grace added {overhead} ms to the services' {services} ms\n{log}"
+    );
 }
 
 /// A service that ignores SIGTERM is killed at its own stop_timeout (1 s,
@@ -374,9 +383,7 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
     let o = file.display().to_string();
     let flag = dir.join("exec-ready").display().to_string();
     let port = free_port();
-    // The notify socket is /run/grace/notify/NAME on the host's /run, which
-    // other tests' namespaces share: the name is unique to this process.
-    let notify = format!("notify{}", std::process::id());
+    let notify = "notify";
     let dependent = |kind: &str| sh(&format!("echo {kind}-dependent >> {o}; exec sleep 600"));
     let text = format!(
         "grace_period = \"5s\"\n\
@@ -409,7 +416,17 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
         notify_after = dependent("notify"),
     );
     let config = write_config(&dir, &text);
-    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    // The notify socket is /run/grace/notify/NAME: a /run of the namespace's
+    // own (its mount namespace is private) keeps it off the host's.
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .arg("--config")
+        .arg(&config)
+        .start_as(
+            Path::new(crate::util::grace_bin()),
+            &["sh", "-c", "mount -t tmpfs run /run && exec \"$@\"", "sh"],
+            &dir,
+        );
     wait_until("every service ready", || {
         !named(&grace.stderr(), "services_ready").is_empty() || state_of(grace.pid).is_none()
     });
@@ -445,10 +462,6 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
     assert_eq!(kinds, ["started"; 4], "{log}");
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
-    assert!(
-        !Path::new(&format!("/run/grace/notify/{notify}")).exists(),
-        "the notify socket was left behind"
-    );
 }
 
 /// A service not ready by its start_timeout brings the container down,
