@@ -5,7 +5,7 @@
 //! probe --dir DIR --name NAME [--handle SIGS] [--ignore SIGS] [--block SIGS]
 //!       [--exit-on SIGS] [--cleanup-ms N] [--exit-code N] [--setsid]
 //!       [--daemonize] [--fork N] [--stop-self] [--exit-now] [--mark EVENT]
-//!       [--tag TEXT] [--zombie] [--leader-exits]
+//!       [--tag TEXT] [--zombie] [--leader-exits] [--notify]
 //!
 //! Files in DIR:
 //! - NAME.ready: the pid, written (atomically) once every disposition is set.
@@ -18,6 +18,9 @@
 //! pthread_exit from main does) and a second thread writes NAME.ready and
 //! goes on as the probe: /proc then shows the leader as a zombie while the
 //! process lives.
+//! --notify: once NAME.ready is written, sends sd_notify's `READY=1` to
+//! the datagram socket NOTIFY_SOCKET names (a service's readiness, without
+//! systemd-notify, which busybox lacks).
 //! --mark EVENT appends `EVENT 0 <ms>` to NAME.log and exits at once.
 //! On a signal in --exit-on (default TERM; it is then also handled) the probe
 //! "cleans up" for --cleanup-ms, logs `cleanup-done`, then dies of that
@@ -90,6 +93,7 @@ struct Options {
     mark: Option<String>,
     zombie: bool,
     leader_exits: bool,
+    notify: bool,
 }
 
 fn parse_options() -> Options {
@@ -110,6 +114,7 @@ fn parse_options() -> Options {
         mark: None,
         zombie: false,
         leader_exits: false,
+        notify: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -133,6 +138,7 @@ fn parse_options() -> Options {
             "--mark" => o.mark = Some(value()),
             "--zombie" => o.zombie = true,
             "--leader-exits" => o.leader_exits = true,
+            "--notify" => o.notify = true,
             other => panic!("probe: unknown option {other}"),
         }
     }
@@ -300,6 +306,12 @@ fn serve(options: Options, signals: libc::c_int) -> ! {
     let temporary = options.dir.join(format!(".{}.ready.tmp", options.name));
     std::fs::write(&temporary, std::process::id().to_string()).expect("write ready");
     std::fs::rename(&temporary, &ready).expect("rename ready");
+    if options.notify {
+        let socket = std::env::var_os("NOTIFY_SOCKET").expect("NOTIFY_SOCKET");
+        std::os::unix::net::UnixDatagram::unbound()
+            .and_then(|sender| sender.send_to(b"READY=1\n", socket))
+            .expect("send READY=1");
+    }
 
     if options.stop_self {
         // SAFETY: plain system call.

@@ -25,5 +25,7 @@ mod privileges;
 mod reaping;
 mod recipes;
 mod services;
+mod services_e2e;
+mod services_run;
 mod shutdown;
 mod terminal;
