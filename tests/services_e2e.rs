@@ -89,7 +89,6 @@ fn podman_stop_stops_the_services_in_reverse_dependency_order() {
 }
 
 #[test]
-#[ignore = "runtime bug: with app gone, db is signalled together with web (fleet.rs advance() waits only for direct dependents); revert this once fixed"]
 fn podman_exec_kill_9_of_an_essential_service_stops_the_rest_and_exits_137() {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();

@@ -295,7 +295,6 @@ fn a_stop_timeout_longer_than_the_grace_period_is_capped_by_it() {
 /// `kill -9` of app, an essential service: web is stopped, then db, both
 /// gracefully, and the container exits as app did: 128 + 9.
 #[test]
-#[ignore = "runtime bug: with app gone, db is signalled together with web (fleet.rs advance() waits only for direct dependents); revert this once fixed"]
 fn an_essential_service_killed_stops_the_rest_in_order_and_grace_exits_137() {
     let dir = TempDir::new();
     let config = write_config(&dir, &chain(&dir, "10s", 300));
