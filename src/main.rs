@@ -247,7 +247,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
         credentials.as_ref(),
     );
     let running = services.as_ref().map(|services| services::run::Running {
-        fleet: services::fleet::Fleet::new(services, !config.command.is_empty()),
+        fleet: services::fleet::Fleet::new(services, config.has_command),
         hands: services::run::Runtime::new(
             services,
             &config,

@@ -63,8 +63,9 @@ pub fn parse_with(
         error.log_format = format;
         error
     };
-    let (command, rest) = match parsed {
-        Ok(CommandLine::Command(command, rest)) => (command, rest),
+    let (command, rest, has_command) = match parsed {
+        Ok(CommandLine::Command(command, rest)) => (command, rest, true),
+        Ok(CommandLine::NoCommand) => (Vec::new(), Vec::new(), false),
         Ok(CommandLine::Mode(invocation)) => {
             return Ok(Parsed {
                 invocation,
@@ -81,8 +82,9 @@ pub fn parse_with(
         command,
         rest,
         grace_period_given,
+        has_command,
     );
-    if config.command.is_empty() && config.config.is_none() {
+    if !config.has_command && config.config.is_none() {
         return Err(with_format(UsageError::new("no command given")));
     }
     // The personality's rules come first, so that a rule of the user's,

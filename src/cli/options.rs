@@ -46,6 +46,8 @@ declare_options! {
         /// Whether a layer above the defaults set the grace period: then
         /// the services file's `grace_period` does not count.
         pub grace_period_given: bool,
+        /// Whether a command was given: with a services file it may not be.
+        pub has_command: bool,
     }
 
     pub config: Vec<u8> => ServicesFile {

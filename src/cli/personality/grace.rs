@@ -39,7 +39,7 @@ pub fn parse(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<CommandLine,
     }
     // With --config the services may be the whole job; whether one was
     // given is known once the environment is read too.
-    Ok(CommandLine::Command(Vec::new(), Vec::new()))
+    Ok(CommandLine::NoCommand)
 }
 
 #[cfg(test)]

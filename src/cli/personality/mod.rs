@@ -32,6 +32,8 @@ pub enum Personality {
 #[allow(clippy::large_enum_variant)]
 pub enum CommandLine {
     Command(Vec<u8>, Vec<Vec<u8>>),
+    /// No command: only a services file (`--config`) makes that a job.
+    NoCommand,
     Mode(Invocation),
 }
 
