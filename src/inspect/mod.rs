@@ -97,8 +97,8 @@ fn use_colour(environment: &[(Vec<u8>, Vec<u8>)]) -> bool {
 
 /// Text from a process (names, arguments) made safe to print on a
 /// terminal: control characters are shown escaped, never sent. Shared by
-/// the verdicts (`verdict`) and the output (`render`).
-fn printable(text: &str) -> String {
+/// the verdicts (`verdict`) and the output (`render`), and `grace status`.
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

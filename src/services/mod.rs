@@ -17,7 +17,10 @@
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
-//! - `check`: the `grace check` subcommand.
+//! - `check`: the `grace check` subcommand;
+//! - `status`: the state the running grace publishes for `grace status`
+//!   and `grace inspect`, its file format, and reading it back;
+//! - `show`: the `grace status` subcommand.
 
 pub mod check;
 mod command;
@@ -25,3 +28,5 @@ pub mod config;
 pub mod container;
 mod graph;
 pub mod model;
+pub mod show;
+pub mod status;

@@ -8,7 +8,8 @@
 //! - `signal`: masks, dispositions, the signalfd, kill and pidfds;
 //! - `process`: reaping, prctl, the terminal, and starting the command;
 //! - `file`: reading files and directories, writing to descriptors, the
-//!   working directory, what a path is and whether it may be executed;
+//!   working directory, what a path is and whether it may be executed, and
+//!   writing, renaming and removing files and making directories;
 //! - `clock`: the monotonic and wall clocks;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
@@ -27,8 +28,9 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
-    may_execute, read_file, read_head, read_link, write_all,
+    FileType, change_directory, create_directories, file_type, is_terminal, list_directory,
+    list_directory_up_to, may_execute, read_file, read_head, read_link, remove_file, rename,
+    write_all, write_file,
 };
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
