@@ -10,10 +10,10 @@ use crate::prelude::*;
 use super::check::CHECK_HELP;
 #[cfg(test)]
 use super::inspect::INSPECT_HELP;
-#[cfg(test)]
-use super::status::STATUS_HELP;
 use super::options::{OPTIONS, OptionDoc};
 use super::personality::{Personality, USAGE};
+#[cfg(test)]
+use super::status::STATUS_HELP;
 
 const SUMMARY: &str = "a container init that stops every process gracefully";
 

@@ -47,7 +47,9 @@ pub enum State {
     Ready,
     Stopping,
     Exited(WaitStatus),
-    Restarting { at: Instant },
+    Restarting {
+        at: Instant,
+    },
 }
 
 impl State {
@@ -188,10 +190,18 @@ pub fn decode(text: &str) -> Result<Published, String> {
             ["grace", pid, start, at, stopping] => {
                 decode_grace([pid, start, at, stopping]).map(|grace| published = Some(grace))
             }
-            ["service", name, state, status, pid, pgid, restarts, since, at] => {
-                decode_service([name, state, status, pid, pgid, restarts, since, at])
-                    .map(|service| services.push(service))
-            }
+            [
+                "service",
+                name,
+                state,
+                status,
+                pid,
+                pgid,
+                restarts,
+                since,
+                at,
+            ] => decode_service([name, state, status, pid, pgid, restarts, since, at])
+                .map(|service| services.push(service)),
             _ => None,
         };
         if parsed.is_none() {
@@ -359,7 +369,13 @@ impl Publisher {
         };
         let ready = !stopping && services.iter().all(|s| s.state == State::Ready);
         self.text.clear();
-        encode(&mut self.text, self.grace, Instant::now(), services, stopping);
+        encode(
+            &mut self.text,
+            self.grace,
+            Instant::now(),
+            services,
+            stopping,
+        );
         // `ready` never outlives a state that says otherwise, and appears
         // only once the state says so.
         let mut result = Ok(());
@@ -470,7 +486,12 @@ pub mod tests {
             let text = encoded(&services, stopping, now);
             let read = decode(&text).unwrap();
             assert_eq!(
-                (read.grace_pid, read.grace_start, read.published, read.stopping),
+                (
+                    read.grace_pid,
+                    read.grace_start,
+                    read.published,
+                    read.stopping
+                ),
                 (1, 4242, now, stopping)
             );
             let (back, groups): (Vec<ServiceStatus>, Vec<Option<i32>>) =
@@ -497,7 +518,11 @@ pub mod tests {
 
     #[test]
     fn damaged_files_are_refused_with_a_reason() {
-        let good = encoded(&every_state(Instant::from_millis(500_000)), false, Instant::now());
+        let good = encoded(
+            &every_state(Instant::from_millis(500_000)),
+            false,
+            Instant::now(),
+        );
         for (text, why) in [
             ("", "not a grace state file"),
             ("grace-status\n", "not a grace state file"),

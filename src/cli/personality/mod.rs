@@ -28,6 +28,8 @@ pub enum Personality {
 
 /// What a command line parser found: a command to run, or a mode such as
 /// help.
+// Made once per run, as `Invocation` is: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum CommandLine {
     Command(Vec<u8>, Vec<Vec<u8>>),
     Mode(Invocation),
