@@ -25,4 +25,5 @@ mod reaping;
 mod recipes;
 mod services;
 mod shutdown;
+mod status;
 mod terminal;
