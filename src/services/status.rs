@@ -109,7 +109,7 @@ impl Published {
 }
 
 /// Appends the whole file for `services` to `out`.
-fn encode(
+pub(crate) fn encode(
     out: &mut String,
     grace: (i32, u64),
     now: Instant,
@@ -252,6 +252,10 @@ fn decode_service(
         _ => return None,
     };
     if at != "-" && !matches!(state, State::Restarting { .. }) {
+        return None;
+    }
+    // As written: what encode would not write is damage.
+    if name.is_empty() || name.chars().any(char::is_control) {
         return None;
     }
     let service = ServiceStatus {
