@@ -108,7 +108,8 @@ pub(super) fn render_text(
         .services
         .iter()
         .flatten()
-        .map(|name| printable(name).chars().count() + 1)
+        // Bytes for characters: service names are ASCII (model.rs).
+        .map(|name| printable(name).len() + 1)
         .chain([8])
         .max()
         .filter(|_| !snapshot.services.is_empty());

@@ -145,10 +145,12 @@ fn render_text(published: &Published, running: bool, now: Instant) -> String {
         }
         cells.push(row);
     }
+    // Bytes for characters: names are letters, digits, - and _ (model.rs),
+    // the rest is grace's own ASCII.
     let mut widths = [0; 5];
     for row in &cells {
         for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+            *width = (*width).max(cell.len());
         }
     }
     let mut out = String::new();
