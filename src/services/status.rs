@@ -330,7 +330,7 @@ impl Publisher {
     pub fn new(dir: &str) -> Publisher {
         let pid = sys::getpid();
         let start = procfs::read_stat(pid).map_or(0, |stat| stat.start_time);
-        let paths = match sys::create_directories(dir) {
+        let paths = match sys::make_directories(dir) {
             Ok(()) => {
                 let paths = Paths {
                     state: join(dir, STATE_FILE),
@@ -340,8 +340,8 @@ impl Publisher {
                 // A previous grace's files in a directory that outlived it
                 // (a volume, a restarted container) say nothing about this
                 // one.
-                let _ = sys::remove_file(&paths.ready);
-                let _ = sys::remove_file(&paths.state);
+                let _ = sys::unlink(&paths.ready);
+                let _ = sys::unlink(&paths.state);
                 Some(paths)
             }
             Err(error) => {
@@ -424,7 +424,7 @@ impl Publisher {
 
 /// unlink(2), a file already gone being success.
 fn remove(path: &str) -> sys::Result<()> {
-    match sys::remove_file(path) {
+    match sys::unlink(path) {
         Err(error) if error.raw_os_error() != Some(libc::ENOENT) => Err(error),
         _ => Ok(()),
     }

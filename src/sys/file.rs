@@ -228,7 +228,7 @@ pub fn rename(from: &str, to: &str) -> Result<()> {
 }
 
 /// unlink(2).
-pub fn remove_file(path: &str) -> Result<()> {
+pub fn unlink(path: &str) -> Result<()> {
     let path = c_string(path.as_bytes())?;
     // SAFETY: a NUL-terminated path that outlives the call.
     check(unsafe { libc::unlink(path.as_ptr().cast()) } as libc::c_long)?;
@@ -237,7 +237,7 @@ pub fn remove_file(path: &str) -> Result<()> {
 
 /// mkdir -p: `path` and every missing parent, mode 0755; an existing
 /// directory is success.
-pub fn create_directories(path: &str) -> Result<()> {
+pub fn make_directories(path: &str) -> Result<()> {
     let bytes = path.as_bytes();
     let ends = (1..bytes.len()).filter(|&at| bytes[at] == b'/');
     for end in ends.chain([bytes.len()]) {

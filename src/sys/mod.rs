@@ -28,9 +28,9 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, create_directories, file_type, is_terminal, list_directory,
-    list_directory_up_to, may_execute, read_file, read_head, read_link, remove_file, rename,
-    write_all, write_file,
+    FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
+    make_directories, may_execute, read_file, read_head, read_link, rename, unlink, write_all,
+    write_file,
 };
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
