@@ -50,7 +50,7 @@ pub use self::{
     config::parse_with,
     doc::help,
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
-    options::{Config, DEFAULT_RUN_DIR},
+    options::Config,
     personality::Personality,
     status::{STATUS_HELP, STATUS_USAGE, StatusOptions},
     values::{ForwardTo, StopOrder, parse_duration, stop_signal},
@@ -58,6 +58,7 @@ pub use self::{
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
 pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
+pub use options::DEFAULT_RUN_DIR;
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;

@@ -8,8 +8,7 @@
 //! - `signal`: masks, dispositions, the signalfd, kill and pidfds;
 //! - `process`: reaping, prctl, the terminal, and starting the command;
 //! - `file`: reading files and directories, writing to descriptors, the
-//!   working directory, what a path is and whether it may be executed, and
-//!   writing, renaming and removing files and making directories;
+//!   working directory, what a path is and whether it may be executed;
 //! - `clock`: the monotonic and wall clocks;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.

@@ -28,7 +28,7 @@ pub enum Personality {
 
 /// What a command line parser found: a command to run, or a mode such as
 /// help.
-// Made once per run, as `Invocation` is: its size costs nothing.
+// Built once per run and taken apart at once: boxing buys nothing.
 #[allow(clippy::large_enum_variant)]
 pub enum CommandLine {
     Command(Vec<u8>, Vec<Vec<u8>>),
