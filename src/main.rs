@@ -111,6 +111,12 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
                 let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
                 return services::check::run(&file, &variables);
             }
+            Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
+            Invocation::Status(options) => {
+                // As inspect: a short-lived tool, not an init.
+                let _ = sys::set_signal_mask(original_mask.with(SIGPIPE).bits());
+                return services::show::run(&options, &variables);
+            }
         },
         Err(error) => {
             log::set_format(error.log_format);
@@ -254,7 +260,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
             &environment,
             inherited,
             credentials.as_ref(),
-            String::from("/run/grace"),
+            config.run_dir.clone(),
         ),
     });
     let outcome = supervisor::Supervisor::new(edge, running, ignore_once).run();

@@ -1,6 +1,6 @@
 //! Property tests over every parser grace has: signal names, durations,
 //! signal lists, the command line, /proc stat, status and cmdline text,
-//! the services file.
+//! the services file, the services' state file.
 //! Inputs come from proptest, mixing random text from an alphabet chosen to
 //! hit the parsers' edges, mutations of valid inputs and known hostile
 //! shapes. The properties: never panic, and what is accepted means what it
@@ -24,7 +24,9 @@ use proptest::test_runner::{Config, RngSeed};
 use crate::services::config as services_file;
 use crate::services::container::fake::Fake;
 use crate::services::model::Services;
+use crate::services::status;
 use crate::signals::Signal;
+use crate::time::Instant;
 use crate::{cli, procfs};
 
 const CASES: u32 = 20_000;
@@ -278,8 +280,34 @@ const STAT: &str = "4242 (worker) S 1 4242 4242 0 -1 4194560 120 0 0 0 3 1 0 0 2
 
 const STATUS: &str = "Name:\tsleep\nState:\tS (sleeping)\nTgid:\t7\nNSpid:\t7\t1\nSigQ:\t0/96365\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000002\nSigIgn:\t0000000000004000\nSigCgt:\t0000000000000201\nKthread:\t0\n";
 
+const RUN_STATE: &str = "grace-status 1\ngrace\t1\t4242\t1000000\t0\n\
+service\tdb\tready\t-\t12\t12\t0\t999000\t-\n\
+service\tjob\texited\tsignal:9\t-\t-\t3\t995000\t-\n\
+service\th\trestarting\t-\t-\t-\t3\t999900\t1002400\n";
+
 proptest! {
     #![proptest_config(config())]
+
+    #[test]
+    fn state_files_never_panic_and_accepted_ones_read_back(
+        text in prop_oneof![edits().prop_map(|e| damage(RUN_STATE, &e)), text(16)],
+    ) {
+        if let Ok(state) = status::decode(&text) {
+            let services: Vec<status::ServiceStatus> =
+                state.services.iter().map(|(service, _)| service.clone()).collect();
+            let mut again = String::new();
+            let grace = (state.grace_pid, state.grace_start);
+            status::encode(&mut again, grace, state.published, &services, state.stopping);
+            let read = status::decode(&again);
+            prop_assert!(read.is_ok(), "{:?} from {:?}", again, text);
+            let read = read.unwrap_or_else(|_| unreachable!());
+            prop_assert_eq!((read.grace_pid, read.grace_start), grace);
+            prop_assert_eq!(read.published, state.published);
+            let back: Vec<status::ServiceStatus> =
+                read.services.into_iter().map(|(service, _)| service).collect();
+            prop_assert_eq!(back, services);
+        }
+    }
 
     #[test]
     fn accepted_signal_names_round_trip(text in signal_input()) {
@@ -384,6 +412,13 @@ proptest! {
 }
 
 #[test]
+fn the_valid_state_file_parses() {
+    let state = status::decode(RUN_STATE).unwrap();
+    assert_eq!(state.services.len(), 3);
+    assert_eq!(state.published, Instant::from_millis(1_000_000));
+}
+
+#[test]
 fn the_valid_status_parses() {
     assert!(procfs::parse_dispositions(STATUS).is_some());
 }
@@ -432,6 +467,9 @@ fn the_corpus_is_refused_without_a_panic() {
     for (name, text) in corpus("services") {
         let result = services_file::parse(&text, &Fake::new());
         assert!(result.is_err(), "services/{name}: {result:?}");
+    }
+    for (name, text) in corpus("state") {
+        assert!(status::decode(&text).is_err(), "state/{name}");
     }
     for (_, text) in corpus("status") {
         assert_eq!(procfs::parse_dispositions(&text), None);

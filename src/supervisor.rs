@@ -188,6 +188,9 @@ impl<'a> Supervisor<'a> {
             if self.stop.is_over() || self.edge.finished(self.stop.is_stopping()) {
                 break;
             }
+            if let Some(running) = &mut self.services {
+                running.publish(self.stop.is_stopping());
+            }
             // Measured from after the work just done: signalling thousands
             // takes milliseconds, which must not push the deadline back.
             let wakeup = match (&self.services, self.stop.next_wakeup()) {

@@ -24,6 +24,18 @@ impl Instant {
         Instant::now().saturating_duration_since(*self)
     }
 
+    /// Milliseconds on CLOCK_MONOTONIC, which every process on the host
+    /// reads alike: how another process (`grace status`) is told when
+    /// something happened.
+    pub fn as_millis(&self) -> u64 {
+        u64::try_from(self.0.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// The instant `as_millis` gave.
+    pub fn from_millis(millis: u64) -> Self {
+        Instant(Duration::from_millis(millis))
+    }
+
     /// Zero when `earlier` is in fact later.
     pub fn saturating_duration_since(&self, earlier: Instant) -> Duration {
         self.0.saturating_sub(earlier.0)
@@ -102,5 +114,8 @@ mod tests {
         assert_eq!(now - later, Duration::ZERO);
         assert!(now.elapsed() < Duration::from_secs(60));
         assert_eq!((later - Duration::from_secs(2)), now);
+        let whole = Instant::from_millis(now.as_millis());
+        assert_eq!(Instant::from_millis(whole.as_millis()), whole);
+        assert!(now - whole < Duration::from_millis(1));
     }
 }

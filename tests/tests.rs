@@ -28,4 +28,5 @@ mod services;
 mod services_e2e;
 mod services_run;
 mod shutdown;
+mod status;
 mod terminal;

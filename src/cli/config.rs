@@ -48,6 +48,13 @@ pub fn parse_with(
             warnings: Vec::new(),
         });
     }
+    if personality == Personality::Grace && super::is_status(&args) {
+        args.remove(0);
+        return Ok(Parsed {
+            invocation: super::status::parse(args)?,
+            warnings: Vec::new(),
+        });
+    }
     let mut warnings = Vec::new();
     // The log format asked for, so that an error is written the way the
     // rest would have been: the command line's, else the environment's.

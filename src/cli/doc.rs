@@ -12,6 +12,8 @@ use super::check::CHECK_HELP;
 use super::inspect::INSPECT_HELP;
 use super::options::{OPTIONS, OptionDoc};
 use super::personality::{Personality, USAGE};
+#[cfg(test)]
+use super::status::STATUS_HELP;
 
 const SUMMARY: &str = "a container init that stops every process gracefully";
 
@@ -50,6 +52,11 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
         "grace check FILE",
         "validate a services file (docs/services.md) without running anything; running \
          services is not available yet (grace check --help)",
+    ),
+    (
+        "grace status",
+        "show the state of the services grace runs, from inside the container; exit 0 \
+         when every one is ready (grace status --help)",
     ),
 ];
 
@@ -263,7 +270,8 @@ pub fn man_page() -> String {
     out.push_str(
         ".B grace\n[\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARG\\fR]...\n.br\n\
          .B grace inspect\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-signal\\fR \\fISIGNAL\\fR] \
-         [\\fIPID\\fR]\n.br\n.B grace check\n\\fIFILE\\fR\n",
+         [\\fIPID\\fR]\n.br\n.B grace check\n\\fIFILE\\fR\n.br\n\
+         .B grace status\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-run\\-dir\\fR \\fIDIR\\fR]\n",
     );
     out.push_str(".SH DESCRIPTION\n");
     out.push_str(&roff(DESCRIPTION));
@@ -327,6 +335,12 @@ pub fn man_page() -> String {
         out.push('\n');
     }
     out.push_str(".fi\n");
+    out.push_str(".SH \"STATUS\"\n.nf\n");
+    for line in STATUS_HELP.lines() {
+        out.push_str(&roff(line));
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
     out.push_str(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in EXIT_STATUS {
         roff_entry(&mut out, code, meaning);
@@ -336,6 +350,13 @@ pub fn man_page() -> String {
         &mut out,
         "/etc/passwd, /etc/group",
         "read for --user (no NSS: names come from these files only)",
+    );
+    roff_entry(
+        &mut out,
+        "/run/grace/state, /run/grace/ready",
+        "the services' state, replaced whole on every change, which grace status reads; \
+         ready exists while every service is ready and no stop has begun (the directory is \
+         --run-dir's)",
     );
     out.push_str(".SH \"SEE ALSO\"\n");
     out.push_str(
@@ -384,7 +405,7 @@ mod tests {
                 assert!(line.chars().count() <= WIDTH, "{line:?}");
             }
         }
-        for subcommand in ["grace inspect", "grace check FILE"] {
+        for subcommand in ["grace inspect", "grace check FILE", "grace status"] {
             assert!(text.contains(subcommand), "{subcommand}");
             assert!(
                 !help(Personality::Tini).contains(subcommand),
@@ -392,6 +413,7 @@ mod tests {
             );
         }
         assert!(man_page().contains("grace check"));
+        assert!(man_page().contains("grace status"));
         assert!(help(Personality::Tini).contains("TINI_KILL_PROCESS_GROUP"));
         assert!(help(Personality::DumbInit).contains("--single-child"));
     }

@@ -17,14 +17,15 @@
 //! - `doc.rs`: `--help`, the man page (man/grace.1) and the environment
 //!   table in docs/configuration.md, generated from the tables so that they
 //!   cannot drift.
-//! - `inspect.rs`, `check.rs`: the `inspect` and `check` subcommands'
-//!   command lines.
+//! - `inspect.rs`, `check.rs`, `status.rs`: the `inspect`, `check` and
+//!   `status` subcommands' command lines.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
 //! untouched as raw bytes, so the command's own flags are never read and
-//! arguments need not be UTF-8. `inspect` and `check` are subcommands only
-//! as the very first word: `grace -- inspect` runs a command named inspect.
+//! arguments need not be UTF-8. `inspect`, `check` and `status` are
+//! subcommands only as the very first word: `grace -- inspect` runs a
+//! command named inspect.
 
 use core::fmt;
 
@@ -41,6 +42,7 @@ mod inspect;
 mod lexer;
 mod options;
 mod personality;
+mod status;
 mod values;
 
 pub use self::{
@@ -50,11 +52,13 @@ pub use self::{
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
     options::{Config, SERVICE_VARIABLE},
     personality::Personality,
+    status::{STATUS_HELP, STATUS_USAGE, StatusOptions},
     values::{ForwardTo, StopOrder, parse_duration, stop_signal},
 };
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
 pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
+pub use options::DEFAULT_RUN_DIR;
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;
@@ -73,6 +77,9 @@ pub enum Invocation {
     /// `grace check FILE`.
     Check(String),
     CheckHelp,
+    /// `grace status`.
+    Status(StatusOptions),
+    StatusHelp,
 }
 
 /// A command line (or environment) grace cannot run: shown with the usage
@@ -120,12 +127,20 @@ pub fn is_check(args: &[Vec<u8>]) -> bool {
     args.first().is_some_and(|first| first == b"check")
 }
 
+/// Whether the arguments (without the program name) ask for `status`: the
+/// very first word, before any option.
+pub fn is_status(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|first| first == b"status")
+}
+
 /// The usage line and the help command to show with a usage error in `args`.
 pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &'static str) {
     if personality == Personality::Grace && is_inspect(args) {
         (INSPECT_USAGE, "grace inspect --help")
     } else if personality == Personality::Grace && is_check(args) {
         (CHECK_USAGE, "grace check --help")
+    } else if personality == Personality::Grace && is_status(args) {
+        (STATUS_USAGE, "grace status --help")
     } else {
         (personality.usage(), personality.help_command())
     }

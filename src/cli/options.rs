@@ -19,6 +19,9 @@ use crate::user::UserSpec;
 /// stragglers; one second is left for that.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(9);
 
+/// Where grace publishes the services' state for `grace status`.
+pub const DEFAULT_RUN_DIR: &str = "/run/grace";
+
 /// The prefix of grace's own environment variables.
 pub const ENV_PREFIX: &str = "GRACE_";
 
@@ -213,6 +216,15 @@ declare_options! {
         section: OTHER,
         help: "exit 0 when the command exits with CODE (repeatable)",
         env: "143,130",
+    },
+    pub run_dir: String = DEFAULT_RUN_DIR.to_string() => RunDir {
+        long: "run-dir",
+        value: "DIR",
+        parse: one(values::parse_path),
+        section: OTHER,
+        help: "where grace publishes its services' state for grace status, and the file \
+               ready while every service is (default /run/grace)",
+        env: "/tmp/grace",
     },
     /// The command gets a session of its own (dumb-init's default).
     pub new_session: bool = false,

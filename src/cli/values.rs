@@ -71,6 +71,14 @@ impl Input {
     }
 }
 
+/// A path: any UTF-8 but the empty one.
+pub fn parse_path(text: &str) -> Result<String, String> {
+    if text.is_empty() {
+        return Err("the path is empty".into());
+    }
+    Ok(text.to_string())
+}
+
 // The kinds of setting the option table names (`parse: one(...)`): each
 // stores an `Input` into its slot of one layer.
 

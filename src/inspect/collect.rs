@@ -7,6 +7,7 @@ use crate::prelude::*;
 use crate::sys;
 
 use crate::procfs::{self, Dispositions};
+use crate::services::status::Published;
 
 /// One process as /proc describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,6 +91,10 @@ pub(super) struct Snapshot {
     pub(super) depths: Vec<usize>,
     /// Kernel threads left out of a whole-namespace listing (on a host).
     pub(super) kernel_threads_omitted: usize,
+    /// The service each process belongs to, in the same order; empty when
+    /// none belongs to any (no services run), which leaves the output as
+    /// it was before services existed.
+    pub(super) services: Vec<Option<String>>,
 }
 
 #[derive(Debug)]
@@ -161,6 +166,7 @@ pub(super) fn collect(
         processes,
         depths,
         kernel_threads_omitted,
+        services: Vec::new(),
     })
 }
 
@@ -314,6 +320,49 @@ fn init_variables(raw: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
             Some((entry[..at].to_vec(), entry[at + 1..].to_vec()))
         })
         .collect()
+}
+
+/// The service each process belongs to: by the state the running grace
+/// publishes (a service's process group, the runtime starting each in its
+/// own), else by the `GRACE_SERVICE` it was started with, which everything
+/// a service starts inherits, a daemon that left the group included. The
+/// state counts only when the grace that wrote it is among `processes`,
+/// started when it did: not a stale file, nor one from another namespace.
+/// Empty when no process belongs to a service.
+pub(super) fn services(
+    processes: &[Process],
+    published: Option<&Published>,
+) -> Vec<Option<String>> {
+    let published = published.filter(|state| {
+        processes.iter().any(|p| {
+            p.pid == state.grace_pid
+                && (state.grace_start == 0 || p.start_time == state.grace_start)
+        })
+    });
+    let by_group = |p: &Process| {
+        published?
+            .services
+            .iter()
+            .find(|(service, pgid)| {
+                service.state.running() && (*pgid == Some(p.pgid) || service.pid == Some(p.pid))
+            })
+            .map(|(service, _)| service.name.clone())
+    };
+    let by_environment = |p: &Process| {
+        p.init_env
+            .iter()
+            .rev()
+            .find(|(name, _)| name == b"GRACE_SERVICE")
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    };
+    let services: Vec<Option<String>> = processes
+        .iter()
+        .map(|p| by_group(p).or_else(|| by_environment(p)))
+        .collect();
+    if services.iter().all(Option::is_none) {
+        return Vec::new();
+    }
+    services
 }
 
 /// `root` and every process below it, by parent links.
@@ -532,6 +581,58 @@ mod tests {
         // The sample's own zombie has only its leader in task/.
         assert_eq!((find(120).state, find(120).live_thread), ('Z', None));
         assert_eq!(prediction_for(&snapshot, 140).outcome, Outcome::Zombie);
+    }
+
+    #[test]
+    fn each_process_is_known_by_its_service_group_or_environment() {
+        use crate::inspect::fixtures::grace_tree;
+        use crate::services::status::{ServiceStatus, State};
+        use crate::time::Instant;
+        let mut processes = grace_tree(&[]);
+        // The setsid'd daemon left main's group; its environment remains.
+        processes[6]
+            .init_env
+            .push((b"GRACE_SERVICE".to_vec(), b"main".to_vec()));
+        let service = |name: &str, state, pid| {
+            let status = ServiceStatus {
+                name: name.into(),
+                state,
+                pid: Some(pid),
+                restarts: 0,
+                since: Instant::from_millis(0),
+            };
+            (status, Some(pid))
+        };
+        let mut published = Published {
+            grace_pid: 1,
+            grace_start: processes[0].start_time,
+            published: Instant::from_millis(0),
+            stopping: false,
+            services: vec![
+                service("main", State::Ready, 7),
+                // Exited: its old group says nothing any more.
+                service("old", State::Exited(crate::reap::WaitStatus::Exited(0)), 15),
+            ],
+        };
+        let names = |published: Option<&Published>| -> Vec<Option<&'static str>> {
+            services(&processes, published)
+                .into_iter()
+                .map(|name| name.map(|name| &*name.leak()))
+                .collect()
+        };
+        let main = Some("main");
+        assert_eq!(
+            names(Some(&published)),
+            [None, main, main, main, main, main, main, None, main, None]
+        );
+        // A state left by another grace than this PID 1: the environment
+        // alone.
+        published.grace_start += 1;
+        let by_environment = [None, None, None, None, None, None, main, None, None, None];
+        assert_eq!(names(Some(&published)), by_environment);
+        assert_eq!(names(None), by_environment);
+        processes[6].init_env.clear();
+        assert!(services(&processes, None).is_empty());
     }
 
     #[test]

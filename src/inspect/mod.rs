@@ -60,7 +60,7 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
             "/proc belongs to another PID namespace than this process's; pids are as it numbers them"
         );
     }
-    let snapshot = match collect(&ProcFs, options.pid, Some(own_pid)) {
+    let mut snapshot = match collect(&ProcFs, options.pid, Some(own_pid)) {
         Ok(snapshot) => snapshot,
         Err(error) => {
             error!("{error}");
@@ -70,6 +70,12 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let top_pid = options.pid.unwrap_or(1);
     let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
     let report = predict(&snapshot.processes, top, options.signal);
+    let run_dir = match report.init.as_ref().map(|init| &init.kind) {
+        Some(classify::Kind::Grace { config, .. }) => config.run_dir.as_str(),
+        _ => crate::cli::DEFAULT_RUN_DIR,
+    };
+    let published = crate::services::status::read(run_dir).ok();
+    snapshot.services = collect::services(&snapshot.processes, published.as_ref());
     let text = if options.json {
         render_json(&snapshot, &report, options)
     } else {
@@ -97,8 +103,8 @@ fn use_colour(environment: &[(Vec<u8>, Vec<u8>)]) -> bool {
 
 /// Text from a process (names, arguments) made safe to print on a
 /// terminal: control characters are shown escaped, never sent. Shared by
-/// the verdicts (`verdict`) and the output (`render`).
-fn printable(text: &str) -> String {
+/// the verdicts (`verdict`) and the output (`render`), and `grace status`.
+pub(crate) fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if c.is_control() {

@@ -103,8 +103,30 @@ pub(super) fn render_text(
     let processes = &snapshot.processes;
     let signal_name = signal.to_string();
     let width = signal_name.len().max(8);
+    // A SERVICE column only when some process belongs to one.
+    let service_width = snapshot
+        .services
+        .iter()
+        .flatten()
+        // Bytes for characters: service names are ASCII (model.rs).
+        .map(|name| printable(name).len() + 1)
+        .chain([8])
+        .max()
+        .filter(|_| !snapshot.services.is_empty());
+    let service_cell = |index: usize| match service_width {
+        None => String::new(),
+        Some(service_width) => {
+            let name = snapshot.services.get(index).cloned().flatten();
+            let name = name.as_deref().map_or(String::from("-"), printable);
+            format!("{name:<service_width$}")
+        }
+    };
+    let service_header = match service_width {
+        Some(service_width) => format!("{:<service_width$}", "SERVICE"),
+        None => String::new(),
+    };
     out.push_str(&format!(
-        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} COMMAND\n",
+        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND\n",
         "PID", "NSPID", "PPID", "PGID", "SID", signal_name, "OUTCOME"
     ));
     let rows = processes.iter().zip(&report.predictions).enumerate();
@@ -125,7 +147,7 @@ pub(super) fn render_text(
         };
         let outcome = prediction.outcome.name();
         out.push_str(&format!(
-            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}\n",
+            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}\n",
             p.pid,
             p.ns_pid,
             p.ppid,
@@ -134,6 +156,7 @@ pub(super) fn render_text(
             p.state,
             disposition,
             paint.outcome(prediction.outcome, &format!("{outcome:<13}")),
+            service_cell(index),
             indent,
             printable(&command)
         ));
@@ -272,7 +295,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
             let set = |bits: fn(&Dispositions) -> u64| {
                 Json::opt(p.dispositions, |d| Json::strings(signal_names(bits(&d))))
             };
-            Json::Obj(vec![
+            let mut fields = vec![
                 ("pid", Json::Int(p.pid.into())),
                 ("ns_pid", Json::Int(p.ns_pid.into())),
                 ("ppid", Json::Int(p.ppid.into())),
@@ -309,7 +332,18 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                 ),
                 ("verdict", Json::str(prediction.verdict.clone())),
                 ("error", Json::opt(p.error.clone(), Json::Str)),
-            ])
+            ];
+            // Only when some process belongs to a service, so that the
+            // document is as it was where no services run.
+            if !snapshot.services.is_empty() {
+                let service = snapshot.services.get(index).cloned().flatten();
+                let after_role = fields
+                    .iter()
+                    .position(|(key, _)| *key == "role")
+                    .map_or(fields.len(), |at| at + 1);
+                fields.insert(after_role, ("service", Json::opt(service, Json::Str)));
+            }
+            Json::Obj(fields)
         })
         .collect();
     let counts = Outcome::ALL
@@ -431,6 +465,7 @@ mod tests {
             processes: forwarder_tree(&["tini", "--", "main"]),
             depths: vec![0, 1, 2, 2],
             kernel_threads_omitted: 0,
+            services: Vec::new(),
         };
         let report = predict(&snapshot.processes, Some(0), SIGTERM);
         let options = InspectOptions {
@@ -468,6 +503,7 @@ mod tests {
             processes: grace_tree(&[]),
             depths: vec![0, 1, 2, 2, 2, 2, 2, 3, 2, 0],
             kernel_threads_omitted: 3,
+            services: Vec::new(),
         };
         let report = predict(&snapshot.processes, Some(0), SIGTERM);
         let plain = render_text(&snapshot, &report, SIGTERM, false);
@@ -489,12 +525,56 @@ mod tests {
             plain.contains("        handles SIGTERM; blocks SIGTERM\n"),
             "{plain}"
         );
+        assert!(!plain.contains("SERVICE"), "{plain}");
         let coloured = render_text(&snapshot, &report, SIGTERM, true);
         assert!(
             coloured.contains("\x1b[1;31msigkill      \x1b[0m"),
             "{coloured}"
         );
         assert!(coloured.contains("\x1b[32mgraceful"), "{coloured}");
+    }
+
+    #[test]
+    fn services_are_shown_only_when_some_process_has_one() {
+        let mut snapshot = Snapshot {
+            processes: grace_tree(&[]),
+            depths: vec![0, 1, 2, 2, 2, 2, 2, 3, 2, 0],
+            kernel_threads_omitted: 0,
+            services: Vec::new(),
+        };
+        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let options = InspectOptions {
+            json: true,
+            signal: SIGTERM,
+            pid: None,
+        };
+        let json = render_json(&snapshot, &report, options);
+        assert!(!json.contains("\"service\""), "{json}");
+        snapshot.services = vec![None; 10];
+        snapshot.services[1] = Some("web-frontend".into());
+        snapshot.services[6] = Some("db".into());
+        let text = render_text(&snapshot, &report, SIGTERM, false);
+        assert!(
+            text.contains(" OUTCOME       SERVICE      COMMAND\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(" graceful      web-frontend \\_ main\n"),
+            "{text}"
+        );
+        assert!(text.contains(" -               \\_ handler\n"), "{text}");
+        let json = render_json(&snapshot, &report, options);
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        let services: Vec<&serde_json::Value> = value["processes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &p["service"])
+            .collect();
+        assert_eq!(services[1], "web-frontend");
+        assert_eq!(services[6], "db");
+        assert!(services[0].is_null());
+        assert!(json.contains("\"role\": \"main\",\n      \"service\": \"web-frontend\","));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use core::time::Duration;
 use crate::prelude::*;
 
 use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
+pub use super::status::State;
 use crate::reap::WaitStatus;
 use crate::signals::Signal;
 use crate::time::Instant;
@@ -189,17 +190,6 @@ enum Main {
     Done,
 }
 
-/// What a service is, as `grace status` shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Waiting,
-    Starting,
-    Ready,
-    Stopping,
-    Exited(Option<WaitStatus>),
-    Restarting { at: Instant },
-}
-
 /// One service, as the fleet sees it now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct View {
@@ -294,7 +284,11 @@ impl Fleet {
             Run::Ready { pid, since } => (State::Ready, Some(pid), Some(since)),
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
             Run::Stopping { pid, since, .. } => (State::Stopping, pid, Some(since)),
-            Run::Down { status } => (State::Exited(status), None, unit.started),
+            // Never started: still waiting, for good.
+            Run::Down { status: None } => (State::Waiting, None, None),
+            Run::Down {
+                status: Some(status),
+            } => (State::Exited(status), None, unit.started),
         };
         View {
             state,
@@ -1055,10 +1049,7 @@ mod tests {
         fleet.on_time(t + FIRST_BACKOFF, &mut rec);
         let verdict = fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(0), &mut rec);
         assert_eq!(verdict, Some(Verdict::Nothing));
-        assert_eq!(
-            fleet.view(0).state,
-            State::Exited(Some(WaitStatus::Exited(0)))
-        );
+        assert_eq!(fleet.view(0).state, State::Exited(WaitStatus::Exited(0)));
         // With nothing left running at all, the job is over.
         let verdict = fleet.on_exit(t, pid(&fleet, 1), WaitStatus::Exited(0), &mut rec);
         assert_eq!(verdict, Some(Verdict::StopAll));
@@ -1201,7 +1192,7 @@ mod tests {
             [Done::Signal(1, SIGTERM)],
             "a is not restarted, c never starts, the main command never starts"
         );
-        assert_eq!(fleet.view(2).state, State::Exited(None));
+        assert_eq!(fleet.view(2).state, State::Waiting);
     }
 
     #[test]

@@ -1,24 +1,27 @@
 //! Several services in one container, declared in one TOML file
-//! (docs/services.md).
-//!
-//! What exists so far is the file and its validation: `config` reads the
-//! file into the validated model of `model` (services in a dependency
-//! order, each with its readiness, stop and restart settings), refusing a
-//! bad file with one message that names the file, the line and the key;
-//! `check` is `grace check FILE`. Running the services (starting them in
-//! that order, readiness, restarts, the ordered stop) comes later and will
-//! consume `model::Services` as it is.
+//! (docs/services.md): started in dependency order once the ones before
+//! are ready, restarted or ending the container when they exit, stopped in
+//! reverse order before the sweep of everyone else.
 //!
 //! One file per concern:
-//! - `model`: the validated services, what the runtime will be handed;
+//! - `model`: the validated services, what the runtime is handed;
 //! - `config`: the file's format (read from toml's document tree) and every
 //!   check on it;
 //! - `graph`: the `after` relation: unknown names, cycles, the start order;
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
-//! - `check`: the `grace check` subcommand;
-//! - `output`: services' stdout and stderr, a line at a time, on grace's.
+//! - `check`: the `grace check` subcommand, and reading the file for
+//!   `--config`;
+//! - `fleet`: the services' lives as a state machine (start, readiness,
+//!   restarts, essential exits, the ordered stop), effects out through a
+//!   trait;
+//! - `run`: the fleet's effects on real processes, and readiness read from
+//!   descriptors and probes;
+//! - `output`: services' stdout and stderr, a line at a time, on grace's;
+//! - `status`: the state the running grace publishes for `grace status`
+//!   and `grace inspect`, its file format, and reading it back;
+//! - `show`: the `grace status` subcommand.
 
 pub mod check;
 mod command;
@@ -29,3 +32,5 @@ mod graph;
 pub mod model;
 pub mod output;
 pub mod run;
+pub mod show;
+pub mod status;

@@ -13,6 +13,7 @@ use core::time::Duration;
 use super::fleet::{self, Fleet, Hands, Note};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
+use super::status::{Publisher, ServiceStatus};
 use crate::cli::Config;
 use crate::procfs;
 use crate::reap::WaitStatus;
@@ -65,6 +66,9 @@ pub struct Runtime<'a> {
     null: Option<Fd>,
     /// The services' stdout and stderr, a line at a time, on grace's.
     output: Output,
+    /// Their state, for `grace status`, and what was last published.
+    publisher: Publisher,
+    published: Option<(u64, bool)>,
 }
 
 /// At grace's exit, how long the services' last lines may take to be
@@ -89,9 +93,11 @@ impl<'a> Runtime<'a> {
             watches: services.services.iter().map(|_| Watch::Nothing).collect(),
             events: Vec::new(),
             main: None,
-            run_dir,
             null: None,
             output: Output::new(config.log_format),
+            publisher: Publisher::new(&run_dir),
+            published: None,
+            run_dir,
         }
     }
 
@@ -293,12 +299,13 @@ impl<'a> Runtime<'a> {
         self.null.as_ref().map(Fd::raw)
     }
 
-    /// At grace's exit: the notify sockets go, and the services' last
-    /// lines out.
+    /// At grace's exit: the notify sockets go, the ready file too, and the
+    /// services' last lines out.
     pub fn finish(&mut self) {
         for service in 0..self.watches.len() {
             self.forget_readiness(service);
         }
+        self.publisher.finish();
         self.output.finish(LAST_LINES);
     }
 }
@@ -342,7 +349,7 @@ impl Hands for Runtime<'_> {
             },
             Ready::Notify => {
                 notify_path = self.notify_path(service);
-                let _ = sys::create_directories(&format!("{}/notify", self.run_dir));
+                let _ = sys::make_directories(&format!("{}/notify", self.run_dir));
                 match sys::notify_socket(&notify_path) {
                     Ok(socket) => {
                         self.watches[index] = Watch::Notify(socket, notify_path.clone());
@@ -414,7 +421,9 @@ impl Hands for Runtime<'_> {
 
     fn forget_readiness(&mut self, service: usize) {
         match core::mem::replace(&mut self.watches[service], Watch::Nothing) {
-            Watch::Notify(_, path) => sys::remove_file(&path),
+            Watch::Notify(_, path) => {
+                let _ = sys::unlink(&path);
+            }
             // A probe that hangs must not outlive its purpose.
             Watch::Probe(pid) => {
                 let _ = sys::kill(-pid, SIGKILL.number());
@@ -561,4 +570,35 @@ impl Hands for Runtime<'_> {
 pub struct Running<'a> {
     pub fleet: Fleet,
     pub hands: Runtime<'a>,
+}
+
+impl Running<'_> {
+    /// The state for `grace status`, written out when it changed since the
+    /// last time (a change of the fleet's, or the stop's beginning).
+    pub fn publish(&mut self, stopping: bool) {
+        let now = (self.fleet.generation, stopping);
+        if self.hands.published == Some(now) {
+            return;
+        }
+        self.hands.published = Some(now);
+        let started = crate::time::Instant::now();
+        let services: Vec<ServiceStatus> = self
+            .hands
+            .services
+            .services
+            .iter()
+            .enumerate()
+            .map(|(index, service)| {
+                let view = self.fleet.view(index);
+                ServiceStatus {
+                    name: service.name.clone(),
+                    state: view.state,
+                    pid: view.pid,
+                    restarts: view.restarts,
+                    since: view.since.unwrap_or(started),
+                }
+            })
+            .collect();
+        self.hands.publisher.publish(&services, stopping);
+    }
 }

@@ -1,5 +1,6 @@
 //! Files and descriptors: whole files, symbolic links and directory
-//! listings (mostly under /proc), and writes to stdout and stderr.
+//! listings (mostly under /proc), writes to stdout and stderr, and the
+//! few files grace writes itself (the run directory's state).
 
 use core::ffi::c_int;
 
@@ -199,4 +200,58 @@ pub fn may_execute(path: &str) -> Result<()> {
     // SAFETY: a NUL-terminated path that outlives the call.
     check(unsafe { libc::access(path.as_ptr().cast(), libc::X_OK) } as libc::c_long)?;
     Ok(())
+}
+
+/// open(2) for writing, created (mode 0644) or truncated, and the whole of
+/// `bytes` written to it.
+pub fn write_file(path: &str, bytes: &[u8]) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path; the result is a new descriptor.
+    let fd = check(unsafe {
+        libc::open(
+            path.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
+            0o644 as libc::c_uint,
+        )
+    } as libc::c_long)?;
+    let fd = Fd(fd as RawFd);
+    write_all(fd.raw(), bytes)
+}
+
+/// rename(2): `to` replaced by `from` in one step, so that a reader sees
+/// either the old file or the new one, never a part.
+pub fn rename(from: &str, to: &str) -> Result<()> {
+    let (from, to) = (c_string(from.as_bytes())?, c_string(to.as_bytes())?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    check(unsafe { libc::rename(from.as_ptr().cast(), to.as_ptr().cast()) } as libc::c_long)?;
+    Ok(())
+}
+
+/// unlink(2).
+pub fn unlink(path: &str) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { libc::unlink(path.as_ptr().cast()) } as libc::c_long)?;
+    Ok(())
+}
+
+/// mkdir -p: `path` and every missing parent, mode 0755; an existing
+/// directory is success.
+pub fn make_directories(path: &str) -> Result<()> {
+    let bytes = path.as_bytes();
+    let ends = (1..bytes.len()).filter(|&at| bytes[at] == b'/');
+    for end in ends.chain([bytes.len()]) {
+        let c_path = c_string(&bytes[..end])?;
+        // SAFETY: a NUL-terminated path that outlives the call.
+        let made = check(unsafe { libc::mkdir(c_path.as_ptr().cast(), 0o755) } as libc::c_long);
+        match made {
+            Ok(_) => {}
+            Err(error) if error.code == libc::EEXIST => {}
+            Err(error) => return Err(error),
+        }
+    }
+    match file_type(path)? {
+        FileType::Directory => Ok(()),
+        _ => Err(Error::from_raw_os_error(libc::ENOTDIR)),
+    }
 }

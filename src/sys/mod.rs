@@ -34,7 +34,8 @@ use crate::prelude::*;
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
     FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
-    may_execute, read_file, read_head, read_link, write_all,
+    make_directories, may_execute, read_file, read_head, read_link, rename, unlink, write_all,
+    write_file,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
@@ -45,9 +46,7 @@ pub use process::{
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
     set_foreground_group, set_parent_death_signal, spawn,
 };
-pub use ready::{
-    Connect, connect, connect_result, create_directories, notify_socket, open_null, remove_file,
-};
+pub use ready::{Connect, connect, connect_result, notify_socket, open_null};
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
 

@@ -53,14 +53,6 @@ fn unsafe_zeroed_sockaddr_un() -> libc::sockaddr_un {
     unsafe { core::mem::zeroed() }
 }
 
-/// unlink(2), for the notify socket once it has served.
-pub fn remove_file(path: &str) {
-    if let Ok(c_path) = c_string(path.as_bytes()) {
-        // SAFETY: unlink of a NUL-terminated path.
-        unsafe { libc::unlink(c_path.as_ptr().cast()) };
-    }
-}
-
 /// How a connect attempt stands.
 pub enum Connect {
     /// Connected at once (loopback often is).
@@ -156,29 +148,6 @@ pub fn connect_result(fd: &Fd) -> Result<()> {
     } else {
         Err(Error::from_raw_os_error(error))
     }
-}
-
-/// mkdir(2) of `path` and its missing parents, mode 0755.
-pub fn create_directories(path: &str) -> Result<()> {
-    let mut at = 0;
-    let bytes = path.as_bytes();
-    while at < bytes.len() {
-        let end = bytes[at + 1..]
-            .iter()
-            .position(|&b| b == b'/')
-            .map_or(bytes.len(), |p| p + at + 1);
-        let prefix = c_string(&bytes[..end])?;
-        // SAFETY: mkdir of a NUL-terminated path.
-        let result = unsafe { libc::mkdir(prefix.as_ptr().cast(), 0o755) };
-        if result < 0 {
-            let error = Error::last_os_error();
-            if error.code != libc::EEXIST {
-                return Err(error);
-            }
-        }
-        at = end;
-    }
-    Ok(())
 }
 
 /// /dev/null for writing, close-on-exec: where a probe's output goes.
