@@ -322,6 +322,13 @@ impl Container {
         self.exec_with(&[], args);
     }
 
+    /// `podman|docker exec NAME ARGS...`, whatever its exit: its output.
+    pub fn exec_output(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["exec", self.name.as_str()];
+        all.extend_from_slice(args);
+        self.engine(&all)
+    }
+
     /// `podman|docker exec --detach NAME ARGS...`: returns once ARGS runs.
     pub fn exec_detached(&self, args: &[&str]) {
         self.exec_with(&["--detach"], args);

@@ -3,7 +3,8 @@
 //! a service killed at its stop_timeout, an essential service's `kill -9`,
 //! a helper's restarts, readiness by fd, exec, tcp and notify (the static
 //! probe sends READY=1: busybox has no systemd-notify), a service's stray,
-//! and a bad file. The services are probes writing into the bind-mounted
+//! a bad file, and `grace status` with the ready file through `podman
+//! exec`. The services are probes writing into the bind-mounted
 //! /markers, stamped with CLOCK_MONOTONIC, which the container shares with
 //! the host. Subreaper mode is covered in tests/services_run.rs only: in a
 //! container grace is PID 1.
@@ -304,4 +305,95 @@ fn podman_a_bad_file_exits_2_and_starts_nothing() {
         .map(|entry| entry.file_name())
         .collect();
     assert!(started.is_empty(), "started: {started:?}\n{logs}");
+}
+
+/// `grace status --json` in the container: (exit code, the JSON).
+fn status(container: &Container) -> (i32, serde_json::Value) {
+    let output = container.exec_output(&["/grace", "status", "--json"]);
+    let value = serde_json::from_slice(&output.stdout).unwrap_or(serde_json::Value::Null);
+    (output.status.code().unwrap_or(-1), value)
+}
+
+fn state_of(value: &serde_json::Value, name: &str) -> String {
+    value["services"]
+        .as_array()
+        .and_then(|services| services.iter().find(|s| s["name"] == name))
+        .and_then(|s| s["state"].as_str())
+        .unwrap_or("absent")
+        .to_string()
+}
+
+fn ready_file(container: &Container) -> bool {
+    container
+        .exec_output(&["test", "-e", "/run/grace/ready"])
+        .status
+        .success()
+}
+
+#[test]
+fn grace_status_and_the_ready_file_through_podman_exec_while_starting_ready_and_stopping() {
+    let rootfs = Rootfs::new();
+    let tag = rootfs.tag();
+    // db is ready once the test says so; app's TERM handler waits until
+    // the test lets it go, so that the stop can be looked at.
+    let db = format!(
+        "while [ ! -e /markers/go ]; do sleep 0.02; done; echo >&3; exec {}",
+        probe("db", "--cleanup-ms 100", &tag)
+    );
+    let app = "trap 'touch /markers/app.stopping; while [ ! -e /markers/release ]; do sleep 0.02; done; exit 0' TERM; \
+         touch /markers/app.up; while :; do sleep 1 & wait; done";
+    let text = format!(
+        "grace_period = \"30s\"\n\
+         [service.db]\ncommand = {}\nready = {{ fd = 3 }}\n\
+         [service.app]\ncommand = {}\nafter = [\"db\"]\n",
+        toml_argv(&["sh", "-c", &db]),
+        toml_argv(&["sh", "-c", app]),
+    );
+    fs::write(rootfs.root().join("services.toml"), &text).expect("write services.toml");
+    let mut container = Container::start(
+        Runtime::Podman,
+        rootfs,
+        &["/grace", "--config", "/services.toml"],
+        &[],
+    );
+    let markers = container.rootfs.markers();
+
+    // Starting: db waits for the test, app for db.
+    let mut seen = (0, serde_json::Value::Null);
+    wait_until("db starting in grace status", || {
+        seen = status(&container);
+        state_of(&seen.1, "db") == "starting"
+    });
+    assert_eq!(seen.0, 1, "not ready yet: {}", seen.1);
+    assert_eq!(state_of(&seen.1, "app"), "waiting", "{}", seen.1);
+    assert!(
+        !ready_file(&container),
+        "ready file before the services are"
+    );
+
+    // Ready.
+    fs::write(markers.join("go"), "").expect("go");
+    wait_until("the ready file", || ready_file(&container));
+    let (code, value) = status(&container);
+    assert_eq!(code, 0, "{value}");
+    assert_eq!(state_of(&value, "db"), "ready");
+    assert_eq!(state_of(&value, "app"), "ready");
+    assert!(markers.join("app.up").exists());
+
+    // Stopping: app holds the stop in its handler.
+    container.kill("TERM");
+    wait_until("app's handler", || markers.join("app.stopping").exists());
+    let (code, value) = status(&container);
+    assert_eq!(code, 1, "{value}");
+    assert_eq!(value["stopping"], true, "{value}");
+    assert_eq!(state_of(&value, "app"), "stopping", "{value}");
+    assert_eq!(state_of(&value, "db"), "ready", "db waits for app: {value}");
+    assert!(!ready_file(&container), "ready file during the stop");
+
+    fs::write(markers.join("release"), "").expect("release");
+    let code = container.wait();
+    let logs = container.logs();
+    assert_eq!(code, 0, "{logs}");
+    assert!(finished_cleanup(&markers, "db"), "{logs}");
+    assert_nothing_left(container, &tag);
 }
