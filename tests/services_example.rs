@@ -205,3 +205,27 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
     }
     drop(made);
 }
+
+/// docs/recipes-services.md shows the example's files as they are: each
+/// block marked `<!-- file:PATH -->` is PATH's text.
+#[test]
+fn the_recipe_shows_the_example_files() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let doc = fs::read_to_string(root.join("docs/recipes-services.md"))
+        .expect("docs/recipes-services.md");
+    let mut shown = 0;
+    for after in doc.split("\n<!-- file:").skip(1) {
+        let (path, rest) = after.split_once(" -->\n").expect("a file marker");
+        let body = rest
+            .split_once('\n')
+            .expect("an opening fence")
+            .1
+            .split_once("```\n")
+            .expect("a closing fence")
+            .0;
+        let file = fs::read_to_string(root.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(body, file, "docs/recipes-services.md shows a stale {path}");
+        shown += 1;
+    }
+    assert!(shown >= 2, "no file blocks in docs/recipes-services.md");
+}
