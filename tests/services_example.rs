@@ -22,9 +22,10 @@ use crate::util::{TempDir, check};
 /// (8 s), so that a stop that waited for any deadline fails.
 const STOP_WITHIN: Duration = Duration::from_secs(5);
 
-/// The start_timeouts of services.toml added up: by then grace has either
-/// made every service ready or taken the container down (and with it the
-/// `podman exec` that waits). Only a backstop for a wait grace bounds.
+/// Twice the start_timeouts of services.toml added up (3 × 10 s): by then
+/// grace has either made every service ready or taken the container down
+/// (and with it the `podman exec` that waits). Only a backstop for a wait
+/// grace bounds.
 const START_BACKSTOP_SECONDS: &str = "60";
 
 fn example_dir() -> PathBuf {
@@ -101,7 +102,8 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
         ),
         "podman run",
     );
-    // The index page counts no visit: the first visit is the test's.
+    // grace's own word that every service is ready (web's: a connect to
+    // its port succeeded).
     check(
         podman(
             &dir,
@@ -112,10 +114,10 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
                 START_BACKSTOP_SECONDS,
                 "sh",
                 "-c",
-                "until wget -q -O /dev/null http://127.0.0.1:8080/ 2>/dev/null; do sleep 0.05; done",
+                "until [ -e /run/grace/ready ]; do sleep 0.05; done",
             ],
         ),
-        "waiting for the web server (grace takes the container down if a service is not ready by its start_timeout)",
+        "waiting for /run/grace/ready (grace takes the container down if a service is not ready by its start_timeout)",
     );
     for visit in 1..=2 {
         let page = check(
