@@ -26,6 +26,7 @@ mod reaping;
 mod recipes;
 mod services;
 mod services_e2e;
+mod services_example;
 mod services_run;
 mod shutdown;
 mod status;
