@@ -254,12 +254,7 @@ impl<'a> Runtime<'a> {
         let credentials = match self.credentials_of(service) {
             Ok(credentials) => credentials,
             Err(error) => {
-                log::write(
-                    log::Level::Error,
-                    "service_failed",
-                    &[("service", log::ToValue::to_value(&service.name))],
-                    format_args!("service {}: {error}", service.name),
-                );
+                failed(service, &error);
                 return Err(WaitStatus::Exited(126));
             }
         };
@@ -281,12 +276,7 @@ impl<'a> Runtime<'a> {
         ) {
             Ok(started) => Ok(started.pid),
             Err(error) => {
-                log::write(
-                    log::Level::Error,
-                    "service_failed",
-                    &[("service", log::ToValue::to_value(&service.name))],
-                    format_args!("service {}: {error}", service.name),
-                );
+                failed(service, &error);
                 Err(WaitStatus::Exited(error.exit_code() as u8))
             }
         }
@@ -308,6 +298,16 @@ impl<'a> Runtime<'a> {
         self.publisher.finish();
         self.output.finish(LAST_LINES);
     }
+}
+
+/// Why a service (or its probe) could not be started.
+fn failed(service: &Service, why: &dyn core::fmt::Display) {
+    log::write(
+        log::Level::Error,
+        "service_failed",
+        &[("service", log::ToValue::to_value(&service.name))],
+        format_args!("service {}: {why}", service.name),
+    );
 }
 
 impl Hands for Runtime<'_> {

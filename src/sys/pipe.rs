@@ -126,31 +126,8 @@ pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<Option<usize>> {
     }
 }
 
-/// ppoll(2) with the signal mask unchanged, waiting at most `timeout`
-/// (`None`: without limit): how many entries have events; 0 on timeout or
-/// when interrupted.
+/// ppoll(2) with every signal kept blocked, waiting at most `timeout`
+/// (`None`: without limit): how many entries have events; 0 on timeout.
 pub fn poll(fds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
-    let limit = timeout.map(|t| libc::timespec {
-        // Capped where a 32-bit time_t ends: 68 years is no limit here.
-        tv_sec: t.as_secs().min(i32::MAX as u64) as _,
-        tv_nsec: t.subsec_nanos() as _,
-    });
-    let limit_ptr = limit
-        .as_ref()
-        .map_or(core::ptr::null(), |t| t as *const libc::timespec);
-    // SAFETY: a live array of `fds.len()` pollfds for the kernel to update,
-    // a timespec that outlives the call or null, and no signal mask.
-    let result = unsafe {
-        libc::ppoll(
-            fds.as_mut_ptr(),
-            fds.len() as libc::nfds_t,
-            limit_ptr,
-            core::ptr::null(),
-        )
-    };
-    match check(result as libc::c_long) {
-        Ok(ready) => Ok(ready as usize),
-        Err(error) if error.code == libc::EINTR => Ok(0),
-        Err(error) => Err(error),
-    }
+    super::signal::poll_all(fds, timeout)
 }

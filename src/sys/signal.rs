@@ -205,7 +205,7 @@ impl SignalFd {
 
 /// `ppoll(2)` over `pollfds` for at most `timeout` (None: no limit), with
 /// every signal kept blocked; how many descriptors are ready.
-fn poll_all(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
+pub(super) fn poll_all(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) -> Result<usize> {
     let timespec = timeout.map(|timeout| libc::timespec {
         tv_sec: timeout.as_secs().min(i32::MAX as u64) as _,
         tv_nsec: timeout.subsec_nanos() as _,
