@@ -21,9 +21,8 @@ and executable (through PATH, or relative to working_directory), and the
 will run, such as inside the image: commands and users are looked up there.
 
 Valid: one line per service, in start order. Invalid: one message that
-names the file, the line and the key.
-
-Running the services is not available yet: check is the whole feature.
+names the file, the line and the key. `grace --config FILE` runs them,
+after the same checks.
 
 Options:
   -h, --help         show this help and exit

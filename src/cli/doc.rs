@@ -50,8 +50,8 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
     ),
     (
         "grace check FILE",
-        "validate a services file (docs/services.md) without running anything; running \
-         services is not available yet (grace check --help)",
+        "validate a services file (docs/services.md) without running anything, as \
+         --config checks it before starting (grace check --help)",
     ),
     (
         "grace status",
