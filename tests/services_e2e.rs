@@ -3,7 +3,8 @@
 //! a service killed at its stop_timeout, an essential service's `kill -9`,
 //! a helper's restarts, readiness by fd, exec, tcp and notify (the static
 //! probe sends READY=1: busybox has no systemd-notify), a service's stray,
-//! a bad file, and `grace status` with the ready file through `podman
+//! a bad file, 2 × 10,000 lines arriving whole in `podman logs`, and
+//! `grace status` with the ready file through `podman
 //! exec`. The services are probes writing into the bind-mounted
 //! /markers, stamped with CLOCK_MONOTONIC, which the container shares with
 //! the host. Subreaper mode is covered in tests/services_run.rs only: in a
@@ -395,5 +396,61 @@ fn grace_status_and_the_ready_file_through_podman_exec_while_starting_ready_and_
     let logs = container.logs();
     assert_eq!(code, 0, "{logs}");
     assert!(finished_cleanup(&markers, "db"), "{logs}");
+    assert_nothing_left(container, &tag);
+}
+
+#[test]
+fn two_services_writing_10000_lines_each_at_once_arrive_whole_and_prefixed_in_podman_logs() {
+    let rootfs = Rootfs::new();
+    let tag = rootfs.tag();
+    // Each line is long enough that two writers racing on one pipe would
+    // tear some, were grace not writing whole lines; then the service
+    // exits 0 and, as an on-failure service, stays down.
+    let writer = |name: &str| {
+        let script = format!(
+            "i=0; while [ $i -lt 10000 ]; do \
+             echo \"{name}-$i-{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}{name}-end\"; \
+             i=$((i+1)); done; touch /markers/{name}.done"
+        );
+        toml_argv(&["sh", "-c", &script])
+    };
+    let text = format!(
+        "[service.alpha]\ncommand = {}\nrestart = \"on-failure\"\n\
+         [service.beta]\ncommand = {}\nrestart = \"on-failure\"\n\
+         [service.idle]\ncommand = {}\n",
+        writer("alpha"),
+        writer("beta"),
+        argv(&probe("idle", "--cleanup-ms 10", &tag)),
+    );
+    // Text logs: the prefix is the product here.
+    fs::write(rootfs.root().join("services.toml"), &text).expect("write services.toml");
+    let mut container = Container::start(
+        Runtime::Podman,
+        rootfs,
+        &["/grace", "--config", "/services.toml"],
+        &[],
+    );
+    let markers = container.rootfs.markers();
+    wait_until("both writers done", || {
+        markers.join("alpha.done").exists() && markers.join("beta.done").exists()
+    });
+    let (code, _) = container.stop(Duration::from_secs(10));
+    let logs = container.logs();
+    assert_eq!(code, 0);
+    for name in ["alpha", "beta"] {
+        let body: String = [name; 32].concat();
+        let lines: Vec<&str> = logs
+            .lines()
+            .filter(|line| line.starts_with(&format!("{name} | ")))
+            .collect();
+        assert_eq!(lines.len(), 10_000, "{name}: lines lost or split");
+        for (i, line) in lines.iter().enumerate() {
+            assert_eq!(
+                *line,
+                format!("{name} | {name}-{i}-{body}-end"),
+                "{name}: line {i} torn, mixed or out of order"
+            );
+        }
+    }
     assert_nothing_left(container, &tag);
 }
