@@ -156,6 +156,36 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     }
     let config = config;
 
+    // Running something as another user takes root: said before anything
+    // starts, rather than as each start failing.
+    let uid = sys::effective_uid();
+    if uid != 0 {
+        let service = services
+            .as_ref()
+            .and_then(|services| services.services.iter().find(|s| s.user.is_some()));
+        if let Some(service) = service
+            && let Some(spec) = &service.user
+        {
+            error!(
+                "user",
+                [service = service.name.clone()],
+                "service {}: user = \"{spec}\" needs grace to run as root, and it runs as uid \
+                 {uid}: remove it, or run the container as root",
+                service.name
+            );
+            return services::check::EXIT_INVALID;
+        }
+        if let Some(spec) = &config.user {
+            error!(
+                "user",
+                [user = spec.to_string()],
+                "--user {spec} needs grace to run as root, and it runs as uid {uid}: leave it \
+                 out, or run the container as root"
+            );
+            return EXIT_INTERNAL;
+        }
+    }
+
     // Everything the command needs to run as another user is read before
     // anything is started: the container's own user database.
     let credentials = match &config.user {
@@ -260,7 +290,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
             &environment,
             inherited,
             credentials.as_ref(),
-            config.run_dir.clone(),
+            config.run_dir.as_deref(),
         ),
     });
     let outcome = supervisor::Supervisor::new(edge, running, ignore_once).run();

@@ -147,6 +147,20 @@ pub fn parse_ns_pid(status: &str) -> Option<i32> {
         .ok()
 }
 
+/// The effective uid on the Uid line (real, effective, saved, fs).
+pub fn parse_uid(status: &str) -> Option<u32> {
+    status_field(status, "Uid")?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// The effective uid `pid` runs as; None if it cannot be read.
+pub fn read_uid(pid: i32) -> Option<u32> {
+    parse_uid(&read_text(pid, "status").ok()?)
+}
+
 /// The process a thread belongs to (its thread-group id): /proc/TID exists
 /// for every thread, though only processes are listed in /proc.
 pub fn parse_tgid(status: &str) -> Option<i32> {
@@ -399,6 +413,10 @@ mod tests {
         assert_eq!(parse_ns_pid("NSpid:\t\n"), None);
         assert_eq!(parse_ns_pid("NSpid:\t12 x\n"), None);
         assert_eq!(parse_tgid("Name:\tx\nTgid:\t77\nPid:\t78\n"), Some(77));
+        assert_eq!(
+            parse_uid("Name:\tx\nUid:\t0\t1000\t1000\t1000\n"),
+            Some(1000)
+        );
     }
 
     #[test]

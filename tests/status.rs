@@ -226,7 +226,8 @@ fn no_state_or_a_damaged_one_is_exit_1_with_a_reason() {
     let (code, stdout, stderr) = status_in(&dir.join("nothing"), &[]);
     assert_eq!((code, stdout.as_str()), (1, ""));
     assert!(
-        stderr.starts_with("grace: error: no services' state in ") && stderr.contains("--run-dir"),
+        stderr.starts_with("grace: error: no services' state: looked in ")
+            && stderr.contains("--run-dir"),
         "{stderr}"
     );
     fs::write(dir.join("state"), "grace-status 9\n").unwrap();
@@ -237,6 +238,77 @@ fn no_state_or_a_damaged_one_is_exit_1_with_a_reason() {
     let (code, _, stderr) = status_in(dir.path(), &[]);
     assert_eq!(code, 1);
     assert!(stderr.contains("/state: line 2: malformed"), "{stderr}");
+}
+
+/// A state that another user could have written (or redirected) is not
+/// believed, however ready it says everything is: HEALTHCHECKs act on it.
+#[test]
+fn a_state_another_user_could_have_written_is_not_trusted() {
+    use std::os::unix::fs::{PermissionsExt, chown, symlink};
+    let dir = TempDir::new();
+    let run = dir.join("run");
+    let now = monotonic_ms();
+    publish(
+        &run,
+        alive(),
+        false,
+        &[Line("db", "ready", "-", Some(12), 0, now, None)],
+    );
+    let state = run.join("state");
+    let mode = |path: &Path, mode: u32| {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(&run, 0o755);
+    let (code, _, stderr) = status_in(&run, &[]);
+    assert_eq!(code, 0, "trusted as it is: {stderr}");
+    let uid = fs::metadata(&state)
+        .map(|m| std::os::unix::fs::MetadataExt::uid(&m))
+        .unwrap();
+    let untrusted = if uid == 0 { 65534 } else { 0 };
+    type Change<'a> = Box<dyn Fn() + 'a>;
+    let cases: [(&str, Change, Change); 5] = [
+        (
+            "a state others may write",
+            Box::new(|| mode(&state, 0o666)),
+            Box::new(|| mode(&state, 0o644)),
+        ),
+        (
+            "a directory others may write",
+            Box::new(|| mode(&run, 0o777)),
+            Box::new(|| mode(&run, 0o755)),
+        ),
+        (
+            "a state of another user's",
+            Box::new(|| chown(&state, Some(untrusted), None).unwrap()),
+            Box::new(|| chown(&state, Some(uid), None).unwrap()),
+        ),
+        (
+            "a hard link",
+            Box::new(|| fs::hard_link(&state, dir.join("elsewhere")).unwrap()),
+            Box::new(|| fs::remove_file(dir.join("elsewhere")).unwrap()),
+        ),
+        (
+            "a symbolic link",
+            Box::new(|| {
+                fs::rename(&state, dir.join("real")).unwrap();
+                symlink(dir.join("real"), &state).unwrap();
+            }),
+            Box::new(|| fs::rename(dir.join("real"), &state).unwrap()),
+        ),
+    ];
+    for (what, damage, repair) in cases {
+        if what == "a state of another user's" && uid != 0 {
+            // Only root may give a file away.
+            eprintln!("skipped: {what} (needs root)");
+            continue;
+        }
+        damage();
+        let (code, stdout, stderr) = status_in(&run, &[]);
+        assert_eq!((code, stdout.as_str()), (1, ""), "{what}: {stderr}");
+        assert!(stderr.contains("not trusted"), "{what}: {stderr}");
+        repair();
+        assert_eq!(status_in(&run, &[]).0, 0, "{what}, repaired");
+    }
 }
 
 #[test]

@@ -353,10 +353,12 @@ pub fn man_page() -> String {
     );
     roff_entry(
         &mut out,
-        "/run/grace/state, /run/grace/ready",
+        "RUN_DIR/state, RUN_DIR/ready, RUN_DIR/notify/NAME",
         "the services' state, replaced whole on every change, which grace status reads; \
-         ready exists while every service is ready and no stop has begun (the directory is \
-         --run-dir's)",
+         ready exists while every service is ready and no stop has begun; a notify \
+         service's socket. RUN_DIR is --run-dir, else the first of /run/grace, \
+         $XDG_RUNTIME_DIR/grace, /tmp/grace-UID and /dev/shm/grace-UID that grace's user owns \
+         and nobody else may write to (docs/services.md)",
     );
     out.push_str(".SH \"SEE ALSO\"\n");
     out.push_str(

@@ -58,7 +58,6 @@ pub use self::{
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
 pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
-pub use options::DEFAULT_RUN_DIR;
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;

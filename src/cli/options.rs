@@ -19,9 +19,6 @@ use crate::user::UserSpec;
 /// stragglers; one second is left for that.
 pub const DEFAULT_GRACE_PERIOD: Duration = Duration::from_secs(9);
 
-/// Where grace publishes the services' state for `grace status`.
-pub const DEFAULT_RUN_DIR: &str = "/run/grace";
-
 /// The prefix of grace's own environment variables.
 pub const ENV_PREFIX: &str = "GRACE_";
 
@@ -217,13 +214,16 @@ declare_options! {
         help: "exit 0 when the command exits with CODE (repeatable)",
         env: "143,130",
     },
-    pub run_dir: String = DEFAULT_RUN_DIR.to_string() => RunDir {
+    /// None: the first usable of the places in `services::rundir`.
+    pub run_dir: String => RunDir {
         long: "run-dir",
         value: "DIR",
         parse: one(values::parse_path),
         section: OTHER,
-        help: "where grace publishes its services' state for grace status, and the file \
-               ready while every service is (default /run/grace)",
+        help: "where grace publishes its services' state for grace status and makes their \
+               notify sockets; default: the first of /run/grace, $XDG_RUNTIME_DIR/grace, \
+               /tmp/grace-UID and /dev/shm/grace-UID that grace's user owns and nobody else \
+               may write to",
         env: "/tmp/grace",
     },
     /// The command gets a session of its own (dumb-init's default).

@@ -23,19 +23,22 @@ Options:
   --json             print JSON (schema in docs/services.md) instead of a
                      table
   --run-dir DIR      where grace publishes (default: GRACE_RUN_DIR, else
-                     /run/grace; as grace's own --run-dir)
+                     the places grace's own --run-dir tries, in its order:
+                     /run/grace, $XDG_RUNTIME_DIR/grace, /tmp/grace-UID,
+                     /dev/shm/grace-UID, for this user and PID 1's)
   -h, --help         show this help and exit
 
 Exit status: 0 when every service is ready and no stop has begun (a
 HEALTHCHECK or readiness probe), 1 otherwise, or when no running grace
-publishes there; 2 for a usage error.
+publishes there; 2 for a usage error. A state is read only from a directory
+and file that root, this user or PID 1's user owns and nobody else may write.
 ";
 
 /// The `status` subcommand's options.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusOptions {
     pub json: bool,
-    /// None: GRACE_RUN_DIR, else the default.
+    /// None: GRACE_RUN_DIR, else the places `services::rundir` names.
     pub run_dir: Option<String>,
 }
 

@@ -71,10 +71,24 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
     let report = predict(&snapshot.processes, top, options.signal);
     let run_dir = match report.init.as_ref().map(|init| &init.kind) {
-        Some(classify::Kind::Grace { config, .. }) => config.run_dir.as_str(),
-        _ => crate::cli::DEFAULT_RUN_DIR,
+        Some(classify::Kind::Grace { config, .. }) => config.run_dir.as_deref(),
+        _ => None,
     };
-    let published = crate::services::status::read(run_dir).ok();
+    // Where that grace would publish: its own user's places as well as
+    // this reader's.
+    let mut uids = crate::services::status::trusted_users();
+    if let Some(uid) = crate::procfs::read_uid(top_pid)
+        && !uids.contains(&uid)
+    {
+        uids.push(uid);
+    }
+    let runtime_dir = environment
+        .iter()
+        .find(|(name, value)| name == b"XDG_RUNTIME_DIR" && !value.is_empty())
+        .map(|(_, value)| String::from_utf8_lossy(value).into_owned());
+    let published = crate::services::status::find(run_dir, runtime_dir.as_deref(), &uids)
+        .ok()
+        .map(|(_, published)| published);
     snapshot.services = collect::services(&snapshot.processes, published.as_ref());
     let text = if options.json {
         render_json(&snapshot, &report, options)

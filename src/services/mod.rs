@@ -21,6 +21,9 @@
 //! - `output`: services' stdout and stderr, a line at a time, on grace's;
 //! - `status`: the state the running grace publishes for `grace status`
 //!   and `grace inspect`, its file format, and reading it back;
+//! - `rundir`: where the run directory is (the one order the running grace
+//!   and its readers follow), and which directories and files in it are
+//!   trusted;
 //! - `show`: the `grace status` subcommand.
 
 pub mod check;
@@ -32,5 +35,6 @@ mod graph;
 pub mod model;
 pub mod output;
 pub mod run;
+mod rundir;
 pub mod show;
 pub mod status;

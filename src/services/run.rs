@@ -34,13 +34,24 @@ pub enum Event {
     Probe(usize, bool),
 }
 
+/// A service's notify socket.
+struct Notify {
+    socket: Fd,
+    path: String,
+    /// The service's process (0 until started): only it and its
+    /// descendants may speak for it.
+    main: i32,
+    /// The last sender dropped, so that one intruder is one warning.
+    dropped: i32,
+}
+
 /// What a service's readiness is being read from right now.
 enum Watch {
     Nothing,
     /// The read end of its notification fd.
     Pipe(Fd),
-    /// The socket NOTIFY_SOCKET names, and its path.
-    Notify(Fd, String),
+    /// The socket NOTIFY_SOCKET names.
+    Notify(Notify),
     /// A TCP connect under way.
     Connecting(Fd),
     /// An `exec` probe running as this pid.
@@ -60,8 +71,6 @@ pub struct Runtime<'a> {
     pub events: Vec<Event>,
     /// The main command, once started.
     pub main: Option<Started>,
-    /// Where the notify sockets (and the status) live.
-    run_dir: String,
     /// For probes: their output goes nowhere.
     null: Option<Fd>,
     /// The services' stdout and stderr, a line at a time, on grace's.
@@ -82,8 +91,12 @@ impl<'a> Runtime<'a> {
         environment: &'a [Vec<u8>],
         inherited: Inherited,
         main_credentials: Option<&'a Credentials>,
-        run_dir: String,
+        run_dir: Option<&str>,
     ) -> Self {
+        let runtime_dir = environment
+            .iter()
+            .find_map(|entry| entry.strip_prefix(b"XDG_RUNTIME_DIR="))
+            .map(|value| String::from_utf8_lossy(value).into_owned());
         Runtime {
             services,
             config,
@@ -95,9 +108,8 @@ impl<'a> Runtime<'a> {
             main: None,
             null: None,
             output: Output::new(config.log_format),
-            publisher: Publisher::new(&run_dir),
+            publisher: Publisher::new(run_dir, runtime_dir.as_deref()),
             published: None,
-            run_dir,
         }
     }
 
@@ -110,7 +122,9 @@ impl<'a> Runtime<'a> {
         self.output.watches(out);
         for watch in &self.watches {
             let (fd, events) = match watch {
-                Watch::Pipe(fd) | Watch::Notify(fd, _) => (fd.raw(), libc::POLLIN),
+                Watch::Pipe(fd) | Watch::Notify(Notify { socket: fd, .. }) => {
+                    (fd.raw(), libc::POLLIN)
+                }
                 Watch::Connecting(fd) => (fd.raw(), libc::POLLOUT),
                 _ => continue,
             };
@@ -129,7 +143,9 @@ impl<'a> Runtime<'a> {
             return true;
         }
         let Some(service) = self.watches.iter().position(|watch| match watch {
-            Watch::Pipe(own) | Watch::Notify(own, _) | Watch::Connecting(own) => own.raw() == fd,
+            Watch::Pipe(own)
+            | Watch::Notify(Notify { socket: own, .. })
+            | Watch::Connecting(own) => own.raw() == fd,
             _ => false,
         }) else {
             return false;
@@ -154,17 +170,24 @@ impl<'a> Runtime<'a> {
                     self.watches[service] = Watch::Nothing;
                 }
             },
-            Watch::Notify(socket, _) => {
-                while let Ok(Some(count)) = sys::read_some(socket.raw(), &mut buffer)
-                    && count > 0
+            Watch::Notify(notify) => {
+                let main = notify.main;
+                let mut intruders = Vec::new();
+                while let Ok(Some((count, sender))) =
+                    sys::receive_with_sender(&notify.socket, &mut buffer)
                 {
-                    if buffer[..count]
+                    if !sent_by_service(sender, main) {
+                        intruders.push(sender);
+                    } else if buffer[..count]
                         .split(|&b| b == b'\n')
                         .any(|line| line == b"READY=1")
                     {
                         self.events.push(Event::Ready(service));
                         break;
                     }
+                }
+                for sender in intruders {
+                    self.dropped_notification(service, sender);
                 }
             }
             Watch::Connecting(socket) => {
@@ -237,8 +260,53 @@ impl<'a> Runtime<'a> {
             .map_err(|error| format!("user {spec}: {error}"))
     }
 
-    fn notify_path(&self, service: &Service) -> String {
-        format!("{}/notify/{}", self.run_dir, service.name)
+    /// The notify socket of `service`, RUN_DIR/notify/NAME: made in a
+    /// directory only grace's user may write to, and given to the user
+    /// the service runs as, mode 0600, so that it and nobody else (root
+    /// aside) may send to it.
+    fn notify_socket(&self, service: &Service) -> Result<Notify, String> {
+        let run_dir = self.publisher.run_dir().ok_or(
+            "there is no run directory to make its socket in (the run_dir warning says why)",
+        )?;
+        let directory = run_dir
+            .subdirectory("notify")
+            .map_err(|why| format!("cannot use {}/notify for its socket: {why}", run_dir.path))?;
+        let path = format!("{directory}/{}", service.name);
+        let socket =
+            sys::notify_socket(&path).map_err(|error| format!("cannot create {path}: {error}"))?;
+        let owner = self
+            .credentials_of(service)?
+            .map(|credentials| (credentials.uid, credentials.gid));
+        sys::give_socket(&path, owner, 0o600)
+            .map_err(|error| format!("cannot give {path} to the service's user: {error}"))?;
+        Ok(Notify {
+            socket,
+            path,
+            main: 0,
+            dropped: 0,
+        })
+    }
+
+    /// A notification from a process that is not `service`'s: dropped,
+    /// said once per intruder.
+    fn dropped_notification(&mut self, service: usize, sender: i32) {
+        let Watch::Notify(notify) = &mut self.watches[service] else {
+            return;
+        };
+        if notify.dropped == sender {
+            return;
+        }
+        notify.dropped = sender;
+        let name = self.name(service).to_string();
+        let from = match sender {
+            0 => String::from("a process outside grace's PID namespace"),
+            pid => format!("pid {pid}, which is not one of its processes"),
+        };
+        warn!(
+            "notify_dropped",
+            [service = name.clone(), pid = sender],
+            "service {name}: dropped a notification from {from}"
+        );
     }
 
     /// Starts `program` for `service` with `args`: the service itself, or
@@ -300,6 +368,32 @@ impl<'a> Runtime<'a> {
     }
 }
 
+/// Whether the process `sender` (as the kernel vouched for it) is the
+/// service whose process is `main`, or one of its descendants, as
+/// systemd's NotifyAccess=all has it: by its parents, or by the process
+/// group grace started the service in, which a daemon that forked away
+/// from its parent keeps (only a process of the same session can join
+/// it).
+fn sent_by_service(sender: i32, main: i32) -> bool {
+    if sender <= 0 || main <= 0 {
+        return false;
+    }
+    let mut pid = sender;
+    // A chain of parents is short; the bound only guards against a loop
+    // from pid reuse during the walk.
+    for _ in 0..64 {
+        if pid == main {
+            return true;
+        }
+        match procfs::read_stat(pid) {
+            Ok(stat) if stat.pgrp == main => return true,
+            Ok(stat) if stat.ppid > 1 => pid = stat.ppid,
+            _ => return false,
+        }
+    }
+    false
+}
+
 /// Why a service (or its probe) could not be started.
 fn failed(service: &Service, why: &dyn core::fmt::Display) {
     log::write(
@@ -347,22 +441,19 @@ impl Hands for Runtime<'_> {
                     service.name
                 ),
             },
-            Ready::Notify => {
-                notify_path = self.notify_path(service);
-                let _ = sys::make_directories(&format!("{}/notify", self.run_dir));
-                match sys::notify_socket(&notify_path) {
-                    Ok(socket) => {
-                        self.watches[index] = Watch::Notify(socket, notify_path.clone());
-                        extra.push(("NOTIFY_SOCKET", &notify_path));
-                    }
-                    Err(error) => warn!(
-                        "notify_socket",
-                        [service = service.name.clone()],
-                        "service {}: cannot create {notify_path}: {error}",
-                        service.name
-                    ),
+            // Readiness that could never come fails now, not at the
+            // start_timeout.
+            Ready::Notify => match self.notify_socket(service) {
+                Ok(notify) => {
+                    notify_path = notify.path.clone();
+                    extra.push(("NOTIFY_SOCKET", &notify_path));
+                    self.watches[index] = Watch::Notify(notify);
                 }
-            }
+                Err(why) => {
+                    failed(service, &format_args!("ready = \"notify\": {why}"));
+                    return Err(WaitStatus::Exited(126));
+                }
+            },
             _ => {}
         }
         let environment = self.environment_of(service, &extra);
@@ -374,8 +465,10 @@ impl Hands for Runtime<'_> {
             &descriptors,
         );
         drop(keep_until_started);
-        if result.is_err() {
-            self.forget_readiness(index);
+        match (&result, &mut self.watches[index]) {
+            (Ok(pid), Watch::Notify(notify)) => notify.main = *pid,
+            (Err(_), _) => self.forget_readiness(index),
+            _ => {}
         }
         result
     }
@@ -421,8 +514,8 @@ impl Hands for Runtime<'_> {
 
     fn forget_readiness(&mut self, service: usize) {
         match core::mem::replace(&mut self.watches[service], Watch::Nothing) {
-            Watch::Notify(_, path) => {
-                let _ = sys::unlink(&path);
+            Watch::Notify(notify) => {
+                let _ = sys::unlink(&notify.path);
             }
             // A probe that hangs must not outlive its purpose.
             Watch::Probe(pid) => {

@@ -13,7 +13,7 @@ use core::fmt::Write as _;
 use crate::prelude::*;
 
 use super::status::{self, Published, ServiceStatus, State};
-use crate::cli::{DEFAULT_RUN_DIR, StatusOptions};
+use crate::cli::StatusOptions;
 use crate::json::Value as Json;
 use crate::reap::WaitStatus;
 use crate::signals::Signal;
@@ -26,27 +26,29 @@ const EXIT_NOT_READY: i32 = 1;
 /// Runs `grace status` and returns its exit code. `environment` is grace's
 /// own, as (name, value): GRACE_RUN_DIR applies as it does to grace.
 pub fn run(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
-    let dir = options.run_dir.clone().unwrap_or_else(|| {
+    let variable = |wanted: &[u8]| {
         environment
             .iter()
             .rev()
-            .find(|(name, value)| name == b"GRACE_RUN_DIR" && !value.is_empty())
-            .map_or(DEFAULT_RUN_DIR.into(), |(_, value)| {
-                String::from_utf8_lossy(value).into_owned()
-            })
-    });
-    let published = match status::read(&dir) {
-        Ok(published) => published,
-        Err(None) => {
+            .find(|(name, value)| name == wanted && !value.is_empty())
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    };
+    let explicit = options
+        .run_dir
+        .clone()
+        .or_else(|| variable(b"GRACE_RUN_DIR"));
+    let published = match status::find(
+        explicit.as_deref(),
+        variable(b"XDG_RUNTIME_DIR").as_deref(),
+        &status::trusted_users(),
+    ) {
+        Ok((_, published)) => published,
+        Err(why) => {
             error!(
                 "status",
-                "no services' state in {dir}: grace runs no services here (or publishes to \
-                 another --run-dir)"
+                "{why}: grace runs no services here, publishes to another --run-dir, or had \
+                 nowhere to publish (its run_dir warning says why)"
             );
-            return EXIT_NOT_READY;
-        }
-        Err(Some(why)) => {
-            error!("status", "{why}");
             return EXIT_NOT_READY;
         }
     };

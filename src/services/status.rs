@@ -1,6 +1,6 @@
 //! The services' state, published by the running grace for `grace status`
 //! and `grace inspect` to read: a small text file in the run directory
-//! (`--run-dir`, default /run/grace), replaced whole on every change, and a
+//! (`rundir` says which), replaced whole on every change, and a
 //! `ready` file that exists while every service is ready and no stop has
 //! begun. A file rather than a socket: PID 1 serves nobody, and a reader
 //! that hangs or floods cannot touch it.
@@ -23,6 +23,7 @@ use core::fmt::Write as _;
 
 use crate::prelude::*;
 
+use super::rundir::{self, RunDir};
 use crate::procfs;
 use crate::reap::WaitStatus;
 use crate::sys;
@@ -268,15 +269,52 @@ fn decode_service(
     Some((service, optional(pgid)?))
 }
 
-/// The state file in `dir`, read and decoded. Err(None): there is none.
-pub fn read(dir: &str) -> Result<Published, Option<String>> {
-    let path = join(dir, STATE_FILE);
-    let bytes = match sys::read_file(&path) {
-        Ok(bytes) => bytes,
-        Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(None),
-        Err(error) => return Err(Some(format!("cannot read {path}: {error}"))),
-    };
-    decode(&String::from_utf8_lossy(&bytes)).map_err(|why| Some(format!("{path}: {why}")))
+/// The state the running grace published, looked for where it would
+/// have published it (`rundir`): the first state whose grace still runs,
+/// else the first found, with its path. The error says where grace looked
+/// and what it found there. `uids` are the users whose directories the
+/// reader trusts besides root's (itself, and whoever PID 1 runs as).
+pub fn find(
+    explicit: Option<&str>,
+    runtime_dir: Option<&str>,
+    uids: &[u32],
+) -> Result<(String, Published), String> {
+    let mut found = None;
+    let mut looked = Vec::new();
+    for dir in rundir::candidates(explicit, runtime_dir, uids) {
+        let path = join(&dir, STATE_FILE);
+        let published = match rundir::read_trusted(&dir, STATE_FILE, uids) {
+            Ok(Some(bytes)) => {
+                decode(&String::from_utf8_lossy(&bytes)).map_err(|why| format!("{path}: {why}"))
+            }
+            Ok(None) => {
+                looked.push(format!("{dir} (none)"));
+                continue;
+            }
+            Err(why) => Err(why),
+        };
+        match published {
+            Ok(published) if publisher_runs(&published) => return Ok((path, published)),
+            Ok(published) => {
+                looked.push(format!("{path} (its grace is gone)"));
+                found.get_or_insert((path, published));
+            }
+            Err(why) => looked.push(why),
+        }
+    }
+    found.ok_or_else(|| format!("no services' state: looked in {}", looked.join(", ")))
+}
+
+/// Whose run directories a reader trusts besides root's: its own user's,
+/// and the user the container's init (PID 1) runs as, in that order.
+pub fn trusted_users() -> Vec<u32> {
+    let mut uids = vec![sys::effective_uid()];
+    if let Some(uid) = procfs::read_uid(1)
+        && !uids.contains(&uid)
+    {
+        uids.push(uid);
+    }
+    uids
 }
 
 /// Whether the grace that published `state` still runs: a process with
@@ -298,18 +336,14 @@ fn join(dir: &str, name: &str) -> String {
     path
 }
 
-struct Paths {
-    state: String,
-    /// Written, then renamed over `state`. Named with grace's pid, so that
-    /// two graces given the same directory never write the same file.
-    temporary: String,
-    ready: String,
-}
-
 /// Publishes the services' state into the run directory.
 pub struct Publisher {
-    /// None once the directory could not be made: publishing is off.
-    paths: Option<Paths>,
+    /// None when no run directory could be had: publishing is off.
+    dir: Option<RunDir>,
+    /// Written, then renamed over the state file. Named with grace's pid,
+    /// so that two graces given the same directory never write the same
+    /// file.
+    temporary: String,
     grace: (i32, u64),
     /// Whether `ready` exists, as far as this publisher made it.
     ready: bool,
@@ -323,38 +357,40 @@ pub struct Publisher {
 
 // Called by the services runtime (src/services/run*.rs, on its way).
 impl Publisher {
-    /// `dir` is the run directory (`Config::run_dir`). Creates it (and
-    /// parents) if missing; if that fails, one warning through grace's log
-    /// and every later publish is a no-op.
-    pub fn new(dir: &str) -> Publisher {
+    /// In the run directory `rundir` chooses (`explicit` is `--run-dir`);
+    /// with none, one warning through grace's log and every later publish
+    /// is a no-op.
+    pub fn new(explicit: Option<&str>, runtime_dir: Option<&str>) -> Publisher {
         let pid = sys::getpid();
         let start = procfs::read_stat(pid).map_or(0, |stat| stat.start_time);
-        let paths = match sys::make_directories(dir) {
-            Ok(()) => {
-                let paths = Paths {
-                    state: join(dir, STATE_FILE),
-                    temporary: join(dir, &format!(".{STATE_FILE}.{pid}")),
-                    ready: join(dir, READY_FILE),
-                };
+        let dir = match RunDir::prepare(explicit, runtime_dir) {
+            Ok(dir) => {
+                crate::debug!(
+                    "run_dir",
+                    [path = dir.path.clone()],
+                    "the run directory is {}",
+                    dir.path
+                );
                 // A previous grace's files in a directory that outlived it
                 // (a volume, a restarted container) say nothing about this
                 // one.
-                let _ = sys::unlink(&paths.ready);
-                let _ = sys::unlink(&paths.state);
-                Some(paths)
+                let _ = remove(&dir.dir, READY_FILE);
+                let _ = remove(&dir.dir, STATE_FILE);
+                Some(dir)
             }
-            Err(error) => {
+            Err(why) => {
                 crate::warn!(
                     "run_dir",
-                    [path = dir.to_string()],
-                    "cannot create the run directory {dir}: {error}; grace status will not \
-                     work"
+                    [path = String::new()],
+                    "no run directory ({why}): grace status will not work, and a service \
+                     with ready = \"notify\" cannot start"
                 );
                 None
             }
         };
         Publisher {
-            paths,
+            dir,
+            temporary: format!(".{STATE_FILE}.{pid}"),
             grace: (pid, start),
             ready: false,
             failing: false,
@@ -362,12 +398,17 @@ impl Publisher {
         }
     }
 
+    /// Where grace publishes, if anywhere.
+    pub fn run_dir(&self) -> Option<&RunDir> {
+        self.dir.as_ref()
+    }
+
     /// Writes the whole state atomically (a temporary file in `dir`, then
     /// rename(2)), and makes `dir/ready` exist iff every service is Ready
     /// and `stopping` is false. Never fails from the caller's point of view
     /// (a failure is one warning, not repeated on every publish).
     pub fn publish(&mut self, services: &[ServiceStatus], stopping: bool) {
-        let Some(paths) = &self.paths else {
+        let Some(dir) = &self.dir else {
             return;
         };
         let ready = !stopping && services.iter().all(|s| s.state == State::Ready);
@@ -383,26 +424,26 @@ impl Publisher {
         // only once the state says so.
         let mut result = Ok(());
         if self.ready && !ready {
-            result = remove(&paths.ready);
+            result = remove(&dir.dir, READY_FILE);
             self.ready = result.is_err();
         }
         result = result
-            .and_then(|()| sys::write_file(&paths.temporary, self.text.as_bytes()))
-            .and_then(|()| sys::rename(&paths.temporary, &paths.state));
+            .and_then(|()| sys::create_in(&dir.dir, &self.temporary, self.text.as_bytes()))
+            .and_then(|()| sys::rename_in(&dir.dir, &self.temporary, STATE_FILE));
         if result.is_ok() && ready && !self.ready {
-            result = sys::write_file(&paths.ready, b"");
+            result = sys::create_in(&dir.dir, READY_FILE, b"");
             self.ready = result.is_ok();
         }
         match result {
             Ok(()) => self.failing = false,
             Err(error) if !self.failing => {
                 self.failing = true;
+                let path = join(&dir.path, STATE_FILE);
                 crate::warn!(
                     "run_dir",
-                    [path = paths.state.clone()],
-                    "cannot publish the services' state to {}: {error}; grace status may show an \
-                     older state",
-                    paths.state
+                    [path = path.clone()],
+                    "cannot publish the services' state to {path}: {error}; grace status may \
+                     show an older state"
                 );
             }
             Err(_) => {}
@@ -412,18 +453,18 @@ impl Publisher {
     /// At grace's exit: removes `ready` (the state file may stay, showing
     /// the last state).
     pub fn finish(&mut self) {
-        if let Some(paths) = &self.paths
+        if let Some(dir) = &self.dir
             && self.ready
-            && remove(&paths.ready).is_ok()
+            && remove(&dir.dir, READY_FILE).is_ok()
         {
             self.ready = false;
         }
     }
 }
 
-/// unlink(2), a file already gone being success.
-fn remove(path: &str) -> sys::Result<()> {
-    match sys::unlink(path) {
+/// unlinkat(2) in `dir`, a file already gone being success.
+fn remove(dir: &sys::Fd, name: &str) -> sys::Result<()> {
+    match sys::unlink_in(dir, name) {
         Err(error) if error.raw_os_error() != Some(libc::ENOENT) => Err(error),
         _ => Ok(()),
     }
@@ -560,26 +601,27 @@ pub mod tests {
         let run_dir = dir.join("run/grace");
         let run = run_dir.to_str().unwrap();
         // A stale ready file from a previous run is gone at once.
-        let mut publisher = Publisher::new(run);
+        let mut publisher = Publisher::new(Some(run), None);
         std::fs::write(run_dir.join(READY_FILE), "").unwrap();
-        let mut publisher_again = Publisher::new(run);
+        let mut publisher_again = Publisher::new(Some(run), None);
         assert!(!run_dir.join(READY_FILE).exists());
         let now = Instant::from_millis(Instant::now().as_millis());
         let mut services = every_state(now);
         services.truncate(2);
         publisher.publish(&services, false);
-        let read = read(run).unwrap();
-        assert_eq!(read.grace_pid, std::process::id() as i32);
-        assert!(publisher_runs(&read));
-        assert_eq!(read.services.len(), 2);
+        let read = |run| find(Some(run), None, &[sys::effective_uid()]).unwrap().1;
+        let state = read(run);
+        assert_eq!(state.grace_pid, std::process::id() as i32);
+        assert!(publisher_runs(&state));
+        assert_eq!(state.services.len(), 2);
         assert!(!run_dir.join(READY_FILE).exists());
         services[1].state = State::Ready;
         publisher.publish(&services, false);
-        assert!(super::read(run).unwrap().all_ready());
+        assert!(read(run).all_ready());
         assert!(run_dir.join(READY_FILE).exists());
         publisher.publish(&services, true);
         assert!(!run_dir.join(READY_FILE).exists());
-        assert!(super::read(run).unwrap().stopping);
+        assert!(read(run).stopping);
         publisher.publish(&services, false);
         assert!(run_dir.join(READY_FILE).exists());
         publisher.finish();
@@ -596,10 +638,10 @@ pub mod tests {
         // A directory that cannot be made: publishing does nothing, and
         // says so once.
         std::fs::write(dir.join("file"), "").unwrap();
-        let mut off = Publisher::new(dir.join("file/run").to_str().unwrap());
+        let mut off = Publisher::new(Some(dir.join("file/run").to_str().unwrap()), None);
         off.publish(&services, false);
         off.finish();
-        assert!(off.paths.is_none());
+        assert!(off.dir.is_none());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

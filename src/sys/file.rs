@@ -202,31 +202,6 @@ pub fn may_execute(path: &str) -> Result<()> {
     Ok(())
 }
 
-/// open(2) for writing, created (mode 0644) or truncated, and the whole of
-/// `bytes` written to it.
-pub fn write_file(path: &str, bytes: &[u8]) -> Result<()> {
-    let path = c_string(path.as_bytes())?;
-    // SAFETY: a NUL-terminated path; the result is a new descriptor.
-    let fd = check(unsafe {
-        libc::open(
-            path.as_ptr().cast(),
-            libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC,
-            0o644 as libc::c_uint,
-        )
-    } as libc::c_long)?;
-    let fd = Fd(fd as RawFd);
-    write_all(fd.raw(), bytes)
-}
-
-/// rename(2): `to` replaced by `from` in one step, so that a reader sees
-/// either the old file or the new one, never a part.
-pub fn rename(from: &str, to: &str) -> Result<()> {
-    let (from, to) = (c_string(from.as_bytes())?, c_string(to.as_bytes())?);
-    // SAFETY: two NUL-terminated paths that outlive the call.
-    check(unsafe { libc::rename(from.as_ptr().cast(), to.as_ptr().cast()) } as libc::c_long)?;
-    Ok(())
-}
-
 /// unlink(2).
 pub fn unlink(path: &str) -> Result<()> {
     let path = c_string(path.as_bytes())?;
@@ -254,4 +229,187 @@ pub fn make_directories(path: &str) -> Result<()> {
         FileType::Directory => Ok(()),
         _ => Err(Error::from_raw_os_error(libc::ENOTDIR)),
     }
+}
+
+/// What fstat(2) says of an open file: enough to decide whether to trust
+/// it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileStatus {
+    pub kind: FileType,
+    pub uid: u32,
+    /// The permission bits.
+    pub mode: u32,
+    pub links: u64,
+}
+
+impl FileStatus {
+    /// Whether a user other than the owner (its group, or anyone) may
+    /// write to it.
+    pub fn writable_by_others(&self) -> bool {
+        self.mode & 0o022 != 0
+    }
+}
+
+/// fstat(2) of `fd`.
+pub fn status_of(fd: &Fd) -> Result<FileStatus> {
+    // SAFETY: all-zero bytes are a valid `struct stat` (integers only).
+    let mut status: libc::stat = unsafe { core::mem::zeroed() };
+    // SAFETY: a descriptor of ours and a live stat buffer for the kernel to
+    // fill.
+    check(unsafe { libc::fstat(fd.raw(), &mut status) } as libc::c_long)?;
+    Ok(FileStatus {
+        kind: match status.st_mode & libc::S_IFMT {
+            libc::S_IFDIR => FileType::Directory,
+            libc::S_IFREG => FileType::Regular,
+            _ => FileType::Other,
+        },
+        uid: status.st_uid,
+        mode: status.st_mode & 0o7777,
+        links: status.st_nlink as u64,
+    })
+}
+
+/// geteuid(2): whose files grace makes.
+pub fn effective_uid() -> u32 {
+    // SAFETY: cannot fail and touches no memory.
+    unsafe { libc::geteuid() }
+}
+
+/// mkdir(2) of `path` alone with `mode` (the umask applies); EEXIST when
+/// something is there already.
+pub fn make_directory(path: &str, mode: u32) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { libc::mkdir(path.as_ptr().cast(), mode as libc::mode_t) } as libc::c_long)?;
+    Ok(())
+}
+
+/// The directory at `path`, opened to work in it by name: ELOOP when
+/// `path` itself is a symbolic link, which is never followed.
+pub fn open_directory(path: &str) -> Result<Fd> {
+    open_read_only(path, libc::O_DIRECTORY | libc::O_NOFOLLOW)
+}
+
+/// access(2) with W_OK: whether grace may create files in `path` (a
+/// read-only file system says EROFS here, before any write).
+pub fn may_write(path: &str) -> Result<()> {
+    let path = c_string(path.as_bytes())?;
+    // SAFETY: a NUL-terminated path that outlives the call.
+    check(unsafe { libc::access(path.as_ptr().cast(), libc::W_OK) } as libc::c_long)?;
+    Ok(())
+}
+
+/// fchmod(2): `fd`'s permission bits become exactly `mode`.
+pub fn set_mode(fd: &Fd, mode: u32) -> Result<()> {
+    // SAFETY: a descriptor of ours and an integer.
+    check(unsafe { libc::fchmod(fd.raw(), mode as libc::mode_t) } as libc::c_long)?;
+    Ok(())
+}
+
+/// The file `name` in the directory `dir`, made anew: a stale one is
+/// removed first (never followed: a symbolic link goes, not its target),
+/// then created with O_EXCL and O_NOFOLLOW, mode 0644, and the whole of
+/// `bytes` written to it. Nothing can be redirected: a link put there in
+/// between makes the creation fail.
+pub fn create_in(dir: &Fd, name: &str, bytes: &[u8]) -> Result<()> {
+    let _ = unlink_in(dir, name);
+    let c_name = c_string(name.as_bytes())?;
+    // SAFETY: a directory descriptor of ours and a NUL-terminated name; the
+    // result is a new descriptor.
+    let fd = check(unsafe {
+        libc::openat(
+            dir.raw(),
+            c_name.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+            0o644 as libc::c_uint,
+        )
+    } as libc::c_long)?;
+    let fd = Fd(fd as RawFd);
+    // The umask must not take the readers' right to read it.
+    set_mode(&fd, 0o644)?;
+    write_all(fd.raw(), bytes)
+}
+
+/// renameat(2) within `dir`: `to` replaced by `from` in one step (a link
+/// at `to` is replaced, never followed).
+pub fn rename_in(dir: &Fd, from: &str, to: &str) -> Result<()> {
+    let (from, to) = (c_string(from.as_bytes())?, c_string(to.as_bytes())?);
+    // SAFETY: a directory descriptor of ours and two NUL-terminated names.
+    check(unsafe {
+        libc::renameat(
+            dir.raw(),
+            from.as_ptr().cast(),
+            dir.raw(),
+            to.as_ptr().cast(),
+        )
+    } as libc::c_long)?;
+    Ok(())
+}
+
+/// unlinkat(2) of `name` in `dir`.
+pub fn unlink_in(dir: &Fd, name: &str) -> Result<()> {
+    let name = c_string(name.as_bytes())?;
+    // SAFETY: a directory descriptor of ours and a NUL-terminated name.
+    check(unsafe { libc::unlinkat(dir.raw(), name.as_ptr().cast(), 0) } as libc::c_long)?;
+    Ok(())
+}
+
+/// The file `name` in `dir`, opened without following a symbolic link,
+/// with its status, for the caller to judge before reading.
+pub fn open_in(dir: &Fd, name: &str) -> Result<(Fd, FileStatus)> {
+    let name = c_string(name.as_bytes())?;
+    // SAFETY: a directory descriptor of ours and a NUL-terminated name; the
+    // result is a new descriptor. O_NONBLOCK: a FIFO put there must not
+    // hang the open.
+    let fd = check(unsafe {
+        libc::openat(
+            dir.raw(),
+            name.as_ptr().cast(),
+            libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    } as libc::c_long)?;
+    let fd = Fd(fd as RawFd);
+    let status = status_of(&fd)?;
+    Ok((fd, status))
+}
+
+/// Up to `limit` bytes of the open file `fd` from where it stands.
+pub fn read_up_to(fd: &Fd, limit: usize) -> Result<Vec<u8>> {
+    let mut contents = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while contents.len() < limit {
+        let want = chunk.len().min(limit - contents.len());
+        // SAFETY: a read into a live buffer of at least `want` bytes.
+        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), want) };
+        match check(result as libc::c_long) {
+            Ok(0) => break,
+            Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
+            Err(error) if error.code == libc::EINTR => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(contents)
+}
+
+/// The socket file at `path` handed to `owner` (uid, gid) if given, and
+/// its permission bits made `mode`. Only for a path in a directory nobody
+/// else may write to: the link is not followed, yet chmod has no such
+/// flag on older kernels.
+pub fn give_socket(path: &str, owner: Option<(u32, u32)>, mode: u32) -> Result<()> {
+    let c_path = c_string(path.as_bytes())?;
+    if let Some((uid, gid)) = owner {
+        // SAFETY: a NUL-terminated path and integers.
+        check(unsafe {
+            libc::fchownat(
+                libc::AT_FDCWD,
+                c_path.as_ptr().cast(),
+                uid,
+                gid,
+                libc::AT_SYMLINK_NOFOLLOW,
+            )
+        } as libc::c_long)?;
+    }
+    // SAFETY: a NUL-terminated path and an integer.
+    check(unsafe { libc::chmod(c_path.as_ptr().cast(), mode as libc::mode_t) } as libc::c_long)?;
+    Ok(())
 }

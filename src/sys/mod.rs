@@ -33,9 +33,10 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, file_type, is_terminal, list_directory, list_directory_up_to,
-    make_directories, may_execute, read_file, read_head, read_link, rename, unlink, write_all,
-    write_file,
+    FileType, change_directory, create_in, effective_uid, file_type, give_socket, is_terminal,
+    list_directory, list_directory_up_to, make_directories, make_directory, may_execute, may_write,
+    open_directory, open_in, read_file, read_head, read_link, read_up_to, rename_in, set_mode,
+    status_of, unlink, unlink_in, write_all,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
@@ -46,7 +47,7 @@ pub use process::{
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
     set_foreground_group, set_parent_death_signal, spawn,
 };
-pub use ready::{Connect, connect, connect_result, notify_socket, open_null};
+pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
 pub use runtime::environment;
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
 

@@ -37,6 +37,19 @@ pub fn notify_socket(path: &str) -> Result<Fd> {
         )
     } as libc::c_long)?;
     let fd = Fd(fd as RawFd);
+    // The kernel attaches each sender's pid to its datagrams: who may say
+    // a service is ready is decided from that (`receive_with_sender`).
+    let on: libc::c_int = 1;
+    // SAFETY: setsockopt from a live int with its size.
+    check(unsafe {
+        libc::setsockopt(
+            fd.raw(),
+            libc::SOL_SOCKET,
+            libc::SO_PASSCRED,
+            (&on as *const libc::c_int).cast(),
+            size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    } as libc::c_long)?;
     // SAFETY: a live sockaddr_un and its size.
     check(unsafe {
         libc::bind(
@@ -46,6 +59,70 @@ pub fn notify_socket(path: &str) -> Result<Fd> {
         )
     } as libc::c_long)?;
     Ok(fd)
+}
+
+/// One datagram from a socket made by `notify_socket`, into `buffer`: its
+/// length and the pid of the process that sent it, as the kernel vouches
+/// for it in grace's PID namespace (0 for a sender outside it). None when
+/// nothing is waiting.
+pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, i32)>> {
+    // Room for one SCM_CREDENTIALS message, aligned as cmsghdr wants.
+    let mut control = [0u64; 8];
+    let mut part = libc::iovec {
+        iov_base: buffer.as_mut_ptr().cast(),
+        iov_len: buffer.len(),
+    };
+    // SAFETY: msghdr is plain data, valid when all zero.
+    let mut message: libc::msghdr = unsafe { core::mem::zeroed() };
+    message.msg_iov = &mut part;
+    message.msg_iovlen = 1;
+    message.msg_control = control.as_mut_ptr().cast();
+    message.msg_controllen = size_of::<[u64; 8]>() as _;
+    // SAFETY: a message header whose buffers are live for the call.
+    let received = unsafe {
+        libc::recvmsg(
+            fd.raw(),
+            &mut message,
+            libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC | libc::MSG_TRUNC,
+        )
+    };
+    let length = match check(received as libc::c_long) {
+        Ok(length) => length as usize,
+        Err(error) if error.code == libc::EAGAIN => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    let mut sender = 0;
+    // SAFETY: the kernel filled msg_control with msg_controllen bytes of
+    // control messages; CMSG_FIRSTHDR and CMSG_NXTHDR stay within them.
+    let mut header = unsafe { libc::CMSG_FIRSTHDR(&message) };
+    while !header.is_null() {
+        // SAFETY: a header within the control buffer (above).
+        let (level, kind) = unsafe { ((*header).cmsg_level, (*header).cmsg_type) };
+        if level == libc::SOL_SOCKET && kind == libc::SCM_CREDENTIALS {
+            // SAFETY: an SCM_CREDENTIALS message carries one ucred, read
+            // unaligned as the buffer may place it anywhere.
+            let credentials: libc::ucred =
+                unsafe { core::ptr::read_unaligned(libc::CMSG_DATA(header).cast()) };
+            sender = credentials.pid;
+        } else if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
+            // Descriptors nobody asked for: closed, not leaked.
+            // SAFETY: as above, the header lies within the buffer.
+            let data_length =
+                unsafe { (*header).cmsg_len } as usize - unsafe { libc::CMSG_LEN(0) } as usize;
+            for index in 0..data_length / size_of::<libc::c_int>() {
+                // SAFETY: within the message's data, read unaligned.
+                let passed: libc::c_int = unsafe {
+                    core::ptr::read_unaligned(
+                        libc::CMSG_DATA(header).cast::<libc::c_int>().add(index),
+                    )
+                };
+                drop(Fd(passed));
+            }
+        }
+        // SAFETY: as above.
+        header = unsafe { libc::CMSG_NXTHDR(&message, header) };
+    }
+    Ok(Some((length.min(buffer.len()), sender)))
 }
 
 fn unsafe_zeroed_sockaddr_un() -> libc::sockaddr_un {
