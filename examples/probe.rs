@@ -20,7 +20,7 @@
 //! process lives.
 //! --notify: once NAME.ready is written, sends sd_notify's `READY=1` to
 //! the datagram socket NOTIFY_SOCKET names (a service's readiness, without
-//! systemd-notify, which busybox lacks).
+//! systemd-notify, which busybox lacks), then writes NAME.notified.
 //! --mark EVENT appends `EVENT 0 <ms>` to NAME.log and exits at once.
 //! On a signal in --exit-on (default TERM; it is then also handled) the probe
 //! "cleans up" for --cleanup-ms, logs `cleanup-done`, then dies of that
@@ -311,6 +311,12 @@ fn serve(options: Options, signals: libc::c_int) -> ! {
         std::os::unix::net::UnixDatagram::unbound()
             .and_then(|sender| sender.send_to(b"READY=1\n", socket))
             .expect("send READY=1");
+        std::fs::write(&temporary, "").expect("write notified");
+        std::fs::rename(
+            &temporary,
+            options.dir.join(format!("{}.notified", options.name)),
+        )
+        .expect("rename notified");
     }
 
     if options.stop_self {

@@ -20,6 +20,7 @@ mod hardening;
 mod idle;
 mod image;
 mod inspect;
+mod lockdown;
 mod newcomers;
 mod privileges;
 mod reaping;

@@ -1,0 +1,329 @@
+//! grace where the container is locked down (issue 21, parts 2 and 3):
+//! the run directory and `grace status` as root and as a non-root user,
+//! on a writable root, a read-only root with tmpfs mounts and one without,
+//! in real podman containers; and in PID namespaces, who may talk to PID 1:
+//! a notify service running as another user is heard, a READY=1 from
+//! outside the service is not, a link planted in the run directory is not
+//! followed, and what needs root is refused before anything starts.
+//!
+//! The notify sender is the static probe (`--notify`, then NAME.notified):
+//! busybox has no systemd-notify, and the probe is already in every rootfs
+//! and namespace test, where socat or python would be one more package.
+
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
+use std::path::Path;
+use std::process::Command;
+
+use crate::containers::{Container, Rootfs, Runtime, wait_probe};
+use crate::services_run::{named, services_of, toml_argv};
+use crate::util::{Grace, Mode, TempDir, grace_bin, json_log, probe_args, wait_until};
+
+fn open_to_all(path: &Path, mode: u32) {
+    fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+fn write_config(dir: &TempDir, text: &str) -> String {
+    let path = dir.join("services.toml");
+    fs::write(&path, text).expect("write services.toml");
+    path.display().to_string()
+}
+
+/// grace as PID 1 with `--run-dir RUN --config FILE -- MAIN...`, logging
+/// JSON, behind `launcher`.
+fn start(dir: &TempDir, launcher: &[&str], args: &[&str]) -> Grace {
+    let mut builder = Grace::builder(Mode::Pid1).configure(json_log);
+    for arg in args {
+        builder = builder.arg(arg);
+    }
+    builder.start_as(Path::new(grace_bin()), launcher, dir)
+}
+
+/// A service running as nobody, with ready = "notify", is heard: its
+/// socket is its own (mode 0600), so its READY=1 lands, and the main
+/// command starts. Before, the socket was root's, mode 0755: EACCES.
+#[test]
+fn a_notify_service_running_as_another_user_is_heard() {
+    let dir = TempDir::new();
+    open_to_all(dir.path(), 0o777);
+    let run = dir.join("run");
+    let marker = dir.join("main-ran");
+    let go = dir.join("go");
+    let status = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
+    assert!(status.success());
+    let probe = probe_args(&dir, "pg", &["--notify"]).join(" ");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.pg]\ncommand = {}\nuser = \"nobody\"\nready = \"notify\"\n",
+            toml_argv(&[
+                "sh",
+                "-c",
+                &format!("read x < {}; exec {probe}", go.display())
+            ])
+        ),
+    );
+    let mut grace = start(
+        &dir,
+        &[],
+        &[
+            "--run-dir",
+            run.to_str().unwrap(),
+            "--config",
+            &config,
+            "--",
+            "sh",
+            "-c",
+            &format!("echo ran > {}", marker.display()),
+        ],
+    );
+    // The socket, while the service has yet to use it: its user's alone.
+    let socket = run.join("notify/pg");
+    wait_until("the notify socket", || socket.exists() || grace.pid == 0);
+    let metadata = fs::symlink_metadata(&socket).expect("the notify socket");
+    assert!(metadata.file_type().is_socket());
+    assert_eq!((metadata.uid(), metadata.mode() & 0o777), (65534, 0o600));
+    fs::write(&go, "\n").expect("release pg");
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert!(
+        dir.join("pg.notified").exists(),
+        "pg never sent READY=1\n{log}"
+    );
+    assert_eq!(services_of(&log, "service_ready"), ["pg"], "{log}");
+    assert!(marker.exists(), "the main command never started\n{log}");
+    assert_eq!(code, 0, "{log}");
+}
+
+/// A READY=1 from a process that is not the service's (another service,
+/// and a process outside grace's PID namespace) is dropped with a warning;
+/// the service's own is heard.
+#[test]
+fn a_ready_sent_by_another_process_is_dropped() {
+    let dir = TempDir::new();
+    let run = dir.join("run");
+    let socket = run.join("notify/target");
+    let go = dir.join("go");
+    let status = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
+    assert!(status.success());
+    let marker = dir.join("main-ran");
+    let probe = |name: &str| probe_args(&dir, name, &["--notify"]).join(" ");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.target]\ncommand = {}\nready = \"notify\"\n\
+             [service.spoof]\ncommand = {}\n",
+            toml_argv(&[
+                "sh",
+                "-c",
+                &format!("read x < {}; exec {}", go.display(), probe("target"))
+            ]),
+            toml_argv(&[
+                "sh",
+                "-c",
+                &format!(
+                    "while [ ! -S {s} ]; do sleep 0.01; done; NOTIFY_SOCKET={s} exec {}",
+                    probe("spoof"),
+                    s = socket.display()
+                )
+            ]),
+        ),
+    );
+    let mut grace = start(
+        &dir,
+        &[],
+        &[
+            "--run-dir",
+            run.to_str().unwrap(),
+            "--config",
+            &config,
+            "--",
+            "sh",
+            "-c",
+            &format!("echo ran > {}", marker.display()),
+        ],
+    );
+    let notified = dir.join("spoof.notified");
+    wait_until("the spoofing service's READY=1", || {
+        notified.exists() || grace.pid == 0
+    });
+    // From the host: outside grace's PID namespace.
+    std::os::unix::net::UnixDatagram::unbound()
+        .and_then(|sender| sender.send_to(b"READY=1\n", &socket))
+        .expect("send READY=1 from the host");
+    let heard = |log: &str| {
+        services_of(log, "service_ready").contains(&"target".to_string())
+            || named(log, "notify_dropped").len() >= 2
+    };
+    wait_until("grace to hear both", || heard(&grace.stderr()));
+    let log = grace.stderr();
+    assert!(
+        !services_of(&log, "service_ready").contains(&"target".to_string()),
+        "a READY=1 from outside the service was heard\n{log}"
+    );
+    assert!(!marker.exists(), "the main command started\n{log}");
+    // Now the service's own.
+    fs::write(&go, "\n").expect("release the target");
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert!(marker.exists(), "the main command never started\n{log}");
+    assert_eq!(code, 0, "{log}");
+}
+
+/// A symbolic link planted where grace writes its state (.state.PID; grace
+/// is pid 1) is removed, not followed: its target is untouched.
+#[test]
+fn a_link_planted_in_the_run_directory_is_not_followed() {
+    let dir = TempDir::new();
+    let run = dir.join("run");
+    fs::create_dir(&run).unwrap();
+    open_to_all(&run, 0o755);
+    let precious = dir.join("precious");
+    fs::write(&precious, "precious").unwrap();
+    symlink(&precious, run.join(".state.1")).unwrap();
+    let config = write_config(&dir, "[service.s]\ncommand = [\"sleep\", \"600\"]\n");
+    let mut grace = start(
+        &dir,
+        &[],
+        &[
+            "--run-dir",
+            run.to_str().unwrap(),
+            "--config",
+            &config,
+            "--",
+            "true",
+        ],
+    );
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert_eq!(fs::read_to_string(&precious).unwrap(), "precious", "{log}");
+    let state = fs::symlink_metadata(run.join("state")).expect("a state was published");
+    assert!(state.file_type().is_file(), "{log}");
+    assert_eq!(code, 0, "{log}");
+}
+
+/// As a non-root user, `user =` and `--user` are refused before anything
+/// starts (exit 2 for the file, 125 for the option): the service never
+/// runs.
+#[test]
+fn what_needs_root_is_refused_before_anything_starts() {
+    let dir = TempDir::new();
+    open_to_all(dir.path(), 0o777);
+    let service = toml_argv(&probe_args(&dir, "svc", &[]));
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    for (text, extra, expected) in [
+        (
+            format!("[service.svc]\ncommand = {service}\nuser = \"nobody\"\n"),
+            None,
+            2,
+        ),
+        (
+            format!("[service.svc]\ncommand = {service}\n"),
+            Some("--user=nobody"),
+            125,
+        ),
+    ] {
+        let config = write_config(&dir, &text);
+        let mut args = vec!["--run-dir", "/nonexistent/run", "--config", &config];
+        args.extend(extra);
+        args.extend(["--", "true"]);
+        let mut grace = start(&dir, &nobody, &args);
+        let code = grace.wait_code();
+        let log = grace.stderr();
+        assert!(!dir.join("svc.ready").exists(), "the service ran\n{log}");
+        assert_eq!(code, expected, "{log}");
+        assert_eq!(named(&log, "user").len(), 1, "{log}");
+    }
+}
+
+/// `grace status` through `podman exec` for each of: root and uid 1000,
+/// each on a writable root, a read-only root with podman's tmpfs mounts
+/// (/run, /tmp) and a read-only one without them (only /dev/shm is
+/// writable); and with nothing writable at all, services still run and
+/// status says there is no state. The service is ready by notify, so its
+/// socket found a home too.
+#[test]
+fn grace_status_works_as_root_and_non_root_on_writable_and_read_only_roots() {
+    let read_only = ["--read-only"];
+    let no_tmpfs = ["--read-only", "--read-only-tmpfs=false"];
+    let nothing = ["--read-only", "--read-only-tmpfs=false", "--ipc=none"];
+    for user in ["0:0", "1000:1000"] {
+        for (root, flags) in [
+            ("writable", &[][..]),
+            ("read-only with tmpfs", &read_only[..]),
+            ("read-only without tmpfs", &no_tmpfs[..]),
+            ("nothing writable", &nothing[..]),
+        ] {
+            let writable = root != "nothing writable";
+            if !writable && user == "0:0" {
+                // Once, as non-root, is enough for the case that works the
+                // least.
+                continue;
+            }
+            let rootfs = Rootfs::new();
+            open_to_all(&rootfs.markers(), 0o777);
+            // As in any image: /tmp is everyone's.
+            open_to_all(&rootfs.root().join("tmp"), 0o1777);
+            // A notify service needs its socket; with nowhere to make it,
+            // it would fail at once (docs/services.md), so there the
+            // service is ready when started.
+            let tag = rootfs.tag();
+            let mut probe = vec![
+                "/probe", "--dir", "/markers", "--tag", &tag, "--name", "svc",
+            ];
+            let mut ready = "";
+            if writable {
+                probe.push("--notify");
+                ready = "ready = \"notify\"\n";
+            }
+            fs::write(
+                rootfs.root().join("services.toml"),
+                format!("[service.svc]\ncommand = {}\n{ready}", toml_argv(&probe)),
+            )
+            .unwrap();
+            let mut run_flags = vec!["--user", user];
+            run_flags.extend(flags);
+            let container = Container::start(
+                Runtime::Podman,
+                rootfs,
+                &[
+                    "/grace",
+                    "--log-format",
+                    "json",
+                    "--config",
+                    "/services.toml",
+                ],
+                &run_flags,
+            );
+            let what = format!("user {user}, {root}");
+            wait_probe(&container.rootfs, "svc");
+            // grace publishes as it logs what it decided about the service.
+            wait_until(&format!("{what}: the service ready or failed"), || {
+                let logs = container.logs();
+                [
+                    "services_ready",
+                    "service_not_ready",
+                    "service_failed",
+                    "service_exited",
+                ]
+                .iter()
+                .any(|event| logs.contains(&format!("\"{event}\"")))
+            });
+            let output = container.exec_output(&["/grace", "status", "--json"]);
+            let code = output.status.code();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            let logs = container.logs();
+            if writable {
+                assert_eq!(code, Some(0), "{what}: {stderr}\n{logs}");
+            } else {
+                assert_eq!(code, Some(1), "{what}: {stderr}\n{logs}");
+                assert!(stderr.contains("no services' state"), "{what}: {stderr}");
+            }
+        }
+    }
+}
