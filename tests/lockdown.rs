@@ -17,7 +17,9 @@ use std::process::Command;
 
 use crate::containers::{Container, Rootfs, Runtime, wait_probe};
 use crate::services_run::{named, services_of, toml_argv};
-use crate::util::{Grace, Mode, TempDir, grace_bin, json_log, probe_args, wait_until};
+use crate::util::{
+    Grace, Mode, TempDir, finished_cleanup, grace_bin, json_log, probe_args, wait_until,
+};
 
 fn open_to_all(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
@@ -326,4 +328,61 @@ fn grace_status_works_as_root_and_non_root_on_writable_and_read_only_roots() {
             }
         }
     }
+}
+
+/// As a non-root user (nobody), PID 1 of its namespace: the services run
+/// and are stopped, and `grace status` and `grace inspect`, also as
+/// nobody, answer from what that user may read.
+#[test]
+fn as_a_non_root_user_services_status_inspect_and_the_stop_work() {
+    let dir = TempDir::new();
+    open_to_all(dir.path(), 0o777);
+    let d = dir.path().display();
+    let grace = grace_bin();
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.svc]\ncommand = {}\n",
+            toml_argv(&probe_args(&dir, "svc", &["--cleanup-ms", "100"]))
+        ),
+    );
+    // The main command may start before grace has published that every
+    // service is ready: it waits for the ready file, which grace makes
+    // right after.
+    let main = format!(
+        "while [ ! -e {d}/run/ready ]; do sleep 0.01; done; \
+         {grace} status > {d}/status.out; echo $? > {d}/status.code; \
+         {grace} inspect --json > {d}/inspect.json; echo $? > {d}/inspect.code"
+    );
+    let nobody = [
+        "setpriv",
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+    ];
+    let run = dir.join("run");
+    let mut builder = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .configure(|command| {
+            command.env("GRACE_RUN_DIR", &run);
+        });
+    for arg in ["--config", &config, "--", "sh", "-c", &main] {
+        builder = builder.arg(arg);
+    }
+    let mut grace = builder.start_as(Path::new(grace_bin()), &nobody, &dir);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    let read = |name: &str| fs::read_to_string(dir.join(name)).unwrap_or_default();
+    assert_eq!(
+        read("status.code").trim(),
+        "0",
+        "{}\n{log}",
+        read("status.out")
+    );
+    assert_eq!(read("inspect.code").trim(), "0", "{log}");
+    let inspect: serde_json::Value =
+        serde_json::from_str(&read("inspect.json")).expect("inspect's JSON");
+    assert!(inspect.is_object(), "{inspect}");
+    assert!(finished_cleanup(&dir, "svc"), "the service's stop\n{log}");
+    assert_eq!(code, 0, "{log}");
 }
