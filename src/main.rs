@@ -159,31 +159,26 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     // Running something as another user takes root: said before anything
     // starts, rather than as each start failing.
     let uid = sys::effective_uid();
-    if uid != 0 {
-        let service = services
-            .as_ref()
-            .and_then(|services| services.services.iter().find(|s| s.user.is_some()));
-        if let Some(service) = service
-            && let Some(spec) = &service.user
-        {
-            error!(
-                "user",
-                [service = service.name.clone()],
-                "service {}: user = \"{spec}\" needs grace to run as root, and it runs as uid \
-                 {uid}: remove it, or run the container as root",
-                service.name
-            );
-            return services::check::EXIT_INVALID;
-        }
-        if let Some(spec) = &config.user {
-            error!(
-                "user",
-                [user = spec.to_string()],
-                "--user {spec} needs grace to run as root, and it runs as uid {uid}: leave it \
-                 out, or run the container as root"
-            );
-            return EXIT_INTERNAL;
-        }
+    let service_user = services
+        .as_ref()
+        .and_then(|services| services.services.iter().find(|s| s.user.is_some()))
+        .and_then(|service| Some((&service.name, service.user.as_ref()?)));
+    let needs_root = match (service_user, &config.user) {
+        _ if uid == 0 => None,
+        (Some((name, spec)), _) => Some((
+            format!("service {name}: user = \"{spec}\""),
+            services::check::EXIT_INVALID,
+        )),
+        (None, Some(spec)) => Some((format!("--user {spec}"), EXIT_INTERNAL)),
+        (None, None) => None,
+    };
+    if let Some((what, code)) = needs_root {
+        error!(
+            "user",
+            "{what} needs grace to run as root, and it runs as uid {uid}: leave it out, or run \
+             the container as root"
+        );
+        return code;
     }
 
     // Everything the command needs to run as another user is read before

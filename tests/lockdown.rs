@@ -15,7 +15,8 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
-use crate::containers::{Container, Rootfs, Runtime, wait_probe};
+use crate::containers::Rootfs;
+use crate::services_e2e::start_with;
 use crate::services_run::{named, services_of, toml_argv};
 use crate::util::{
     Grace, Mode, TempDir, finished_cleanup, grace_bin, json_log, probe_args, wait_until,
@@ -41,6 +42,32 @@ fn start(dir: &TempDir, launcher: &[&str], args: &[&str]) -> Grace {
     builder.start_as(Path::new(grace_bin()), launcher, dir)
 }
 
+/// grace with the services file `config` and `--run-dir RUN`; its main
+/// command writes `marker`, once every service is ready.
+fn start_marking(dir: &TempDir, run: &Path, config: &str, marker: &Path) -> Grace {
+    let main = format!("echo ran > {}", marker.display());
+    let run = run.to_str().expect("UTF-8 path");
+    let args = [
+        "--run-dir",
+        run,
+        "--config",
+        config,
+        "--",
+        "sh",
+        "-c",
+        &main,
+    ];
+    start(dir, &[], &args)
+}
+
+/// DIR/go, a FIFO: a service reading it waits until the test writes.
+fn fifo(dir: &TempDir) -> std::path::PathBuf {
+    let go = dir.join("go");
+    let status = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
+    assert!(status.success());
+    go
+}
+
 /// A service running as nobody, with ready = "notify", is heard: its
 /// socket is its own (mode 0600), so its READY=1 lands, and the main
 /// command starts. Before, the socket was root's, mode 0755: EACCES.
@@ -50,9 +77,7 @@ fn a_notify_service_running_as_another_user_is_heard() {
     open_to_all(dir.path(), 0o777);
     let run = dir.join("run");
     let marker = dir.join("main-ran");
-    let go = dir.join("go");
-    let status = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
-    assert!(status.success());
+    let go = fifo(&dir);
     let probe = probe_args(&dir, "pg", &["--notify"]).join(" ");
     let config = write_config(
         &dir,
@@ -65,20 +90,7 @@ fn a_notify_service_running_as_another_user_is_heard() {
             ])
         ),
     );
-    let mut grace = start(
-        &dir,
-        &[],
-        &[
-            "--run-dir",
-            run.to_str().unwrap(),
-            "--config",
-            &config,
-            "--",
-            "sh",
-            "-c",
-            &format!("echo ran > {}", marker.display()),
-        ],
-    );
+    let mut grace = start_marking(&dir, &run, &config, &marker);
     // The socket, while the service has yet to use it: its user's alone.
     let socket = run.join("notify/pg");
     wait_until("the notify socket", || socket.exists() || grace.pid == 0);
@@ -105,9 +117,7 @@ fn a_ready_sent_by_another_process_is_dropped() {
     let dir = TempDir::new();
     let run = dir.join("run");
     let socket = run.join("notify/target");
-    let go = dir.join("go");
-    let status = Command::new("mkfifo").arg(&go).status().expect("mkfifo");
-    assert!(status.success());
+    let go = fifo(&dir);
     let marker = dir.join("main-ran");
     let probe = |name: &str| probe_args(&dir, name, &["--notify"]).join(" ");
     let config = write_config(
@@ -131,20 +141,7 @@ fn a_ready_sent_by_another_process_is_dropped() {
             ]),
         ),
     );
-    let mut grace = start(
-        &dir,
-        &[],
-        &[
-            "--run-dir",
-            run.to_str().unwrap(),
-            "--config",
-            &config,
-            "--",
-            "sh",
-            "-c",
-            &format!("echo ran > {}", marker.display()),
-        ],
-    );
+    let mut grace = start_marking(&dir, &run, &config, &marker);
     let notified = dir.join("spoof.notified");
     wait_until("the spoofing service's READY=1", || {
         notified.exists() || grace.pid == 0
@@ -283,27 +280,11 @@ fn grace_status_works_as_root_and_non_root_on_writable_and_read_only_roots() {
                 probe.push("--notify");
                 ready = "ready = \"notify\"\n";
             }
-            fs::write(
-                rootfs.root().join("services.toml"),
-                format!("[service.svc]\ncommand = {}\n{ready}", toml_argv(&probe)),
-            )
-            .unwrap();
+            let text = format!("[service.svc]\ncommand = {}\n{ready}", toml_argv(&probe));
             let mut run_flags = vec!["--user", user];
             run_flags.extend(flags);
-            let container = Container::start(
-                Runtime::Podman,
-                rootfs,
-                &[
-                    "/grace",
-                    "--log-format",
-                    "json",
-                    "--config",
-                    "/services.toml",
-                ],
-                &run_flags,
-            );
+            let container = start_with(rootfs, &text, &["svc"], &run_flags);
             let what = format!("user {user}, {root}");
-            wait_probe(&container.rootfs, "svc");
             // grace publishes as it logs what it decided about the service.
             wait_until(&format!("{what}: the service ready or failed"), || {
                 let logs = container.logs();

@@ -30,6 +30,11 @@ fn argv(line: &str) -> String {
 /// Starts a podman container whose grace runs the services file `text`,
 /// written to /services.toml, and waits for each probe in `ready`.
 fn start(rootfs: Rootfs, text: &str, ready: &[&str]) -> Container {
+    start_with(rootfs, text, ready, &[])
+}
+
+/// `start`, with `podman run` given `run_flags` too.
+pub fn start_with(rootfs: Rootfs, text: &str, ready: &[&str], run_flags: &[&str]) -> Container {
     fs::write(rootfs.root().join("services.toml"), text).expect("write services.toml");
     let container = Container::start(
         Runtime::Podman,
@@ -41,7 +46,7 @@ fn start(rootfs: Rootfs, text: &str, ready: &[&str]) -> Container {
             "--config",
             "/services.toml",
         ],
-        &[],
+        run_flags,
     );
     for name in ready {
         wait_probe(&container.rootfs, name);

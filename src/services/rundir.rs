@@ -46,11 +46,12 @@ pub fn candidates(explicit: Option<&str>, runtime_dir: Option<&str>, uids: &[u32
     }
     for base in ["/tmp", "/dev/shm"] {
         for uid in uids {
-            places.push(format!("{base}/grace-{uid}"));
+            let place = format!("{base}/grace-{uid}");
+            if !places.contains(&place) {
+                places.push(place);
+            }
         }
     }
-    let mut seen = BTreeSet::new();
-    places.retain(|place| seen.insert(place.clone()));
     places
 }
 
