@@ -32,6 +32,8 @@ pub struct Supervisor<'a> {
     /// Signals to swallow once: the SIGHUP and SIGCONT the kernel sends
     /// when grace gives up its terminal to a command in a new session.
     ignore_once: SignalSet,
+    /// Whether children were looked for once the stop began.
+    reaped_in_stop: bool,
 }
 
 /// The stop's effects: the edge's, and the services' ordered stop.
@@ -89,6 +91,7 @@ impl<'a> Supervisor<'a> {
             services,
             verdicts: Vec::new(),
             ignore_once,
+            reaped_in_stop: false,
         }
     }
 
@@ -184,6 +187,14 @@ impl<'a> Supervisor<'a> {
                 let (stop, mut acts) = self.acts();
                 stop.on_time(now, &mut acts);
                 self.settle(now);
+            }
+            // Whether children are left is learned when one exits. A stop
+            // begun with none ever started (the only service failed before
+            // its fork: no run directory for its notify socket, no such
+            // user) would otherwise wait for an exit that never comes.
+            if self.stop.is_stopping() && !self.reaped_in_stop {
+                self.reaped_in_stop = true;
+                self.reap()?;
             }
             if self.stop.is_over() || self.edge.finished(self.stop.is_stopping()) {
                 break;

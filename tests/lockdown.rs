@@ -367,3 +367,34 @@ fn as_a_non_root_user_services_status_inspect_and_the_stop_work() {
     assert!(finished_cleanup(&dir, "svc"), "the service's stop\n{log}");
     assert_eq!(code, 0, "{log}");
 }
+
+/// A notify service with nowhere to make its socket (the run directory
+/// cannot be had) fails at once, naming why, rather than waiting out a
+/// start_timeout (here an hour: only failing at once ends it in time).
+#[test]
+fn a_notify_service_without_a_run_directory_fails_at_once() {
+    let dir = TempDir::new();
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.db]\ncommand = {}\nready = \"notify\"\nstart_timeout = \"1h\"\n",
+            toml_argv(&probe_args(&dir, "db", &["--notify"]))
+        ),
+    );
+    // /proc takes no directory.
+    let args = ["--run-dir", "/proc/grace", "--config", &config];
+    let mut grace = start(&dir, &[], &args);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert!(!dir.join("db.ready").exists(), "the service ran\n{log}");
+    let failed = named(&log, "service_failed");
+    assert_eq!(failed.len(), 1, "{log}");
+    assert!(
+        failed[0]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("run directory"),
+        "{log}"
+    );
+    assert_ne!(code, 0, "{log}");
+}

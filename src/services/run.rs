@@ -272,12 +272,16 @@ impl<'a> Runtime<'a> {
             .subdirectory("notify")
             .map_err(|why| format!("cannot use {}/notify for its socket: {why}", run_dir.path))?;
         let path = format!("{directory}/{}", service.name);
-        let socket =
-            sys::notify_socket(&path).map_err(|error| format!("cannot create {path}: {error}"))?;
+        // Made under another name and renamed once it is the service's:
+        // at its name, it never has another owner or mode.
+        let making = format!("{directory}/.{}", service.name);
+        let socket = sys::notify_socket(&making)
+            .map_err(|error| format!("cannot create {making}: {error}"))?;
         let owner = self
             .credentials_of(service)?
             .map(|credentials| (credentials.uid, credentials.gid));
-        sys::give_socket(&path, owner, 0o600)
+        sys::give_socket(&making, owner, 0o600)
+            .and_then(|()| sys::rename(&making, &path))
             .map_err(|error| format!("cannot give {path} to the service's user: {error}"))?;
         Ok(Notify {
             socket,

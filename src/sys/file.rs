@@ -202,6 +202,14 @@ pub fn may_execute(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// rename(2): `to` replaced by `from` in one step.
+pub fn rename(from: &str, to: &str) -> Result<()> {
+    let (from, to) = (c_string(from.as_bytes())?, c_string(to.as_bytes())?);
+    // SAFETY: two NUL-terminated paths that outlive the call.
+    check(unsafe { libc::rename(from.as_ptr().cast(), to.as_ptr().cast()) } as libc::c_long)?;
+    Ok(())
+}
+
 /// unlink(2).
 pub fn unlink(path: &str) -> Result<()> {
     let path = c_string(path.as_bytes())?;

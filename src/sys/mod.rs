@@ -35,8 +35,8 @@ pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
     FileType, change_directory, create_in, effective_uid, file_type, give_socket, is_terminal,
     list_directory, list_directory_up_to, make_directories, make_directory, may_execute, may_write,
-    open_directory, open_in, read_file, read_head, read_link, read_up_to, rename_in, set_mode,
-    status_of, unlink, unlink_in, write_all,
+    open_directory, open_in, read_file, read_head, read_link, read_up_to, rename, rename_in,
+    set_mode, status_of, unlink, unlink_in, write_all,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
