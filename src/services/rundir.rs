@@ -61,6 +61,18 @@ pub struct RunDir {
     pub dir: Fd,
 }
 
+/// Why a directory or file is not used: what is wrong, and the system's
+/// error when it said so.
+type Refusal = (&'static str, Option<sys::Error>);
+
+/// `PATH: why[: error]`.
+fn words(path: &str, (why, error): Refusal) -> String {
+    match error {
+        Some(error) => format!("{path}: {why}: {error}"),
+        None => format!("{path}: {why}"),
+    }
+}
+
 impl RunDir {
     /// For the running grace: the first candidate it can use, made if
     /// missing. The error names each place tried and why it was not used.
@@ -70,7 +82,7 @@ impl RunDir {
         for place in candidates(explicit, runtime_dir, &[uid]) {
             match take(&place, uid, explicit.is_some()) {
                 Ok(dir) => return Ok(RunDir { path: place, dir }),
-                Err(why) => refused.push(format!("{place}: {why}")),
+                Err(refusal) => refused.push(words(&place, refusal)),
             }
         }
         Err(refused.join("; "))
@@ -80,14 +92,17 @@ impl RunDir {
     /// directory itself is (the notify sockets' home): its path.
     pub fn subdirectory(&self, name: &str) -> Result<String, String> {
         let path = format!("{}/{name}", self.path);
-        take(&path, sys::effective_uid(), false).map(|_| path)
+        match take(&path, sys::effective_uid(), false) {
+            Ok(_) => Ok(path),
+            Err(refusal) => Err(words(&path, refusal)),
+        }
     }
 }
 
 /// Makes `path` grace's if it is missing, then checks that it is a
 /// directory of `uid`'s that nobody else may write to, and that grace may
 /// write to it (a read-only file system may hold it from the image).
-fn take(path: &str, uid: u32, explicit: bool) -> Result<Fd, String> {
+fn take(path: &str, uid: u32, explicit: bool) -> Result<Fd, Refusal> {
     if explicit && let Some((parent, _)) = path.trim_end_matches('/').rsplit_once('/') {
         // As `mkdir -p`: what the user asked for may be deep.
         let _ = sys::make_directories(parent);
@@ -95,36 +110,27 @@ fn take(path: &str, uid: u32, explicit: bool) -> Result<Fd, String> {
     let made = match sys::make_directory(path, 0o755) {
         Ok(()) => true,
         Err(error) if error.raw_os_error() == Some(libc::EEXIST) => false,
-        Err(error) => return Err(format!("cannot create it: {error}")),
+        Err(error) => return Err(("cannot create it", Some(error))),
     };
     let dir = sys::open_directory(path).map_err(|error| match error.raw_os_error() {
         // O_DIRECTORY with O_NOFOLLOW: a link says ENOTDIR.
         Some(libc::ELOOP | libc::ENOTDIR) => {
-            String::from("not a directory (a symbolic link is not followed)")
+            ("not a directory (a symbolic link is not followed)", None)
         }
-        _ => format!("cannot open it: {error}"),
+        _ => ("cannot open it", Some(error)),
     })?;
-    let status = sys::status_of(&dir).map_err(|error| error.to_string())?;
-    if status.kind != FileType::Directory {
-        return Err("not a directory".into());
-    }
+    let status = sys::status_of(&dir).map_err(|error| ("cannot open it", Some(error)))?;
     if status.uid != uid {
-        return Err(format!(
-            "owned by uid {}, not by grace's uid {uid}",
-            status.uid
-        ));
+        return Err(("another user owns it", None));
     }
     if made {
         // Readable by all (a HEALTHCHECK may run as another user), whatever
         // the umask.
-        sys::set_mode(&dir, 0o755).map_err(|error| error.to_string())?;
+        sys::set_mode(&dir, 0o755).map_err(|error| ("cannot open it", Some(error)))?;
     } else if status.writable_by_others() {
-        return Err(format!(
-            "others may write to it (mode {:o}): grace will not use it",
-            status.mode
-        ));
+        return Err(("others may write to it", None));
     }
-    sys::may_write(path).map_err(|error| format!("cannot write to it: {error}"))?;
+    sys::may_write(path).map_err(|error| ("cannot write to it", Some(error)))?;
     Ok(dir)
 }
 
@@ -133,51 +139,51 @@ fn take(path: &str, uid: u32, explicit: bool) -> Result<Fd, String> {
 /// directory's owner; nobody else may write them; the file a regular one
 /// with no other name). Ok(None): there is no such file.
 pub fn read_trusted(path: &str, name: &str, uids: &[u32]) -> Result<Option<Vec<u8>>, String> {
-    let trusted = |uid: u32| uid == 0 || uids.contains(&uid);
-    let dir = match sys::open_directory(path) {
-        Ok(dir) => dir,
-        Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(error) => return Err(format!("cannot open {path}: {error}")),
-    };
-    let owner = match sys::status_of(&dir) {
-        Ok(status) if !trusted(status.uid) => {
-            return Err(format!("{path} belongs to uid {}: not trusted", status.uid));
-        }
-        Ok(status) if status.writable_by_others() => {
-            return Err(format!("others may write to {path}: not trusted"));
-        }
-        Ok(status) => status.uid,
-        Err(error) => return Err(format!("cannot read {path}: {error}")),
-    };
     let file = format!("{}/{name}", path.trim_end_matches('/'));
-    let (fd, status) = match sys::open_in(&dir, name) {
-        Ok(opened) => opened,
-        Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(error) if error.raw_os_error() == Some(libc::ELOOP) => {
-            return Err(format!("{file}: a symbolic link: not trusted"));
-        }
-        Err(error) => return Err(format!("cannot read {file}: {error}")),
-    };
-    let why = if status.kind != FileType::Regular {
-        Some("not a regular file")
-    } else if status.uid != owner {
-        Some("not owned by its directory's owner")
-    } else if status.writable_by_others() {
-        Some("others may write to it")
-    } else if status.links != 1 {
-        Some("it has another name (a hard link)")
-    } else {
-        None
-    };
-    if let Some(why) = why {
-        return Err(format!("{file}: {why}: not trusted"));
+    match read_checked(path, name, uids) {
+        Err(("", _)) => Ok(None),
+        Err((why, None)) => Err(format!("{file}: {why}: not trusted")),
+        Err(refusal) => Err(words(&file, refusal)),
+        Ok(bytes) => Ok(Some(bytes)),
     }
-    let bytes = sys::read_up_to(&fd, READ_LIMIT + 1)
-        .map_err(|error| format!("cannot read {file}: {error}"))?;
+}
+
+/// `read_trusted`'s checks; "" for a file that is not there.
+fn read_checked(path: &str, name: &str, uids: &[u32]) -> Result<Vec<u8>, Refusal> {
+    let absent = |error: sys::Error| match error.raw_os_error() {
+        Some(libc::ENOENT) => ("", None),
+        Some(libc::ELOOP | libc::ENOTDIR) => ("a symbolic link or not a directory", None),
+        _ => ("cannot read it", Some(error)),
+    };
+    let dir = sys::open_directory(path).map_err(absent)?;
+    let directory = sys::status_of(&dir).map_err(absent)?;
+    let (fd, file) = sys::open_in(&dir, name).map_err(absent)?;
+    if directory.uid != 0 && !uids.contains(&directory.uid) {
+        return Err(("its directory belongs to another user", None));
+    }
+    if directory.writable_by_others() {
+        return Err(("others may write to its directory", None));
+    }
+    if file.kind != FileType::Regular {
+        return Err(("not a regular file", None));
+    }
+    if file.uid != directory.uid {
+        return Err(("not owned by its directory's owner", None));
+    }
+    if file.writable_by_others() {
+        return Err(("others may write to it", None));
+    }
+    if file.links != 1 {
+        return Err(("it has another name (a hard link)", None));
+    }
+    let bytes = sys::read_up_to(&fd, READ_LIMIT + 1).map_err(absent)?;
     if bytes.len() > READ_LIMIT {
-        return Err(format!("{file}: larger than {READ_LIMIT} bytes"));
+        return Err((
+            "larger than 1 MiB",
+            Some(sys::Error::from_raw_os_error(libc::EFBIG)),
+        ));
     }
-    Ok(Some(bytes))
+    Ok(bytes)
 }
 
 #[cfg(test)]
