@@ -356,9 +356,7 @@ pub fn man_page() -> String {
         "RUN_DIR/state, RUN_DIR/ready, RUN_DIR/notify/NAME",
         "the services' state, replaced whole on every change, which grace status reads; \
          ready exists while every service is ready and no stop has begun; a notify \
-         service's socket. RUN_DIR is --run-dir, else the first of /run/grace, \
-         $XDG_RUNTIME_DIR/grace, /tmp/grace-UID and /dev/shm/grace-UID that grace's user owns \
-         and nobody else may write to (docs/services.md)",
+         service's socket. RUN_DIR is the one --run-dir describes (docs/services.md)",
     );
     out.push_str(".SH \"SEE ALSO\"\n");
     out.push_str(
