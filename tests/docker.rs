@@ -204,37 +204,45 @@ impl Drop for Dockerd {
         self.stop();
         // A daemon that had to be killed leaves its containers, under the
         // runc root it gave its containerd (one per namespace).
-        let runc_roots = fs::read_dir(self.dir.join("exec").join("runtime-runc"));
-        for root in runc_roots.into_iter().flatten().flatten() {
-            for container in fs::read_dir(root.path()).into_iter().flatten().flatten() {
-                let _ = Command::new("runc")
-                    .arg("--root")
-                    .arg(root.path())
-                    .args(["delete", "--force"])
-                    .arg(container.file_name())
-                    .stdin(Stdio::null())
-                    .output();
-            }
+        remove_leftovers(self.dir.path(), &self.dir.join("exec").join("runtime-runc"));
+    }
+}
+
+/// What a daemon keeping its state in `dir` left once stopped or killed:
+/// the containers under each runc root in `runc_roots` (one per
+/// containerd namespace), the containerd and shims that served it (their
+/// command lines name `dir`) with the sockets the shims bound outside it,
+/// and the mounts below `dir`.
+pub fn remove_leftovers(dir: &Path, runc_roots: &Path) {
+    for root in fs::read_dir(runc_roots).into_iter().flatten().flatten() {
+        for container in fs::read_dir(root.path()).into_iter().flatten().flatten() {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(root.path())
+                .args(["delete", "--force"])
+                .arg(container.file_name())
+                .stdin(Stdio::null())
+                .output();
         }
-        // And its containerd and shims.
-        let needle = format!("{}/", self.dir.path().display());
-        for pid in host_processes_mentioning(&needle) {
-            let sockets = bound_sockets(pid);
-            // SAFETY: kill(2) with plain integers; the process serves only
-            // this test's daemon (its command line names the directory).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            for socket in sockets
-                .iter()
-                .filter(|s| s.starts_with("/run/containerd/s"))
-            {
-                let _ = fs::remove_file(socket);
-            }
+    }
+    let needle = format!("{}/", dir.display());
+    for pid in host_processes_mentioning(&needle) {
+        let sockets = bound_sockets(pid);
+        // SAFETY: kill(2) with plain integers; the process serves only
+        // this test's daemon (its command line names the directory).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        for socket in sockets
+            .iter()
+            .filter(|s| s.starts_with("/run/containerd/s"))
+        {
+            let _ = fs::remove_file(socket);
         }
-        // dockerd bind-mounts its data root onto itself, and netns and shm
-        // mounts live below it; it undoes them only when it stops cleanly.
-        for point in mounts_below(self.dir.path()) {
-            let _ = Command::new("umount").args(["--lazy", &point]).status();
-        }
+    }
+    // dockerd bind-mounts its data root onto itself, and netns and shm
+    // mounts live below it, as do a CRI sandbox's shm and every task's
+    // rootfs; a daemon undoes them only when it stops cleanly.
+    for point in mounts_below(dir) {
+        let _ = Command::new("umount").args(["--lazy", &point]).status();
     }
 }
 

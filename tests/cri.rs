@@ -1,0 +1,488 @@
+//! The kubelet's path: a pod deletion reaches the container as the CRI call
+//! `StopContainer(timeout)`, which containerd's CRI plugin turns into the
+//! stop signal and, at the timeout, SIGKILL. Each test runs a private
+//! containerd (Debian's 1.6, CRI plugin built in) with its own root, state,
+//! sockets, runc root and config in one scratch directory, and talks to it
+//! as the kubelet does, through tests/cri/client.py (Debian's python3-grpcio
+//! with messages protoc makes from tests/cri/cri.proto). Pods use the host
+//! network (no CNI plugin; CNI's directories are empty) and a local image
+//! of the busybox rootfs, grace and the probe, imported with
+//! `ctr -n k8s.io images import`, as both the sandbox ("pause") image and
+//! the containers' image. When dropped, also after a failed assertion,
+//! every pod is stopped and removed, containerd is stopped (killed if it
+//! will not stop), and whatever it left running or mounted is killed and
+//! unmounted (tests/docker.rs's `remove_leftovers`).
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use crate::containers::{Rootfs, Runtime, host_processes_mentioning, wait_probe};
+use crate::docker::{Dockerd, remove_leftovers};
+use crate::e2e::{probe, shape_names, shapes_script, wait_for_shapes};
+use crate::util::{BOUND, TempDir, check, finished_cleanup, signals_received};
+
+/// Debian's python3 (python3-grpcio is installed for it), whatever other
+/// python3 comes first on PATH.
+const PYTHON: &str = "/usr/bin/python3";
+
+/// The image both the sandboxes and the containers run.
+const IMAGE: &str = "grace-test.local/busybox:1";
+
+/// How long containerd may take to answer on its socket: the machine's
+/// bound, not grace's (as dockerd's in tests/docker.rs).
+const START_BOUND: Duration = Duration::from_secs(60);
+
+fn cri_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("cri")
+}
+
+pub struct Containerd {
+    daemon: Child,
+    dir: TempDir,
+}
+
+impl Containerd {
+    /// Starts containerd, imports `rootfs` as IMAGE and waits until the
+    /// CRI plugin answers.
+    pub fn start(rootfs: &Rootfs) -> Self {
+        let dir = TempDir::new();
+        let d = dir.path().display().to_string();
+        for sub in ["cni", "logs", "python"] {
+            fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        // The client's messages, generated for this run: nothing generated
+        // is kept in the repository.
+        check(
+            Command::new("protoc")
+                .arg("-I")
+                .arg(cri_dir())
+                .arg(format!("--python_out={d}/python"))
+                .arg("cri.proto")
+                .stdin(Stdio::null())
+                .output()
+                .expect("protoc installed (Debian's protobuf-compiler)"),
+            "protoc",
+        );
+        // restrict_oom_score_adj: the CRI plugin gives sandboxes -998,
+        // which a machine without CAP_SYS_RESOURCE over its own OOM score
+        // (this one, a container itself) refuses. The runc root is the
+        // test's, so that leftovers can be found and deleted.
+        let config = format!(
+            r#"version = 2
+root = "{d}/root"
+state = "{d}/state"
+[grpc]
+  address = "{d}/containerd.sock"
+[ttrpc]
+  address = "{d}/containerd.sock.ttrpc"
+[plugins]
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "{d}/opt"
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "{IMAGE}"
+    stream_server_port = "0"
+    restrict_oom_score_adj = true
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "{d}/cni"
+      conf_dir = "{d}/cni"
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "native"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        Root = "{d}/runc"
+"#
+        );
+        fs::write(dir.join("config.toml"), config).unwrap();
+        let log = fs::File::create(dir.join("containerd.log")).unwrap();
+        let begun = Instant::now();
+        let daemon = Command::new("containerd")
+            .arg("--config")
+            .arg(dir.join("config.toml"))
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("containerd installed (Debian's containerd)");
+        let mut containerd = Containerd { daemon, dir };
+        loop {
+            if let Some(status) = containerd.daemon.try_wait().expect("try_wait") {
+                panic!(
+                    "containerd exited at start-up ({status}):\n{}",
+                    containerd.log()
+                );
+            }
+            if containerd.try_call("Version", &json!({})).is_ok() {
+                break;
+            }
+            assert!(
+                begun.elapsed() < START_BOUND,
+                "containerd did not answer on its socket within {START_BOUND:?}:\n{}",
+                containerd.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        eprintln!("containerd answered after {:?}", begun.elapsed());
+        containerd.import(rootfs);
+        containerd
+    }
+
+    fn socket(&self) -> PathBuf {
+        self.dir.join("containerd.sock")
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
+    }
+
+    /// `RuntimeService/METHOD(request)`: the response, and how long the
+    /// call itself took.
+    fn try_call(&self, method: &str, request: &Value) -> Result<(Value, Duration), String> {
+        let mut client = Command::new(PYTHON)
+            .arg(cri_dir().join("client.py"))
+            .arg(self.socket())
+            .arg(method)
+            .env("PYTHONPATH", self.dir.join("python"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 installed (Debian's python3-grpcio)");
+        {
+            use std::io::Write;
+            let mut stdin = client.stdin.take().unwrap();
+            stdin.write_all(request.to_string().as_bytes()).unwrap();
+        }
+        let output = client.wait_with_output().expect("client");
+        if !output.status.success() {
+            return Err(format!(
+                "{method}: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let answer: Value = serde_json::from_slice(&output.stdout).expect("the client's JSON");
+        let elapsed = Duration::from_secs_f64(answer["elapsed_ms"].as_f64().unwrap() / 1000.0);
+        Ok((answer["response"].clone(), elapsed))
+    }
+
+    pub fn call(&self, method: &str, request: &Value) -> (Value, Duration) {
+        self.try_call(method, request)
+            .unwrap_or_else(|error| panic!("{error}\n{}", self.log()))
+    }
+
+    /// Imports `rootfs` as IMAGE, in the CRI plugin's namespace, from a
+    /// docker-archive made here: one layer, and `sleep` as the command a
+    /// sandbox runs.
+    fn import(&self, rootfs: &Rootfs) {
+        let image = self.dir.join("image");
+        fs::create_dir_all(&image).unwrap();
+        check(
+            Command::new("tar")
+                .arg("-C")
+                .arg(rootfs.root())
+                .args(["-cf"])
+                .arg(image.join("layer.tar"))
+                .arg(".")
+                .output()
+                .expect("tar"),
+            "tar of the rootfs",
+        );
+        let sum = check(
+            Command::new("sha256sum")
+                .arg(image.join("layer.tar"))
+                .output()
+                .expect("sha256sum"),
+            "sha256sum",
+        );
+        let diff_id = sum.split_whitespace().next().expect("a sum");
+        let config = json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {"Cmd": ["/bin/sleep", "2147483647"]},
+            "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{diff_id}")]},
+        });
+        fs::write(image.join("config.json"), config.to_string()).unwrap();
+        let manifest = json!([{
+            "Config": "config.json",
+            "RepoTags": [IMAGE],
+            "Layers": ["layer.tar"],
+        }]);
+        fs::write(image.join("manifest.json"), manifest.to_string()).unwrap();
+        check(
+            Command::new("tar")
+                .arg("-C")
+                .arg(&image)
+                .arg("-cf")
+                .arg(self.dir.join("image.tar"))
+                .args(["manifest.json", "config.json", "layer.tar"])
+                .output()
+                .expect("tar"),
+            "tar of the image",
+        );
+        check(
+            Command::new("ctr")
+                .arg("--address")
+                .arg(self.socket())
+                .args([
+                    "-n",
+                    "k8s.io",
+                    "images",
+                    "import",
+                    "--snapshotter",
+                    "native",
+                ])
+                .arg(self.dir.join("image.tar"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("ctr installed (Debian's containerd)"),
+            "ctr images import",
+        );
+    }
+}
+
+impl Drop for Containerd {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.daemon.id()) {
+            // SAFETY: kill(2) with plain integers, on our own child.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
+        let deadline = Instant::now() + BOUND;
+        while matches!(self.daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        // containerd leaves its shims and their containers running when it
+        // stops: they are meant to outlive a daemon's restart.
+        remove_leftovers(self.dir.path(), &self.dir.join("runc"));
+    }
+}
+
+/// The kubelet's NamespaceMode names.
+#[derive(Clone, Copy)]
+enum Pid {
+    /// One PID namespace per container: the kubelet's default.
+    Container,
+    /// `shareProcessNamespace: true`.
+    Pod,
+}
+
+impl Pid {
+    fn mode(self) -> &'static str {
+        match self {
+            Pid::Container => "CONTAINER",
+            Pid::Pod => "POD",
+        }
+    }
+}
+
+/// A pod sandbox on the host network; stopped and removed, with its
+/// containers, when dropped.
+struct Pod<'a> {
+    containerd: &'a Containerd,
+    id: String,
+    config: Value,
+    pid: Pid,
+    rootfs: &'a Rootfs,
+}
+
+impl<'a> Pod<'a> {
+    fn run(containerd: &'a Containerd, rootfs: &'a Rootfs, name: &str, pid: Pid) -> Self {
+        let logs = containerd.dir.join("logs").join(name);
+        fs::create_dir_all(&logs).unwrap();
+        let config = json!({
+            "metadata": {"name": name, "uid": format!("{name}-uid"), "namespace": "grace"},
+            "log_directory": logs,
+            "linux": {"security_context": {"namespace_options": {
+                "network": "NODE", "pid": pid.mode(), "ipc": "POD"
+            }}},
+        });
+        let (response, _) = containerd.call("RunPodSandbox", &json!({"config": config}));
+        let id = response["pod_sandbox_id"].as_str().unwrap().to_string();
+        Pod {
+            containerd,
+            id,
+            config,
+            pid,
+            rootfs,
+        }
+    }
+
+    /// Creates and starts container `name` running `command`, with the
+    /// rootfs's markers directory at /markers and `envs`.
+    fn start(&self, name: &str, command: &[&str], envs: &[(&str, &str)]) -> String {
+        let envs: Vec<Value> = envs
+            .iter()
+            .map(|(key, value)| json!({"key": key, "value": value}))
+            .collect();
+        let config = json!({
+            "metadata": {"name": name},
+            "image": {"image": IMAGE},
+            "command": command,
+            "envs": envs,
+            "mounts": [{"container_path": "/markers", "host_path": self.rootfs.markers()}],
+            "log_path": format!("{name}.log"),
+            "linux": {"security_context": {"namespace_options": {
+                "network": "NODE", "pid": self.pid.mode(), "ipc": "POD"
+            }}},
+        });
+        let (response, _) = self.containerd.call(
+            "CreateContainer",
+            &json!({"pod_sandbox_id": self.id, "config": config, "sandbox_config": self.config}),
+        );
+        let id = response["container_id"].as_str().unwrap().to_string();
+        self.containerd
+            .call("StartContainer", &json!({"container_id": id}));
+        id
+    }
+
+    /// What the container `name` wrote on stdout and stderr, as the CRI
+    /// plugin logged it.
+    fn log(&self, name: &str) -> String {
+        let path = self.config["log_directory"].as_str().unwrap();
+        fs::read_to_string(Path::new(path).join(format!("{name}.log"))).unwrap_or_default()
+    }
+
+    /// `StopContainer(id, timeout)`: how long the call took (it returns
+    /// once the container has exited), and the container's status after.
+    fn stop(&self, id: &str, timeout: u64) -> (Duration, Value) {
+        let (_, took) = self.containerd.call(
+            "StopContainer",
+            &json!({"container_id": id, "timeout": timeout}),
+        );
+        (took, self.status(id))
+    }
+
+    fn status(&self, id: &str) -> Value {
+        let (response, _) = self
+            .containerd
+            .call("ContainerStatus", &json!({"container_id": id}));
+        response["status"].clone()
+    }
+
+    /// A preStop exec hook as the kubelet runs it (`ExecSync`, bounded by
+    /// the grace period), and the kubelet's arithmetic for what is left:
+    /// the grace period less the hook's whole seconds, at least 2 s.
+    fn pre_stop(&self, id: &str, hook: &[&str], grace_period: u64) -> u64 {
+        let begun = Instant::now();
+        let (response, _) = self.containerd.call(
+            "ExecSync",
+            &json!({"container_id": id, "cmd": hook, "timeout": grace_period}),
+        );
+        assert_eq!(response["exit_code"].as_i64().unwrap_or(0), 0, "{response}");
+        grace_period
+            .saturating_sub(begun.elapsed().as_secs())
+            .max(2)
+    }
+}
+
+impl Drop for Pod<'_> {
+    fn drop(&mut self) {
+        let pod = json!({"pod_sandbox_id": self.id});
+        let _ = self.containerd.try_call("StopPodSandbox", &pod);
+        let _ = self.containerd.try_call("RemovePodSandbox", &pod);
+    }
+}
+
+fn exit_code(status: &Value) -> i64 {
+    assert_eq!(status["state"], "CONTAINER_EXITED", "{status}");
+    // proto3's JSON leaves a 0 out.
+    status["exit_code"].as_i64().unwrap_or(0)
+}
+
+/// The shutdown tests' shapes (sibling, setsid daemon, slow helper,
+/// stopped process, ignorer, orphan, 200 workers) under grace with a 3 s
+/// grace period, stopped with the kubelet's call; `pid1` is what PID 1 of
+/// the container's PID namespace is called.
+fn every_shape_is_stopped(pid: Pid, pid1: &str) {
+    let rootfs = Rootfs::new();
+    let tag = rootfs.tag();
+    let containerd = Containerd::start(&rootfs);
+    let pod = Pod::run(&containerd, &rootfs, "shapes", pid);
+    // A bystander in another container of the pod: in a shared PID
+    // namespace it is a process grace can see but must leave alone.
+    pod.start(
+        "bystander",
+        &[
+            "sh",
+            "-c",
+            &format!("exec {}", probe("bystander", "", &tag)),
+        ],
+        &[],
+    );
+    wait_probe(&rootfs, "bystander");
+    let script = format!(
+        "cut -d' ' -f2 /proc/1/stat > /markers/pid1; {}",
+        shapes_script(&tag)
+    );
+    let app = pod.start(
+        "app",
+        &["/grace", "--grace-period", "3s", "--", "sh", "-c", &script],
+        &[],
+    );
+    wait_for_shapes(&rootfs);
+    let markers = rootfs.markers();
+    let seen = fs::read_to_string(markers.join("pid1")).unwrap();
+    assert_eq!(seen.trim(), format!("({pid1})"), "PID 1");
+    let (took, status) = pod.stop(&app, 10);
+    eprintln!("StopContainer(timeout = 10) took {took:?}");
+    let log = pod.log("app");
+    // 143: main died of SIGTERM and grace passed that on; containerd's
+    // SIGKILL of grace at its 10 s would have made it 137.
+    assert_eq!(exit_code(&status), 143, "{status}\n{log}");
+    let unfinished: Vec<String> = shape_names()
+        .into_iter()
+        .filter(|name| name != "ignorer" && !finished_cleanup(&markers, name))
+        .collect();
+    assert!(
+        unfinished.is_empty(),
+        "did not finish: {unfinished:?}\n{log}"
+    );
+    // The ignorer died of grace's SIGKILL at its 3 s deadline, not of
+    // containerd's at 10 s.
+    assert!(!finished_cleanup(&markers, "ignorer"));
+    assert!(
+        took >= Duration::from_secs(3) && took < Duration::from_secs(10),
+        "took {took:?}\n{log}"
+    );
+    // grace stopped its own tree and nothing else.
+    assert_eq!(
+        signals_received(&markers, "bystander"),
+        Vec::<i64>::new(),
+        "the bystander was signalled\n{log}"
+    );
+    let left: Vec<String> = host_processes_mentioning(&tag)
+        .into_iter()
+        .map(|pid| fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default())
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+        .collect();
+    assert!(
+        left.len() == 1 && left[0].contains("--name bystander"),
+        "the bystander alone should be left: {left:?}\n{log}"
+    );
+    drop(pod);
+    assert_eq!(
+        host_processes_mentioning(&tag),
+        Vec::<i32>::new(),
+        "left behind"
+    );
+}
+
+#[test]
+fn stop_container_stops_every_shape_gracefully() {
+    every_shape_is_stopped(Pid::Container, "grace");
+}
+
+#[test]
+fn shared_process_namespace_grace_stops_its_own_tree_only() {
+    // The sandbox's `sleep` stands for the pause process.
+    every_shape_is_stopped(Pid::Pod, "sleep");
+}
