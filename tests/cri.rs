@@ -21,7 +21,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::containers::{Rootfs, Runtime, host_processes_mentioning, wait_probe};
+use crate::containers::{Container, Rootfs, host_processes_mentioning, wait_probe};
 use crate::docker::{Dockerd, remove_leftovers};
 use crate::e2e::{probe, shape_names, shapes_script, wait_for_shapes};
 use crate::util::{BOUND, TempDir, check, finished_cleanup, signals_received};
@@ -143,9 +143,10 @@ state = "{d}/state"
         fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
     }
 
-    /// `RuntimeService/METHOD(request)`: the response, and how long the
-    /// call itself took.
-    fn try_call(&self, method: &str, request: &Value) -> Result<(Value, Duration), String> {
+    /// `RuntimeService/METHOD(request)`: the client's answer, with the
+    /// response, when the call was made and how long it took (see
+    /// tests/cri/client.py).
+    fn try_call(&self, method: &str, request: &Value) -> Result<Value, String> {
         let mut client = Command::new(PYTHON)
             .arg(cri_dir().join("client.py"))
             .arg(self.socket())
@@ -168,12 +169,15 @@ state = "{d}/state"
                 String::from_utf8_lossy(&output.stderr)
             ));
         }
-        let answer: Value = serde_json::from_slice(&output.stdout).expect("the client's JSON");
-        let elapsed = Duration::from_secs_f64(answer["elapsed_ms"].as_f64().unwrap() / 1000.0);
-        Ok((answer["response"].clone(), elapsed))
+        Ok(serde_json::from_slice(&output.stdout).expect("the client's JSON"))
     }
 
-    pub fn call(&self, method: &str, request: &Value) -> (Value, Duration) {
+    /// The response of `RuntimeService/METHOD(request)`.
+    pub fn call(&self, method: &str, request: &Value) -> Value {
+        self.answer(method, request)["response"].clone()
+    }
+
+    fn answer(&self, method: &str, request: &Value) -> Value {
         self.try_call(method, request)
             .unwrap_or_else(|error| panic!("{error}\n{}", self.log()))
     }
@@ -305,7 +309,7 @@ impl<'a> Pod<'a> {
                 "network": "NODE", "pid": pid.mode(), "ipc": "POD"
             }}},
         });
-        let (response, _) = containerd.call("RunPodSandbox", &json!({"config": config}));
+        let response = containerd.call("RunPodSandbox", &json!({"config": config}));
         let id = response["pod_sandbox_id"].as_str().unwrap().to_string();
         Pod {
             containerd,
@@ -334,7 +338,7 @@ impl<'a> Pod<'a> {
                 "network": "NODE", "pid": self.pid.mode(), "ipc": "POD"
             }}},
         });
-        let (response, _) = self.containerd.call(
+        let response = self.containerd.call(
             "CreateContainer",
             &json!({"pod_sandbox_id": self.id, "config": config, "sandbox_config": self.config}),
         );
@@ -353,16 +357,26 @@ impl<'a> Pod<'a> {
 
     /// `StopContainer(id, timeout)`: how long the call took (it returns
     /// once the container has exited), and the container's status after.
-    fn stop(&self, id: &str, timeout: u64) -> (Duration, Value) {
-        let (_, took) = self.containerd.call(
+    fn stop(&self, id: &str, timeout: u64) -> Stop {
+        let answer = self.containerd.answer(
             "StopContainer",
             &json!({"container_id": id, "timeout": timeout}),
         );
-        (took, self.status(id))
+        let status = self.status(id);
+        let begun_ns = answer["begun_ns"].as_u64().unwrap();
+        let finished_ns = status["finished_at"]
+            .as_str()
+            .and_then(|ns| ns.parse::<u64>().ok())
+            .expect("finished_at");
+        Stop {
+            took: Duration::from_secs_f64(answer["elapsed_ms"].as_f64().unwrap() / 1000.0),
+            to_exit: Duration::from_nanos(finished_ns.saturating_sub(begun_ns)),
+            status,
+        }
     }
 
     fn status(&self, id: &str) -> Value {
-        let (response, _) = self
+        let response = self
             .containerd
             .call("ContainerStatus", &json!({"container_id": id}));
         response["status"].clone()
@@ -373,7 +387,7 @@ impl<'a> Pod<'a> {
     /// the grace period less the hook's whole seconds, at least 2 s.
     fn pre_stop(&self, id: &str, hook: &[&str], grace_period: u64) -> u64 {
         let begun = Instant::now();
-        let (response, _) = self.containerd.call(
+        let response = self.containerd.call(
             "ExecSync",
             &json!({"container_id": id, "cmd": hook, "timeout": grace_period}),
         );
@@ -382,6 +396,14 @@ impl<'a> Pod<'a> {
             .saturating_sub(begun.elapsed().as_secs())
             .max(2)
     }
+}
+
+/// What a `StopContainer` took, as the caller saw it (until the call
+/// returned) and as containerd recorded it (until the container's exit).
+struct Stop {
+    took: Duration,
+    to_exit: Duration,
+    status: Value,
 }
 
 impl Drop for Pod<'_> {
@@ -432,7 +454,7 @@ fn every_shape_is_stopped(pid: Pid, pid1: &str) {
     let markers = rootfs.markers();
     let seen = fs::read_to_string(markers.join("pid1")).unwrap();
     assert_eq!(seen.trim(), format!("({pid1})"), "PID 1");
-    let (took, status) = pod.stop(&app, 10);
+    let Stop { took, status, .. } = pod.stop(&app, 10);
     eprintln!("StopContainer(timeout = 10) took {took:?}");
     let log = pod.log("app");
     // 143: main died of SIGTERM and grace passed that on; containerd's
@@ -485,4 +507,143 @@ fn stop_container_stops_every_shape_gracefully() {
 fn shared_process_namespace_grace_stops_its_own_tree_only() {
     // The sandbox's `sleep` stands for the pause process.
     every_shape_is_stopped(Pid::Pod, "sleep");
+}
+
+/// The preStop tests' `terminationGracePeriodSeconds`, and how long their
+/// preStop hook takes.
+const TERMINATION_GRACE_PERIOD: u64 = 6;
+const HOOK_SECONDS: u64 = 2;
+
+/// A sibling with a cleanup, a process that ignores SIGTERM and a main
+/// process, under grace with `GRACE_GRACE_PERIOD=grace_period` (the
+/// recipe's `env:`). Its preStop hook (`sleep HOOK_SECONDS`) runs as the
+/// kubelet runs it, then `StopContainer` gets what the kubelet leaves.
+/// Returns that timeout, how long the stop took and the exit code.
+fn stop_after_a_pre_stop_hook(grace_period: &str) -> (u64, Duration, i64) {
+    let rootfs = Rootfs::new();
+    let tag = rootfs.tag();
+    let containerd = Containerd::start(&rootfs);
+    let pod = Pod::run(&containerd, &rootfs, "prestop", Pid::Container);
+    let script = format!(
+        "{} {} exec {}",
+        probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
+        probe("sibling", "--cleanup-ms 300 &", &tag),
+        probe("main", "--cleanup-ms 100", &tag)
+    );
+    let app = pod.start(
+        "app",
+        &["/grace", "--", "sh", "-c", &script],
+        &[("GRACE_GRACE_PERIOD", grace_period)],
+    );
+    for name in ["ignorer", "sibling", "main"] {
+        wait_probe(&rootfs, name);
+    }
+    let hook = HOOK_SECONDS.to_string();
+    let timeout = pod.pre_stop(&app, &["sleep", &hook], TERMINATION_GRACE_PERIOD);
+    let markers = rootfs.markers();
+    // The hook ran in the container while everything in it went on.
+    assert_eq!(signals_received(&markers, "main"), Vec::<i64>::new());
+    let Stop { took, status, .. } = pod.stop(&app, timeout);
+    let log = pod.log("app");
+    eprintln!("StopContainer(timeout = {timeout}) took {took:?}\n{log}");
+    assert!(finished_cleanup(&markers, "sibling"), "{log}");
+    assert!(finished_cleanup(&markers, "main"), "{log}");
+    assert!(!finished_cleanup(&markers, "ignorer"), "{log}");
+    (timeout, took, exit_code(&status))
+}
+
+#[test]
+fn pre_stop_hook_with_the_recipes_grace_period_leaves_the_last_kill_to_grace() {
+    // docs/recipes.md: with a preStop hook, one second under
+    // terminationGracePeriodSeconds less the hook's time.
+    let grace_period = TERMINATION_GRACE_PERIOD - 1 - HOOK_SECONDS;
+    let (timeout, took, code) = stop_after_a_pre_stop_hook(&format!("{grace_period}s"));
+    // grace killed the ignorer at its deadline and exited with main's 143
+    // before containerd's SIGKILL at `timeout` (which would make it 137).
+    assert_eq!(
+        code, 143,
+        "StopContainer(timeout = {timeout}) took {took:?}"
+    );
+    assert!(took >= Duration::from_secs(grace_period), "took {took:?}");
+}
+
+#[test]
+fn pre_stop_hook_with_one_second_under_the_period_loses_the_last_kill() {
+    // What the recipe warns of: grace's clock starts at SIGTERM, after the
+    // hook, so a grace period of one second under
+    // terminationGracePeriodSeconds outlasts what the kubelet leaves.
+    let grace_period = TERMINATION_GRACE_PERIOD - 1;
+    let (timeout, took, code) = stop_after_a_pre_stop_hook(&format!("{grace_period}s"));
+    assert!(timeout < grace_period, "timeout {timeout}");
+    // containerd SIGKILLed grace (137) at `timeout`, before its deadline.
+    assert_eq!(
+        code, 137,
+        "StopContainer(timeout = {timeout}) took {took:?}"
+    );
+    assert!(took >= Duration::from_secs(timeout), "took {took:?}");
+}
+
+/// docker's State.FinishedAt (RFC 3339) in nanoseconds since the epoch.
+fn docker_finished_ns(dockerd: &Dockerd, name: &str) -> u64 {
+    let finished = check(
+        dockerd.docker(&["inspect", name, "--format", "{{.State.FinishedAt}}"]),
+        "docker inspect",
+    );
+    check(
+        Command::new("date")
+            .args(["-d", finished.trim(), "+%s%N"])
+            .output()
+            .expect("date"),
+        "date",
+    )
+    .trim()
+    .parse()
+    .expect("nanoseconds")
+}
+
+/// The figure docs/recipes.md reports: one process with a 2 s cleanup
+/// under grace, stopped by the kubelet's call and by `docker stop`.
+#[test]
+fn stop_container_and_docker_stop_take_the_cleanup_time() {
+    let main = |tag: &str| probe("main", "--cleanup-ms 2000", tag);
+    let rootfs = Rootfs::new();
+    let script = format!("exec {}", main(&rootfs.tag()));
+    let command = ["/grace", "--", "sh", "-c", &script];
+    let cri = {
+        let containerd = Containerd::start(&rootfs);
+        let pod = Pod::run(&containerd, &rootfs, "timed", Pid::Container);
+        let app = pod.start("app", &command, &[]);
+        wait_probe(&rootfs, "main");
+        let stop = pod.stop(&app, 10);
+        assert_eq!(exit_code(&stop.status), 143, "{}", pod.log("app"));
+        assert!(finished_cleanup(&rootfs.markers(), "main"));
+        stop
+    };
+    let dockerd = Dockerd::start("{}", &[]);
+    let rootfs = Rootfs::new();
+    let script = format!("exec {}", main(&rootfs.tag()));
+    let command = ["/grace", "--", "sh", "-c", &script];
+    let mut container = Container::start(dockerd.runtime(), rootfs, &command, &[]);
+    wait_probe(&container.rootfs, "main");
+    let begun: u64 = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+        .try_into()
+        .unwrap();
+    let (code, took) = container.stop(Duration::from_secs(10));
+    assert_eq!(code, 143, "{}", container.logs());
+    assert!(finished_cleanup(&container.rootfs.markers(), "main"));
+    let to_exit = Duration::from_nanos(docker_finished_ns(&dockerd, &container.name) - begun);
+    eprintln!(
+        "2 s cleanup: StopContainer returned after {:?} (exit {:?} after the call); \
+         docker stop returned after {took:?} (exit {to_exit:?} after the command began)",
+        cri.took, cri.to_exit
+    );
+    for taken in [cri.took, cri.to_exit, took, to_exit] {
+        assert!(
+            taken >= Duration::from_secs(2) && taken < Duration::from_secs(10),
+            "{taken:?}"
+        );
+    }
 }

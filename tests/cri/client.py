@@ -5,8 +5,10 @@ Debian's python3-grpcio and the messages protoc made from cri.proto.
 
 calls runtime.v1.RuntimeService/METHOD on the unix socket SOCKET with the
 request read as protobuf JSON, and prints
-{"elapsed_ms": MS, "response": RESPONSE} on success, where MS is the
-call's own duration (for StopContainer: until the container has exited).
+{"begun_ns": NS, "elapsed_ms": MS, "response": RESPONSE} on success, where
+NS is the wall-clock time the call was made (nanoseconds since the epoch,
+the clock of ContainerStatus's finished_at) and MS the call's own duration
+(for StopContainer: until the container has exited).
 A gRPC error is printed on stderr, with exit code 1.
 """
 
@@ -34,6 +36,7 @@ def main():
             request_serializer=request_class.SerializeToString,
             response_deserializer=response_class.FromString,
         )
+        begun_ns = time.time_ns()
         begun = time.monotonic()
         try:
             response = call(request, timeout=120)
@@ -44,6 +47,7 @@ def main():
     print(
         json.dumps(
             {
+                "begun_ns": begun_ns,
                 "elapsed_ms": elapsed_ms,
                 "response": json_format.MessageToDict(
                     response, preserving_proto_field_name=True
