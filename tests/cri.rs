@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use crate::containers::{Container, Rootfs, host_processes_mentioning, wait_probe};
 use crate::docker::{Dockerd, remove_leftovers};
 use crate::e2e::{probe, shape_names, shapes_script, wait_for_shapes};
-use crate::util::{BOUND, TempDir, check, finished_cleanup, signals_received};
+use crate::util::{BOUND, TempDir, check, event_time, finished_cleanup, signals_received};
 
 /// Debian's python3 (python3-grpcio is installed for it), whatever other
 /// python3 comes first on PATH.
@@ -369,6 +369,7 @@ impl<'a> Pod<'a> {
             .and_then(|ns| ns.parse::<u64>().ok())
             .expect("finished_at");
         Stop {
+            begun_ms: answer["begun_ms"].as_f64().unwrap() as u64,
             took: Duration::from_secs_f64(answer["elapsed_ms"].as_f64().unwrap() / 1000.0),
             to_exit: Duration::from_nanos(finished_ns.saturating_sub(begun_ns)),
             status,
@@ -399,8 +400,10 @@ impl<'a> Pod<'a> {
 }
 
 /// What a `StopContainer` took, as the caller saw it (until the call
-/// returned) and as containerd recorded it (until the container's exit).
+/// returned) and as containerd recorded it (until the container's exit),
+/// and when it began on the probe's clock (CLOCK_MONOTONIC, ms).
 struct Stop {
+    begun_ms: u64,
     took: Duration,
     to_exit: Duration,
     status: Value,
@@ -509,17 +512,28 @@ fn shared_process_namespace_grace_stops_its_own_tree_only() {
     every_shape_is_stopped(Pid::Pod, "sleep");
 }
 
-/// The preStop tests' `terminationGracePeriodSeconds`, and how long their
+/// The recipe tests' `terminationGracePeriodSeconds`, and how long a
 /// preStop hook takes.
 const TERMINATION_GRACE_PERIOD: u64 = 6;
 const HOOK_SECONDS: u64 = 2;
 
+/// How a pod deletion went: `StopContainer`'s timeout, how long it took,
+/// the exit code, and how long after the call the first process was
+/// signalled.
+struct Deletion {
+    timeout: u64,
+    took: Duration,
+    code: i64,
+    signalled_after: Duration,
+}
+
 /// A sibling with a cleanup, a process that ignores SIGTERM and a main
-/// process, under grace with `GRACE_GRACE_PERIOD=grace_period` (the
-/// recipe's `env:`). Its preStop hook (`sleep HOOK_SECONDS`) runs as the
-/// kubelet runs it, then `StopContainer` gets what the kubelet leaves.
-/// Returns that timeout, how long the stop took and the exit code.
-fn stop_after_a_pre_stop_hook(grace_period: &str) -> (u64, Duration, i64) {
+/// process, under grace with `envs` (the recipe's `env:`), deleted as the
+/// kubelet deletes a pod with `terminationGracePeriodSeconds`
+/// TERMINATION_GRACE_PERIOD: its preStop hook (`sleep HOOK_SECONDS`), if
+/// `hook`, runs as the kubelet runs it, then `StopContainer` gets what the
+/// kubelet leaves.
+fn delete(envs: &[(&str, &str)], hook: bool) -> Deletion {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
     let containerd = Containerd::start(&rootfs);
@@ -530,26 +544,67 @@ fn stop_after_a_pre_stop_hook(grace_period: &str) -> (u64, Duration, i64) {
         probe("sibling", "--cleanup-ms 300 &", &tag),
         probe("main", "--cleanup-ms 100", &tag)
     );
-    let app = pod.start(
-        "app",
-        &["/grace", "--", "sh", "-c", &script],
-        &[("GRACE_GRACE_PERIOD", grace_period)],
-    );
+    let app = pod.start("app", &["/grace", "--", "sh", "-c", &script], envs);
     for name in ["ignorer", "sibling", "main"] {
         wait_probe(&rootfs, name);
     }
-    let hook = HOOK_SECONDS.to_string();
-    let timeout = pod.pre_stop(&app, &["sleep", &hook], TERMINATION_GRACE_PERIOD);
+    let timeout = if hook {
+        let seconds = HOOK_SECONDS.to_string();
+        pod.pre_stop(&app, &["sleep", &seconds], TERMINATION_GRACE_PERIOD)
+    } else {
+        TERMINATION_GRACE_PERIOD
+    };
     let markers = rootfs.markers();
     // The hook ran in the container while everything in it went on.
     assert_eq!(signals_received(&markers, "main"), Vec::<i64>::new());
-    let Stop { took, status, .. } = pod.stop(&app, timeout);
+    let Stop {
+        begun_ms,
+        took,
+        status,
+        ..
+    } = pod.stop(&app, timeout);
     let log = pod.log("app");
     eprintln!("StopContainer(timeout = {timeout}) took {took:?}\n{log}");
     assert!(finished_cleanup(&markers, "sibling"), "{log}");
     assert!(finished_cleanup(&markers, "main"), "{log}");
     assert!(!finished_cleanup(&markers, "ignorer"), "{log}");
-    (timeout, took, exit_code(&status))
+    let signalled = event_time(&markers, "sibling", "signal").expect("the sibling's SIGTERM");
+    Deletion {
+        timeout,
+        took,
+        code: exit_code(&status),
+        signalled_after: Duration::from_millis(signalled.saturating_sub(begun_ms)),
+    }
+}
+
+#[test]
+fn recipe_stop_delay_instead_of_a_hook_leaves_the_last_kill_to_grace() {
+    // The recipe's env: one second under terminationGracePeriodSeconds,
+    // and a stop delay instead of a preStop hook.
+    let grace_period = TERMINATION_GRACE_PERIOD - 1;
+    let deletion = delete(
+        &[
+            ("GRACE_GRACE_PERIOD", &format!("{grace_period}s")),
+            ("GRACE_STOP_DELAY", "2s"),
+        ],
+        false,
+    );
+    let Deletion {
+        timeout,
+        took,
+        code,
+        signalled_after,
+    } = deletion;
+    assert!(
+        signalled_after >= Duration::from_secs(2),
+        "signalled {signalled_after:?} after StopContainer"
+    );
+    // grace's deadline, before containerd's SIGKILL at `timeout`.
+    assert_eq!(
+        code, 143,
+        "StopContainer(timeout = {timeout}) took {took:?}"
+    );
+    assert!(took >= Duration::from_secs(grace_period), "took {took:?}");
 }
 
 #[test]
@@ -557,7 +612,12 @@ fn pre_stop_hook_with_the_recipes_grace_period_leaves_the_last_kill_to_grace() {
     // docs/recipes.md: with a preStop hook, one second under
     // terminationGracePeriodSeconds less the hook's time.
     let grace_period = TERMINATION_GRACE_PERIOD - 1 - HOOK_SECONDS;
-    let (timeout, took, code) = stop_after_a_pre_stop_hook(&format!("{grace_period}s"));
+    let Deletion {
+        timeout,
+        took,
+        code,
+        ..
+    } = delete(&[("GRACE_GRACE_PERIOD", &format!("{grace_period}s"))], true);
     // grace killed the ignorer at its deadline and exited with main's 143
     // before containerd's SIGKILL at `timeout` (which would make it 137).
     assert_eq!(
@@ -573,7 +633,12 @@ fn pre_stop_hook_with_one_second_under_the_period_loses_the_last_kill() {
     // hook, so a grace period of one second under
     // terminationGracePeriodSeconds outlasts what the kubelet leaves.
     let grace_period = TERMINATION_GRACE_PERIOD - 1;
-    let (timeout, took, code) = stop_after_a_pre_stop_hook(&format!("{grace_period}s"));
+    let Deletion {
+        timeout,
+        took,
+        code,
+        ..
+    } = delete(&[("GRACE_GRACE_PERIOD", &format!("{grace_period}s"))], true);
     assert!(timeout < grace_period, "timeout {timeout}");
     // containerd SIGKILLed grace (137) at `timeout`, before its deadline.
     assert_eq!(

@@ -5,10 +5,12 @@ Debian's python3-grpcio and the messages protoc made from cri.proto.
 
 calls runtime.v1.RuntimeService/METHOD on the unix socket SOCKET with the
 request read as protobuf JSON, and prints
-{"begun_ns": NS, "elapsed_ms": MS, "response": RESPONSE} on success, where
-NS is the wall-clock time the call was made (nanoseconds since the epoch,
-the clock of ContainerStatus's finished_at) and MS the call's own duration
-(for StopContainer: until the container has exited).
+{"begun_ns": NS, "begun_ms": BEGUN, "elapsed_ms": MS, "response": RESPONSE}
+on success, where NS is the wall-clock time the call was made (nanoseconds
+since the epoch, the clock of ContainerStatus's finished_at), BEGUN the
+same moment on CLOCK_MONOTONIC (milliseconds, the clock of the probe's
+log) and MS the call's own duration (for StopContainer: until the
+container has exited).
 A gRPC error is printed on stderr, with exit code 1.
 """
 
@@ -38,8 +40,9 @@ def main():
         )
         begun_ns = time.time_ns()
         begun = time.monotonic()
+        begun_ms = begun * 1000
         try:
-            response = call(request, timeout=120)
+            response = call(request, timeout=60)
         except grpc.RpcError as error:
             print("{}: {}".format(error.code(), error.details()), file=sys.stderr)
             return 1
@@ -48,6 +51,7 @@ def main():
         json.dumps(
             {
                 "begun_ns": begun_ns,
+                "begun_ms": begun_ms,
                 "elapsed_ms": elapsed_ms,
                 "response": json_format.MessageToDict(
                     response, preserving_proto_field_name=True
