@@ -22,9 +22,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use crate::containers::{Container, Rootfs, host_processes_mentioning, wait_probe};
-use crate::docker::{Dockerd, remove_leftovers};
-use crate::e2e::{probe, shape_names, shapes_script, wait_for_shapes};
-use crate::util::{BOUND, TempDir, check, event_time, finished_cleanup, signals_received};
+use crate::docker::{Dockerd, await_daemon, remove_leftovers, stop_daemon};
+use crate::e2e::{probe, shapes_script, unfinished_shapes, wait_for_shapes};
+use crate::util::{TempDir, check, event_time, finished_cleanup, signals_received};
 
 /// Debian's python3 (python3-grpcio is installed for it), whatever other
 /// python3 comes first on PATH.
@@ -32,10 +32,6 @@ const PYTHON: &str = "/usr/bin/python3";
 
 /// The image both the sandboxes and the containers run.
 const IMAGE: &str = "grace-test.local/busybox:1";
-
-/// How long containerd may take to answer on its socket: the machine's
-/// bound, not grace's (as dockerd's in tests/docker.rs).
-const START_BOUND: Duration = Duration::from_secs(60);
 
 fn cri_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,7 +98,6 @@ state = "{d}/state"
         );
         fs::write(dir.join("config.toml"), config).unwrap();
         let log = fs::File::create(dir.join("containerd.log")).unwrap();
-        let begun = Instant::now();
         let daemon = Command::new("containerd")
             .arg("--config")
             .arg(dir.join("config.toml"))
@@ -112,25 +107,15 @@ state = "{d}/state"
             .stderr(log)
             .spawn()
             .expect("containerd installed (Debian's containerd)");
+        // Owned first, so that a failed start is cleaned up too.
         let mut containerd = Containerd { daemon, dir };
-        loop {
-            if let Some(status) = containerd.daemon.try_wait().expect("try_wait") {
-                panic!(
-                    "containerd exited at start-up ({status}):\n{}",
-                    containerd.log()
-                );
-            }
-            if containerd.try_call("Version", &json!({})).is_ok() {
-                break;
-            }
-            assert!(
-                begun.elapsed() < START_BOUND,
-                "containerd did not answer on its socket within {START_BOUND:?}:\n{}",
-                containerd.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("containerd answered after {:?}", begun.elapsed());
+        let dir = containerd.dir.path().to_path_buf();
+        await_daemon(
+            "containerd",
+            &mut containerd.daemon,
+            &dir.join("containerd.log"),
+            || call_in(&dir, "Version", &json!({})).is_ok(),
+        );
         containerd.import(rootfs);
         containerd
     }
@@ -143,33 +128,8 @@ state = "{d}/state"
         fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
     }
 
-    /// `RuntimeService/METHOD(request)`: the client's answer, with the
-    /// response, when the call was made and how long it took (see
-    /// tests/cri/client.py).
     fn try_call(&self, method: &str, request: &Value) -> Result<Value, String> {
-        let mut client = Command::new(PYTHON)
-            .arg(cri_dir().join("client.py"))
-            .arg(self.socket())
-            .arg(method)
-            .env("PYTHONPATH", self.dir.join("python"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 installed (Debian's python3-grpcio)");
-        {
-            use std::io::Write;
-            let mut stdin = client.stdin.take().unwrap();
-            stdin.write_all(request.to_string().as_bytes()).unwrap();
-        }
-        let output = client.wait_with_output().expect("client");
-        if !output.status.success() {
-            return Err(format!(
-                "{method}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ));
-        }
-        Ok(serde_json::from_slice(&output.stdout).expect("the client's JSON"))
+        call_in(self.dir.path(), method, request)
     }
 
     /// The response of `RuntimeService/METHOD(request)`.
@@ -252,18 +212,38 @@ state = "{d}/state"
     }
 }
 
+/// `RuntimeService/METHOD(request)` on the containerd of directory `dir`:
+/// the client's answer, with the response, when the call was made and how
+/// long it took (see tests/cri/client.py).
+fn call_in(dir: &Path, method: &str, request: &Value) -> Result<Value, String> {
+    let mut client = Command::new(PYTHON)
+        .arg(cri_dir().join("client.py"))
+        .arg(dir.join("containerd.sock"))
+        .arg(method)
+        .env("PYTHONPATH", dir.join("python"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 installed (Debian's python3-grpcio)");
+    {
+        use std::io::Write;
+        let mut stdin = client.stdin.take().unwrap();
+        stdin.write_all(request.to_string().as_bytes()).unwrap();
+    }
+    let output = client.wait_with_output().expect("client");
+    if !output.status.success() {
+        return Err(format!(
+            "{method}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(serde_json::from_slice(&output.stdout).expect("the client's JSON"))
+}
+
 impl Drop for Containerd {
     fn drop(&mut self) {
-        if let Ok(pid) = i32::try_from(self.daemon.id()) {
-            // SAFETY: kill(2) with plain integers, on our own child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + BOUND;
-        while matches!(self.daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        stop_daemon(&mut self.daemon);
         // containerd leaves its shims and their containers running when it
         // stops: they are meant to outlive a daemon's restart.
         remove_leftovers(self.dir.path(), &self.dir.join("runc"));
@@ -463,10 +443,7 @@ fn every_shape_is_stopped(pid: Pid, pid1: &str) {
     // 143: main died of SIGTERM and grace passed that on; containerd's
     // SIGKILL of grace at its 10 s would have made it 137.
     assert_eq!(exit_code(&status), 143, "{status}\n{log}");
-    let unfinished: Vec<String> = shape_names()
-        .into_iter()
-        .filter(|name| name != "ignorer" && !finished_cleanup(&markers, name))
-        .collect();
+    let unfinished = unfinished_shapes(&markers);
     assert!(
         unfinished.is_empty(),
         "did not finish: {unfinished:?}\n{log}"

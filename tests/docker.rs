@@ -21,10 +21,33 @@ use crate::util::{BOUND, TempDir, check};
 /// PATH may speak a newer API.
 pub const DOCKER: &str = "/usr/bin/docker";
 
-/// How long dockerd may take to answer on its socket. It took 0.14 s to 1 s
-/// on this machine kind, idle to loaded; the bound is the machine's, not
-/// grace's, so it is generous.
+/// How long a daemon (dockerd, or tests/cri.rs's containerd) may take to
+/// answer on its socket. dockerd took 0.14 s to 1 s on this machine kind,
+/// idle to loaded, containerd 0.6 s to 1 s; the bound is the machine's,
+/// not grace's, so it is generous.
 const START_BOUND: Duration = Duration::from_secs(60);
+
+/// Waits until `daemon`, just started, `answers`; fails with its `log` if
+/// it exits first or START_BOUND passes.
+pub fn await_daemon(name: &str, daemon: &mut Child, log: &Path, mut answers: impl FnMut() -> bool) {
+    let begun = Instant::now();
+    let log = || fs::read_to_string(log).unwrap_or_default();
+    loop {
+        if let Some(status) = daemon.try_wait().expect("try_wait") {
+            panic!("{name} exited at start-up ({status}):\n{}", log());
+        }
+        if answers() {
+            break;
+        }
+        assert!(
+            begun.elapsed() < START_BOUND,
+            "{name} did not answer on its socket within {START_BOUND:?}:\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("{name} answered after {:?}", begun.elapsed());
+}
 
 /// `docker --host unix://SOCKET`, for the client and for compose.
 pub fn docker(socket: &Path) -> Command {
@@ -50,7 +73,6 @@ impl Dockerd {
         fs::write(&config_path, config).unwrap();
         let log = fs::File::create(dir.join("dockerd.log")).unwrap();
         let tag = tag(&dir);
-        let begun = Instant::now();
         let daemon = Command::new("dockerd")
             .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
             .args(["--storage-driver=vfs", "--data-root"])
@@ -77,22 +99,16 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .expect("dockerd installed (Debian's docker.io)");
+        // Owned first, so that a failed start is cleaned up too.
         let mut dockerd = Dockerd { daemon, dir };
-        loop {
-            if let Some(status) = dockerd.daemon.try_wait().expect("try_wait") {
-                panic!("dockerd exited at start-up ({status}):\n{}", dockerd.log());
-            }
-            if dockerd.docker(&["version"]).status.success() {
-                break;
-            }
-            assert!(
-                begun.elapsed() < START_BOUND,
-                "dockerd did not answer on its socket within {START_BOUND:?}:\n{}",
-                dockerd.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("dockerd answered after {:?}", begun.elapsed());
+        let socket = dockerd.socket();
+        let log = dockerd.dir.join("dockerd.log");
+        await_daemon("dockerd", &mut dockerd.daemon, &log, || {
+            docker(&socket)
+                .arg("version")
+                .output()
+                .is_ok_and(|output| output.status.success())
+        });
         dockerd
     }
 
@@ -117,10 +133,6 @@ impl Dockerd {
             .expect("docker client installed (Debian's docker.io)")
     }
 
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
-    }
-
     fn stop(&mut self) {
         let ids = self.docker(&["ps", "--all", "--quiet"]);
         let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
@@ -132,17 +144,22 @@ impl Dockerd {
             args.extend(ids);
             let _ = self.docker(&args);
         }
-        if let Ok(pid) = i32::try_from(self.daemon.id()) {
-            // SAFETY: kill(2) with plain integers, on our own child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + BOUND;
-        while matches!(self.daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        stop_daemon(&mut self.daemon);
     }
+}
+
+/// SIGTERM to `daemon`, then SIGKILL if it has not exited within BOUND.
+pub fn stop_daemon(daemon: &mut Child) {
+    if let Ok(pid) = i32::try_from(daemon.id()) {
+        // SAFETY: kill(2) with plain integers, on our own child.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + BOUND;
+    while matches!(daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
 }
 
 /// The scratch directory's unique name: in the namespaces, and on the
