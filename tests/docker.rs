@@ -27,21 +27,28 @@ pub const DOCKER: &str = "/usr/bin/docker";
 /// not grace's, so it is generous.
 const START_BOUND: Duration = Duration::from_secs(60);
 
-/// Waits until `daemon`, just started, `answers`; fails with its `log` if
-/// it exits first or START_BOUND passes.
-pub fn await_daemon(name: &str, daemon: &mut Child, log: &Path, mut answers: impl FnMut() -> bool) {
+/// Waits until `daemon`, just started, answers (`ask` is Ok); fails with
+/// its `log` if it exits first, or with the last error too if START_BOUND
+/// passes (a client that cannot run at all shows there).
+pub fn await_daemon(
+    name: &str,
+    daemon: &mut Child,
+    log: &Path,
+    mut ask: impl FnMut() -> Result<(), String>,
+) {
     let begun = Instant::now();
     let log = || fs::read_to_string(log).unwrap_or_default();
     loop {
         if let Some(status) = daemon.try_wait().expect("try_wait") {
             panic!("{name} exited at start-up ({status}):\n{}", log());
         }
-        if answers() {
-            break;
-        }
+        let error = match ask() {
+            Ok(()) => break,
+            Err(error) => error,
+        };
         assert!(
             begun.elapsed() < START_BOUND,
-            "{name} did not answer on its socket within {START_BOUND:?}:\n{}",
+            "{name} did not answer on its socket within {START_BOUND:?}: {error}\n{}",
             log()
         );
         std::thread::sleep(Duration::from_millis(20));
@@ -104,10 +111,14 @@ impl Dockerd {
         let socket = dockerd.socket();
         let log = dockerd.dir.join("dockerd.log");
         await_daemon("dockerd", &mut dockerd.daemon, &log, || {
-            docker(&socket)
+            let output = docker(&socket)
                 .arg("version")
                 .output()
-                .is_ok_and(|output| output.status.success())
+                .map_err(|error| error.to_string())?;
+            match output.status.success() {
+                true => Ok(()),
+                false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
+            }
         });
         dockerd
     }
