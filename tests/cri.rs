@@ -13,10 +13,12 @@
 //! will not stop), and whatever it left running or mounted is killed and
 //! unmounted (tests/docker.rs's `remove_leftovers`).
 
+use std::cell::RefCell;
 use std::fs;
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
@@ -41,6 +43,7 @@ fn cri_dir() -> PathBuf {
 
 pub struct Containerd {
     daemon: Child,
+    client: RefCell<Client>,
     dir: TempDir,
 }
 
@@ -108,14 +111,16 @@ state = "{d}/state"
             .spawn()
             .expect("containerd installed (Debian's containerd)");
         // Owned first, so that a failed start is cleaned up too.
-        let mut containerd = Containerd { daemon, dir };
-        let dir = containerd.dir.path().to_path_buf();
-        await_daemon(
-            "containerd",
-            &mut containerd.daemon,
-            &dir.join("containerd.log"),
-            || call_in(&dir, "Version", &json!({})).map(drop),
-        );
+        let mut containerd = Containerd {
+            daemon,
+            client: RefCell::new(Client::start(dir.path())),
+            dir,
+        };
+        let log = containerd.dir.join("containerd.log");
+        let client = containerd.client.get_mut();
+        await_daemon("containerd", &mut containerd.daemon, &log, || {
+            client.call("Version", &json!({})).map(drop)
+        });
         containerd.import(rootfs);
         containerd
     }
@@ -129,7 +134,7 @@ state = "{d}/state"
     }
 
     fn try_call(&self, method: &str, request: &Value) -> Result<Value, String> {
-        call_in(self.dir.path(), method, request)
+        self.client.borrow_mut().call(method, request)
     }
 
     /// The response of `RuntimeService/METHOD(request)`.
@@ -212,33 +217,56 @@ state = "{d}/state"
     }
 }
 
-/// `RuntimeService/METHOD(request)` on the containerd of directory `dir`:
-/// the client's answer, with the response, when the call was made and how
-/// long it took (see tests/cri/client.py).
-fn call_in(dir: &Path, method: &str, request: &Value) -> Result<Value, String> {
-    let mut client = Command::new(PYTHON)
-        .arg(cri_dir().join("client.py"))
-        .arg(dir.join("containerd.sock"))
-        .arg(method)
-        .env("PYTHONPATH", dir.join("python"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 installed (Debian's python3-grpcio)");
-    {
-        use std::io::Write;
-        let mut stdin = client.stdin.take().unwrap();
-        stdin.write_all(request.to_string().as_bytes()).unwrap();
+/// tests/cri/client.py, one process per test, speaking to the containerd
+/// of one directory.
+struct Client {
+    process: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+impl Client {
+    fn start(dir: &Path) -> Self {
+        let mut process = Command::new(PYTHON)
+            .arg(cri_dir().join("client.py"))
+            .arg(dir.join("containerd.sock"))
+            .env("PYTHONPATH", dir.join("python"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 installed (Debian's python3-grpcio)");
+        let stdin = process.stdin.take().unwrap();
+        let stdout = BufReader::new(process.stdout.take().unwrap());
+        Client {
+            process,
+            stdin,
+            stdout,
+        }
     }
-    let output = client.wait_with_output().expect("client");
-    if !output.status.success() {
-        return Err(format!(
-            "{method}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+
+    /// `RuntimeService/METHOD(request)`: the client's answer, with the
+    /// response, when the call was made and how long it took (see
+    /// tests/cri/client.py).
+    fn call(&mut self, method: &str, request: &Value) -> Result<Value, String> {
+        let order = json!({"method": method, "request": request});
+        let mut line = String::new();
+        writeln!(self.stdin, "{order}")
+            .and_then(|()| self.stdout.read_line(&mut line))
+            .map_err(|error| format!("{method}: the client: {error}"))?;
+        let answer: Value = serde_json::from_str(&line)
+            .map_err(|_| format!("{method}: the client ended (its stderr is above)"))?;
+        match answer["error"].as_str() {
+            Some(error) => Err(format!("{method}: {error}")),
+            None => Ok(answer),
+        }
     }
-    Ok(serde_json::from_slice(&output.stdout).expect("the client's JSON"))
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 impl Drop for Containerd {
