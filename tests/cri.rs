@@ -401,8 +401,7 @@ impl<'a> Pod<'a> {
         );
         let response = &answer["response"];
         assert_eq!(response["exit_code"].as_i64().unwrap_or(0), 0, "{response}");
-        // The call's own time, as the kubelet times the hook: not the
-        // client's start.
+        // The call's own time: the kubelet times the hook around its call.
         let hook_seconds = answer["elapsed_ms"].as_f64().unwrap() as u64 / 1000;
         grace_period.saturating_sub(hook_seconds).max(2)
     }
