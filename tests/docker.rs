@@ -21,10 +21,40 @@ use crate::util::{BOUND, TempDir, check};
 /// PATH may speak a newer API.
 pub const DOCKER: &str = "/usr/bin/docker";
 
-/// How long dockerd may take to answer on its socket. It took 0.14 s to 1 s
-/// on this machine kind, idle to loaded; the bound is the machine's, not
-/// grace's, so it is generous.
+/// How long a daemon (dockerd, or tests/cri.rs's containerd) may take to
+/// answer on its socket. dockerd took 0.14 s to 1 s on this machine kind,
+/// idle to loaded, containerd 0.6 s to 1 s; the bound is the machine's,
+/// not grace's, so it is generous.
 const START_BOUND: Duration = Duration::from_secs(60);
+
+/// Waits until `daemon`, just started, answers (`ask` is Ok); fails with
+/// its `log` if it exits first, or with the last error too if START_BOUND
+/// passes (a client that cannot run at all shows there).
+pub fn await_daemon(
+    name: &str,
+    daemon: &mut Child,
+    log: &Path,
+    mut ask: impl FnMut() -> Result<(), String>,
+) {
+    let begun = Instant::now();
+    let log = || fs::read_to_string(log).unwrap_or_default();
+    loop {
+        if let Some(status) = daemon.try_wait().expect("try_wait") {
+            panic!("{name} exited at start-up ({status}):\n{}", log());
+        }
+        let error = match ask() {
+            Ok(()) => break,
+            Err(error) => error,
+        };
+        assert!(
+            begun.elapsed() < START_BOUND,
+            "{name} did not answer on its socket within {START_BOUND:?}: {error}\n{}",
+            log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!("{name} answered after {:?}", begun.elapsed());
+}
 
 /// `docker --host unix://SOCKET`, for the client and for compose.
 pub fn docker(socket: &Path) -> Command {
@@ -50,7 +80,6 @@ impl Dockerd {
         fs::write(&config_path, config).unwrap();
         let log = fs::File::create(dir.join("dockerd.log")).unwrap();
         let tag = tag(&dir);
-        let begun = Instant::now();
         let daemon = Command::new("dockerd")
             .args(["--iptables=false", "--ip6tables=false", "--bridge=none"])
             .args(["--storage-driver=vfs", "--data-root"])
@@ -77,22 +106,20 @@ impl Dockerd {
             .stderr(log)
             .spawn()
             .expect("dockerd installed (Debian's docker.io)");
+        // Owned first, so that a failed start is cleaned up too.
         let mut dockerd = Dockerd { daemon, dir };
-        loop {
-            if let Some(status) = dockerd.daemon.try_wait().expect("try_wait") {
-                panic!("dockerd exited at start-up ({status}):\n{}", dockerd.log());
+        let socket = dockerd.socket();
+        let log = dockerd.dir.join("dockerd.log");
+        await_daemon("dockerd", &mut dockerd.daemon, &log, || {
+            let output = docker(&socket)
+                .arg("version")
+                .output()
+                .map_err(|error| error.to_string())?;
+            match output.status.success() {
+                true => Ok(()),
+                false => Err(String::from_utf8_lossy(&output.stderr).into_owned()),
             }
-            if dockerd.docker(&["version"]).status.success() {
-                break;
-            }
-            assert!(
-                begun.elapsed() < START_BOUND,
-                "dockerd did not answer on its socket within {START_BOUND:?}:\n{}",
-                dockerd.log()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        eprintln!("dockerd answered after {:?}", begun.elapsed());
+        });
         dockerd
     }
 
@@ -117,10 +144,6 @@ impl Dockerd {
             .expect("docker client installed (Debian's docker.io)")
     }
 
-    pub fn log(&self) -> String {
-        fs::read_to_string(self.dir.join("dockerd.log")).unwrap_or_default()
-    }
-
     fn stop(&mut self) {
         let ids = self.docker(&["ps", "--all", "--quiet"]);
         let ids = String::from_utf8_lossy(&ids.stdout).into_owned();
@@ -132,17 +155,22 @@ impl Dockerd {
             args.extend(ids);
             let _ = self.docker(&args);
         }
-        if let Ok(pid) = i32::try_from(self.daemon.id()) {
-            // SAFETY: kill(2) with plain integers, on our own child.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let deadline = Instant::now() + BOUND;
-        while matches!(self.daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
+        stop_daemon(&mut self.daemon);
     }
+}
+
+/// SIGTERM to `daemon`, then SIGKILL if it has not exited within BOUND.
+pub fn stop_daemon(daemon: &mut Child) {
+    if let Ok(pid) = i32::try_from(daemon.id()) {
+        // SAFETY: kill(2) with plain integers, on our own child.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+    }
+    let deadline = Instant::now() + BOUND;
+    while matches!(daemon.try_wait(), Ok(None)) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = daemon.kill();
+    let _ = daemon.wait();
 }
 
 /// The scratch directory's unique name: in the namespaces, and on the
@@ -204,37 +232,45 @@ impl Drop for Dockerd {
         self.stop();
         // A daemon that had to be killed leaves its containers, under the
         // runc root it gave its containerd (one per namespace).
-        let runc_roots = fs::read_dir(self.dir.join("exec").join("runtime-runc"));
-        for root in runc_roots.into_iter().flatten().flatten() {
-            for container in fs::read_dir(root.path()).into_iter().flatten().flatten() {
-                let _ = Command::new("runc")
-                    .arg("--root")
-                    .arg(root.path())
-                    .args(["delete", "--force"])
-                    .arg(container.file_name())
-                    .stdin(Stdio::null())
-                    .output();
-            }
+        remove_leftovers(self.dir.path(), &self.dir.join("exec").join("runtime-runc"));
+    }
+}
+
+/// What a daemon keeping its state in `dir` left once stopped or killed:
+/// the containers under each runc root in `runc_roots` (one per
+/// containerd namespace), the containerd and shims that served it (their
+/// command lines name `dir`) with the sockets the shims bound outside it,
+/// and the mounts below `dir`.
+pub fn remove_leftovers(dir: &Path, runc_roots: &Path) {
+    for root in fs::read_dir(runc_roots).into_iter().flatten().flatten() {
+        for container in fs::read_dir(root.path()).into_iter().flatten().flatten() {
+            let _ = Command::new("runc")
+                .arg("--root")
+                .arg(root.path())
+                .args(["delete", "--force"])
+                .arg(container.file_name())
+                .stdin(Stdio::null())
+                .output();
         }
-        // And its containerd and shims.
-        let needle = format!("{}/", self.dir.path().display());
-        for pid in host_processes_mentioning(&needle) {
-            let sockets = bound_sockets(pid);
-            // SAFETY: kill(2) with plain integers; the process serves only
-            // this test's daemon (its command line names the directory).
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-            for socket in sockets
-                .iter()
-                .filter(|s| s.starts_with("/run/containerd/s"))
-            {
-                let _ = fs::remove_file(socket);
-            }
+    }
+    let needle = format!("{}/", dir.display());
+    for pid in host_processes_mentioning(&needle) {
+        let sockets = bound_sockets(pid);
+        // SAFETY: kill(2) with plain integers; the process serves only
+        // this test's daemon (its command line names the directory).
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        for socket in sockets
+            .iter()
+            .filter(|s| s.starts_with("/run/containerd/s"))
+        {
+            let _ = fs::remove_file(socket);
         }
-        // dockerd bind-mounts its data root onto itself, and netns and shm
-        // mounts live below it; it undoes them only when it stops cleanly.
-        for point in mounts_below(self.dir.path()) {
-            let _ = Command::new("umount").args(["--lazy", &point]).status();
-        }
+    }
+    // dockerd bind-mounts its data root onto itself, and netns and shm
+    // mounts live below it, as do a CRI sandbox's shm and every task's
+    // rootfs; a daemon undoes them only when it stops cleanly.
+    for point in mounts_below(dir) {
+        let _ = Command::new("umount").args(["--lazy", &point]).status();
     }
 }
 

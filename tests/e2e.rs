@@ -5,6 +5,7 @@
 //! `--init-path`. What each process lived through is read from the marker
 //! files it wrote into a bind-mounted directory.
 
+use std::path::Path;
 use std::time::Duration;
 
 use crate::containers::{
@@ -58,6 +59,14 @@ pub fn shape_names() -> Vec<String> {
     names
 }
 
+/// The shapes, the ignorer aside, that did not finish their cleanup.
+pub fn unfinished_shapes(markers: &Path) -> Vec<String> {
+    shape_names()
+        .into_iter()
+        .filter(|name| name != "ignorer" && !finished_cleanup(&markers, name))
+        .collect()
+}
+
 pub fn wait_for_shapes(rootfs: &Rootfs) {
     for name in shape_names() {
         wait_probe(rootfs, &name);
@@ -92,10 +101,7 @@ fn every_shape_is_stopped_gracefully(
     let (code, took) = container.stop(Duration::from_secs(10));
     let logs = container.logs();
     assert_eq!(code, 143, "main died of SIGTERM\n{logs}");
-    let unfinished: Vec<String> = shape_names()
-        .into_iter()
-        .filter(|name| name != "ignorer" && !finished_cleanup(&markers, name))
-        .collect();
+    let unfinished = unfinished_shapes(&markers);
     assert!(
         unfinished.is_empty(),
         "did not finish: {unfinished:?}\n{logs}"

@@ -11,6 +11,7 @@ mod compare;
 mod compare_services;
 mod compat;
 mod containers;
+mod cri;
 mod docker;
 mod e2e;
 mod exit_status;
