@@ -33,6 +33,7 @@ mod scope;
 mod services;
 mod shutdown;
 mod signals;
+mod sink;
 mod spawn;
 mod supervisor;
 #[allow(unsafe_code)]
@@ -132,6 +133,8 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     };
     let mut config = config;
     log::configure(config.log_format, config.quiet, config.verbose);
+    // grace is an init from here on: a stderr nobody reads must not stop it.
+    log::never_block();
     for warning in warnings {
         warn!("environment", "{warning}");
     }
@@ -267,13 +270,15 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     if started.is_some_and(|started| started.owns_terminal) {
         spawn::reclaim_terminal();
     }
-    match outcome {
+    let code = match outcome {
         Ok(status) => status.exit_code(&config.success_exits),
         Err(error) => {
             error!("internal", "event loop failed: {error}");
             EXIT_INTERNAL
         }
-    }
+    };
+    log::finish(log::LAST_LINES);
+    code
 }
 
 fn version(personality: Personality) -> String {

@@ -47,7 +47,7 @@ pub use process::{
     set_foreground_group, set_parent_death_signal, spawn,
 };
 pub use ready::{Connect, connect, connect_result, notify_socket, open_null};
-pub use runtime::environment;
+pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
 
 /// A descriptor number, as the kernel hands them out.
