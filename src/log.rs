@@ -521,6 +521,42 @@ mod tests {
     }
 
     #[test]
+    fn lines_that_do_not_fit_are_dropped_whole_and_counted_once_drained() {
+        let (reader, writer) = sys::pipe().unwrap();
+        let mut own = Own {
+            sink: Some(Sink::open(writer.raw())),
+            dropped: 0,
+        };
+        // Nobody reads: the pipe fills, then the queue; nothing waits.
+        let line = format!("grace: {}\n", "x".repeat(90));
+        for _ in 0..3000 {
+            own.line(line.as_bytes());
+        }
+        assert!(own.dropped > 0);
+        let sink = own.sink.as_ref().unwrap();
+        assert!(sink.queued() <= QUEUE_LIMIT && sink.queued().is_multiple_of(line.len()));
+        // Now it is read: every line whole, then the count.
+        let mut got = Vec::new();
+        let mut buffer = [0u8; 65536];
+        loop {
+            while let Ok(Some(n @ 1..)) = sys::read_some(reader.raw(), &mut buffer) {
+                got.extend_from_slice(&buffer[..n]);
+            }
+            if own.sink.as_ref().unwrap().queued() == 0 {
+                break;
+            }
+            own.flush();
+        }
+        let text = String::from_utf8(got).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (last, written) = lines.split_last().unwrap();
+        assert!(written.iter().all(|l| format!("{l}\n") == line));
+        let dropped = 3000 - written.len();
+        assert!(last.contains(&format!("dropped {dropped} ")), "{last}");
+        assert_eq!(own.dropped, 0);
+    }
+
+    #[test]
     fn json_shows_the_timeline_by_default() {
         configure(Format::Json, false, 0);
         assert!(enabled(Level::Info) && !enabled(Level::Debug));

@@ -37,8 +37,8 @@ use core::time::Duration;
 
 use crate::log::{self, Format};
 use crate::prelude::*;
-use crate::sys::{self, RawFd};
 use crate::sink::{LINE_MAX, Sink, count_lines};
+use crate::sys::{self, RawFd};
 use crate::{json, warn};
 
 /// What one wake-up reads from one pipe.

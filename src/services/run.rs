@@ -8,7 +8,6 @@ use core::net::SocketAddr;
 
 use crate::prelude::*;
 
-
 use super::fleet::{self, Fleet, Hands, Note};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
