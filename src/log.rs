@@ -306,6 +306,7 @@ impl Own {
             return;
         };
         sink.flush();
+        sink.release();
         if self.dropped == 0 || sink.queued() > 0 || sink.poll_fd().is_none() {
             return;
         }

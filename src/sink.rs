@@ -133,10 +133,7 @@ impl Sink {
         while self.head < self.queue.len() {
             let rest = &self.queue[self.head..];
             let window = &rest[..rest.len().min(LINE_MAX)];
-            let size = window
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(window.len(), |at| at + 1);
+            let size = sys::find_last_byte(window, b'\n').map_or(window.len(), |at| at + 1);
             let bytes = &rest[..size];
             let written = match &self.way {
                 Way::Direct => sys::write_some(self.fd, bytes),
@@ -164,10 +161,18 @@ impl Sink {
         }
         self.queue.clear();
         self.head = 0;
-        if self.queue.capacity() > QUEUE_KEEP {
-            self.queue = Vec::new();
-        }
         0
+    }
+
+    /// Gives back an empty queue's memory once the lines have stopped
+    /// pouring in (its owner says when): during a flood the queue keeps
+    /// it, rather than ask the allocator (musl maps such sizes itself) at
+    /// every wake-up.
+    pub fn release(&mut self) {
+        if self.queued() == 0 && self.queue.capacity() > QUEUE_KEEP {
+            self.queue = Vec::new();
+            self.head = 0;
+        }
     }
 
     /// `Way::AfterPollout` without a POLLOUT in hand: whether a poll that

@@ -19,11 +19,11 @@
 //! - **Backpressure.** A destination's queue takes lines until it holds
 //!   64 KiB; while it does, the pipes feeding it are neither watched nor
 //!   read, so their writers block, as under `docker logs`. A wake-up reads
-//!   at most 4 KiB from one pipe, so a flooding service cannot starve the
+//!   at most 64 KiB from one pipe, so a flooding service cannot starve the
 //!   others, nor the signalfd in the same ppoll.
 //! - **Memory.** One read buffer is shared by every pipe; a pipe keeps
 //!   bytes of its own only while it holds part of a line, or lines that
-//!   wait for room (under 8 KiB: it is not read again until they fit).
+//!   wait for room (under 128 KiB: it is not read again until they fit).
 //!   A queue is at most 64 KiB plus one line, and gives its memory back
 //!   once it empties. Nothing is allocated per line.
 //! - **JSON.** Service lines keep the schema of grace's own (`time`,
@@ -41,13 +41,14 @@ use crate::sink::{LINE_MAX, Sink, count_lines};
 use crate::sys::{self, RawFd};
 use crate::{json, warn};
 
-/// What one wake-up reads from one pipe.
-const CHUNK: usize = 4096;
+/// What one wake-up reads from one pipe: a pipe's default capacity, so that
+/// a flood costs one ppoll and one read per 64 KiB (and writes of 4 KiB).
+const CHUNK: usize = 64 * 1024;
 /// The longest service name shown in a prefix, so that a line always has
 /// room for its text.
 const NAME_MAX: usize = 64;
 /// What `finish` reads at most from each pipe: a pipe's default capacity.
-const FINISH_READS: u8 = 16;
+const FINISH_READS: u8 = (64 * 1024 / CHUNK) as u8;
 /// What follows a JSON message at most: its closing quote, the partial
 /// mark, the end of the object.
 const JSON_TAIL: usize = "\",\"partial\":true}\n".len();
@@ -101,7 +102,8 @@ struct Pipe {
 
 /// What one read from a pipe gave.
 enum Read {
-    Data,
+    /// How many bytes.
+    Data(usize),
     /// Nothing yet (EAGAIN).
     Empty,
     /// EOF, or not open any more.
@@ -198,9 +200,17 @@ impl Output {
             return false;
         };
         self.stamp();
-        self.read(index);
+        let read = self.read(index);
         let sink = self.pipes[index].stream.index();
         flush(&mut self.sinks[sink], &mut self.dropped);
+        // Less than a full read: the service is not flooding (now), so
+        // the memory a flood needs goes back.
+        if !matches!(read, Read::Data(CHUNK)) {
+            self.sinks[sink].release();
+            if self.input.capacity() > LINE_MAX {
+                self.input = Vec::new();
+            }
+        }
         self.forget_if_done(index);
         // Lines another pipe kept waiting may fit now.
         self.refill(sink);
@@ -233,11 +243,11 @@ impl Output {
                     let read = self.read(index);
                     let pipe = &mut self.pipes[index];
                     let more = match read {
-                        Read::Data if pipe.finish_reads > 1 => {
+                        Read::Data(_) if pipe.finish_reads > 1 => {
                             pipe.finish_reads -= 1;
                             true
                         }
-                        Read::Data | Read::Empty => {
+                        Read::Data(_) | Read::Empty => {
                             // Nothing more is waited for: what is kept is
                             // a last line now.
                             pipe.fd = None;
@@ -313,31 +323,20 @@ impl Output {
         if self.sinks[pipe.stream.index()].full() {
             return Read::Full;
         }
-        let mut buffer = core::mem::take(&mut self.input);
-        buffer.resize(CHUNK, 0);
-        let outcome = match sys::read_some(fd, &mut buffer) {
-            Ok(None) => {
-                buffer.clear();
-                self.input = buffer;
-                return Read::Empty;
-            }
+        // Read after what the pipe keeps (part of a line), or into the
+        // shared buffer, which the pipe then holds until it is empty again.
+        if pipe.pending.is_empty() {
+            core::mem::swap(&mut pipe.pending, &mut self.input);
+            pipe.pending.clear();
+        }
+        let outcome = match sys::read_append(fd, &mut pipe.pending, CHUNK) {
+            Ok(None) => Read::Empty,
             Ok(Some(0)) | Err(_) => {
                 pipe.fd = None;
-                buffer.clear();
                 Read::End
             }
-            Ok(Some(n)) => {
-                buffer.truncate(n);
-                Read::Data
-            }
+            Ok(Some(n)) => Read::Data(n),
         };
-        if pipe.pending.is_empty() {
-            core::mem::swap(&mut pipe.pending, &mut buffer);
-        } else {
-            pipe.pending.extend_from_slice(&buffer);
-        }
-        buffer.clear();
-        self.input = buffer;
         self.pump(index);
         // Lend the buffer back when the pipe keeps nothing.
         let pipe = &mut self.pipes[index];
@@ -452,7 +451,7 @@ impl Style<'_> {
         if pending.is_empty() {
             return 0;
         }
-        let newline = pending.iter().position(|&b| b == b'\n');
+        let newline = sys::find_byte(pending, b'\n');
         let (line, whole) = match newline {
             Some(at) => (&pending[..at], true),
             None => (pending, end),

@@ -38,8 +38,8 @@ pub use file::{
     write_file,
 };
 pub use pipe::{
-    DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
-    write_some,
+    DescriptorKind, descriptor_kind, find_byte, find_last_byte, pipe, poll, read_append, read_some,
+    reopen_nonblocking, send_some, write_some,
 };
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
