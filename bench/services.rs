@@ -864,7 +864,7 @@ fn report(smoke: bool) {
 /// prefix). Each relay is timed from the first byte to the last line read.
 fn relays(smoke: bool, grace: &Path) -> String {
     const LINE: usize = 90;
-    let (megabytes, rounds) = if smoke { (16, 1) } else { (512, 3) };
+    let (megabytes, rounds) = if smoke { (16, 1) } else { (256, 3) };
     let lines = megabytes * 1024 * 1024 / LINE;
     let scratch = Scratch::new("relay");
     let file = scratch.0.join("lines");
