@@ -64,6 +64,14 @@ const EXIT_INTERNAL: i32 = 125;
 
 /// Called from the C entry point in `sys` with the raw argv.
 pub fn run(argv: Vec<Vec<u8>>) -> i32 {
+    let code = run_to_exit_code(argv);
+    // Lines still waiting for a full stderr get a bounded time, whichever
+    // way grace ends (nothing waits unless `log::never_block` was called).
+    log::finish(log::LAST_LINES);
+    code
+}
+
+fn run_to_exit_code(argv: Vec<Vec<u8>>) -> i32 {
     // First thing: block every signal, so none is lost or acted on by
     // default between now and the event loop. What we replace is what the
     // command must get back.
@@ -270,15 +278,13 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     if started.is_some_and(|started| started.owns_terminal) {
         spawn::reclaim_terminal();
     }
-    let code = match outcome {
+    match outcome {
         Ok(status) => status.exit_code(&config.success_exits),
         Err(error) => {
             error!("internal", "event loop failed: {error}");
             EXIT_INTERNAL
         }
-    };
-    log::finish(log::LAST_LINES);
-    code
+    }
 }
 
 fn version(personality: Personality) -> String {
