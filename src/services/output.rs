@@ -24,8 +24,12 @@
 //! - **Memory.** One read buffer is shared by every pipe; a pipe keeps
 //!   bytes of its own only while it holds part of a line, or lines that
 //!   wait for room (under 128 KiB: it is not read again until they fit).
-//!   A queue is at most 64 KiB plus one line, and gives its memory back
-//!   once it empties. Nothing is allocated per line.
+//!   A queue is at most 64 KiB plus one line. The read buffer and a
+//!   queue give their memory back once a read is shorter than 64 KiB (the
+//!   service has stopped flooding) and the queue is empty: not at every
+//!   wake-up of a flood, where the allocator (musl maps such sizes
+//!   itself) would cost more than the relay. Nothing is allocated per
+//!   line; newlines are found with the C library's memchr.
 //! - **JSON.** Service lines keep the schema of grace's own (`time`,
 //!   `level`, `event`, `message`): level `info`, event `output`, plus
 //!   `service` and `stream`; the message comes last so that a long line's
