@@ -37,8 +37,13 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("report") => report(args.iter().any(|a| a == "--smoke")),
+        // The relay figures alone (bench/services --relay).
+        Some("relay") => print!(
+            "{}",
+            relays(args.iter().any(|a| a == "--smoke"), &env_path("GRACE"))
+        ),
         _ => {
-            eprintln!("usage: services report [--smoke]");
+            eprintln!("usage: services report|relay [--smoke]");
             std::process::exit(2);
         }
     }
@@ -835,6 +840,7 @@ fn report(smoke: bool) {
         md,
         "- ordered stop of the 3-level chain within 5 % + 10 ms of the cleanups: measured by `scripts/compare-services`"
     );
+    md.push_str(&relays(smoke, &grace));
     println!("{md}");
     if !smoke {
         let block = format!(
@@ -846,4 +852,163 @@ fn report(smoke: bool) {
         section::write_block(&out, "services-figures", &block).expect("write BENCHMARKS.md");
         eprintln!("bench/services: wrote {}", out.display());
     }
+}
+
+/// The line relay (issue 21): how fast each relay moves a flood of 90-byte
+/// lines from a service's stdout to its own, read by the driver as fast as
+/// it can. One service whose command is `cat FILE` (the lines, from the
+/// page cache); the relay's stdout is a pipe the driver reads with 1 MiB
+/// reads, counting newlines until every line has arrived. grace prefixes
+/// each line (`s | `) as `mawk '{print "s | " $0}'` does; `cat` passes the
+/// bytes on, and so does supervisord (`stdout_logfile=/dev/stdout`, no
+/// prefix). Each relay is timed from the first byte to the last line read.
+fn relays(smoke: bool, grace: &Path) -> String {
+    const LINE: usize = 90;
+    let (megabytes, rounds) = if smoke { (16, 1) } else { (256, 3) };
+    let lines = megabytes * 1024 * 1024 / LINE;
+    let scratch = Scratch::new("relay");
+    let file = scratch.0.join("lines");
+    let mut text = Vec::with_capacity(lines * LINE);
+    for n in 0..lines {
+        let start = text.len();
+        let _ = write!(&mut text as &mut dyn std::io::Write, "{n:09} ");
+        text.resize(start + LINE - 1, b'x');
+        text.push(b'\n');
+    }
+    fs::write(&file, &text).expect("the lines");
+    drop(text);
+    let source = format!("cat {}", file.display());
+    let services = scratch.0.join("services.toml");
+    write(
+        &services,
+        &format!(
+            "[service.s]\ncommand = [\"/bin/sh\", \"-c\", {}]\n",
+            toml_string(&format!("exec {source}"))
+        ),
+        0o644,
+    );
+    let supervisord = scratch.0.join("supervisord.conf");
+    let d = scratch.0.display();
+    write(
+        &supervisord,
+        &format!(
+            "[supervisord]\nnodaemon=true\nuser=root\nlogfile=/dev/null\nlogfile_maxbytes=0\n\
+             pidfile={d}/supervisord.pid\nchildlogdir={d}\n\n\
+             [program:s]\ncommand={source}\nautorestart=false\nstartsecs=0\n\
+             stdout_logfile=/dev/stdout\nstdout_logfile_maxbytes=0\n"
+        ),
+        0o644,
+    );
+    let grace = grace.display().to_string();
+    let relays: Vec<(&str, Result<Vec<String>, String>)> = vec![
+        ("`cat`", Ok(sh(&format!("{source} | cat")))),
+        (
+            "`mawk` prefixing each line",
+            needs("/usr/bin/mawk", "mawk")
+                .map(|()| sh(&format!("{source} | mawk '{{print \"s | \" $0}}'"))),
+        ),
+        (
+            "grace `--config`",
+            Ok(vec![
+                grace,
+                "--config".into(),
+                services.display().to_string(),
+            ]),
+        ),
+        (
+            "supervisord (no prefix)",
+            needs("/usr/bin/supervisord", "supervisor").map(|()| {
+                vec![
+                    "/usr/bin/supervisord".into(),
+                    "-n".into(),
+                    "-c".into(),
+                    supervisord.display().to_string(),
+                ]
+            }),
+        ),
+    ];
+    let mut rates: Vec<Result<Vec<f64>, String>> = relays
+        .iter()
+        .map(|(_, r)| r.clone().map(|_| Vec::new()))
+        .collect();
+    for _ in 0..rounds {
+        for (index, (_, command)) in relays.iter().enumerate() {
+            if let (Ok(command), Ok(done)) = (command, &mut rates[index]) {
+                match relay_once(command, lines) {
+                    Ok(seconds) => done.push((lines * LINE) as f64 / seconds / 1e6),
+                    Err(why) => rates[index] = Err(why),
+                }
+            }
+        }
+    }
+    let rate = |index: usize| rates[index].as_ref().ok().map(|r| median(r.clone()));
+    let (cat, mawk) = (rate(0), rate(1));
+    let mut md = format!(
+        "\nRelay of {megabytes} MB of {LINE}-byte lines from one service's stdout to the relay's \
+         stdout (a pipe the driver reads with 1 MiB reads), from the first byte read to the \
+         last line, {rounds} round(s), medians; `mawk` is `mawk '{{print \"s | \" $0}}'`:\n\n\
+         | relay | MB/s | ÷ mawk | ÷ cat |\n| --- | --- | --- | --- |\n"
+    );
+    for (index, (name, _)) in relays.iter().enumerate() {
+        let _ = match (&rates[index], rate(index)) {
+            (Err(why), _) => writeln!(md, "| {name} | {why} | | |"),
+            (_, Some(r)) => writeln!(
+                md,
+                "| {name} | {r:.0} | {} | {} |",
+                mawk.map_or("-".into(), |m| format!("{:.2}", r / m)),
+                cat.map_or("-".into(), |c| format!("{:.2}", r / c)),
+            ),
+            (_, None) => writeln!(md, "| {name} | - | | |"),
+        };
+    }
+    md
+}
+
+fn sh(script: &str) -> Vec<String> {
+    vec!["/bin/sh".into(), "-c".into(), script.into()]
+}
+
+/// Seconds from the first byte out of `command`'s stdout (run as PID 1
+/// of a new namespace: its start is not the relay's speed) until `lines`
+/// lines have come out.
+fn relay_once(command: &[String], lines: usize) -> Result<f64, String> {
+    let mut start = None;
+    let mut unshare = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "--"])
+        .args(command)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("unshare: {e}"))?;
+    let mut out = unshare.stdout.take().unwrap();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut seen = 0;
+    while seen < lines {
+        let n = out.read(&mut buffer).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        start.get_or_insert_with(Instant::now);
+        seen += buffer[..n].iter().filter(|&&b| b == b'\n').count();
+    }
+    let seconds = start.map_or(0.0, |start| start.elapsed().as_secs_f64());
+    let id = unshare.id();
+    if let Some(pid1) = fs::read_to_string(format!("/proc/{id}/task/{id}/children"))
+        .ok()
+        .and_then(|c| {
+            c.split_whitespace()
+                .next()
+                .and_then(|p| p.parse::<i32>().ok())
+        })
+    {
+        // SAFETY: kill(2) of the PID 1 we started.
+        unsafe { libc::kill(pid1, libc::SIGKILL) };
+    }
+    drop(out);
+    let _ = unshare.wait();
+    if seen < lines {
+        return Err(format!("{seen} of {lines} lines arrived"));
+    }
+    Ok(seconds)
 }

@@ -7,20 +7,28 @@
 //! shows everything. JSON lines are written by `crate::json`, the writer
 //! `grace inspect --json` uses too.
 //!
-//! Writing never fails from grace's point of view: as PID 1, a closed or
-//! broken stderr must not cost the container its init, so errors are dropped.
-//! Each line goes out in a single write(2) so lines from grace and the
-//! command do not interleave mid-line.
+//! Writing never fails nor waits from grace's point of view: as PID 1, a
+//! closed, broken or full stderr must not cost the container its init.
+//! Once grace runs as an init (`never_block`), lines go through a
+//! `crate::sink::Sink`: written at once when there is room, else queued
+//! (64 KiB at most) and written when the event loop sees POLLOUT; a line
+//! that does not fit is dropped whole and counted, and the count is said
+//! (`log_dropped`) as soon as the queue has drained. At exit, `finish`
+//! gives the queue a bounded time. Before that (a usage error, the
+//! short-lived tools) a line is one blocking write(2). Either way a line
+//! goes out whole, so lines from grace and the command do not interleave
+//! mid-line.
 
 use core::fmt;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::time::Duration;
 
 use crate::prelude::*;
 
 use crate::json;
 use crate::signals::Signal;
-use crate::sys;
+use crate::sink::{QUEUE_LIMIT, Sink};
+use crate::sys::{self, RawFd};
 
 /// A field's value in a log line.
 pub use crate::json::Value;
@@ -188,7 +196,132 @@ pub fn write(level: Level, event: &str, fields: &[(&str, Value)], message: fmt::
         message,
         sys::wall_clock_now(),
     );
-    let _ = sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+    if !NEVER_BLOCK.load(Ordering::Relaxed) {
+        let _ = sys::write_all(libc::STDERR_FILENO, line.as_bytes());
+        return;
+    }
+    // Taken only by a line written while one is being written, which
+    // grace never does (and another thread, in the unit tests): dropped.
+    let _ = OWN.with(|own| own.line(line.as_bytes()));
+}
+
+/// At grace's exit, how long the lines still queued for grace's stdout and
+/// stderr (its own, and the services') may take to be written out. A reader
+/// that is alive takes 64 KiB in far less; one that is stalled would not
+/// take it in seconds either, and a container stop must not wait for it.
+pub const LAST_LINES: Duration = Duration::from_millis(200);
+
+/// From now on, grace's lines never wait for stderr: called once grace is
+/// going to be an init, before anything starts.
+pub fn never_block() {
+    NEVER_BLOCK.store(true, Ordering::Relaxed);
+}
+
+/// POLLOUT on stderr while lines wait for room: appended to `out`.
+pub fn watch(out: &mut Vec<libc::pollfd>) {
+    let _ = OWN.with(|own| {
+        if let Some(sink) = &own.sink {
+            sink.watch(out);
+        }
+    });
+}
+
+/// After a poll that watched `watch`'s descriptor: whether `fd` is it (and
+/// then what waited is written, as much as fits).
+pub fn on_ready(fd: RawFd, revents: i16) -> bool {
+    OWN.with(|own| {
+        let Some(sink) = &mut own.sink else {
+            return false;
+        };
+        if sink.poll_fd() != Some(fd) {
+            return false;
+        }
+        if revents != 0 {
+            sink.writable = true;
+        }
+        own.flush();
+        true
+    })
+    .unwrap_or(false)
+}
+
+/// At grace's exit: what is queued, within `budget`; then the rest is
+/// given up (there is nowhere left to say so).
+pub fn finish(budget: Duration) {
+    let start = sys::monotonic_now();
+    let _ = OWN.with(|own| {
+        let mut fds = Vec::new();
+        loop {
+            own.flush();
+            let Some(sink) = &mut own.sink else {
+                return;
+            };
+            fds.clear();
+            sink.watch(&mut fds);
+            let left = budget.saturating_sub(sys::monotonic_now().saturating_sub(start));
+            if fds.is_empty() || left.is_zero() {
+                sink.discard();
+                return;
+            }
+            if !matches!(sys::poll(&mut fds, Some(left)), Ok(1..)) {
+                continue;
+            }
+            sink.writable = true;
+        }
+    });
+}
+
+/// Whether lines go through `OWN` (see the module doc).
+static NEVER_BLOCK: AtomicBool = AtomicBool::new(false);
+static OWN: sys::Exclusive<Own> = sys::Exclusive::new(Own {
+    sink: None,
+    dropped: 0,
+});
+
+/// grace's own lines on their way to stderr.
+struct Own {
+    /// Opened at the first line (and then `Way::Gone` if stderr is closed).
+    sink: Option<Sink>,
+    /// Lines dropped since the last `log_dropped`.
+    dropped: usize,
+}
+
+impl Own {
+    fn line(&mut self, line: &[u8]) {
+        let sink = self
+            .sink
+            .get_or_insert_with(|| Sink::open(libc::STDERR_FILENO));
+        if sink.queued() + line.len() > QUEUE_LIMIT {
+            self.dropped += 1;
+            return;
+        }
+        sink.room().extend_from_slice(line);
+        self.flush();
+    }
+
+    /// Writes what fits; once everything has, says how many lines were
+    /// dropped before.
+    fn flush(&mut self) {
+        let Some(sink) = &mut self.sink else {
+            return;
+        };
+        sink.flush();
+        sink.release();
+        if self.dropped == 0 || sink.queued() > 0 || sink.poll_fd().is_none() {
+            return;
+        }
+        let dropped = core::mem::take(&mut self.dropped);
+        let line = render(
+            current_format(),
+            Level::Warn,
+            "log_dropped",
+            &[("lines", dropped.to_value())],
+            format_args!("dropped {dropped} of grace's own lines: stderr was full"),
+            sys::wall_clock_now(),
+        );
+        sink.room().extend_from_slice(line.as_bytes());
+        sink.flush();
+    }
 }
 
 /// One line, newline included.
@@ -386,6 +519,42 @@ mod tests {
              \"signal\":\"SIGTERM\",\"killed\":[3,4],\"command\":\"a \\\"b\\\"\",\
              \"nothing\":null}\n"
         );
+    }
+
+    #[test]
+    fn lines_that_do_not_fit_are_dropped_whole_and_counted_once_drained() {
+        let (reader, writer) = sys::pipe().unwrap();
+        let mut own = Own {
+            sink: Some(Sink::open(writer.raw())),
+            dropped: 0,
+        };
+        // Nobody reads: the pipe fills, then the queue; nothing waits.
+        let line = format!("grace: {}\n", "x".repeat(90));
+        for _ in 0..3000 {
+            own.line(line.as_bytes());
+        }
+        assert!(own.dropped > 0);
+        let sink = own.sink.as_ref().unwrap();
+        assert!(sink.queued() <= QUEUE_LIMIT && sink.queued().is_multiple_of(line.len()));
+        // Now it is read: every line whole, then the count.
+        let mut got = Vec::new();
+        let mut buffer = [0u8; 65536];
+        loop {
+            while let Ok(Some(n @ 1..)) = sys::read_some(reader.raw(), &mut buffer) {
+                got.extend_from_slice(&buffer[..n]);
+            }
+            if own.sink.as_ref().unwrap().queued() == 0 {
+                break;
+            }
+            own.flush();
+        }
+        let text = String::from_utf8(got).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let (last, written) = lines.split_last().unwrap();
+        assert!(written.iter().all(|l| format!("{l}\n") == line));
+        let dropped = 3000 - written.len();
+        assert!(last.contains(&format!("dropped {dropped} ")), "{last}");
+        assert_eq!(own.dropped, 0);
     }
 
     #[test]

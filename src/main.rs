@@ -33,6 +33,7 @@ mod scope;
 mod services;
 mod shutdown;
 mod signals;
+mod sink;
 mod spawn;
 mod supervisor;
 #[allow(unsafe_code)]
@@ -63,6 +64,14 @@ const EXIT_INTERNAL: i32 = 125;
 
 /// Called from the C entry point in `sys` with the raw argv.
 pub fn run(argv: Vec<Vec<u8>>) -> i32 {
+    let code = run_to_exit_code(argv);
+    // Lines still waiting for a full stderr get a bounded time, whichever
+    // way grace ends (nothing waits unless `log::never_block` was called).
+    log::finish(log::LAST_LINES);
+    code
+}
+
+fn run_to_exit_code(argv: Vec<Vec<u8>>) -> i32 {
     // First thing: block every signal, so none is lost or acted on by
     // default between now and the event loop. What we replace is what the
     // command must get back.
@@ -132,6 +141,8 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     };
     let mut config = config;
     log::configure(config.log_format, config.quiet, config.verbose);
+    // grace is an init from here on: a stderr nobody reads must not stop it.
+    log::never_block();
     for warning in warnings {
         warn!("environment", "{warning}");
     }

@@ -1,8 +1,10 @@
 //! The event loop: one thread, every signal blocked and read from a signalfd,
 //! and nothing else. While nothing happens grace sleeps in a single blocking
 //! read, so an idle container costs no wake-ups at all; during a stop the
-//! only timeout is the next step of the stop, and the only other thing
-//! waited on is the pidfd of each process entered from outside.
+//! only timeout is the next step of the stop, and the only other things
+//! waited on are the pidfd of each process entered from outside, the
+//! services' descriptors, and room on stderr while grace's own lines wait
+//! for it (`log::watch`).
 //!
 //! The loop turns what the kernel reports into events: `policy` says what a
 //! signal means, `shutdown` decides what a stop does next, and `edge`
@@ -227,6 +229,7 @@ impl<'a> Supervisor<'a> {
                 });
             }
             let outsiders = pollfds.len();
+            crate::log::watch(&mut pollfds);
             if let Some(running) = &self.services {
                 running.hands.watched(&mut pollfds);
             }
@@ -235,11 +238,12 @@ impl<'a> Supervisor<'a> {
                 .signals
                 .receive_polling(&mut batch, timeout, &mut pollfds)?;
             let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
-            if let Some(running) = &mut self.services {
-                for polled in &pollfds[outsiders..] {
-                    if polled.revents != 0 {
-                        running.hands.on_ready(polled.fd, polled.revents);
-                    }
+            for polled in &pollfds[outsiders..] {
+                if polled.revents == 0 || crate::log::on_ready(polled.fd, polled.revents) {
+                    continue;
+                }
+                if let Some(running) = &mut self.services {
+                    running.hands.on_ready(polled.fd, polled.revents);
                 }
             }
             for received in &batch[..count] {

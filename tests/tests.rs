@@ -33,3 +33,4 @@ mod services_run;
 mod shutdown;
 mod status;
 mod terminal;
+mod unread_output;

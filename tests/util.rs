@@ -274,6 +274,8 @@ pub struct Grace {
     pub pid: i32,
     stderr_path: PathBuf,
     namespace_init: i32,
+    /// `unread_output`: the read ends of grace's stdout and stderr.
+    pub unread: Option<[std::io::PipeReader; 2]>,
 }
 
 pub struct GraceBuilder {
@@ -282,6 +284,7 @@ pub struct GraceBuilder {
     args: Vec<String>,
     command: Command,
     broken_stderr: bool,
+    unread_output: bool,
     host_build: bool,
 }
 
@@ -333,8 +336,30 @@ impl GraceBuilder {
         self
     }
 
+    /// Gives grace a stdout and a stderr that are pipes of one page
+    /// (4 KiB: full after a few dozen lines) whose reader holds them open
+    /// and reads nothing until the test does (`Grace::unread`).
+    pub fn unread_output(mut self) -> Self {
+        self.unread_output = true;
+        self
+    }
+
     pub fn start(mut self, dir: &TempDir) -> Grace {
         let stderr_path = dir.join("grace.stderr");
+        let mut unread = None;
+        if self.unread_output {
+            let [(out_reader, out_writer), (err_reader, err_writer)] = [(); 2].map(|()| {
+                let (reader, writer) = std::io::pipe().expect("pipe");
+                use std::os::fd::AsRawFd;
+                // SAFETY: fcntl(2) F_SETPIPE_SZ with plain integers on a
+                // descriptor we own.
+                let size = unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) };
+                assert_eq!(size, 4096, "F_SETPIPE_SZ");
+                (reader, writer)
+            });
+            self.command.stdout(out_writer).stderr(err_writer);
+            unread = Some([out_reader, err_reader]);
+        }
         let stderr: Stdio = if self.broken_stderr {
             let (reader, writer) = std::io::pipe().expect("pipe");
             drop(reader);
@@ -345,9 +370,10 @@ impl GraceBuilder {
         self.command
             .args(["--pid", "--fork", "--mount-proc", "--"])
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(stderr)
             .process_group(0);
+        if !self.unread_output {
+            self.command.stdout(Stdio::null()).stderr(stderr);
+        }
         let grace = if self.host_build {
             vec![host_grace_bin().to_string()]
         } else if self.mode == Mode::Subreaper && !grace_runner().is_empty() {
@@ -408,6 +434,7 @@ impl GraceBuilder {
             pid,
             stderr_path,
             namespace_init,
+            unread,
         }
     }
 }
@@ -436,6 +463,7 @@ impl Grace {
             args: Vec::new(),
             command: Command::new("unshare"),
             broken_stderr: false,
+            unread_output: false,
             bystander: None,
             host_build: false,
         }
@@ -466,6 +494,17 @@ impl Grace {
         fs::read_to_string(&self.stderr_path).unwrap_or_default()
     }
 
+    /// `unread_output`: bytes in grace's stdout or stderr pipe (FIONREAD).
+    pub fn unread_bytes(&self, which: usize) -> usize {
+        use std::os::fd::AsRawFd;
+        let pipes = self.unread.as_ref().expect("unread_output");
+        let mut count: libc::c_int = 0;
+        // SAFETY: ioctl(2) FIONREAD into a live int on a descriptor we own.
+        let result = unsafe { libc::ioctl(pipes[which].as_raw_fd(), libc::FIONREAD, &mut count) };
+        assert_eq!(result, 0, "FIONREAD");
+        count as usize
+    }
+
     pub fn signal(&self, signal: i32) {
         assert!(self.pid > 0, "grace exited before it could be signalled");
         send_signal(self.pid, signal);
@@ -475,6 +514,8 @@ impl Grace {
 impl Drop for Grace {
     fn drop(&mut self) {
         // Killing the namespace's init makes the kernel kill everything in it.
+        // unshare may still have to write to a full pipe of `unread_output`.
+        self.unread = None;
         if self.unshare.try_wait().ok().flatten().is_none() {
             if self.namespace_init > 0 {
                 // SAFETY: kill(2) with plain integers.
@@ -626,6 +667,7 @@ impl GraceBuilder {
             pid: if exited.is_some() { 0 } else { namespace_init },
             stderr_path,
             namespace_init,
+            unread: None,
         }
     }
 }

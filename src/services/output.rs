@@ -10,43 +10,26 @@
 //! `on_ready`, which never blocks.
 //!
 //! Choices, and why:
-//! - **Never waiting on grace's stdout.** O_NONBLOCK on the inherited fd 1
-//!   would change the open file description grace shares with the main
-//!   command and with whoever started grace, who would then see EAGAIN.
-//!   So each destination is classified once, in `new`:
-//!   - a pipe, FIFO (containerd's shim hands FIFOs to `docker logs`) or
-//!     character device (a terminal, /dev/null) is opened again through
-//!     `/proc/self/fd/N`, write-only, O_NONBLOCK and O_NOCTTY: a new open
-//!     file description of the same object, non-blocking for grace alone;
-//!   - a regular file (or block device) is written directly: writes to
-//!     one never wait for a reader, and a second open would have an offset
-//!     of its own (0) and overwrite what the command wrote;
-//!   - a socket (which /proc cannot open: ENXIO) gets send(2) with
-//!     MSG_DONTWAIT, non-blocking for that call only;
-//!   - anything that cannot be reopened (no /proc, EACCES on a terminal)
-//!     is written only after ppoll said POLLOUT, one write of at most
-//!     PIPE_BUF bytes each time, which a pipe then has room for;
-//!   - a descriptor that is closed, or fails a write (EPIPE: its reader
-//!     left), is given up: its lines are dropped and counted.
-//! - **Whole lines.** Every write(2) is at most PIPE_BUF (4096) bytes and
-//!   holds whole lines only, so a pipe's reader never sees a line torn or
-//!   mixed with another writer's, the main command's included. (One write
-//!   may carry several lines: the kernel keeps it just as whole, with far
-//!   fewer system calls under a flood.) A terminal may take part of a
-//!   write; the rest stays first in the queue. A line longer than fits is
-//!   split into several, each with the prefix, each cut at a UTF-8
+//! - **Never waiting on grace's stdout, whole lines.** Each destination is
+//!   a `crate::sink::Sink` (how it is written without blocking, in whole
+//!   lines of at most PIPE_BUF bytes, is said there). A line longer than
+//!   fits is split into several, each with the prefix, each cut at a UTF-8
 //!   character boundary; in JSON all but the last piece say
 //!   `"partial":true`. A last line without a newline is written at EOF.
 //! - **Backpressure.** A destination's queue takes lines until it holds
 //!   64 KiB; while it does, the pipes feeding it are neither watched nor
 //!   read, so their writers block, as under `docker logs`. A wake-up reads
-//!   at most 4 KiB from one pipe, so a flooding service cannot starve the
+//!   at most 64 KiB from one pipe, so a flooding service cannot starve the
 //!   others, nor the signalfd in the same ppoll.
 //! - **Memory.** One read buffer is shared by every pipe; a pipe keeps
 //!   bytes of its own only while it holds part of a line, or lines that
-//!   wait for room (under 8 KiB: it is not read again until they fit).
-//!   A queue is at most 64 KiB plus one line, and gives its memory back
-//!   once it empties. Nothing is allocated per line.
+//!   wait for room (under 128 KiB: it is not read again until they fit).
+//!   A queue is at most 64 KiB plus one line. The read buffer and a
+//!   queue give their memory back once a read is shorter than 64 KiB (the
+//!   service has stopped flooding) and the queue is empty: not at every
+//!   wake-up of a flood, where the allocator (musl maps such sizes
+//!   itself) would cost more than the relay. Nothing is allocated per
+//!   line; newlines are found with the C library's memchr.
 //! - **JSON.** Service lines keep the schema of grace's own (`time`,
 //!   `level`, `event`, `message`): level `info`, event `output`, plus
 //!   `service` and `stream`; the message comes last so that a long line's
@@ -58,23 +41,18 @@ use core::time::Duration;
 
 use crate::log::{self, Format};
 use crate::prelude::*;
+use crate::sink::{LINE_MAX, Sink, count_lines};
 use crate::sys::{self, RawFd};
 use crate::{json, warn};
 
-/// The kernel writes this much to a pipe in one piece, never interleaved
-/// with another writer's bytes: a line, its prefix and newline included.
-const LINE_MAX: usize = libc::PIPE_BUF;
-/// What one wake-up reads from one pipe.
-const CHUNK: usize = 4096;
-/// A destination holding this much stops the reading of its pipes.
-const QUEUE_LIMIT: usize = 64 * 1024;
-/// An emptied queue larger than this gives its memory back.
-const QUEUE_KEEP: usize = 16 * 1024;
+/// What one wake-up reads from one pipe: a pipe's default capacity, so that
+/// a flood costs one ppoll and one read per 64 KiB (and writes of 4 KiB).
+const CHUNK: usize = 64 * 1024;
 /// The longest service name shown in a prefix, so that a line always has
 /// room for its text.
 const NAME_MAX: usize = 64;
 /// What `finish` reads at most from each pipe: a pipe's default capacity.
-const FINISH_READS: u8 = 16;
+const FINISH_READS: u8 = (64 * 1024 / CHUNK) as u8;
 /// What follows a JSON message at most: its closing quote, the partial
 /// mark, the end of the object.
 const JSON_TAIL: usize = "\",\"partial\":true}\n".len();
@@ -126,138 +104,10 @@ struct Pipe {
     finish_reads: u8,
 }
 
-/// How a destination is written without blocking (see the module doc).
-enum Way {
-    Direct,
-    Reopened(sys::Fd),
-    Socket,
-    AfterPollout,
-    Gone,
-}
-
-/// One of grace's outputs and the lines waiting for it.
-struct Sink {
-    fd: RawFd,
-    way: Way,
-    queue: Vec<u8>,
-    /// Where the unwritten part of `queue` starts.
-    head: usize,
-    /// `Way::AfterPollout`: ppoll said POLLOUT since the last write.
-    writable: bool,
-}
-
-impl Sink {
-    fn open(fd: RawFd) -> Sink {
-        let way = match sys::descriptor_kind(fd) {
-            Err(_) => Way::Gone,
-            Ok(sys::DescriptorKind::File) => Way::Direct,
-            Ok(sys::DescriptorKind::Socket) => Way::Socket,
-            Ok(_) => match sys::reopen_nonblocking(fd) {
-                Ok(own) => Way::Reopened(own),
-                Err(_) => Way::AfterPollout,
-            },
-        };
-        Sink {
-            fd,
-            way,
-            queue: Vec::new(),
-            head: 0,
-            writable: false,
-        }
-    }
-
-    /// What ppoll watches for room; `None` once given up.
-    fn poll_fd(&self) -> Option<RawFd> {
-        match &self.way {
-            Way::Reopened(own) => Some(own.raw()),
-            Way::Gone => None,
-            _ => Some(self.fd),
-        }
-    }
-
-    fn queued(&self) -> usize {
-        self.queue.len() - self.head
-    }
-
-    fn full(&self) -> bool {
-        self.queued() >= QUEUE_LIMIT
-    }
-
-    /// The queue, to append a line to; written-out bytes are dropped from
-    /// its front once they are half of it.
-    fn room(&mut self) -> &mut Vec<u8> {
-        if self.head > 0 && self.head * 2 >= self.queue.len() {
-            self.queue.drain(..self.head);
-            self.head = 0;
-        }
-        &mut self.queue
-    }
-
-    /// Writes what it can without blocking: how many lines were given up.
-    fn flush(&mut self) -> usize {
-        while self.head < self.queue.len() {
-            let rest = &self.queue[self.head..];
-            let window = &rest[..rest.len().min(LINE_MAX)];
-            let size = window
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(window.len(), |at| at + 1);
-            let bytes = &rest[..size];
-            let written = match &self.way {
-                Way::Direct => sys::write_some(self.fd, bytes),
-                Way::Reopened(own) => sys::write_some(own.raw(), bytes),
-                Way::Socket => sys::send_some(self.fd, bytes),
-                Way::AfterPollout if self.writable => {
-                    self.writable = false;
-                    sys::write_some(self.fd, bytes)
-                }
-                Way::AfterPollout => return 0,
-                Way::Gone => return self.discard(),
-            };
-            match written {
-                Ok(None) => return 0,
-                Ok(Some(0)) | Err(_) => {
-                    let stream = if self.fd == libc::STDOUT_FILENO {
-                        "stdout"
-                    } else {
-                        "stderr"
-                    };
-                    let problem = match written {
-                        Err(error) => error.to_string(),
-                        _ => "nothing written".to_string(),
-                    };
-                    warn!(
-                        "output_lost",
-                        [stream = stream],
-                        "cannot write services' output to {stream}: {problem}; it is dropped from now on"
-                    );
-                    self.way = Way::Gone;
-                    return self.discard();
-                }
-                Ok(Some(n)) => self.head += n,
-            }
-        }
-        self.queue.clear();
-        self.head = 0;
-        if self.queue.capacity() > QUEUE_KEEP {
-            self.queue = Vec::new();
-        }
-        0
-    }
-
-    /// Empties the queue: how many lines it held (a line partly written
-    /// counts).
-    fn discard(&mut self) -> usize {
-        let lines = count_lines(&self.queue[self.head..]);
-        self.queue = Vec::new();
-        self.head = 0;
-        lines
-    }
-}
-
 /// What one read from a pipe gave.
 enum Read {
-    Data,
+    /// How many bytes.
+    Data(usize),
     /// Nothing yet (EAGAIN).
     Empty,
     /// EOF, or not open any more.
@@ -323,11 +173,7 @@ impl Output {
             }
         }
         for sink in &self.sinks {
-            if let Some(fd) = sink.poll_fd()
-                && sink.queued() > 0
-            {
-                out.push(watch(fd, libc::POLLOUT));
-            }
+            sink.watch(out);
         }
     }
 
@@ -343,7 +189,7 @@ impl Output {
                     self.sinks[index].writable = true;
                 }
                 self.stamp();
-                self.dropped += self.sinks[index].flush();
+                flush(&mut self.sinks[index], &mut self.dropped);
                 self.refill(index);
             }
         }
@@ -358,9 +204,17 @@ impl Output {
             return false;
         };
         self.stamp();
-        self.read(index);
+        let read = self.read(index);
         let sink = self.pipes[index].stream.index();
-        self.dropped += self.sinks[sink].flush();
+        flush(&mut self.sinks[sink], &mut self.dropped);
+        // Less than a full read: the service is not flooding (now), so
+        // the memory a flood needs goes back.
+        if !matches!(read, Read::Data(CHUNK)) {
+            self.sinks[sink].release();
+            if self.input.capacity() > LINE_MAX {
+                self.input = Vec::new();
+            }
+        }
         self.forget_if_done(index);
         // Lines another pipe kept waiting may fit now.
         self.refill(sink);
@@ -393,11 +247,11 @@ impl Output {
                     let read = self.read(index);
                     let pipe = &mut self.pipes[index];
                     let more = match read {
-                        Read::Data if pipe.finish_reads > 1 => {
+                        Read::Data(_) if pipe.finish_reads > 1 => {
                             pipe.finish_reads -= 1;
                             true
                         }
-                        Read::Data | Read::Empty => {
+                        Read::Data(_) | Read::Empty => {
                             // Nothing more is waited for: what is kept is
                             // a last line now.
                             pipe.fd = None;
@@ -408,7 +262,7 @@ impl Output {
                     let sink = pipe.stream.index();
                     // Also what waited for room that a write just made.
                     self.pump(index);
-                    self.dropped += self.sinks[sink].flush();
+                    flush(&mut self.sinks[sink], &mut self.dropped);
                     if !more {
                         break;
                     }
@@ -416,7 +270,7 @@ impl Output {
                 self.forget_if_done(index);
             }
             for sink in &mut self.sinks {
-                self.dropped += sink.flush();
+                flush(sink, &mut self.dropped);
             }
             if self.pipes.is_empty() && self.sinks.iter().all(|s| s.queued() == 0) {
                 break;
@@ -424,11 +278,7 @@ impl Output {
             let left = budget.saturating_sub(sys::monotonic_now().saturating_sub(start));
             fds.clear();
             for sink in &self.sinks {
-                if let Some(fd) = sink.poll_fd()
-                    && sink.queued() > 0
-                {
-                    fds.push(watch(fd, libc::POLLOUT));
-                }
+                sink.watch(&mut fds);
             }
             if left.is_zero() {
                 break;
@@ -477,31 +327,20 @@ impl Output {
         if self.sinks[pipe.stream.index()].full() {
             return Read::Full;
         }
-        let mut buffer = core::mem::take(&mut self.input);
-        buffer.resize(CHUNK, 0);
-        let outcome = match sys::read_some(fd, &mut buffer) {
-            Ok(None) => {
-                buffer.clear();
-                self.input = buffer;
-                return Read::Empty;
-            }
+        // Read after what the pipe keeps (part of a line), or into the
+        // shared buffer, which the pipe then holds until it is empty again.
+        if pipe.pending.is_empty() {
+            core::mem::swap(&mut pipe.pending, &mut self.input);
+            pipe.pending.clear();
+        }
+        let outcome = match sys::read_append(fd, &mut pipe.pending, CHUNK) {
+            Ok(None) => Read::Empty,
             Ok(Some(0)) | Err(_) => {
                 pipe.fd = None;
-                buffer.clear();
                 Read::End
             }
-            Ok(Some(n)) => {
-                buffer.truncate(n);
-                Read::Data
-            }
+            Ok(Some(n)) => Read::Data(n),
         };
-        if pipe.pending.is_empty() {
-            core::mem::swap(&mut pipe.pending, &mut buffer);
-        } else {
-            pipe.pending.extend_from_slice(&buffer);
-        }
-        buffer.clear();
-        self.input = buffer;
         self.pump(index);
         // Lend the buffer back when the pipe keeps nothing.
         let pipe = &mut self.pipes[index];
@@ -528,7 +367,7 @@ impl Output {
         let mut used = 0;
         loop {
             if sink.full() {
-                self.dropped += sink.flush();
+                flush(sink, &mut self.dropped);
                 if sink.full() {
                     break;
                 }
@@ -551,7 +390,7 @@ impl Output {
             }
             if self.pipes[index].stream.index() == sink && !self.pipes[index].pending.is_empty() {
                 self.pump(index);
-                self.dropped += self.sinks[sink].flush();
+                flush(&mut self.sinks[sink], &mut self.dropped);
                 self.forget_if_done(index);
             }
         }
@@ -565,18 +404,30 @@ impl Output {
     }
 }
 
+/// Writes what `sink` can take now, counting into `dropped` what it gives
+/// up, and says so when it gives up its destination.
+fn flush(sink: &mut Sink, dropped: &mut usize) {
+    *dropped += sink.flush();
+    if let Some(problem) = sink.lost.take() {
+        let stream = if sink.fd == libc::STDOUT_FILENO {
+            "stdout"
+        } else {
+            "stderr"
+        };
+        warn!(
+            "output_lost",
+            [stream = stream],
+            "cannot write services' output to {stream}: {problem}; it is dropped from now on"
+        );
+    }
+}
+
 fn watch(fd: RawFd, events: i16) -> libc::pollfd {
     libc::pollfd {
         fd,
         events,
         revents: 0,
     }
-}
-
-/// Lines in `bytes`, an unterminated last one included.
-fn count_lines(bytes: &[u8]) -> usize {
-    let ends = bytes.iter().filter(|&&b| b == b'\n').count();
-    ends + usize::from(bytes.last().is_some_and(|&b| b != b'\n'))
 }
 
 /// How one pipe's lines are written.
@@ -604,7 +455,7 @@ impl Style<'_> {
         if pending.is_empty() {
             return 0;
         }
-        let newline = pending.iter().position(|&b| b == b'\n');
+        let newline = sys::find_byte(pending, b'\n');
         let (line, whole) = match newline {
             Some(at) => (&pending[..at], true),
             None => (pending, end),
@@ -710,6 +561,7 @@ fn complete_prefix(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::{QUEUE_LIMIT, Way};
 
     use proptest::prelude::*;
     use std::os::fd::AsRawFd;

@@ -8,8 +8,6 @@ use core::net::SocketAddr;
 
 use crate::prelude::*;
 
-use core::time::Duration;
-
 use super::fleet::{self, Fleet, Hands, Note};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
@@ -79,10 +77,6 @@ pub struct Runtime<'a> {
     publisher: Publisher,
     published: Option<(u64, bool)>,
 }
-
-/// At grace's exit, how long the services' last lines may take to be
-/// written out to a slow reader.
-const LAST_LINES: Duration = Duration::from_millis(200);
 
 impl<'a> Runtime<'a> {
     pub fn new(
@@ -368,7 +362,7 @@ impl<'a> Runtime<'a> {
             self.forget_readiness(service);
         }
         self.publisher.finish();
-        self.output.finish(LAST_LINES);
+        self.output.finish(log::LAST_LINES);
     }
 }
 

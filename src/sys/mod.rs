@@ -39,8 +39,8 @@ pub use file::{
     set_mode, status_of, unlink, unlink_in, write_all,
 };
 pub use pipe::{
-    DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
-    write_some,
+    DescriptorKind, descriptor_kind, find_byte, find_last_byte, pipe, poll, read_append, read_some,
+    reopen_nonblocking, send_some, write_some,
 };
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
@@ -48,7 +48,7 @@ pub use process::{
     set_foreground_group, set_parent_death_signal, spawn,
 };
 pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
-pub use runtime::environment;
+pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
 
 /// A descriptor number, as the kernel hands them out.

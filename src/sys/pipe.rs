@@ -6,6 +6,7 @@ use core::ffi::c_int;
 use core::time::Duration;
 
 use super::{Error, Fd, RawFd, Result, check};
+use crate::prelude::*;
 
 /// pipe2(2) with O_CLOEXEC: `(read end, write end)`. The read end is made
 /// non-blocking (fcntl on its own open file description, which only grace
@@ -93,6 +94,48 @@ pub fn read_some(fd: RawFd, buffer: &mut [u8]) -> Result<Option<usize>> {
             Err(error) => return Err(error),
         }
     }
+}
+
+/// `read_some` into the spare room of `buffer`, up to `max` bytes, and
+/// appended to what it holds: no zeroing of the room first (a flood reads
+/// 64 KiB at a time).
+pub fn read_append(fd: RawFd, buffer: &mut Vec<u8>, max: usize) -> Result<Option<usize>> {
+    buffer.reserve(max);
+    let room = buffer.spare_capacity_mut();
+    let room = &mut room[..max];
+    loop {
+        // SAFETY: a read into `room`, live and `room.len()` bytes long; the
+        // kernel writes, never reads, the uninitialised bytes.
+        let result = unsafe { libc::read(fd, room.as_mut_ptr().cast(), room.len()) };
+        match check(result as libc::c_long) {
+            Ok(read) => {
+                let read = read as usize;
+                // SAFETY: the kernel initialised the first `read` bytes of
+                // the spare room, which `reserve` made at least `max` long.
+                unsafe { buffer.set_len(buffer.len() + read) };
+                return Ok(Some(read));
+            }
+            Err(error) if error.code == libc::EINTR => {}
+            Err(error) if error.code == libc::EAGAIN => return Ok(None),
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// memchr(3): where `byte` first is in `bytes` (the C library's scan is a
+/// word at a time; a plain loop in a binary built for size is a byte).
+pub fn find_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    // SAFETY: a live buffer of the length passed; the result is null or
+    // points into it.
+    let found = unsafe { libc::memchr(bytes.as_ptr().cast(), byte.into(), bytes.len()) };
+    (!found.is_null()).then(|| found as usize - bytes.as_ptr() as usize)
+}
+
+/// memrchr(3): where `byte` last is in `bytes`.
+pub fn find_last_byte(bytes: &[u8], byte: u8) -> Option<usize> {
+    // SAFETY: as for `find_byte`.
+    let found = unsafe { libc::memrchr(bytes.as_ptr().cast(), byte.into(), bytes.len()) };
+    (!found.is_null()).then(|| found as usize - bytes.as_ptr() as usize)
 }
 
 /// One write(2): how much was written, `Ok(None)` when a non-blocking

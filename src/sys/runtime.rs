@@ -188,6 +188,53 @@ pub fn environment() -> Vec<Vec<u8>> {
     entries
 }
 
+/// A value in a `static`, lent out to one caller at a time: what grace's
+/// own log keeps between lines (`crate::log`). grace is single-threaded,
+/// so the only contender is a re-entry (a line written while the value is
+/// lent); it, and another thread in the unit tests, get `None` instead of
+/// waiting.
+pub struct Exclusive<T> {
+    busy: core::sync::atomic::AtomicBool,
+    value: core::cell::UnsafeCell<T>,
+}
+
+// SAFETY: `busy` lets at most one caller, of any thread, reach `value` at a
+// time (acquire on taking it, release on giving it back), as a mutex does.
+unsafe impl<T: Send> Sync for Exclusive<T> {}
+
+impl<T> Exclusive<T> {
+    pub const fn new(value: T) -> Self {
+        Exclusive {
+            busy: core::sync::atomic::AtomicBool::new(false),
+            value: core::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// `f` with the value, or `None` while it is lent to someone else.
+    pub fn with<R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        use core::sync::atomic::Ordering;
+        if self
+            .busy
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return None;
+        }
+        /// Gives the value back even if `f` unwinds (in the tests).
+        struct Release<'a>(&'a core::sync::atomic::AtomicBool);
+        impl Drop for Release<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _release = Release(&self.busy);
+        // SAFETY: `busy` was false and is now ours: no other reference to
+        // the value exists until `_release` drops, after `f` returns.
+        let value = unsafe { &mut *self.value.get() };
+        Some(f(value))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use core::alloc::{GlobalAlloc, Layout};
