@@ -40,6 +40,10 @@ extern "C" fn on_term(_: libc::c_int) {
     };
 }
 
+fn reserved_by_the_c_library(signal: i32) -> bool {
+    signal < libc::SIGRTMIN()
+}
+
 fn install(signal: i32, handler: extern "C" fn(libc::c_int)) {
     // SAFETY: a zeroed sigaction with an async-signal-safe handler.
     unsafe {
@@ -97,7 +101,11 @@ fn die_of_term() -> ! {
 
 fn summary(dir: &Path, name: &str) {
     for &signal in COUNTED {
-        install(signal, on_counted);
+        // musl keeps the first real-time signals (32 to 34) for itself and
+        // refuses them: a static build counts the rest.
+        if signal < 32 || !reserved_by_the_c_library(signal) {
+            install(signal, on_counted);
+        }
     }
     wait_for_term();
     ready(dir, name);

@@ -18,11 +18,13 @@ use crate::util::{BOUND, TempDir, host_grace_bin, json_string, shell_code, wait_
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 
-/// Static builds of grace and the probe, made once per test process (cargo's
+/// Static builds of grace, the probe and the stress workloads, made once
+/// per test process (cargo's
 /// own lock serialises the test processes that race to build them).
 pub struct StaticBinaries {
     pub grace: PathBuf,
     pub probe: PathBuf,
+    pub stress: PathBuf,
 }
 
 pub fn static_binaries() -> &'static StaticBinaries {
@@ -43,6 +45,8 @@ pub fn static_binaries() -> &'static StaticBinaries {
                 "grace",
                 "--example",
                 "probe",
+                "--example",
+                "stress",
             ])
             .arg("--manifest-path")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
@@ -60,6 +64,7 @@ pub fn static_binaries() -> &'static StaticBinaries {
         StaticBinaries {
             grace: release.join("grace"),
             probe: release.join("examples").join("probe"),
+            stress: release.join("examples").join("stress"),
         }
     })
 }
