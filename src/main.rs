@@ -161,11 +161,7 @@ pub fn run(argv: Vec<Vec<u8>>) -> i32 {
     let credentials = match &config.user {
         None => None,
         Some(spec) => {
-            let read = |path: &str| {
-                sys::read_file(path)
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default()
-            };
+            let read = user::read_database;
             match user::resolve(spec, &read("/etc/passwd"), &read("/etc/group")) {
                 Ok(credentials) => {
                     if let Some(remark) = &credentials.remark {

@@ -16,6 +16,11 @@ use crate::{error, sys};
 /// The exit code of a file that cannot be used.
 pub const EXIT_INVALID: i32 = 2;
 
+/// The largest services file grace reads (docs/services.md): a thousand
+/// services take about 100 kB, and a file that is larger (or endless, as
+/// /dev/zero is) is refused rather than read into PID 1's memory.
+pub const FILE_LIMIT: usize = 1 << 20;
+
 pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     match load(file, variables) {
         Some(services) => {
@@ -29,8 +34,17 @@ pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
 /// The services file read and checked, as `grace check` and `grace
 /// --config` both read it; None once the one error has been logged.
 pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
-    let bytes = match sys::read_file(file) {
+    let bytes = match sys::read_file(file, FILE_LIMIT) {
         Ok(bytes) => bytes,
+        Err(why) if sys::is_too_large(&why) => {
+            error!(
+                "config",
+                [file = file],
+                "{file}: larger than {} MiB: not a services file",
+                FILE_LIMIT >> 20
+            );
+            return None;
+        }
         Err(why) => {
             error!("config", [file = file], "{file}: cannot read: {why}");
             return None;

@@ -227,11 +227,7 @@ impl<'a> Runtime<'a> {
         let Some(spec) = &service.user else {
             return Ok(None);
         };
-        let read = |path: &str| {
-            sys::read_file(path)
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default()
-        };
+        let read = user::read_database;
         user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
             .map(Some)
             .map_err(|error| format!("user {spec}: {error}"))

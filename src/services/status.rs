@@ -35,6 +35,10 @@ pub const VERSION: u32 = 1;
 
 /// The state file's name in the run directory.
 pub const STATE_FILE: &str = "state";
+/// The largest state file `grace status` reads: a service's record is at
+/// most about 120 bytes beside its name, so even a services file at its
+/// own limit (`check::FILE_LIMIT`) publishes less than this.
+pub const STATE_LIMIT: usize = 8 << 20;
 /// The file that exists from "all ready" until the stop begins.
 pub const READY_FILE: &str = "ready";
 
@@ -271,9 +275,15 @@ fn decode_service(
 /// The state file in `dir`, read and decoded. Err(None): there is none.
 pub fn read(dir: &str) -> Result<Published, Option<String>> {
     let path = join(dir, STATE_FILE);
-    let bytes = match sys::read_file(&path) {
+    let bytes = match sys::read_file(&path, STATE_LIMIT) {
         Ok(bytes) => bytes,
         Err(error) if error.raw_os_error() == Some(libc::ENOENT) => return Err(None),
+        Err(error) if sys::is_too_large(&error) => {
+            let limit = STATE_LIMIT >> 20;
+            return Err(Some(format!(
+                "{path}: larger than {limit} MiB: not a state grace wrote"
+            )));
+        }
         Err(error) => return Err(Some(format!("cannot read {path}: {error}"))),
     };
     decode(&String::from_utf8_lossy(&bytes)).map_err(|why| Some(format!("{path}: {why}")))

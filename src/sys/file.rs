@@ -49,21 +49,36 @@ fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
     Ok(Fd(fd as RawFd))
 }
 
-/// The whole contents of the file at `path`.
-pub fn read_file(path: &str) -> Result<Vec<u8>> {
+/// The whole contents of the file at `path`, if it holds at most `limit`
+/// bytes; EFBIG (`is_too_large`) if it holds more. Every file grace reads
+/// is bounded so: a services file, a state file or a /proc file can be
+/// /dev/zero, or a process's rewritten argument area, and reading it whole
+/// would exhaust memory (PID 1 then aborts and the container with it). At
+/// most `limit + 1` bytes are read, in 4 KiB steps: the bound costs no
+/// memory up front.
+pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>> {
     let fd = open_read_only(path, 0)?;
     let mut contents = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        // SAFETY: a read into a live buffer of the length passed.
-        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        let room = (limit + 1 - contents.len()).min(chunk.len());
+        // SAFETY: a read into a live buffer of at least the length passed.
+        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), room) };
         match check(result as libc::c_long) {
             Ok(0) => return Ok(contents),
             Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
             Err(error) if error.code == libc::EINTR => {}
             Err(error) => return Err(error),
         }
+        if contents.len() > limit {
+            return Err(Error::with_detail(libc::EFBIG, "file too large"));
+        }
     }
+}
+
+/// Whether `error` is `read_file`'s: the file holds more than the limit.
+pub fn is_too_large(error: &Error) -> bool {
+    error.code == libc::EFBIG
 }
 
 /// Up to `buffer.len()` bytes from the start of the file at `path`: how
@@ -253,5 +268,27 @@ pub fn make_directories(path: &str) -> Result<()> {
     match file_type(path)? {
         FileType::Directory => Ok(()),
         _ => Err(Error::from_raw_os_error(libc::ENOTDIR)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of exactly the limit is read whole; one byte more, or an
+    /// endless one, is refused as too large.
+    #[test]
+    fn read_file_reads_up_to_the_limit_and_refuses_more() {
+        let path = std::env::temp_dir().join(format!("grace-read-{}", std::process::id()));
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let path_text = path.to_str().unwrap();
+        assert_eq!(read_file(path_text, 10_000).unwrap(), bytes);
+        assert_eq!(read_file(path_text, 20_000).unwrap(), bytes);
+        assert!(is_too_large(&read_file(path_text, 9_999).unwrap_err()));
+        assert!(is_too_large(&read_file(path_text, 0).unwrap_err()));
+        assert!(is_too_large(&read_file("/dev/zero", 1 << 20).unwrap_err()));
+        assert_eq!(read_file("/dev/null", 0).unwrap(), b"");
+        std::fs::remove_file(&path).unwrap();
     }
 }

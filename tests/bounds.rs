@@ -1,0 +1,85 @@
+//! What grace reads is bounded, and what it needs is counted before it
+//! starts anything: an endless file is a configuration error, not a
+//! panic of PID 1 or a reader that eats the machine's memory.
+
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::os::unix::process::CommandExt;
+use std::process::Stdio;
+
+use crate::util::{Grace, Mode, TempDir, grace_command, shell_code};
+
+/// Address space enough for grace many times over, and far too little for
+/// a file read whole until memory runs out.
+const ADDRESS_SPACE: u64 = 256 << 20;
+
+/// `--config /dev/zero` as PID 1: exit 2 with one message, and the main
+/// command never ran (before: the read grew until the allocation failed,
+/// and the panic killed the namespace with 139).
+#[test]
+fn an_endless_services_file_as_pid1_is_exit_2_and_starts_nothing() {
+    let dir = TempDir::new();
+    let ran = dir.join("ran");
+    let main = format!("touch {}", ran.display());
+    let mut grace = Grace::builder(Mode::Pid1)
+        .args(["--config", "/dev/zero", "--", "sh", "-c", &main])
+        .start(&dir);
+    let code = grace.wait_code();
+    let stderr = grace.stderr();
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    assert!(!ran.exists(), "the main command ran");
+}
+
+/// `grace check /dev/zero`: exit 2, within an address space a whole read
+/// would overrun (before: an abort on a 4 GB allocation).
+#[test]
+fn grace_check_of_an_endless_file_is_exit_2_in_bounded_memory() {
+    let output = bounded(grace_command().args(["check", "/dev/zero"]))
+        .output()
+        .expect("run grace check");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(shell_code(output.status), 2, "{stderr}");
+    assert!(output.stdout.is_empty(), "no summary of a refused file");
+}
+
+/// `grace status` whose state file is a link to /dev/zero ends with the
+/// exit code of a state it cannot use (1) and a message, within an address
+/// space that a whole read would overrun (before: 16 GB in 10 s).
+#[test]
+fn grace_status_of_an_endless_state_file_is_an_error_in_bounded_memory() {
+    let dir = TempDir::new();
+    symlink("/dev/zero", dir.join("state")).expect("symlink");
+    let output = bounded(
+        grace_command()
+            .arg("status")
+            .arg("--run-dir")
+            .arg(dir.path()),
+    )
+    .output()
+    .expect("run grace status");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(shell_code(output.status), 1, "{stderr}");
+    assert!(!stderr.is_empty(), "a reason on stderr");
+    assert!(output.stdout.is_empty(), "no table of an unusable state");
+    assert!(fs::symlink_metadata(dir.join("state")).is_ok());
+}
+
+/// `command` with its address space capped at `ADDRESS_SPACE` and no
+/// input: an unbounded read fails fast instead of filling the machine.
+fn bounded(command: &mut std::process::Command) -> &mut std::process::Command {
+    command.stdin(Stdio::null());
+    // SAFETY: setrlimit(2) is async-signal-safe and touches only the child.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: ADDRESS_SPACE,
+                rlim_max: ADDRESS_SPACE,
+            };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        })
+    }
+}
