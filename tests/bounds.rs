@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::os::unix::process::CommandExt;
 use std::process::Stdio;
 
-use crate::util::{Grace, Mode, TempDir, grace_command, shell_code};
+use crate::util::{Grace, GraceBuilder, Mode, TempDir, grace_command, shell_code, wait_for_file};
 
 /// Address space enough for grace many times over, and far too little for
 /// a file read whole until memory runs out.
@@ -82,4 +82,92 @@ fn bounded(command: &mut std::process::Command) -> &mut std::process::Command {
             Ok(())
         })
     }
+}
+
+/// `count` services, each of which marks `DIR/started/NAME` and stays up;
+/// every other one says it is ready on fd 3, the rest are ready once
+/// started.
+fn many_services(dir: &TempDir, count: usize) -> std::path::PathBuf {
+    let started = dir.join("started");
+    fs::create_dir_all(&started).expect("mkdir");
+    let mut text = String::new();
+    for index in 0..count {
+        let (ready, say) = match index % 2 {
+            0 => ("", ""),
+            _ => ("ready = { fd = 3 }\n", "echo >&3; "),
+        };
+        text += &format!(
+            "[service.s{index}]\ncommand = [\"sh\", \"-c\", \"touch {}/s{index}; {say}exec sleep 1000\"]\n{ready}",
+            started.display()
+        );
+    }
+    let path = dir.join("services.toml");
+    fs::write(&path, text).expect("write services.toml");
+    path
+}
+
+/// grace as PID 1 with RLIMIT_NOFILE at `limit` (soft and hard).
+fn with_descriptor_limit(limit: u64) -> GraceBuilder {
+    Grace::builder(Mode::Pid1).configure(|command| {
+        // SAFETY: setrlimit(2) is async-signal-safe and touches only the
+        // child.
+        unsafe {
+            command.pre_exec(move || {
+                let limit = libc::rlimit {
+                    rlim_cur: limit,
+                    rlim_max: limit,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+    })
+}
+
+/// A thousand services under `--ulimit nofile=1024:1024` (two pipes each
+/// cannot fit): exit 2 with one message before anything starts (before:
+/// they started until descriptors ran out, and each later service's exec
+/// was blamed).
+#[test]
+fn services_beyond_the_descriptor_limit_exit_2_and_start_nothing() {
+    let dir = TempDir::new();
+    let config = many_services(&dir, 1000);
+    let ran = dir.join("ran");
+    let main = format!("touch {}", ran.display());
+    let mut grace = with_descriptor_limit(1024)
+        .arg("--config")
+        .arg(&config)
+        .args(["--", "sh", "-c", &main])
+        .start(&dir);
+    let code = grace.wait_code();
+    let stderr = grace.stderr();
+    assert_eq!(code, 2, "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one message: {stderr}");
+    let started = fs::read_dir(dir.join("started")).unwrap().count();
+    assert_eq!(started, 0, "{started} services started");
+    assert!(!ran.exists(), "the main command ran");
+}
+
+/// Services that fit under a low limit with what grace counts for itself
+/// all start and all become ready: the main command, which starts only
+/// then, runs. 40 services, half with a readiness pipe, need 100
+/// descriptors of grace, and its own 16, under a limit of 128.
+#[test]
+fn services_within_the_descriptor_limit_all_start_and_become_ready() {
+    let dir = TempDir::new();
+    let config = many_services(&dir, 40);
+    let ran = dir.join("ran");
+    let main = format!("touch {}; exec sleep 1000", ran.display());
+    let mut grace = with_descriptor_limit(128)
+        .arg("--config")
+        .arg(&config)
+        .args(["--", "sh", "-c", &main])
+        .start(&dir);
+    wait_for_file(&ran);
+    let started = fs::read_dir(dir.join("started")).unwrap().count();
+    assert_eq!(started, 40, "{}", grace.stderr());
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
 }

@@ -8,9 +8,9 @@ use core::str;
 
 use crate::prelude::*;
 
-use super::config;
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};
+use super::{config, run};
 use crate::{error, sys};
 
 /// The exit code of a file that cannot be used.
@@ -66,7 +66,7 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
         }
     };
     match config::parse(text, &Real { variables }) {
-        Ok(services) => Some(services),
+        Ok(services) => fits_descriptors(file, &services).then_some(services),
         Err(why) => {
             error!(
                 "config",
@@ -77,6 +77,30 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
             None
         }
     }
+}
+
+/// Whether the descriptors the services need fit under RLIMIT_NOFILE
+/// beside those open now; if not, the one error is logged. grace does not
+/// raise its soft limit: every service and the main command inherit it,
+/// and what they get is the container's choice, not grace's (runtimes
+/// mostly set the soft limit to the hard one anyway).
+fn fits_descriptors(file: &str, services: &Services) -> bool {
+    let (Ok(limit), Ok(open)) = (sys::descriptor_limit(), sys::open_descriptors()) else {
+        return true;
+    };
+    let needed = open + run::descriptors_needed(services);
+    if needed as u64 <= limit {
+        return true;
+    }
+    let count = services.services.len();
+    error!(
+        "config",
+        [file = file, needed = needed, limit = limit],
+        "{file}: {count} services need {needed} file descriptors, more than the limit of \
+         {limit} (RLIMIT_NOFILE): raise it (ulimit -n, --ulimit nofile=N:N) or run fewer \
+         services"
+    );
+    false
 }
 
 /// One line per service, in start order:

@@ -71,6 +71,31 @@ pub struct Runtime<'a> {
     published: Option<(u64, bool)>,
 }
 
+/// The descriptors grace needs at once beside its services' own: the
+/// signalfd, /dev/null for probes, its stdout and stderr reopened
+/// non-blocking, the state file being replaced, /proc being read (a
+/// directory and a file), a process being started (its exec-error pipe,
+/// its two output pipes' and its readiness pipe's write ends) and a pidfd
+/// of the stop's sweep; rounded up.
+const OWN_DESCRIPTORS: usize = 16;
+
+/// How many descriptors grace holds at most while `services` run, beside
+/// those open when it starts: for each service, the read ends of its
+/// stdout and stderr pipes and what its readiness is read from (the `fd`
+/// pipe, the notify socket, a probe's TCP connect); and `OWN_DESCRIPTORS`.
+pub fn descriptors_needed(services: &Services) -> usize {
+    let readiness = |ready: &Ready| match ready {
+        Ready::Fd(_) | Ready::Notify | Ready::Tcp(_) => 1,
+        _ => 0,
+    };
+    services
+        .services
+        .iter()
+        .map(|service| 2 + readiness(&service.ready))
+        .sum::<usize>()
+        + OWN_DESCRIPTORS
+}
+
 /// At grace's exit, how long the services' last lines may take to be
 /// written out to a slow reader.
 const LAST_LINES: Duration = Duration::from_millis(200);

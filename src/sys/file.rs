@@ -185,6 +185,24 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
     Ok(names)
 }
 
+/// getrlimit(2) RLIMIT_NOFILE: the soft limit, which every new
+/// descriptor's number must stay below.
+pub fn descriptor_limit() -> Result<u64> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a live rlimit for the kernel to fill.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as libc::c_long)?;
+    Ok(limit.rlim_cur as u64)
+}
+
+/// How many descriptors grace has open, as /proc/self/fd lists them
+/// (without the one that listing takes itself).
+pub fn open_descriptors() -> Result<usize> {
+    Ok(list_directory("/proc/self/fd")?.len().saturating_sub(1))
+}
+
 /// What a path is, as stat(2) sees it (symbolic links followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileType {

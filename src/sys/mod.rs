@@ -33,9 +33,9 @@ use crate::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, file_type, is_terminal, is_too_large, list_directory,
-    list_directory_up_to, make_directories, may_execute, read_file, read_head, read_link, rename,
-    unlink, write_all, write_file,
+    FileType, change_directory, descriptor_limit, file_type, is_terminal, is_too_large,
+    list_directory, list_directory_up_to, make_directories, may_execute, open_descriptors,
+    read_file, read_head, read_link, rename, unlink, write_all, write_file,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, pipe, poll, read_some, reopen_nonblocking, send_some,
