@@ -89,7 +89,7 @@ fn fits_descriptors(file: &str, services: &Services) -> bool {
         return true;
     };
     let needed = open + run::descriptors_needed(services);
-    if needed as u64 <= limit {
+    if needed as libc::rlim_t <= limit {
         return true;
     }
     let count = services.services.len();

@@ -187,14 +187,14 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
 
 /// getrlimit(2) RLIMIT_NOFILE: the soft limit, which every new
 /// descriptor's number must stay below.
-pub fn descriptor_limit() -> Result<u64> {
+pub fn descriptor_limit() -> Result<libc::rlim_t> {
     let mut limit = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
     // SAFETY: a live rlimit for the kernel to fill.
     check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as libc::c_long)?;
-    Ok(limit.rlim_cur as u64)
+    Ok(limit.rlim_cur)
 }
 
 /// How many descriptors grace has open, as /proc/self/fd lists them
