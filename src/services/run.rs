@@ -183,10 +183,7 @@ impl<'a> Runtime<'a> {
                 while let Ok(Some(count)) = sys::read_some(socket.raw(), &mut buffer)
                     && count > 0
                 {
-                    if buffer[..count]
-                        .split(|&b| b == b'\n')
-                        .any(|line| line == b"READY=1")
-                    {
+                    if says_ready(&buffer[..count]) {
                         self.events.push(Event::Ready(service));
                         break;
                     }
@@ -319,6 +316,14 @@ impl<'a> Runtime<'a> {
         self.publisher.finish();
         self.output.finish(LAST_LINES);
     }
+}
+
+/// Whether one sd_notify(3) datagram says the service is ready: its
+/// newline-separated assignments hold `READY=1` exactly.
+pub fn says_ready(datagram: &[u8]) -> bool {
+    datagram
+        .split(|&b| b == b'\n')
+        .any(|line| line == b"READY=1")
 }
 
 /// Why a service (or its probe) could not be started.
