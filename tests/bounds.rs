@@ -5,9 +5,9 @@
 use std::fs;
 use std::os::unix::fs::symlink;
 use std::os::unix::process::CommandExt;
-use std::process::Stdio;
+use std::process::{Command, Stdio};
 
-use crate::util::{Grace, GraceBuilder, Mode, TempDir, grace_command, shell_code, wait_for_file};
+use crate::util::{Grace, Mode, TempDir, grace_command, shell_code, wait_for_file};
 
 /// Address space enough for grace many times over, and far too little for
 /// a file read whole until memory runs out.
@@ -67,16 +67,20 @@ fn grace_status_of_an_endless_state_file_is_an_error_in_bounded_memory() {
 
 /// `command` with its address space capped at `ADDRESS_SPACE` and no
 /// input: an unbounded read fails fast instead of filling the machine.
-fn bounded(command: &mut std::process::Command) -> &mut std::process::Command {
-    command.stdin(Stdio::null());
+fn bounded(command: &mut Command) -> &mut Command {
+    capped(command.stdin(Stdio::null()), libc::RLIMIT_AS, ADDRESS_SPACE)
+}
+
+/// `command` with its `resource` limit, soft and hard, at `value`.
+fn capped(command: &mut Command, resource: libc::__rlimit_resource_t, value: u64) -> &mut Command {
     // SAFETY: setrlimit(2) is async-signal-safe and touches only the child.
     unsafe {
-        command.pre_exec(|| {
+        command.pre_exec(move || {
             let limit = libc::rlimit {
-                rlim_cur: ADDRESS_SPACE,
-                rlim_max: ADDRESS_SPACE,
+                rlim_cur: value,
+                rlim_max: value,
             };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+            if libc::setrlimit(resource, &limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -106,24 +110,18 @@ fn many_services(dir: &TempDir, count: usize) -> std::path::PathBuf {
     path
 }
 
-/// grace as PID 1 with RLIMIT_NOFILE at `limit` (soft and hard).
-fn with_descriptor_limit(limit: u64) -> GraceBuilder {
-    Grace::builder(Mode::Pid1).configure(|command| {
-        // SAFETY: setrlimit(2) is async-signal-safe and touches only the
-        // child.
-        unsafe {
-            command.pre_exec(move || {
-                let limit = libc::rlimit {
-                    rlim_cur: limit,
-                    rlim_max: limit,
-                };
-                if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    })
+/// grace as PID 1 with RLIMIT_NOFILE at `limit` (soft and hard), `count`
+/// services (`many_services`) and `main` as its main command's script.
+fn start_with_limit(dir: &TempDir, count: usize, limit: u64, main: &str) -> Grace {
+    let config = many_services(dir, count);
+    Grace::builder(Mode::Pid1)
+        .configure(|command| {
+            capped(command, libc::RLIMIT_NOFILE, limit);
+        })
+        .arg("--config")
+        .arg(&config)
+        .args(["--", "sh", "-c", main])
+        .start(dir)
 }
 
 /// A thousand services under `--ulimit nofile=1024:1024` (two pipes each
@@ -133,14 +131,9 @@ fn with_descriptor_limit(limit: u64) -> GraceBuilder {
 #[test]
 fn services_beyond_the_descriptor_limit_exit_2_and_start_nothing() {
     let dir = TempDir::new();
-    let config = many_services(&dir, 1000);
     let ran = dir.join("ran");
     let main = format!("touch {}", ran.display());
-    let mut grace = with_descriptor_limit(1024)
-        .arg("--config")
-        .arg(&config)
-        .args(["--", "sh", "-c", &main])
-        .start(&dir);
+    let mut grace = start_with_limit(&dir, 1000, 1024, &main);
     let code = grace.wait_code();
     let stderr = grace.stderr();
     assert_eq!(code, 2, "{stderr}");
@@ -157,14 +150,9 @@ fn services_beyond_the_descriptor_limit_exit_2_and_start_nothing() {
 #[test]
 fn services_within_the_descriptor_limit_all_start_and_become_ready() {
     let dir = TempDir::new();
-    let config = many_services(&dir, 40);
     let ran = dir.join("ran");
     let main = format!("touch {}; exec sleep 1000", ran.display());
-    let mut grace = with_descriptor_limit(128)
-        .arg("--config")
-        .arg(&config)
-        .args(["--", "sh", "-c", &main])
-        .start(&dir);
+    let mut grace = start_with_limit(&dir, 40, 128, &main);
     wait_for_file(&ran);
     let started = fs::read_dir(dir.join("started")).unwrap().count();
     assert_eq!(started, 40, "{}", grace.stderr());
