@@ -61,7 +61,7 @@ pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>> {
     let mut contents = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        let room = (limit + 1 - contents.len()).min(chunk.len());
+        let room = (limit.saturating_add(1) - contents.len()).min(chunk.len());
         // SAFETY: a read into a live buffer of at least the length passed.
         let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), room) };
         match check(result as libc::c_long) {
