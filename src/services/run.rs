@@ -628,3 +628,31 @@ impl Running<'_> {
         self.hands.publisher.publish(&services, stopping);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::says_ready;
+
+    /// `READY=1` as one whole line of a datagram, wherever it comes; no
+    /// other value or spelling.
+    #[test]
+    fn only_a_whole_ready_line_says_ready() {
+        for yes in [
+            &b"READY=1"[..],
+            b"STATUS=up\nREADY=1\n",
+            b"READY=1\nMAINPID=7",
+        ] {
+            assert!(says_ready(yes), "{yes:?}");
+        }
+        for no in [
+            &b""[..],
+            b"READY=0",
+            b"READY=10",
+            b" READY=1",
+            b"ready=1",
+            b"READY=1\0",
+        ] {
+            assert!(!says_ready(no), "{no:?}");
+        }
+    }
+}
