@@ -1,6 +1,7 @@
-//! Files and descriptors: whole files, symbolic links and directory
-//! listings (mostly under /proc), writes to stdout and stderr, and the
-//! few files grace writes itself (the run directory's state).
+//! Files and descriptors: whole files up to a limit, symbolic links and
+//! directory listings (mostly under /proc), writes to stdout and stderr,
+//! the few files grace writes itself (the run directory's state), and the
+//! descriptor limit with how much of it is in use.
 
 use core::ffi::c_int;
 
