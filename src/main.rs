@@ -6,9 +6,12 @@
 
 // No std in the binary: its panic and backtrace machinery alone is a
 // third of a static std build, and grace only needs the heap (alloc) and
-// the system calls in `sys`. Unit tests run under std's harness.
-#![cfg_attr(not(test), no_std)]
-#![cfg_attr(not(test), no_main)]
+// the system calls in `sys`. Unit tests run under std's harness, and so
+// do the fuzz targets (fuzz/), which compile this file as a library with
+// `--cfg fuzzing` and reach the parsers through `fuzz`.
+#![cfg_attr(not(any(test, fuzzing)), no_std)]
+#![cfg_attr(not(any(test, fuzzing)), no_main)]
+#![cfg_attr(fuzzing, allow(dead_code, unused_imports))]
 #![deny(unsafe_code)]
 // A panic in PID 1 takes the whole container down: no unwrap, expect or
 // panic outside tests; every failure is an error path.
@@ -21,6 +24,8 @@ extern crate alloc;
 
 mod cli;
 mod edge;
+#[cfg(fuzzing)]
+pub mod fuzz;
 mod inspect;
 mod json;
 mod log;
@@ -197,11 +202,7 @@ fn run_to_exit_code(argv: Vec<Vec<u8>>) -> i32 {
     let credentials = match &config.user {
         None => None,
         Some(spec) => {
-            let read = |path: &str| {
-                sys::read_file(path)
-                    .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                    .unwrap_or_default()
-            };
+            let read = user::read_database;
             match user::resolve(spec, &read("/etc/passwd"), &read("/etc/group")) {
                 Ok(credentials) => {
                     if let Some(remark) = &credentials.remark {

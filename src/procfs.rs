@@ -203,11 +203,32 @@ pub fn parse_cmdline(raw: &[u8]) -> String {
     String::from_utf8_lossy(trimmed).replace('\0', " ")
 }
 
+/// The most grace reads of a /proc file the kernel composes (stat,
+/// status, ns_last_pid): status is the longest, and even its `Groups:`
+/// line for the kernel's maximum of 65,536 groups is under 1 MiB.
+pub const PROC_FILE_LIMIT: usize = 1 << 20;
+
+/// The most grace reads of a process's arguments or environment
+/// (cmdline, environ): execve(2) caps both together at 6 MiB, so only a
+/// process that moved its argument area (prctl PR_SET_MM) holds more, and
+/// that one is read as unreadable.
+pub const ARGUMENTS_LIMIT: usize = 8 << 20;
+
+/// /proc/PID/FILE, bounded by the limit for its kind.
+pub fn read_raw(pid: i32, file: &str) -> sys::Result<Vec<u8>> {
+    let limit = if file.ends_with("cmdline") || file.ends_with("environ") {
+        ARGUMENTS_LIMIT
+    } else {
+        PROC_FILE_LIMIT
+    };
+    sys::read_file(&format!("/proc/{pid}/{file}"), limit)
+}
+
 /// A /proc file as text. The kernel copies command names and arguments
 /// byte for byte, so a name cut mid-character at 15 bytes is not UTF-8: it
 /// is decoded lossily rather than making the whole process unreadable.
 pub fn read_text(pid: i32, file: &str) -> sys::Result<String> {
-    let raw = sys::read_file(&format!("/proc/{pid}/{file}"))?;
+    let raw = read_raw(pid, file)?;
     Ok(String::from_utf8_lossy(&raw).into_owned())
 }
 
@@ -230,13 +251,13 @@ pub fn read_stat_and_dispositions(pid: i32) -> sys::Result<(Stat, Dispositions)>
 /// higher pid than this was created after the read. None where the kernel
 /// lacks it (no CONFIG_CHECKPOINT_RESTORE) or /proc is not mounted.
 pub fn read_last_pid() -> Option<i32> {
-    let raw = sys::read_file("/proc/sys/kernel/ns_last_pid").ok()?;
+    let raw = sys::read_file("/proc/sys/kernel/ns_last_pid", PROC_FILE_LIMIT).ok()?;
     core::str::from_utf8(&raw).ok()?.trim().parse().ok()
 }
 
 /// The raw bytes of /proc/PID/cmdline (empty for zombies and kernel threads).
 pub fn read_cmdline(pid: i32) -> sys::Result<Vec<u8>> {
-    sys::read_file(&format!("/proc/{pid}/cmdline"))
+    read_raw(pid, "cmdline")
 }
 
 /// The target of /proc/PID/exe. Reading it needs ptrace access, so it fails
@@ -260,7 +281,7 @@ pub fn read_dispositions(pid: i32) -> sys::Result<Dispositions> {
 
 /// The command line, or the kernel's name in brackets when there is none.
 pub fn read_command(pid: i32, comm: &str) -> String {
-    match sys::read_file(&format!("/proc/{pid}/cmdline")) {
+    match read_cmdline(pid) {
         Ok(raw) if !raw.is_empty() => parse_cmdline(&raw),
         _ => format!("[{comm}]"),
     }
@@ -269,7 +290,7 @@ pub fn read_command(pid: i32, comm: &str) -> String {
 /// The service a process came from, as the variable grace gives every
 /// service says (None: not a service's, or its environment is unreadable).
 pub fn read_service(pid: i32) -> Option<String> {
-    let raw = sys::read_file(&format!("/proc/{pid}/environ")).ok()?;
+    let raw = read_raw(pid, "environ").ok()?;
     service_in_environ(&raw)
 }
 

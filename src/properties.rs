@@ -11,9 +11,9 @@
 //! tries the same inputs; `PROPTEST_CASES` and `PROPTEST_RNG_SEED` override
 //! either to explore further. A failing input is shrunk and printed: keep
 //! it as a file in tests/corpus/PARSER/, where every one is replayed, so a
-//! crash found once stays fixed. (cargo-fuzz needs a nightly compiler and a
-//! library target, and grace is one stable binary with its own C entry
-//! point: property tests run on every CI build instead.)
+//! crash found once stays fixed. Coverage-guided fuzzing of the same
+//! parsers, and of the command line and `grace inspect` whole, is in fuzz/
+//! (cargo fuzz, scripts/fuzz); these properties say what is accepted.
 
 use std::time::Duration;
 

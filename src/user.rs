@@ -10,6 +10,21 @@
 use core::fmt;
 
 use crate::prelude::*;
+use crate::sys;
+
+/// The most grace reads of /etc/passwd or /etc/group: a container's user
+/// database is a few kilobytes, and even one listing a whole directory
+/// service's users fits.
+pub const DATABASE_LIMIT: usize = 16 << 20;
+
+/// /etc/passwd or /etc/group as text; empty when unreadable or larger
+/// than `DATABASE_LIMIT`, which `resolve` then reports as a user it
+/// cannot find.
+pub fn read_database(path: &str) -> String {
+    sys::read_file(path, DATABASE_LIMIT)
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
 
 /// What `--user` asked for: a name or a numeric id, and optionally a group.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 mod util;
 
 mod allocator;
+mod bounds;
 mod chaos;
 mod child_state;
 mod cli;

@@ -17,8 +17,10 @@ usage: grace check FILE
 Checks everything that can be checked before a service starts: TOML syntax
 and keys, durations, signals, users, readiness specs, every command found
 and executable (through PATH, or relative to working_directory), and the
-`after` relation (no unknown name, no cycle). Run it where the services
-will run, such as inside the image: commands and users are looked up there.
+`after` relation (no unknown name, no cycle), the file's size (1 MiB at
+most) and the descriptors grace will hold for the services against the
+limit (ulimit -n). Run it where the services will run, such as inside the
+image: commands, users and the limit are looked up there.
 
 Valid: one line per service, in start order. Invalid: one message that
 names the file, the line and the key. `grace --config FILE` runs them,

@@ -58,6 +58,12 @@ pub use self::{
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
 pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
+// Every value parser, for the fuzz targets.
+#[cfg(fuzzing)]
+pub use self::values::{
+    forward_to, parse_code, parse_path, parse_rewrite, parse_signal, parse_signal_list, stop_on,
+    stop_order,
+};
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;

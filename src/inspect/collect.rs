@@ -60,13 +60,7 @@ impl Source for ProcFs {
     }
 
     fn read(&self, pid: i32, file: &str) -> sys::Result<Vec<u8>> {
-        if file == "cmdline" {
-            return procfs::read_cmdline(pid);
-        }
-        if file.ends_with("/cmdline") {
-            return sys::read_file(&format!("/proc/{pid}/{file}"));
-        }
-        procfs::read_text(pid, file).map(String::into_bytes)
+        procfs::read_raw(pid, file)
     }
 
     fn exe(&self, pid: i32, thread: Option<i32>) -> sys::Result<String> {

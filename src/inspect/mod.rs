@@ -29,6 +29,8 @@ mod classify;
 mod collect;
 #[cfg(test)]
 mod fixtures;
+#[cfg(fuzzing)]
+pub mod fuzz;
 mod inits;
 mod judge;
 mod plan;

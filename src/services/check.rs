@@ -8,13 +8,18 @@ use core::str;
 
 use crate::prelude::*;
 
-use super::config;
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};
+use super::{config, run};
 use crate::{error, sys};
 
 /// The exit code of a file that cannot be used.
 pub const EXIT_INVALID: i32 = 2;
+
+/// The largest services file grace reads (docs/services.md): a thousand
+/// services take about 100 kB, and a file that is larger (or endless, as
+/// /dev/zero is) is refused rather than read into PID 1's memory.
+pub const FILE_LIMIT: usize = 1 << 20;
 
 pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     match load(file, variables) {
@@ -29,8 +34,17 @@ pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
 /// The services file read and checked, as `grace check` and `grace
 /// --config` both read it; None once the one error has been logged.
 pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
-    let bytes = match sys::read_file(file) {
+    let bytes = match sys::read_file(file, FILE_LIMIT) {
         Ok(bytes) => bytes,
+        Err(why) if sys::is_too_large(&why) => {
+            error!(
+                "config",
+                [file = file],
+                "{file}: larger than {} MiB: not a services file",
+                FILE_LIMIT >> 20
+            );
+            return None;
+        }
         Err(why) => {
             error!("config", [file = file], "{file}: cannot read: {why}");
             return None;
@@ -52,7 +66,7 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
         }
     };
     match config::parse(text, &Real { variables }) {
-        Ok(services) => Some(services),
+        Ok(services) => fits_descriptors(file, &services).then_some(services),
         Err(why) => {
             error!(
                 "config",
@@ -63,6 +77,30 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
             None
         }
     }
+}
+
+/// Whether the descriptors the services need fit under RLIMIT_NOFILE
+/// beside those open now; if not, the one error is logged. grace does not
+/// raise its soft limit: every service and the main command inherit it,
+/// and what they get is the container's choice, not grace's (runtimes
+/// mostly set the soft limit to the hard one anyway).
+fn fits_descriptors(file: &str, services: &Services) -> bool {
+    let (Ok(limit), Ok(open)) = (sys::descriptor_limit(), sys::open_descriptors()) else {
+        return true;
+    };
+    let needed = open + run::descriptors_needed(services);
+    if needed as libc::rlim_t <= limit {
+        return true;
+    }
+    let count = services.services.len();
+    error!(
+        "config",
+        [file = file, needed = needed, limit = limit],
+        "{file}: {count} services need {needed} file descriptors, more than the limit of \
+         {limit} (RLIMIT_NOFILE): raise it (ulimit -n, --ulimit nofile=N:N) or run fewer \
+         services"
+    );
+    false
 }
 
 /// One line per service, in start order:

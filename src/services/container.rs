@@ -48,9 +48,7 @@ impl Container for Real<'_> {
     }
 
     fn read(&self, path: &str) -> String {
-        sys::read_file(path)
-            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-            .unwrap_or_default()
+        crate::user::read_database(path)
     }
 
     fn variable(&self, name: &str) -> Option<String> {

@@ -78,6 +78,31 @@ pub struct Runtime<'a> {
     published: Option<(u64, bool)>,
 }
 
+/// The descriptors grace needs at once beside its services' own: the
+/// signalfd, /dev/null for probes, its stdout and stderr reopened
+/// non-blocking, the state file being replaced, /proc being read (a
+/// directory and a file), a process being started (its exec-error pipe,
+/// its two output pipes' and its readiness pipe's write ends) and a pidfd
+/// of the stop's sweep; rounded up.
+const OWN_DESCRIPTORS: usize = 16;
+
+/// How many descriptors grace holds at most while `services` run, beside
+/// those open when it starts: for each service, the read ends of its
+/// stdout and stderr pipes and what its readiness is read from (the `fd`
+/// pipe, the notify socket, a probe's TCP connect); and `OWN_DESCRIPTORS`.
+pub fn descriptors_needed(services: &Services) -> usize {
+    let readiness = |ready: &Ready| match ready {
+        Ready::Fd(_) | Ready::Notify | Ready::Tcp(_) => 1,
+        _ => 0,
+    };
+    services
+        .services
+        .iter()
+        .map(|service| 2 + readiness(&service.ready))
+        .sum::<usize>()
+        + OWN_DESCRIPTORS
+}
+
 impl<'a> Runtime<'a> {
     pub fn new(
         services: &'a Services,
@@ -172,10 +197,7 @@ impl<'a> Runtime<'a> {
                 {
                     if !sent_by_service(sender, main) {
                         intruders.push(sender);
-                    } else if buffer[..count]
-                        .split(|&b| b == b'\n')
-                        .any(|line| line == b"READY=1")
-                    {
+                    } else if says_ready(&buffer[..count]) {
                         self.events.push(Event::Ready(service));
                         break;
                     }
@@ -244,11 +266,7 @@ impl<'a> Runtime<'a> {
         let Some(spec) = &service.user else {
             return Ok(None);
         };
-        let read = |path: &str| {
-            sys::read_file(path)
-                .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
-                .unwrap_or_default()
-        };
+        let read = user::read_database;
         user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
             .map(Some)
             .map_err(|error| format!("user {spec}: {error}"))
@@ -390,6 +408,14 @@ fn sent_by_service(sender: i32, main: i32) -> bool {
         }
     }
     false
+}
+
+/// Whether one sd_notify(3) datagram says the service is ready: its
+/// newline-separated assignments hold `READY=1` exactly.
+pub fn says_ready(datagram: &[u8]) -> bool {
+    datagram
+        .split(|&b| b == b'\n')
+        .any(|line| line == b"READY=1")
 }
 
 /// Why a service (or its probe) could not be started.
@@ -691,5 +717,33 @@ impl Running<'_> {
             })
             .collect();
         self.hands.publisher.publish(&services, stopping);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::says_ready;
+
+    /// `READY=1` as one whole line of a datagram, wherever it comes; no
+    /// other value or spelling.
+    #[test]
+    fn only_a_whole_ready_line_says_ready() {
+        for yes in [
+            &b"READY=1"[..],
+            b"STATUS=up\nREADY=1\n",
+            b"READY=1\nMAINPID=7",
+        ] {
+            assert!(says_ready(yes), "{yes:?}");
+        }
+        for no in [
+            &b""[..],
+            b"READY=0",
+            b"READY=10",
+            b" READY=1",
+            b"ready=1",
+            b"READY=1\0",
+        ] {
+            assert!(!says_ready(no), "{no:?}");
+        }
     }
 }

@@ -29,9 +29,9 @@ use crate::sys::{self, Fd, FileType};
 /// The conventional place, tried first.
 const RUN: &str = "/run/grace";
 
-/// The largest state file a reader takes: far more than any services
-/// file's worth of lines.
-const READ_LIMIT: usize = 1 << 20;
+/// The largest file a reader takes from a run directory: the state file
+/// is the only one read.
+const READ_LIMIT: usize = super::status::STATE_LIMIT;
 
 /// Where to look, in order: `explicit` alone if given, else the
 /// conventional places for each of `uids` (the per-user ones once per uid).

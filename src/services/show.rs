@@ -121,7 +121,7 @@ fn state_words(out: &mut String, state: State, now: Instant) {
 
 /// A table, one line per service in start order, then what is wrong, if
 /// anything.
-fn render_text(published: &Published, running: bool, now: Instant) -> String {
+pub(crate) fn render_text(published: &Published, running: bool, now: Instant) -> String {
     // The cells first, to size the columns.
     let mut cells: Vec<[String; 5]> = vec![[
         "SERVICE".into(),
@@ -191,7 +191,7 @@ fn render_text(published: &Published, running: bool, now: Instant) -> String {
 }
 
 /// The JSON document (docs/services.md).
-fn render_json(published: &Published, running: bool, now: Instant) -> String {
+pub(crate) fn render_json(published: &Published, running: bool, now: Instant) -> String {
     let optional = |value: Option<i64>| value.map_or(Json::Null, Json::Int);
     let services = published
         .services

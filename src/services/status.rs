@@ -36,6 +36,10 @@ pub const VERSION: u32 = 1;
 
 /// The state file's name in the run directory.
 pub const STATE_FILE: &str = "state";
+/// The largest state file `grace status` reads: a service's record is at
+/// most about 120 bytes beside its name, so even a services file at its
+/// own limit (`check::FILE_LIMIT`) publishes less than this.
+pub const STATE_LIMIT: usize = 8 << 20;
 /// The file that exists from "all ready" until the stop begins.
 pub const READY_FILE: &str = "ready";
 

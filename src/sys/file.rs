@@ -1,6 +1,7 @@
-//! Files and descriptors: whole files, symbolic links and directory
-//! listings (mostly under /proc), writes to stdout and stderr, and the
-//! few files grace writes itself (the run directory's state).
+//! Files and descriptors: whole files up to a limit, symbolic links and
+//! directory listings (mostly under /proc), writes to stdout and stderr,
+//! the few files grace writes itself (the run directory's state), and the
+//! descriptor limit with how much of it is in use.
 
 use core::ffi::c_int;
 
@@ -49,21 +50,36 @@ fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
     Ok(Fd(fd as RawFd))
 }
 
-/// The whole contents of the file at `path`.
-pub fn read_file(path: &str) -> Result<Vec<u8>> {
+/// The whole contents of the file at `path`, if it holds at most `limit`
+/// bytes; EFBIG (`is_too_large`) if it holds more. Every file grace reads
+/// is bounded so: a services file, a state file or a /proc file can be
+/// /dev/zero, or a process's rewritten argument area, and reading it whole
+/// would exhaust memory (PID 1 then aborts and the container with it). At
+/// most `limit + 1` bytes are read, in 4 KiB steps: the bound costs no
+/// memory up front.
+pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>> {
     let fd = open_read_only(path, 0)?;
     let mut contents = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
-        // SAFETY: a read into a live buffer of the length passed.
-        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), chunk.len()) };
+        let room = (limit.saturating_add(1) - contents.len()).min(chunk.len());
+        // SAFETY: a read into a live buffer of at least the length passed.
+        let result = unsafe { libc::read(fd.raw(), chunk.as_mut_ptr().cast(), room) };
         match check(result as libc::c_long) {
             Ok(0) => return Ok(contents),
             Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
             Err(error) if error.code == libc::EINTR => {}
             Err(error) => return Err(error),
         }
+        if contents.len() > limit {
+            return Err(Error::with_detail(libc::EFBIG, "file too large"));
+        }
     }
+}
+
+/// Whether `error` is `read_file`'s: the file holds more than the limit.
+pub fn is_too_large(error: &Error) -> bool {
+    error.code == libc::EFBIG
 }
 
 /// Up to `buffer.len()` bytes from the start of the file at `path`: how
@@ -168,6 +184,24 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
         spent += filled;
     }
     Ok(names)
+}
+
+/// getrlimit(2) RLIMIT_NOFILE: the soft limit, which every new
+/// descriptor's number must stay below.
+pub fn descriptor_limit() -> Result<libc::rlim_t> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: a live rlimit for the kernel to fill.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } as libc::c_long)?;
+    Ok(limit.rlim_cur)
+}
+
+/// How many descriptors grace has open, as /proc/self/fd lists them
+/// (without the one that listing takes itself).
+pub fn open_descriptors() -> Result<usize> {
+    Ok(list_directory("/proc/self/fd")?.len().saturating_sub(1))
 }
 
 /// What a path is, as stat(2) sees it (symbolic links followed).
@@ -420,4 +454,26 @@ pub fn give_socket(path: &str, owner: Option<(u32, u32)>, mode: u32) -> Result<(
     // SAFETY: a NUL-terminated path and an integer.
     check(unsafe { libc::chmod(c_path.as_ptr().cast(), mode as libc::mode_t) } as libc::c_long)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file of exactly the limit is read whole; one byte more, or an
+    /// endless one, is refused as too large.
+    #[test]
+    fn read_file_reads_up_to_the_limit_and_refuses_more() {
+        let path = std::env::temp_dir().join(format!("grace-read-{}", std::process::id()));
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let path_text = path.to_str().unwrap();
+        assert_eq!(read_file(path_text, 10_000).unwrap(), bytes);
+        assert_eq!(read_file(path_text, 20_000).unwrap(), bytes);
+        assert!(is_too_large(&read_file(path_text, 9_999).unwrap_err()));
+        assert!(is_too_large(&read_file(path_text, 0).unwrap_err()));
+        assert!(is_too_large(&read_file("/dev/zero", 1 << 20).unwrap_err()));
+        assert_eq!(read_file("/dev/null", 0).unwrap(), b"");
+        std::fs::remove_file(&path).unwrap();
+    }
 }

@@ -1,20 +1,20 @@
 //! What std would provide to a program: the C entry point, the heap, the
 //! panic handler and the environment.
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 use core::ffi::c_int;
 use core::ffi::{CStr, c_char};
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 use core::fmt;
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 use super::{RawFd, write_all};
 use crate::prelude::*;
 
 /// The C entry point. grace has no Rust `main` (and no std) so that no
 /// runtime set-up runs before grace has seen what its parent left: std's
 /// would set SIGPIPE to SIG_IGN, and the command must inherit the original.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     let mut args = Vec::new();
@@ -34,18 +34,18 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 }
 
 // Without std nothing else asks the linker for the C library.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[link(name = "c")]
 unsafe extern "C" {}
 
 /// The prebuilt `core` and `alloc` are compiled to unwind, so their code
 /// names the unwinder's entry points. grace aborts on panic: nothing ever
 /// unwinds, and these are never called.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 pub extern "C" fn rust_eh_personality() {}
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[unsafe(no_mangle)]
 pub extern "C" fn _Unwind_Resume() -> ! {
     // SAFETY: abort takes no argument and does not return.
@@ -132,14 +132,14 @@ unsafe impl core::alloc::GlobalAlloc for CAllocator {
     }
 }
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[global_allocator]
 static ALLOCATOR: CAllocator = CAllocator;
 
 /// A bug in grace: say where on stderr, without allocating, and abort.
 /// The kernel then kills every process in the namespace, as it would for
 /// any PID 1 that dies.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 #[panic_handler]
 fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
     use core::sync::atomic::{AtomicBool, Ordering};
@@ -156,10 +156,10 @@ fn on_panic(info: &core::panic::PanicInfo<'_>) -> ! {
 
 /// Unbuffered `fmt::Write` straight to a descriptor; for the panic handler,
 /// which must not allocate.
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 struct FdWriter(RawFd);
 
-#[cfg(not(test))]
+#[cfg(not(any(test, fuzzing)))]
 impl fmt::Write for FdWriter {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         write_all(self.0, text.as_bytes()).map_err(|_| fmt::Error)
