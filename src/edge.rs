@@ -178,7 +178,7 @@ impl<'a> Edge<'a> {
     /// Logs a reaped process; the main process's status is kept. Returns
     /// whether it was the main process.
     pub fn record_exit(&mut self, exit: reap::Exit) -> bool {
-        let (code, signal) = status_fields(exit.status);
+        let (code, signal) = exit.status.log_fields();
         if exit.pid == self.main_pid && self.main_running() {
             info!(
                 "main_exited",
@@ -829,7 +829,7 @@ impl Effects for Edge<'_> {
                 self.elapsed()
             ),
             Note::PreStopEnded { pid, status } => {
-                let (code, signal) = status_fields(status);
+                let (code, signal) = status.log_fields();
                 match status {
                     WaitStatus::Exited(0) => info!(
                         "pre_stop_done",
@@ -924,14 +924,6 @@ impl Effects for Edge<'_> {
         if let Err(error) = self.kill_and_name(main_signal) {
             warn!("internal", "after the deadline's kill: {error}");
         }
-    }
-}
-
-/// A wait status as log fields: the exit code, or the signal that killed.
-fn status_fields(status: WaitStatus) -> (Option<u8>, Option<Signal>) {
-    match status {
-        WaitStatus::Exited(code) => (Some(code), None),
-        WaitStatus::Signaled(number) => (None, Signal::new(number)),
     }
 }
 

@@ -37,6 +37,15 @@ impl WaitStatus {
         }
     }
 
+    /// As log fields: the exit code, or the signal that killed (None for
+    /// a number that names no signal).
+    pub fn log_fields(self) -> (Option<u8>, Option<Signal>) {
+        match self {
+            WaitStatus::Exited(code) => (Some(code), None),
+            WaitStatus::Signaled(number) => (None, Signal::new(number)),
+        }
+    }
+
     pub fn describe(self) -> String {
         match self {
             WaitStatus::Exited(code) => format!("exited with code {code}"),

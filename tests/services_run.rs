@@ -918,3 +918,25 @@ fn an_on_failure_service_that_succeeds_is_not_restarted_and_ends_nothing() {
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
     assert_eq!(probe_log(&dir, "once").len(), 1, "once ran again");
 }
+
+/// A service's exit in the log names the signal that ended it, as every
+/// other event does (docs/logging.md): `"signal": "SIGKILL"`, not 9.
+#[test]
+fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
+    let dir = TempDir::new();
+    let config = write_config(
+        &dir,
+        &format!("[service.doomed]\ncommand = {}\n", sh("kill -9 $$")),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .args(["-v", "--config"])
+        .arg(&config)
+        .start(&dir);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let log = grace.stderr();
+    let exited = named(&log, "service_exited");
+    assert_eq!(exited.len(), 1, "{log}");
+    assert_eq!(exited[0]["signal"], "SIGKILL", "{log}");
+    assert_eq!(exited[0]["exit_code"], serde_json::Value::Null, "{log}");
+}

@@ -619,10 +619,7 @@ impl Hands for Runtime<'_> {
                 pid,
                 status,
             } => {
-                let (code, signal) = match status {
-                    WaitStatus::Exited(code) => (Some(code), None),
-                    WaitStatus::Signaled(signal) => (None, Some(signal)),
-                };
+                let (code, signal) = status.log_fields();
                 info!(
                     "service_exited",
                     [
