@@ -333,13 +333,23 @@ impl<'i> Document<'i> {
     /// table's value can span its header, which also holds the header's
     /// keys.)
     fn key_at(&self, span: &Range<usize>) -> String {
+        // A key written twice: the tree holds only the first, which is the
+        // same key, so it is named by that one (the last part of what is
+        // written at the span, `command` or `[service.db]`).
+        let written = self.text.get(span.clone()).unwrap_or_default();
+        let written = written
+            .trim_matches(|c: char| c == '[' || c == ']' || c.is_whitespace())
+            .rsplit('.')
+            .next()
+            .unwrap_or_default()
+            .trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace());
         let mut found = Found::default();
-        search_table(&self.root, span, &mut Vec::new(), &mut found);
-        if found.key.is_empty() {
-            found.value.join(".")
-        } else {
-            found.key.join(".")
-        }
+        search_table(&self.root, span, written, &mut Vec::new(), &mut found);
+        [found.key, found.value, found.earlier.1]
+            .into_iter()
+            .find(|path| !path.is_empty())
+            .unwrap_or_default()
+            .join(".")
     }
 }
 
@@ -358,11 +368,14 @@ struct Found {
     key: Vec<String>,
     /// The deepest key whose value holds it.
     value: Vec<String>,
+    /// The last key before it that is written as it is (where it starts).
+    earlier: (usize, Vec<String>),
 }
 
 fn search_table(
     table: &DeTable<'_>,
     span: &Range<usize>,
+    written: &str,
     path: &mut Vec<String>,
     found: &mut Found,
 ) {
@@ -375,7 +388,15 @@ fn search_table(
         if path.len() > found.value.len() && holds(value.span()) {
             found.value.clone_from(path);
         }
-        search_value(value.get_ref(), span, path, found);
+        let start = key.span().start;
+        if !written.is_empty()
+            && key.get_ref().as_ref() == written
+            && start < span.start
+            && start >= found.earlier.0
+        {
+            found.earlier = (start, path.clone());
+        }
+        search_value(value.get_ref(), span, written, path, found);
         path.pop();
     }
 }
@@ -383,14 +404,15 @@ fn search_table(
 fn search_value(
     value: &DeValue<'_>,
     span: &Range<usize>,
+    written: &str,
     path: &mut Vec<String>,
     found: &mut Found,
 ) {
     match value {
-        DeValue::Table(table) => search_table(table, span, path, found),
+        DeValue::Table(table) => search_table(table, span, written, path, found),
         DeValue::Array(items) => {
             for item in items {
-                search_value(item.get_ref(), span, path, found);
+                search_value(item.get_ref(), span, written, path, found);
             }
         }
         _ => {}
@@ -1036,6 +1058,14 @@ command = ["/bin/true"]
         assert!(
             message.starts_with("f.toml:1: services: unknown field"),
             "{message}"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\ncommand = [\"false\"]\n"),
+            "f.toml:3: service.db.command: duplicate key"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\n[service.db]\n"),
+            "f.toml:3: service.db: duplicate key"
         );
         assert_eq!(
             refused("[service.db]\nready = \"notify\"\n"),
