@@ -67,6 +67,10 @@ impl Container for Anything {
     fn variable(&self, name: &str) -> Option<String> {
         (name == "PATH").then(|| "/usr/bin:/bin".into())
     }
+
+    fn descriptor_limit(&self) -> u64 {
+        1024
+    }
 }
 
 /// The services file, from TOML text to the checked model, and what

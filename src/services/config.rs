@@ -769,6 +769,18 @@ impl<'d, 'i> Checker<'d, 'i> {
                         ["input", "output", "error"][number as usize]
                     ),
                 )),
+                3.. if number <= i64::from(i32::MAX)
+                    && number as u64 >= self.container.descriptor_limit() =>
+                {
+                    Err(self.error(
+                        fd.span(),
+                        format!(
+                            "descriptor {number} is not below the open-file limit of {} \
+                             (ulimit -n): the service could not be given it",
+                            self.container.descriptor_limit()
+                        ),
+                    ))
+                }
                 3.. if number <= i64::from(i32::MAX) => Ok(Ready::Fd(number as i32)),
                 _ => Err(self.error(
                     fd.span(),
@@ -1241,6 +1253,17 @@ command = ["/bin/true"]
                 "{fd}"
             );
         }
+        // The fake container's limit is 1024: a service cannot be handed
+        // descriptor 1024, which `grace check` says before anything starts.
+        assert_eq!(
+            refused_ready("{ fd = 1024 }"),
+            "f.toml:3: service.s.ready.fd: descriptor 1024 is not below the open-file limit \
+             of 1024 (ulimit -n): the service could not be given it"
+        );
+        assert_eq!(
+            ok("[service.s]\ncommand = [\"true\"]\nready = { fd = 1023 }\n").services[0].ready,
+            Ready::Fd(1023)
+        );
         assert!(refused_ready("{ fd = \"3\" }").contains("service.s.ready.fd: invalid type"));
         assert!(
             refused_ready("\"ready\"")

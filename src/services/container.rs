@@ -21,6 +21,9 @@ pub trait Container {
     fn read(&self, path: &str) -> String;
     /// One of grace's own environment variables.
     fn variable(&self, name: &str) -> Option<String>;
+    /// The open-file limit grace's services inherit: a service can be
+    /// handed no descriptor at or above it.
+    fn descriptor_limit(&self) -> u64;
 }
 
 /// The container grace runs in, with the environment grace was given.
@@ -57,6 +60,10 @@ impl Container for Real<'_> {
             .rev()
             .find(|(key, _)| key == name.as_bytes())
             .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    }
+
+    fn descriptor_limit(&self) -> u64 {
+        sys::descriptor_limit().map_or(u64::MAX, u64::from)
     }
 }
 
@@ -135,6 +142,10 @@ pub mod fake {
 
         fn variable(&self, name: &str) -> Option<String> {
             (name == "PATH").then(|| self.path.clone()).flatten()
+        }
+
+        fn descriptor_limit(&self) -> u64 {
+            1024
         }
     }
 }
