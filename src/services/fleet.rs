@@ -196,7 +196,7 @@ pub struct View {
     pub state: State,
     pub pid: Option<i32>,
     pub restarts: u32,
-    /// When the current run began, or when the current state was entered.
+    /// When the current (or last) run began.
     pub since: Option<Instant>,
 }
 
@@ -278,12 +278,14 @@ impl Fleet {
 
     pub fn view(&self, service: usize) -> View {
         let unit = &self.units[service];
+        // A run's time counts from its start, whatever state it is in now
+        // (ready, stopping, exited): uptime is the run's, not the state's.
         let (state, pid, since) = match unit.run {
             Run::Waiting => (State::Waiting, None, None),
-            Run::Starting { pid, since, .. } => (State::Starting, Some(pid), Some(since)),
-            Run::Ready { pid, since } => (State::Ready, Some(pid), Some(since)),
+            Run::Starting { pid, .. } => (State::Starting, Some(pid), unit.started),
+            Run::Ready { pid, .. } => (State::Ready, Some(pid), unit.started),
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
-            Run::Stopping { pid, since, .. } => (State::Stopping, pid, Some(since)),
+            Run::Stopping { pid, .. } => (State::Stopping, pid, unit.started),
             // Never started: still waiting, for good.
             Run::Down { status: None } => (State::Waiting, None, None),
             Run::Down {
@@ -1102,6 +1104,28 @@ mod tests {
         let verdict = fleet.on_exit(t0, db, WaitStatus::Signaled(15), &mut rec);
         assert_eq!(verdict, Some(Verdict::Down));
         assert_eq!(fleet.outcome(), None, "a stopped service decides nothing");
+    }
+
+    /// uptime_ms is the run's: neither becoming ready nor stopping starts
+    /// it again.
+    #[test]
+    fn a_run_s_time_counts_from_its_start_through_ready_and_stopping() {
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&chain(), false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        // db, ready a second after its start; then app and web start
+        // (ready once spawned).
+        let t1 = t0 + Duration::from_secs(1);
+        fleet.on_ready(t1, 0, &mut rec);
+        assert_eq!(fleet.view(0).state, State::Ready);
+        assert_eq!(fleet.view(0).since, Some(t0));
+        assert_eq!(fleet.view(2).since, Some(t1));
+        // web, the last started, is the first to stop.
+        let t5 = t0 + Duration::from_secs(5);
+        fleet.begin_stop(t5, t5 + Duration::from_secs(9), &mut rec);
+        assert_eq!(fleet.view(2).state, State::Stopping);
+        assert_eq!(fleet.view(2).since, Some(t1));
     }
 
     #[test]
