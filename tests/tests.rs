@@ -21,6 +21,7 @@ mod idle;
 mod image;
 mod inspect;
 mod newcomers;
+mod packages;
 mod privileges;
 mod reaping;
 mod recipes;
