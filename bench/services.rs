@@ -411,15 +411,15 @@ fn setup_horust(dir: &Path, command: &str) -> Result<Vec<String>, String> {
 }
 
 /// pm2-runtime: 10 apps of one ecosystem file, each the service script run
-/// as it is and stopped with SIGTERM (pm2's default is SIGINT); PM2_HOME in
-/// the scratch directory.
+/// as it is and stopped with SIGTERM (PM2_KILL_SIGNAL; pm2's default is
+/// SIGINT); PM2_HOME in the scratch directory.
 fn setup_pm2(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     let runtime = peers::on_path("pm2-runtime").ok_or("not installed (npm install -g pm2)")?;
     let script = service_script(dir, command);
     let apps: Vec<String> = (0..SERVICES)
         .map(|i| {
             format!(
-                "{{\"name\": \"s{i}\", \"script\": {}, \"interpreter\": \"none\", \"kill_signal\": \"SIGTERM\"}}",
+                "{{\"name\": \"s{i}\", \"script\": {}, \"interpreter\": \"none\"}}",
                 toml_string(&script.display().to_string())
             )
         })
@@ -433,6 +433,7 @@ fn setup_pm2(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     Ok(vec![
         "/usr/bin/env".into(),
         format!("PM2_HOME={}", dir.join("pm2").display()),
+        "PM2_KILL_SIGNAL=SIGTERM".into(),
         runtime.display().to_string(),
         file.display().to_string(),
     ])

@@ -330,14 +330,14 @@ fn setup_horust(root: &Path) -> Result<Vec<String>, String> {
 
 /// pm2-runtime: the three as apps of one ecosystem file, in start order
 /// (pm2 has no dependencies), run as they are (`interpreter: none`),
-/// stopped with the SIGTERM they handle (pm2's default `kill_signal` is
+/// stopped with the SIGTERM they handle (PM2_KILL_SIGNAL: pm2's default is
 /// SIGINT); defaults otherwise (`kill_timeout` 1.6 s, `autorestart`).
 fn setup_pm2(root: &Path) -> Result<Vec<String>, String> {
     let runtime = under_usr("pm2-runtime", "npm install -g pm2")?;
     let apps: Vec<String> = SERVICES
         .iter()
         .map(|s| {
-            format!("{{\"name\": \"{s}\", \"script\": \"/svc/{s}\", \"interpreter\": \"none\", \"kill_signal\": \"SIGTERM\"}}")
+            format!("{{\"name\": \"{s}\", \"script\": \"/svc/{s}\", \"interpreter\": \"none\"}}")
         })
         .collect();
     write(
@@ -348,6 +348,7 @@ fn setup_pm2(root: &Path) -> Result<Vec<String>, String> {
     Ok(strings(&[
         "/usr/bin/env",
         "PM2_HOME=/tmp/pm2",
+        "PM2_KILL_SIGNAL=SIGTERM",
         &runtime,
         "/etc/pm2/ecosystem.json",
     ]))
@@ -437,7 +438,7 @@ Each as the container's PID 1, configured as its documentation gives it for this
   healthiness check, `shutdown-after` for the reverse order; defaults otherwise (restart \
   `never`, failure strategy `ignore`).
 - pm2 7.0 (`npm install -g pm2`, Node 20): `pm2-runtime` with an ecosystem file of the \
-  three apps in order, `interpreter: none`, `kill_signal: SIGTERM` (its default is SIGINT, \
+  three apps in order, `interpreter: none`, `PM2_KILL_SIGNAL=SIGTERM` (its default is SIGINT, \
   which these services do not handle); defaults otherwise (`kill_timeout` 1.6 s, \
   `autorestart`). It has no dependencies.
 - honcho 2.0 (PyPI, in a venv of Debian's Python 3.11) and foreman 0.87 (Debian's \
@@ -626,12 +627,21 @@ fn stop_run(peer: &Peer) -> Result<Observed, String> {
             );
         }
     }
-    Ok(observe(
-        &container.rootfs.markers(),
-        code,
-        took,
-        &["web", "app", "db"],
-    ))
+    // A supervisor that stopped the services by itself, before `podman
+    // stop` (foreman, when an orphan it reaps as PID 1 exits), gets that
+    // said instead of figures of a stop it did not make.
+    let markers = container.rootfs.markers();
+    let early: Vec<&str> = ["web", "app", "db"]
+        .into_iter()
+        .filter(|n| stop_of(&markers, n).signal.is_some_and(|ms| ms < begun))
+        .collect();
+    if !early.is_empty() {
+        return Err(format!(
+            "**stops by itself at start**: {} got SIGTERM before `podman stop`",
+            early.join(", ")
+        ));
+    }
+    Ok(observe(&markers, code, took, &["web", "app", "db"]))
 }
 
 fn running(container: &Container) -> bool {
