@@ -439,40 +439,32 @@ fn setup_pm2(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     ])
 }
 
-/// The Procfile family: 10 lines of the service command.
-fn procfile(dir: &Path, command: &str) -> String {
+/// The Procfile family: `BINARY start` of a Procfile of 10 lines of the
+/// service command.
+fn procfile_start(binary: &Path, dir: &Path, command: &str) -> Vec<String> {
     let lines: String = (0..SERVICES)
         .map(|i| format!("s{i}: {command}\n"))
         .collect();
     let file = dir.join("Procfile");
     write(&file, &lines, 0o644);
-    file.display().to_string()
+    vec![
+        binary.display().to_string(),
+        "start".into(),
+        "-f".into(),
+        file.display().to_string(),
+        "-d".into(),
+        dir.display().to_string(),
+    ]
 }
 
 fn setup_honcho(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     let honcho = peers::on_path("honcho").ok_or("not installed (pip install honcho)")?;
-    let file = procfile(dir, command);
-    Ok(vec![
-        honcho.display().to_string(),
-        "start".into(),
-        "-f".into(),
-        file,
-        "-d".into(),
-        dir.display().to_string(),
-    ])
+    Ok(procfile_start(&honcho, dir, command))
 }
 
 fn setup_foreman(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     needs("/usr/bin/foreman", "ruby-foreman")?;
-    let file = procfile(dir, command);
-    Ok(vec![
-        "/usr/bin/foreman".into(),
-        "start".into(),
-        "-f".into(),
-        file,
-        "-d".into(),
-        dir.display().to_string(),
-    ])
+    Ok(procfile_start(Path::new("/usr/bin/foreman"), dir, command))
 }
 
 /// pid1 runs one command: a shell entrypoint that starts the 10 and passes

@@ -354,14 +354,15 @@ fn setup_pm2(root: &Path) -> Result<Vec<String>, String> {
     ]))
 }
 
-/// The Procfile family: one line per service, in start order (neither has
-/// dependencies).
-fn write_procfile(root: &Path) {
+/// The Procfile family: `BINARY start` of a Procfile of one line per
+/// service, in start order (neither has dependencies).
+fn procfile_start(root: &Path, binary: &str) -> Vec<String> {
     let lines: String = SERVICES
         .iter()
         .map(|s| format!("{s}: /svc/{s}\n"))
         .collect();
     write(&root.join("etc/Procfile"), &lines);
+    strings(&[binary, "start", "-f", "/etc/Procfile", "-d", "/"])
 }
 
 /// honcho: `honcho start` with the Procfile; defaults otherwise (its kill
@@ -371,30 +372,14 @@ fn setup_honcho(root: &Path) -> Result<Vec<String>, String> {
         "honcho",
         "a venv under /usr/local with `pip install honcho`, as .ci/run does",
     )?;
-    write_procfile(root);
-    Ok(strings(&[
-        &honcho,
-        "start",
-        "-f",
-        "/etc/Procfile",
-        "-d",
-        "/",
-    ]))
+    Ok(procfile_start(root, &honcho))
 }
 
 /// foreman: `foreman start` with the Procfile; defaults otherwise
 /// (`--timeout` 5 s).
 fn setup_foreman(root: &Path) -> Result<Vec<String>, String> {
     needs("/usr/bin/foreman", "ruby-foreman")?;
-    write_procfile(root);
-    Ok(strings(&[
-        "/usr/bin/foreman",
-        "start",
-        "-f",
-        "/etc/Procfile",
-        "-d",
-        "/",
-    ]))
+    Ok(procfile_start(root, "/usr/bin/foreman"))
 }
 
 /// The shell entrypoint that a single-process init runs for several

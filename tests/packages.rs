@@ -20,8 +20,8 @@ use crate::util::{TempDir, check, finished_cleanup, host_grace_bin, signals_rece
 const PLATFORM: &str = "linux/amd64";
 
 /// `scripts/release --out DIR linux/amd64`: DIR with the binary, the .deb,
-/// the .rpm and SHA256SUMS.
-fn release(dir: &TempDir) -> PathBuf {
+/// the .rpm and SHA256SUMS, which must list `package` and hold for all.
+fn release(dir: &TempDir, package: &str) -> PathBuf {
     let dist = dir.join("dist");
     let output = Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/release"))
         .arg("--out")
@@ -31,6 +31,7 @@ fn release(dir: &TempDir) -> PathBuf {
         .output()
         .expect("run scripts/release");
     check(output, "scripts/release");
+    sums_cover(&dist, package);
     dist
 }
 
@@ -38,15 +39,13 @@ fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }
 
-/// Every file that SHA256SUMS lists, checked against it.
-fn sums_cover(dist: &Path, names: &[&str]) {
+/// SHA256SUMS lists `name`, and every file it lists matches.
+fn sums_cover(dist: &Path, name: &str) {
     let sums = fs::read_to_string(dist.join("SHA256SUMS")).expect("SHA256SUMS");
-    for name in names {
-        assert!(
-            sums.lines().any(|l| l.ends_with(&format!("  {name}"))),
-            "SHA256SUMS does not list {name}:\n{sums}"
-        );
-    }
+    assert!(
+        sums.lines().any(|l| l.ends_with(&format!("  {name}"))),
+        "SHA256SUMS does not list {name}:\n{sums}"
+    );
     let output = Command::new("sha256sum")
         .args(["--check", "--strict", "SHA256SUMS"])
         .current_dir(dist)
@@ -58,9 +57,8 @@ fn sums_cover(dist: &Path, names: &[&str]) {
 #[test]
 fn rpm_installs_grace_and_its_man_page_owned_by_root() {
     let dir = TempDir::new();
-    let dist = release(&dir);
     let rpm = format!("grace-init-{}-1.x86_64.rpm", version());
-    sums_cover(&dist, &[&rpm]);
+    let dist = release(&dir, &rpm);
     let query = |format: &str| {
         let output = Command::new("rpm")
             .args(["-qp", "--queryformat", format])
@@ -177,9 +175,8 @@ fn debian_rootfs() -> PathBuf {
 #[test]
 fn deb_installs_into_debian_and_its_grace_stops_a_container_gracefully() {
     let dir = TempDir::new();
-    let dist = release(&dir);
     let deb = format!("grace-init_{}_amd64.deb", version());
-    sums_cover(&dist, &[&deb]);
+    let dist = release(&dir, &deb);
 
     // A copy of the rootfs for this test, laid out as the containers
     // harness expects: DIR/rootfs, with DIR/markers mounted at /markers.
