@@ -428,7 +428,11 @@ Each as the container's PID 1, configured as its documentation gives it for this
   `autorestart`). It has no dependencies.
 - honcho 2.0 (PyPI, in a venv of Debian's Python 3.11) and foreman 0.87 (Debian's \
   `ruby-foreman`): `start` with a Procfile of the three, in order; defaults otherwise \
-  (5 s before SIGKILL: hard-coded in honcho, `--timeout` in foreman). Neither has dependencies.
+  (5 s before SIGKILL: hard-coded in honcho, `--timeout` in foreman). Neither has dependencies. \
+  foreman reaps with `wait2(-1)` and stops everything on any exit, an adopted orphan's \
+  too: as PID 1 it can take the exit of the middle process of app's double fork (orphaned \
+  when its parent has exited first) for a service's and stop all three right after the \
+  start (a row then says so).
 - pid1 0.1.6 (`cargo install --locked pid1-exe`), a single-process init: its child is a \
   `sh` entrypoint that starts each service once the one before wrote its ready mark, \
   passes SIGTERM on to all three (`trap 'kill -TERM $web $app $db; wait' TERM`) and waits; \
