@@ -7,8 +7,9 @@ use std::path::Path;
 
 pub const HEADING: &str = "## 10. Several services";
 
-const INTRO: &str = "grace's `--config` against supervisord, runit's runsvdir, s6-svscan and \
-Horust (issue 14): what each did to the same three services in a container \
+const INTRO: &str = "grace's `--config` against supervisord, runit's runsvdir, s6-svscan, \
+Horust, pm2-runtime, honcho, foreman and pid1 (issues 14 and 23; the versions are under the \
+second table): what each did to the same three services in a container \
 (`scripts/compare-services`), and the figures of a 10-service tree (`bench/services`).";
 
 /// Replaces the block between `<!-- NAME:start -->` and `<!-- NAME:end -->`

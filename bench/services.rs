@@ -1,5 +1,7 @@
 //! The services figures of issue 14, side by side in the same run: grace's
-//! `--config` against supervisord, runit's runsvdir, s6-svscan and Horust,
+//! `--config` against supervisord, runit's runsvdir, s6-svscan, Horust,
+//! pm2-runtime, honcho, foreman and pid1 (a single-process init whose child
+//! is a shell entrypoint that starts the 10 and passes SIGTERM on),
 //! each as PID 1 of a new PID namespace (`unshare --pid --fork
 //! --mount-proc`) supervising 10 services, and against the floor: the
 //! benchmark suite's ideal PID 1 (`bench floor-init`), which starts the same
@@ -16,8 +18,9 @@
 //!
 //! `services report [--smoke]`, run by `bench/services`, prints the
 //! markdown table; BENCH names the benchmark suite's binary, GRACE the
-//! static grace, HORUST Horust (optional; else the PATH).
+//! static grace, HORUST Horust and PID1 pid1 (optional; else the PATH).
 
+mod peers;
 mod section;
 
 use std::ffi::CString;
@@ -200,6 +203,26 @@ const SUPERVISORS: &[Supervisor] = &[
         // horust 0.1.14 installs no status command (horustctl is apart).
         ready: None,
     },
+    Supervisor {
+        name: "pm2 `pm2-runtime`",
+        setup: setup_pm2,
+        ready: None,
+    },
+    Supervisor {
+        name: "honcho",
+        setup: setup_honcho,
+        ready: None,
+    },
+    Supervisor {
+        name: "foreman",
+        setup: setup_foreman,
+        ready: None,
+    },
+    Supervisor {
+        name: "pid1 (`pid1-exe`)",
+        setup: setup_pid1,
+        ready: None,
+    },
 ];
 
 /// /run/grace/ready, which grace keeps from "all ready" until the stop
@@ -371,20 +394,9 @@ fn setup_s6(dir: &Path, command: &str) -> Result<Vec<String>, String> {
     ])
 }
 
-fn horust_binary() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("HORUST") {
-        return Some(PathBuf::from(path));
-    }
-    std::env::var("PATH").ok().and_then(|path| {
-        path.split(':')
-            .map(|dir| Path::new(dir).join("horust"))
-            .find(|candidate| candidate.exists())
-    })
-}
-
 fn setup_horust(dir: &Path, command: &str) -> Result<Vec<String>, String> {
-    let binary =
-        horust_binary().ok_or("not installed (`cargo install --locked horust`, or HORUST=PATH)")?;
+    let binary = peers::installed("horust", "HORUST")
+        .ok_or("not installed (`cargo install --locked horust`, or HORUST=PATH)")?;
     let script = service_script(dir, command);
     let services = dir.join("horust");
     for index in 0..SERVICES {
@@ -400,6 +412,87 @@ fn setup_horust(dir: &Path, command: &str) -> Result<Vec<String>, String> {
         services.display().to_string(),
         "--uds-folder-path".into(),
         dir.join("uds").display().to_string(),
+    ])
+}
+
+/// pm2-runtime: 10 apps of one ecosystem file, each the service script run
+/// as it is and stopped with SIGTERM (PM2_KILL_SIGNAL; pm2's default is
+/// SIGINT); PM2_HOME in the scratch directory.
+fn setup_pm2(dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    let runtime = peers::on_path("pm2-runtime").ok_or("not installed (npm install -g pm2)")?;
+    let script = service_script(dir, command);
+    let apps: Vec<String> = (0..SERVICES)
+        .map(|i| {
+            format!(
+                "{{\"name\": \"s{i}\", \"script\": {}, \"interpreter\": \"none\"}}",
+                toml_string(&script.display().to_string())
+            )
+        })
+        .collect();
+    let file = dir.join("ecosystem.json");
+    write(
+        &file,
+        &format!("{{\"apps\": [{}]}}\n", apps.join(", ")),
+        0o644,
+    );
+    Ok(vec![
+        "/usr/bin/env".into(),
+        format!("PM2_HOME={}", dir.join("pm2").display()),
+        "PM2_KILL_SIGNAL=SIGTERM".into(),
+        runtime.display().to_string(),
+        file.display().to_string(),
+    ])
+}
+
+/// The Procfile family: `BINARY start` of a Procfile of 10 lines of the
+/// service command.
+fn procfile_start(binary: &Path, dir: &Path, command: &str) -> Vec<String> {
+    let lines: String = (0..SERVICES)
+        .map(|i| format!("s{i}: {command}\n"))
+        .collect();
+    let file = dir.join("Procfile");
+    write(&file, &lines, 0o644);
+    vec![
+        binary.display().to_string(),
+        "start".into(),
+        "-f".into(),
+        file.display().to_string(),
+        "-d".into(),
+        dir.display().to_string(),
+    ]
+}
+
+fn setup_honcho(dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    let honcho = peers::on_path("honcho").ok_or("not installed (pip install honcho)")?;
+    Ok(procfile_start(&honcho, dir, command))
+}
+
+fn setup_foreman(dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    needs("/usr/bin/foreman", "ruby-foreman")?;
+    Ok(procfile_start(Path::new("/usr/bin/foreman"), dir, command))
+}
+
+/// pid1 runs one command: a shell entrypoint that starts the 10 and passes
+/// SIGTERM on to them.
+fn setup_pid1(dir: &Path, command: &str) -> Result<Vec<String>, String> {
+    let pid1 = peers::installed("pid1", "PID1")
+        .ok_or("not installed (`cargo install --locked pid1-exe`, or PID1=PATH)")?;
+    let script = service_script(dir, command);
+    let start = dir.join("start");
+    write(
+        &start,
+        &format!(
+            "#!/bin/sh\ntrap 'kill -TERM $pids; wait' TERM\n\
+             for i in $(seq {SERVICES}); do {} & pids=\"$pids $!\"; done\nwait\n",
+            script.display()
+        ),
+        0o755,
+    );
+    Ok(vec![
+        pid1.display().to_string(),
+        "--".into(),
+        "/bin/sh".into(),
+        start.display().to_string(),
     ])
 }
 
@@ -723,12 +816,12 @@ fn report(smoke: bool) {
          10 services, each one process that installs a SIGTERM handler (`bench workers 1`); \
          every supervisor is PID 1 of its own PID namespace with its default settings. \
          Supervision tree: PID 1 and every process below it that is not a service (runsv, \
-         s6-supervise). Ready: all 10 service processes have their handler in place, timed \
+         s6-supervise, pid1's shell). Ready: all 10 service processes have their handler in place, timed \
          in the rounds where nothing else polls; by its own account: its status command, \
          polled every 5 ms from a thread of the driver in every other round \
          (`/run/grace/ready` for grace, `supervisorctl status` all RUNNING — after the \
          default `startsecs` of 1 s —, `sv status` all `run:`, `s6-svstat -o up` of \
-         each (s6 marks a service ready only through its notification-fd); Horust 0.1.14 installs no status command). Each PID 1 gets a /run of its \
+         each (s6 marks a service ready only through its notification-fd); Horust 0.1.14 installs no status command; pm2, honcho, foreman and pid1 are not asked). Each PID 1 gets a /run of its \
          own (a tmpfs). Idle: system calls of the whole supervision tree in {idle_seconds} s \
          (`strace -c -f -p` each), after {:.1} s of settling. Stop: SIGTERM to PID 1 until \
          the namespace is gone; the floor is an ideal PID 1 that starts the same 10 \

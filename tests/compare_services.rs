@@ -1,7 +1,9 @@
 //! Several services in one container, side by side (issue 14): the same
 //! three services, db, app (after db) and web (after app), plus a stray
 //! that app double-forks, under grace's `--config`, supervisord, runit's
-//! runsvdir, s6-svscan and Horust, each as the container's PID 1 in podman.
+//! runsvdir, s6-svscan, Horust, pm2-runtime, honcho, foreman and pid1 (a
+//! single-process init, with a shell entrypoint), each as the container's
+//! PID 1 in podman.
 //! Each supervisor gets the configuration its own documentation gives for
 //! this: dependencies and readiness where it has them, its stop order, its
 //! defaults otherwise. What every process lived through is read from the
@@ -11,20 +13,25 @@
 //! Not part of the test suite (a minute of containers): run by
 //! `scripts/compare-services [--quick]`, which prints the markdown table.
 //!
-//! The peers are Python (supervisord) or dynamically linked: their
-//! containers bind-mount the host's /usr read-only, with /lib and /lib64
+//! The peers are Python (supervisord, honcho), Node (pm2), Ruby (foreman)
+//! or dynamically linked: their containers bind-mount the host's /usr
+//! read-only (npm's and the honcho venv's installs under /usr/local too), with /lib and /lib64
 //! as the symlinks into it that Debian has, next to the busybox /bin that
 //! the services use. grace's container gets the same mount; it needs none.
 
 use std::fmt::Write as _;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+#[path = "../bench/peers.rs"]
+pub mod peers;
 #[path = "../bench/section.rs"]
 mod section;
+
+use peers::{installed, on_path};
 
 use crate::containers::{Container, Rootfs, Runtime, static_binaries};
 use crate::util::probe_log;
@@ -65,6 +72,22 @@ const PEERS: &[Peer] = &[
     Peer {
         name: "Horust",
         setup: setup_horust,
+    },
+    Peer {
+        name: "pm2 `pm2-runtime`",
+        setup: setup_pm2,
+    },
+    Peer {
+        name: "honcho",
+        setup: setup_honcho,
+    },
+    Peer {
+        name: "foreman",
+        setup: setup_foreman,
+    },
+    Peer {
+        name: "pid1 (`pid1-exe`)",
+        setup: setup_pid1,
     },
 ];
 
@@ -263,23 +286,20 @@ fn setup_s6(root: &Path) -> Result<Vec<String>, String> {
     Ok(strings(&["/usr/bin/s6-svscan", "/etc/s6"]))
 }
 
-/// Where `cargo install horust` put it: $HORUST, else the PATH.
-pub fn horust_binary() -> Option<PathBuf> {
-    if let Ok(path) = std::env::var("HORUST") {
-        return Some(PathBuf::from(path));
-    }
-    std::env::var("PATH").ok().and_then(|path| {
-        path.split(':')
-            .map(|dir| Path::new(dir).join("horust"))
-            .find(|candidate| candidate.exists())
-    })
+/// A peer that runs from the host's /usr (npm's and pip's installs
+/// included): its path there, which the container sees too.
+fn under_usr(name: &str, install: &str) -> Result<String, String> {
+    let path = on_path(name)
+        .filter(|p| p.starts_with("/usr/"))
+        .ok_or(format!("not installed ({install})"))?;
+    Ok(path.display().to_string())
 }
 
 /// Horust: `start-after` with a file-path healthiness check, and
 /// `shutdown-after` for the reverse order.
 fn setup_horust(root: &Path) -> Result<Vec<String>, String> {
-    let binary =
-        horust_binary().ok_or("not installed (`cargo install --locked horust`, or HORUST=PATH)")?;
+    let binary = installed("horust", "HORUST")
+        .ok_or("not installed (`cargo install --locked horust`, or HORUST=PATH)")?;
     // Its libraries come with the host's /usr.
     fs::copy(&binary, root.join("horust"))
         .map_err(|e| format!("copy {}: {e}", binary.display()))?;
@@ -308,6 +328,83 @@ fn setup_horust(root: &Path) -> Result<Vec<String>, String> {
     ]))
 }
 
+/// pm2-runtime: the three as apps of one ecosystem file, in start order
+/// (pm2 has no dependencies), run as they are (`interpreter: none`),
+/// stopped with the SIGTERM they handle (PM2_KILL_SIGNAL: pm2's default is
+/// SIGINT); defaults otherwise (`kill_timeout` 1.6 s, `autorestart`).
+fn setup_pm2(root: &Path) -> Result<Vec<String>, String> {
+    let runtime = under_usr("pm2-runtime", "npm install -g pm2")?;
+    let apps: Vec<String> = SERVICES
+        .iter()
+        .map(|s| {
+            format!("{{\"name\": \"{s}\", \"script\": \"/svc/{s}\", \"interpreter\": \"none\"}}")
+        })
+        .collect();
+    write(
+        &root.join("etc/pm2/ecosystem.json"),
+        &format!("{{\"apps\": [{}]}}\n", apps.join(", ")),
+    );
+    // PM2_HOME: its logs and sockets, somewhere writable.
+    Ok(strings(&[
+        "/usr/bin/env",
+        "PM2_HOME=/tmp/pm2",
+        "PM2_KILL_SIGNAL=SIGTERM",
+        &runtime,
+        "/etc/pm2/ecosystem.json",
+    ]))
+}
+
+/// The Procfile family: `BINARY start` of a Procfile of one line per
+/// service, in start order (neither has dependencies).
+fn procfile_start(root: &Path, binary: &str) -> Vec<String> {
+    let lines: String = SERVICES
+        .iter()
+        .map(|s| format!("{s}: /svc/{s}\n"))
+        .collect();
+    write(&root.join("etc/Procfile"), &lines);
+    strings(&[binary, "start", "-f", "/etc/Procfile", "-d", "/"])
+}
+
+/// honcho: `honcho start` with the Procfile; defaults otherwise (its kill
+/// wait is 5 s, hard-coded).
+fn setup_honcho(root: &Path) -> Result<Vec<String>, String> {
+    let honcho = under_usr(
+        "honcho",
+        "a venv under /usr/local with `pip install honcho`, as .ci/run does",
+    )?;
+    Ok(procfile_start(root, &honcho))
+}
+
+/// foreman: `foreman start` with the Procfile; defaults otherwise
+/// (`--timeout` 5 s).
+fn setup_foreman(root: &Path) -> Result<Vec<String>, String> {
+    needs("/usr/bin/foreman", "ruby-foreman")?;
+    Ok(procfile_start(root, "/usr/bin/foreman"))
+}
+
+/// The shell entrypoint that a single-process init runs for several
+/// services: each started once the one before has written its ready mark,
+/// SIGTERM passed on to all three, then wait.
+const START_SCRIPT: &str = "#!/bin/sh\n\
+    trap 'kill -TERM $web $app $db; wait' TERM\n\
+    /svc/db & db=$!\n\
+    until [ -e /markers/db.ready ]; do sleep 0.02; done\n\
+    /svc/app & app=$!\n\
+    until [ -e /markers/app.ready ]; do sleep 0.02; done\n\
+    /svc/web & web=$!\n\
+    wait\n";
+
+/// pid1 runs one command and forwards its signal to that one: the start
+/// script; its defaults otherwise (SIGKILL of its child 2 s after the
+/// signal).
+fn setup_pid1(root: &Path) -> Result<Vec<String>, String> {
+    let binary = installed("pid1", "PID1")
+        .ok_or("not installed (`cargo install --locked pid1-exe`, or PID1=PATH)")?;
+    fs::copy(&binary, root.join("pid1")).map_err(|e| format!("copy {}: {e}", binary.display()))?;
+    write_script(&root.join("start"), START_SCRIPT);
+    Ok(strings(&["/pid1", "--", "/bin/sh", "/start"]))
+}
+
 /// How each supervisor was set up, under the table.
 const CONFIGURATIONS: &str = "
 Each as the container's PID 1, configured as its documentation gives it for this:
@@ -325,9 +422,24 @@ Each as the container's PID 1, configured as its documentation gives it for this
 - Horust 0.1.14 (`cargo install --locked horust`): `start-after` with a `file-path` \
   healthiness check, `shutdown-after` for the reverse order; defaults otherwise (restart \
   `never`, failure strategy `ignore`).
+- pm2 7.0 (`npm install -g pm2`, Node 20): `pm2-runtime` with an ecosystem file of the \
+  three apps in order, `interpreter: none`, `PM2_KILL_SIGNAL=SIGTERM` (its default is SIGINT, \
+  which these services do not handle); defaults otherwise (`kill_timeout` 1.6 s, \
+  `autorestart`). It has no dependencies.
+- honcho 2.0 (PyPI, in a venv of Debian's Python 3.11) and foreman 0.87 (Debian's \
+  `ruby-foreman`): `start` with a Procfile of the three, in order; defaults otherwise \
+  (5 s before SIGKILL: hard-coded in honcho, `--timeout` in foreman). Neither has dependencies. \
+  foreman reaps with `wait2(-1)` and stops everything on any exit, an adopted orphan's \
+  too: as PID 1 it can take the exit of the middle process of app's double fork (orphaned \
+  when its parent has exited first) for a service's and stop all three right after the \
+  start (a row then says so).
+- pid1 0.1.6 (`cargo install --locked pid1-exe`), a single-process init: its child is a \
+  `sh` entrypoint that starts each service once the one before wrote its ready mark, \
+  passes SIGTERM on to all three (`trap 'kill -TERM $web $app $db; wait' TERM`) and waits; \
+  pid1's defaults otherwise (it SIGKILLs its child 2 s after the signal).
 
-The peers run from the host's /usr, bind-mounted read-only (supervisord is Python, the \
-others are linked dynamically); the services are busybox sh scripts that exec the tests' \
+The peers run from the host's /usr, bind-mounted read-only (supervisord and honcho are \
+Python, pm2 Node, foreman Ruby, the others are linked dynamically); the services are busybox sh scripts that exec the tests' \
 probe, which logs each signal and the end of its cleanup with CLOCK_MONOTONIC stamps.
 ";
 
@@ -504,12 +616,21 @@ fn stop_run(peer: &Peer) -> Result<Observed, String> {
             );
         }
     }
-    Ok(observe(
-        &container.rootfs.markers(),
-        code,
-        took,
-        &["web", "app", "db"],
-    ))
+    // A supervisor that stopped the services by itself, before `podman
+    // stop` (foreman, when an orphan it reaps as PID 1 exits), gets that
+    // said instead of figures of a stop it did not make.
+    let markers = container.rootfs.markers();
+    let early: Vec<&str> = ["web", "app", "db"]
+        .into_iter()
+        .filter(|n| stop_of(&markers, n).signal.is_some_and(|ms| ms < begun))
+        .collect();
+    if !early.is_empty() {
+        return Err(format!(
+            "**stops by itself at start**: {} got SIGTERM before `podman stop`",
+            early.join(", ")
+        ));
+    }
+    Ok(observe(&markers, code, took, &["web", "app", "db"]))
 }
 
 fn running(container: &Container) -> bool {

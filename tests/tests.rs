@@ -25,6 +25,7 @@ mod image;
 mod inspect;
 mod lockdown;
 mod newcomers;
+mod packages;
 mod privileges;
 mod reaping;
 mod recipes;
