@@ -15,13 +15,18 @@ fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
 }
 
 /// A shell main process that writes `main.ready` and waits; on SIGTERM it
-/// runs `on_term` and exits with `code`. Its own sleeper is ended by the
-/// handler: a child caught between fork and exec can lose a signal to the
-/// handler it inherited, and must not outlive the test's main process.
+/// runs `on_term` and exits with `code`. Its own sleeper ignores SIGTERM
+/// and is ended by the handler: the stop signals it together with the
+/// shell, and had it died first, `wait` could return with the shell's
+/// trap not yet run (the script then ends as if nothing happened: the
+/// ordering issue 20 is about). A child caught between fork and exec can
+/// also lose a signal to the handler it inherited, and must not outlive
+/// the test's main process.
 fn main_script(dir: &TempDir, on_term: &str, code: i32) -> String {
     format!(
-        "trap 'kill $sleeper 2>/dev/null; {on_term}; exit {code}' TERM; \
-         sleep 1000 & sleeper=$!; echo $$ > {ready}.tmp; mv {ready}.tmp {ready}; wait",
+        "trap 'kill -9 $sleeper 2>/dev/null; {on_term}; exit {code}' TERM; \
+         (trap '' TERM; exec sleep 1000) & sleeper=$!; \
+         echo $$ > {ready}.tmp; mv {ready}.tmp {ready}; wait",
         ready = dir.join("main.ready").display(),
     )
 }
