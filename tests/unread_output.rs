@@ -10,11 +10,15 @@ use crate::util::{Grace, Mode, TempDir, json_log, log_events, wait_for_file, wai
 
 /// A main command that starts 3,000 orphans, each reaped by grace with a
 /// `--warn-on-reap` line (far more than a 4 KiB pipe holds), then writes
-/// `ready` and waits; SIGTERM makes it exit 7.
+/// `ready` and waits; SIGTERM makes it exit 7. Its sleeper ignores
+/// SIGTERM and is ended by the handler: signalled together with the
+/// shell, had it died first the shell's `wait` could return before the
+/// trap ran.
 fn orphans(dir: &TempDir) -> Vec<String> {
     let script = format!(
         "i=0; while [ $i -lt {ORPHANS} ]; do (true &); i=$((i+1)); done; \
-         trap 'exit 7' TERM; echo > {}; sleep 1000 & wait",
+         trap 'kill -9 $sleeper; exit 7' TERM; \
+         (trap '' TERM; exec sleep 1000) & sleeper=$!; echo > {}; wait",
         dir.join("ready").display()
     );
     [
