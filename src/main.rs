@@ -22,45 +22,26 @@
 
 extern crate alloc;
 
+mod base;
 mod cli;
-mod edge;
-#[cfg(fuzzing)]
-pub mod fuzz;
+mod init;
 mod inspect;
-mod json;
-mod log;
-mod policy;
-mod procfs;
-#[cfg(test)]
-mod properties;
-mod reap;
-mod scope;
+mod process;
 mod services;
-mod shutdown;
-mod signals;
-mod sink;
-mod spawn;
-mod supervisor;
 #[allow(unsafe_code)]
 mod sys;
-mod time;
-mod user;
+#[cfg(any(test, fuzzing))]
+mod testing;
+#[cfg(fuzzing)]
+pub use testing::fuzz;
 
-/// What std's prelude would bring, from `alloc`; every module imports it.
-mod prelude {
-    pub use alloc::borrow::ToOwned;
-    pub use alloc::boxed::Box;
-    pub use alloc::collections::{BTreeMap, BTreeSet};
-    pub use alloc::format;
-    pub use alloc::string::{String, ToString};
-    pub use alloc::vec;
-    pub use alloc::vec::Vec;
-}
+use base::prelude::*;
 
-use prelude::*;
-
+use base::log;
+use base::signals::{SIGCONT, SIGHUP, SIGPIPE, SignalSet};
 use cli::{Invocation, Personality};
-use signals::{SIGCONT, SIGHUP, SIGPIPE, SignalSet};
+use init::{edge, supervisor};
+use process::{spawn, user};
 
 /// Exit code when grace itself fails after starting (a broken kernel
 /// interface, a --user that does not exist), distinct from any code the

@@ -1,7 +1,7 @@
 //! The `check` subcommand's command line and help (what check does is in
 //! src/services/check.rs).
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::lexer::{Long, Short, Tokens, Value};
 use super::{Invocation, UsageError};

@@ -5,14 +5,14 @@
 
 use core::str;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::options::{Action, ENV_PREFIX, OPTIONS, SERVICE_VARIABLE};
 use super::personality::CommandLine;
 use super::values::{Input, Rewrite};
 use super::{Config, Invocation, Parsed, Personality, Settings, UsageError};
-use crate::log::Format;
-use crate::signals::Signal;
+use crate::base::log::Format;
+use crate::base::signals::Signal;
 
 impl Config {
     /// What a received signal is passed on as: `None` when no rule names

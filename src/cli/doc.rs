@@ -4,7 +4,7 @@
 //! unit test fails when a generated file differs from the source;
 //! `UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'` rewrites them.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 #[cfg(test)]
 use super::check::CHECK_HELP;

@@ -3,12 +3,12 @@
 
 use core::str;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::lexer::{Long, Short, Tokens, Value};
 use super::values::parse_signal;
 use super::{Invocation, UsageError};
-use crate::signals::{self, Signal};
+use crate::base::signals::{self, Signal};
 
 pub const INSPECT_USAGE: &str = "usage: grace inspect [--json] [--signal SIGNAL] [PID]";
 
@@ -97,7 +97,7 @@ mod tests {
             inspect(&["inspect"]),
             InspectOptions {
                 json: false,
-                signal: crate::signals::SIGTERM,
+                signal: crate::base::signals::SIGTERM,
                 pid: None
             }
         );

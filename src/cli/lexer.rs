@@ -6,7 +6,7 @@
 use core::mem;
 use core::str;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::UsageError;
 

@@ -29,9 +29,9 @@
 
 use core::fmt;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::log::Format;
+use crate::base::log::Format;
 
 #[macro_use]
 mod declare;
@@ -163,9 +163,9 @@ pub fn parse(args: impl IntoIterator<Item = Vec<u8>>) -> Result<Invocation, Usag
 mod testing {
     pub(crate) use super::options::Key;
     pub(crate) use super::*;
-    pub(crate) use crate::log::Format;
-    pub(crate) use crate::signals::{self, Signal};
-    pub(crate) use crate::user::UserSpec;
+    pub(crate) use crate::base::log::Format;
+    pub(crate) use crate::base::signals::{self, Signal};
+    pub(crate) use crate::process::user::UserSpec;
     pub(crate) use core::time::Duration;
 
     pub fn os(word: &str) -> Vec<u8> {

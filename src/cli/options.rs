@@ -6,13 +6,13 @@
 
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::Personality;
 use super::values::{self, ForwardTo, Input, Rewrite, StopOrder};
-use crate::log::Format;
-use crate::signals::{self, Signal, SignalSet};
-use crate::user::UserSpec;
+use crate::base::log::Format;
+use crate::base::signals::{self, Signal, SignalSet};
+use crate::process::user::UserSpec;
 
 /// Under `docker stop`'s default 10 s, grace's own deadline must come first
 /// so that grace, not the runtime, does the final kill and names the

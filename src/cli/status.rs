@@ -1,7 +1,7 @@
 //! The `status` subcommand's command line and help (what status does is in
 //! src/services/show.rs).
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::lexer::{Long, Short, Tokens};
 use super::{Invocation, UsageError};

@@ -9,10 +9,10 @@ use core::fmt;
 use core::str;
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::lexer::quoted;
-use crate::signals::{self, Signal, SignalSet};
+use crate::base::signals::{self, Signal, SignalSet};
 
 /// Longer durations are certainly typos, and would overflow clock arithmetic
 /// long before they made sense.

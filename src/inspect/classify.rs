@@ -5,10 +5,10 @@
 //! one entered from outside (docker exec), or another. Recognised by names
 //! and command lines only; what each kind does with a signal is `inits`'.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
+use crate::base::signals::Signal;
 use crate::cli::{self, Config, Invocation, Parsed, Personality};
-use crate::signals::Signal;
 
 use super::collect::{Process, subtree};
 

@@ -3,10 +3,10 @@
 
 use core::fmt;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 use crate::sys;
 
-use crate::procfs::{self, Dispositions};
+use crate::process::procfs::{self, Dispositions};
 use crate::services::status::Published;
 
 /// One process as /proc describes it.
@@ -425,10 +425,10 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::fixtures::{FakeProc, sample};
     use crate::inspect::judge::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
-    use crate::signals::SIGTERM;
 
     fn pids(snapshot: &Snapshot) -> Vec<(i32, usize)> {
         snapshot
@@ -579,9 +579,9 @@ mod tests {
 
     #[test]
     fn each_process_is_known_by_its_service_group_or_environment() {
+        use crate::base::time::Instant;
         use crate::inspect::fixtures::grace_tree;
         use crate::services::status::{ServiceStatus, State};
-        use crate::time::Instant;
         let mut processes = grace_tree(&[]);
         // The setsid'd daemon left main's group; its environment remains.
         processes[6]
@@ -605,7 +605,11 @@ mod tests {
             services: vec![
                 service("main", State::Ready, 7),
                 // Exited: its old group says nothing any more.
-                service("old", State::Exited(crate::reap::WaitStatus::Exited(0)), 15),
+                service(
+                    "old",
+                    State::Exited(crate::process::reap::WaitStatus::Exited(0)),
+                    15,
+                ),
             ],
         };
         let names = |published: Option<&Published>| -> Vec<Option<&'static str>> {

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use super::collect::{Process, Source};
 use super::judge::{KilledBy, Report, predict};
-use crate::procfs::Dispositions;
-use crate::signals::Signal;
+use crate::base::signals::Signal;
+use crate::process::procfs::Dispositions;
 
 pub(super) fn bits(signals: &[i32]) -> u64 {
     signals.iter().fold(0, |set, n| set | 1 << (n - 1))

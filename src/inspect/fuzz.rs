@@ -5,10 +5,10 @@
 use super::collect::{Source, collect, services};
 use super::judge::predict;
 use super::render::{render_json, render_text};
+use crate::base::prelude::*;
+use crate::base::signals::SIGTERM;
 use crate::cli::InspectOptions;
-use crate::prelude::*;
 use crate::services::status;
-use crate::signals::SIGTERM;
 use crate::sys;
 
 /// The files of each process, in this order, separated by 0xFF (which no

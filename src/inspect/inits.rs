@@ -5,9 +5,9 @@
 //! shells and applications it is what they are known to do. Who in the
 //! tree then receives what is `plan`'s.
 
+use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo};
-use crate::policy::{self, Action};
-use crate::signals::{SIGKILL, SIGSTOP, Signal};
+use crate::init::policy::{self, Action};
 
 use super::classify::{Forwarder, Kind, Stop};
 
@@ -91,10 +91,10 @@ impl<'a> Stop<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::classify::Init;
     use crate::inspect::collect::Process;
     use crate::inspect::fixtures::*;
-    use crate::signals::SIGTERM;
 
     /// Whether the first process of `tree`, sent `signal`, behaves as
     /// `expected` says.

@@ -4,10 +4,10 @@
 //! ends. `predict` runs the stages in order (classify, plan, judge, word
 //! the verdicts) and gives the report that `render` prints.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::procfs::Disposition;
-use crate::signals::{SIGKILL, SIGSTOP, Signal};
+use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
+use crate::process::procfs::Disposition;
 
 use super::classify::{Init, Role, Stop};
 use super::collect::Process;
@@ -359,10 +359,10 @@ impl Stop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::classify::Kind;
     use crate::inspect::fixtures::*;
-    use crate::procfs::Dispositions;
-    use crate::signals::SIGTERM;
+    use crate::process::procfs::Dispositions;
 
     #[test]
     fn an_application_as_pid1_with_term_at_default_ignores_it() {

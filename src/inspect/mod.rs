@@ -19,7 +19,7 @@
 //!   - `verdict`: all of that in plain words, per process and for the tree.
 //! - rendering (`render`): a `ps --forest`-like tree for people (colour
 //!   only on a terminal, never with NO_COLOR) and JSON with a versioned
-//!   schema (docs/inspect.md) for scripts, written by `crate::json`.
+//!   schema (docs/inspect.md) for scripts, written by `crate::base::json`.
 //!
 //! The stop being predicted is what a container runtime does: send the stop
 //! signal to PID 1, wait its timeout, SIGKILL everything. And when PID 1
@@ -37,10 +37,10 @@ mod plan;
 mod render;
 mod verdict;
 
+use crate::base::prelude::*;
 use crate::cli::InspectOptions;
 use crate::error;
-use crate::prelude::*;
-use crate::procfs;
+use crate::process::procfs;
 use crate::sys;
 
 use collect::{ProcFs, collect};
@@ -79,7 +79,7 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     // Where that grace would publish: its own user's places as well as
     // this reader's.
     let mut uids = crate::services::status::trusted_users();
-    if let Some(uid) = crate::procfs::read_uid(top_pid)
+    if let Some(uid) = crate::process::procfs::read_uid(top_pid)
         && !uids.contains(&uid)
     {
         uids.push(uid);

@@ -5,10 +5,10 @@
 //! plan also words how each process is reached, which starts its verdict,
 //! and, where the init's own fate follows from the plan alone, gives it.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
+use crate::base::signals::{SIGKILL, Signal};
 use crate::cli::{Config, ForwardTo, StopOrder};
-use crate::signals::{SIGKILL, Signal};
 
 use super::classify::{Forwarder, Role, Stop};
 use super::inits::Behaviour;
@@ -413,10 +413,10 @@ impl Stop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::classify::Kind;
     use crate::inspect::fixtures::*;
     use crate::inspect::judge::StopEnds;
-    use crate::signals::SIGTERM;
 
     #[test]
     fn a_shell_as_pid1_forwards_nothing() {

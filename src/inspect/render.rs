@@ -1,11 +1,11 @@
 //! Rendering: a `ps --forest`-like tree for people and the versioned JSON
-//! document for scripts (docs/inspect.md), written by `crate::json`.
+//! document for scripts (docs/inspect.md), written by `crate::base::json`.
 
+use crate::base::json::Value as Json;
+use crate::base::prelude::*;
+use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
-use crate::json::Value as Json;
-use crate::prelude::*;
-use crate::procfs::{Disposition, Dispositions};
-use crate::signals::{self, SIGKILL, SIGSTOP, Signal};
+use crate::process::procfs::{Disposition, Dispositions};
 
 use super::classify::Kind;
 use super::collect::Snapshot;
@@ -389,11 +389,11 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::collect::collect;
     use crate::inspect::fixtures::{FakeProc, bits, forwarder_tree, grace_tree};
     use crate::inspect::judge::predict;
     use crate::inspect::verdict::seconds;
-    use crate::signals::SIGTERM;
     use std::time::Duration;
 
     #[test]

@@ -5,10 +5,10 @@
 
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
+use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
 use crate::cli::StopOrder;
-use crate::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
 
 use super::classify::{Kind, Role, Stop};
 use super::collect::Process;
@@ -26,7 +26,7 @@ pub(super) fn seconds(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
         return format!("{} ms", duration.as_millis());
     }
-    let text = crate::time::decimal_seconds(duration, 3);
+    let text = crate::base::time::decimal_seconds(duration, 3);
     let text = text.trim_end_matches('0').trim_end_matches('.');
     format!("{text} s")
 }
@@ -420,8 +420,8 @@ impl Stop<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::SIGTERM;
     use crate::inspect::fixtures::*;
-    use crate::signals::SIGTERM;
 
     #[test]
     fn zombies_name_who_should_reap_them() {

@@ -6,7 +6,7 @@
 
 use core::str;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};

@@ -5,7 +5,7 @@
 //! better is found; a name with a slash is taken as it is. Relative paths
 //! are relative to the service's working directory.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::container::{Container, Errno, describe};
 

@@ -22,7 +22,7 @@ use core::time::Duration;
 use toml::Spanned;
 use toml::de::{DeInteger, DeString, DeTable, DeValue};
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::command;
 use super::container::{Container, describe};
@@ -31,9 +31,9 @@ use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
     Service, Services, TcpAddress,
 };
+use crate::base::signals;
 use crate::cli;
-use crate::signals;
-use crate::user::{self, UserSpec};
+use crate::process::user::{self, UserSpec};
 
 /// A file grace refuses, with where.
 #[derive(Debug, Clone, PartialEq, Eq)]

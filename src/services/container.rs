@@ -4,7 +4,7 @@
 //! unit tests use a made-up container, so that every check is tested
 //! without depending on the machine's files.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use crate::sys::{self, FileType};
 
@@ -51,7 +51,7 @@ impl Container for Real<'_> {
     }
 
     fn read(&self, path: &str) -> String {
-        crate::user::read_database(path)
+        crate::process::user::read_database(path)
     }
 
     fn variable(&self, name: &str) -> Option<String> {

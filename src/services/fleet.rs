@@ -11,13 +11,13 @@
 
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
 pub use super::status::State;
-use crate::reap::WaitStatus;
-use crate::signals::Signal;
-use crate::time::Instant;
+use crate::base::signals::Signal;
+use crate::base::time::Instant;
+use crate::process::reap::WaitStatus;
 
 /// The first wait before a restart; it doubles on each failure in a row.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
@@ -773,8 +773,8 @@ pub fn backoff(failures: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::{SIGINT, SIGTERM};
     use crate::services::model::{Probe, Service};
-    use crate::signals::{SIGINT, SIGTERM};
 
     const MS: Duration = Duration::from_millis(1);
 

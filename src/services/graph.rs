@@ -6,7 +6,7 @@
 use alloc::collections::BinaryHeap;
 use core::cmp::Reverse;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// What is wrong with the relation, at the entry that shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,10 +6,10 @@ use core::fmt;
 use core::net::IpAddr;
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::signals::Signal;
-use crate::user::UserSpec;
+use crate::base::signals::Signal;
+use crate::process::user::UserSpec;
 
 /// `start_timeout` when none is given.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);

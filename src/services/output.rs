@@ -11,7 +11,7 @@
 //!
 //! Choices, and why:
 //! - **Never waiting on grace's stdout, whole lines.** Each destination is
-//!   a `crate::sink::Sink` (how it is written without blocking, in whole
+//!   a `crate::base::sink::Sink` (how it is written without blocking, in whole
 //!   lines of at most PIPE_BUF bytes, is said there). A line longer than
 //!   fits is split into several, each with the prefix, each cut at a UTF-8
 //!   character boundary; in JSON all but the last piece say
@@ -39,11 +39,11 @@
 
 use core::time::Duration;
 
-use crate::log::{self, Format};
-use crate::prelude::*;
-use crate::sink::{LINE_MAX, Sink, count_lines};
+use crate::base::log::{self, Format};
+use crate::base::prelude::*;
+use crate::base::sink::{LINE_MAX, Sink, count_lines};
 use crate::sys::{self, RawFd};
-use crate::{json, warn};
+use crate::{base::json, warn};
 
 /// What one wake-up reads from one pipe: a pipe's default capacity, so that
 /// a flood costs one ppoll and one read per 64 KiB (and writes of 4 KiB).
@@ -561,7 +561,7 @@ fn complete_prefix(bytes: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sink::{QUEUE_LIMIT, Way};
+    use crate::base::sink::{QUEUE_LIMIT, Way};
 
     use proptest::prelude::*;
     use std::os::fd::AsRawFd;

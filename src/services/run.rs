@@ -6,20 +6,20 @@
 
 use core::net::SocketAddr;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::fleet::{self, Fleet, Hands, Note};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
 use super::status::{Publisher, ServiceStatus};
+use crate::base::signals::{SIGCONT, SIGKILL, Signal};
 use crate::cli::Config;
-use crate::procfs;
-use crate::reap::WaitStatus;
-use crate::signals::{SIGCONT, SIGKILL, Signal};
-use crate::spawn::{self, Inherited, Started};
+use crate::process::procfs;
+use crate::process::reap::WaitStatus;
+use crate::process::spawn::{self, Inherited, Started};
+use crate::process::user::{self, Credentials};
 use crate::sys::{self, Fd};
-use crate::user::{self, Credentials};
-use crate::{debug, info, log, warn};
+use crate::{base::log, debug, info, warn};
 
 pub use crate::cli::SERVICE_VARIABLE;
 
@@ -695,7 +695,7 @@ impl Running<'_> {
             return;
         }
         self.hands.published = Some(now);
-        let started = crate::time::Instant::now();
+        let started = crate::base::time::Instant::now();
         let services: Vec<ServiceStatus> = self
             .hands
             .services

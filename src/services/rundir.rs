@@ -22,7 +22,7 @@
 //! to the user the container's PID 1 runs as, and nobody else may write
 //! them.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use crate::sys::{self, Fd, FileType};
 

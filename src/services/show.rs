@@ -10,14 +10,14 @@
 
 use core::fmt::Write as _;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::status::{self, Published, ServiceStatus, State};
+use crate::base::json::Value as Json;
+use crate::base::signals::Signal;
+use crate::base::time::Instant;
 use crate::cli::StatusOptions;
-use crate::json::Value as Json;
-use crate::reap::WaitStatus;
-use crate::signals::Signal;
-use crate::time::Instant;
+use crate::process::reap::WaitStatus;
 use crate::{error, sys};
 
 /// Not every service ready, a stop begun, or no running grace publishing.

@@ -21,13 +21,13 @@
 
 use core::fmt::Write as _;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::rundir::{self, RunDir};
-use crate::procfs;
-use crate::reap::WaitStatus;
+use crate::base::time::Instant;
+use crate::process::procfs;
+use crate::process::reap::WaitStatus;
 use crate::sys;
-use crate::time::Instant;
 
 /// The first line, and the format's version: raised on any change a
 /// reader of the previous version would misread.

@@ -6,7 +6,7 @@
 use core::ffi::c_int;
 
 use super::{Error, Fd, RawFd, Result, c_string, check};
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// `isatty(3)`.
 pub fn is_terminal(fd: RawFd) -> bool {

@@ -29,7 +29,7 @@ mod signal;
 use core::ffi::{CStr, c_int};
 use core::fmt;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{

@@ -6,7 +6,7 @@ use core::ffi::c_int;
 use core::time::Duration;
 
 use super::{Error, Fd, RawFd, Result, check};
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// pipe2(2) with O_CLOEXEC: `(read end, write end)`. The read end is made
 /// non-blocking (fcntl on its own open file description, which only grace

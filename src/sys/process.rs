@@ -7,7 +7,7 @@ use core::ffi::{c_char, c_int};
 use super::runtime::environ;
 use super::signal::KERNEL_SIGSET_BYTES;
 use super::{Error, Fd, RawFd, Result, c_string, check};
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// What `waitpid` reported for one child.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use core::fmt;
 
 #[cfg(not(any(test, fuzzing)))]
 use super::{RawFd, write_all};
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// The C entry point. grace has no Rust `main` (and no std) so that no
 /// runtime set-up runs before grace has seen what its parent left: std's
@@ -189,7 +189,7 @@ pub fn environment() -> Vec<Vec<u8>> {
 }
 
 /// A value in a `static`, lent out to one caller at a time: what grace's
-/// own log keeps between lines (`crate::log`). grace is single-threaded,
+/// own log keeps between lines (`crate::base::log`). grace is single-threaded,
 /// so the only contender is a re-entry (a line written while the value is
 /// lent); it, and another thread in the unit tests, get `None` instead of
 /// waiting.

@@ -9,7 +9,7 @@ use core::ffi::c_int;
 use core::time::Duration;
 
 use super::{Fd, RawFd, Result, check};
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// The size of a kernel signal set in bytes (`_NSIG / 8` on Linux).
 pub(super) const KERNEL_SIGSET_BYTES: usize = 8;

@@ -2,15 +2,15 @@
 //! defaults: the command in a session of its own, forwarded signals to its
 //! process group, job control.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::{CommandLine, ForeignDocs};
+use crate::base::signals::{self, Signal};
 use crate::cli::config::lookup;
 use crate::cli::doc::ForeignDoc;
 use crate::cli::lexer::{Long, Short, Tokens, Value};
 use crate::cli::values::{ForwardTo, Rewrite};
 use crate::cli::{Config, Invocation, Settings, UsageError};
-use crate::signals::{self, Signal};
 
 pub const USAGE: &str =
     "usage: dumb-init [OPTIONS] [--] COMMAND [ARG]...  (grace, dumb-init-compatible)";

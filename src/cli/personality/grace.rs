@@ -1,7 +1,7 @@
 //! grace's own command line: the options of the table in `options.rs`,
 //! short and long.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::CommandLine;
 use crate::cli::lexer::{Long, Short, Tokens, Value};
@@ -61,7 +61,7 @@ mod tests {
             "cmd",
         ]);
         assert!(c.subreaper);
-        assert_eq!(c.parent_death_signal, Some(crate::signals::SIGKILL));
+        assert_eq!(c.parent_death_signal, Some(crate::base::signals::SIGKILL));
         assert_eq!(c.success_exits, [3, 143]);
         assert_eq!(c.verbose, 2);
         assert_eq!(c.forward_to, ForwardTo::Group);

@@ -7,7 +7,7 @@ mod dumb_init;
 mod grace;
 mod tini;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::doc::ForeignDoc;
 use super::values::Rewrite;

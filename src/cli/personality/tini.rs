@@ -4,16 +4,16 @@
 
 use core::str;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 use super::{CommandLine, ForeignDocs};
+use crate::base::signals;
 use crate::cli::config::lookup;
 use crate::cli::doc::ForeignDoc;
 use crate::cli::lexer::{Short, Tokens, Value};
 use crate::cli::options::Key;
 use crate::cli::values::{ForwardTo, Input, Rewrite};
 use crate::cli::{Invocation, Settings, UsageError};
-use crate::signals;
 
 pub const USAGE: &str = "usage: tini [OPTIONS] [--] COMMAND [ARG]...  (grace, tini-compatible)";
 

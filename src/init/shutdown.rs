@@ -12,10 +12,10 @@
 
 use core::time::Duration;
 
+use crate::base::signals::Signal;
+use crate::base::time::Instant;
 use crate::cli::{Config, StopOrder};
-use crate::reap::WaitStatus;
-use crate::signals::Signal;
-use crate::time::Instant;
+use crate::process::reap::WaitStatus;
 
 /// Where a stop stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,7 +395,7 @@ impl Shutdown {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::{SIGINT, SIGTERM};
+    use crate::base::signals::{SIGINT, SIGTERM};
 
     fn config(args: &[&str]) -> Config {
         let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();

@@ -7,7 +7,7 @@
 
 use core::fmt;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 pub const FIRST: i32 = 1;
 pub const LAST: i32 = 64;

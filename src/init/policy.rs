@@ -6,8 +6,8 @@
 //! `--stop-on`, `--forward-to`, the dumb-init personality's job control)
 //! is weighed here and nowhere else.
 
+use crate::base::signals::{self, SIGCHLD, Signal};
 use crate::cli::{Config, ForwardTo};
-use crate::signals::{self, SIGCHLD, Signal};
 
 /// What grace is doing when the signal arrives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,8 +85,8 @@ pub fn decide(config: &Config, phase: Phase, signal: Signal, as_pid1: bool) -> D
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::signals::{SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM, SIGTSTP};
     use crate::cli::Personality;
-    use crate::signals::{SIGHUP, SIGINT, SIGKILL, SIGSTOP, SIGTERM, SIGTSTP};
 
     fn signal(number: i32) -> Signal {
         Signal::new(number).unwrap()

@@ -5,8 +5,8 @@
 //! Parsers take captured text so they are tested without a kernel; readers
 //! treat a process vanishing mid-read as the ordinary event it is.
 
-use crate::prelude::*;
-use crate::signals::Signal;
+use crate::base::prelude::*;
+use crate::base::signals::Signal;
 use crate::sys;
 
 /// The fields of /proc/PID/stat grace uses.

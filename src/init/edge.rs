@@ -9,19 +9,19 @@
 
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
+use crate::base::signals::{SIGCONT, SIGKILL, Signal, SignalSet};
+use crate::base::time::{self, Instant};
 use crate::cli::{Config, ForwardTo};
-use crate::procfs::{self, Disposition, Dispositions, Stat};
-use crate::reap::{self, Remaining, WaitStatus};
-use crate::scope::{self, Reach, Scope, Sweeper};
-use crate::shutdown::{Effects, Note};
-use crate::signals::{SIGCONT, SIGKILL, Signal, SignalSet};
-use crate::spawn::{self, Inherited};
+use crate::init::scope::{self, Reach, Scope, Sweeper};
+use crate::init::shutdown::{Effects, Note};
+use crate::process::procfs::{self, Disposition, Dispositions, Stat};
+use crate::process::reap::{self, Remaining, WaitStatus};
+use crate::process::spawn::{self, Inherited};
+use crate::process::user::Credentials;
 use crate::sys::{self, PidFd, ReceivedSignal, SignalFd};
-use crate::time::{self, Instant};
-use crate::user::Credentials;
-use crate::{debug, info, log, warn};
+use crate::{base::log, debug, info, warn};
 
 /// After the deadline's SIGKILL, how long grace waits for the kernel to
 /// finish the killed processes (one stuck in uninterruptible sleep cannot

@@ -10,19 +10,19 @@
 //! signal means, `shutdown` decides what a stop does next, and `edge`
 //! carries it out on the processes.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
+use crate::base::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
+use crate::base::time::Instant;
 use crate::cli::ForwardTo;
 use crate::debug;
-use crate::edge::{Edge, RETRY_DEFERRED};
-use crate::policy::{self, Action};
-use crate::reap::WaitStatus;
+use crate::init::edge::{Edge, RETRY_DEFERRED};
+use crate::init::policy::{self, Action};
+use crate::init::shutdown::{Effects, Note, Shutdown};
+use crate::process::reap::WaitStatus;
 use crate::services::fleet::Verdict;
 use crate::services::run::{Event, Running};
-use crate::shutdown::{Effects, Note, Shutdown};
-use crate::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::sys::{self, ReceivedSignal};
-use crate::time::Instant;
 
 pub struct Supervisor<'a> {
     stop: Shutdown,
@@ -229,7 +229,7 @@ impl<'a> Supervisor<'a> {
                 });
             }
             let outsiders = pollfds.len();
-            crate::log::watch(&mut pollfds);
+            crate::base::log::watch(&mut pollfds);
             if let Some(running) = &self.services {
                 running.hands.watched(&mut pollfds);
             }
@@ -239,7 +239,7 @@ impl<'a> Supervisor<'a> {
                 .receive_polling(&mut batch, timeout, &mut pollfds)?;
             let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
             for polled in &pollfds[outsiders..] {
-                if polled.revents == 0 || crate::log::on_ready(polled.fd, polled.revents) {
+                if polled.revents == 0 || crate::base::log::on_ready(polled.fd, polled.revents) {
                     continue;
                 }
                 if let Some(running) = &mut self.services {
@@ -258,7 +258,7 @@ impl<'a> Supervisor<'a> {
         if let Some(running) = &mut self.services {
             running.hands.finish();
             if running.hands.main.is_some_and(|main| main.owns_terminal) {
-                crate::spawn::reclaim_terminal();
+                crate::process::spawn::reclaim_terminal();
             }
         }
         Ok(self.outcome())

@@ -4,9 +4,9 @@
 //! SIGCHLD coalesces (a thousand exits may raise it once), so each SIGCHLD
 //! drains `waitpid(-1, WNOHANG)` until nothing more has exited.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::signals::Signal;
+use crate::base::signals::Signal;
 use crate::sys;
 
 /// How a process ended, decoded from a raw wait status.

@@ -9,7 +9,7 @@
 
 use core::fmt;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 use crate::sys;
 
 /// The most grace reads of /etc/passwd or /etc/group: a container's user

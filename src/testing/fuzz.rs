@@ -5,12 +5,12 @@
 
 use core::str::FromStr;
 
+use crate::base::prelude::*;
+use crate::base::time::Instant;
 use crate::cli::{self, Personality};
-use crate::prelude::*;
 use crate::services::container::{Container, Errno};
 use crate::services::{check, config, run, show, status};
-use crate::time::Instant;
-use crate::{procfs, user};
+use crate::{process::procfs, process::user};
 
 /// The command line and environment of one personality: the first byte
 /// picks it; the rest is NUL-separated words, the arguments up to an

@@ -21,13 +21,13 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, RngSeed};
 
+use crate::base::signals::Signal;
+use crate::base::time::Instant;
 use crate::services::config as services_file;
 use crate::services::container::fake::Fake;
 use crate::services::model::Services;
 use crate::services::status;
-use crate::signals::Signal;
-use crate::time::Instant;
-use crate::{cli, procfs};
+use crate::{cli, process::procfs};
 
 const CASES: u32 = 20_000;
 const SEED: u64 = 0x6772_6163_6521; // "grace!"

@@ -4,13 +4,13 @@
 //!
 //! Every message names an event (`stop`, `forward`, `deadline_kill`, …) and
 //! may carry fields (`pid`, `signal`, …): text shows only the message, JSON
-//! shows everything. JSON lines are written by `crate::json`, the writer
+//! shows everything. JSON lines are written by `crate::base::json`, the writer
 //! `grace inspect --json` uses too.
 //!
 //! Writing never fails nor waits from grace's point of view: as PID 1, a
 //! closed, broken or full stderr must not cost the container its init.
 //! Once grace runs as an init (`never_block`), lines go through a
-//! `crate::sink::Sink`: written at once when there is room, else queued
+//! `crate::base::sink::Sink`: written at once when there is room, else queued
 //! (64 KiB at most) and written when the event loop sees POLLOUT; a line
 //! that does not fit is dropped whole and counted, and the count is said
 //! (`log_dropped`) as soon as the queue has drained. At exit, `finish`
@@ -23,15 +23,15 @@ use core::fmt;
 use core::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::json;
-use crate::signals::Signal;
-use crate::sink::{QUEUE_LIMIT, Sink};
+use crate::base::json;
+use crate::base::signals::Signal;
+use crate::base::sink::{QUEUE_LIMIT, Sink};
 use crate::sys::{self, RawFd};
 
 /// A field's value in a log line.
-pub use crate::json::Value;
+pub use crate::base::json::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
@@ -405,19 +405,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 #[macro_export]
 macro_rules! log_at {
     ($level:ident, $event:literal, [$($key:ident = $value:expr),* $(,)?], $($arg:tt)+) => {
-        if $crate::log::enabled($crate::log::Level::$level) {
-            $crate::log::write(
-                $crate::log::Level::$level,
+        if $crate::base::log::enabled($crate::base::log::Level::$level) {
+            $crate::base::log::write(
+                $crate::base::log::Level::$level,
                 $event,
-                &[$((stringify!($key), $crate::log::ToValue::to_value(&$value))),*],
+                &[$((stringify!($key), $crate::base::log::ToValue::to_value(&$value))),*],
                 format_args!($($arg)+),
             )
         }
     };
     ($level:ident, $event:literal, $format:literal $(, $arg:expr)* $(,)?) => {
-        if $crate::log::enabled($crate::log::Level::$level) {
-            $crate::log::write(
-                $crate::log::Level::$level,
+        if $crate::base::log::enabled($crate::base::log::Level::$level) {
+            $crate::base::log::write(
+                $crate::base::log::Level::$level,
                 $event,
                 &[],
                 format_args!($format $(, $arg)*),
@@ -426,8 +426,8 @@ macro_rules! log_at {
     };
     // A message alone, event "message" (for modules that predate events).
     ($level:ident, $format:literal) => {
-        if $crate::log::enabled($crate::log::Level::$level) {
-            $crate::log::write($crate::log::Level::$level, "message", &[], format_args!($format))
+        if $crate::base::log::enabled($crate::base::log::Level::$level) {
+            $crate::base::log::write($crate::base::log::Level::$level, "message", &[], format_args!($format))
         }
     };
 }
@@ -489,7 +489,7 @@ mod tests {
     fn text_lines_are_prefixed_and_json_lines_carry_fields() {
         let fields = [
             ("pid", 42.to_value()),
-            ("signal", crate::signals::SIGTERM.to_value()),
+            ("signal", crate::base::signals::SIGTERM.to_value()),
             ("killed", vec![3, 4].to_value()),
             ("command", Some("a \"b\"").to_value()),
             ("nothing", None::<i32>.to_value()),

@@ -8,10 +8,10 @@
 //! through pidfds, so that a pid reused between reading /proc and signalling
 //! is never hit.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
-use crate::procfs::{self, Dispositions, Stat};
-use crate::signals::{SIGCONT, Signal};
+use crate::base::signals::{SIGCONT, Signal};
+use crate::process::procfs::{self, Dispositions, Stat};
 use crate::sys::{self, PidFd};
 
 /// How many times a sweep re-reads /proc looking for processes forked while

@@ -1,6 +1,6 @@
 //! One of grace's own outputs (its stdout or stderr), written without ever
 //! blocking, through a bounded queue of whole lines. grace's log
-//! (`crate::log`) writes its lines through one, the services' output
+//! (`crate::base::log`) writes its lines through one, the services' output
 //! (`services::output`) through two; the event loop waits for room with
 //! POLLOUT on `poll_fd`, and only while something is queued.
 //!
@@ -32,7 +32,7 @@
 //!   fewer system calls under a flood.) A terminal may take part of a
 //!   write; the rest stays first in the queue.
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 use crate::sys::{self, RawFd};
 
 /// The kernel writes this much to a pipe in one piece, never interleaved

@@ -6,7 +6,7 @@
 
 use core::fmt::Write as _;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 
 /// A JSON value. Objects keep their keys in the order given, which is the
 /// documented order.

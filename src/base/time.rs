@@ -4,7 +4,7 @@
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
-use crate::prelude::*;
+use crate::base::prelude::*;
 use crate::sys;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,11 +10,11 @@
 
 use core::fmt;
 
+use crate::base::prelude::*;
+use crate::base::signals::SignalSet;
 use crate::cli::Config;
-use crate::prelude::*;
-use crate::signals::SignalSet;
+use crate::process::user::Credentials;
 use crate::sys::{self, ChildCredentials, ChildSetup};
-use crate::user::Credentials;
 use crate::{debug, error, warn};
 
 /// What grace inherited and must hand on to the command unchanged.
