@@ -62,15 +62,18 @@ mod tests {
     #[test]
     fn check_is_a_subcommand_only_as_the_first_word() {
         assert_eq!(
-            run(&["check", "services.toml"]),
+            parse_words(&["check", "services.toml"]),
             Ok(Invocation::Check("services.toml".into()))
         );
         assert_eq!(
-            run(&["check", "--", "-odd.toml"]),
+            parse_words(&["check", "--", "-odd.toml"]),
             Ok(Invocation::Check("-odd.toml".into()))
         );
-        assert_eq!(run(&["check", "--help"]), Ok(Invocation::CheckHelp));
-        assert_eq!(run(&["check", "f", "-h"]), Ok(Invocation::CheckHelp));
+        assert_eq!(parse_words(&["check", "--help"]), Ok(Invocation::CheckHelp));
+        assert_eq!(
+            parse_words(&["check", "f", "-h"]),
+            Ok(Invocation::CheckHelp)
+        );
         refused(
             Personality::Grace,
             &[

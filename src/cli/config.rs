@@ -11,6 +11,7 @@ use super::options::{Action, ENV_PREFIX, OPTIONS, SERVICE_VARIABLE};
 use super::personality::CommandLine;
 use super::values::{Input, Rewrite};
 use super::{Config, Invocation, Parsed, Personality, Settings, UsageError};
+use crate::base::environment::lookup;
 use crate::base::log::Format;
 use crate::base::signals::Signal;
 
@@ -36,24 +37,15 @@ pub fn parse_with(
     let mut args: Vec<Vec<u8>> = args.into_iter().collect();
     if personality == Personality::Grace && super::is_inspect(&args) {
         args.remove(0);
-        return Ok(Parsed {
-            invocation: super::inspect::parse(args)?,
-            warnings: Vec::new(),
-        });
+        return Ok(Parsed::only(super::inspect::parse(args)?));
     }
-    if personality == Personality::Grace && super::is_check(args.as_slice()) {
+    if personality == Personality::Grace && super::is_check(&args) {
         args.remove(0);
-        return Ok(Parsed {
-            invocation: super::check::parse(args)?,
-            warnings: Vec::new(),
-        });
+        return Ok(Parsed::only(super::check::parse(args)?));
     }
     if personality == Personality::Grace && super::is_status(&args) {
         args.remove(0);
-        return Ok(Parsed {
-            invocation: super::status::parse(args)?,
-            warnings: Vec::new(),
-        });
+        return Ok(Parsed::only(super::status::parse(args)?));
     }
     let mut warnings = Vec::new();
     // The log format asked for, so that an error is written the way the
@@ -75,8 +67,8 @@ pub fn parse_with(
         Ok(CommandLine::NoCommand) => (Vec::new(), Vec::new(), false),
         Ok(CommandLine::Mode(invocation)) => {
             return Ok(Parsed {
-                invocation,
                 warnings,
+                ..Parsed::only(invocation)
             });
         }
         Err(error) => return Err(with_format(error)),
@@ -84,13 +76,10 @@ pub fn parse_with(
     let grace_env = grace_env.map_err(with_format)?;
     let layered = command_line.over(grace_env).over(tool_env);
     let grace_period_given = layered.grace_period.is_some();
-    let mut config = layered.over(personality.defaults()).resolve(
-        personality,
-        command,
-        rest,
-        grace_period_given,
-        has_command,
-    );
+    let mut config =
+        layered
+            .over(personality.defaults())
+            .resolve(personality, command, rest, has_command);
     if !config.has_command && config.config.is_none() {
         return Err(with_format(UsageError::new("no command given")));
     }
@@ -99,16 +88,21 @@ pub fn parse_with(
     let rules: Vec<Rewrite> = personality.rewrites(&config);
     config.rewrites.splice(0..0, rules);
     Ok(Parsed {
-        invocation: Invocation::Run(config),
+        invocation: Invocation::Init(config),
         warnings,
+        grace_period_given,
     })
 }
 
-pub fn lookup<'a>(env: &'a [(Vec<u8>, Vec<u8>)], name: &str) -> Option<&'a [u8]> {
-    env.iter()
-        .rev()
-        .find(|(key, _)| key == name.as_bytes())
-        .map(|(_, value)| value.as_slice())
+impl Parsed {
+    /// `invocation`, with nothing more to say.
+    fn only(invocation: Invocation) -> Self {
+        Parsed {
+            invocation,
+            warnings: Vec::new(),
+            grace_period_given: false,
+        }
+    }
 }
 
 /// The GRACE_ variables. An empty one counts as unset; one that names no

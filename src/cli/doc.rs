@@ -1,6 +1,7 @@
 //! The documentation generated from the option table and the
 //! personalities' tables: `--help`, the man page (man/grace.1) and the
-//! environment table in docs/configuration.md, so that none can drift. A
+//! environment table in docs/configuration.md, so that none can drift; and
+//! what `--version` and tini's `-l` print. A
 //! unit test fails when a generated file differs from the source;
 //! `UPDATE_DOCS=1 cargo nextest run -E 'test(generated)'` rewrites them.
 
@@ -81,12 +82,6 @@ const EXIT_STATUS: &[(&str, &str)] = &[
         "grace itself could not set up (signals, the --user to run as)",
     ),
 ];
-
-/// An option of a personality, for its help and the man page.
-pub struct ForeignDoc {
-    pub label: &'static str,
-    pub help: &'static str,
-}
 
 const WIDTH: usize = 80;
 const LABEL_WIDTH: usize = 28;
@@ -207,6 +202,23 @@ pub fn help(personality: Personality) -> String {
         }
     }
     out
+}
+
+/// `--version` for `personality`.
+pub fn version(personality: Personality) -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    match personality {
+        Personality::Grace => format!("grace {version}\n"),
+        other => format!(
+            "grace {version} ({}-compatible command line)\n",
+            other.name()
+        ),
+    }
+}
+
+/// tini's `-l`.
+pub fn license() -> String {
+    format!("grace is licensed under {}.\n", env!("CARGO_PKG_LICENSE"))
 }
 
 #[cfg(test)]

@@ -89,7 +89,7 @@ mod tests {
 
     #[test]
     fn inspect_is_a_subcommand_only_as_the_first_word() {
-        let inspect = |words: &[&str]| match run(words) {
+        let inspect = |words: &[&str]| match parse_words(words) {
             Ok(Invocation::Inspect(options)) => options,
             other => panic!("{words:?} gave {other:?}"),
         };
@@ -107,8 +107,14 @@ mod tests {
             inspect(&["inspect", "--signal=RTMIN+3", "--", "7"]).pid,
             Some(7)
         );
-        assert_eq!(run(&["inspect", "--help"]), Ok(Invocation::InspectHelp));
-        assert_eq!(run(&["inspect", "1", "-h"]), Ok(Invocation::InspectHelp));
+        assert_eq!(
+            parse_words(&["inspect", "--help"]),
+            Ok(Invocation::InspectHelp)
+        );
+        assert_eq!(
+            parse_words(&["inspect", "1", "-h"]),
+            Ok(Invocation::InspectHelp)
+        );
 
         // Anywhere else, inspect is a command to run.
         assert_eq!(config(&["--", "inspect"]).command, b"inspect");

@@ -202,7 +202,7 @@ mod tests {
         let raw = vec![b'a', 0xff, b'b'];
         let parsed = parse([os("--"), b"echo".to_vec(), raw.clone()]);
         match parsed {
-            Ok(Invocation::Run(c)) => assert_eq!(c.args, [raw]),
+            Ok(Invocation::Init(c)) => assert_eq!(c.args, [raw]),
             other => panic!("{other:?}"),
         }
     }
@@ -244,7 +244,7 @@ mod tests {
 
     #[test]
     fn usage_errors_name_the_option_or_word() {
-        let message = |words: &[&str]| run(words).unwrap_err().message;
+        let message = |words: &[&str]| parse_words(words).unwrap_err().message;
         assert_eq!(message(&["-x", "cmd"]), "invalid option '-x'");
         assert_eq!(message(&["-vx", "cmd"]), "invalid option '-x'");
         assert_eq!(message(&["--bogus=1", "cmd"]), "invalid option '--bogus'");

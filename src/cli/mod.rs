@@ -48,7 +48,7 @@ mod values;
 pub use self::{
     check::{CHECK_HELP, CHECK_USAGE},
     config::parse_with,
-    doc::help,
+    doc::{help, license, version},
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
     options::{Config, SERVICE_VARIABLE},
     personality::Personality,
@@ -68,11 +68,13 @@ use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;
 
-// Parsed once per run: the size of the Run variant costs nothing.
+/// What grace was asked to do.
+// Parsed once per run: the size of the Init variant costs nothing.
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
-    Run(Config),
+    /// Be the init: start the command (or the services) and supervise them.
+    Init(Config),
     Help,
     Version,
     /// tini's `-l`.
@@ -118,6 +120,11 @@ impl fmt::Display for UsageError {
 pub struct Parsed {
     pub invocation: Invocation,
     pub warnings: Vec<String>,
+    /// Whether an option or a variable set the grace period: then a
+    /// services file's `grace_period` does not count. Only the set-up
+    /// (`init::setup`) asks, and the grace period it hands on is the one in
+    /// effect.
+    pub grace_period_given: bool,
 }
 
 /// Whether the arguments (without the program name) ask for `inspect`: the
@@ -176,7 +183,7 @@ mod testing {
         words.iter().map(|word| os(word)).collect()
     }
 
-    pub fn run(words: &[&str]) -> Result<Invocation, UsageError> {
+    pub fn parse_words(words: &[&str]) -> Result<Invocation, UsageError> {
         parse(os_all(words))
     }
 
@@ -201,7 +208,7 @@ mod testing {
     ) -> Config {
         match as_personality(personality, words, environment) {
             Ok(Parsed {
-                invocation: Invocation::Run(config),
+                invocation: Invocation::Init(config),
                 ..
             }) => config,
             other => panic!("{words:?} gave {other:?}"),

@@ -43,9 +43,6 @@ declare_options! {
         pub personality: Personality,
         pub command: Vec<u8>,
         pub args: Vec<Vec<u8>>,
-        /// Whether a layer above the defaults set the grace period: then
-        /// the services file's `grace_period` does not count.
-        pub grace_period_given: bool,
         /// Whether a command was given: with a services file it may not be.
         pub has_command: bool,
     }

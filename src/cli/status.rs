@@ -76,20 +76,23 @@ mod tests {
     #[test]
     fn status_is_a_subcommand_only_as_the_first_word() {
         assert_eq!(
-            run(&["status"]),
+            parse_words(&["status"]),
             Ok(Invocation::Status(StatusOptions {
                 json: false,
                 run_dir: None
             }))
         );
         assert_eq!(
-            run(&["status", "--run-dir=/tmp/r", "--json"]),
+            parse_words(&["status", "--run-dir=/tmp/r", "--json"]),
             Ok(Invocation::Status(StatusOptions {
                 json: true,
                 run_dir: Some("/tmp/r".into())
             }))
         );
-        assert_eq!(run(&["status", "--json", "-h"]), Ok(Invocation::StatusHelp));
+        assert_eq!(
+            parse_words(&["status", "--json", "-h"]),
+            Ok(Invocation::StatusHelp)
+        );
         refused(
             Personality::Grace,
             &[

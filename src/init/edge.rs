@@ -15,6 +15,7 @@ use crate::base::signals::{SIGCONT, SIGKILL, Signal, SignalSet};
 use crate::base::time::{self, Instant};
 use crate::cli::{Config, ForwardTo};
 use crate::init::scope::{self, Reach, Scope, Sweeper};
+use crate::init::setup::Setup;
 use crate::init::shutdown::{Effects, Note};
 use crate::process::procfs::{self, Disposition, Dispositions, Stat};
 use crate::process::reap::{self, Remaining, WaitStatus};
@@ -109,21 +110,14 @@ struct Straggler {
 }
 
 impl<'a> Edge<'a> {
-    pub fn new(
-        config: &'a Config,
-        environment: &'a [Vec<u8>],
-        inherited: Inherited,
-        signals: SignalFd,
-        main_pid: i32,
-        credentials: Option<&'a Credentials>,
-    ) -> Self {
+    pub fn new(setup: &'a Setup, signals: SignalFd, main_pid: i32) -> Self {
         let own_pid = sys::getpid();
         let scope = Scope::for_pid(own_pid);
         Self {
-            config,
-            environment,
-            inherited,
-            credentials,
+            config: &setup.config,
+            environment: &setup.environment,
+            inherited: setup.inherited,
+            credentials: setup.credentials.as_ref(),
             signals,
             own_pid,
             scope,

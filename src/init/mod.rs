@@ -1,9 +1,21 @@
-//! The running init: the loop and its one wait (`supervisor`), what a
-//! received signal means (`policy`), the stop's state machine (`shutdown`),
-//! its effects carried out (`edge`), and whom a stop reaches (`scope`).
+//! The running init: its set-up, resolved once before anything starts
+//! (`setup`), brought up and run (`launch`); the loop and its one wait
+//! (`supervisor`), what a received signal means (`policy`), the stop's
+//! state machine (`shutdown`), its effects carried out (`edge`), and whom a
+//! stop reaches (`scope`).
 
 pub mod edge;
+pub mod launch;
 pub mod policy;
 pub mod scope;
+pub mod setup;
 pub mod shutdown;
 pub mod supervisor;
+
+pub use launch::launch;
+pub use setup::Setup;
+
+/// Exit code when grace itself fails after starting (a broken kernel
+/// interface, a --user that does not exist), distinct from any code the
+/// command could produce through us.
+pub const EXIT_INTERNAL: i32 = 125;

@@ -89,7 +89,7 @@ fn classify(p: &Process) -> Kind {
         });
         let args = p.args.iter().skip(1).map(|arg| arg.as_bytes().to_vec());
         if let Ok(Parsed {
-            invocation: Invocation::Run(config),
+            invocation: Invocation::Init(config),
             ..
         }) = cli::parse_with(personality, args, &p.init_env)
         {
@@ -103,7 +103,7 @@ fn classify(p: &Process) -> Kind {
             return Kind::Other;
         }
         return match cli::parse([b"COMMAND".to_vec()]) {
-            Ok(Invocation::Run(config)) => Kind::Grace {
+            Ok(Invocation::Init(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
             },

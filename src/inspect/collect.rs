@@ -3,7 +3,9 @@
 
 use core::fmt;
 
+use crate::base::environment::lookup;
 use crate::base::prelude::*;
+use crate::cli::SERVICE_VARIABLE;
 use crate::sys;
 
 use crate::process::procfs::{self, Dispositions};
@@ -343,11 +345,8 @@ pub(super) fn services(
             .map(|(service, _)| service.name.clone())
     };
     let by_environment = |p: &Process| {
-        p.init_env
-            .iter()
-            .rev()
-            .find(|(name, _)| name == b"GRACE_SERVICE")
-            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+        lookup(&p.init_env, SERVICE_VARIABLE)
+            .map(|value| String::from_utf8_lossy(value).into_owned())
     };
     let services: Vec<Option<String>> = processes
         .iter()

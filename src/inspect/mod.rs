@@ -38,6 +38,8 @@ mod render;
 mod verdict;
 
 use crate::base::prelude::*;
+
+use crate::base::environment::lookup;
 use crate::cli::InspectOptions;
 use crate::error;
 use crate::process::procfs;
@@ -84,10 +86,9 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     {
         uids.push(uid);
     }
-    let runtime_dir = environment
-        .iter()
-        .find(|(name, value)| name == b"XDG_RUNTIME_DIR" && !value.is_empty())
-        .map(|(_, value)| String::from_utf8_lossy(value).into_owned());
+    let runtime_dir = lookup(environment, "XDG_RUNTIME_DIR")
+        .filter(|value| !value.is_empty())
+        .map(|value| String::from_utf8_lossy(value).into_owned());
     let published = crate::services::status::find(run_dir, runtime_dir.as_deref(), &uids)
         .ok()
         .map(|(_, published)| published);
@@ -106,14 +107,8 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
 /// Colour only for a person at a terminal who has not asked for none
 /// (https://no-color.org: NO_COLOR set and not empty).
 fn use_colour(environment: &[(Vec<u8>, Vec<u8>)]) -> bool {
-    let variable = |name: &[u8]| {
-        environment
-            .iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_slice())
-    };
-    let no_color = variable(b"NO_COLOR").is_some_and(|value| !value.is_empty());
-    let dumb = variable(b"TERM") == Some(b"dumb");
+    let no_color = lookup(environment, "NO_COLOR").is_some_and(|value| !value.is_empty());
+    let dumb = lookup(environment, "TERM") == Some(b"dumb");
     !no_color && !dumb && sys::is_terminal(libc::STDOUT_FILENO)
 }
 

@@ -5,8 +5,10 @@
 //! Parsers take captured text so they are tested without a kernel; readers
 //! treat a process vanishing mid-read as the ordinary event it is.
 
+use crate::base::environment;
 use crate::base::prelude::*;
 use crate::base::signals::Signal;
+use crate::cli::SERVICE_VARIABLE;
 use crate::sys;
 
 /// The fields of /proc/PID/stat grace uses.
@@ -297,9 +299,7 @@ pub fn read_service(pid: i32) -> Option<String> {
 /// `GRACE_SERVICE`'s value among /proc/PID/environ's NUL-separated
 /// entries.
 pub fn service_in_environ(raw: &[u8]) -> Option<String> {
-    let prefix = [crate::cli::SERVICE_VARIABLE.as_bytes(), b"="].concat();
-    raw.split(|&b| b == 0)
-        .find_map(|entry| entry.strip_prefix(prefix.as_slice()))
+    environment::lookup_entry(raw.split(|&b| b == 0), SERVICE_VARIABLE)
         .map(|value| String::from_utf8_lossy(value).into_owned())
 }
 

@@ -10,6 +10,7 @@
 
 use core::fmt;
 
+use crate::base::environment;
 use crate::base::prelude::*;
 use crate::base::signals::SignalSet;
 use crate::cli::Config;
@@ -129,14 +130,6 @@ fn candidates(program: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
             .map(in_directory)
             .collect()
     }
-}
-
-/// The value of `name` in `environment`, as getenv(3) finds it.
-fn variable<'a>(environment: &'a [Vec<u8>], name: &[u8]) -> Option<&'a [u8]> {
-    environment.iter().find_map(|entry| {
-        let value = entry.strip_prefix(name)?.strip_prefix(b"=")?;
-        Some(value)
-    })
 }
 
 /// The interpreter a script's first bytes name on a `#!` line.
@@ -286,7 +279,8 @@ pub fn start(
     } else {
         None
     };
-    let candidates = candidates(program, variable(environment, b"PATH"));
+    let path = environment::lookup_entry(environment.iter().map(Vec::as_slice), "PATH");
+    let candidates = candidates(program, path);
     let pid = match sys::spawn(&candidates, &argv, replaced.as_deref(), &setup) {
         Ok(pid) => pid,
         Err(failure) => {
@@ -368,13 +362,6 @@ mod tests {
             strings(&["./-app", "/bin/-app"])
         );
         assert_eq!(candidates(b"-dir/app", None), strings(&["./-dir/app"]));
-    }
-
-    #[test]
-    fn path_is_found_as_getenv_finds_it() {
-        let env = strings(&["PATHS=x", "PATH=/a:/b", "PATH=/c"]);
-        assert_eq!(variable(&env, b"PATH"), Some(&b"/a:/b"[..]));
-        assert_eq!(variable(&strings(&["PATHX=1"]), b"PATH"), None);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use crate::base::prelude::*;
 
+use crate::base::environment::lookup;
 use crate::sys::{self, FileType};
 
 /// A failed look-up, as an errno (ENOENT, EACCES, ...).
@@ -55,11 +56,7 @@ impl Container for Real<'_> {
     }
 
     fn variable(&self, name: &str) -> Option<String> {
-        self.variables
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name.as_bytes())
-            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+        lookup(self.variables, name).map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
     fn descriptor_limit(&self) -> u64 {

@@ -112,10 +112,11 @@ impl<'a> Runtime<'a> {
         main_credentials: Option<&'a Credentials>,
         run_dir: Option<&str>,
     ) -> Self {
-        let runtime_dir = environment
-            .iter()
-            .find_map(|entry| entry.strip_prefix(b"XDG_RUNTIME_DIR="))
-            .map(|value| String::from_utf8_lossy(value).into_owned());
+        let runtime_dir = crate::base::environment::lookup_entry(
+            environment.iter().map(Vec::as_slice),
+            "XDG_RUNTIME_DIR",
+        )
+        .map(|value| String::from_utf8_lossy(value).into_owned());
         Runtime {
             services,
             config,

@@ -13,6 +13,7 @@ use core::fmt::Write as _;
 use crate::base::prelude::*;
 
 use super::status::{self, Published, ServiceStatus, State};
+use crate::base::environment::lookup;
 use crate::base::json::Value as Json;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
@@ -26,20 +27,18 @@ const EXIT_NOT_READY: i32 = 1;
 /// Runs `grace status` and returns its exit code. `environment` is grace's
 /// own, as (name, value): GRACE_RUN_DIR applies as it does to grace.
 pub fn run(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
-    let variable = |wanted: &[u8]| {
-        environment
-            .iter()
-            .rev()
-            .find(|(name, value)| name == wanted && !value.is_empty())
-            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    let variable = |name: &str| {
+        lookup(environment, name)
+            .filter(|value| !value.is_empty())
+            .map(|value| String::from_utf8_lossy(value).into_owned())
     };
     let explicit = options
         .run_dir
         .clone()
-        .or_else(|| variable(b"GRACE_RUN_DIR"));
+        .or_else(|| variable("GRACE_RUN_DIR"));
     let published = match status::find(
         explicit.as_deref(),
-        variable(b"XDG_RUNTIME_DIR").as_deref(),
+        variable("XDG_RUNTIME_DIR").as_deref(),
         &status::trusted_users(),
     ) {
         Ok((_, published)) => published,

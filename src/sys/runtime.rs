@@ -30,7 +30,7 @@ pub extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
             args.push(unsafe { CStr::from_ptr(arg) }.to_bytes().to_vec());
         }
     }
-    crate::run(args)
+    crate::entry(args)
 }
 
 // Without std nothing else asks the linker for the C library.

@@ -353,7 +353,7 @@ proptest! {
         let mut words = words;
         words.extend(["--", "cmd", "-v", "--help"].map(String::from));
         let args: Vec<Vec<u8>> = words.iter().map(|w| w.as_bytes().to_vec()).collect();
-        if let Ok(cli::Invocation::Run(config)) = cli::parse(args) {
+        if let Ok(cli::Invocation::Init(config)) = cli::parse(args) {
             // Whatever came before, "-- cmd -v --help" is the command and
             // its arguments, untouched, unless an earlier word was taken as
             // the command.

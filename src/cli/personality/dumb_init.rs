@@ -4,10 +4,9 @@
 
 use crate::base::prelude::*;
 
-use super::{CommandLine, ForeignDocs};
+use super::{CommandLine, ForeignDoc, ForeignDocs};
+use crate::base::environment::lookup;
 use crate::base::signals::{self, Signal};
-use crate::cli::config::lookup;
-use crate::cli::doc::ForeignDoc;
 use crate::cli::lexer::{Long, Short, Tokens, Value};
 use crate::cli::values::{ForwardTo, Rewrite};
 use crate::cli::{Config, Invocation, Settings, UsageError};

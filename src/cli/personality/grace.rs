@@ -189,7 +189,7 @@ mod tests {
                 &["--no-new-privs=1", "cmd"],
             ],
         );
-        let message = run(&["-p", "NOPE", "x"]).unwrap_err().to_string();
+        let message = parse_words(&["-p", "NOPE", "x"]).unwrap_err().to_string();
         assert!(
             message.contains("--pdeathsig") && message.contains("RTMIN+N"),
             "{message}"

@@ -9,7 +9,6 @@ mod tini;
 
 use crate::base::prelude::*;
 
-use super::doc::ForeignDoc;
 use super::values::Rewrite;
 use super::{Config, Invocation, Settings, UsageError};
 
@@ -35,6 +34,13 @@ pub enum CommandLine {
     /// No command: only a services file (`--config`) makes that a job.
     NoCommand,
     Mode(Invocation),
+}
+
+/// An option or a variable of a personality, for its help and the man
+/// page.
+pub struct ForeignDoc {
+    pub label: &'static str,
+    pub help: &'static str,
 }
 
 /// A personality's options and variables, for its help and the man page.

@@ -6,10 +6,9 @@ use core::str;
 
 use crate::base::prelude::*;
 
-use super::{CommandLine, ForeignDocs};
+use super::{CommandLine, ForeignDoc, ForeignDocs};
+use crate::base::environment::lookup;
 use crate::base::signals;
-use crate::cli::config::lookup;
-use crate::cli::doc::ForeignDoc;
 use crate::cli::lexer::{Short, Tokens, Value};
 use crate::cli::options::Key;
 use crate::cli::values::{ForwardTo, Input, Rewrite};
