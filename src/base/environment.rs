@@ -53,6 +53,21 @@ pub fn lookup_entry<'a>(
     first(entries.into_iter().filter_map(split), name)
 }
 
+/// `entries` with `name` set to `value`: every entry of that name
+/// replaced by one, at the end.
+pub fn with(entries: &[Vec<u8>], name: &str, value: &[u8]) -> Vec<Vec<u8>> {
+    let mut result: Vec<Vec<u8>> = entries
+        .iter()
+        .filter(|entry| split(entry).is_none_or(|(key, _)| key != name.as_bytes()))
+        .cloned()
+        .collect();
+    let mut entry = name.as_bytes().to_vec();
+    entry.push(b'=');
+    entry.extend_from_slice(value);
+    result.push(entry);
+    result
+}
+
 /// The rule, for every form: the first entry named `name`.
 fn first<'a>(
     mut variables: impl Iterator<Item = (&'a [u8], &'a [u8])>,
@@ -88,6 +103,16 @@ mod tests {
                 (b"=x", b"y"),
             ]
         );
+    }
+
+    #[test]
+    fn a_variable_is_replaced_or_added() {
+        let environment = entries(&["HOME=/root", "HOMER=x", "PATH=/bin", "HOME=/again"]);
+        assert_eq!(
+            with(&environment, "HOME", b"/home/app"),
+            entries(&["HOMER=x", "PATH=/bin", "HOME=/home/app"])
+        );
+        assert_eq!(with(&[], "HOME", b"/"), entries(&["HOME=/"]));
     }
 
     /// Every form finds the same entry: the first, as getenv(3) does.

@@ -204,6 +204,30 @@ mod tests {
         }
     }
 
+    /// A variable given twice counts as the command sees it, getenv(3)'s
+    /// way: the first one.
+    #[test]
+    fn a_variable_given_twice_counts_once_the_first() {
+        let c = config_as(
+            Personality::Grace,
+            &["cmd"],
+            &[
+                ("GRACE_GRACE_PERIOD", "3s"),
+                ("GRACE_LOG_FORMAT", "json"),
+                ("GRACE_GRACE_PERIOD", "5s"),
+                ("GRACE_LOG_FORMAT", "text"),
+            ],
+        );
+        assert_eq!(c.grace_period, Duration::from_secs(3));
+        assert_eq!(c.log_format, Format::Json);
+        let c = config_as(
+            Personality::Tini,
+            &["cmd"],
+            &[("TINI_VERBOSITY", "3"), ("TINI_VERBOSITY", "0")],
+        );
+        assert_eq!((c.verbose, c.quiet), (2, false));
+    }
+
     #[test]
     fn the_command_line_wins_over_the_environment() {
         let c = config_as(

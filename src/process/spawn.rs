@@ -252,9 +252,9 @@ pub fn start(
     argv.extend(args.iter().cloned());
     // Unchanged unless HOME must follow --user: then a copy with it set.
     let replaced = match options.credentials {
-        Some(credentials) => Some(with_variable(
+        Some(credentials) => Some(environment::with(
             environment,
-            b"HOME",
+            "HOME",
             credentials.home.as_bytes(),
         )),
         None if options.own_environment => Some(environment.to_vec()),
@@ -312,18 +312,6 @@ pub fn start(
         && !options.new_session
         && sys::set_foreground_group(libc::STDIN_FILENO, pid).is_ok();
     Ok(Started { pid, owns_terminal })
-}
-
-/// `environment` with `name` set to `value`: replaced where it was, added
-/// at the end otherwise.
-fn with_variable(environment: &[Vec<u8>], name: &[u8], value: &[u8]) -> Vec<Vec<u8>> {
-    let mut entry = name.to_vec();
-    entry.push(b'=');
-    entry.extend_from_slice(value);
-    let is_it = |e: &Vec<u8>| e.len() > name.len() && e.starts_with(name) && e[name.len()] == b'=';
-    let mut result: Vec<Vec<u8>> = environment.iter().filter(|e| !is_it(e)).cloned().collect();
-    result.push(entry);
-    result
 }
 
 /// Gives the terminal's foreground back to grace's own process group.
@@ -393,23 +381,5 @@ mod tests {
         assert_eq!(error(Cause::MissingInterpreter(None)).exit_code(), 127);
         assert_eq!(error(Cause::NoShell(os(libc::ENOENT))).exit_code(), 127);
         assert_eq!(error(Cause::NoShell(os(libc::EACCES))).exit_code(), 126);
-    }
-
-    #[test]
-    fn a_variable_is_replaced_or_added() {
-        let env = vec![
-            b"HOME=/root".to_vec(),
-            b"HOMER=x".to_vec(),
-            b"PATH=/bin".to_vec(),
-        ];
-        assert_eq!(
-            with_variable(&env, b"HOME", b"/home/app"),
-            vec![
-                b"HOMER=x".to_vec(),
-                b"PATH=/bin".to_vec(),
-                b"HOME=/home/app".to_vec()
-            ]
-        );
-        assert_eq!(with_variable(&[], b"HOME", b"/"), vec![b"HOME=/".to_vec()]);
     }
 }
