@@ -28,6 +28,8 @@
 mod classify;
 mod collect;
 #[cfg(test)]
+mod corpus;
+#[cfg(test)]
 mod fixtures;
 #[cfg(fuzzing)]
 pub mod fuzz;
