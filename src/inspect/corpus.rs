@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use super::classify::Init;
 use super::collect::{Process, Snapshot, collect, services};
 use super::fixtures::*;
 use super::judge::predict;
@@ -243,8 +244,12 @@ fn outputs(case: &Case) -> (String, String) {
             .iter()
             .position(|p| p.pid == case.processes[top].pid)
     });
-    let _ = case.file;
-    let report = predict(&snapshot.processes, top, case.signal);
+    let read = |path: &str| match case.file {
+        Some(text) if path == "/etc/grace/services.toml" => Ok(text.as_bytes().to_vec()),
+        _ => no_file(path),
+    };
+    let init = top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
+    let report = predict(&snapshot.processes, init, case.signal);
     let text = render_text(&snapshot, &report, case.signal, false);
     let options = InspectOptions {
         json: true,

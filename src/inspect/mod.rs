@@ -29,6 +29,7 @@ mod classify;
 mod collect;
 #[cfg(test)]
 mod corpus;
+mod fate;
 #[cfg(test)]
 mod fixtures;
 #[cfg(fuzzing)]
@@ -37,7 +38,9 @@ mod inits;
 mod judge;
 mod plan;
 mod render;
+mod schedule;
 mod verdict;
+mod words;
 
 use crate::base::prelude::*;
 use crate::cli::InspectOptions;
@@ -45,6 +48,7 @@ use crate::error;
 use crate::process::procfs;
 use crate::sys;
 
+use classify::Init;
 use collect::{ProcFs, collect};
 use judge::predict;
 use render::{render_json, render_text};
@@ -73,8 +77,8 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     };
     let top_pid = options.pid.unwrap_or(1);
     let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
-    let report = predict(&snapshot.processes, top, options.signal);
-    let run_dir = match report.init.as_ref().map(|init| &init.kind) {
+    let kind = top.map(|top| classify::classify(&snapshot.processes[top]));
+    let run_dir = match &kind {
         Some(classify::Kind::Grace { config, .. }) => config.run_dir.as_deref(),
         _ => None,
     };
@@ -94,6 +98,9 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
         .ok()
         .map(|(_, published)| published);
     snapshot.services = collect::services(&snapshot.processes, published.as_ref());
+    let read = |path: &str| collect::target_file(&ProcFs, top_pid, path);
+    let init = top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
+    let report = predict(&snapshot.processes, init, options.signal);
     let text = if options.json {
         render_json(&snapshot, &report, options)
     } else {

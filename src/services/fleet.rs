@@ -300,6 +300,16 @@ impl Fleet {
         }
     }
 
+    /// When the stop SIGKILLs the service's process group (its
+    /// `stop_timeout`, if that comes before the deadline); None: not
+    /// stopping, or only the deadline's kill bounds it.
+    pub fn kill_at(&self, service: usize) -> Option<Instant> {
+        match self.units[service].run {
+            Run::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        }
+    }
+
     /// The service whose process `pid` is (its main one).
     pub fn service_of(&self, pid: i32) -> Option<usize> {
         (0..self.units.len()).find(|&i| self.view(i).pid == Some(pid))
