@@ -90,16 +90,7 @@ fn cases() -> Vec<Case> {
         ),
         (
             "grace-delay-pre-stop-main-first",
-            &[
-                "--stop-delay",
-                "2s",
-                "--pre-stop",
-                "nginx -s quit",
-                "--stop-order",
-                "main-first",
-                "--stop-signal",
-                "USR2",
-            ],
+            &DELAY_PRE_STOP_MAIN_FIRST,
         ),
         ("grace-pre-stop", &["--pre-stop", "true"]),
         ("grace-forward-group", &["--forward-to", "group"]),

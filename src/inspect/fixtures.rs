@@ -112,6 +112,19 @@ pub(super) fn grace_tree(options: &[&str]) -> Vec<Process> {
     ]
 }
 
+/// grace's options for a stop with every step: a delay, a pre-stop
+/// command, the main process first, another stop signal.
+pub(super) const DELAY_PRE_STOP_MAIN_FIRST: [&str; 8] = [
+    "--stop-delay",
+    "2s",
+    "--pre-stop",
+    "nginx -s quit",
+    "--stop-order",
+    "main-first",
+    "--stop-signal",
+    "USR2",
+];
+
 pub(super) fn signal(number: i32) -> Signal {
     Signal::new(number).unwrap()
 }

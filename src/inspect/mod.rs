@@ -7,16 +7,21 @@
 //!   trait. A process vanishing mid-read is dropped, an unreadable entry is
 //!   kept and marked, a PID that does not exist is one clear error.
 //! - predicting: a pure function of the records, the stop signal and what
-//!   PID 1 is, in stages, one module each:
+//!   PID 1 is, in stages, one module each, each using only those above it:
 //!   - `classify`: what the target is (grace with the options on its
-//!     command line, a forwarding init such as tini, a shell, an
-//!     application), its main child, and each process's role;
+//!     command line and its services file, a forwarding init such as tini,
+//!     a shell, an application), its main child, and each process's role;
 //!   - `inits`: what each kind of init does with the signal; grace's is
 //!     asked of `policy::decide`, which the running grace obeys;
+//!   - `schedule`: for grace, its stop as its own machines (`Shutdown`,
+//!     the services' `Fleet`) carry it out, fed a stop's events with
+//!     effects that only record;
+//!   - `fate` and `words`: how a process reacts to a signal, the outcomes,
+//!     and the words both stages below share;
 //!   - `plan`: so who receives which signal, and which SIGKILL backs it up;
-//!   - `judge`: how each process reacts, its outcome, when the stop ends,
-//!     and `predict`, which runs the stages into a `Report`;
-//!   - `verdict`: all of that in plain words, per process and for the tree.
+//!   - `verdict`: all of that in plain words, per process and for the tree;
+//!   - `judge`: each process's outcome, when the stop ends, and `predict`,
+//!     which runs the stages into a `Report`.
 //! - rendering (`render`): a `ps --forest`-like tree for people (colour
 //!   only on a terminal, never with NO_COLOR) and JSON with a versioned
 //!   schema (docs/inspect.md) for scripts, written by `crate::base::json`.

@@ -793,16 +793,7 @@ mod tests {
 
     #[test]
     fn grace_s_delay_pre_stop_and_order_are_in_the_plan() {
-        let tree = grace_tree(&[
-            "--stop-delay",
-            "2s",
-            "--pre-stop",
-            "nginx -s quit",
-            "--stop-order",
-            "main-first",
-            "--stop-signal",
-            "USR2",
-        ]);
+        let tree = grace_tree(&DELAY_PRE_STOP_MAIN_FIRST);
         let report = run(&tree, SIGTERM);
         assert_eq!(
             report.summary[0],

@@ -464,16 +464,26 @@ impl Machines {
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
-    use crate::inspect::corpus::CHAIN;
-    use crate::services::container::Container;
+    use crate::inspect::classify::{Init, Kind};
+    use crate::inspect::corpus::{CHAIN, services_tree};
+    use crate::inspect::fixtures::{grace_tree, no_file};
 
-    fn config(args: &[&str]) -> Config {
-        let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-        words.push(b"cmd".to_vec());
-        match crate::cli::parse(words) {
-            Ok(crate::cli::Invocation::Run(config)) => config,
+    /// The options and services file of the grace at the top of `tree`.
+    fn grace(tree: &[crate::inspect::collect::Process]) -> (Config, Option<Services>) {
+        let read = |path: &str| match path {
+            "/etc/grace/services.toml" => Ok(CHAIN.as_bytes().to_vec()),
+            _ => no_file(path),
+        };
+        match Init::identify(tree, 0, &[], &read).kind {
+            Kind::Grace {
+                config, services, ..
+            } => (*config, services.map(|file| *file.unwrap())),
             other => panic!("{other:?}"),
         }
+    }
+
+    fn config(args: &[&str]) -> Config {
+        grace(&grace_tree(args)).0
     }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
@@ -518,32 +528,12 @@ mod tests {
         assert!(schedule.others_follow_main);
     }
 
-    struct Anything;
-
-    impl Container for Anything {
-        fn executable(&self, _: &str) -> Result<(), i32> {
-            Ok(())
-        }
-        fn directory(&self, _: &str) -> Result<(), i32> {
-            Ok(())
-        }
-        fn read(&self, _: &str) -> String {
-            String::new()
-        }
-        fn variable(&self, _: &str) -> Option<String> {
-            None
-        }
-        fn descriptor_limit(&self) -> u64 {
-            u64::MAX
-        }
-    }
-
     #[test]
     fn services_stop_after_the_main_process_last_started_first() {
-        let services = crate::services::config::parse(CHAIN, &Anything).unwrap();
+        let (config, services) = grace(&services_tree(&[]));
         let schedule = Schedule::of(
-            &config(&[]),
-            Some(&services),
+            &config,
+            services.as_ref(),
             Start::Signal {
                 signal: SIGTERM,
                 main_signal: SIGTERM,
