@@ -94,6 +94,9 @@ pub(super) enum StopEnds {
     AllExit,
     /// At grace's deadline: someone cannot stop gracefully.
     GraceDeadline,
+    /// Once everyone has exited, some SIGKILLed at their service's
+    /// `stop_timeout`: they cannot stop gracefully.
+    StopTimeout,
     /// At the runtime's timeout: the stop signal achieves nothing.
     RuntimeTimeout,
     /// At once: the stop signal is SIGKILL.
@@ -109,6 +112,7 @@ impl StopEnds {
         match self {
             StopEnds::AllExit => "all-exit",
             StopEnds::GraceDeadline => "grace-deadline",
+            StopEnds::StopTimeout => "stop-timeout",
             StopEnds::RuntimeTimeout => "runtime-timeout",
             StopEnds::Immediately => "immediately",
             StopEnds::NotStopped => "not-stopped",

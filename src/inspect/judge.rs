@@ -173,6 +173,10 @@ impl Scenario<'_> {
             StopEnds::RuntimeTimeout
         } else if any(Outcome::Sigkill, Some(KilledBy::GraceDeadline)) {
             StopEnds::GraceDeadline
+        } else if predictions.iter().any(|p| {
+            p.outcome == Outcome::Sigkill && matches!(p.killed_by, Some(KilledBy::StopTimeout(_)))
+        }) {
+            StopEnds::StopTimeout
         } else if any(Outcome::Survives, None) {
             StopEnds::NotStopped
         } else if any(Outcome::Unknown, None) {

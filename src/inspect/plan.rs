@@ -380,13 +380,26 @@ impl Scenario<'_> {
             if let (Some(owner), Some(signal)) = (owner, stop.group_signal)
                 && p.pgid == self.processes[owner].pid
             {
+                // The group gets the signal only once its process has
+                // exited: before the kill, if that process acts on its own.
+                let owner = &self.processes[owner];
+                if !react(owner, stop.signal, true).exits() {
+                    return Delivery::none(
+                        backstop,
+                        format!(
+                            "in service {name}'s process group: gets no signal, since {} does not exit on {}",
+                            label(owner),
+                            stop.signal
+                        ),
+                    );
+                }
                 return Delivery {
                     receives: Some(signal),
                     continued: true,
                     backstop,
                     how: format!(
                         "in service {name}'s process group: gets {signal} and SIGCONT from grace once {} has exited",
-                        label(&self.processes[owner])
+                        label(owner)
                     ),
                 };
             }
@@ -951,7 +964,9 @@ mod tests {
                 Some(signal(3)),
                 Some(SIGTERM),
                 Some(signal(2)),
-                Some(signal(2)),
+                // c ignores SIGINT: its group is SIGKILLed at its timeout
+                // before anyone else in it is signalled.
+                None,
                 Some(SIGTERM)
             ]
         );
@@ -968,6 +983,18 @@ mod tests {
             verdict(&report, 2),
             "service a: gets SIGQUIT and SIGCONT from grace once service b has stopped and handles \
              it: it has until grace's 9 s deadline to finish"
+        );
+        // A c that exits on SIGINT leaves its worker to get SIGINT then.
+        let mut tree = tree;
+        tree[4] = handling(tree[4].clone(), &[2]);
+        tree[4].dispositions.as_mut().unwrap().ignored = 0;
+        let init = Init::identify(&tree, 0, &names, &read);
+        let report = predict(&tree, Some(init), SIGTERM);
+        assert_eq!(report.predictions[5].receives, Some(signal(2)));
+        assert_eq!(
+            verdict(&report, 5),
+            "in service c's process group: gets SIGINT and SIGCONT from grace once 22 (c) has \
+             exited and handles it: it has until its 5 s stop timeout to finish"
         );
     }
 }

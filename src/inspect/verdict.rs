@@ -219,24 +219,18 @@ impl Scenario<'_> {
         };
         match stop_ends {
             StopEnds::GraceDeadline => {
-                let late: Vec<String> = predictions
-                    .iter()
-                    .zip(self.processes)
-                    .filter(|(prediction, _)| {
-                        prediction.outcome == Outcome::Sigkill
-                            && prediction.killed_by == Some(KilledBy::GraceDeadline)
-                    })
-                    .map(|(prediction, p)| {
-                        let why = match prediction.receives.map(|s| react(p, s, true)) {
-                            Some(Reaction::CannotAct(why)) => why,
-                            _ => "gets no stop signal".into(),
-                        };
-                        format!("{} {why}", label(p))
-                    })
-                    .collect();
+                let late = self.late(predictions, |k| k == KilledBy::GraceDeadline);
                 lines.push(format!(
                     "The stop will last until grace's {} deadline, because {} cannot stop gracefully: {}.",
                     deadline(schedule),
+                    if late.len() == 1 { "1 process" } else { "these processes" },
+                    late.join("; ")
+                ));
+            }
+            StopEnds::StopTimeout => {
+                let late = self.late(predictions, |k| matches!(k, KilledBy::StopTimeout(_)));
+                lines.push(format!(
+                    "The stop will last until their services' stop timeouts, because {} cannot stop gracefully: {}.",
                     if late.len() == 1 { "1 process" } else { "these processes" },
                     late.join("; ")
                 ));
@@ -270,6 +264,30 @@ impl Scenario<'_> {
             ));
         }
         lines
+    }
+
+    /// The processes SIGKILLed by what `killed_by` accepts, each with why
+    /// it cannot stop gracefully.
+    fn late(
+        &self,
+        predictions: &[Prediction],
+        killed_by: impl Fn(KilledBy) -> bool,
+    ) -> Vec<String> {
+        predictions
+            .iter()
+            .zip(self.processes)
+            .filter(|(prediction, _)| {
+                prediction.outcome == Outcome::Sigkill
+                    && prediction.killed_by.is_some_and(&killed_by)
+            })
+            .map(|(prediction, p)| {
+                let why = match prediction.receives.map(|s| react(p, s, true)) {
+                    Some(Reaction::CannotAct(why)) => why,
+                    _ => "gets no stop signal".into(),
+                };
+                format!("{} {why}", label(p))
+            })
+            .collect()
     }
 
     fn headline(&self, predictions: &[Prediction], schedule: Option<&Schedule>) -> String {
