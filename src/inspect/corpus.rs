@@ -79,7 +79,7 @@ pub(super) fn services_tree(options: &[&str]) -> Vec<Process> {
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let quit = signal(3);
-    let grace_options: [(&str, &[&str]); 9] = [
+    let grace_options: [(&str, &[&str]); 10] = [
         ("grace", &[]),
         ("grace-period-3s", &["--grace-period", "3s"]),
         ("grace-rewrite-term-0", &["--rewrite", "TERM:0"]),
@@ -93,6 +93,10 @@ fn cases() -> Vec<Case> {
             &DELAY_PRE_STOP_MAIN_FIRST,
         ),
         ("grace-pre-stop", &["--pre-stop", "true"]),
+        (
+            "grace-delay-past-the-deadline",
+            &["--stop-delay", "1m", "--grace-period", "3s"],
+        ),
         ("grace-forward-group", &["--forward-to", "group"]),
         ("grace-stop-on-quit", &["--stop-on", "QUIT"]),
     ];

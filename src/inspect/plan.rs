@@ -460,15 +460,25 @@ impl Scenario<'_> {
             receives: Some(signal),
             outcome: Outcome::Graceful,
             killed_by: None,
-            verdict: format!(
-                "{as_what}, stopping on {signal}: signals every process{}, waits for them, SIGKILLs any left at its {} deadline, then exits",
-                if self.init.namespace_init {
-                    ""
-                } else {
-                    " below it"
-                },
-                seconds(schedule.deadline)
-            ),
+            verdict: if schedule.main.is_none()
+                && schedule.others.is_none()
+                && schedule.services.is_empty()
+            {
+                format!(
+                    "{as_what}, stopping on {signal}: signals nobody before its {} deadline, then SIGKILLs any left and exits",
+                    seconds(schedule.deadline)
+                )
+            } else {
+                format!(
+                    "{as_what}, stopping on {signal}: signals every process{}, waits for them, SIGKILLs any left at its {} deadline, then exits",
+                    if self.init.namespace_init {
+                        ""
+                    } else {
+                        " below it"
+                    },
+                    seconds(schedule.deadline)
+                )
+            },
         };
         (reaches, Some(prediction))
     }

@@ -379,8 +379,7 @@ impl Scenario<'_> {
                         None => steps.push(format!("stops the services in turn: {in_turn}")),
                     }
                     steps.push(format!("sends {others_text}"));
-                } else {
-                    let main_signal = schedule.main.unwrap_or(signal);
+                } else if let Some(main_signal) = schedule.main {
                     steps.push(if schedule.together {
                         format!("sends {main_signal} to {main} and {others_text} at once")
                     } else {
