@@ -86,7 +86,7 @@ impl Scenario<'_> {
     /// Every process's prediction, when the stop ends, and the summary.
     fn judge_all(&self) -> (Vec<Prediction>, StopEnds, Vec<String>) {
         let init = self.init;
-        let ((reaches, init_prediction), schedule) = self.plan();
+        let ((deliveries, init_prediction), schedule) = self.plan();
         let mut predictions = Vec::with_capacity(self.processes.len());
         for (index, p) in self.processes.iter().enumerate() {
             let role = self.role(index);
@@ -110,7 +110,7 @@ impl Scenario<'_> {
                 });
                 continue;
             }
-            predictions.push(self.judge(index, role, &reaches[index], schedule.as_ref()));
+            predictions.push(self.judge(index, role, &deliveries[index], schedule.as_ref()));
         }
         let stop_ends = self.stop_ends(&predictions);
         let summary = self.summary(&predictions, stop_ends, schedule.as_ref());
@@ -122,15 +122,15 @@ impl Scenario<'_> {
         &self,
         index: usize,
         role: Role,
-        reach: &Delivery,
+        delivery: &Delivery,
         schedule: Option<&Schedule>,
     ) -> Prediction {
         let p = &self.processes[index];
-        let reaction = reach
+        let reaction = delivery
             .receives
-            .map(|signal| react(p, signal, reach.continued));
-        let (outcome, killed_by) = match (&reaction, reach.backstop) {
-            (Some(Reaction::Dies), _) if reach.receives == Some(SIGKILL) => {
+            .map(|signal| react(p, signal, delivery.continued));
+        let (outcome, killed_by) = match (&reaction, delivery.backstop) {
+            (Some(Reaction::Dies), _) if delivery.receives == Some(SIGKILL) => {
                 (Outcome::Sigkill, Some(KilledBy::StopSignal))
             }
             (Some(Reaction::Dies), _) => (Outcome::Terminated, None),
@@ -147,14 +147,14 @@ impl Scenario<'_> {
         let verdict = self.verdict(
             p,
             role,
-            reach,
+            delivery,
             reaction.as_ref(),
             (outcome, killed_by),
             schedule,
         );
         Prediction {
             role,
-            receives: reach.receives,
+            receives: delivery.receives,
             outcome,
             killed_by,
             verdict,

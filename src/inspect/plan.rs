@@ -1,9 +1,12 @@
 //! The plan: applied to the tree, what the target's behaviour (`inits`)
-//! means for each process: which signal it receives, whether SIGCONT
-//! comes with it, and which SIGKILL ends it if it is still running (grace's
-//! deadline, the kernel's when PID 1 exits, the runtime's timeout). The
-//! plan also words how each process is reached, which starts its verdict,
-//! and, where the init's own fate follows from the plan alone, gives it.
+//! means for each process, its `Delivery`: which signal it receives,
+//! whether SIGCONT comes with it, and which SIGKILL ends it if it is still
+//! running (grace's deadline, a service's stop timeout, the kernel's when
+//! PID 1 exits, the runtime's timeout). For grace, all of that is read off
+//! the `Schedule` its own machines carried out; nothing here decides it.
+//! The plan also words how each process is reached, which starts its
+//! verdict, and, where the init's own fate follows from the plan alone,
+//! gives it.
 
 use crate::base::prelude::*;
 
@@ -89,7 +92,7 @@ impl Scenario<'_> {
     /// a namespace's init, everyone.
     fn plan_sigkill(&self) -> Plan {
         let top = self.init.index;
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 if index == top {
                     Delivery {
@@ -108,7 +111,7 @@ impl Scenario<'_> {
                 }
             })
             .collect();
-        (reaches, None)
+        (deliveries, None)
     }
 
     /// An application, a shell, or any process as the target: only it gets
@@ -125,7 +128,7 @@ impl Scenario<'_> {
         } else {
             format!("gets no signal: only {} does", label(top))
         };
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 if index == self.init.index {
                     let how = match (self.init.namespace_init, shell) {
@@ -144,7 +147,7 @@ impl Scenario<'_> {
                 }
             })
             .collect();
-        (reaches, None)
+        (deliveries, None)
     }
 
     fn plan_forwarder(&self, init: Forwarder, group: bool) -> Plan {
@@ -153,7 +156,7 @@ impl Scenario<'_> {
         let main = self.main();
         let main_exits = main.is_some_and(|m| react(m, signal, false).exits());
         let after = self.after_init(main_exits);
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 match main {
@@ -228,7 +231,7 @@ impl Scenario<'_> {
                 }
             ),
         };
-        (reaches, Some(prediction))
+        (deliveries, Some(prediction))
     }
 
     /// Whether grace reaches each process: as PID 1, everyone; as a
@@ -435,7 +438,7 @@ impl Scenario<'_> {
         let signal = self.signal;
         let main = self.main();
         let in_reach = self.in_reach();
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 if index == self.init.index {
@@ -480,7 +483,7 @@ impl Scenario<'_> {
                 )
             },
         };
-        (reaches, Some(prediction))
+        (deliveries, Some(prediction))
     }
 
     fn plan_grace_pass(
@@ -506,7 +509,7 @@ impl Scenario<'_> {
         } else {
             format!("grace does not stop on {signal} (--stop-on {stop_on})")
         };
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 let is_main = main.is_some_and(|m| m.pid == p.pid);
@@ -577,7 +580,7 @@ impl Scenario<'_> {
             killed_by,
             verdict: format!("{}: {what}{consequence}", self.grace_as_what()),
         };
-        ((reaches, Some(prediction)), schedule)
+        ((deliveries, Some(prediction)), schedule)
     }
 
     /// Whom the stop signals after the main process, in words: the

@@ -21,14 +21,14 @@ impl Scenario<'_> {
         &self,
         p: &Process,
         role: Role,
-        reach: &Delivery,
+        delivery: &Delivery,
         reaction: Option<&Reaction>,
         (outcome, killed_by): (Outcome, Option<KilledBy>),
         schedule: Option<&Schedule>,
     ) -> String {
         let grace_deadline = || deadline(schedule);
-        let mut verdict = reach.how.clone();
-        let received = reach.receives.unwrap_or(self.signal);
+        let mut verdict = delivery.how.clone();
+        let received = delivery.receives.unwrap_or(self.signal);
         match reaction {
             Some(Reaction::Handles) => verdict.push_str(" and handles it"),
             Some(Reaction::Dies) if received == SIGKILL => {
@@ -96,7 +96,7 @@ impl Scenario<'_> {
             _ => String::new(),
         };
         verdict.push_str(&consequence);
-        if p.state == 'T' && reach.continued && reaction.is_some() {
+        if p.state == 'T' && delivery.continued && reaction.is_some() {
             verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
         }
         if p.state == 'D' {
