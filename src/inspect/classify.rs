@@ -191,9 +191,9 @@ fn short_flag(
 /// The process PID 1 forwards to or started: its earliest-started child
 /// that is no service's. (Orphans re-parented to PID 1 were all started
 /// after it; services start before the main command.)
-fn main_child(processes: &[Process], top: usize, services: &[Option<String>]) -> Option<usize> {
+fn main_child(processes: &[Process], top: usize, membership: &[Option<String>]) -> Option<usize> {
     let parent = processes[top].pid;
-    let in_service = |index: usize| services.get(index).is_some_and(Option::is_some);
+    let in_service = |index: usize| membership.get(index).is_some_and(Option::is_some);
     processes
         .iter()
         .enumerate()
@@ -248,12 +248,12 @@ pub(super) type ReadFile<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
 impl Init {
     /// What `processes[top]` is, and its main child if it has one.
-    /// `services`: the name of the service each process belongs to, if
+    /// `membership`: the name of the service each process belongs to, if
     /// any; `read`: the target's files, for its services file.
     pub(super) fn identify(
         processes: &[Process],
         top: usize,
-        services: &[Option<String>],
+        membership: &[Option<String>],
         read: ReadFile,
     ) -> Init {
         let mut kind = classify(&processes[top]);
@@ -265,7 +265,7 @@ impl Init {
         }
         let namespace_init = processes[top].ns_pid == 1;
         let main = match kind {
-            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top, services),
+            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top, membership),
             _ => None,
         };
         let service_of = match &kind {
@@ -274,7 +274,7 @@ impl Init {
                 ..
             } => (0..processes.len())
                 .map(|index| {
-                    let name = services.get(index)?.as_ref()?;
+                    let name = membership.get(index)?.as_ref()?;
                     file.services.iter().position(|s| &s.name == name)
                 })
                 .collect(),
