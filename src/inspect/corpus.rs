@@ -221,7 +221,11 @@ fn cases() -> Vec<Case> {
         }
     }
     // Its services file unreadable: said, and the services left out.
-    cases.push(case("services-unreadable-term", services_tree(&[]), SIGTERM));
+    cases.push(case(
+        "services-unreadable-term",
+        services_tree(&[]),
+        SIGTERM,
+    ));
     cases
 }
 
