@@ -151,7 +151,7 @@ impl Shutdown {
         signal: Signal,
         main_signal: Signal,
         sender: i32,
-        fx: &mut impl Effects,
+        fx: &mut dyn Effects,
     ) {
         match &mut self.stop {
             None => {
@@ -175,7 +175,7 @@ impl Shutdown {
     }
 
     /// The main process was reaped.
-    pub fn on_main_exit(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_main_exit(&mut self, now: Instant, fx: &mut dyn Effects) {
         self.main_running = false;
         if self.phase() == Some(Phase::Draining) {
             fx.catch_up(self.stop_signal, true);
@@ -185,7 +185,7 @@ impl Shutdown {
 
     /// The main process is gone and others remain: they are stopped, with
     /// no delay and no pre-stop command, since nothing is left to serve.
-    pub fn on_others_left(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_others_left(&mut self, now: Instant, fx: &mut dyn Effects) {
         if self.stop.is_some() || self.main_running {
             return;
         }
@@ -196,7 +196,7 @@ impl Shutdown {
 
     /// A service ended the container: everything stops, as when the main
     /// process exits, with no delay and no pre-stop command.
-    pub fn on_service_ended(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_service_ended(&mut self, now: Instant, fx: &mut dyn Effects) {
         if self.stop.is_some() {
             return;
         }
@@ -206,7 +206,7 @@ impl Shutdown {
     }
 
     /// The last service is gone: whoever is left gets the stop signal.
-    pub fn on_services_down(&mut self, _now: Instant, fx: &mut impl Effects) {
+    pub fn on_services_down(&mut self, _now: Instant, fx: &mut dyn Effects) {
         if let Some(stop) = &mut self.stop
             && stop.phase == Phase::Services
         {
@@ -222,7 +222,7 @@ impl Shutdown {
         now: Instant,
         pid: i32,
         status: WaitStatus,
-        fx: &mut impl Effects,
+        fx: &mut dyn Effects,
     ) -> bool {
         let Some(stop) = &mut self.stop else {
             return false;
@@ -241,7 +241,7 @@ impl Shutdown {
     /// Time passed (a timer, or any wake-up during a stop): carries out
     /// every step that is due, the deadline's kill included, and looks for
     /// processes created since the signalling.
-    pub fn on_time(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_time(&mut self, now: Instant, fx: &mut dyn Effects) {
         let Some(stop) = &mut self.stop else {
             return;
         };
@@ -322,7 +322,7 @@ impl Shutdown {
     }
 
     /// Every step due at `now`.
-    fn advance(&mut self, now: Instant, fx: &mut impl Effects) {
+    fn advance(&mut self, now: Instant, fx: &mut dyn Effects) {
         let main_running = self.main_running;
         let Some(stop) = &mut self.stop else {
             return;
@@ -350,7 +350,7 @@ impl Shutdown {
 
     /// The pre-stop command may use at most half of what is left, so the
     /// processes keep the other half for their own cleanup.
-    fn start_pre_stop(&mut self, now: Instant, fx: &mut impl Effects) {
+    fn start_pre_stop(&mut self, now: Instant, fx: &mut dyn Effects) {
         let Some(stop) = &mut self.stop else {
             return;
         };
@@ -365,7 +365,7 @@ impl Shutdown {
     }
 
     /// The signalling step: the main process first, or everyone at once.
-    fn signal(&mut self, _now: Instant, fx: &mut impl Effects) {
+    fn signal(&mut self, _now: Instant, fx: &mut dyn Effects) {
         let main_running = self.main_running;
         let Some(stop) = &mut self.stop else {
             return;

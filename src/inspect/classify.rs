@@ -9,6 +9,8 @@ use crate::base::prelude::*;
 
 use crate::base::signals::Signal;
 use crate::cli::{self, Config, Invocation, Parsed, Personality};
+use crate::services::container::{Container, Errno};
+use crate::services::model::Services;
 
 use super::collect::{Process, subtree};
 
@@ -41,6 +43,9 @@ pub(super) enum Kind {
     Grace {
         config: Box<Config>,
         from_cmdline: bool,
+        /// The services file it runs (`--config`), read and checked as it
+        /// read it; None: it runs none; an error: why it cannot be read.
+        services: Option<Result<Box<Services>, String>>,
     },
     Forwarder {
         init: Forwarder,
@@ -78,7 +83,7 @@ fn names(p: &Process) -> Vec<String> {
 }
 
 /// Recognises grace, tini/docker-init, dumb-init, catatonit and shells.
-fn classify(p: &Process) -> Kind {
+pub(super) fn classify(p: &Process) -> Kind {
     let names = names(p);
     let is = |wanted: &str| names.iter().any(|name| name == wanted);
     if is("grace") {
@@ -96,6 +101,7 @@ fn classify(p: &Process) -> Kind {
             return Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: true,
+                services: None,
             };
         }
         // `grace inspect` and the like are not an init.
@@ -106,6 +112,7 @@ fn classify(p: &Process) -> Kind {
             Ok(Invocation::Init(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
+                services: None,
             },
             _ => Kind::Other,
         };
@@ -181,14 +188,18 @@ fn short_flag(
     false
 }
 
-/// The process PID 1 forwards to or started: its earliest-started child.
-/// (Orphans re-parented to PID 1 were all started after it.)
-fn main_child(processes: &[Process], top: usize) -> Option<usize> {
+/// The process PID 1 forwards to or started: its earliest-started child
+/// that is no service's. (Orphans re-parented to PID 1 were all started
+/// after it; services start before the main command.)
+fn main_child(processes: &[Process], top: usize, membership: &[Option<String>]) -> Option<usize> {
     let parent = processes[top].pid;
+    let in_service = |index: usize| membership.get(index).is_some_and(Option::is_some);
     processes
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.ppid == parent && p.pid != parent && !p.kernel_thread)
+        .filter(|&(index, p)| {
+            p.ppid == parent && p.pid != parent && !p.kernel_thread && !in_service(index)
+        })
         .min_by_key(|(_, p)| (p.start_time, p.pid))
         .map(|(index, _)| index)
 }
@@ -226,36 +237,129 @@ pub(super) struct Init {
     /// sent to it, and kills everyone else when it exits.
     pub(super) namespace_init: bool,
     pub(super) main: Option<usize>,
+    /// Per process, in the same order: the service it belongs to, as an
+    /// index into the grace's services file.
+    pub(super) service_of: Vec<Option<usize>>,
 }
+
+/// A file as the target sees it (an absolute path in its root, a relative
+/// one in its working directory), or why it cannot be read.
+pub(super) type ReadFile<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
 impl Init {
     /// What `processes[top]` is, and its main child if it has one.
-    pub(super) fn identify(processes: &[Process], top: usize) -> Init {
-        let kind = classify(&processes[top]);
+    /// `membership`: the name of the service each process belongs to, if
+    /// any; `read`: the target's files, for its services file.
+    pub(super) fn identify(
+        processes: &[Process],
+        top: usize,
+        membership: &[Option<String>],
+        read: ReadFile,
+    ) -> Init {
+        let mut kind = classify(&processes[top]);
+        if let Kind::Grace {
+            config, services, ..
+        } = &mut kind
+        {
+            *services = load_services(config, &processes[top], read);
+        }
         let namespace_init = processes[top].ns_pid == 1;
         let main = match kind {
-            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top),
+            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top, membership),
             _ => None,
+        };
+        let service_of = match &kind {
+            Kind::Grace {
+                services: Some(Ok(file)),
+                ..
+            } => (0..processes.len())
+                .map(|index| {
+                    let name = membership.get(index)?.as_ref()?;
+                    file.services.iter().position(|s| &s.name == name)
+                })
+                .collect(),
+            _ => vec![None; processes.len()],
         };
         Init {
             index: top,
             kind,
             namespace_init,
             main,
+            service_of,
         }
+    }
+}
+
+/// The services file a grace runs, read and checked as it did, and its
+/// `grace_period` applied to `config` as grace applies it.
+fn load_services(
+    config: &mut Config,
+    grace: &Process,
+    read: ReadFile,
+) -> Option<Result<Box<Services>, String>> {
+    let path = String::from_utf8_lossy(config.config.as_ref()?).into_owned();
+    let loaded = read(&path).and_then(|bytes| {
+        let text = core::str::from_utf8(&bytes).map_err(|_| format!("{path}: not UTF-8"))?;
+        let seen = Seen { read, grace };
+        crate::services::config::parse(text, &seen).map_err(|why| why.render(&path))
+    });
+    if let Ok(services) = &loaded
+        && let Some(period) = services.grace_period
+        && !config.grace_period_given
+    {
+        config.grace_period = period;
+    }
+    Some(loaded.map(Box::new))
+}
+
+/// The target's files, as far as checking its services file needs them:
+/// its user database is read, its programs and directories taken to be
+/// there (the running grace found them; the stop needs only the order,
+/// the signals and the timeouts).
+struct Seen<'a> {
+    read: ReadFile<'a>,
+    grace: &'a Process,
+}
+
+impl Container for Seen<'_> {
+    fn executable(&self, _: &str) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn directory(&self, _: &str) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn read(&self, path: &str) -> String {
+        (self.read)(path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn variable(&self, name: &str) -> Option<String> {
+        self.grace
+            .init_env
+            .iter()
+            .rev()
+            .find(|(key, _)| key == name.as_bytes())
+            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+    }
+
+    fn descriptor_limit(&self) -> u64 {
+        u64::MAX
     }
 }
 
 /// The stop being predicted: the processes, the one the signal is sent
 /// to, and the signal. The later stages (`inits`, `plan`, `judge`,
 /// `verdict`) each add their part to it.
-pub(super) struct Stop<'a> {
+pub(super) struct Scenario<'a> {
     pub(super) processes: &'a [Process],
     pub(super) init: &'a Init,
     pub(super) signal: Signal,
 }
 
-impl Stop<'_> {
+impl Scenario<'_> {
     pub(super) fn top(&self) -> &Process {
         &self.processes[self.init.index]
     }
@@ -299,6 +403,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(from_cmdline);
                 assert_eq!(config.forward_to, ForwardTo::Group);
@@ -401,6 +506,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(from_cmdline);
                 assert_eq!(config.grace_period, Duration::from_secs(29));
@@ -411,6 +517,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(!from_cmdline);
                 assert_eq!(config.grace_period, cli::DEFAULT_GRACE_PERIOD);

@@ -358,6 +358,19 @@ pub(super) fn services(
     services
 }
 
+/// A file as process `pid` sees it: an absolute path in its root, a
+/// relative one in its working directory (both through /proc, so that a
+/// container's files are read from the host too).
+pub(super) fn target_file(source: &impl Source, pid: i32, path: &str) -> Result<Vec<u8>, String> {
+    let file = match path.strip_prefix('/') {
+        Some(absolute) => format!("root/{absolute}"),
+        None => format!("cwd/{path}"),
+    };
+    source
+        .read(pid, &file)
+        .map_err(|why| format!("{path}: cannot read: {why}"))
+}
+
 /// `root` and every process below it, by parent links.
 pub(super) fn subtree(processes: &[Process], root: i32) -> BTreeSet<i32> {
     let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
@@ -425,8 +438,9 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 mod tests {
     use super::*;
     use crate::base::signals::SIGTERM;
+    use crate::inspect::fate::{Outcome, Prediction};
+    use crate::inspect::fixtures::at;
     use crate::inspect::fixtures::{FakeProc, sample};
-    use crate::inspect::judge::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
 
     fn pids(snapshot: &Snapshot) -> Vec<(i32, usize)> {
@@ -498,7 +512,7 @@ mod tests {
         );
         assert_eq!(find(120).error.as_deref(), Some("malformed /proc/120/stat"));
         // And the rest still predicts and renders.
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let text = render_text(&snapshot, &report, SIGTERM, false);
         assert!(text.contains("Permission denied"), "{text}");
     }
@@ -530,7 +544,7 @@ mod tests {
     /// What a SIGTERM stop does to `pid`, with the snapshot's first
     /// process as PID 1.
     fn prediction_for(snapshot: &Snapshot, pid: i32) -> Prediction {
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let index = snapshot.processes.iter().position(|p| p.pid == pid);
         report.predictions[index.expect("shown")].clone()
     }

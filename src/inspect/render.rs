@@ -9,7 +9,8 @@ use crate::process::procfs::{Disposition, Dispositions};
 
 use super::classify::Kind;
 use super::collect::Snapshot;
-use super::judge::{Outcome, Report};
+use super::fate::Outcome;
+use super::judge::Report;
 use super::printable;
 
 /// The JSON schema's version, raised on any incompatible change.
@@ -281,6 +282,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                     Kind::Grace {
                         config,
                         from_cmdline,
+                        ..
                     } => grace_options(config, *from_cmdline),
                     _ => Json::Null,
                 },
@@ -391,9 +393,9 @@ mod tests {
     use super::*;
     use crate::base::signals::SIGTERM;
     use crate::inspect::collect::collect;
+    use crate::inspect::fixtures::at;
     use crate::inspect::fixtures::{FakeProc, bits, forwarder_tree, grace_tree};
-    use crate::inspect::judge::predict;
-    use crate::inspect::verdict::seconds;
+    use crate::inspect::words::seconds;
     use std::time::Duration;
 
     #[test]
@@ -432,7 +434,7 @@ mod tests {
                 .all(|p| p.ppid == 101 || p.pid == 101)
         );
 
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let text = render_text(&snapshot, &report, SIGTERM, false);
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
         assert!(
@@ -467,7 +469,7 @@ mod tests {
             kernel_threads_omitted: 0,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,
@@ -505,7 +507,7 @@ mod tests {
             kernel_threads_omitted: 3,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let plain = render_text(&snapshot, &report, SIGTERM, false);
         assert!(!plain.contains('\x1b'));
         assert!(
@@ -542,7 +544,7 @@ mod tests {
             kernel_threads_omitted: 0,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,

@@ -3,57 +3,32 @@
 //! tree's summary: what PID 1 does, how many fare how, and what the stop's
 //! length depends on. Wording only: every decision is made before.
 
-use core::time::Duration;
-
 use crate::base::prelude::*;
 
-use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
-use crate::cli::StopOrder;
+use crate::base::signals::{SIGKILL, SIGSTOP};
 
-use super::classify::{Kind, Role, Stop};
+use super::classify::{Kind, Role, Scenario};
 use super::collect::Process;
-use super::judge::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
-use super::plan::Reach;
-use super::printable;
+use super::fate::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
+use super::plan::Delivery;
+use super::schedule::{Schedule, Start};
+use super::words::{label, seconds};
 
-/// `pid (comm)`, for verdicts.
-pub(super) fn label(p: &Process) -> String {
-    format!("{} ({})", p.pid, printable(&p.comm))
-}
-
-/// `3 s`, `1.5 s`, `500 ms`.
-pub(super) fn seconds(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        return format!("{} ms", duration.as_millis());
-    }
-    let text = crate::base::time::decimal_seconds(duration, 3);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} s")
-}
-
-pub(super) fn signal_list(set: SignalSet) -> String {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|&s| set.contains(s))
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-impl Stop<'_> {
+impl Scenario<'_> {
     /// A process's verdict: how the stop reaches it, what it does with
     /// that, and what follows.
     pub(super) fn verdict(
         &self,
         p: &Process,
         role: Role,
-        reach: &Reach,
+        delivery: &Delivery,
         reaction: Option<&Reaction>,
-        outcome: Outcome,
-        killed_by: Option<KilledBy>,
+        (outcome, killed_by): (Outcome, Option<KilledBy>),
+        schedule: Option<&Schedule>,
     ) -> String {
-        let mut verdict = reach.how.clone();
-        let received = reach.receives.unwrap_or(self.signal);
+        let grace_deadline = || deadline(schedule);
+        let mut verdict = delivery.how.clone();
+        let received = delivery.receives.unwrap_or(self.signal);
         match reaction {
             Some(Reaction::Handles) => verdict.push_str(" and handles it"),
             Some(Reaction::Dies) if received == SIGKILL => {
@@ -73,9 +48,24 @@ impl Stop<'_> {
             (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => {
                 format!(
                     ": it has until grace's {} deadline to finish",
-                    self.grace_deadline()
+                    grace_deadline()
                 )
             }
+            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => {
+                format!(
+                    ": it has until its {} stop timeout to finish",
+                    seconds(after)
+                )
+            }
+            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => format!(
+                "{} SIGKILL at its {} stop timeout",
+                if got {
+                    ", so it cannot stop gracefully:"
+                } else {
+                    ";"
+                },
+                seconds(after)
+            ),
             (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => {
                 ": it has until the runtime's timeout to finish (docker stop: 10 s)".into()
             }
@@ -85,10 +75,10 @@ impl Stop<'_> {
             ),
             (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => format!(
                 ", so it cannot stop gracefully: SIGKILL at grace's {} deadline",
-                self.grace_deadline()
+                grace_deadline()
             ),
             (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) => {
-                format!("; SIGKILL at grace's {} deadline", self.grace_deadline())
+                format!("; SIGKILL at grace's {} deadline", grace_deadline())
             }
             (Outcome::Sigkill, Some(KilledBy::InitExit)) => format!(
                 "{} it will be SIGKILLed when PID 1 exits{}",
@@ -106,7 +96,7 @@ impl Stop<'_> {
             _ => String::new(),
         };
         verdict.push_str(&consequence);
-        if p.state == 'T' && reach.continued && reaction.is_some() {
+        if p.state == 'T' && delivery.continued && reaction.is_some() {
             verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
         }
         if p.state == 'D' {
@@ -115,13 +105,6 @@ impl Stop<'_> {
             );
         }
         verdict
-    }
-
-    fn grace_deadline(&self) -> String {
-        match &self.init.kind {
-            Kind::Grace { config, .. } => seconds(config.grace_period),
-            _ => "?".into(),
-        }
     }
 
     /// When PID 1 exits, in words: a forwarding init exits with its child.
@@ -182,8 +165,13 @@ impl Stop<'_> {
 
     /// The tree's verdict: what PID 1 does, how many fare how, and what
     /// the stop's length depends on.
-    pub(super) fn summary(&self, predictions: &[Prediction], stop_ends: StopEnds) -> Vec<String> {
-        let mut lines = vec![self.headline(predictions)];
+    pub(super) fn summary(
+        &self,
+        predictions: &[Prediction],
+        stop_ends: StopEnds,
+        schedule: Option<&Schedule>,
+    ) -> Vec<String> {
+        let mut lines = vec![self.headline(predictions, schedule)];
         let count = |outcome: Outcome| predictions.iter().filter(|p| p.outcome == outcome).count();
         let mut parts = Vec::new();
         for outcome in Outcome::ALL {
@@ -231,24 +219,18 @@ impl Stop<'_> {
         };
         match stop_ends {
             StopEnds::GraceDeadline => {
-                let late: Vec<String> = predictions
-                    .iter()
-                    .zip(self.processes)
-                    .filter(|(prediction, _)| {
-                        prediction.outcome == Outcome::Sigkill
-                            && prediction.killed_by == Some(KilledBy::GraceDeadline)
-                    })
-                    .map(|(prediction, p)| {
-                        let why = match prediction.receives.map(|s| react(p, s, true)) {
-                            Some(Reaction::CannotAct(why)) => why,
-                            _ => "gets no stop signal".into(),
-                        };
-                        format!("{} {why}", label(p))
-                    })
-                    .collect();
+                let late = self.late(predictions, |k| k == KilledBy::GraceDeadline);
                 lines.push(format!(
                     "The stop will last until grace's {} deadline, because {} cannot stop gracefully: {}.",
-                    self.grace_deadline(),
+                    deadline(schedule),
+                    if late.len() == 1 { "1 process" } else { "these processes" },
+                    late.join("; ")
+                ));
+            }
+            StopEnds::StopTimeout => {
+                let late = self.late(predictions, |k| matches!(k, KilledBy::StopTimeout(_)));
+                lines.push(format!(
+                    "The stop will last until their services' stop timeouts, because {} cannot stop gracefully: {}.",
                     if late.len() == 1 { "1 process" } else { "these processes" },
                     late.join("; ")
                 ));
@@ -284,7 +266,31 @@ impl Stop<'_> {
         lines
     }
 
-    fn headline(&self, predictions: &[Prediction]) -> String {
+    /// The processes SIGKILLed by what `killed_by` accepts, each with why
+    /// it cannot stop gracefully.
+    fn late(
+        &self,
+        predictions: &[Prediction],
+        killed_by: impl Fn(KilledBy) -> bool,
+    ) -> Vec<String> {
+        predictions
+            .iter()
+            .zip(self.processes)
+            .filter(|(prediction, _)| {
+                prediction.outcome == Outcome::Sigkill
+                    && prediction.killed_by.is_some_and(&killed_by)
+            })
+            .map(|(prediction, p)| {
+                let why = match prediction.receives.map(|s| react(p, s, true)) {
+                    Some(Reaction::CannotAct(why)) => why,
+                    _ => "gets no stop signal".into(),
+                };
+                format!("{} {why}", label(p))
+            })
+            .collect()
+    }
+
+    fn headline(&self, predictions: &[Prediction], schedule: Option<&Schedule>) -> String {
         let top = self.top();
         let signal = self.signal;
         let others = predictions
@@ -293,6 +299,7 @@ impl Stop<'_> {
             .filter(|(index, p)| {
                 *index != self.init.index
                     && Some(*index) != self.init.main
+                    && self.init.service_of.get(*index).is_none_or(Option::is_none)
                     && !matches!(p.outcome, Outcome::Zombie | Outcome::KernelThread)
                     && p.receives.is_some()
             })
@@ -316,13 +323,20 @@ impl Stop<'_> {
             Kind::Grace {
                 config,
                 from_cmdline,
+                services,
             } if signal != SIGSTOP => {
-                let assumed = if *from_cmdline {
-                    ""
+                let mut assumed = if *from_cmdline {
+                    String::new()
                 } else {
-                    " (its options could not be read; defaults assumed)"
+                    " (its options could not be read; defaults assumed)".into()
                 };
-                if !config.stop_on.contains(signal) {
+                if let Some(Err(why)) = services {
+                    assumed.push_str(&format!(
+                        " (its services file cannot be read, so its services are left out: {why})"
+                    ));
+                }
+                let Some(schedule) = schedule.filter(|s| matches!(s.start, Start::Signal { .. }))
+                else {
                     return format!(
                         "{who} is grace{assumed}: {}",
                         predictions[self.init.index]
@@ -330,39 +344,57 @@ impl Stop<'_> {
                             .split_once(": ")
                             .map_or("", |(_, rest)| rest)
                     );
-                }
+                };
                 let mut steps = Vec::new();
-                if !config.stop_delay.is_zero() {
-                    steps.push(format!(
-                        "waits {} (--stop-delay)",
-                        seconds(config.stop_delay)
-                    ));
+                if !schedule.delay.is_zero() {
+                    steps.push(format!("waits {} (--stop-delay)", seconds(schedule.delay)));
                 }
-                if let Some(command) = &config.pre_stop {
+                if let (Some(bound), Some(command)) = (schedule.pre_stop, &config.pre_stop) {
                     steps.push(format!(
-                        "runs the pre-stop command {:?} (for at most half of the time left)",
-                        String::from_utf8_lossy(command)
+                        "runs the pre-stop command {:?} (for at most {})",
+                        String::from_utf8_lossy(command),
+                        seconds(bound)
                     ));
                 }
                 let main = match self.main() {
                     Some(m) => format!("the main process {}", label(m)),
                     None => "the main process".into(),
                 };
-                let stop_signal = config.stop_signal;
-                let others_text = format!(
-                    "{stop_signal} then SIGCONT to the {others} other {}",
-                    if others == 1 { "process" } else { "processes" }
-                );
-                steps.push(match config.stop_order {
-                    StopOrder::All => format!("sends {signal} to {main} and {others_text} at once"),
-                    StopOrder::MainFirst => format!(
-                        "sends {signal} to {main} first, and {others_text} once it has exited or at {}",
-                        seconds(config.grace_period / 2)
-                    ),
+                let others_text = schedule.others.map(|others_signal| {
+                    format!(
+                        "{others_signal} then SIGCONT to the {others} other {}",
+                        if others == 1 { "process" } else { "processes" }
+                    )
                 });
+                let others_text = others_text.unwrap_or_else(|| "nothing to the others".into());
+                if !schedule.services.is_empty() {
+                    let in_turn = self.services_in_turn(schedule);
+                    match schedule.main {
+                        Some(main_signal) => {
+                            steps.push(format!("sends {main_signal} to {main}"));
+                            steps.push(format!(
+                                "once it has exited, stops the services in turn: {in_turn}"
+                            ));
+                        }
+                        None => steps.push(format!("stops the services in turn: {in_turn}")),
+                    }
+                    steps.push(format!("sends {others_text}"));
+                } else if let Some(main_signal) = schedule.main {
+                    steps.push(if schedule.together {
+                        format!("sends {main_signal} to {main} and {others_text} at once")
+                    } else {
+                        let when = match (schedule.others_follow_main, schedule.others_at) {
+                            (true, Some(at)) => format!("once it has exited or at {}", seconds(at)),
+                            (true, None) => "once it has exited".into(),
+                            (false, Some(at)) => format!("at {}", seconds(at)),
+                            (false, None) => "later".into(),
+                        };
+                        format!("sends {main_signal} to {main} first, and {others_text} {when}")
+                    });
+                }
                 steps.push(format!(
                     "SIGKILLs any left at its {} deadline",
-                    seconds(config.grace_period)
+                    seconds(schedule.deadline)
                 ));
                 let last = steps.pop().unwrap_or_default();
                 format!(
@@ -415,6 +447,11 @@ impl Stop<'_> {
             }
         }
     }
+}
+
+/// grace's deadline, in words.
+fn deadline(schedule: Option<&Schedule>) -> String {
+    schedule.map_or_else(|| "?".into(), |schedule| seconds(schedule.deadline))
 }
 
 #[cfg(test)]

@@ -300,6 +300,16 @@ impl Fleet {
         }
     }
 
+    /// When the stop SIGKILLs the service's process group (its
+    /// `stop_timeout`, if that comes before the deadline); None: not
+    /// stopping, or only the deadline's kill bounds it.
+    pub fn kill_at(&self, service: usize) -> Option<Instant> {
+        match self.units[service].run {
+            Run::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        }
+    }
+
     /// The service whose process `pid` is (its main one).
     pub fn service_of(&self, pid: i32) -> Option<usize> {
         (0..self.units.len()).find(|&i| self.view(i).pid == Some(pid))
@@ -346,7 +356,7 @@ impl Fleet {
     // The events.
 
     /// The first start, and every step due now.
-    pub fn on_time(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    pub fn on_time(&mut self, now: Instant, hands: &mut dyn Hands) -> Verdict {
         let mut verdict = Verdict::Nothing;
         for service in 0..self.units.len() {
             match self.units[service].run {
@@ -413,7 +423,7 @@ impl Fleet {
     }
 
     /// The readiness a service reports itself (its fd, its notify socket).
-    pub fn on_ready(&mut self, now: Instant, service: usize, hands: &mut impl Hands) -> Verdict {
+    pub fn on_ready(&mut self, now: Instant, service: usize, hands: &mut dyn Hands) -> Verdict {
         if let Run::Starting { pid, .. } = self.units[service].run {
             self.become_ready(service, pid, now, hands);
         }
@@ -426,7 +436,7 @@ impl Fleet {
         now: Instant,
         service: usize,
         ok: bool,
-        hands: &mut impl Hands,
+        hands: &mut dyn Hands,
     ) -> Verdict {
         if let Run::Starting {
             pid,
@@ -455,7 +465,7 @@ impl Fleet {
         now: Instant,
         pid: i32,
         status: WaitStatus,
-        hands: &mut impl Hands,
+        hands: &mut dyn Hands,
     ) -> Option<Verdict> {
         let service = self.service_of(pid)?;
         hands.note(Note::Exited {
@@ -475,7 +485,7 @@ impl Fleet {
 
     /// After a reaping pass during the stop: services whose process is
     /// gone but whose group was not are looked at again.
-    pub fn after_reap(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    pub fn after_reap(&mut self, now: Instant, hands: &mut dyn Hands) -> Verdict {
         if self.stopping.is_none() {
             return Verdict::Nothing;
         }
@@ -494,7 +504,7 @@ impl Fleet {
         self.advance(now, hands)
     }
 
-    pub fn on_main_exit(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    pub fn on_main_exit(&mut self, now: Instant, hands: &mut dyn Hands) -> Verdict {
         self.main = Main::Done;
         self.advance(now, hands)
     }
@@ -505,7 +515,7 @@ impl Fleet {
         &mut self,
         now: Instant,
         deadline: Instant,
-        hands: &mut impl Hands,
+        hands: &mut dyn Hands,
     ) -> Verdict {
         if self.stopping.is_some() {
             return Verdict::Nothing;
@@ -539,7 +549,7 @@ impl Fleet {
         }
     }
 
-    fn start(&mut self, service: usize, now: Instant, hands: &mut impl Hands) -> Verdict {
+    fn start(&mut self, service: usize, now: Instant, hands: &mut dyn Hands) -> Verdict {
         self.generation += 1;
         self.units[service].started = Some(now);
         match hands.spawn(service) {
@@ -573,7 +583,7 @@ impl Fleet {
         }
     }
 
-    fn become_ready(&mut self, service: usize, pid: i32, now: Instant, hands: &mut impl Hands) {
+    fn become_ready(&mut self, service: usize, pid: i32, now: Instant, hands: &mut dyn Hands) {
         hands.forget_readiness(service);
         self.units[service].run = Run::Ready { pid, since: now };
         self.generation += 1;
@@ -586,7 +596,7 @@ impl Fleet {
         service: usize,
         status: WaitStatus,
         now: Instant,
-        hands: &mut impl Hands,
+        hands: &mut dyn Hands,
     ) -> Verdict {
         let failed = status != WaitStatus::Exited(0);
         let restart = match self.restart[service] {
@@ -644,7 +654,7 @@ impl Fleet {
     /// once its group is too. What its process left in the group (a
     /// shell's children) gets the service's stop signal now: nobody else
     /// is left to pass it on.
-    fn gone(&mut self, service: usize, pid: i32, status: WaitStatus, hands: &mut impl Hands) {
+    fn gone(&mut self, service: usize, pid: i32, status: WaitStatus, hands: &mut dyn Hands) {
         self.units[service].last = Some(status);
         let group = pid;
         let run = match self.units[service].run {
@@ -666,7 +676,7 @@ impl Fleet {
 
     /// Starts what may start, then, during the stop, signals what may be
     /// signalled.
-    fn advance(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    fn advance(&mut self, now: Instant, hands: &mut dyn Hands) -> Verdict {
         let Some(deadline) = self.stopping else {
             return self.advance_start(now, hands);
         };
@@ -714,7 +724,7 @@ impl Fleet {
         Verdict::Nothing
     }
 
-    fn advance_start(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    fn advance_start(&mut self, now: Instant, hands: &mut dyn Hands) -> Verdict {
         let mut verdict = Verdict::Nothing;
         // In start order: a service may become ready at its spawn, which
         // lets the next one start in the same pass.

@@ -1,0 +1,35 @@
+//! Words shared by the plan and the verdicts: a process's label, a
+//! duration, a set of signals.
+
+use core::time::Duration;
+
+use crate::base::prelude::*;
+
+use crate::base::signals::{self, Signal, SignalSet};
+
+use super::collect::Process;
+use super::printable;
+
+/// `pid (comm)`, for verdicts.
+pub(super) fn label(p: &Process) -> String {
+    format!("{} ({})", p.pid, printable(&p.comm))
+}
+
+/// `3 s`, `1.5 s`, `500 ms`.
+pub(super) fn seconds(duration: Duration) -> String {
+    if duration < Duration::from_secs(1) {
+        return format!("{} ms", duration.as_millis());
+    }
+    let text = crate::base::time::decimal_seconds(duration, 3);
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    format!("{text} s")
+}
+
+pub(super) fn signal_list(set: SignalSet) -> String {
+    (signals::FIRST..=signals::LAST)
+        .filter_map(Signal::new)
+        .filter(|&s| set.contains(s))
+        .map(|s| s.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
