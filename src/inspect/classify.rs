@@ -7,8 +7,10 @@
 
 use crate::base::prelude::*;
 
+use crate::base::environment;
 use crate::base::signals::Signal;
 use crate::cli::{self, Config, Invocation, Parsed, Personality};
+use crate::init::setup;
 use crate::services::container::{Container, Errno};
 use crate::services::model::Services;
 
@@ -43,6 +45,9 @@ pub(super) enum Kind {
     Grace {
         config: Box<Config>,
         from_cmdline: bool,
+        /// Whether an option or a variable set its grace period, which
+        /// then wins over the services file's.
+        period_given: bool,
         /// The services file it runs (`--config`), read and checked as it
         /// read it; None: it runs none; an error: why it cannot be read.
         services: Option<Result<Box<Services>, String>>,
@@ -95,12 +100,14 @@ pub(super) fn classify(p: &Process) -> Kind {
         let args = p.args.iter().skip(1).map(|arg| arg.as_bytes().to_vec());
         if let Ok(Parsed {
             invocation: Invocation::Init(config),
+            grace_period_given,
             ..
         }) = cli::parse_with(personality, args, &p.init_env)
         {
             return Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: true,
+                period_given: grace_period_given,
                 services: None,
             };
         }
@@ -112,6 +119,7 @@ pub(super) fn classify(p: &Process) -> Kind {
             Ok(Invocation::Init(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
+                period_given: false,
                 services: None,
             },
             _ => Kind::Other,
@@ -258,10 +266,13 @@ impl Init {
     ) -> Init {
         let mut kind = classify(&processes[top]);
         if let Kind::Grace {
-            config, services, ..
+            config,
+            services,
+            period_given,
+            ..
         } = &mut kind
         {
-            *services = load_services(config, &processes[top], read);
+            *services = load_services(config, *period_given, &processes[top], read);
         }
         let namespace_init = processes[top].ns_pid == 1;
         let main = match kind {
@@ -294,6 +305,7 @@ impl Init {
 /// `grace_period` applied to `config` as grace applies it.
 fn load_services(
     config: &mut Config,
+    period_given: bool,
     grace: &Process,
     read: ReadFile,
 ) -> Option<Result<Box<Services>, String>> {
@@ -303,11 +315,9 @@ fn load_services(
         let seen = Seen { read, grace };
         crate::services::config::parse(text, &seen).map_err(|why| why.render(&path))
     });
-    if let Ok(services) = &loaded
-        && let Some(period) = services.grace_period
-        && !config.grace_period_given
-    {
-        config.grace_period = period;
+    if let Ok(services) = &loaded {
+        config.grace_period =
+            setup::grace_period(config.grace_period, period_given, services.grace_period);
     }
     Some(loaded.map(Box::new))
 }
@@ -337,12 +347,8 @@ impl Container for Seen<'_> {
     }
 
     fn variable(&self, name: &str) -> Option<String> {
-        self.grace
-            .init_env
-            .iter()
-            .rev()
-            .find(|(key, _)| key == name.as_bytes())
-            .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+        environment::lookup(&self.grace.init_env, name)
+            .map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
     fn descriptor_limit(&self) -> u64 {

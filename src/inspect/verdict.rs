@@ -324,6 +324,7 @@ impl Scenario<'_> {
                 config,
                 from_cmdline,
                 services,
+                ..
             } if signal != SIGSTOP => {
                 let mut assumed = if *from_cmdline {
                     String::new()
