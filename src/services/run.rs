@@ -17,7 +17,7 @@ use crate::cli::Config;
 use crate::process::procfs;
 use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
-use crate::process::user::{self, Credentials};
+use crate::process::user::Credentials;
 use crate::sys::{self, Fd};
 use crate::{base::log, debug, info, warn};
 
@@ -262,16 +262,6 @@ impl<'a> Runtime<'a> {
             .collect()
     }
 
-    fn credentials_of(&self, service: &Service) -> Result<Option<Credentials>, String> {
-        let Some(spec) = &service.user else {
-            return Ok(None);
-        };
-        let read = user::read_database;
-        user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
-            .map(Some)
-            .map_err(|error| format!("user {spec}: {error}"))
-    }
-
     /// The notify socket of `service`, RUN_DIR/notify/NAME: made in a
     /// directory only grace's user may write to, and given to the user
     /// the service runs as, mode 0600, so that it and nobody else (root
@@ -289,9 +279,10 @@ impl<'a> Runtime<'a> {
         let making = format!("{directory}/.{}", service.name);
         let socket = sys::notify_socket(&making)
             .map_err(|error| format!("cannot create {making}: {error}"))?;
-        let owner = self
-            .credentials_of(service)?
-            .map(|credentials| (credentials.uid, credentials.gid));
+        let owner = service
+            .user
+            .as_ref()
+            .map(|user| (user.credentials.uid, user.credentials.gid));
         sys::give_socket(&making, owner, 0o600)
             .and_then(|()| sys::rename(&making, &path))
             .map_err(|error| format!("cannot give {path} to the service's user: {error}"))?;
@@ -335,16 +326,9 @@ impl<'a> Runtime<'a> {
         environment: &[Vec<u8>],
         descriptors: &[(i32, i32)],
     ) -> Result<i32, WaitStatus> {
-        let credentials = match self.credentials_of(service) {
-            Ok(credentials) => credentials,
-            Err(error) => {
-                failed(service, &error);
-                return Err(WaitStatus::Exited(126));
-            }
-        };
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
         let options = spawn::Options {
-            credentials: credentials.as_ref(),
+            credentials: service.user.as_ref().map(|user| &user.credentials),
             no_new_privs: self.config.no_new_privs,
             descriptors,
             directory: service.working_directory.as_deref(),

@@ -37,6 +37,21 @@ pub fn change_directory(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// getcwd(3): the working directory's absolute path. ENOENT when it was
+/// removed, ENAMETOOLONG when longer than PATH_MAX.
+pub fn current_directory() -> Result<String> {
+    let mut buffer = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: a live buffer of the length passed; getcwd writes a
+    // NUL-terminated path into it or fails.
+    let result = unsafe { libc::getcwd(buffer.as_mut_ptr().cast(), buffer.len()) };
+    if result.is_null() {
+        return Err(Error::last_os_error());
+    }
+    let length = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
+    buffer.truncate(length);
+    String::from_utf8(buffer).map_err(|_| Error::from_raw_os_error(libc::EILSEQ))
+}
+
 /// open(2) read-only and close-on-exec.
 fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
     let path = c_string(path.as_bytes())?;
