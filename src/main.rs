@@ -272,7 +272,7 @@ fn run_to_exit_code(argv: Vec<Vec<u8>>) -> i32 {
     );
     let running = services.as_ref().map(|services| services::run::Running {
         fleet: services::fleet::Fleet::new(services, config.has_command),
-        hands: services::run::Runtime::new(
+        runtime: services::run::Runtime::new(
             services,
             &config,
             &environment,
