@@ -568,7 +568,15 @@ impl Fleet {
                     pid: 0,
                     status,
                 });
-                self.exited(service, status, now, fx)
+                if stopping {
+                    self.units[service].last = Some(status);
+                    self.units[service].run = Run::Down {
+                        status: Some(status),
+                    };
+                    Verdict::Nothing
+                } else {
+                    self.exited(service, status, now, fx)
+                }
             }
             (Run::Starting { pid, .. }, Event::Ready)
             | (
@@ -1499,6 +1507,38 @@ mod tests {
         assert_eq!(h.state(0), State::Starting);
         h.main_exit(t1 + Duration::from_secs(2));
         assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+    }
+
+    /// A start answered only once the stop began (as a recording may
+    /// answer): started, it is stopped in its turn; failed, it is gone.
+    #[test]
+    fn a_start_answered_after_the_stop_began_is_stopped_or_gone() {
+        let list = services(vec![
+            service("a", Ready::Spawned, &[], Restart::Always),
+            service("b", Ready::Spawned, &[], Restart::Always),
+        ]);
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&list, false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        rec.reports.clear();
+        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
+        rec.done.clear();
+        let started = Report::Started { service: 0, pid: 7 };
+        fleet.on_report(t0, started, &mut rec);
+        assert_eq!(rec.done.last(), Some(&Done::Signal(0, SIGTERM)));
+        let failed = Report::StartFailed {
+            service: 1,
+            status: WaitStatus::Exited(127),
+        };
+        assert_eq!(fleet.on_report(t0, failed, &mut rec), Verdict::Nothing);
+        assert_eq!(fleet.view(1).state, State::Exited(WaitStatus::Exited(127)));
+        let exit = Exit {
+            pid: 7,
+            status: WaitStatus::Signaled(15),
+            group_left: false,
+        };
+        assert_eq!(fleet.on_exit(t0, exit, &mut rec), Some(Verdict::Down));
     }
 
     #[test]
