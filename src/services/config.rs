@@ -576,7 +576,9 @@ impl<'d, 'i> Checker<'d, 'i> {
 
         // Relative paths are resolved here, once, from grace's own working
         // directory: the start changes into the service's directory before
-        // it executes, and must find there what was checked here.
+        // it executes, and must find there what was checked here. (A
+        // working directory without a name was removed: nothing is found
+        // relative to it anyway.)
         let here = self.container.working_directory().ok();
         let working_directory = match table.get("working_directory") {
             Some(value) => {
@@ -585,15 +587,6 @@ impl<'d, 'i> Checker<'d, 'i> {
                     return Err(self.error(value.span(), "expected a directory's path"));
                 }
                 let directory = command::within(here.as_deref(), written);
-                if !directory.starts_with('/') {
-                    return Err(self.error(
-                        value.span(),
-                        format!(
-                            "\"{written}\" is relative, and grace's own working directory \
-                             has no name to resolve it from: give an absolute path"
-                        ),
-                    ));
-                }
                 self.container.directory(&directory).map_err(|code| {
                     self.error(value.span(), format!("\"{directory}\": {}", describe(code)))
                 })?;
@@ -1256,9 +1249,9 @@ command = ["/bin/true"]
         assert_eq!(file.services[0].working_directory, None);
         let mut nameless = Fake::new();
         nameless.cwd = None;
-        assert!(
-            refused_in(text, &nameless)
-                .starts_with("f.toml:3: service.s.working_directory: \"app\" is relative")
+        assert_eq!(
+            refused_in(text, &nameless),
+            "f.toml:3: service.s.working_directory: \"./app\": not found"
         );
         assert_eq!(
             refused("[service.s]\ncommand = [\"true\"]\nworking_directory = \"/nope\"\n"),

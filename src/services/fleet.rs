@@ -1149,6 +1149,15 @@ mod tests {
         }
     }
 
+    /// Ready once /bin/true, run every 50 ms, says so.
+    fn probed() -> Ready {
+        Ready::Exec(Probe {
+            command: vec!["/bin/true".into()],
+            executable: "/bin/true".into(),
+            interval: 50 * MS,
+        })
+    }
+
     /// db ← app ← web, ready by fd, by spawn, by spawn.
     fn chain() -> Services {
         services(vec![
@@ -1228,12 +1237,7 @@ mod tests {
 
     #[test]
     fn a_probe_runs_at_its_interval_until_it_succeeds() {
-        let probe = Probe {
-            command: vec!["/bin/true".into()],
-            executable: "/bin/true".into(),
-            interval: 50 * MS,
-        };
-        let list = services(vec![service("a", Ready::Exec(probe), &[], Restart::No)]);
+        let list = services(vec![service("a", probed(), &[], Restart::No)]);
         let t0 = Instant::now();
         let mut h = Harness::new(&list, false);
         h.time(t0);
@@ -1477,12 +1481,7 @@ mod tests {
 
     #[test]
     fn a_starting_service_is_checked_no_more_once_the_stop_began() {
-        let probe = Probe {
-            command: vec!["/bin/true".into()],
-            executable: "/bin/true".into(),
-            interval: 50 * MS,
-        };
-        let list = services(vec![service("a", Ready::Exec(probe), &[], Restart::Always)]);
+        let list = services(vec![service("a", probed(), &[], Restart::Always)]);
         let t0 = Instant::now();
         let mut h = Harness::new(&list, true);
         h.time(t0);

@@ -14,8 +14,6 @@ use core::net::SocketAddr;
 
 use crate::base::prelude::*;
 
-use alloc::collections::VecDeque;
-
 use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
@@ -65,7 +63,7 @@ pub struct Runtime<'a> {
     main_credentials: Option<&'a Credentials>,
     watches: Vec<Watch>,
     /// What the fleet is yet to hear, in the order it was learned.
-    reports: VecDeque<Report>,
+    reports: Vec<Report>,
     /// The main command, once started.
     pub main: Option<Started>,
     /// For probes: their output goes nowhere.
@@ -122,7 +120,7 @@ impl<'a> Runtime<'a> {
             inherited,
             main_credentials,
             watches: services.services.iter().map(|_| Watch::Nothing).collect(),
-            reports: VecDeque::new(),
+            reports: Vec::new(),
             main: None,
             null: None,
             output: Output::new(config.log_format),
@@ -172,7 +170,7 @@ impl<'a> Runtime<'a> {
         match &self.watches[service] {
             Watch::Pipe(pipe) => match sys::read_some(pipe.raw(), &mut buffer) {
                 Ok(Some(count)) if buffer[..count].contains(&b'\n') => {
-                    self.reports.push_back(Report::Ready { service });
+                    self.reports.push(Report::Ready { service });
                 }
                 Ok(None) => {}
                 Ok(Some(count)) if count > 0 => {}
@@ -197,7 +195,7 @@ impl<'a> Runtime<'a> {
                     if !sent_by_service(sender, main) {
                         intruders.push(sender);
                     } else if says_ready(&buffer[..count]) {
-                        self.reports.push_back(Report::Ready { service });
+                        self.reports.push(Report::Ready { service });
                         break;
                     }
                 }
@@ -208,7 +206,7 @@ impl<'a> Runtime<'a> {
             Watch::Connecting(socket) => {
                 let ok = revents & libc::POLLOUT != 0 && sys::connect_result(socket).is_ok();
                 self.watches[service] = Watch::Nothing;
-                self.reports.push_back(Report::Probe { service, ok });
+                self.reports.push(Report::Probe { service, ok });
             }
             _ => {}
         }
@@ -504,11 +502,11 @@ impl Runtime<'_> {
             Ready::Tcp(address) => {
                 let report = |ok| Report::Probe { service: index, ok };
                 match sys::connect(SocketAddr::new(address.ip, address.port)) {
-                    Ok(sys::Connect::Done) => self.reports.push_back(report(true)),
+                    Ok(sys::Connect::Done) => self.reports.push(report(true)),
                     Ok(sys::Connect::Pending(socket)) => {
                         self.watches[index] = Watch::Connecting(socket)
                     }
-                    Ok(sys::Connect::Failed) | Err(_) => self.reports.push_back(report(false)),
+                    Ok(sys::Connect::Failed) | Err(_) => self.reports.push(report(false)),
                 }
                 true
             }
@@ -523,12 +521,12 @@ impl FleetEffects for Runtime<'_> {
             Ok(pid) => Report::Started { service, pid },
             Err(status) => Report::StartFailed { service, status },
         };
-        self.reports.push_back(report);
+        self.reports.push(report);
     }
 
     fn probe(&mut self, service: usize) {
         if !self.start_probe(service) {
-            self.reports.push_back(Report::Probe { service, ok: false });
+            self.reports.push(Report::Probe { service, ok: false });
         }
     }
 
@@ -593,7 +591,7 @@ impl FleetEffects for Runtime<'_> {
                 status: WaitStatus::Exited(code as u8),
             },
         };
-        self.reports.push_back(report);
+        self.reports.push(report);
     }
 
     fn note(&mut self, note: ServiceNote) {
@@ -681,8 +679,8 @@ impl FleetEffects for Runtime<'_> {
 /// What the glue needs of the world beside the fleet's effects: what it
 /// has learned for the fleet, and what an exit left.
 pub trait World: FleetEffects {
-    /// The oldest report the fleet has not heard yet.
-    fn next_report(&mut self) -> Option<Report>;
+    /// The reports the fleet has not heard yet, oldest first.
+    fn take_reports(&mut self) -> Vec<Report>;
     /// Whether `pid` was a readiness probe; its answer is then a report.
     fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool;
     /// Whether any process is left in process group `group`.
@@ -690,8 +688,8 @@ pub trait World: FleetEffects {
 }
 
 impl World for Runtime<'_> {
-    fn next_report(&mut self) -> Option<Report> {
-        self.reports.pop_front()
+    fn take_reports(&mut self) -> Vec<Report> {
+        core::mem::take(&mut self.reports)
     }
 
     fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
@@ -704,7 +702,7 @@ impl World for Runtime<'_> {
         };
         self.watches[service] = Watch::Nothing;
         let ok = status == WaitStatus::Exited(0);
-        self.reports.push_back(Report::Probe { service, ok });
+        self.reports.push(Report::Probe { service, ok });
         true
     }
 
@@ -726,8 +724,16 @@ impl<W: World> Driver<W> {
     /// Hands what the world learned to the fleet, oldest first, until
     /// nothing is left; each event's verdict goes to `verdicts`.
     pub fn settle(&mut self, now: Instant, verdicts: &mut Vec<Verdict>) {
-        while let Some(report) = self.runtime.next_report() {
-            verdicts.push(self.fleet.on_report(now, report, &mut self.runtime));
+        // What the fleet's answers to one batch bring is the next batch:
+        // oldest first, as one queue would have it.
+        loop {
+            let reports = self.runtime.take_reports();
+            if reports.is_empty() {
+                return;
+            }
+            for report in reports {
+                verdicts.push(self.fleet.on_report(now, report, &mut self.runtime));
+            }
         }
     }
 
@@ -828,7 +834,7 @@ mod tests {
     #[derive(Default)]
     struct Recorded {
         asked: Vec<String>,
-        reports: VecDeque<Report>,
+        reports: Vec<Report>,
         /// Process groups that still have members.
         groups: Vec<i32>,
         /// Pids that are readiness probes.
@@ -839,7 +845,7 @@ mod tests {
         fn start(&mut self, service: usize) {
             self.asked.push(format!("start {service}"));
             let pid = 10 + service as i32;
-            self.reports.push_back(Report::Started { service, pid });
+            self.reports.push(Report::Started { service, pid });
         }
         fn probe(&mut self, service: usize) {
             self.asked.push(format!("probe {service}"));
@@ -853,7 +859,7 @@ mod tests {
         }
         fn start_main(&mut self) {
             self.asked.push("start main".into());
-            self.reports.push_back(Report::MainStarted);
+            self.reports.push(Report::MainStarted);
         }
         fn note(&mut self, note: ServiceNote) {
             if let ServiceNote::Started { service, pid } = note {
@@ -863,15 +869,15 @@ mod tests {
     }
 
     impl World for Recorded {
-        fn next_report(&mut self) -> Option<Report> {
-            self.reports.pop_front()
+        fn take_reports(&mut self) -> Vec<Report> {
+            core::mem::take(&mut self.reports)
         }
         fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
             let ok = status == WaitStatus::Exited(0);
             let Some(service) = self.probes.iter().position(|&p| p == pid) else {
                 return false;
             };
-            self.reports.push_back(Report::Probe { service, ok });
+            self.reports.push(Report::Probe { service, ok });
             true
         }
         fn group_left(&self, group: i32) -> bool {
@@ -970,11 +976,11 @@ mod tests {
             Some(Verdict::Nothing)
         );
         assert_eq!(
-            driver.runtime.next_report(),
-            Some(Report::Probe {
+            driver.runtime.take_reports(),
+            [Report::Probe {
                 service: 0,
                 ok: true
-            })
+            }]
         );
     }
 

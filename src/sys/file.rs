@@ -37,18 +37,20 @@ pub fn change_directory(path: &str) -> Result<()> {
     Ok(())
 }
 
-/// getcwd(3): the working directory's absolute path. ENOENT when it was
-/// removed, ENAMETOOLONG when longer than PATH_MAX.
+/// getcwd(2): the working directory's absolute path. ENOENT when it was
+/// removed or lies outside the root, ERANGE when longer than PATH_MAX.
 pub fn current_directory() -> Result<String> {
     let mut buffer = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: a live buffer of the length passed; getcwd writes a
-    // NUL-terminated path into it or fails.
-    let result = unsafe { libc::getcwd(buffer.as_mut_ptr().cast(), buffer.len()) };
-    if result.is_null() {
-        return Err(Error::last_os_error());
+    // SAFETY: a live buffer of the length passed, which the kernel fills
+    // with a NUL-terminated path; it returns that length, NUL included.
+    let length =
+        check(unsafe { libc::syscall(libc::SYS_getcwd, buffer.as_mut_ptr(), buffer.len()) })?;
+    buffer.truncate((length as usize).saturating_sub(1));
+    // Outside the root (a chroot's escapee), the kernel says
+    // "(unreachable)/...": no path at all.
+    if buffer.first() != Some(&b'/') {
+        return Err(Error::from_raw_os_error(libc::ENOENT));
     }
-    let length = buffer.iter().position(|&b| b == 0).unwrap_or(buffer.len());
-    buffer.truncate(length);
     String::from_utf8(buffer).map_err(|_| Error::from_raw_os_error(libc::EILSEQ))
 }
 
