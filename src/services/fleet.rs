@@ -556,9 +556,12 @@ impl Fleet {
     ) -> Verdict {
         let stopping = self.stopping.is_some();
         match (self.units[service].run, event) {
-            (Run::Waiting, Event::Turn) => self.start(service, now, fx),
-            (Run::Backoff { .. }, Event::BackoffOver) if !stopping => {
-                self.units[service].restarts += 1;
+            (Run::Waiting, Event::Turn) | (Run::Backoff { .. }, Event::BackoffOver)
+                if !stopping =>
+            {
+                if event == Event::BackoffOver {
+                    self.units[service].restarts += 1;
+                }
                 self.start(service, now, fx)
             }
             (Run::Spawning, Event::Started(pid)) => self.started(service, pid, now, fx),
