@@ -940,3 +940,44 @@ fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
     assert_eq!(exited[0]["signal"], "SIGKILL", "{log}");
     assert_eq!(exited[0]["exit_code"], serde_json::Value::Null, "{log}");
 }
+
+/// Relative paths in the file are resolved once, from grace's working
+/// directory, as `grace check` resolves them: the service runs in its
+/// relative working_directory, and its relative command and probe are the
+/// files found there, not looked for again from inside it.
+#[test]
+fn a_relative_working_directory_runs_the_command_and_probe_that_were_checked() {
+    let dir = TempDir::new();
+    let work = dir.join("work");
+    fs::create_dir(&work).expect("mkdir work");
+    executable(
+        &work.join("server"),
+        "#!/bin/sh\npwd > server-ran\nexec sleep 1000\n",
+    );
+    executable(&work.join("ready"), "#!/bin/sh\npwd > probe-ran\n");
+    let config = write_config(
+        &dir,
+        "[service.s]\ncommand = [\"./server\"]\nworking_directory = \"work\"\n\
+         ready = { exec = [\"./ready\"] }\n",
+    );
+    let main_ran = dir.join("main-ran");
+    let main = format!("touch {}", main_ran.display());
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .configure(|command| {
+            command.current_dir(dir.path());
+        })
+        .arg("--config")
+        .arg(&config)
+        .args(["--", "sh", "-c", &main])
+        .start(&dir);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert_eq!(code, 0, "{log}");
+    let work = fs::canonicalize(&work).unwrap();
+    for marker in ["server-ran", "probe-ran"] {
+        let ran_in = fs::read_to_string(work.join(marker)).unwrap_or_default();
+        assert_eq!(ran_in.trim_end(), work.to_str().unwrap(), "{marker}\n{log}");
+    }
+    assert!(main_ran.exists(), "the main command never started\n{log}");
+}

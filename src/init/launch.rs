@@ -74,7 +74,7 @@ pub fn launch(setup: &Setup) -> i32 {
     let edge = Edge::new(setup, signal_fd, started.map_or(0, |started| started.pid));
     let running = setup.services.as_ref().map(|services| Running {
         fleet: Fleet::new(services, config.has_command),
-        hands: Runtime::new(
+        runtime: Runtime::new(
             services,
             config,
             &setup.environment,

@@ -21,7 +21,7 @@ use crate::init::policy::{self, Action};
 use crate::init::shutdown::{Effects, Note, Shutdown};
 use crate::process::reap::WaitStatus;
 use crate::services::fleet::Verdict;
-use crate::services::run::{Event, Running};
+use crate::services::run::Running;
 use crate::sys::{self, ReceivedSignal};
 
 pub struct Supervisor<'a> {
@@ -74,7 +74,7 @@ impl Effects for Acts<'_, '_> {
         if let Some(running) = self.services {
             let verdict = running
                 .fleet
-                .begin_stop(Instant::now(), deadline, &mut running.hands);
+                .begin_stop(Instant::now(), deadline, &mut running.runtime);
             self.verdicts.push(verdict);
         }
     }
@@ -109,26 +109,16 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Hands what the fleet decided to the stop, until nothing is left to
-    /// decide; and what the services' hands learned (a readiness answer,
-    /// the main command's start) to the fleet.
+    /// decide; and what the services' runtime learned (how a start went, a
+    /// readiness answer) to the fleet.
     fn settle(&mut self, now: Instant) {
         loop {
             if let Some(running) = &mut self.services {
+                running.settle(now, &mut self.verdicts);
                 if self.edge.main_pid == 0
-                    && let Some(started) = running.hands.main
+                    && let Some(started) = running.runtime.main
                 {
                     self.edge.main_pid = started.pid;
-                }
-                while let Some(event) = running.hands.events.pop() {
-                    let verdict = match event {
-                        Event::Ready(service) => {
-                            running.fleet.on_ready(now, service, &mut running.hands)
-                        }
-                        Event::Probe(service, ok) => {
-                            running.fleet.on_probe(now, service, ok, &mut running.hands)
-                        }
-                    };
-                    self.verdicts.push(verdict);
                 }
             }
             let Some(verdict) = self.verdicts.pop() else {
@@ -174,7 +164,7 @@ impl<'a> Supervisor<'a> {
                     .then(Instant::now);
             if let Some(now) = now {
                 if let Some(running) = &mut self.services {
-                    let verdict = running.fleet.on_time(now, &mut running.hands);
+                    let verdict = running.fleet.on_time(now, &mut running.runtime);
                     self.verdicts.push(verdict);
                     self.settle(now);
                 }
@@ -231,7 +221,7 @@ impl<'a> Supervisor<'a> {
             let outsiders = pollfds.len();
             crate::base::log::watch(&mut pollfds);
             if let Some(running) = &self.services {
-                running.hands.watched(&mut pollfds);
+                running.runtime.watched(&mut pollfds);
             }
             let count = self
                 .edge
@@ -243,7 +233,7 @@ impl<'a> Supervisor<'a> {
                     continue;
                 }
                 if let Some(running) = &mut self.services {
-                    running.hands.on_ready(polled.fd, polled.revents);
+                    running.runtime.on_ready(polled.fd, polled.revents);
                 }
             }
             for received in &batch[..count] {
@@ -256,8 +246,8 @@ impl<'a> Supervisor<'a> {
         }
         self.edge.report();
         if let Some(running) = &mut self.services {
-            running.hands.finish();
-            if running.hands.main.is_some_and(|main| main.owns_terminal) {
+            running.runtime.finish();
+            if running.runtime.main.is_some_and(|main| main.owns_terminal) {
                 crate::process::spawn::reclaim_terminal();
             }
         }
@@ -352,27 +342,19 @@ impl<'a> Supervisor<'a> {
                     continue;
                 }
             }
-            if let (Some(running), Some(now)) = (&mut self.services, now) {
-                if running.hands.probe_exited(exit.pid, exit.status) {
-                    self.settle(now);
-                    continue;
-                }
-                if let Some(verdict) =
-                    running
-                        .fleet
-                        .on_exit(now, exit.pid, exit.status, &mut running.hands)
-                {
-                    self.verdicts.push(verdict);
-                    self.settle(now);
-                    continue;
-                }
+            if let (Some(running), Some(now)) = (&mut self.services, now)
+                && let Some(verdict) = running.on_exit(now, exit.pid, exit.status)
+            {
+                self.verdicts.push(verdict);
+                self.settle(now);
+                continue;
             }
             if self.edge.record_exit(*exit) {
                 let now = now.unwrap_or_else(Instant::now);
                 let (stop, mut acts) = self.acts();
                 stop.on_main_exit(now, &mut acts);
                 if let Some(running) = &mut self.services {
-                    let verdict = running.fleet.on_main_exit(now, &mut running.hands);
+                    let verdict = running.fleet.on_main_exit(now, &mut running.runtime);
                     self.verdicts.push(verdict);
                 }
                 self.settle(now);
@@ -380,7 +362,7 @@ impl<'a> Supervisor<'a> {
         }
         self.edge.recycle_exits(exits);
         if let (Some(running), Some(now)) = (&mut self.services, now) {
-            let verdict = running.fleet.after_reap(now, &mut running.hands);
+            let verdict = running.after_reap(now);
             self.verdicts.push(verdict);
             self.settle(now);
         }

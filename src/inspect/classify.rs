@@ -340,6 +340,10 @@ impl Container for Seen<'_> {
         Ok(())
     }
 
+    fn working_directory(&self) -> Result<String, Errno> {
+        Ok("/".into())
+    }
+
     fn read(&self, path: &str) -> String {
         (self.read)(path)
             .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())

@@ -25,7 +25,7 @@ use crate::base::time::Instant;
 use crate::cli::Config;
 use crate::init::shutdown::{self, Effects, Shutdown};
 use crate::process::reap::WaitStatus;
-use crate::services::fleet::{self, Fleet, Hands, State, Verdict};
+use crate::services::fleet::{Exit, Fleet, FleetEffects, Report, ServiceNote, State, Verdict};
 use crate::services::model::Services;
 
 /// What begins the stop.
@@ -218,6 +218,8 @@ struct World {
     begin_services: Option<Instant>,
     /// Process groups that outlive their service's process, once.
     lingering: Vec<i32>,
+    /// The answers to the fleet's requests, oldest first.
+    reports: Vec<Report>,
 }
 
 impl World {
@@ -253,12 +255,15 @@ impl Effects for World {
     }
 }
 
-impl Hands for World {
-    fn spawn(&mut self, service: usize) -> Result<i32, WaitStatus> {
-        Ok(service_pid(service))
+impl FleetEffects for World {
+    fn start(&mut self, service: usize) {
+        self.reports.push(Report::Started {
+            service,
+            pid: service_pid(service),
+        });
     }
-    fn probe(&mut self, _: usize) -> bool {
-        true
+    fn probe(&mut self, service: usize) {
+        self.reports.push(Report::Probe { service, ok: true });
     }
     fn forget_readiness(&mut self, _: usize) {}
     fn signal(&mut self, service: usize, pid: i32, signal: Signal) {
@@ -274,15 +279,10 @@ impl Hands for World {
         }
     }
     fn kill(&mut self, _: usize, _: i32) {}
-    fn group_alive(&mut self, group: i32) -> bool {
-        let alive = self.lingering.contains(&group);
-        self.lingering.retain(|&g| g != group);
-        alive
+    fn start_main(&mut self) {
+        self.reports.push(Report::MainStarted);
     }
-    fn start_main(&mut self) -> Result<i32, WaitStatus> {
-        Ok(MAIN_PID)
-    }
-    fn note(&mut self, _: fleet::Note) {}
+    fn note(&mut self, _: ServiceNote) {}
 }
 
 /// Both machines, and the events between them.
@@ -315,6 +315,7 @@ impl Machines {
                 acts: Vec::new(),
                 begin_services: None,
                 lingering: lingering.iter().map(|&i| service_pid(i)).collect(),
+                reports: Vec::new(),
             },
             verdicts: Vec::new(),
         };
@@ -377,9 +378,12 @@ impl Machines {
         let mut fleet = Fleet::new(services, has_main);
         for _ in 0..=services.services.len() {
             fleet.on_time(t0(), &mut self.world);
+            for report in core::mem::take(&mut self.world.reports) {
+                fleet.on_report(t0(), report, &mut self.world);
+            }
             for service in 0..services.services.len() {
                 if fleet.view(service).state == State::Starting {
-                    fleet.on_ready(t0(), service, &mut self.world);
+                    fleet.on_report(t0(), Report::Ready { service }, &mut self.world);
                 }
             }
         }
@@ -414,15 +418,20 @@ impl Machines {
                 if let (_, _, Act::Service { kill_after: k, .. }) = &mut self.world.acts[at] {
                     *k = kill_after;
                 }
-                let verdict = fleet.on_exit(
-                    now,
-                    service_pid(index),
-                    WaitStatus::Exited(0),
-                    &mut self.world,
-                );
+                let group = service_pid(index);
+                let group_left = self.world.lingering.contains(&group);
+                self.world.lingering.retain(|&g| g != group);
+                let exit = Exit {
+                    pid: group,
+                    status: WaitStatus::Exited(0),
+                    group_left,
+                };
+                let verdict = fleet.on_exit(now, exit, &mut self.world);
                 self.verdicts.extend(verdict);
-                let verdict = fleet.after_reap(now, &mut self.world);
-                self.verdicts.push(verdict);
+                if group_left {
+                    let verdict = fleet.on_group_gone(now, index, &mut self.world);
+                    self.verdicts.push(verdict);
+                }
                 self.settle();
             }
             _ => {}
@@ -444,6 +453,12 @@ impl Machines {
     fn settle(&mut self) {
         let now = self.world.now;
         loop {
+            if let Some(fleet) = &mut self.fleet {
+                for report in core::mem::take(&mut self.world.reports) {
+                    let verdict = fleet.on_report(now, report, &mut self.world);
+                    self.verdicts.push(verdict);
+                }
+            }
             if let (Some(deadline), Some(fleet)) =
                 (self.world.begin_services.take(), &mut self.fleet)
             {

@@ -22,6 +22,9 @@ pub trait Container {
     fn read(&self, path: &str) -> String;
     /// One of grace's own environment variables.
     fn variable(&self, name: &str) -> Option<String>;
+    /// grace's own working directory, as an absolute path: what relative
+    /// paths in the file are relative to.
+    fn working_directory(&self) -> Result<String, Errno>;
     /// The open-file limit grace's services inherit: a service can be
     /// handed no descriptor at or above it.
     fn descriptor_limit(&self) -> u64;
@@ -59,6 +62,10 @@ impl Container for Real<'_> {
         lookup(self.variables, name).map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
+    fn working_directory(&self) -> Result<String, Errno> {
+        sys::current_directory().map_err(errno)
+    }
+
     fn descriptor_limit(&self) -> u64 {
         sys::descriptor_limit().map_or(u64::MAX, u64::from)
     }
@@ -89,12 +96,14 @@ pub mod fake {
         pub passwd: String,
         pub group: String,
         pub path: Option<String>,
+        /// grace's working directory; None: it has no name (removed).
+        pub cwd: Option<String>,
     }
 
     impl Fake {
         /// /bin/true, /bin/sh, /usr/bin/db and /app/server executable,
         /// /etc/motd not; /app and /data directories; PATH=/usr/bin:/bin;
-        /// a user `app`.
+        /// a user `app`; grace's working directory /srv.
         pub fn new() -> Self {
             let mut fake = Fake::default();
             for path in ["/bin/true", "/bin/sh", "/usr/bin/db", "/app/server"] {
@@ -107,6 +116,7 @@ pub mod fake {
             fake.passwd = "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n".into();
             fake.group = "root:x:0:\napp:x:1000:\n".into();
             fake.path = Some("/usr/bin:/bin".into());
+            fake.cwd = Some("/srv".into());
             fake
         }
     }
@@ -139,6 +149,10 @@ pub mod fake {
 
         fn variable(&self, name: &str) -> Option<String> {
             (name == "PATH").then(|| self.path.clone()).flatten()
+        }
+
+        fn working_directory(&self) -> Result<String, Errno> {
+            self.cwd.clone().ok_or(libc::ENOENT)
         }
 
         fn descriptor_limit(&self) -> u64 {

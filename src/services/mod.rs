@@ -14,10 +14,11 @@
 //! - `check`: the `grace check` subcommand, and reading the file for
 //!   `--config`;
 //! - `fleet`: the services' lives as a state machine (start, readiness,
-//!   restarts, essential exits, the ordered stop), effects out through a
-//!   trait;
-//! - `run`: the fleet's effects on real processes, and readiness read from
-//!   descriptors and probes;
+//!   restarts, essential exits, the ordered stop): events in, effects out
+//!   through `FleetEffects`, its state × event grid in one match;
+//! - `run`: the fleet's effects on real processes, readiness read from
+//!   descriptors and probes, and the glue (`Driver`) that hands what it
+//!   learns back to the fleet as events;
 //! - `output`: services' stdout and stderr, a line at a time, on grace's;
 //! - `status`: the state the running grace publishes for `grace status`
 //!   and `grace inspect`, its file format, and reading it back;

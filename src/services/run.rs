@@ -3,34 +3,32 @@
 //! readiness (the fd pipe, the notify socket, a TCP connect, an `exec`
 //! probe), signalling and killing it, starting the main command, and the
 //! log lines of all of it. What to do and when is decided in `fleet`.
+//!
+//! `Running` is the glue between the two: what the runtime learns (how a
+//! start went, a readiness report, what an exit left of a process group)
+//! goes back to the fleet as its events, in the order it was learned. It
+//! is written against `World`, so that the tests below drive it with a
+//! recording one.
 
 use core::net::SocketAddr;
 
 use crate::base::prelude::*;
 
-use super::fleet::{self, Fleet, Hands, Note};
+use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
 use super::status::{Publisher, ServiceStatus};
 use crate::base::signals::{SIGCONT, SIGKILL, Signal};
+use crate::base::time::Instant;
 use crate::cli::Config;
 use crate::process::procfs;
 use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
-use crate::process::user::{self, Credentials};
+use crate::process::user::Credentials;
 use crate::sys::{self, Fd};
 use crate::{base::log, debug, info, warn};
 
 pub use crate::cli::SERVICE_VARIABLE;
-
-/// What a readiness report from the outside said.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Event {
-    /// The service said it is ready (its fd, its notify socket).
-    Ready(usize),
-    /// A probe answered.
-    Probe(usize, bool),
-}
 
 /// A service's notify socket.
 struct Notify {
@@ -64,9 +62,8 @@ pub struct Runtime<'a> {
     /// `--user`: who the main command runs as.
     main_credentials: Option<&'a Credentials>,
     watches: Vec<Watch>,
-    /// Readiness answers known at once (a connect that succeeded or was
-    /// refused on the spot), handed to the fleet after the call.
-    pub events: Vec<Event>,
+    /// What the fleet is yet to hear, in the order it was learned.
+    reports: Vec<Report>,
     /// The main command, once started.
     pub main: Option<Started>,
     /// For probes: their output goes nowhere.
@@ -124,7 +121,7 @@ impl<'a> Runtime<'a> {
             inherited,
             main_credentials,
             watches: services.services.iter().map(|_| Watch::Nothing).collect(),
-            events: Vec::new(),
+            reports: Vec::new(),
             main: None,
             null: None,
             output: Output::new(config.log_format),
@@ -157,7 +154,7 @@ impl<'a> Runtime<'a> {
     }
 
     /// A descriptor `ppoll` reported: whether it was one of ours. What it
-    /// meant lands in `events`.
+    /// meant is reported to the fleet.
     pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
         if self.output.on_ready(fd, revents) {
             return true;
@@ -174,7 +171,7 @@ impl<'a> Runtime<'a> {
         match &self.watches[service] {
             Watch::Pipe(pipe) => match sys::read_some(pipe.raw(), &mut buffer) {
                 Ok(Some(count)) if buffer[..count].contains(&b'\n') => {
-                    self.events.push(Event::Ready(service));
+                    self.reports.push(Report::Ready { service });
                 }
                 Ok(None) => {}
                 Ok(Some(count)) if count > 0 => {}
@@ -199,7 +196,7 @@ impl<'a> Runtime<'a> {
                     if !sent_by_service(sender, main) {
                         intruders.push(sender);
                     } else if says_ready(&buffer[..count]) {
-                        self.events.push(Event::Ready(service));
+                        self.reports.push(Report::Ready { service });
                         break;
                     }
                 }
@@ -210,67 +207,15 @@ impl<'a> Runtime<'a> {
             Watch::Connecting(socket) => {
                 let ok = revents & libc::POLLOUT != 0 && sys::connect_result(socket).is_ok();
                 self.watches[service] = Watch::Nothing;
-                self.events.push(Event::Probe(service, ok));
+                self.reports.push(Report::Probe { service, ok });
             }
             _ => {}
         }
         true
     }
 
-    /// A reaped process that was a probe: its answer lands in `events`.
-    pub fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
-        let Some(service) = self
-            .watches
-            .iter()
-            .position(|watch| matches!(watch, Watch::Probe(own) if *own == pid))
-        else {
-            return false;
-        };
-        self.watches[service] = Watch::Nothing;
-        self.events
-            .push(Event::Probe(service, status == WaitStatus::Exited(0)));
-        true
-    }
-
-    /// The environment a service (and its probe) gets: grace's, then the
-    /// service's own on top, then the variables grace sets.
     fn environment_of(&self, service: &Service, extra: &[(&str, &str)]) -> Vec<Vec<u8>> {
-        let mut names: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
-        let mut set = |name: &[u8], value: &[u8]| {
-            names.retain(|(n, _)| n != name);
-            names.push((name.to_vec(), value.to_vec()));
-        };
-        for entry in self.environment {
-            let Some(at) = entry.iter().skip(1).position(|&b| b == b'=') else {
-                continue;
-            };
-            set(&entry[..at + 1], &entry[at + 2..]);
-        }
-        for (name, value) in &service.environment {
-            set(name.as_bytes(), value.as_bytes());
-        }
-        set(SERVICE_VARIABLE.as_bytes(), service.name.as_bytes());
-        for (name, value) in extra {
-            set(name.as_bytes(), value.as_bytes());
-        }
-        names
-            .into_iter()
-            .map(|(mut name, value)| {
-                name.push(b'=');
-                name.extend_from_slice(&value);
-                name
-            })
-            .collect()
-    }
-
-    fn credentials_of(&self, service: &Service) -> Result<Option<Credentials>, String> {
-        let Some(spec) = &service.user else {
-            return Ok(None);
-        };
-        let read = user::read_database;
-        user::resolve(spec, &read("/etc/passwd"), &read("/etc/group"))
-            .map(Some)
-            .map_err(|error| format!("user {spec}: {error}"))
+        service_environment(self.environment, service, extra)
     }
 
     /// The notify socket of `service`, RUN_DIR/notify/NAME: made in a
@@ -290,9 +235,10 @@ impl<'a> Runtime<'a> {
         let making = format!("{directory}/.{}", service.name);
         let socket = sys::notify_socket(&making)
             .map_err(|error| format!("cannot create {making}: {error}"))?;
-        let owner = self
-            .credentials_of(service)?
-            .map(|credentials| (credentials.uid, credentials.gid));
+        let owner = service
+            .user
+            .as_ref()
+            .map(|user| (user.credentials.uid, user.credentials.gid));
         sys::give_socket(&making, owner, 0o600)
             .and_then(|()| sys::rename(&making, &path))
             .map_err(|error| format!("cannot give {path} to the service's user: {error}"))?;
@@ -328,7 +274,7 @@ impl<'a> Runtime<'a> {
 
     /// Starts `program` for `service` with `args`: the service itself, or
     /// its probe.
-    fn start(
+    fn launch(
         &self,
         service: &Service,
         program: &str,
@@ -336,16 +282,9 @@ impl<'a> Runtime<'a> {
         environment: &[Vec<u8>],
         descriptors: &[(i32, i32)],
     ) -> Result<i32, WaitStatus> {
-        let credentials = match self.credentials_of(service) {
-            Ok(credentials) => credentials,
-            Err(error) => {
-                failed(service, &error);
-                return Err(WaitStatus::Exited(126));
-            }
-        };
         let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
         let options = spawn::Options {
-            credentials: credentials.as_ref(),
+            credentials: service.user.as_ref().map(|user| &user.credentials),
             no_new_privs: self.config.no_new_privs,
             descriptors,
             directory: service.working_directory.as_deref(),
@@ -411,6 +350,43 @@ fn sent_by_service(sender: i32, main: i32) -> bool {
     false
 }
 
+/// The environment a service (and its probe) gets: `inherited` (grace's
+/// own), then the service's own variables on top, then GRACE_SERVICE and
+/// `extra`, the variables grace sets; each name once, where it was last
+/// set.
+fn service_environment(
+    inherited: &[Vec<u8>],
+    service: &Service,
+    extra: &[(&str, &str)],
+) -> Vec<Vec<u8>> {
+    let mut names: Vec<(Vec<u8>, Vec<u8>)> = Vec::new();
+    let mut set = |name: &[u8], value: &[u8]| {
+        names.retain(|(n, _)| n != name);
+        names.push((name.to_vec(), value.to_vec()));
+    };
+    for entry in inherited {
+        let Some(at) = entry.iter().skip(1).position(|&b| b == b'=') else {
+            continue;
+        };
+        set(&entry[..at + 1], &entry[at + 2..]);
+    }
+    for (name, value) in &service.environment {
+        set(name.as_bytes(), value.as_bytes());
+    }
+    set(SERVICE_VARIABLE.as_bytes(), service.name.as_bytes());
+    for (name, value) in extra {
+        set(name.as_bytes(), value.as_bytes());
+    }
+    names
+        .into_iter()
+        .map(|(mut name, value)| {
+            name.push(b'=');
+            name.extend_from_slice(&value);
+            name
+        })
+        .collect()
+}
+
 /// Whether one sd_notify(3) datagram says the service is ready: its
 /// newline-separated assignments hold `READY=1` exactly.
 pub fn says_ready(datagram: &[u8]) -> bool {
@@ -429,7 +405,9 @@ fn failed(service: &Service, why: &dyn core::fmt::Display) {
     );
 }
 
-impl Hands for Runtime<'_> {
+impl Runtime<'_> {
+    /// Starts service `index`: its pid, or the status its failed start
+    /// counts as.
     fn spawn(&mut self, index: usize) -> Result<i32, WaitStatus> {
         let service = &self.services.services[index];
         let mut descriptors = Vec::new();
@@ -482,7 +460,7 @@ impl Hands for Runtime<'_> {
             _ => {}
         }
         let environment = self.environment_of(service, &extra);
-        let result = self.start(
+        let result = self.launch(
             service,
             &service.executable,
             &service.command[1..],
@@ -498,7 +476,8 @@ impl Hands for Runtime<'_> {
         result
     }
 
-    fn probe(&mut self, index: usize) -> bool {
+    /// Starts service `index`'s readiness check: whether it could.
+    fn start_probe(&mut self, index: usize) -> bool {
         let service = &self.services.services[index];
         match &service.ready {
             Ready::Exec(probe) => {
@@ -507,7 +486,7 @@ impl Hands for Runtime<'_> {
                 };
                 let environment = self.environment_of(service, &[]);
                 let service = &self.services.services[index];
-                match self.start(
+                match self.launch(
                     service,
                     &probe.executable,
                     &probe.command[1..],
@@ -522,18 +501,33 @@ impl Hands for Runtime<'_> {
                 }
             }
             Ready::Tcp(address) => {
+                let report = |ok| Report::Probe { service: index, ok };
                 match sys::connect(SocketAddr::new(address.ip, address.port)) {
-                    Ok(sys::Connect::Done) => self.events.push(Event::Probe(index, true)),
+                    Ok(sys::Connect::Done) => self.reports.push(report(true)),
                     Ok(sys::Connect::Pending(socket)) => {
                         self.watches[index] = Watch::Connecting(socket)
                     }
-                    Ok(sys::Connect::Failed) | Err(_) => {
-                        self.events.push(Event::Probe(index, false))
-                    }
+                    Ok(sys::Connect::Failed) | Err(_) => self.reports.push(report(false)),
                 }
                 true
             }
             _ => false,
+        }
+    }
+}
+
+impl FleetEffects for Runtime<'_> {
+    fn start(&mut self, service: usize) {
+        let report = match self.spawn(service) {
+            Ok(pid) => Report::Started { service, pid },
+            Err(status) => Report::StartFailed { service, status },
+        };
+        self.reports.push(report);
+    }
+
+    fn probe(&mut self, service: usize) {
+        if !self.start_probe(service) {
+            self.reports.push(Report::Probe { service, ok: false });
         }
     }
 
@@ -583,39 +577,41 @@ impl Hands for Runtime<'_> {
         }
     }
 
-    fn group_alive(&mut self, group: i32) -> bool {
-        sys::kill(-group, 0).is_ok()
-    }
-
-    fn start_main(&mut self) -> Result<i32, WaitStatus> {
-        let started = spawn::start_main(
+    fn start_main(&mut self) {
+        let report = match spawn::start_main(
             self.config,
             self.environment,
             self.inherited,
             self.main_credentials,
-        )
-        .map_err(|code| WaitStatus::Exited(code as u8))?;
-        self.main = Some(started);
-        Ok(started.pid)
+        ) {
+            Ok(started) => {
+                self.main = Some(started);
+                Report::MainStarted
+            }
+            Err(code) => Report::MainFailed {
+                status: WaitStatus::Exited(code as u8),
+            },
+        };
+        self.reports.push(report);
     }
 
-    fn note(&mut self, note: Note) {
+    fn note(&mut self, note: ServiceNote) {
         let name = |service: usize| self.services.services[service].name.clone();
         match note {
-            Note::Started { service, pid } => info!(
+            ServiceNote::Started { service, pid } => info!(
                 "service_started",
                 [service = name(service), pid = pid],
                 "service {} started as {pid}",
                 name(service)
             ),
-            Note::Ready { service } => info!(
+            ServiceNote::Ready { service } => info!(
                 "service_ready",
                 [service = name(service)],
                 "service {} is ready",
                 name(service)
             ),
-            Note::AllReady => info!("services_ready", "every service is ready"),
-            Note::Exited {
+            ServiceNote::AllReady => info!("services_ready", "every service is ready"),
+            ServiceNote::Exited {
                 service,
                 pid,
                 status,
@@ -634,21 +630,21 @@ impl Hands for Runtime<'_> {
                     status.describe()
                 )
             }
-            Note::Restarting { service, after } => info!(
+            ServiceNote::Restarting { service, after } => info!(
                 "service_restart",
                 [service = name(service), after_ms = after.as_millis() as u64],
                 "service {} restarts in {} ms",
                 name(service),
                 after.as_millis()
             ),
-            Note::Essential { service, status } => warn!(
+            ServiceNote::Essential { service, status } => warn!(
                 "service_essential",
                 [service = name(service)],
                 "service {} {}: it is not restarted (restart = \"no\"), so everything stops",
                 name(service),
                 status.describe()
             ),
-            Note::GaveUp { service, restarts } => warn!(
+            ServiceNote::GaveUp { service, restarts } => warn!(
                 "service_gave_up",
                 [service = name(service), restarts = restarts],
                 "service {} failed again after {restarts} restarts within {} s (max_restarts): \
@@ -656,7 +652,7 @@ impl Hands for Runtime<'_> {
                 name(service),
                 fleet::RESTART_WINDOW.as_secs()
             ),
-            Note::NotReady { service, waited } => log::write(
+            ServiceNote::NotReady { service, waited } => log::write(
                 log::Level::Error,
                 "service_not_ready",
                 &[("service", log::ToValue::to_value(&name(service)))],
@@ -666,7 +662,7 @@ impl Hands for Runtime<'_> {
                     waited.as_millis()
                 ),
             ),
-            Note::Stopping {
+            ServiceNote::Stopping {
                 service,
                 pid,
                 signal,
@@ -676,15 +672,103 @@ impl Hands for Runtime<'_> {
                 "stop: sent {signal} to service {} ({pid})",
                 name(service)
             ),
-            Note::MainFailed { .. } => {}
+            ServiceNote::MainFailed { .. } => {}
         }
     }
 }
 
-/// The fleet and its hands, as the supervisor holds them.
-pub struct Running<'a> {
+/// What the glue needs of the world beside the fleet's effects: what it
+/// has learned for the fleet, and what an exit left.
+pub trait World: FleetEffects {
+    /// The reports the fleet has not heard yet, oldest first.
+    fn take_reports(&mut self) -> Vec<Report>;
+    /// Whether `pid` was a readiness probe; its answer is then a report.
+    fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool;
+    /// Whether any process is left in process group `group`.
+    fn group_left(&self, group: i32) -> bool;
+}
+
+impl World for Runtime<'_> {
+    fn take_reports(&mut self) -> Vec<Report> {
+        core::mem::take(&mut self.reports)
+    }
+
+    fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
+        let Some(service) = self
+            .watches
+            .iter()
+            .position(|watch| matches!(watch, Watch::Probe(own) if *own == pid))
+        else {
+            return false;
+        };
+        self.watches[service] = Watch::Nothing;
+        let ok = status == WaitStatus::Exited(0);
+        self.reports.push(Report::Probe { service, ok });
+        true
+    }
+
+    fn group_left(&self, group: i32) -> bool {
+        sys::kill(-group, 0).is_ok()
+    }
+}
+
+/// The fleet and the world it acts on.
+pub struct Driver<W> {
     pub fleet: Fleet,
-    pub hands: Runtime<'a>,
+    pub runtime: W,
+}
+
+/// The services as the supervisor holds them.
+pub type Running<'a> = Driver<Runtime<'a>>;
+
+impl<W: World> Driver<W> {
+    /// Hands what the world learned to the fleet, oldest first, until
+    /// nothing is left; each event's verdict goes to `verdicts`.
+    pub fn settle(&mut self, now: Instant, verdicts: &mut Vec<Verdict>) {
+        // What the fleet's answers to one batch bring is the next batch:
+        // oldest first, as one queue would have it.
+        loop {
+            let reports = self.runtime.take_reports();
+            if reports.is_empty() {
+                return;
+            }
+            for report in reports {
+                verdicts.push(self.fleet.on_report(now, report, &mut self.runtime));
+            }
+        }
+    }
+
+    /// A reaped process: None if it was neither a service's nor a probe's.
+    pub fn on_exit(&mut self, now: Instant, pid: i32, status: WaitStatus) -> Option<Verdict> {
+        if self.runtime.probe_exited(pid, status) {
+            return Some(Verdict::Nothing);
+        }
+        // A service's process leads its group: what remains of it is
+        // looked at now, once.
+        let group_left = self.fleet.service_of(pid).is_some() && self.runtime.group_left(pid);
+        let exit = Exit {
+            pid,
+            status,
+            group_left,
+        };
+        self.fleet.on_exit(now, exit, &mut self.runtime)
+    }
+
+    /// After a reaping pass: a service whose process was gone before its
+    /// group is gone once the group is.
+    pub fn after_reap(&mut self, now: Instant) -> Verdict {
+        let emptied: Vec<usize> = self
+            .fleet
+            .lingering()
+            .filter(|&(_, group)| !self.runtime.group_left(group))
+            .map(|(service, _)| service)
+            .collect();
+        let mut verdict = Verdict::Nothing;
+        for service in emptied {
+            verdict = verdict.or(self.fleet.on_group_gone(now, service, &mut self.runtime));
+        }
+        verdict
+    }
 }
 
 impl Running<'_> {
@@ -692,13 +776,13 @@ impl Running<'_> {
     /// last time (a change of the fleet's, or the stop's beginning).
     pub fn publish(&mut self, stopping: bool) {
         let now = (self.fleet.generation, stopping);
-        if self.hands.published == Some(now) {
+        if self.runtime.published == Some(now) {
             return;
         }
-        self.hands.published = Some(now);
-        let started = crate::base::time::Instant::now();
+        self.runtime.published = Some(now);
+        let started = Instant::now();
         let services: Vec<ServiceStatus> = self
-            .hands
+            .runtime
             .services
             .services
             .iter()
@@ -714,13 +798,222 @@ impl Running<'_> {
                 }
             })
             .collect();
-        self.hands.publisher.publish(&services, stopping);
+        self.runtime.publisher.publish(&services, stopping);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::says_ready;
+    use core::time::Duration;
+
+    use super::*;
+    use crate::base::signals::SIGTERM;
+    use crate::services::fleet::State;
+    use crate::services::model::Restart;
+
+    fn service(name: &str, after: &[usize], dependents: &[usize]) -> Service {
+        Service {
+            name: name.into(),
+            command: vec![format!("/bin/{name}")],
+            executable: format!("/bin/{name}"),
+            ready: Ready::Spawned,
+            stop_signal: SIGTERM,
+            stop_timeout: None,
+            start_timeout: Duration::from_secs(60),
+            after: after.to_vec(),
+            dependents: dependents.to_vec(),
+            restart: Restart::No,
+            max_restarts: 10,
+            user: None,
+            environment: Vec::new(),
+            working_directory: None,
+        }
+    }
+
+    /// A world that answers each start at once, as the runtime does, and
+    /// records what it was asked.
+    #[derive(Default)]
+    struct Recorded {
+        asked: Vec<String>,
+        reports: Vec<Report>,
+        /// Process groups that still have members.
+        groups: Vec<i32>,
+        /// Pids that are readiness probes.
+        probes: Vec<i32>,
+    }
+
+    impl FleetEffects for Recorded {
+        fn start(&mut self, service: usize) {
+            self.asked.push(format!("start {service}"));
+            let pid = 10 + service as i32;
+            self.reports.push(Report::Started { service, pid });
+        }
+        fn probe(&mut self, service: usize) {
+            self.asked.push(format!("probe {service}"));
+        }
+        fn forget_readiness(&mut self, _service: usize) {}
+        fn signal(&mut self, service: usize, pid: i32, signal: Signal) {
+            self.asked.push(format!("{signal} to {pid} of {service}"));
+        }
+        fn kill(&mut self, service: usize, _group: i32) {
+            self.asked.push(format!("kill {service}"));
+        }
+        fn start_main(&mut self) {
+            self.asked.push("start main".into());
+            self.reports.push(Report::MainStarted);
+        }
+        fn note(&mut self, note: ServiceNote) {
+            if let ServiceNote::Started { service, pid } = note {
+                self.asked.push(format!("note {service} started as {pid}"));
+            }
+        }
+    }
+
+    impl World for Recorded {
+        fn take_reports(&mut self) -> Vec<Report> {
+            core::mem::take(&mut self.reports)
+        }
+        fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool {
+            let ok = status == WaitStatus::Exited(0);
+            let Some(service) = self.probes.iter().position(|&p| p == pid) else {
+                return false;
+            };
+            self.reports.push(Report::Probe { service, ok });
+            true
+        }
+        fn group_left(&self, group: i32) -> bool {
+            self.groups.contains(&group)
+        }
+    }
+
+    /// a and b, independent; c after both.
+    fn driver() -> Driver<Recorded> {
+        let list = Services {
+            grace_period: None,
+            services: vec![
+                service("a", &[], &[2]),
+                service("b", &[], &[2]),
+                service("c", &[0, 1], &[]),
+            ],
+        };
+        Driver {
+            fleet: Fleet::new(&list, true),
+            runtime: Recorded::default(),
+        }
+    }
+
+    /// The answers go back to the fleet in the order they came: the log
+    /// says a started before b, as the starts were asked.
+    #[test]
+    fn answers_reach_the_fleet_oldest_first_until_none_is_left() {
+        let t0 = Instant::now();
+        let mut driver = driver();
+        let mut verdicts = Vec::new();
+        verdicts.push(driver.fleet.on_time(t0, &mut driver.runtime));
+        driver.settle(t0, &mut verdicts);
+        assert_eq!(
+            driver.runtime.asked,
+            [
+                "start 0",
+                "start 1",
+                "note 0 started as 10",
+                "note 1 started as 11",
+                "start 2",
+                "note 2 started as 12",
+                "start main",
+            ]
+        );
+        assert!(verdicts.iter().all(|&v| v == Verdict::Nothing));
+        assert!(driver.fleet.all_ready());
+    }
+
+    /// During the stop a service is gone once its process group is: the
+    /// exit says what it left, a later look says when that is gone too.
+    #[test]
+    fn a_service_is_gone_once_its_group_is() {
+        let t0 = Instant::now();
+        let mut driver = driver();
+        let mut verdicts = Vec::new();
+        driver.fleet.on_time(t0, &mut driver.runtime);
+        driver.settle(t0, &mut verdicts);
+        driver.fleet.on_main_exit(t0, &mut driver.runtime);
+        let deadline = t0 + Duration::from_secs(9);
+        driver.fleet.begin_stop(t0, deadline, &mut driver.runtime);
+        driver.runtime.asked.clear();
+        driver.runtime.groups.push(12);
+        assert_eq!(
+            driver.on_exit(t0, 12, WaitStatus::Exited(0)),
+            Some(Verdict::Nothing)
+        );
+        assert_eq!(driver.runtime.asked, ["SIGTERM to -12 of 2"]);
+        assert_eq!(driver.fleet.view(2).state, State::Stopping);
+        assert_eq!(driver.after_reap(t0), Verdict::Nothing, "still there");
+        driver.runtime.groups.clear();
+        driver.runtime.asked.clear();
+        driver.after_reap(t0);
+        assert_eq!(
+            driver.runtime.asked,
+            ["SIGTERM to 11 of 1", "SIGTERM to 10 of 0"]
+        );
+        assert_eq!(
+            driver.on_exit(t0, 11, WaitStatus::Exited(0)),
+            Some(Verdict::Nothing)
+        );
+        assert_eq!(
+            driver.on_exit(t0, 10, WaitStatus::Exited(0)),
+            Some(Verdict::Down)
+        );
+        assert_eq!(driver.on_exit(t0, 99, WaitStatus::Exited(0)), None);
+    }
+
+    /// A probe's exit is its answer, not a service's exit.
+    #[test]
+    fn a_probe_s_exit_is_its_answer() {
+        let t0 = Instant::now();
+        let mut driver = driver();
+        driver.runtime.probes.push(77);
+        assert_eq!(
+            driver.on_exit(t0, 77, WaitStatus::Exited(0)),
+            Some(Verdict::Nothing)
+        );
+        assert_eq!(
+            driver.runtime.take_reports(),
+            [Report::Probe {
+                service: 0,
+                ok: true
+            }]
+        );
+    }
+
+    /// grace's environment, the service's on top, then what grace sets;
+    /// each name once, at its last value.
+    #[test]
+    fn a_service_s_environment_is_grace_s_with_its_own_on_top() {
+        let mut app = service("app", &[], &[]);
+        app.environment = vec![
+            ("PORT".into(), "8080".into()),
+            ("HOME".into(), "/app".into()),
+        ];
+        let inherited: Vec<Vec<u8>> = ["HOME=/root", "PATH=/bin", "=odd", "noequals", "PORT=1"]
+            .iter()
+            .map(|e| e.as_bytes().to_vec())
+            .collect();
+        let environment = service_environment(&inherited, &app, &[("NOTIFY_SOCKET", "/run/n")]);
+        let environment: Vec<&str> = environment
+            .iter()
+            .map(|e| core::str::from_utf8(e).unwrap())
+            .collect();
+        assert_eq!(
+            environment,
+            [
+                "PATH=/bin",
+                "PORT=8080",
+                "HOME=/app",
+                "GRACE_SERVICE=app",
+                "NOTIFY_SOCKET=/run/n"
+            ]
+        );
+    }
 
     /// `READY=1` as one whole line of a datagram, wherever it comes; no
     /// other value or spelling.

@@ -33,11 +33,11 @@ use crate::base::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, create_in, descriptor_limit, effective_uid, file_type, give_socket,
-    is_terminal, is_too_large, list_directory, list_directory_up_to, make_directories,
-    make_directory, may_execute, may_write, open_descriptors, open_directory, open_in, read_file,
-    read_head, read_link, read_up_to, rename, rename_in, set_mode, status_of, unlink, unlink_in,
-    write_all,
+    FileType, change_directory, create_in, current_directory, descriptor_limit, effective_uid,
+    file_type, give_socket, is_terminal, is_too_large, list_directory, list_directory_up_to,
+    make_directories, make_directory, may_execute, may_write, open_descriptors, open_directory,
+    open_in, read_file, read_head, read_link, read_up_to, rename, rename_in, set_mode, status_of,
+    unlink, unlink_in, write_all,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, find_byte, find_last_byte, pipe, poll, read_append, read_some,

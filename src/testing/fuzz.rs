@@ -68,6 +68,10 @@ impl Container for Anything {
         (name == "PATH").then(|| "/usr/bin:/bin".into())
     }
 
+    fn working_directory(&self) -> Result<String, Errno> {
+        Ok("/".into())
+    }
+
     fn descriptor_limit(&self) -> u64 {
         1024
     }
