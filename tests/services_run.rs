@@ -940,3 +940,68 @@ fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
     assert_eq!(exited[0]["signal"], "SIGKILL", "{log}");
     assert_eq!(exited[0]["exit_code"], serde_json::Value::Null, "{log}");
 }
+
+/// The deadline's record of services that got their stop signal from the
+/// services' stop and stayed: their stop_timeout (60 s) lies beyond the
+/// grace period, so the deadline kills them, and says that each was sent
+/// SIGTERM and what it does with it (the handler's probe logged the
+/// signal), not that it was never sent it.
+#[test]
+fn the_deadline_says_a_service_was_sent_its_stop_signal_and_handles_it() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n\
+         [service.handler]\ncommand = {handler}\nstop_timeout = \"60s\"\n\
+         [service.deaf]\ncommand = {deaf}\nstop_timeout = \"60s\"\n",
+        handler = probe_service(&dir, "handler", &["--handle", "15", "--exit-on", "10"]),
+        deaf = probe_service(&dir, "deaf", &["--ignore", "15", "--exit-on", "10"]),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    let handler = wait_ready(&dir, "handler");
+    let deaf = wait_ready(&dir, "deaf");
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    assert_eq!(signals_received(&dir, "handler"), vec![15], "{log}");
+    let kills = named(&log, "deadline_kill");
+    for (pid, service, disposition) in [
+        (handler, "handler", "handles SIGTERM"),
+        (deaf, "deaf", "ignores SIGTERM"),
+    ] {
+        let record = kills
+            .iter()
+            .find(|kill| kill["pid"] == pid)
+            .unwrap_or_else(|| panic!("{service} not killed at the deadline\n{log}"));
+        assert_eq!(record["signalled"], true, "{service}\n{log}");
+        assert_eq!(record["signal"], "SIGTERM", "{service}\n{log}");
+        assert_eq!(record["disposition"], disposition, "{service}\n{log}");
+        assert_eq!(record["service"], service, "{service}\n{log}");
+    }
+}
+
+/// The main command of a services container that ignores SIGTERM: the
+/// deadline says so, not that it was never sent it.
+#[test]
+fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n[service.db]\ncommand = {db}\n",
+        db = probe_service(&dir, "db", &[]),
+    );
+    let config = write_config(&dir, &text);
+    let main = probe_args(&dir, "main", &["--ignore", "15", "--exit-on", "10"]);
+    let main: Vec<&str> = main.iter().map(String::as_str).collect();
+    let mut grace = start(Mode::Pid1, &dir, &config, &main);
+    let pid = wait_ready(&dir, "main");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let log = grace.stderr();
+    let kills = named(&log, "deadline_kill");
+    let record = kills
+        .iter()
+        .find(|kill| kill["pid"] == pid)
+        .unwrap_or_else(|| panic!("{pid} not killed at the deadline\n{log}"));
+    assert_eq!(record["signalled"], true, "{log}");
+    assert_eq!(record["disposition"], "ignores SIGTERM", "{log}");
+}

@@ -93,8 +93,9 @@ fn descendants_of<T>(root: i32, all: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
 /// round finds nobody new, so processes forked mid-sweep are not missed.
 #[derive(Debug, Default)]
 pub struct Sweeper {
-    /// (pid, start time): a process's identity across pid reuse.
-    signalled: BTreeSet<(i32, u64)>,
+    /// Whom it signalled, by (pid, start time): a process's identity
+    /// across pid reuse.
+    sent: Sent,
 }
 
 impl Sweeper {
@@ -112,8 +113,7 @@ impl Sweeper {
         for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
-                let identity = (member.pid, member.start_time);
-                if self.signalled.contains(&identity) || member.state == 'Z' {
+                if self.sent.contains(member.pid, member.start_time) || member.state == 'Z' {
                     continue;
                 }
                 // A process that appeared under a parent this sweep has
@@ -124,7 +124,7 @@ impl Sweeper {
                     continue;
                 }
                 if signal_if_same(&member, signals) {
-                    self.signalled.insert(identity);
+                    self.sent.record(SentTo::of(&member), signals[0]);
                     signalled_now.insert(member.pid);
                     new += 1;
                 }
@@ -154,9 +154,103 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
         .all(|signal| pidfd.send_signal(signal.number()).is_ok())
 }
 
-/// Who a stop has signalled, so that a process that appears later gets the
-/// stop signal too, and a straggler at the deadline can be told truthfully
-/// whether it ever got one.
+/// What a stop sent to whom, in one place: the stop's own signalling
+/// (kill(-1), sweeps, newcomers, the main process) and the services' stop
+/// (each service's signal, to its process and then to its group) write
+/// here, and the deadline reads it to say truthfully whether, and with
+/// what, each straggler was signalled.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// Processes signalled one by one: (pid, start time) → the signal.
+    processes: BTreeMap<(i32, u64), Signal>,
+    /// Process groups signalled at once: (group, the namespace's last pid
+    /// just before, the signal). A member with a pid up to that one was
+    /// present, and got it.
+    groups: Vec<(i32, i32, Signal)>,
+    /// Every process with a pid up to this one, present when the last
+    /// kill(-1) went out, got this signal.
+    namespace: Option<(i32, Signal)>,
+}
+
+/// One signal sent, as `Sent` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentTo {
+    /// To one process, known by (pid, start time).
+    Process { pid: i32, start_time: u64 },
+    /// To a process group; `up_to`: the namespace's last pid just before.
+    Group { group: i32, up_to: i32 },
+}
+
+impl SentTo {
+    pub fn of(process: &Stat) -> Self {
+        SentTo::Process {
+            pid: process.pid,
+            start_time: process.start_time,
+        }
+    }
+}
+
+impl Sent {
+    pub fn record(&mut self, to: SentTo, signal: Signal) {
+        match to {
+            SentTo::Process { pid, start_time } => {
+                self.processes.insert((pid, start_time), signal);
+            }
+            SentTo::Group { group, up_to } => self.groups.push((group, up_to, signal)),
+        }
+    }
+
+    fn record_namespace(&mut self, up_to: i32, signal: Signal) {
+        let up_to = self
+            .namespace
+            .map_or(up_to, |(before, _)| before.max(up_to));
+        self.namespace = Some((up_to, signal));
+    }
+
+    /// The signal the stop sent `process`, if it sent one: the one sent to
+    /// it alone first, then its group's, then kill(-1)'s.
+    pub fn to(&self, process: &Stat) -> Option<Signal> {
+        if let Some(&signal) = self.processes.get(&(process.pid, process.start_time)) {
+            return Some(signal);
+        }
+        let group = self
+            .groups
+            .iter()
+            .rev()
+            .find(|&&(group, up_to, _)| group == process.pgrp && process.pid <= up_to);
+        if let Some(&(_, _, signal)) = group {
+            return Some(signal);
+        }
+        self.namespace
+            .filter(|&(up_to, _)| process.pid <= up_to)
+            .map(|(_, signal)| signal)
+    }
+
+    fn contains(&self, pid: i32, start_time: u64) -> bool {
+        self.processes.contains_key(&(pid, start_time))
+    }
+}
+
+/// Sends `signal` to `target` (a pid, or a negative process group), then
+/// SIGCONT so that a stopped process can act on it; returns what `Sent`
+/// must record, None when nothing was sent. The process is identified
+/// before the kill, when its pid still names it.
+pub fn send(target: i32, signal: Signal) -> Option<SentTo> {
+    let to = if target < 0 {
+        Some(SentTo::Group {
+            group: -target,
+            up_to: procfs::read_last_pid().unwrap_or(i32::MAX),
+        })
+    } else {
+        procfs::read_stat(target).ok().map(|stat| SentTo::of(&stat))
+    };
+    let sent = sys::kill(target, signal.number()).is_ok();
+    let _ = sys::kill(target, SIGCONT.number());
+    to.filter(|_| sent)
+}
+
+/// The stop's signalling: it reaches the scope's processes, records whom
+/// (in `Sent`), and gives the stop signal to processes that appear later.
 ///
 /// As PID 1, one kill(-1) reaches every process present (the kernel holds
 /// off forks while it runs), and pids grow: the namespace's last pid, read
@@ -165,13 +259,11 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 /// which costs nothing while no process is created. As a subreaper, every
 /// process is signalled one by one and remembered.
 #[derive(Debug)]
-pub struct Reach {
+pub struct Signalling {
     scope: Scope,
     own_pid: i32,
-    /// Every process with a pid up to this one, present when the last
-    /// kill(-1) went out, got the stop signal.
-    swept_up_to: Option<i32>,
-    /// Processes signalled one by one.
+    /// Processes signalled one by one, and in its `Sent`, everything the
+    /// stop sent.
     sweeper: Sweeper,
     /// The highest pid already looked at for newcomers (None: the
     /// namespace's last pid cannot be read, and newcomers are not sought).
@@ -187,12 +279,11 @@ pub struct Reach {
 /// the lists grow without bound.
 const MAX_PENDING: usize = 1024;
 
-impl Reach {
+impl Signalling {
     pub fn new(scope: Scope, own_pid: i32) -> Self {
-        Reach {
+        Signalling {
             scope,
             own_pid,
-            swept_up_to: None,
             sweeper: Sweeper::default(),
             frontier: None,
             unsettled: Vec::new(),
@@ -209,9 +300,9 @@ impl Reach {
         // or entered among them, so a second signal is all but impossible.
         let reached = procfs::read_last_pid();
         let result = signal_namespace(signal);
-        if reached.is_some() {
-            self.swept_up_to = self.swept_up_to.max(reached);
-            self.frontier = self.frontier.max(reached);
+        if let Some(reached) = reached {
+            self.sweeper.sent.record_namespace(reached, signal);
+            self.frontier = self.frontier.max(Some(reached));
         }
         result
     }
@@ -261,16 +352,18 @@ impl Reach {
         let Ok(members) = members(self.scope, self.own_pid, None) else {
             return 0;
         };
-        members
-            .iter()
-            .filter(|member| member.ppid == self.own_pid && member.state != 'Z')
-            .filter(|member| {
-                let identity = (member.pid, member.start_time);
-                !self.sweeper.signalled.contains(&identity)
-                    && signal_if_same(member, &[stop_signal, SIGCONT])
-                    && self.sweeper.signalled.insert(identity)
-            })
-            .count()
+        let mut found = 0;
+        for member in &members {
+            if member.ppid == self.own_pid
+                && member.state != 'Z'
+                && !self.sweeper.sent.contains(member.pid, member.start_time)
+                && signal_if_same(member, &[stop_signal, SIGCONT])
+            {
+                self.sweeper.sent.record(SentTo::of(member), stop_signal);
+                found += 1;
+            }
+        }
+        found
     }
 
     /// Signals `pid` if it is a newcomer nobody else will stop.
@@ -292,7 +385,7 @@ impl Reach {
         let Ok(stat) = procfs::read_stat(pid) else {
             return false;
         };
-        if stat.state == 'Z' || self.sweeper.signalled.contains(&(pid, stat.start_time)) {
+        if stat.state == 'Z' || self.sweeper.sent.contains(pid, stat.start_time) {
             return false;
         }
         // ppid 0: the parent lives outside the namespace (`docker exec`).
@@ -309,16 +402,18 @@ impl Reach {
         if stat.state == 'T' {
             let _ = pidfd.send_signal(SIGCONT.number());
         }
-        self.sweeper.signalled.insert((pid, stat.start_time));
+        self.sweeper.sent.record(SentTo::of(&stat), stop_signal);
         true
     }
 
-    /// Whether the stop sent its signal to this process.
-    pub fn reached(&self, stat: &Stat) -> bool {
-        self.sweeper
-            .signalled
-            .contains(&(stat.pid, stat.start_time))
-            || self.swept_up_to.is_some_and(|up_to| stat.pid <= up_to)
+    /// What the stop sent to whom.
+    pub fn sent(&self) -> &Sent {
+        &self.sweeper.sent
+    }
+
+    /// Records a signal sent elsewhere (the main process's, the services').
+    pub fn record(&mut self, to: SentTo, signal: Signal) {
+        self.sweeper.sent.record(to, signal);
     }
 }
 

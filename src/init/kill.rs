@@ -1,0 +1,377 @@
+//! Kill and name: SIGKILL for processes that outlived their time, and a
+//! log record for each, one bounded mechanism for the stop's deadline
+//! (everyone left in the stop's scope) and a service's `stop_timeout`
+//! (its process group).
+//!
+//! Who is about to die is read before the kill (after it they are gone):
+//! the command line, service and dispositions of the first
+//! `NAMED_KILLS`, and nothing more than a pid or a stat line of the rest.
+//! Nothing is written before the kill: at thousands of processes the log
+//! would hold it back. The records then say, for each, what the stop had
+//! sent it (from `scope::Sent`) and what it did with it.
+
+use crate::base::prelude::*;
+
+use crate::base::log;
+use crate::base::signals::{SIGKILL, Signal, SignalSet};
+use crate::init::scope::{self, Scope, Sent, Sweeper};
+use crate::process::procfs::{self, Dispositions, Stat};
+use crate::sys;
+
+/// How many killed processes are read in full and named one by one at
+/// the default log level; beyond that, one line counts the rest (`-v` and
+/// the JSON log list them all).
+pub const NAMED_KILLS: usize = 10;
+
+/// Whom a kill reaches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whom {
+    /// Every process of the stop's scope but grace (`own_pid`).
+    Scope { scope: Scope, own_pid: i32 },
+    /// One process group: a service's.
+    Group(i32),
+}
+
+/// Who is about to be killed: those the log names, read just before, and
+/// the rest, only listed.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    named: Vec<Straggler>,
+    unread: Vec<i32>,
+}
+
+/// One process about to be killed, as it was just before.
+#[derive(Debug, Clone)]
+pub struct Straggler {
+    pub stat: Stat,
+    pub dispositions: Dispositions,
+    /// Read for the first few only: the kill must not wait for thousands.
+    pub command: Option<String>,
+    /// The service it came from, where its environment says (read with
+    /// the command).
+    pub service: Option<String>,
+}
+
+/// Why processes are killed: which record the log gets.
+#[derive(Debug, Clone, Copy)]
+pub enum Why<'a> {
+    /// The stop's grace period is over.
+    Deadline { elapsed_ms: Option<u128> },
+    /// A service overran its `stop_timeout`.
+    StopTimeout { service: &'a str },
+}
+
+impl Snapshot {
+    /// Reads who `whom` holds, with their dispositions of `signals`. With
+    /// `lean`, as PID 1 at the default log level, only the first
+    /// `NAMED_KILLS` pids are read at all, since reading thousands of stat
+    /// files would hold back the kill by tens of milliseconds; otherwise
+    /// each is read once (its stat), and the first few in full.
+    pub fn take(whom: Whom, signals: SignalSet, lean: bool) -> Snapshot {
+        let mut snapshot = Snapshot::default();
+        if !procfs::shows_own_namespace() {
+            return snapshot;
+        }
+        // A real-time signal is not in stat's masks: then each named
+        // process's status is read as well.
+        let beyond_stat = signals.bits() & !procfs::STAT_SIGNALS != 0;
+        let members: Vec<(Stat, Dispositions)> = match whom {
+            Whom::Scope { scope, own_pid } if !lean || scope == Scope::Descendants => {
+                scope::members_with_dispositions(scope, own_pid).unwrap_or_default()
+            }
+            Whom::Scope { own_pid, .. } => {
+                let pids = procfs::list_pids().unwrap_or_default();
+                let mut members = Vec::new();
+                for pid in pids.into_iter().filter(|&pid| pid != own_pid) {
+                    if members.len() >= NAMED_KILLS {
+                        snapshot.unread.push(pid);
+                    } else if let Ok(member) = procfs::read_stat_and_dispositions(pid)
+                        && member.0.state != 'Z'
+                    {
+                        members.push(member);
+                    }
+                }
+                members
+            }
+            Whom::Group(group) => procfs::list_pids()
+                .unwrap_or_default()
+                .into_iter()
+                .filter_map(|pid| procfs::read_stat_and_dispositions(pid).ok())
+                .filter(|(stat, _)| stat.pgrp == group)
+                .collect(),
+        };
+        snapshot.named = members
+            .into_iter()
+            .filter(|(stat, _)| stat.state != 'Z')
+            .enumerate()
+            .map(|(index, (stat, dispositions))| {
+                let full = index < NAMED_KILLS;
+                Straggler {
+                    command: full.then(|| procfs::read_command(stat.pid, &stat.comm)),
+                    service: full.then(|| procfs::read_service(stat.pid)).flatten(),
+                    dispositions: if full && beyond_stat {
+                        procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
+                    } else {
+                        dispositions
+                    },
+                    stat,
+                }
+            })
+            .collect();
+        snapshot
+    }
+
+    /// How many it holds.
+    pub fn len(&self) -> usize {
+        self.named.len() + self.unread.len()
+    }
+}
+
+/// SIGKILL to everyone `whom` holds: one kill(-1) or kill(-group), or as a
+/// subreaper a pidfd sweep of the descendants.
+pub fn kill(whom: Whom) {
+    match whom {
+        Whom::Scope {
+            scope: Scope::Namespace,
+            ..
+        } => {
+            let _ = scope::signal_namespace(SIGKILL);
+        }
+        Whom::Scope { scope, own_pid } => {
+            let _ = Sweeper::default().sweep(scope, own_pid, None, &[SIGKILL]);
+        }
+        Whom::Group(group) => {
+            let _ = sys::kill(-group, SIGKILL.number());
+        }
+    }
+}
+
+/// One killed process as its log record says it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Killed {
+    pub pid: i32,
+    pub command: String,
+    pub state: char,
+    /// The signal it was sent, or was due.
+    pub signal: Signal,
+    /// Whether it was sent `signal`; None where that is not known.
+    pub signalled: Option<bool>,
+    /// What it does with `signal`, or that it never got it.
+    pub disposition: String,
+    pub service: Option<String>,
+}
+
+impl Killed {
+    /// `straggler`, which was due `due` and was sent `sent` (None: nothing;
+    /// `known` false: nobody recorded it).
+    pub fn of(straggler: &Straggler, due: Signal, sent: Option<Signal>, known: bool) -> Killed {
+        let stat = &straggler.stat;
+        let signal = sent.unwrap_or(due);
+        let disposition = if sent.is_some() || !known {
+            straggler.dispositions.of(signal).describe(signal)
+        } else {
+            format!("never sent {signal}")
+        };
+        Killed {
+            pid: stat.pid,
+            command: straggler
+                .command
+                .clone()
+                .unwrap_or_else(|| format!("[{}]", stat.comm)),
+            state: stat.state,
+            signal,
+            signalled: known.then_some(sent.is_some()),
+            disposition,
+            service: straggler.service.clone(),
+        }
+    }
+}
+
+/// The log's record of each killed process: the first `NAMED_KILLS` as
+/// warnings, the rest with `-v` (always in the JSON log's count).
+/// `due`: the signal each was due; `sent`: what the stop sent, where it is
+/// known. Returns (pid, command name) of each, for the summary.
+pub fn name(
+    snapshot: &Snapshot,
+    why: Why<'_>,
+    due: impl Fn(&Stat) -> Signal,
+    sent: Option<&Sent>,
+) -> Vec<(i32, String)> {
+    let mut killed = Vec::with_capacity(snapshot.len());
+    for (index, straggler) in snapshot.named.iter().enumerate() {
+        let stat = &straggler.stat;
+        let level = if index < NAMED_KILLS {
+            log::Level::Warn
+        } else {
+            log::Level::Info
+        };
+        if log::enabled(level) {
+            let record = Killed::of(
+                straggler,
+                due(stat),
+                sent.and_then(|sent| sent.to(stat)),
+                sent.is_some(),
+            );
+            write(level, &record, why);
+        }
+        killed.push((stat.pid, stat.comm.clone()));
+    }
+    killed.extend(snapshot.unread.iter().map(|&pid| (pid, String::new())));
+    let unnamed = snapshot.len().saturating_sub(NAMED_KILLS);
+    if unnamed > 0 && !log::enabled(log::Level::Info) {
+        let (event, who) = match why {
+            Why::Deadline { .. } => ("deadline_kill_more", "deadline".to_string()),
+            Why::StopTimeout { service } => (
+                "service_kill_more",
+                format!("stop_timeout of service {service}"),
+            ),
+        };
+        log::write(
+            log::Level::Warn,
+            event,
+            &[("processes", log::ToValue::to_value(&unnamed))],
+            format_args!("{who}: killed {unnamed} more processes (-v names each)"),
+        );
+    }
+    killed
+}
+
+fn write(level: log::Level, record: &Killed, why: Why<'_>) {
+    let Killed {
+        pid,
+        command,
+        state,
+        signal,
+        signalled,
+        disposition,
+        service,
+    } = record;
+    let mut fields = vec![
+        ("pid", log::ToValue::to_value(pid)),
+        ("command", log::ToValue::to_value(command)),
+        ("state", log::ToValue::to_value(&state.to_string())),
+        ("signal", log::ToValue::to_value(signal)),
+    ];
+    if let Some(signalled) = signalled {
+        fields.push(("signalled", log::ToValue::to_value(signalled)));
+    }
+    fields.push(("disposition", log::ToValue::to_value(disposition)));
+    match why {
+        Why::Deadline { elapsed_ms } => {
+            fields.push(("service", log::ToValue::to_value(service)));
+            fields.push(("elapsed_ms", log::ToValue::to_value(&elapsed_ms)));
+            let of_service = service
+                .as_ref()
+                .map(|name| format!(" of service {name}"))
+                .unwrap_or_default();
+            log::write(
+                level,
+                "deadline_kill",
+                &fields,
+                format_args!(
+                    "deadline: killed {pid} ({command}){of_service}: state {state}, {disposition}"
+                ),
+            );
+        }
+        Why::StopTimeout { service } => {
+            fields.push(("service", log::ToValue::to_value(service)));
+            log::write(
+                level,
+                "service_kill",
+                &fields,
+                format_args!(
+                    "stop_timeout of service {service}: killed {pid} ({command}): state {state}, {disposition}"
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::signals::{SIGINT, SIGTERM};
+    use crate::init::scope::SentTo;
+
+    fn straggler(pid: i32, caught: u64, ignored: u64) -> Straggler {
+        Straggler {
+            stat: Stat {
+                pid,
+                comm: "probe".to_string(),
+                state: 'S',
+                ppid: 1,
+                pgrp: pid,
+                session: pid,
+                start_time: 1000 + pid as u64,
+            },
+            dispositions: Dispositions {
+                blocked: 0,
+                ignored,
+                caught,
+            },
+            command: Some(format!("probe {pid}")),
+            service: None,
+        }
+    }
+
+    const TERM: u64 = 1 << 14;
+    const INT: u64 = 1 << 1;
+
+    #[test]
+    fn a_killed_process_is_said_to_do_what_it_does_with_what_it_was_sent() {
+        let handler = straggler(5, TERM | INT, 0);
+        let record = Killed::of(&handler, SIGTERM, Some(SIGINT), true);
+        assert_eq!(record.signal, SIGINT, "the signal it was sent");
+        assert_eq!(record.signalled, Some(true));
+        assert_eq!(record.disposition, "handles SIGINT");
+
+        let ignorer = straggler(6, 0, TERM);
+        let record = Killed::of(&ignorer, SIGTERM, Some(SIGTERM), true);
+        assert_eq!(record.disposition, "ignores SIGTERM");
+
+        let record = Killed::of(&ignorer, SIGTERM, None, true);
+        assert_eq!(record.signalled, Some(false));
+        assert_eq!(record.disposition, "never sent SIGTERM");
+
+        // Without a record, no claim either way.
+        let record = Killed::of(&ignorer, SIGTERM, None, false);
+        assert_eq!(record.signalled, None);
+        assert_eq!(record.disposition, "ignores SIGTERM");
+        assert_eq!(record.command, "probe 6");
+    }
+
+    #[test]
+    fn what_was_sent_is_found_by_process_then_group_then_namespace() {
+        let mut sent = Sent::default();
+        let one = straggler(10, 0, 0).stat;
+        let member = Stat {
+            pid: 12,
+            pgrp: 10,
+            ..straggler(12, 0, 0).stat
+        };
+        let later = Stat {
+            pid: 40,
+            pgrp: 10,
+            ..straggler(40, 0, 0).stat
+        };
+        assert_eq!(sent.to(&one), None);
+        sent.record(SentTo::of(&one), SIGINT);
+        sent.record(
+            SentTo::Group {
+                group: 10,
+                up_to: 30,
+            },
+            SIGTERM,
+        );
+        assert_eq!(sent.to(&one), Some(SIGINT));
+        assert_eq!(sent.to(&member), Some(SIGTERM));
+        assert_eq!(sent.to(&later), None, "created after the group's signal");
+        // The same pid, another process: not the one signalled.
+        let reused = Stat {
+            start_time: 1,
+            pgrp: 99,
+            ..one.clone()
+        };
+        assert_eq!(sent.to(&reused), None);
+    }
+}
