@@ -1005,3 +1005,37 @@ fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
     assert_eq!(record["signalled"], true, "{log}");
     assert_eq!(record["disposition"], "ignores SIGTERM", "{log}");
 }
+
+/// A service's stop_timeout kill names each of its processes as the
+/// deadline does, with what it does with the service's stop signal; the
+/// JSON log lists them all.
+#[test]
+fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
+    let dir = TempDir::new();
+    let started = dir.join("started");
+    // Ignored signals stay ignored across fork and exec: all 15 ignore TERM.
+    let script = format!(
+        "trap '' TERM; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do sleep 1000 & done; \
+         touch {}; exec sleep 1000",
+        started.display()
+    );
+    let text = format!(
+        "grace_period = \"30s\"\n\
+         [service.crowd]\ncommand = {crowd}\nstop_timeout = \"1s\"\n",
+        crowd = sh(&script),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_until("the crowd started", || started.exists());
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    let kills = named(&log, "service_kill");
+    assert_eq!(kills.len(), 15, "{log}");
+    for kill in &kills {
+        assert_eq!(kill["service"], "crowd", "{log}");
+        assert_eq!(kill["signal"], "SIGTERM", "{log}");
+        assert_eq!(kill["disposition"], "ignores SIGTERM", "{log}");
+    }
+    assert!(named(&log, "deadline_kill").is_empty(), "{log}");
+}
