@@ -9,6 +9,12 @@
 //! The loop turns what the kernel reports into events: `policy` says what a
 //! signal means, `shutdown` decides what a stop does next, and `edge`
 //! carries it out on the processes.
+//!
+//! This is the one wait while grace runs. Two bounded waits come after it,
+//! each once the loop's events no longer matter, each said in its module:
+//! the deadline's, between its SIGKILL and naming the killed
+//! (`edge::deadline`, at most a second), and the services' last output
+//! lines at exit (`services::output`, `finish`).
 
 use core::time::Duration;
 
