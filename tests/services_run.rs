@@ -1007,8 +1007,10 @@ fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
 }
 
 /// A service's stop_timeout kill names each of its processes as the
-/// deadline does, with what it does with the service's stop signal; the
-/// JSON log lists them all.
+/// deadline does: the JSON log lists them all, and says truthfully that
+/// the services' stop sent SIGTERM to the service's process, which
+/// ignores it, and not to the others of its group (they would have had it
+/// once that process was gone).
 #[test]
 fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
     let dir = TempDir::new();
@@ -1030,12 +1032,20 @@ fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
     grace.signal(libc::SIGTERM);
     grace.wait();
     let log = grace.stderr();
+    let leader = named(&log, "service_started")[0]["pid"].clone();
     let kills = named(&log, "service_kill");
     assert_eq!(kills.len(), 15, "{log}");
     for kill in &kills {
         assert_eq!(kill["service"], "crowd", "{log}");
         assert_eq!(kill["signal"], "SIGTERM", "{log}");
-        assert_eq!(kill["disposition"], "ignores SIGTERM", "{log}");
+        let (signalled, disposition) = if kill["pid"] == leader {
+            (true, "ignores SIGTERM")
+        } else {
+            (false, "never sent SIGTERM")
+        };
+        assert_eq!(kill["signalled"], signalled, "{log}");
+        assert_eq!(kill["disposition"], disposition, "{log}");
     }
+    assert!(kills.iter().any(|kill| kill["pid"] == leader), "{log}");
     assert!(named(&log, "deadline_kill").is_empty(), "{log}");
 }

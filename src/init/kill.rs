@@ -11,6 +11,7 @@
 //! sent it (from `scope::Sent`) and what it did with it.
 
 use crate::base::prelude::*;
+use alloc::borrow::Cow;
 
 use crate::base::log;
 use crate::base::signals::{SIGKILL, Signal, SignalSet};
@@ -76,29 +77,33 @@ impl Snapshot {
         // process's status is read as well.
         let beyond_stat = signals.bits() & !procfs::STAT_SIGNALS != 0;
         let members: Vec<(Stat, Dispositions)> = match whom {
-            Whom::Scope { scope, own_pid } if !lean || scope == Scope::Descendants => {
-                scope::members_with_dispositions(scope, own_pid).unwrap_or_default()
-            }
-            Whom::Scope { own_pid, .. } => {
-                let pids = procfs::list_pids().unwrap_or_default();
+            Whom::Scope {
+                scope: Scope::Descendants,
+                own_pid,
+            } => scope::members_with_dispositions(Scope::Descendants, own_pid).unwrap_or_default(),
+            _ => {
+                let (own_pid, group) = match whom {
+                    Whom::Scope { own_pid, .. } => (own_pid, None),
+                    Whom::Group(group) => (0, Some(group)),
+                };
                 let mut members = Vec::new();
-                for pid in pids.into_iter().filter(|&pid| pid != own_pid) {
-                    if members.len() >= NAMED_KILLS {
+                for pid in procfs::list_pids().unwrap_or_default() {
+                    if pid == own_pid {
+                        continue;
+                    }
+                    if lean && members.len() >= NAMED_KILLS {
                         snapshot.unread.push(pid);
-                    } else if let Ok(member) = procfs::read_stat_and_dispositions(pid)
-                        && member.0.state != 'Z'
-                    {
+                        continue;
+                    }
+                    let Ok(member) = procfs::read_stat_and_dispositions(pid) else {
+                        continue;
+                    };
+                    if member.0.state != 'Z' && group.is_none_or(|group| member.0.pgrp == group) {
                         members.push(member);
                     }
                 }
                 members
             }
-            Whom::Group(group) => procfs::list_pids()
-                .unwrap_or_default()
-                .into_iter()
-                .filter_map(|pid| procfs::read_stat_and_dispositions(pid).ok())
-                .filter(|(stat, _)| stat.pgrp == group)
-                .collect(),
         };
         snapshot.named = members
             .into_iter()
@@ -148,55 +153,64 @@ pub fn kill(whom: Whom) {
 
 /// One killed process as its log record says it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Killed {
+pub struct Killed<'a> {
     pub pid: i32,
-    pub command: String,
+    pub command: Cow<'a, str>,
     pub state: char,
     /// The signal it was sent, or was due.
     pub signal: Signal,
-    /// Whether it was sent `signal`; None where that is not known.
-    pub signalled: Option<bool>,
+    /// Whether it was sent `signal`.
+    pub signalled: bool,
     /// What it does with `signal`, or that it never got it.
     pub disposition: String,
-    pub service: Option<String>,
+    pub service: Option<&'a str>,
 }
 
-impl Killed {
-    /// `straggler`, which was due `due` and was sent `sent` (None: nothing;
-    /// `known` false: nobody recorded it).
-    pub fn of(straggler: &Straggler, due: Signal, sent: Option<Signal>, known: bool) -> Killed {
+impl Killed<'_> {
+    /// `straggler`, which was due `due` and was sent `sent` (None: nothing).
+    pub fn of(straggler: &Straggler, due: Signal, sent: Option<Signal>) -> Killed<'_> {
         let stat = &straggler.stat;
         let signal = sent.unwrap_or(due);
-        let disposition = if sent.is_some() || !known {
+        let disposition = if sent.is_some() {
             straggler.dispositions.of(signal).describe(signal)
         } else {
             format!("never sent {signal}")
         };
         Killed {
             pid: stat.pid,
-            command: straggler
-                .command
-                .clone()
-                .unwrap_or_else(|| format!("[{}]", stat.comm)),
+            command: match &straggler.command {
+                Some(command) => Cow::Borrowed(command),
+                None => Cow::Owned(format!("[{}]", stat.comm)),
+            },
             state: stat.state,
             signal,
-            signalled: known.then_some(sent.is_some()),
+            signalled: sent.is_some(),
             disposition,
-            service: straggler.service.clone(),
+            service: straggler.service.as_deref(),
         }
     }
 }
 
 /// The log's record of each killed process: the first `NAMED_KILLS` as
 /// warnings, the rest with `-v` (always in the JSON log's count).
-/// `due`: the signal each was due; `sent`: what the stop sent, where it is
-/// known. Returns (pid, command name) of each, for the summary.
+/// `due`: the signal each was due, but the main process (pid, signal) its
+/// own; `sent`: what the stop sent. Returns (pid, command name) of each,
+/// for the summary.
 pub fn name(
     snapshot: &Snapshot,
     why: Why<'_>,
-    due: impl Fn(&Stat) -> Signal,
-    sent: Option<&Sent>,
+    due: Signal,
+    main: Option<(i32, Signal)>,
+    sent: &Sent,
 ) -> Vec<(i32, String)> {
+    let (event, lead, lead_name) = match why {
+        Why::Deadline { .. } => ("deadline_kill", "deadline", ""),
+        Why::StopTimeout { service } => ("service_kill", "stop_timeout of service ", service),
+    };
+    let elapsed_ms = match why {
+        Why::Deadline { elapsed_ms } => elapsed_ms,
+        Why::StopTimeout { .. } => None,
+    };
     let mut killed = Vec::with_capacity(snapshot.len());
     for (index, straggler) in snapshot.named.iter().enumerate() {
         let stat = &straggler.stat;
@@ -206,85 +220,65 @@ pub fn name(
             log::Level::Info
         };
         if log::enabled(level) {
-            let record = Killed::of(
-                straggler,
-                due(stat),
-                sent.and_then(|sent| sent.to(stat)),
-                sent.is_some(),
+            let due = match main {
+                Some((pid, signal)) if pid == stat.pid => signal,
+                _ => due,
+            };
+            let record = Killed::of(straggler, due, sent.to(stat));
+            // A deadline's record says whose service a process came from;
+            // a service's kill says it first.
+            let (of, of_name) = match (why, record.service) {
+                (Why::Deadline { .. }, Some(service)) => (" of service ", service),
+                _ => ("", ""),
+            };
+            let service = match why {
+                Why::Deadline { .. } => record.service,
+                Why::StopTimeout { service } => Some(service),
+            };
+            let Killed {
+                pid,
+                command,
+                state,
+                signal,
+                signalled,
+                disposition,
+                ..
+            } = &record;
+            log::write(
+                level,
+                event,
+                &[
+                    ("pid", log::ToValue::to_value(pid)),
+                    ("command", log::ToValue::to_value(&**command)),
+                    ("state", log::ToValue::to_value(&state.to_string())),
+                    ("signal", log::ToValue::to_value(signal)),
+                    ("signalled", log::ToValue::to_value(signalled)),
+                    ("disposition", log::ToValue::to_value(disposition)),
+                    ("service", log::ToValue::to_value(&service)),
+                    ("elapsed_ms", log::ToValue::to_value(&elapsed_ms)),
+                ],
+                format_args!(
+                    "{lead}{lead_name}: killed {pid} ({command}){of}{of_name}: state {state}, {disposition}"
+                ),
             );
-            write(level, &record, why);
         }
         killed.push((stat.pid, stat.comm.clone()));
     }
     killed.extend(snapshot.unread.iter().map(|&pid| (pid, String::new())));
     let unnamed = snapshot.len().saturating_sub(NAMED_KILLS);
     if unnamed > 0 && !log::enabled(log::Level::Info) {
-        let (event, who) = match why {
-            Why::Deadline { .. } => ("deadline_kill_more", "deadline".to_string()),
-            Why::StopTimeout { service } => (
-                "service_kill_more",
-                format!("stop_timeout of service {service}"),
-            ),
-        };
         log::write(
             log::Level::Warn,
-            event,
+            if event == "deadline_kill" {
+                "deadline_kill_more"
+            } else {
+                "service_kill_more"
+            },
             &[("processes", log::ToValue::to_value(&unnamed))],
-            format_args!("{who}: killed {unnamed} more processes (-v names each)"),
+            format_args!("{lead}{lead_name}: killed {unnamed} more processes (-v names each)"),
         );
     }
     killed
-}
-
-fn write(level: log::Level, record: &Killed, why: Why<'_>) {
-    let Killed {
-        pid,
-        command,
-        state,
-        signal,
-        signalled,
-        disposition,
-        service,
-    } = record;
-    let mut fields = vec![
-        ("pid", log::ToValue::to_value(pid)),
-        ("command", log::ToValue::to_value(command)),
-        ("state", log::ToValue::to_value(&state.to_string())),
-        ("signal", log::ToValue::to_value(signal)),
-    ];
-    if let Some(signalled) = signalled {
-        fields.push(("signalled", log::ToValue::to_value(signalled)));
-    }
-    fields.push(("disposition", log::ToValue::to_value(disposition)));
-    match why {
-        Why::Deadline { elapsed_ms } => {
-            fields.push(("service", log::ToValue::to_value(service)));
-            fields.push(("elapsed_ms", log::ToValue::to_value(&elapsed_ms)));
-            let of_service = service
-                .as_ref()
-                .map(|name| format!(" of service {name}"))
-                .unwrap_or_default();
-            log::write(
-                level,
-                "deadline_kill",
-                &fields,
-                format_args!(
-                    "deadline: killed {pid} ({command}){of_service}: state {state}, {disposition}"
-                ),
-            );
-        }
-        Why::StopTimeout { service } => {
-            fields.push(("service", log::ToValue::to_value(service)));
-            log::write(
-                level,
-                "service_kill",
-                &fields,
-                format_args!(
-                    "stop_timeout of service {service}: killed {pid} ({command}): state {state}, {disposition}"
-                ),
-            );
-        }
-    }
 }
 
 #[cfg(test)]
@@ -320,24 +314,25 @@ mod tests {
     #[test]
     fn a_killed_process_is_said_to_do_what_it_does_with_what_it_was_sent() {
         let handler = straggler(5, TERM | INT, 0);
-        let record = Killed::of(&handler, SIGTERM, Some(SIGINT), true);
+        let record = Killed::of(&handler, SIGTERM, Some(SIGINT));
         assert_eq!(record.signal, SIGINT, "the signal it was sent");
-        assert_eq!(record.signalled, Some(true));
+        assert!(record.signalled);
         assert_eq!(record.disposition, "handles SIGINT");
 
         let ignorer = straggler(6, 0, TERM);
-        let record = Killed::of(&ignorer, SIGTERM, Some(SIGTERM), true);
-        assert_eq!(record.disposition, "ignores SIGTERM");
-
-        let record = Killed::of(&ignorer, SIGTERM, None, true);
-        assert_eq!(record.signalled, Some(false));
-        assert_eq!(record.disposition, "never sent SIGTERM");
-
-        // Without a record, no claim either way.
-        let record = Killed::of(&ignorer, SIGTERM, None, false);
-        assert_eq!(record.signalled, None);
+        let record = Killed::of(&ignorer, SIGTERM, Some(SIGTERM));
         assert_eq!(record.disposition, "ignores SIGTERM");
         assert_eq!(record.command, "probe 6");
+
+        let record = Killed::of(&ignorer, SIGTERM, None);
+        assert!(!record.signalled);
+        assert_eq!(record.disposition, "never sent SIGTERM");
+        // Beyond the first few, the kernel's name only.
+        let unread = Straggler {
+            command: None,
+            ..ignorer
+        };
+        assert_eq!(Killed::of(&unread, SIGTERM, None).command, "[probe]");
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl Sweeper {
                     continue;
                 }
                 if signal_if_same(&member, signals) {
-                    self.sent.record(SentTo::of(&member), signals[0]);
+                    self.sent.record_swept(&member, signals[0]);
                     signalled_now.insert(member.pid);
                     new += 1;
                 }
@@ -156,13 +156,18 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 
 /// What a stop sent to whom, in one place: the stop's own signalling
 /// (kill(-1), sweeps, newcomers, the main process) and the services' stop
-/// (each service's signal, to its process and then to its group) write
-/// here, and the deadline reads it to say truthfully whether, and with
-/// what, each straggler was signalled.
+/// (each service's signal, to its process and then to its group; taken
+/// in with `absorb`) write here, and the deadline reads it to say
+/// truthfully whether, and with what, each straggler was signalled.
 #[derive(Debug, Default)]
 pub struct Sent {
-    /// Processes signalled one by one: (pid, start time) → the signal.
-    processes: BTreeMap<(i32, u64), Signal>,
+    /// Processes a sweep or catch-up signalled, by (pid, start time): a
+    /// process's identity across pid reuse. All got `swept_with`.
+    swept: BTreeSet<(i32, u64)>,
+    swept_with: Option<Signal>,
+    /// The few processes signalled on their own: the main process, the
+    /// services'. (pid, start time, signal).
+    processes: Vec<(i32, u64, Signal)>,
     /// Process groups signalled at once: (group, the namespace's last pid
     /// just before, the signal). A member with a pid up to that one was
     /// present, and got it.
@@ -193,11 +198,20 @@ impl SentTo {
 impl Sent {
     pub fn record(&mut self, to: SentTo, signal: Signal) {
         match to {
-            SentTo::Process { pid, start_time } => {
-                self.processes.insert((pid, start_time), signal);
-            }
+            SentTo::Process { pid, start_time } => self.processes.push((pid, start_time, signal)),
             SentTo::Group { group, up_to } => self.groups.push((group, up_to, signal)),
         }
+    }
+
+    /// What `other` recorded, recorded here too.
+    pub fn absorb(&mut self, other: &mut Sent) {
+        self.processes.append(&mut other.processes);
+        self.groups.append(&mut other.groups);
+    }
+
+    fn record_swept(&mut self, process: &Stat, signal: Signal) {
+        self.swept.insert((process.pid, process.start_time));
+        self.swept_with = Some(signal);
     }
 
     fn record_namespace(&mut self, up_to: i32, signal: Signal) {
@@ -207,27 +221,36 @@ impl Sent {
         self.namespace = Some((up_to, signal));
     }
 
-    /// The signal the stop sent `process`, if it sent one: the one sent to
+    /// The signal the stop sent `process`, if it sent one: the last sent to
     /// it alone first, then its group's, then kill(-1)'s.
     pub fn to(&self, process: &Stat) -> Option<Signal> {
-        if let Some(&signal) = self.processes.get(&(process.pid, process.start_time)) {
-            return Some(signal);
-        }
-        let group = self
-            .groups
+        let alone = self
+            .processes
             .iter()
             .rev()
-            .find(|&&(group, up_to, _)| group == process.pgrp && process.pid <= up_to);
-        if let Some(&(_, _, signal)) = group {
-            return Some(signal);
-        }
-        self.namespace
-            .filter(|&(up_to, _)| process.pid <= up_to)
-            .map(|(_, signal)| signal)
+            .find(|&&(pid, start_time, _)| pid == process.pid && start_time == process.start_time)
+            .map(|&(_, _, signal)| signal);
+        let swept = || {
+            self.swept_with
+                .filter(|_| self.contains(process.pid, process.start_time))
+        };
+        let group = || {
+            self.groups
+                .iter()
+                .rev()
+                .find(|&&(group, up_to, _)| group == process.pgrp && process.pid <= up_to)
+                .map(|&(_, _, signal)| signal)
+        };
+        let namespace = || {
+            self.namespace
+                .filter(|&(up_to, _)| process.pid <= up_to)
+                .map(|(_, signal)| signal)
+        };
+        alone.or_else(swept).or_else(group).or_else(namespace)
     }
 
     fn contains(&self, pid: i32, start_time: u64) -> bool {
-        self.processes.contains_key(&(pid, start_time))
+        self.swept.contains(&(pid, start_time))
     }
 }
 
@@ -359,7 +382,7 @@ impl Signalling {
                 && !self.sweeper.sent.contains(member.pid, member.start_time)
                 && signal_if_same(member, &[stop_signal, SIGCONT])
             {
-                self.sweeper.sent.record(SentTo::of(member), stop_signal);
+                self.sweeper.sent.record_swept(member, stop_signal);
                 found += 1;
             }
         }
@@ -402,7 +425,7 @@ impl Signalling {
         if stat.state == 'T' {
             let _ = pidfd.send_signal(SIGCONT.number());
         }
-        self.sweeper.sent.record(SentTo::of(&stat), stop_signal);
+        self.sweeper.sent.record_swept(&stat, stop_signal);
         true
     }
 
@@ -411,9 +434,14 @@ impl Signalling {
         &self.sweeper.sent
     }
 
-    /// Records a signal sent elsewhere (the main process's, the services').
+    /// Records a signal sent elsewhere (the main process's).
     pub fn record(&mut self, to: SentTo, signal: Signal) {
         self.sweeper.sent.record(to, signal);
+    }
+
+    /// Takes in what the services' stop recorded.
+    pub fn absorb(&mut self, other: &mut Sent) {
+        self.sweeper.sent.absorb(other);
     }
 }
 

@@ -79,9 +79,7 @@ impl StopEffects for StopWithServices<'_, '_> {
         // What the services' stop sent goes on the record the deadline
         // reads.
         if let Some(running) = self.services {
-            for (to, signal) in running.hands.sent.drain(..) {
-                self.edge.record_sent(to, signal);
-            }
+            self.edge.absorb_sent(&mut running.hands.sent);
         }
         self.edge.kill_stragglers(main_signal)
     }
@@ -280,10 +278,13 @@ impl<'a> Supervisor<'a> {
     /// The services' running processes, which forwarded signals reach
     /// beside the main process.
     fn service_pids(&self) -> Vec<i32> {
-        self.services
-            .as_ref()
-            .map(|running| running.fleet.running().map(|(_, pid)| pid).collect())
-            .unwrap_or_default()
+        let mut pids = Vec::new();
+        if let Some(running) = &self.services {
+            for (_, pid) in running.fleet.running() {
+                pids.push(pid);
+            }
+        }
+        pids
     }
 
     fn on_signal(&mut self, received: ReceivedSignal) -> sys::Result<()> {

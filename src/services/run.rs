@@ -15,7 +15,7 @@ use super::status::{Publisher, ServiceStatus};
 use crate::base::signals::{SIGKILL, Signal, SignalSet};
 use crate::cli::Config;
 use crate::init::kill;
-use crate::init::scope::{self, SentTo};
+use crate::init::scope::{self, Sent};
 use crate::process::procfs;
 use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
@@ -71,9 +71,9 @@ pub struct Runtime<'a> {
     pub events: Vec<Event>,
     /// The main command, once started.
     pub main: Option<Started>,
-    /// What the services' stop sent to whom, until the stop's record
-    /// (`scope::Sent`) takes it.
-    pub sent: Vec<(SentTo, Signal)>,
+    /// What the services' stop sent to whom, which the stop's record
+    /// takes in before the deadline reads it.
+    pub sent: Sent,
     /// For probes: their output goes nowhere.
     null: Option<Fd>,
     /// The services' stdout and stderr, a line at a time, on grace's.
@@ -130,7 +130,7 @@ impl<'a> Runtime<'a> {
             watches: services.services.iter().map(|_| Watch::Nothing).collect(),
             events: Vec::new(),
             main: None,
-            sent: Vec::new(),
+            sent: Sent::default(),
             null: None,
             output: Output::new(config.log_format),
             publisher: Publisher::new(run_dir, runtime_dir.as_deref()),
@@ -557,7 +557,7 @@ impl Hands for Runtime<'_> {
 
     fn signal(&mut self, _service: usize, pid: i32, signal: Signal) {
         if let Some(to) = scope::send(pid, signal) {
-            self.sent.push((to, signal));
+            self.sent.record(to, signal);
         }
     }
 
@@ -570,7 +570,7 @@ impl Hands for Runtime<'_> {
         let why = kill::Why::StopTimeout {
             service: &service.name,
         };
-        kill::name(&snapshot, why, |_| service.stop_signal, None);
+        kill::name(&snapshot, why, service.stop_signal, None, &self.sent);
     }
 
     fn group_alive(&mut self, group: i32) -> bool {

@@ -60,20 +60,13 @@ impl Edge<'_> {
         );
         kill::kill(self.whom());
         self.wait_after_kill()?;
-        let main_pid = self.main_pid;
-        // What each was due: the main process what grace received, the
-        // others the stop signal. What each was sent, the record says.
-        let due = |stat: &procfs::Stat| {
-            if stat.pid == main_pid {
-                main_signal
-            } else {
-                stop_signal
-            }
-        };
         let why = Why::Deadline {
             elapsed_ms: self.elapsed_ms(),
         };
-        let killed = kill::name(&snapshot, why, due, Some(self.signalling.sent()));
+        // What each was due: the main process what grace received, the
+        // others the stop signal. What each was sent, the record says.
+        let main = Some((self.main_pid, main_signal));
+        let killed = kill::name(&snapshot, why, stop_signal, main, self.signalling.sent());
         self.killed_at_deadline.extend(killed);
         Ok(())
     }

@@ -23,7 +23,7 @@ use crate::base::prelude::*;
 use crate::base::signals::{SIGCONT, SIGKILL, Signal};
 use crate::base::time::Instant;
 use crate::cli::{Config, ForwardTo};
-use crate::init::scope::{self, Scope, SentTo, Signalling};
+use crate::init::scope::{self, Scope, Sent, SentTo, Signalling};
 use crate::init::shutdown::{StopEffects, StopNote};
 use crate::process::procfs::{self, Disposition};
 use crate::process::reap;
@@ -115,10 +115,10 @@ impl<'a> Edge<'a> {
         self.tally.reaped += 1;
     }
 
-    /// Records a signal the services' stop sent, so that the deadline
-    /// knows it.
-    pub fn record_sent(&mut self, to: SentTo, signal: Signal) {
-        self.signalling.record(to, signal);
+    /// Takes in what the services' stop sent, so that the deadline knows
+    /// it.
+    pub fn absorb_sent(&mut self, sent: &mut Sent) {
+        self.signalling.absorb(sent);
     }
 
     /// Processes created since the signalling that nobody else will stop
