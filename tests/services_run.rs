@@ -941,6 +941,14 @@ fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
     assert_eq!(exited[0]["exit_code"], serde_json::Value::Null, "{log}");
 }
 
+/// The deadline's record of the process `pid`, which must be there.
+fn deadline_kill_of(log: &str, pid: i32) -> serde_json::Value {
+    named(log, "deadline_kill")
+        .into_iter()
+        .find(|kill| kill["pid"] == pid)
+        .unwrap_or_else(|| panic!("{pid} not killed at the deadline\n{log}"))
+}
+
 /// The deadline's record of services that got their stop signal from the
 /// services' stop and stayed: their stop_timeout (60 s) lies beyond the
 /// grace period, so the deadline kills them, and says that each was sent
@@ -964,15 +972,11 @@ fn the_deadline_says_a_service_was_sent_its_stop_signal_and_handles_it() {
     grace.wait();
     let log = grace.stderr();
     assert_eq!(signals_received(&dir, "handler"), vec![15], "{log}");
-    let kills = named(&log, "deadline_kill");
     for (pid, service, disposition) in [
         (handler, "handler", "handles SIGTERM"),
         (deaf, "deaf", "ignores SIGTERM"),
     ] {
-        let record = kills
-            .iter()
-            .find(|kill| kill["pid"] == pid)
-            .unwrap_or_else(|| panic!("{service} not killed at the deadline\n{log}"));
+        let record = deadline_kill_of(&log, pid);
         assert_eq!(record["signalled"], true, "{service}\n{log}");
         assert_eq!(record["signal"], "SIGTERM", "{service}\n{log}");
         assert_eq!(record["disposition"], disposition, "{service}\n{log}");
@@ -997,11 +1001,7 @@ fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
     let log = grace.stderr();
-    let kills = named(&log, "deadline_kill");
-    let record = kills
-        .iter()
-        .find(|kill| kill["pid"] == pid)
-        .unwrap_or_else(|| panic!("{pid} not killed at the deadline\n{log}"));
+    let record = deadline_kill_of(&log, pid);
     assert_eq!(record["signalled"], true, "{log}");
     assert_eq!(record["disposition"], "ignores SIGTERM", "{log}");
 }
