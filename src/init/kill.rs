@@ -336,7 +336,7 @@ mod tests {
     }
 
     #[test]
-    fn what_was_sent_is_found_by_process_then_group_then_namespace() {
+    fn what_was_sent_is_found_by_process_then_by_group() {
         let mut sent = Sent::default();
         let one = straggler(10, 0, 0).stat;
         let member = Stat {

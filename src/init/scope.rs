@@ -484,6 +484,29 @@ mod tests {
     }
 
     #[test]
+    fn what_kill_minus_one_and_sweeps_sent_is_known_by_pid_and_identity() {
+        let mut sent = Sent::default();
+        sent.record_namespace(20, SIGCONT);
+        sent.record_swept(&stat(30, 1), SIGCONT);
+        assert_eq!(sent.to(&stat(20, 1)), Some(SIGCONT), "present at kill(-1)");
+        assert_eq!(sent.to(&stat(21, 1)), None, "created after it");
+        assert_eq!(sent.to(&stat(30, 1)), Some(SIGCONT), "swept");
+        let reused = Stat {
+            start_time: 1,
+            ..stat(30, 1)
+        };
+        assert_eq!(sent.to(&reused), None, "the pid of a swept process, reused");
+        // A later kill(-1) reaches further, never less far.
+        sent.record_namespace(10, SIGCONT);
+        assert_eq!(sent.to(&stat(20, 1)), Some(SIGCONT));
+        // What the services' stop recorded is taken in.
+        let mut services = Sent::default();
+        services.record(SentTo::of(&stat(40, 1)), SIGCONT);
+        sent.absorb(&mut services);
+        assert_eq!(sent.to(&stat(40, 1)), Some(SIGCONT));
+    }
+
+    #[test]
     fn descendants_follow_parent_links_only() {
         // 1 is the namespace's init, 10 is grace, 20 a bystander beside it.
         let all = vec![
