@@ -130,23 +130,29 @@ impl Edge<'_> {
                 exit.status.describe(),
                 self.elapsed()
             );
-        } else if self.config.warn_on_reap {
-            warn!(
-                "reaped",
-                [pid = exit.pid, exit_code = code, signal = signal],
-                "reaped zombie process {} ({})",
-                exit.pid,
-                exit.status.describe()
-            );
         } else {
-            debug!(
-                "reaped",
-                [pid = exit.pid, exit_code = code, signal = signal],
-                "reaped process {} ({}){}",
-                exit.pid,
-                exit.status.describe(),
-                self.elapsed()
-            );
+            // `-w` makes it a warning, without the stop's time.
+            let (level, what) = if self.config.warn_on_reap {
+                (log::Level::Warn, "reaped zombie process")
+            } else {
+                (log::Level::Debug, "reaped process")
+            };
+            if log::enabled(level) {
+                let elapsed = match level {
+                    log::Level::Warn => String::new(),
+                    _ => self.elapsed(),
+                };
+                log::write(
+                    level,
+                    "reaped",
+                    &[
+                        ("pid", log::ToValue::to_value(&exit.pid)),
+                        ("exit_code", log::ToValue::to_value(&code)),
+                        ("signal", log::ToValue::to_value(&signal)),
+                    ],
+                    format_args!("{what} {} ({}){elapsed}", exit.pid, exit.status.describe()),
+                );
+            }
         }
     }
 
