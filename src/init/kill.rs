@@ -105,24 +105,22 @@ impl Snapshot {
                 members
             }
         };
-        snapshot.named = members
-            .into_iter()
-            .filter(|(stat, _)| stat.state != 'Z')
-            .enumerate()
-            .map(|(index, (stat, dispositions))| {
-                let full = index < NAMED_KILLS;
-                Straggler {
-                    command: full.then(|| procfs::read_command(stat.pid, &stat.comm)),
-                    service: full.then(|| procfs::read_service(stat.pid)).flatten(),
-                    dispositions: if full && beyond_stat {
-                        procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
-                    } else {
-                        dispositions
-                    },
-                    stat,
-                }
-            })
-            .collect();
+        for (stat, dispositions) in members {
+            if stat.state == 'Z' {
+                continue;
+            }
+            let full = snapshot.named.len() < NAMED_KILLS;
+            snapshot.named.push(Straggler {
+                command: full.then(|| procfs::read_command(stat.pid, &stat.comm)),
+                service: full.then(|| procfs::read_service(stat.pid)).flatten(),
+                dispositions: if full && beyond_stat {
+                    procfs::read_dispositions(stat.pid).unwrap_or(dispositions)
+                } else {
+                    dispositions
+                },
+                stat,
+            });
+        }
         snapshot
     }
 
@@ -264,7 +262,9 @@ pub fn name(
         }
         killed.push((stat.pid, stat.comm.clone()));
     }
-    killed.extend(snapshot.unread.iter().map(|&pid| (pid, String::new())));
+    for &pid in &snapshot.unread {
+        killed.push((pid, String::new()));
+    }
     let unnamed = snapshot.len().saturating_sub(NAMED_KILLS);
     if unnamed > 0 && !log::enabled(log::Level::Info) {
         log::write(

@@ -224,29 +224,23 @@ impl Sent {
     /// The signal the stop sent `process`, if it sent one: the last sent to
     /// it alone first, then its group's, then kill(-1)'s.
     pub fn to(&self, process: &Stat) -> Option<Signal> {
-        let alone = self
-            .processes
-            .iter()
-            .rev()
-            .find(|&&(pid, start_time, _)| pid == process.pid && start_time == process.start_time)
-            .map(|&(_, _, signal)| signal);
-        let swept = || {
-            self.swept_with
-                .filter(|_| self.contains(process.pid, process.start_time))
-        };
-        let group = || {
-            self.groups
-                .iter()
-                .rev()
-                .find(|&&(group, up_to, _)| group == process.pgrp && process.pid <= up_to)
-                .map(|&(_, _, signal)| signal)
-        };
-        let namespace = || {
-            self.namespace
-                .filter(|&(up_to, _)| process.pid <= up_to)
-                .map(|(_, signal)| signal)
-        };
-        alone.or_else(swept).or_else(group).or_else(namespace)
+        for &(pid, start_time, signal) in self.processes.iter().rev() {
+            if pid == process.pid && start_time == process.start_time {
+                return Some(signal);
+            }
+        }
+        if self.contains(process.pid, process.start_time) {
+            return self.swept_with;
+        }
+        for &(group, up_to, signal) in self.groups.iter().rev() {
+            if group == process.pgrp && process.pid <= up_to {
+                return Some(signal);
+            }
+        }
+        match self.namespace {
+            Some((up_to, signal)) if process.pid <= up_to => Some(signal),
+            _ => None,
+        }
     }
 
     fn contains(&self, pid: i32, start_time: u64) -> bool {
