@@ -981,3 +981,112 @@ fn a_relative_working_directory_runs_the_command_and_probe_that_were_checked() {
     }
     assert!(main_ran.exists(), "the main command never started\n{log}");
 }
+
+/// The deadline's record of the process `pid`, which must be there.
+fn deadline_kill_of(log: &str, pid: i32) -> serde_json::Value {
+    named(log, "deadline_kill")
+        .into_iter()
+        .find(|kill| kill["pid"] == pid)
+        .unwrap_or_else(|| panic!("{pid} not killed at the deadline\n{log}"))
+}
+
+/// The deadline's record of services that got their stop signal from the
+/// services' stop and stayed: their stop_timeout (60 s) lies beyond the
+/// grace period, so the deadline kills them, and says that each was sent
+/// SIGTERM and what it does with it (the handler's probe logged the
+/// signal), not that it was never sent it.
+#[test]
+fn the_deadline_says_a_service_was_sent_its_stop_signal_and_handles_it() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n\
+         [service.handler]\ncommand = {handler}\nstop_timeout = \"60s\"\n\
+         [service.deaf]\ncommand = {deaf}\nstop_timeout = \"60s\"\n",
+        handler = probe_service(&dir, "handler", &["--handle", "15", "--exit-on", "10"]),
+        deaf = probe_service(&dir, "deaf", &["--ignore", "15", "--exit-on", "10"]),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    let handler = wait_ready(&dir, "handler");
+    let deaf = wait_ready(&dir, "deaf");
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    assert_eq!(signals_received(&dir, "handler"), vec![15], "{log}");
+    for (pid, service, disposition) in [
+        (handler, "handler", "handles SIGTERM"),
+        (deaf, "deaf", "ignores SIGTERM"),
+    ] {
+        let record = deadline_kill_of(&log, pid);
+        assert_eq!(record["signalled"], true, "{service}\n{log}");
+        assert_eq!(record["signal"], "SIGTERM", "{service}\n{log}");
+        assert_eq!(record["disposition"], disposition, "{service}\n{log}");
+        assert_eq!(record["service"], service, "{service}\n{log}");
+    }
+}
+
+/// The main command of a services container that ignores SIGTERM: the
+/// deadline says so, not that it was never sent it.
+#[test]
+fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n[service.db]\ncommand = {db}\n",
+        db = probe_service(&dir, "db", &[]),
+    );
+    let config = write_config(&dir, &text);
+    let main = probe_args(&dir, "main", &["--ignore", "15", "--exit-on", "10"]);
+    let main: Vec<&str> = main.iter().map(String::as_str).collect();
+    let mut grace = start(Mode::Pid1, &dir, &config, &main);
+    let pid = wait_ready(&dir, "main");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let log = grace.stderr();
+    let record = deadline_kill_of(&log, pid);
+    assert_eq!(record["signalled"], true, "{log}");
+    assert_eq!(record["disposition"], "ignores SIGTERM", "{log}");
+}
+
+/// A service's stop_timeout kill names each of its processes as the
+/// deadline does: the JSON log lists them all, and says truthfully that
+/// the services' stop sent SIGTERM to the service's process, which
+/// ignores it, and not to the others of its group (they would have had it
+/// once that process was gone).
+#[test]
+fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
+    let dir = TempDir::new();
+    let started = dir.join("started");
+    // Ignored signals stay ignored across fork and exec: all 15 ignore TERM.
+    let script = format!(
+        "trap '' TERM; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do sleep 1000 & done; \
+         touch {}; exec sleep 1000",
+        started.display()
+    );
+    let text = format!(
+        "grace_period = \"30s\"\n\
+         [service.crowd]\ncommand = {crowd}\nstop_timeout = \"1s\"\n",
+        crowd = sh(&script),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_until("the crowd started", || started.exists());
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    let leader = named(&log, "service_started")[0]["pid"].clone();
+    let kills = named(&log, "service_kill");
+    assert_eq!(kills.len(), 15, "{log}");
+    for kill in &kills {
+        assert_eq!(kill["service"], "crowd", "{log}");
+        assert_eq!(kill["signal"], "SIGTERM", "{log}");
+        let (signalled, disposition) = if kill["pid"] == leader {
+            (true, "ignores SIGTERM")
+        } else {
+            (false, "never sent SIGTERM")
+        };
+        assert_eq!(kill["signalled"], signalled, "{log}");
+        assert_eq!(kill["disposition"], disposition, "{log}");
+    }
+    assert!(kills.iter().any(|kill| kill["pid"] == leader), "{log}");
+    assert!(named(&log, "deadline_kill").is_empty(), "{log}");
+}

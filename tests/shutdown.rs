@@ -130,6 +130,47 @@ fn ignorer_is_killed_at_the_deadline(mode: Mode) {
     assert_eq!(disposition, Some("ignores SIGTERM"), "{stderr}");
 }
 
+/// A main process that ignores SIGTERM: the deadline says that it was
+/// sent SIGTERM and ignores it, not that it was never sent it.
+fn main_ignoring_the_stop_is_named_as_ignoring_it(mode: Mode) {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(mode)
+        .configure(json_log)
+        .args(["--grace-period", "1s", "--"])
+        .args(probe_args(
+            &dir,
+            "main",
+            &["--ignore", "15", "--exit-on", "10"],
+        ))
+        .start(&dir);
+    let main = wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let stderr = grace.stderr();
+    assert!(
+        has_event(
+            &stderr,
+            "deadline_kill",
+            &[
+                ("pid", main.into()),
+                ("signalled", true.into()),
+                ("disposition", "ignores SIGTERM".into())
+            ]
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn main_ignoring_the_stop_is_named_as_ignoring_it_as_pid1() {
+    main_ignoring_the_stop_is_named_as_ignoring_it(Mode::Pid1);
+}
+
+#[test]
+fn main_ignoring_the_stop_is_named_as_ignoring_it_as_subreaper() {
+    main_ignoring_the_stop_is_named_as_ignoring_it(Mode::Subreaper);
+}
+
 #[test]
 fn ignorer_is_killed_at_the_deadline_as_pid1() {
     ignorer_is_killed_at_the_deadline(Mode::Pid1);

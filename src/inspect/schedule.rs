@@ -23,7 +23,7 @@ use crate::base::prelude::*;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::cli::Config;
-use crate::init::shutdown::{self, Effects, Shutdown};
+use crate::init::shutdown::{self, Shutdown, StopEffects};
 use crate::process::reap::WaitStatus;
 use crate::services::fleet::{Exit, Fleet, FleetEffects, Report, ServiceNote, State, Verdict};
 use crate::services::model::Services;
@@ -228,8 +228,8 @@ impl World {
     }
 }
 
-impl Effects for World {
-    fn note(&mut self, _: shutdown::Note) {}
+impl StopEffects for World {
+    fn note(&mut self, _: shutdown::StopNote) {}
     fn start_pre_stop(&mut self) -> Option<i32> {
         self.record(Act::PreStop);
         Some(PRE_STOP_PID)
@@ -349,7 +349,7 @@ impl Machines {
                 continue;
             }
             let finished =
-                m.stop.is_over() || (fast && m.stop.phase() == Some(shutdown::Phase::Draining));
+                m.stop.is_over() || (fast && m.stop.step() == Some(shutdown::Step::Draining));
             let next = [
                 m.stop.next_wakeup(),
                 m.fleet.as_ref().and_then(Fleet::next_wakeup),

@@ -36,6 +36,12 @@
 //!   room is known before it is written. Bytes that are not UTF-8 become
 //!   U+FFFD, one per invalid sequence (as `String::from_utf8_lossy`).
 //!   Text lines pass the service's bytes on unchanged.
+//! - **A wait of its own at exit.** `finish` runs after the event loop has
+//!   ended, when grace has nothing left to do but exit: it polls grace's
+//!   stdout and stderr alone, for room to write the services' last lines,
+//!   within `log::LAST_LINES`. No signal, exit or timer matters any more,
+//!   so the loop's wait (the signalfd and everything else) has no part in
+//!   it; its bound keeps a reader that never reads from holding PID 1.
 
 use core::time::Duration;
 

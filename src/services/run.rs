@@ -18,9 +18,11 @@ use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
 use super::status::{Publisher, ServiceStatus};
-use crate::base::signals::{SIGCONT, SIGKILL, Signal};
+use crate::base::signals::{SIGKILL, Signal, SignalSet};
 use crate::base::time::Instant;
 use crate::cli::Config;
+use crate::init::kill;
+use crate::init::scope::{self, Sent};
 use crate::process::procfs;
 use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
@@ -66,6 +68,9 @@ pub struct Runtime<'a> {
     reports: Vec<Report>,
     /// The main command, once started.
     pub main: Option<Started>,
+    /// What the services' stop sent to whom, which the stop's record
+    /// takes in before the deadline reads it.
+    pub sent: Sent,
     /// For probes: their output goes nowhere.
     null: Option<Fd>,
     /// The services' stdout and stderr, a line at a time, on grace's.
@@ -123,6 +128,7 @@ impl<'a> Runtime<'a> {
             watches: services.services.iter().map(|_| Watch::Nothing).collect(),
             reports: Vec::new(),
             main: None,
+            sent: Sent::default(),
             null: None,
             output: Output::new(config.log_format),
             publisher: Publisher::new(run_dir, runtime_dir.as_deref()),
@@ -545,36 +551,21 @@ impl FleetEffects for Runtime<'_> {
     }
 
     fn signal(&mut self, _service: usize, pid: i32, signal: Signal) {
-        let _ = sys::kill(pid, signal.number());
-        let _ = sys::kill(pid, SIGCONT.number());
+        if let Some(to) = scope::send(pid, signal) {
+            self.sent.record(to, signal);
+        }
     }
 
     fn kill(&mut self, index: usize, group: i32) {
-        let name = self.name(index).to_string();
-        // Who is in the group, read before the kill: after it they are gone.
-        let members: Vec<(procfs::Stat, String)> = procfs::list_pids()
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|pid| procfs::read_stat(pid).ok())
-            .filter(|stat| stat.pgrp == group && stat.state != 'Z')
-            .map(|stat| {
-                let command = procfs::read_command(stat.pid, &stat.comm);
-                (stat, command)
-            })
-            .collect();
-        let _ = sys::kill(-group, SIGKILL.number());
-        for (stat, command) in members {
-            warn!(
-                "service_kill",
-                [
-                    service = name.clone(),
-                    pid = stat.pid,
-                    command = command.clone()
-                ],
-                "stop_timeout of service {name}: killed {} ({command})",
-                stat.pid
-            );
-        }
+        let service = &self.services.services[index];
+        let whom = kill::Whom::Group(group);
+        let snapshot =
+            kill::Snapshot::take(whom, SignalSet::EMPTY.with(service.stop_signal), false);
+        kill::kill(whom);
+        let why = kill::Why::StopTimeout {
+            service: &service.name,
+        };
+        kill::name(&snapshot, why, service.stop_signal, None, &self.sent);
     }
 
     fn start_main(&mut self) {
