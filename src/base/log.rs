@@ -228,16 +228,13 @@ pub fn watch(out: &mut Vec<libc::pollfd>) {
 
 /// After a poll that watched `watch`'s descriptor: whether `fd` is it (and
 /// then what waited is written, as much as fits).
-pub fn on_ready(fd: RawFd, revents: i16) -> bool {
+pub fn on_ready(fd: RawFd) -> bool {
     OWN.with(|own| {
         let Some(sink) = &mut own.sink else {
             return false;
         };
         if sink.poll_fd() != Some(fd) {
             return false;
-        }
-        if revents != 0 {
-            sink.writable = true;
         }
         own.flush();
         true
@@ -263,10 +260,8 @@ pub fn finish(budget: Duration) {
                 sink.discard();
                 return;
             }
-            if !matches!(sys::poll(&mut fds, Some(left)), Ok(1..)) {
-                continue;
-            }
-            sink.writable = true;
+            // Whatever the poll says, the next flush asks again.
+            let _ = sys::poll(&mut fds, Some(left));
         }
     });
 }

@@ -237,7 +237,7 @@ impl<'a> Supervisor<'a> {
                 .receive_polling(&mut batch, timeout, &mut pollfds)?;
             let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
             for polled in &pollfds[outsiders..] {
-                if polled.revents == 0 || crate::base::log::on_ready(polled.fd, polled.revents) {
+                if polled.revents == 0 || crate::base::log::on_ready(polled.fd) {
                     continue;
                 }
                 if let Some(running) = &mut self.services {

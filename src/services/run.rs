@@ -162,7 +162,7 @@ impl<'a> Runtime<'a> {
     /// A descriptor `ppoll` reported: whether it was one of ours. What it
     /// meant is reported to the fleet.
     pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
-        if self.output.on_ready(fd, revents) {
+        if self.output.on_ready(fd) {
             return true;
         }
         let Some(service) = self.watches.iter().position(|watch| match watch {
