@@ -14,12 +14,15 @@
 //! - `clock`: the monotonic and wall clocks;
 //! - `pipe`: services' output: pipes, reads and writes that never wait,
 //!   a non-blocking second open of stdout, ppoll;
+//! - `image`: grace's own code in memory, whose set-up pages are given
+//!   back when the event loop first goes idle;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
 
 mod abi;
 mod clock;
 mod file;
+mod image;
 mod pipe;
 mod process;
 mod ready;
