@@ -11,25 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{
+use crate::support::{
     BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
-    json_log, monotonic_ms, parse_json, personality_link, probe_args, send_signal, shell_code,
-    signals_received, state_of, wait_ready, wait_until,
+    json_log, monotonic_ms, parse_json, personality_link, probe, probe_args, send_and_await,
+    send_signal, shell_code, signals_received, state_of, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
-
-fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
-    probe_args(dir, name, extra).join(" ")
-}
-
-fn send_and_await(grace: &Grace, dir: &TempDir, name: &str, signal: i32) {
-    let before = signals_received(dir, name).len();
-    grace.signal(signal);
-    wait_until(&format!("signal {signal} at {name}"), || {
-        signals_received(dir, name).len() > before
-    });
-}
 
 /// A sibling in the command's process group, a setsid'd daemon, and the
 /// command itself (`child`), all handling SIGUSR1 and cleaning up on
@@ -210,7 +198,7 @@ fn personalities_exit_like_the_original_on_usage_errors() {
     let tini = personality_link(&dir, "tini");
     let dumb_init = personality_link(&dir, "dumb-init");
     let (tini, dumb_init) = (tini.as_path(), dumb_init.as_path());
-    let grace = Path::new(crate::util::grace_bin());
+    let grace = Path::new(crate::support::grace_bin());
     for (program, args, expected) in [
         (tini, &[][..], 1),
         (tini, &["--"], 1),
@@ -380,7 +368,7 @@ fn dumb_init_leaves_its_working_directory_and_the_command_keeps_its_own() {
     std::fs::create_dir(&work).expect("working directory");
     let cwd = |pid: i32| std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd");
     let dumb_init = personality_link(&dir, "dumb-init");
-    let grace = Path::new(crate::util::grace_bin());
+    let grace = Path::new(crate::support::grace_bin());
     for (program, grace_ends_in) in [(dumb_init.as_path(), Path::new("/")), (grace, &work)] {
         let name = program.file_name().unwrap().to_string_lossy().into_owned();
         let mut init = Grace::builder(Mode::Pid1)

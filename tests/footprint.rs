@@ -9,8 +9,8 @@
 
 use std::fs;
 
-use crate::containers::static_binaries;
-use crate::util::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready};
+use crate::support::containers::static_binaries;
+use crate::support::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready};
 
 /// Bytes: the static musl release binary on disk.
 const MAX_BINARY: u64 = 450_000;

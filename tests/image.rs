@@ -8,9 +8,10 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::containers::static_binaries;
-use crate::recipes::{image_store_lock, podman, unique};
-use crate::util::{TempDir, check, finished_cleanup, parse_json, wait_until};
+use crate::support::containers::static_binaries;
+use crate::support::containers::unique;
+use crate::support::podman::{image_store_lock, podman};
+use crate::support::{TempDir, check, finished_cleanup, parse_json, wait_until};
 
 const PLATFORMS: [(&str, &str); 2] = [("amd64", "linux-amd64"), ("arm64", "linux-arm64")];
 

@@ -4,8 +4,8 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::util::{
-    Grace, Mode, TempDir, children_of, host_pid_of, probe_args, signals_received, state_of,
+use crate::support::{
+    Grace, Mode, TempDir, children_of, host_pid_of, probe, signals_received, state_of,
     wait_for_work, wait_ready, wait_until,
 };
 
@@ -29,7 +29,7 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     let script = format!(
         "i=0; while [ $i -lt {ORPHANS} ]; do (cat {fifo} >/dev/null &); i=$((i+1)); done; exec {main}",
         fifo = fifo.display(),
-        main = probe_args(&dir, "main", &["--handle", &MARKER.to_string()]).join(" "),
+        main = probe(&dir, "main", &["--handle", &MARKER.to_string()]),
     );
     let mut grace = Grace::builder(mode)
         .args(["--", "sh", "-c", &script])

@@ -12,9 +12,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::containers::static_binaries;
-use crate::recipes::{image_store_lock, podman, unique};
-use crate::util::{TempDir, check};
+use crate::support::containers::static_binaries;
+use crate::support::containers::unique;
+use crate::support::podman::{image_store_lock, podman};
+use crate::support::{TempDir, check};
 
 /// What `podman stop -t 10` may take: the services' own cleanups add up to
 /// about half a second (web 0.3 s, cache 0.2 s, the shipper's poll up to

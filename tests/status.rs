@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{TempDir, grace_command, monotonic_ms, parse_json, shell_code};
+use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, shell_code};
 
 /// One service line: NAME STATE STATUS PID RESTARTS SINCE_MS RESTART_AT_MS
 /// (the process group is the pid, as the runtime starts services).
@@ -125,7 +125,7 @@ fn every_service_ready_is_exit_0_and_a_table() {
         (&"db".into(), &"ready".into(), &12.into(), &12.into())
     );
     let uptime = db["uptime_ms"].as_u64().expect("uptime_ms");
-    assert!((75_000..75_000 + crate::util::BOUND.as_millis() as u64).contains(&uptime));
+    assert!((75_000..75_000 + crate::support::BOUND.as_millis() as u64).contains(&uptime));
     assert!(db["exit_code"].is_null() && db["signal"].is_null() && db["restart_in_ms"].is_null());
 }
 

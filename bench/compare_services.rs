@@ -10,8 +10,10 @@
 //! probes' logs (CLOCK_MONOTONIC ms, one clock for the host and every
 //! container).
 //!
-//! Not part of the test suite (a minute of containers): run by
-//! `scripts/compare-services [--quick]`, which prints the markdown table.
+//! A generator, not a test (a minute of containers): a bench target that
+//! `scripts/compare-services [--quick]` runs, which prints the markdown
+//! table and writes it into BENCHMARKS.md. It runs the containers through
+//! the integration tests' harness (tests/support/).
 //!
 //! The peers are Python (supervisord, honcho), Node (pm2), Ruby (foreman)
 //! or dynamically linked: their containers bind-mount the host's /usr
@@ -26,15 +28,17 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "../bench/peers.rs"]
-pub mod peers;
-#[path = "../bench/section.rs"]
+// The tests' helpers, of which a generator uses a part.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+mod peers;
 mod section;
 
 use peers::{installed, on_path};
-
-use crate::containers::{Container, Rootfs, Runtime, static_binaries};
-use crate::util::probe_log;
+use support::containers::{Container, Rootfs, Runtime, container_probe, static_binaries};
+use support::{monotonic_ms, probe_log};
 
 /// The services, in start order, and how long each one's cleanup lasts.
 const SERVICES: &[&str] = &["db", "app", "web"];
@@ -106,9 +110,7 @@ fn write(path: &Path, text: &str) {
 /// (for app) the stray, a double-forked probe in a session of its own,
 /// then the service itself, a probe with a CLEANUP_MS cleanup.
 fn write_services(root: &Path) {
-    let probe = |name: &str, extra: &str| {
-        format!("/probe --dir /markers --tag compare-services --name {name} {extra}")
-    };
+    let probe = |name: &str, extra: &str| container_probe(name, extra, "compare-services");
     for service in SERVICES {
         let stray = if *service == "app" {
             format!(
@@ -600,13 +602,13 @@ fn start(rootfs: Rootfs, command: &[String]) -> Result<Container, String> {
 fn stop_run(peer: &Peer) -> Result<Observed, String> {
     let (rootfs, command) = rootfs_for(peer)?;
     let mut container = start(rootfs, &command)?;
-    let begun = crate::util::monotonic_ms();
+    let begun = monotonic_ms();
     let (code, took) = container.stop(STOP_TIMEOUT);
     if std::env::var_os("GRACE_COMPARE_VERBOSE").is_some() {
         eprintln!(
             "--- {}: stop from {begun} to {}, container log\n{}",
             peer.name,
-            crate::util::monotonic_ms(),
+            monotonic_ms(),
             container.logs()
         );
         for name in ["web", "app", "db", "stray"] {
@@ -697,9 +699,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-#[test]
-#[ignore = "run by scripts/compare-services: a minute of containers"]
-fn compare_services_side_by_side() {
+fn main() {
     let repeats = if std::env::var_os("GRACE_COMPARE_QUICK").is_some() {
         1
     } else {
