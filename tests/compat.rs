@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use crate::support::{
     BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
-    json_log, monotonic_ms, parse_json, personality_link, probe, probe_args, send_and_await,
-    send_signal, shell_code, signals_received, state_of, wait_ready, wait_until,
+    json_log, monotonic_ms, parse_json, personality_link, probe, probe_args, run_to_end,
+    send_and_await, send_signal, signals_received, state_of, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
@@ -50,17 +50,7 @@ fn stop_reaches_the_family(grace: &mut Grace, dir: &TempDir) {
 /// Runs a personality's link (or grace) without a namespace, for command
 /// lines that end quickly: (exit code, stdout, stderr).
 fn run_link(program: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run grace");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(Command::new(program).args(args).envs(env.iter().copied()))
 }
 
 #[test]

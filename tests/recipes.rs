@@ -14,7 +14,7 @@ use crate::support::containers::{
     unique, wait_marker, wait_probe,
 };
 use crate::support::docker::{Dockerd, import};
-use crate::support::podman::{image_store_lock, podman};
+use crate::support::podman::{Made, image_store_lock, podman};
 use crate::support::{
     TempDir, check, event_time, finished_cleanup, json_string, monotonic_ms, signals_received,
 };
@@ -40,27 +40,6 @@ fn recipe(name: &str) -> String {
         .expect("closing fence")
         .0;
     format!("{body}\n")
-}
-
-/// An image and what runs it, removed when dropped.
-struct Image<'a> {
-    dir: &'a TempDir,
-    name: String,
-    containers: Vec<String>,
-    pods: Vec<String>,
-}
-
-impl Drop for Image<'_> {
-    fn drop(&mut self) {
-        for pod in &self.pods {
-            let _ = podman(self.dir, &["pod", "rm", "--force", "--time", "0", pod]);
-        }
-        for container in &self.containers {
-            let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
-        }
-        let _lock = image_store_lock();
-        let _ = podman(self.dir, &["rmi", "--force", &self.name]);
-    }
 }
 
 /// A build context for the Dockerfile recipe on a busybox base with the
@@ -91,20 +70,18 @@ fn recipe_build_context(dir: &TempDir, command: &str) -> String {
     context.display().to_string()
 }
 
-/// The Dockerfile recipe's image, built by podman.
-fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
+/// The Dockerfile recipe's image, built by podman: its name, and what is
+/// made with it, removed when dropped.
+fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> (String, Made<'a>) {
     let context = recipe_build_context(dir, command);
     let name = format!("localhost/{}", unique("grace-recipe"));
     let lock = image_store_lock();
     let built = podman(dir, &["build", "--quiet", "-t", &name, &context]);
     drop(lock);
+    let mut made = Made::new(dir);
+    made.images.push(name.clone());
     check(built, "podman build");
-    Image {
-        dir,
-        name,
-        containers: Vec::new(),
-        pods: Vec::new(),
-    }
+    (name, made)
 }
 
 /// The command the Dockerfile recipe's image runs: a sibling with cleanup
@@ -160,10 +137,9 @@ fn dockerfile_recipe_builds_and_stops_every_process() {
     let dir = TempDir::new();
     let markers = dir.join("markers");
     fs::create_dir_all(&markers).unwrap();
-    let mut image = build_recipe_image(&dir, &dockerfile_recipe_command());
+    let (name, mut made) = build_recipe_image(&dir, &dockerfile_recipe_command());
     let container = unique("grace-recipe");
-    image.containers.push(container.clone());
-    let name = image.name.clone();
+    made.containers.push(container.clone());
     recipe_image_stops_every_process(|args| podman(&dir, args), &name, &container, &markers);
 }
 
@@ -368,15 +344,15 @@ fn kubernetes_pod_recipe_with_podman_kube_play() {
         container_probe("sibling", "--cleanup-ms 300", RECIPE),
         container_probe("main", "--cleanup-ms 100", RECIPE)
     );
-    let mut image = build_recipe_image(&dir, "true");
+    let (image, mut made) = build_recipe_image(&dir, "true");
     let pod = unique("grace-pod");
-    image.pods.push(pod.clone());
+    made.pods.push(pod.clone());
     let mut spec = recipe("kubernetes");
     for (from, to) in [
         ("  name: app\n", format!("  name: {pod}\n")),
         (
             "image: registry.example.com/app:1.0",
-            format!("image: {}", image.name),
+            format!("image: {image}"),
         ),
         (
             "args: [\"your-app\", \"--its-flags\"]",

@@ -10,21 +10,11 @@ use std::path::Path;
 use std::process::Stdio;
 
 use crate::support::services::write_config;
-use crate::support::{TempDir, executable, grace_command, shell_code};
+use crate::support::{TempDir, executable, grace_command, run_to_end, shell_code};
 
 /// `grace check` on `path`: exit code, stdout, stderr.
 fn check(path: &Path) -> (i32, String, String) {
-    let output = grace_command()
-        .arg("check")
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run grace check");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(grace_command().arg("check").arg(path))
 }
 
 /// Writes `text` as services.toml in `dir`, with `{dir}` replaced by the

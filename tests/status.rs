@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, shell_code};
+use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, run_to_end};
 
 /// One service line: NAME STATE STATUS PID RESTARTS SINCE_MS RESTART_AT_MS
 /// (the process group is the pid, as the runtime starts services).
@@ -67,14 +67,9 @@ fn alive() -> (u32, u64) {
 
 fn status(args: &[&str], configure: impl FnOnce(&mut Command)) -> (i32, String, String) {
     let mut command = grace_command();
-    command.arg("status").args(args).stdin(Stdio::null());
+    command.arg("status").args(args);
     configure(&mut command);
-    let output = command.output().expect("run grace status");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(&mut command)
 }
 
 fn status_in(dir: &Path, extra: &[&str]) -> (i32, String, String) {

@@ -357,13 +357,20 @@ impl Drop for Grace {
 /// Runs grace to completion without a namespace (for cases that never get
 /// as far as signalling anything) and returns its exit code and stderr.
 pub fn run_plain(args: &[&str]) -> (i32, String) {
-    let output = grace_command()
-        .args(args)
+    let (code, _, stderr) = run_to_end(grace_command().args(args));
+    (code, stderr)
+}
+
+/// Runs `command`, with no stdin, to its end, for one that ends by itself
+/// at once: (exit code as a shell reports it, stdout, stderr).
+pub fn run_to_end(command: &mut Command) -> (i32, String, String) {
+    let output = command
         .stdin(Stdio::null())
         .output()
-        .expect("run grace");
+        .unwrap_or_else(|error| panic!("run {command:?}: {error}"));
     (
         shell_code(output.status),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }

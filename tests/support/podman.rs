@@ -38,3 +38,45 @@ pub fn image_store_lock() -> fs::File {
     lock.lock().expect("lock");
     lock
 }
+
+/// What a test made with podman, removed when dropped, also when the test
+/// fails: its pods and containers, then, taking turns with the builds,
+/// its manifest lists and images.
+pub struct Made<'a> {
+    dir: &'a TempDir,
+    pub pods: Vec<String>,
+    pub containers: Vec<String>,
+    pub manifests: Vec<String>,
+    pub images: Vec<String>,
+}
+
+impl<'a> Made<'a> {
+    /// Nothing yet, made with `podman(dir, …)`.
+    pub fn new(dir: &'a TempDir) -> Self {
+        Made {
+            dir,
+            pods: Vec::new(),
+            containers: Vec::new(),
+            manifests: Vec::new(),
+            images: Vec::new(),
+        }
+    }
+}
+
+impl Drop for Made<'_> {
+    fn drop(&mut self) {
+        for pod in &self.pods {
+            let _ = podman(self.dir, &["pod", "rm", "--force", "--time", "0", pod]);
+        }
+        for container in &self.containers {
+            let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
+        }
+        let _lock = image_store_lock();
+        for manifest in &self.manifests {
+            let _ = podman(self.dir, &["manifest", "rm", manifest]);
+        }
+        for image in &self.images {
+            let _ = podman(self.dir, &["rmi", "--force", image]);
+        }
+    }
+}
