@@ -802,15 +802,7 @@ fn main() {
     }
     println!("{table}");
     if only.is_empty() {
-        let cpu = fs::read_to_string("/proc/cpuinfo")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-            .unwrap_or_default();
-        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        let machine = format!("{cores} cores ({cpu}), Linux {}", kernel.trim());
+        let machine = section::machine();
         let block = format!(
             "### The same three services in a container ({}, {machine})\n\n{table}",
             section::today()
