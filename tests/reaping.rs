@@ -34,10 +34,12 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     let mut grace = Grace::builder(mode)
         .args(["--", "sh", "-c", &script])
         .start(&dir);
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    // The shell makes every orphan before it becomes the probe: work of the
+    // machine's speed, waited for as such; the probe's start is one event.
     wait_for_work("every orphan re-parented to grace", || {
         (ORPHANS + 1).saturating_sub(children_of(grace.pid).len())
     });
+    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
 
     // Readers that were still exec'ing miss the first writer; keep opening
     // until every orphan has exited (a zombie, or already reaped).

@@ -1,5 +1,6 @@
 //! What /proc says about a process (its state, parent, children, status
-//! fields, process group and session), and signalling one.
+//! fields, process group and session), signalling one, and the monotonic
+//! clock processes stamp what they did with.
 
 use std::fs;
 
@@ -14,6 +15,7 @@ pub fn monotonic_ms() -> u64 {
     ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
 }
 
+/// kill(2), which must succeed.
 pub fn send_signal(pid: i32, signal: i32) {
     // SAFETY: kill(2) with plain integers.
     let result = unsafe { libc::kill(pid, signal) };

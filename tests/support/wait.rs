@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 pub const BOUND: Duration = Duration::from_secs(20);
 
 /// grace's own bound on waiting for what it SIGKILLed at its deadline
-/// (AFTER_KILL_BOUND in src/supervisor.rs): an exit after a deadline kill
+/// (AFTER_KILL_BOUND in src/init/): an exit after a deadline kill
 /// is due by the deadline plus this. Timings are asserted against grace's
 /// own timeline like this, never against a guess of the machine's speed.
 pub const AFTER_KILL: Duration = Duration::from_secs(1);
