@@ -9,9 +9,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of, probe, probe_args,
-    rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file, wait_for_work,
-    wait_ready, wait_until,
+    Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of_probe, probe,
+    probe_args, rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file,
+    wait_for_work, wait_ready, wait_until,
 };
 
 const STORM: usize = 100_000;
@@ -274,7 +274,7 @@ fn twenty_thousand_short_lived_orphans_are_all_reaped() {
         let made = fs::read_to_string(dir.join("orphans.made")).unwrap_or_default();
         orphans.saturating_sub(made.trim().parse().unwrap_or(0))
     });
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    let main = host_pid_of_probe(&grace, &dir, "main");
     wait_for_work("every orphan reaped", || {
         children_of(grace.pid)
             .iter()

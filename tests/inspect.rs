@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use crate::support::{
     BOUND, Grace, Mode, TempDir, children_of, grace_bin, grace_command, grace_command_line,
-    grace_runner, host_grace_bin, host_pid_of, parent_of, parse_json, probe, probe_args, probe_bin,
-    wait_for_file, wait_ready, wait_until,
+    grace_runner, host_grace_bin, host_pid_of, host_pid_of_probe, parent_of, parse_json, probe,
+    probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
 };
 
 /// The JSON grace inspect wrote, read strictly: it must be JSON.
@@ -1155,13 +1155,7 @@ fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
         .arg("--")
         .args(probe_args(&dir, "main", &["--leader-exits"]))
         .start(&dir);
-    let inner = wait_ready(&dir, "main");
-    let mut probe = None;
-    wait_until("the probe in /proc", || {
-        probe = host_pid_of(inner, grace.pid);
-        probe.is_some()
-    });
-    let probe = probe.expect("host pid");
+    let probe = host_pid_of_probe(&grace, &dir, "main");
     // /proc shows the exited leader as a zombie while the process runs on.
     wait_until("the probe's main thread to exit", || {
         crate::support::state_of(probe) == Some('Z')

@@ -5,8 +5,8 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::support::{
-    Grace, Mode, TempDir, children_of, host_pid_of, probe, signals_received, state_of,
-    wait_for_work, wait_ready, wait_until,
+    Grace, Mode, TempDir, children_of, host_pid_of_probe, probe, signals_received, state_of,
+    wait_for_work, wait_until,
 };
 
 const ORPHANS: usize = 2000;
@@ -39,7 +39,7 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     wait_for_work("every orphan re-parented to grace", || {
         (ORPHANS + 1).saturating_sub(children_of(grace.pid).len())
     });
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    let main = host_pid_of_probe(&grace, &dir, "main");
 
     // Readers that were still exec'ing miss the first writer; keep opening
     // until every orphan has exited (a zombie, or already reaped).

@@ -3,8 +3,8 @@
 
 use crate::support::{
     AFTER_KILL, Grace, Mode, TempDir, children_of, event_time, finished_cleanup, has_event,
-    host_pid_of, json_log, log_events, monotonic_ms, probe, probe_args, probe_log,
-    signals_received, state_of, wait_for_work, wait_ready, wait_until,
+    host_pid_of, host_pid_of_probe, json_log, log_events, monotonic_ms, probe, probe_args,
+    probe_log, signals_received, state_of, wait_for_work, wait_ready, wait_until,
 };
 
 fn every_kind_of_process_finishes(mode: Mode) {
@@ -147,7 +147,7 @@ fn stopped_process_still_runs_its_handler() {
     let mut grace = Grace::builder(Mode::Pid1)
         .args(["--", "sh", "-c", &script])
         .start(&dir);
-    let stopped = host_pid_of(wait_ready(&dir, "stopped"), grace.pid).unwrap();
+    let stopped = host_pid_of_probe(&grace, &dir, "stopped");
     wait_until("the probe to stop itself", || {
         state_of(stopped) == Some('T')
     });
