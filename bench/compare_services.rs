@@ -23,7 +23,6 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -38,7 +37,7 @@ mod section;
 
 use peers::{installed, on_path};
 use support::containers::{Container, Rootfs, Runtime, container_probe, static_binaries};
-use support::{monotonic_ms, probe_log};
+use support::{executable, monotonic_ms, probe_log};
 
 /// The services, in start order, and how long each one's cleanup lasts.
 const SERVICES: &[&str] = &["db", "app", "web"];
@@ -97,8 +96,7 @@ const PEERS: &[Peer] = &[
 
 fn write_script(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    executable(path, text);
 }
 
 fn write(path: &Path, text: &str) {
