@@ -7,14 +7,13 @@
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use crate::support::{
-    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
+    Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
     json_log, monotonic_ms, parse_json, personality_link, probe, probe_args, run_to_end,
-    send_and_await, send_signal, signals_received, state_of, wait_ready, wait_until,
+    send_and_await, send_signal, signals_received, state_of, wait_exit, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
@@ -457,14 +456,7 @@ fn dumb_init_suspends_itself_on_sigtstp_when_not_pid1() {
     assert_ne!(state_of(grace), Some('T'));
     assert_ne!(state_of(main), Some('T'));
     send_signal(grace, libc::SIGTERM);
-    let deadline = Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "grace did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_exit(&mut child, "grace to exit");
     assert_eq!(status.code(), Some(143));
 }
 

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of_probe, probe,
-    probe_args, rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file,
-    wait_for_work, wait_ready, wait_until,
+    probe_args, rss_kb, run_plain, signals_received, status_field, stress_bin, wait_exit,
+    wait_for_file, wait_for_work, wait_ready, wait_until,
 };
 
 const STORM: usize = 100_000;
@@ -368,14 +368,7 @@ fn stop_without_own_proc(proc_setup: &str) {
     let id = unshare.id() as i32;
     let pid1 = children_of(id)[0];
     crate::support::send_signal(pid1, 15);
-    let deadline = Instant::now() + crate::support::BOUND;
-    let status = loop {
-        if let Some(status) = unshare.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "grace did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_exit(&mut unshare, "grace to exit");
     assert_eq!(status.code(), Some(143));
     assert!(finished_cleanup(&dir, "sibling"));
 }

@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::path::Path;
+use std::process::{Child, ExitStatus};
 use std::time::{Duration, Instant};
 
 /// How long any single wait in a test may take before it fails. It only
@@ -70,4 +71,15 @@ pub fn wait_for_work(what: &str, mut remaining: impl FnMut() -> usize) {
 pub fn wait_for_file(path: &Path) -> String {
     wait_until(&format!("{}", path.display()), || path.exists());
     fs::read_to_string(path).expect("read marker")
+}
+
+/// The exit status of `child`, which must exit within `BOUND` (times the
+/// soak scale).
+pub fn wait_exit(child: &mut Child, what: &str) -> ExitStatus {
+    let mut status = None;
+    wait_until(what, || {
+        status = child.try_wait().expect("try_wait");
+        status.is_some()
+    });
+    status.expect("wait_until returns once it holds")
 }
