@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, run_to_end};
+use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, run_to_end, stat_field};
 
 /// One service line: NAME STATE STATUS PID RESTARTS SINCE_MS RESTART_AT_MS
 /// (the process group is the pid, as the runtime starts services).
@@ -27,11 +27,7 @@ struct Line<'a>(
 /// The start time of `pid` in /proc/PID/stat (field 22), as grace records
 /// its own.
 fn start_ticks(pid: u32) -> u64 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after_name = stat.rsplit_once(") ").expect("stat's name").1;
-    after_name
-        .split_whitespace()
-        .nth(22 - 3)
+    stat_field(pid as i32, 22)
         .and_then(|field| field.parse().ok())
         .expect("start time")
 }

@@ -34,19 +34,24 @@ pub fn children_of(pid: i32) -> Vec<i32> {
 
 /// The one-letter state of `pid` from /proc/PID/stat (None once gone).
 pub fn state_of(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.chars().next()
+    stat_field(pid, 3)?.chars().next()
 }
 
 /// The parent of `pid`, from /proc/PID/stat.
 pub fn parent_of(pid: i32) -> Option<i32> {
+    stat_field(pid, 4)?.parse().ok()
+}
+
+/// Field `number` of /proc/PID/stat, numbered as in proc(5) (3 is the
+/// state: the fields after the command name, which may hold anything);
+/// None once the process is gone.
+pub fn stat_field(pid: i32, number: usize) -> Option<String> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?
-        .1
+    let after_name = stat.rsplit_once(") ")?.1;
+    after_name
         .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+        .nth(number.checked_sub(3)?)
+        .map(str::to_string)
 }
 
 /// One field of /proc/PID/status, e.g. "SigBlk".
@@ -90,7 +95,8 @@ pub fn rss_kb(pid: i32) -> u64 {
 
 /// Fields 5 and 6 of /proc/PID/stat: the process group and the session.
 pub fn group_and_session(pid: i32) -> Option<(i32, i32)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat.rsplit_once(") ")?.1.split_whitespace().skip(2);
-    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
+    Some((
+        stat_field(pid, 5)?.parse().ok()?,
+        stat_field(pid, 6)?.parse().ok()?,
+    ))
 }
