@@ -1386,18 +1386,6 @@ fn compare_shutdown(count: usize, repeats: usize) {
     );
 }
 
-fn machine() -> String {
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_default();
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({cpu}), Linux {}", kernel.trim())
-}
-
 fn ratio(grace: f64, other: f64) -> String {
     if other > 0.0 && grace.is_finite() && other.is_finite() {
         format!("{:.2}", grace / other)
@@ -1434,7 +1422,7 @@ fn report(smoke: bool) {
         } else {
             ""
         },
-        machine()
+        section::machine()
     );
 
     eprintln!("bench: idle cost and memory");

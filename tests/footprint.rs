@@ -12,8 +12,8 @@
 
 use std::fs;
 
-use crate::containers::static_binaries;
-use crate::util::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready, wait_until};
+use crate::support::containers::static_binaries;
+use crate::support::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready, wait_until};
 
 /// Bytes: the static musl release binary on disk.
 const MAX_BINARY: u64 = 450_000;

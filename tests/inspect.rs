@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{
+use crate::support::{
     BOUND, Grace, Mode, TempDir, children_of, grace_bin, grace_command, grace_command_line,
-    grace_runner, host_grace_bin, host_pid_of, parent_of, parse_json, probe_args, probe_bin,
-    wait_for_file, wait_ready, wait_until,
+    grace_runner, host_grace_bin, host_pid_of, host_pid_of_probe, parent_of, parse_json, probe,
+    probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
 };
 
 /// The JSON grace inspect wrote, read strictly: it must be JSON.
@@ -226,7 +226,7 @@ fn start_tree() -> Tree {
     let dir = TempDir::new();
     let hostile = dir.join(HOSTILE);
     std::os::unix::fs::symlink(probe_bin(), &hostile).expect("symlink");
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let mut plain = probe_args(&dir, "plain", &["--exit-on", "10"]);
     plain[0] = format!("'{}'", hostile.display());
     let script = format!(
@@ -291,7 +291,7 @@ fn start_tree() -> Tree {
     wait_until("every probe asleep", || {
         host.iter()
             .filter(|(pid, name)| **pid != i64::from(grace.pid) && *name != "zombie")
-            .all(|(&pid, _)| crate::util::state_of(pid as i32) == Some('S'))
+            .all(|(&pid, _)| crate::support::state_of(pid as i32) == Some('S'))
     });
     Tree {
         dir,
@@ -843,7 +843,7 @@ fn strings<const N: usize>(items: [&str; N]) -> [String; N] {
 #[test]
 fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
     let dir = TempDir::new();
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let script = format!(
         "{child} & {session} & wait",
         child = probe("child", &[]),
@@ -886,7 +886,7 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
 fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
     let tini = find_program("tini");
     let dir = TempDir::new();
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let script = format!(
         "{sibling} & {session} & exec {main}",
         sibling = probe("sibling", &[]),
@@ -1017,7 +1017,7 @@ fn usage_errors_exit_2_with_inspect_s_usage_line() {
 #[test]
 fn inspect_after_options_or_dashes_is_a_command() {
     for args in [&["--", "inspect"][..], &["-v", "inspect", "--json"]] {
-        let (code, stderr) = crate::util::run_plain(args);
+        let (code, stderr) = crate::support::run_plain(args);
         assert_eq!(code, 127, "{args:?}: {stderr}");
         assert!(stderr.contains("inspect: command not found"), "{stderr}");
     }
@@ -1126,19 +1126,19 @@ fn predicted_and_received(
     if let Some(settle) = settle {
         grace.signal(settle);
         wait_until("the main process to see the settling signal", || {
-            crate::util::signals_received(&dir, "main").contains(&i64::from(settle))
+            crate::support::signals_received(&dir, "main").contains(&i64::from(settle))
         });
         grace.signal(2);
     }
     let _ = grace.wait();
-    let received = crate::util::signals_received(&dir, "main");
+    let received = crate::support::signals_received(&dir, "main");
     (receives, headline, received)
 }
 
 #[test]
 fn inspect_predicts_a_term_rewritten_to_nothing_and_grace_drops_it() {
     let dir = TempDir::new();
-    let grace = crate::util::personality_link(&dir, "grace");
+    let grace = crate::support::personality_link(&dir, "grace");
     let (predicted, headline, received) =
         predicted_and_received(&grace, &["--rewrite", "TERM:0"], Some(28));
     assert_eq!(
@@ -1157,7 +1157,7 @@ fn inspect_predicts_a_term_rewritten_to_nothing_and_grace_drops_it() {
 #[test]
 fn inspect_predicts_dumb_init_s_term_rewritten_to_quit_and_grace_sends_quit() {
     let dir = TempDir::new();
-    let dumb_init = crate::util::personality_link(&dir, "dumb-init");
+    let dumb_init = crate::support::personality_link(&dir, "dumb-init");
     let (predicted, headline, received) = predicted_and_received(&dumb_init, &["-r", "15:3"], None);
     assert_eq!(predicted, Value::from("SIGQUIT"), "inspect says SIGQUIT");
     assert!(
@@ -1174,16 +1174,10 @@ fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
         .arg("--")
         .args(probe_args(&dir, "main", &["--leader-exits"]))
         .start(&dir);
-    let inner = wait_ready(&dir, "main");
-    let mut probe = None;
-    wait_until("the probe in /proc", || {
-        probe = host_pid_of(inner, grace.pid);
-        probe.is_some()
-    });
-    let probe = probe.expect("host pid");
+    let probe = host_pid_of_probe(&grace, &dir, "main");
     // /proc shows the exited leader as a zombie while the process runs on.
     wait_until("the probe's main thread to exit", || {
-        crate::util::state_of(probe) == Some('Z')
+        crate::support::state_of(probe) == Some('Z')
     });
 
     let output = inspect(&["--json", &grace.pid.to_string()]);
@@ -1207,7 +1201,7 @@ fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
     // What the stop then does agrees: the probe gets SIGTERM and handles it.
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
-    assert_eq!(crate::util::signals_received(&dir, "main"), [15]);
+    assert_eq!(crate::support::signals_received(&dir, "main"), [15]);
 }
 
 /// grace as PID 1 running a services file of three, c after b after a,
@@ -1221,7 +1215,7 @@ fn inspect_predicts_a_services_chain_s_order_signals_and_timeouts() {
     let service = |name: &str, extra: &[&str]| {
         let words: Vec<String> = probe_args(&dir, name, extra)
             .iter()
-            .map(|word| crate::util::json_string(word))
+            .map(|word| crate::support::json_string(word))
             .collect();
         format!("[{}]", words.join(", "))
     };
@@ -1298,12 +1292,12 @@ fn inspect_predicts_a_services_chain_s_order_signals_and_timeouts() {
     grace.signal(libc::SIGTERM);
     let _ = grace.wait();
     let time = |name: &str| {
-        crate::util::event_time(&dir, name, "signal")
+        crate::support::event_time(&dir, name, "signal")
             .unwrap_or_else(|| panic!("{name} got no signal: {}", grace.stderr()))
     };
     for (name, signal) in [("main", 15), ("c", 2), ("b", 15), ("a", 3)] {
         assert_eq!(
-            crate::util::signals_received(&dir, name),
+            crate::support::signals_received(&dir, name),
             [signal],
             "{name}: {}",
             grace.stderr()

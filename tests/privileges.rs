@@ -8,7 +8,7 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::util::{
+use crate::support::{
     Grace, Mode, TempDir, grace_bin, has_event, json_log, json_string, status_field, wait_for_file,
     wait_until,
 };

@@ -1,7 +1,7 @@
 //! A harness for running inits as PID 1 of real OCI containers: a rootfs made
 //! from Debian's busybox-static, static (musl) builds of grace and the probe,
 //! and containers started by `runc` directly, by `podman --runtime runc`, or
-//! by a test's private dockerd (tests/docker.rs) from an image imported from
+//! by a test's private dockerd (tests/support/docker.rs) from an image imported from
 //! that rootfs. Every container, bundle and state directory is removed when
 //! dropped, also when a test fails.
 
@@ -13,8 +13,8 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::docker::{docker, import};
-use crate::util::{BOUND, TempDir, host_grace_bin, json_string, shell_code, wait_until};
+use super::docker::{docker, import};
+use super::{BOUND, TempDir, host_grace_bin, json_string, shell_code, wait_until};
 
 pub const MUSL: &str = "x86_64-unknown-linux-musl";
 
@@ -151,10 +151,12 @@ pub enum Runtime {
     Docker(PathBuf),
 }
 
-fn unique_name() -> String {
+/// A name no other container, image or pod of this test process or of
+/// another has: `prefix`, the process id and a counter.
+pub fn unique(prefix: &str) -> String {
     static COUNTER: AtomicU32 = AtomicU32::new(0);
     format!(
-        "grace-e2e-{}-{}",
+        "{prefix}-{}-{}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     )
@@ -188,7 +190,7 @@ const RUN_FLAGS: &[&str] = &[
 impl Container {
     /// Starts `args` as the container's process 1.
     pub fn start(runtime: Runtime, rootfs: Rootfs, args: &[&str], run_flags: RunFlags) -> Self {
-        let name = unique_name();
+        let name = unique("grace-e2e");
         let started = Instant::now();
         let markers = format!("{}:/markers", rootfs.markers().display());
         let runc_run = match &runtime {
@@ -489,8 +491,20 @@ pub fn host_processes_mentioning(needle: &str) -> Vec<i32> {
         .collect()
 }
 
+/// The static probe's command line inside a container, writing into
+/// /markers; `tag` makes its processes recognisable on the host.
+pub fn container_probe(name: &str, extra: &str, tag: &str) -> String {
+    format!("/probe --dir /markers --tag {tag} --name {name} {extra}")
+}
+
 /// Waits, bounded, for the probe `name` in the container to be ready.
 pub fn wait_probe(rootfs: &Rootfs, name: &str) {
-    let path = rootfs.markers().join(format!("{name}.ready"));
+    wait_marker(&rootfs.markers(), name);
+}
+
+/// Waits, bounded, for the ready marker of probe `name` in `markers`, the
+/// host side of a container's /markers.
+pub fn wait_marker(markers: &Path, name: &str) {
+    let path = markers.join(format!("{name}.ready"));
     wait_until(&format!("probe {name} in the container"), || path.exists());
 }

@@ -1,6 +1,7 @@
-//! Shared test helpers: running grace as PID 1 of a fresh PID namespace or as
-//! a subreaper below one, waiting on marker files with a bound, and reading
-//! what the probe processes wrote down.
+//! The grace under test: where its binary is, how it is run (through an
+//! emulator for another architecture's build), and a running grace as PID 1
+//! of a fresh PID namespace or as a subreaper below one, killed with its
+//! namespace when dropped.
 
 use std::ffi::OsStr;
 use std::fs;
@@ -8,36 +9,12 @@ use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-/// How long any single wait in a test may take before it fails. It only
-/// turns a hang into a failure: whatever a test waits for is either due by
-/// a deadline grace controls (its grace period, 9 s by default, plus
-/// `AFTER_KILL`), or a single event that takes milliseconds. Work that
-/// takes the machine's time, such as thousands of processes, is waited for
-/// with `wait_for_work`.
-pub const BOUND: Duration = Duration::from_secs(20);
-
-/// grace's own bound on waiting for what it SIGKILLed at its deadline
-/// (AFTER_KILL_BOUND in src/supervisor.rs): an exit after a deadline kill
-/// is due by the deadline plus this. Timings are asserted against grace's
-/// own timeline like this, never against a guess of the machine's speed.
-pub const AFTER_KILL: Duration = Duration::from_secs(1);
-
-/// scripts/soak sets GRACE_SOAK_SCALE to multiply every flood; CI runs 1.
-pub fn soak_scale() -> usize {
-    std::env::var("GRACE_SOAK_SCALE")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
-}
-
-/// `BOUND`, stretched by the soak scale: a flood ten times larger may take
-/// ten times longer to make.
-fn scaled_bound() -> Duration {
-    BOUND * u32::try_from(soak_scale()).unwrap_or(u32::MAX)
-}
+use super::probe::subreaper_bin;
+use super::process::{children_of, send_signal};
+use super::scratch::TempDir;
+use super::wait::{scaled_bound, wait_until};
 
 /// The grace under test: `TEST_GRACE_BIN` when set (a release build, maybe
 /// for another architecture), else the one cargo built for these tests.
@@ -107,155 +84,6 @@ pub fn is_grace(pid: i32) -> bool {
                 .zip(&expected)
                 .all(|(word, want)| *word == want.as_bytes())
     })
-}
-
-pub fn probe_bin() -> PathBuf {
-    let path = Path::new(host_grace_bin())
-        .with_file_name("examples")
-        .join("probe");
-    assert!(
-        path.exists(),
-        "{} is missing: cargo builds it with the tests (cargo build --examples)",
-        path.display()
-    );
-    path
-}
-
-/// A scratch directory, removed when dropped.
-pub struct TempDir(PathBuf);
-
-impl TempDir {
-    pub fn new() -> Self {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "grace-test-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = fs::remove_dir_all(&path);
-        fs::create_dir_all(&path).expect("create temp dir");
-        TempDir(path)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-
-    pub fn join(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl AsRef<Path> for TempDir {
-    fn as_ref(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Polls `condition` until it holds or `BOUND` (times the soak scale)
-/// passes.
-pub fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + scaled_bound();
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-/// Polls `remaining` (how much of some work is left) until it is 0, for
-/// work whose length is the machine's speed times its size: starting or
-/// reaping thousands of processes. A loaded machine may take as long as it
-/// needs; only a stall fails, when `BOUND` passes without a new low.
-pub fn wait_for_work(what: &str, mut remaining: impl FnMut() -> usize) {
-    let mut low = usize::MAX;
-    let mut stalled_by = Instant::now() + BOUND;
-    loop {
-        let left = remaining();
-        if left == 0 {
-            return;
-        }
-        if left < low {
-            low = left;
-            stalled_by = Instant::now() + BOUND;
-        }
-        assert!(
-            Instant::now() < stalled_by,
-            "timed out waiting for {what}: {left} left, none done in {BOUND:?}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-pub fn wait_for_file(path: &Path) -> String {
-    wait_until(&format!("{}", path.display()), || path.exists());
-    fs::read_to_string(path).expect("read marker")
-}
-
-/// CLOCK_MONOTONIC in milliseconds, the clock the probe's log uses.
-pub fn monotonic_ms() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: ts is a live timespec.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1000 + ts.tv_nsec as u64 / 1_000_000
-}
-
-/// When `name` first logged `event` (with any detail), in monotonic ms.
-pub fn event_time(dir: &impl AsRef<Path>, name: &str, event: &str) -> Option<u64> {
-    probe_log(dir, name)
-        .into_iter()
-        .find(|(e, _, _)| e == event)
-        .map(|(_, _, ms)| ms)
-}
-
-pub fn send_signal(pid: i32, signal: i32) {
-    // SAFETY: kill(2) with plain integers.
-    let result = unsafe { libc::kill(pid, signal) };
-    assert_eq!(result, 0, "kill({pid}, {signal}) failed");
-}
-
-/// The direct children of `pid`, from /proc.
-pub fn children_of(pid: i32) -> Vec<i32> {
-    let path = format!("/proc/{pid}/task/{pid}/children");
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .split_whitespace()
-        .filter_map(|s| s.parse().ok())
-        .collect()
-}
-
-/// The one-letter state of `pid` from /proc/PID/stat (None once gone).
-pub fn state_of(pid: i32) -> Option<char> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?.1.chars().next()
-}
-
-/// The parent of `pid`, from /proc/PID/stat.
-pub fn parent_of(pid: i32) -> Option<i32> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// One field of /proc/PID/status, e.g. "SigBlk".
-pub fn status_field(pid: i32, field: &str) -> Option<String> {
-    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(&format!("{field}:")))
-        .map(|value| value.trim().to_string())
 }
 
 /// Where grace runs.
@@ -529,109 +357,22 @@ impl Drop for Grace {
 /// Runs grace to completion without a namespace (for cases that never get
 /// as far as signalling anything) and returns its exit code and stderr.
 pub fn run_plain(args: &[&str]) -> (i32, String) {
-    let output = grace_command()
-        .args(args)
+    let (code, _, stderr) = run_to_end(grace_command().args(args));
+    (code, stderr)
+}
+
+/// Runs `command`, with no stdin, to its end, for one that ends by itself
+/// at once: (exit code as a shell reports it, stdout, stderr).
+pub fn run_to_end(command: &mut Command) -> (i32, String, String) {
+    let output = command
         .stdin(Stdio::null())
         .output()
-        .expect("run grace");
+        .unwrap_or_else(|error| panic!("run {command:?}: {error}"));
     (
         shell_code(output.status),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
-}
-
-/// The events a probe wrote: (event, detail, monotonic ms).
-pub fn probe_log(dir: &impl AsRef<Path>, name: &str) -> Vec<(String, i64, u64)> {
-    fs::read_to_string(dir.as_ref().join(format!("{name}.log")))
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            Some((
-                words.next()?.to_string(),
-                words.next()?.parse().ok()?,
-                words.next()?.parse().ok()?,
-            ))
-        })
-        .collect()
-}
-
-/// Whether probe `name` got SIGTERM and finished its cleanup.
-pub fn finished_cleanup(dir: &impl AsRef<Path>, name: &str) -> bool {
-    probe_log(dir, name)
-        .iter()
-        .any(|(event, signal, _)| event == "cleanup-done" && *signal == 15)
-}
-
-/// The signals a probe received, in order.
-pub fn signals_received(dir: &impl AsRef<Path>, name: &str) -> Vec<i64> {
-    probe_log(dir, name)
-        .into_iter()
-        .filter(|(event, _, _)| event == "signal")
-        .map(|(_, signal, _)| signal)
-        .collect()
-}
-
-/// A probe command line writing into `dir` under `name`.
-pub fn probe_args(dir: &TempDir, name: &str, extra: &[&str]) -> Vec<String> {
-    let mut args = vec![
-        probe_bin().to_string_lossy().into_owned(),
-        "--dir".into(),
-        dir.path().to_string_lossy().into_owned(),
-        "--name".into(),
-        name.into(),
-    ];
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args
-}
-
-/// The pid recorded in a probe's ready marker, once it is there (the pid is
-/// as seen inside grace's namespace).
-pub fn wait_ready(dir: &TempDir, name: &str) -> i32 {
-    wait_for_file(&dir.join(&format!("{name}.ready")))
-        .trim()
-        .parse()
-        .expect("pid in ready marker")
-}
-
-/// The host pid of a process in grace's namespace, found by the ready
-/// marker's namespace pid in /proc/PID/status's NSpid line.
-pub fn host_pid_of(namespace_pid: i32, below: i32) -> Option<i32> {
-    descendants(below).into_iter().find(|&pid| {
-        status_field(pid, "NSpid")
-            .and_then(|line| line.split_whitespace().last().map(str::to_string))
-            .is_some_and(|inner| inner == namespace_pid.to_string())
-    })
-}
-
-/// Every descendant of `pid`, from /proc's children lists.
-pub fn descendants(pid: i32) -> Vec<i32> {
-    let mut found = Vec::new();
-    let mut queue = vec![pid];
-    while let Some(next) = queue.pop() {
-        for child in children_of(next) {
-            found.push(child);
-            queue.push(child);
-        }
-    }
-    found
-}
-
-/// examples/subreaper.rs, built beside the probe.
-pub fn subreaper_bin() -> PathBuf {
-    probe_bin().with_file_name("subreaper")
-}
-
-/// The stress workloads (examples/stress.rs), built beside the probe.
-pub fn stress_bin() -> PathBuf {
-    probe_bin().with_file_name("stress")
-}
-
-/// VmRSS of `pid` in kB.
-pub fn rss_kb(pid: i32) -> u64 {
-    status_field(pid, "VmRSS")
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
 }
 
 impl GraceBuilder {
@@ -681,24 +422,6 @@ pub fn personality_link(dir: &TempDir, name: &str) -> PathBuf {
     link
 }
 
-/// The host pid of the process whose ready marker is `name`, below grace.
-pub fn host_pid_of_probe(grace: &Grace, dir: &TempDir, name: &str) -> i32 {
-    let inner = wait_ready(dir, name);
-    let mut found = None;
-    wait_until(&format!("{name} in /proc"), || {
-        found = host_pid_of(inner, grace.pid);
-        found.is_some()
-    });
-    found.expect("host pid")
-}
-
-/// Fields 5 and 6 of /proc/PID/stat: the process group and the session.
-pub fn group_and_session(pid: i32) -> Option<(i32, i32)> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let mut fields = stat.rsplit_once(") ")?.1.split_whitespace().skip(2);
-    Some((fields.next()?.parse().ok()?, fields.next()?.parse().ok()?))
-}
-
 /// An exit status as a shell reports it: the code, or 128+N for signal N.
 pub fn shell_code(status: ExitStatus) -> i32 {
     status
@@ -715,118 +438,4 @@ pub fn check(output: std::process::Output, what: &str) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-/// A JSON string literal, for the JSON and YAML the tests write and read.
-pub fn json_string(text: &str) -> String {
-    serde_json::to_string(text).expect("a string is always JSON")
-}
-
-/// Makes grace write JSON log lines: tests that need to know what grace
-/// did read those fields, the documented interface (docs/logging.md), not
-/// its messages, whose wording may change.
-pub fn json_log(command: &mut Command) {
-    command.env("GRACE_LOG_FORMAT", "json");
-}
-
-/// grace's JSON log lines, read; a line still being written is left for
-/// the next read.
-pub fn log_events(stderr: &str) -> Vec<serde_json::Value> {
-    stderr
-        .split_inclusive('\n')
-        .filter(|line| line.ends_with('\n'))
-        .map(|line| parse_json(line).unwrap_or_else(|e| panic!("{e}: {line:?}")))
-        .collect()
-}
-
-/// Whether grace's JSON log has a line for `event` with each of `fields`.
-pub fn has_event(stderr: &str, event: &str, fields: &[(&str, serde_json::Value)]) -> bool {
-    log_events(stderr).iter().any(|line| {
-        line["event"] == event && fields.iter().all(|(key, value)| line[*key] == *value)
-    })
-}
-
-/// JSON text as serde_json reads it, except that a key given twice in one
-/// object is an error: serde_json keeps the last, and grace documents its
-/// keys as unique (docs/logging.md), so a field written twice must fail.
-pub fn parse_json(text: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str::<Unique>(text)
-        .map(|Unique(value)| value)
-        .map_err(|error| error.to_string())
-}
-
-struct Unique(serde_json::Value);
-
-impl<'de> serde::Deserialize<'de> for Unique {
-    fn deserialize<D: serde::Deserializer<'de>>(reader: D) -> Result<Self, D::Error> {
-        reader.deserialize_any(UniqueVisitor)
-    }
-}
-
-struct UniqueVisitor;
-
-impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
-    type Value = Unique;
-
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("a JSON value")
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Unique, A::Error> {
-        let mut object = serde_json::Map::new();
-        while let Some((key, Unique(value))) = map.next_entry::<String, Unique>()? {
-            if object.contains_key(&key) {
-                return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
-            }
-            object.insert(key, value);
-        }
-        Ok(Unique(object.into()))
-    }
-
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Unique, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Unique(item)) = seq.next_element()? {
-            items.push(item);
-        }
-        Ok(Unique(items.into()))
-    }
-
-    fn visit_bool<E>(self, b: bool) -> Result<Unique, E> {
-        Ok(Unique(b.into()))
-    }
-
-    fn visit_i64<E>(self, n: i64) -> Result<Unique, E> {
-        Ok(Unique(n.into()))
-    }
-
-    fn visit_u64<E>(self, n: u64) -> Result<Unique, E> {
-        Ok(Unique(n.into()))
-    }
-
-    fn visit_f64<E>(self, n: f64) -> Result<Unique, E> {
-        Ok(Unique(n.into()))
-    }
-
-    fn visit_str<E>(self, text: &str) -> Result<Unique, E> {
-        Ok(Unique(text.into()))
-    }
-
-    fn visit_unit<E>(self) -> Result<Unique, E> {
-        Ok(Unique(serde_json::Value::Null))
-    }
-}
-
-#[test]
-fn duplicate_keys_are_refused_at_any_depth() {
-    let value = parse_json(r#"{"a":[1,-2.5,true,null,{"b":{}}],"c":"x\"\u00e9\n"}"#).unwrap();
-    assert_eq!(value["c"], "x\"é\n");
-    assert_eq!(value["a"][1], -2.5);
-    for bad in [
-        r#"{"a":1,"a":2}"#,
-        r#"[{"a":{"b":1,"b":1}}]"#,
-        "{\"a\":1,}",
-        "{} x",
-    ] {
-        assert!(parse_json(bad).is_err(), "{bad:?}");
-    }
 }

@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::containers::{Rootfs, Runtime, host_processes_mentioning};
-use crate::util::{BOUND, TempDir, check};
+use super::containers::{Rootfs, Runtime, host_processes_mentioning};
+use super::{BOUND, TempDir, check};
 
 /// Debian's client, the daemon's own version: another `docker` earlier on
 /// PATH may speak a newer API.

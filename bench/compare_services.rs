@@ -10,8 +10,10 @@
 //! probes' logs (CLOCK_MONOTONIC ms, one clock for the host and every
 //! container).
 //!
-//! Not part of the test suite (a minute of containers): run by
-//! `scripts/compare-services [--quick]`, which prints the markdown table.
+//! A generator, not a test (a minute of containers): a bench target that
+//! `scripts/compare-services [--quick]` runs, which prints the markdown
+//! table and writes it into BENCHMARKS.md. It runs the containers through
+//! the integration tests' harness (tests/support/).
 //!
 //! The peers are Python (supervisord, honcho), Node (pm2), Ruby (foreman)
 //! or dynamically linked: their containers bind-mount the host's /usr
@@ -21,20 +23,21 @@
 
 use std::fmt::Write as _;
 use std::fs;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-#[path = "../bench/peers.rs"]
-pub mod peers;
-#[path = "../bench/section.rs"]
+// The tests' helpers, of which a generator uses a part.
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+mod peers;
 mod section;
 
 use peers::{installed, on_path};
-
-use crate::containers::{Container, Rootfs, Runtime, static_binaries};
-use crate::util::probe_log;
+use support::containers::{Container, Rootfs, Runtime, container_probe, static_binaries};
+use support::{executable, monotonic_ms, probe_log};
 
 /// The services, in start order, and how long each one's cleanup lasts.
 const SERVICES: &[&str] = &["db", "app", "web"];
@@ -93,8 +96,7 @@ const PEERS: &[Peer] = &[
 
 fn write_script(path: &Path, text: &str) {
     fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    executable(path, text);
 }
 
 fn write(path: &Path, text: &str) {
@@ -106,9 +108,7 @@ fn write(path: &Path, text: &str) {
 /// (for app) the stray, a double-forked probe in a session of its own,
 /// then the service itself, a probe with a CLEANUP_MS cleanup.
 fn write_services(root: &Path) {
-    let probe = |name: &str, extra: &str| {
-        format!("/probe --dir /markers --tag compare-services --name {name} {extra}")
-    };
+    let probe = |name: &str, extra: &str| container_probe(name, extra, "compare-services");
     for service in SERVICES {
         let stray = if *service == "app" {
             format!(
@@ -600,13 +600,13 @@ fn start(rootfs: Rootfs, command: &[String]) -> Result<Container, String> {
 fn stop_run(peer: &Peer) -> Result<Observed, String> {
     let (rootfs, command) = rootfs_for(peer)?;
     let mut container = start(rootfs, &command)?;
-    let begun = crate::util::monotonic_ms();
+    let begun = monotonic_ms();
     let (code, took) = container.stop(STOP_TIMEOUT);
     if std::env::var_os("GRACE_COMPARE_VERBOSE").is_some() {
         eprintln!(
             "--- {}: stop from {begun} to {}, container log\n{}",
             peer.name,
-            crate::util::monotonic_ms(),
+            monotonic_ms(),
             container.logs()
         );
         for name in ["web", "app", "db", "stray"] {
@@ -697,9 +697,7 @@ fn median(mut values: Vec<Duration>) -> Duration {
     values[values.len() / 2]
 }
 
-#[test]
-#[ignore = "run by scripts/compare-services: a minute of containers"]
-fn compare_services_side_by_side() {
+fn main() {
     let repeats = if std::env::var_os("GRACE_COMPARE_QUICK").is_some() {
         1
     } else {
@@ -802,15 +800,7 @@ fn compare_services_side_by_side() {
     }
     println!("{table}");
     if only.is_empty() {
-        let cpu = fs::read_to_string("/proc/cpuinfo")
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("model name"))
-            .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-            .unwrap_or_default();
-        let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-        let machine = format!("{cores} cores ({cpu}), Linux {}", kernel.trim());
+        let machine = section::machine();
         let block = format!(
             "### The same three services in a container ({}, {machine})\n\n{table}",
             section::today()
