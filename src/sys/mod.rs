@@ -54,9 +54,10 @@ pub use process::{
 pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
 pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
+#[cfg(test)]
+pub use sockdiag::TCP_ESTABLISHED;
 pub use sockdiag::{
-    Endpoint, MAX_SOCKETS, TCP_ESTABLISHED, TCP_LISTEN, TcpSocket, UnixSocket, socket_inodes,
-    tcp_sockets, unix_sockets,
+    Endpoint, TCP_LISTEN, TcpSocket, UnixSocket, socket_inodes, tcp_sockets, unix_sockets,
 };
 
 /// A descriptor number, as the kernel hands them out.
