@@ -3,6 +3,7 @@
 //! its effects carried out (`edge`), and whom a stop reaches (`scope`).
 
 pub mod edge;
+pub mod order;
 pub mod policy;
 pub mod scope;
 pub mod shutdown;

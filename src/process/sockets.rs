@@ -402,10 +402,12 @@ mod tests {
             }
         }
 
+        type Listed = (u32, Option<u32>, BTreeSet<i32>);
+
         /// (inode, peer inode, pids) of each socket `ss ARGS` lists with
         /// processes, its inode read from `ino:` (TCP) or the local
         /// column (UNIX).
-        fn ss(args: &[&str]) -> Option<Vec<(u32, Option<u32>, BTreeSet<i32>)>> {
+        fn ss(args: &[&str]) -> Option<Vec<Listed>> {
             let output = Command::new("ss").args(args).output().ok()?;
             assert!(output.status.success(), "ss {args:?}");
             let text = String::from_utf8(output.stdout).unwrap();
