@@ -660,6 +660,9 @@ mod tests {
     }
 
     proptest! {
+        // Failures are shrunk and printed; none is kept in a file.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
         /// If every signalled process exits, everyone is signalled before
         /// half time: no cycle, no chain, deadlocks the order.
         #[test]

@@ -1,8 +1,11 @@
 //! Never in the binary: the property tests over the parsers (`properties`,
-//! under `cargo test`) and the fuzz targets' way in (`fuzz`, under
+//! under `cargo test`), the measuring side of bench/order (`order_bench`,
+//! an ignored test), and the fuzz targets' way in (`fuzz`, under
 //! `--cfg fuzzing`, see fuzz/README.md).
 
 #[cfg(fuzzing)]
 pub mod fuzz;
+#[cfg(test)]
+mod order_bench;
 #[cfg(test)]
 mod properties;
