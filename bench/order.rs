@@ -47,12 +47,13 @@ fn check(result: libc::c_int, what: &str) -> libc::c_int {
     result
 }
 
-/// An abstract UNIX address, `\0grace-order-PID-N`.
+/// An abstract UNIX address, `\0grace-order-PID-N`, PID the workload's.
 fn unix_address(server: usize) -> (libc::sockaddr_un, libc::socklen_t) {
     // SAFETY: all-zero bytes are a valid sockaddr_un.
     let mut address: libc::sockaddr_un = unsafe { std::mem::zeroed() };
     address.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let name = format!("grace-order-{}-{server}", std::process::id());
+    // SAFETY: no arguments; the workload's pid, in its children too.
+    let name = format!("grace-order-{}-{server}", unsafe { libc::getpgrp() });
     for (slot, byte) in address.sun_path[1..].iter_mut().zip(name.bytes()) {
         *slot = byte as libc::c_char;
     }
@@ -184,7 +185,16 @@ fn client(server: usize, port: u16, ready: libc::c_int) -> ! {
     }
 }
 
+/// A workload process must not outlive a workload that failed.
+fn die_with_parent() {
+    // SAFETY: integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) };
+}
+
 fn workload(clients: usize) {
+    // Its own process group, whose number names its sockets.
+    // SAFETY: integer arguments.
+    check(unsafe { libc::setpgid(0, 0) }, "setpgid");
     let servers = clients / FAN_IN + 1;
     let mut ready = [0; 2];
     // SAFETY: room for two descriptors.
@@ -197,6 +207,7 @@ fn workload(clients: usize) {
         // SAFETY: the child only makes system calls until it is killed.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
+            die_with_parent();
             serve(unix, tcp, expected, ready[1]);
         }
         children.push(pid);
@@ -212,6 +223,7 @@ fn workload(clients: usize) {
         // SAFETY: the child only makes system calls until it is killed.
         let pid = unsafe { libc::fork() };
         if pid == 0 {
+            die_with_parent();
             // SAFETY: the client keeps stderr and the ready pipe only.
             unsafe {
                 libc::close(0);
@@ -228,6 +240,14 @@ fn workload(clients: usize) {
     let mut expected = clients + 2 * clients;
     let mut bytes = [0u8; 4096];
     while expected > 0 {
+        let mut fd = libc::pollfd {
+            fd: ready[0],
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd.
+        let polled = unsafe { libc::poll(&mut fd, 1, 60_000) };
+        assert!(polled > 0, "the workload is not ready after a minute");
         // SAFETY: a live buffer of the length passed.
         let read = unsafe {
             libc::read(

@@ -92,8 +92,15 @@ pub struct Order {
     parents: BTreeMap<i32, i32>,
     /// The connections between live processes.
     connections: Vec<Connection>,
-    /// Every pid that holds an end of a live connection.
+    /// Every pid that holds an end of a live connection (as of the last
+    /// time the order was worked out).
     connected: BTreeSet<i32>,
+    /// The processes that had children, as of then.
+    has_children: BTreeSet<i32>,
+    /// The units in a cycle, as of then.
+    in_cycle: BTreeSet<i32>,
+    /// Who waits for each process, as of then.
+    waited_by: BTreeMap<i32, Vec<i32>>,
     latest: Instant,
     /// When the order was last worked out: when a process that waits for
     /// nothing is due.
@@ -129,6 +136,9 @@ impl Order {
             parents,
             connections,
             connected: BTreeSet::new(),
+            has_children: BTreeSet::new(),
+            in_cycle: BTreeSet::new(),
+            waited_by: BTreeMap::new(),
             latest,
             computed: now,
             waits: BTreeMap::new(),
@@ -165,37 +175,72 @@ impl Order {
 
     /// Processes exited (reaped, or gone from /proc): their children are
     /// grace's now, their connections are closed, and what waited for them
-    /// waits no more. The order is worked out again only when an exit
-    /// changes it.
+    /// waits no more. Nothing is read again: the order is worked out from
+    /// what is still valid, and only as far as the exits change it. An
+    /// exit nobody waited for changes nothing; a client that was a unit of
+    /// its own, with no child and outside any cycle, only releases what
+    /// waited for it; anything else (a parent, the main process, a member
+    /// of a cycle, a process inside a unit) works the whole order out
+    /// again.
     pub fn on_exits(&mut self, now: Instant, exited: &[i32]) {
-        let mut changed = false;
-        for &pid in exited {
-            if self.parents.remove(&pid).is_none() {
-                continue;
+        let gone: BTreeSet<i32> = exited
+            .iter()
+            .copied()
+            .filter(|pid| self.parents.contains_key(pid))
+            .collect();
+        let mut whole = false;
+        let mut released = Vec::new();
+        for &pid in &gone {
+            let unit = self
+                .parents
+                .get(&pid)
+                .is_some_and(|ppid| *ppid == self.grace || !self.parents.contains_key(ppid));
+            if self.main == Some(pid)
+                || self.has_children.contains(&pid)
+                || (self.connected.contains(&pid) && (!unit || self.in_cycle.contains(&pid)))
+            {
+                whole = true;
+            } else if self.connected.contains(&pid) {
+                released.push(pid);
             }
-            self.signalled.remove(&pid);
-            self.waits.remove(&pid);
-            self.released_by.remove(&pid);
-            // Nobody waits for a childless process that holds no
-            // connection and is not the main process.
-            changed |= self.main == Some(pid)
-                || self.connected.contains(&pid)
-                || self.parents.values().any(|&ppid| ppid == pid);
-            if self.main == Some(pid) {
+        }
+        for pid in &gone {
+            self.parents.remove(pid);
+            self.signalled.remove(pid);
+            self.waits.remove(pid);
+            self.released_by.remove(pid);
+            if self.main == Some(*pid) {
                 self.main = None;
             }
         }
-        if !changed {
+        if !whole && released.is_empty() {
             return;
         }
-        let gone: BTreeSet<i32> = exited.iter().copied().collect();
+        self.connections
+            .retain(|c| !gone.contains(&c.client) && !gone.contains(&c.server));
+        self.computed = now;
+        if !whole {
+            for pid in released {
+                for waiter in self.waited_by.remove(&pid).unwrap_or_default() {
+                    let Some(waits) = self.waits.get_mut(&waiter) else {
+                        continue;
+                    };
+                    let Some(at) = waits.iter().position(|a| a.pid == pid) else {
+                        continue;
+                    };
+                    let after = waits.remove(at);
+                    if waits.is_empty() {
+                        self.released_by.insert(waiter, after);
+                    }
+                }
+            }
+            return;
+        }
         for ppid in self.parents.values_mut() {
             if gone.contains(ppid) {
                 *ppid = self.grace;
             }
         }
-        self.connections
-            .retain(|c| !gone.contains(&c.client) && !gone.contains(&c.server));
         // What each waited for among the exited, to tell what released it.
         let mut was_waiting: BTreeMap<i32, After> = BTreeMap::new();
         for (&pid, waits) in &self.waits {
@@ -203,7 +248,6 @@ impl Order {
                 was_waiting.insert(pid, *after);
             }
         }
-        self.computed = now;
         self.work_out();
         for (pid, after) in was_waiting {
             if self.waits.get(&pid).is_some_and(Vec::is_empty) {
@@ -290,6 +334,16 @@ impl Order {
             }
         }
         let component = components(&edges);
+        let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+        for number in component.values() {
+            *sizes.entry(*number).or_default() += 1;
+        }
+        self.in_cycle = component
+            .iter()
+            .filter(|(_, number)| sizes[number] > 1)
+            .map(|(&unit, _)| unit)
+            .collect();
+        self.has_children = self.parents.values().copied().collect();
         // What each component waits for outside itself.
         let mut outside: BTreeMap<usize, BTreeSet<i32>> = BTreeMap::new();
         for (server, clients) in &edges {
@@ -329,6 +383,12 @@ impl Order {
                 }
             }
             waits.insert(pid, after);
+        }
+        self.waited_by.clear();
+        for (&pid, waits) in &waits {
+            for after in waits {
+                self.waited_by.entry(after.pid).or_default().push(pid);
+            }
         }
         self.waits = waits;
     }
@@ -598,6 +658,26 @@ mod tests {
         order.on_exits(later, &[20]);
         assert_eq!(order.computed, later);
         assert_eq!(order.at_latest(30), Some(later));
+        assert_eq!(
+            order.take_due(later),
+            [Due {
+                pid: 30,
+                why: Why::Released(after(20, Reason::Connected))
+            }]
+        );
+    }
+
+    #[test]
+    fn a_client_inside_a_unit_releases_its_server_once_worked_out_again() {
+        let k = clock();
+        // 11, under 10, is the only client of 20: 20 waits for 10 (the
+        // unit), until 11 exits.
+        let tree = [p(10, GRACE), p(11, 10), p(20, GRACE)];
+        let mut order = Order::new(GRACE, None, &tree, vec![c(11, 20)], k.t0, k.latest);
+        assert_eq!(order.waits_for(20), [after(10, Reason::Connected)]);
+        order.take_due(k.t0);
+        order.on_exits(k.t0, &[11]);
+        assert_eq!(pids(&order.take_due(k.t0)), [20]);
     }
 
     #[test]
@@ -686,6 +766,10 @@ mod tests {
                 let pick = exits.next().unwrap_or(0) % running.len();
                 let pid = running.swap_remove(pick);
                 order.on_exits(k.t0, &[pid]);
+                // What was reused is what working it all out gives.
+                let mut afresh = order.clone();
+                afresh.work_out();
+                prop_assert_eq!(&order.waits, &afresh.waits);
             }
             prop_assert_eq!(signalled.len(), tree.len());
             prop_assert_eq!(order.next_due(), None);
