@@ -5,7 +5,8 @@
 //!
 //! - `workload N`: N client processes, each holding a UNIX stream
 //!   connection and a TCP connection to one of N/100 + 1 server processes
-//!   (which hold the listeners and the accepted ends), and a socketpair;
+//!   (which hold the listeners and the accepted ends), and a socketpair,
+//!   and nothing else (6 descriptors a client, with its server's share);
 //!   prints `ready` once every connection is accepted, and on EOF of its
 //!   stdin kills them all and reaps them.
 //! - `floor`: the scan floor: one pass of getdents64 (readdir) and
@@ -177,8 +178,14 @@ fn client(server: usize, port: u16, ready: libc::c_int) -> ! {
         unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, pair.as_mut_ptr()) },
         "socketpair",
     );
-    // SAFETY: one byte from the stack; then wait for the SIGKILL.
-    unsafe { libc::write(ready, b"c".as_ptr().cast(), 1) };
+    // SAFETY: one byte from the stack; then the client holds its four
+    // sockets only (its server two more): about 30,000 descriptors for
+    // 5,000 processes.
+    unsafe {
+        libc::write(ready, b"c".as_ptr().cast(), 1);
+        libc::close(ready);
+        libc::close(2);
+    }
     loop {
         // SAFETY: waits for the SIGKILL.
         unsafe { libc::pause() };
