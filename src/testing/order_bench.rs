@@ -46,6 +46,8 @@ fn figures() {
         .collect();
     let rounds: usize = std::env::var("ORDER_ROUNDS").map_or(7, |n| n.parse().unwrap());
     assert_eq!(std::process::id(), 1, "bench/order runs this as a PID 1");
+    // After the harness's "test … " on the same line.
+    println!();
     println!(
         "| processes | descriptors | scan floor | sock_diag dumps | fd map and connections | order | computation / floor | tree (stat of each) | with the tree / floor | again after an exit |"
     );
