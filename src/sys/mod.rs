@@ -12,6 +12,8 @@
 //! - `ready`: what a service's readiness is read from (a pipe, the
 //!   notify socket, a TCP connect), and the run directory;
 //! - `clock`: the monotonic and wall clocks;
+//! - `sockdiag`: sockets as the kernel reports them (sock_diag), and which
+//!   of a process's descriptors are sockets;
 //! - `pipe`: services' output: pipes, reads and writes that never wait,
 //!   a non-blocking second open of stdout, ppoll;
 //! - `image`: grace's own code in memory, whose set-up pages are given
@@ -28,6 +30,7 @@ mod process;
 mod ready;
 mod runtime;
 mod signal;
+mod sockdiag;
 
 use core::ffi::{CStr, c_int};
 use core::fmt;
@@ -54,6 +57,11 @@ pub use process::{
 pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
 pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
+#[cfg(test)]
+pub use sockdiag::TCP_ESTABLISHED;
+pub use sockdiag::{
+    Endpoint, TCP_LISTEN, TcpSocket, UnixSocket, socket_inodes, tcp_sockets, unix_sockets,
+};
 
 /// A descriptor number, as the kernel hands them out.
 pub type RawFd = c_int;
