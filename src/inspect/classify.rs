@@ -378,8 +378,9 @@ impl Scenario<'_> {
         self.init.main.map(|index| &self.processes[index])
     }
 
-    /// The pids below the init (by parent links), itself included.
-    pub(super) fn descendants(&self) -> BTreeSet<i32> {
+    /// Whether each process is below the init (by parent links), or is
+    /// the init.
+    pub(super) fn descendants(&self) -> Vec<bool> {
         subtree(self.processes, self.top().pid)
     }
 

@@ -240,11 +240,7 @@ impl Scenario<'_> {
         if self.init.namespace_init {
             vec![true; self.processes.len()]
         } else {
-            let below = self.descendants();
-            self.processes
-                .iter()
-                .map(|p| below.contains(&p.pid))
-                .collect()
+            self.descendants()
         }
     }
 
