@@ -8,6 +8,8 @@
 //! verdict, and, where the init's own fate follows from the plan alone,
 //! gives it.
 
+use core::fmt::Write;
+
 use crate::base::prelude::*;
 
 use crate::base::signals::{SIGKILL, Signal};
@@ -590,7 +592,7 @@ impl Scenario<'_> {
         }
         let mut text = format!("the services in turn: {}", self.services_in_turn(schedule));
         if let Some(others) = others {
-            text.push_str(&format!(", then {others}"));
+            let _ = write!(text, ", then {others}");
         }
         text
     }

@@ -2,6 +2,8 @@
 //! document for scripts (docs/inspect.md), written by `crate::base::json`.
 
 use crate::base::json::Value as Json;
+use core::fmt::Write;
+
 use crate::base::prelude::*;
 use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
@@ -126,10 +128,11 @@ pub(super) fn render_text(
         Some(service_width) => format!("{:<service_width$}", "SERVICE"),
         None => String::new(),
     };
-    out.push_str(&format!(
+    let _ = write!(
+        out,
         "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND\n",
         "PID", "NSPID", "PPID", "PGID", "SID", signal_name, "OUTCOME"
-    ));
+    );
     let rows = processes.iter().zip(&report.predictions).enumerate();
     for (index, (p, prediction)) in rows {
         let disposition = p
@@ -147,7 +150,8 @@ pub(super) fn render_text(
             p.args.join(" ")
         };
         let outcome = prediction.outcome.name();
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}\n",
             p.pid,
             p.ns_pid,
@@ -160,22 +164,24 @@ pub(super) fn render_text(
             service_cell(index),
             indent,
             printable(&command)
-        ));
+        );
     }
     if snapshot.kernel_threads_omitted > 0 {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "({} kernel threads not shown)\n",
             snapshot.kernel_threads_omitted
-        ));
+        );
     }
     out.push('\n');
     for (p, prediction) in processes.iter().zip(&report.predictions) {
-        out.push_str(&format!(
+        let _ = write!(
+            out,
             "{:>7} {}: {}\n",
             p.pid,
             printable(&p.comm),
             paint.outcome(prediction.outcome, &printable(&prediction.verdict))
-        ));
+        );
         if let Some(d) = p.dispositions
             && !p.kernel_thread
         {
@@ -190,15 +196,11 @@ pub(super) fn render_text(
                 }
             }
             if !sets.is_empty() {
-                out.push_str(&format!("{:>7} {}\n", "", sets.join("; ")));
+                let _ = write!(out, "{:>7} {}\n", "", sets.join("; "));
             }
         }
         if let Some(error) = &p.error {
-            out.push_str(&format!(
-                "{:>7} {}\n",
-                "",
-                paint.wrap("2", &printable(error))
-            ));
+            let _ = write!(out, "{:>7} {}\n", "", paint.wrap("2", &printable(error)));
         }
     }
     out.push('\n');

@@ -3,6 +3,8 @@
 //! tree's summary: what PID 1 does, how many fare how, and what the stop's
 //! length depends on. Wording only: every decision is made before.
 
+use core::fmt::Write;
+
 use crate::base::prelude::*;
 
 use crate::base::signals::{SIGKILL, SIGSTOP};
@@ -29,35 +31,35 @@ impl Scenario<'_> {
         let grace_deadline = || deadline(schedule);
         let mut verdict = delivery.how.clone();
         let received = delivery.receives.unwrap_or(self.signal);
-        match reaction {
-            Some(Reaction::Handles) => verdict.push_str(" and handles it"),
-            Some(Reaction::Dies) if received == SIGKILL => {
-                verdict.push_str(", which ends it at once")
-            }
-            Some(Reaction::Dies) => verdict.push_str(&format!(
+        let v = &mut verdict;
+        let _ = match reaction {
+            Some(Reaction::Handles) => write!(v, " and handles it"),
+            Some(Reaction::Dies) if received == SIGKILL => write!(v, ", which ends it at once"),
+            Some(Reaction::Dies) => write!(
+                v,
                 "; {received} at its default action terminates it at once, without cleanup"
-            )),
-            Some(Reaction::CannotAct(why)) => verdict.push_str(&format!(", but {why}")),
+            ),
+            Some(Reaction::CannotAct(why)) => write!(v, ", but {why}"),
             Some(Reaction::Unknown(why)) => {
-                verdict.push_str(&format!("; what it does with it is unknown ({why})"))
+                write!(v, "; what it does with it is unknown ({why})")
             }
-            None => {}
-        }
+            None => Ok(()),
+        };
         let got = reaction.is_some();
-        let consequence = match (outcome, killed_by) {
-            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => {
-                format!(
-                    ": it has until grace's {} deadline to finish",
-                    grace_deadline()
-                )
-            }
-            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => {
-                format!(
-                    ": it has until its {} stop timeout to finish",
-                    seconds(after)
-                )
-            }
-            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => format!(
+        let so = if got { ", so" } else { ";" };
+        let _ = match (outcome, killed_by) {
+            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => write!(
+                v,
+                ": it has until grace's {} deadline to finish",
+                grace_deadline()
+            ),
+            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
+                ": it has until its {} stop timeout to finish",
+                seconds(after)
+            ),
+            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
                 "{} SIGKILL at its {} stop timeout",
                 if got {
                     ", so it cannot stop gracefully:"
@@ -66,36 +68,38 @@ impl Scenario<'_> {
                 },
                 seconds(after)
             ),
-            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => {
-                ": it has until the runtime's timeout to finish (docker stop: 10 s)".into()
-            }
-            (Outcome::CutShort, _) => format!(
+            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => write!(
+                v,
+                ": it has until the runtime's timeout to finish (docker stop: 10 s)"
+            ),
+            (Outcome::CutShort, _) => write!(
+                v,
                 ", but it will be SIGKILLed when PID 1 exits{}: it may be cut short mid-cleanup",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => format!(
+            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => write!(
+                v,
                 ", so it cannot stop gracefully: SIGKILL at grace's {} deadline",
                 grace_deadline()
             ),
             (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) => {
-                format!("; SIGKILL at grace's {} deadline", grace_deadline())
+                write!(v, "; SIGKILL at grace's {} deadline", grace_deadline())
             }
-            (Outcome::Sigkill, Some(KilledBy::InitExit)) => format!(
-                "{} it will be SIGKILLed when PID 1 exits{}",
-                if got { ", so" } else { ";" },
+            (Outcome::Sigkill, Some(KilledBy::InitExit)) => write!(
+                v,
+                "{so} it will be SIGKILLed when PID 1 exits{}",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => {
-                ", so docker stop will wait its full timeout, then SIGKILL everything".into()
-            }
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => format!(
-                "{} SIGKILL at the runtime's timeout",
-                if got { ", so" } else { ";" }
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => write!(
+                v,
+                ", so docker stop will wait its full timeout, then SIGKILL everything"
             ),
-            (Outcome::Survives, _) => "; it is left running".into(),
-            _ => String::new(),
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => {
+                write!(v, "{so} SIGKILL at the runtime's timeout")
+            }
+            (Outcome::Survives, _) => write!(v, "; it is left running"),
+            _ => Ok(()),
         };
-        verdict.push_str(&consequence);
         if p.state == 'T' && delivery.continued && reaction.is_some() {
             verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
         }
@@ -332,9 +336,10 @@ impl Scenario<'_> {
                     " (its options could not be read; defaults assumed)".into()
                 };
                 if let Some(Err(why)) = services {
-                    assumed.push_str(&format!(
+                    let _ = write!(
+                        assumed,
                         " (its services file cannot be read, so its services are left out: {why})"
-                    ));
+                    );
                 }
                 let Some(schedule) = schedule.filter(|s| matches!(s.start, Start::Signal { .. }))
                 else {
