@@ -128,9 +128,9 @@ pub(super) fn render_text(
         Some(service_width) => format!("{:<service_width$}", "SERVICE"),
         None => String::new(),
     };
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND\n",
+        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND",
         "PID", "NSPID", "PPID", "PGID", "SID", signal_name, "OUTCOME"
     );
     let rows = processes.iter().zip(&report.predictions).enumerate();
@@ -150,9 +150,9 @@ pub(super) fn render_text(
             p.args.join(" ")
         };
         let outcome = prediction.outcome.name();
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}\n",
+            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}",
             p.pid,
             p.ns_pid,
             p.ppid,
@@ -167,17 +167,17 @@ pub(super) fn render_text(
         );
     }
     if snapshot.kernel_threads_omitted > 0 {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "({} kernel threads not shown)\n",
+            "({} kernel threads not shown)",
             snapshot.kernel_threads_omitted
         );
     }
     out.push('\n');
     for (p, prediction) in processes.iter().zip(&report.predictions) {
-        let _ = write!(
+        let _ = writeln!(
             out,
-            "{:>7} {}: {}\n",
+            "{:>7} {}: {}",
             p.pid,
             printable(&p.comm),
             paint.outcome(prediction.outcome, &printable(&prediction.verdict))
@@ -196,11 +196,11 @@ pub(super) fn render_text(
                 }
             }
             if !sets.is_empty() {
-                let _ = write!(out, "{:>7} {}\n", "", sets.join("; "));
+                let _ = writeln!(out, "{:>7} {}", "", sets.join("; "));
             }
         }
         if let Some(error) = &p.error {
-            let _ = write!(out, "{:>7} {}\n", "", paint.wrap("2", &printable(error)));
+            let _ = writeln!(out, "{:>7} {}", "", paint.wrap("2", &printable(error)));
         }
     }
     out.push('\n');
