@@ -180,28 +180,10 @@ impl Scenario<'_> {
         let mut parts = Vec::new();
         for outcome in Outcome::ALL {
             let n = count(outcome);
-            if n == 0 {
-                continue;
+            let (one, many) = outcome.counted();
+            if n != 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
             }
-            let plural = |one: &str, many: &str| {
-                if n == 1 {
-                    one.to_string()
-                } else {
-                    many.to_string()
-                }
-            };
-            parts.push(match outcome {
-                Outcome::Graceful => format!("{n} can stop gracefully"),
-                Outcome::CutShort => format!("{n} may be cut short"),
-                Outcome::Terminated => format!("{n} {} terminated at once", plural("is", "are")),
-                Outcome::Sigkill => format!("{n} will be SIGKILLed"),
-                Outcome::Survives => format!("{n} {} left running", plural("is", "are")),
-                Outcome::Zombie => format!("{n} {}", plural("zombie", "zombies")),
-                Outcome::KernelThread => {
-                    format!("{n} {}", plural("kernel thread", "kernel threads"))
-                }
-                Outcome::Unknown => format!("{n} unknown"),
-            });
         }
         lines.push(format!(
             "{} {}: {}.",
@@ -272,17 +254,13 @@ impl Scenario<'_> {
 
     /// The processes SIGKILLed by what `killed_by` accepts, each with why
     /// it cannot stop gracefully.
-    fn late(
-        &self,
-        predictions: &[Prediction],
-        killed_by: impl Fn(KilledBy) -> bool,
-    ) -> Vec<String> {
+    fn late(&self, predictions: &[Prediction], killed_by: fn(KilledBy) -> bool) -> Vec<String> {
         predictions
             .iter()
             .zip(self.processes)
             .filter(|(prediction, _)| {
                 prediction.outcome == Outcome::Sigkill
-                    && prediction.killed_by.is_some_and(&killed_by)
+                    && prediction.killed_by.is_some_and(killed_by)
             })
             .map(|(prediction, p)| {
                 let why = match prediction.receives.map(|s| react(p, s, true)) {
