@@ -312,7 +312,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                 ("state", Json::str(p.state.to_string())),
                 ("state_name", Json::str(state_name(p.state))),
                 ("comm", Json::str(p.comm.clone())),
-                ("command", Json::strings(p.args.iter().cloned())),
+                ("command", Json::strings(p.args.clone())),
                 ("exe", Json::opt(p.exe.clone(), Json::Str)),
                 ("kernel_thread", Json::Bool(p.kernel_thread)),
                 ("role", Json::str(prediction.role.name())),
@@ -380,7 +380,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
             Json::Obj(vec![
                 ("stop_ends", Json::str(report.stop_ends.name())),
                 ("counts", Json::Obj(counts)),
-                ("verdict", Json::strings(report.summary.iter().cloned())),
+                ("verdict", Json::strings(report.summary.clone())),
             ]),
         ),
     ]);
