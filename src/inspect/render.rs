@@ -5,7 +5,7 @@ use crate::base::json::Value as Json;
 use core::fmt::Write;
 
 use crate::base::prelude::*;
-use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal};
+use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
 use crate::process::procfs::{Disposition, Dispositions};
 
@@ -14,6 +14,7 @@ use super::collect::Snapshot;
 use super::fate::Outcome;
 use super::judge::Report;
 use super::printable;
+use super::words::signal_names;
 
 /// The JSON schema's version, raised on any incompatible change.
 const SCHEMA_VERSION: u32 = 1;
@@ -42,15 +43,6 @@ fn state_name(state: char) -> &'static str {
         'W' => "waking",
         _ => "unknown",
     }
-}
-
-/// The signals in `bits`, by name.
-fn signal_names(bits: u64) -> Vec<String> {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|s| bits & (1 << (s.number() - 1)) != 0)
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// A set for people: `SIGHUP SIGTERM`, or `all but SIGCHLD` when nearly full.
