@@ -97,7 +97,14 @@ pub(super) fn classify(p: &Process) -> Kind {
         let personality = p.args.first().map_or(Personality::Grace, |argv0| {
             Personality::from_program(argv0.as_bytes())
         });
-        let args = p.args.iter().skip(1).map(|arg| arg.as_bytes().to_vec());
+        // As a Vec, the type grace's own command line is parsed from: one
+        // copy of the parser in the binary.
+        let args: Vec<Vec<u8>> = p
+            .args
+            .iter()
+            .skip(1)
+            .map(|arg| arg.as_bytes().into())
+            .collect();
         if let Ok(Parsed {
             invocation: Invocation::Init(config),
             grace_period_given,
@@ -115,7 +122,7 @@ pub(super) fn classify(p: &Process) -> Kind {
         if p.args.get(1).is_some_and(|arg| arg == "inspect") {
             return Kind::Other;
         }
-        return match cli::parse([b"COMMAND".to_vec()]) {
+        return match cli::parse(vec![b"COMMAND".to_vec()]) {
             Ok(Invocation::Init(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
@@ -378,8 +385,9 @@ impl Scenario<'_> {
         self.init.main.map(|index| &self.processes[index])
     }
 
-    /// The pids below the init (by parent links), itself included.
-    pub(super) fn descendants(&self) -> BTreeSet<i32> {
+    /// Whether each process is below the init (by parent links), or is
+    /// the init.
+    pub(super) fn descendants(&self) -> Vec<bool> {
         subtree(self.processes, self.top().pid)
     }
 

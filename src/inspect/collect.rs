@@ -141,8 +141,8 @@ pub(super) fn collect(
     let mut kernel_threads_omitted = 0;
     match target {
         Some(target) => {
-            let keep = subtree(&processes, target);
-            processes.retain(|p| keep.contains(&p.pid));
+            let mut keep = subtree(&processes, target).into_iter();
+            processes.retain(|_| keep.next() == Some(true));
         }
         None => {
             let before = processes.len();
@@ -371,36 +371,78 @@ pub(super) fn target_file(source: &impl Source, pid: i32, path: &str) -> Result<
         .map_err(|why| format!("{path}: cannot read: {why}"))
 }
 
-/// `root` and every process below it, by parent links.
-pub(super) fn subtree(processes: &[Process], root: i32) -> BTreeSet<i32> {
-    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for p in processes {
-        children.entry(p.ppid).or_default().push(p.pid);
-    }
-    let mut found = BTreeSet::from([root]);
-    let mut queue = vec![root];
-    while let Some(parent) = queue.pop() {
-        for &child in children.get(&parent).into_iter().flatten() {
-            if found.insert(child) {
-                queue.push(child);
+/// Whether each process is `root` or below it, by parent links.
+pub(super) fn subtree(processes: &[Process], root: i32) -> Vec<bool> {
+    let parents = parents(processes);
+    let mut inside: Vec<Option<bool>> = processes
+        .iter()
+        .map(|p| (p.pid == root).then_some(true))
+        .collect();
+    let mut path = Vec::new();
+    for start in 0..processes.len() {
+        // Up the parent links to a process already decided; those on the
+        // way are marked first, so that a cycle (only in made-up input)
+        // ends the walk, outside.
+        let mut at = start;
+        let found = loop {
+            if let Some(known) = inside[at] {
+                break known;
             }
+            inside[at] = Some(false);
+            path.push(at);
+            match parents[at] {
+                Some(parent) => at = parent,
+                None => break false,
+            }
+        };
+        for index in path.drain(..) {
+            inside[index] = Some(found);
         }
     }
-    found
+    inside
+        .into_iter()
+        .map(|known| known == Some(true))
+        .collect()
+}
+
+/// The indices of `processes` in pid order: the one sort of inspect, for
+/// both the search by pid and the forest's order. (Pids are unique but in
+/// made-up input, where equal ones may come in any order.)
+fn by_pid(processes: &[Process]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..processes.len()).collect();
+    order.sort_unstable_by_key(|&index| processes[index].pid);
+    order
+}
+
+/// Each process's parent among `processes`, by index (None: its parent is
+/// not among them, or is itself).
+fn parents(processes: &[Process]) -> Vec<Option<usize>> {
+    parents_in(processes, &by_pid(processes))
+}
+
+fn parents_in(processes: &[Process], order: &[usize]) -> Vec<Option<usize>> {
+    processes
+        .iter()
+        .map(|p| {
+            let at = order
+                .binary_search_by_key(&p.ppid, |&index| processes[index].pid)
+                .ok()?;
+            Some(order[at]).filter(|_| p.ppid != p.pid)
+        })
+        .collect()
 }
 
 /// Orders processes depth-first like `ps --forest`: roots (whose parent is
 /// not shown) and siblings by pid. Returns each one's depth.
-fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
-    processes.sort_by_key(|p| p.pid);
-    let shown: BTreeSet<i32> = processes.iter().map(|p| p.pid).collect();
-    let mut children: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+fn forest(processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
+    let by_pid = by_pid(&processes);
+    let parents = parents_in(&processes, &by_pid);
+    let mut children: Vec<Vec<usize>> = processes.iter().map(|_| Vec::new()).collect();
     let mut roots = Vec::new();
-    for (index, p) in processes.iter().enumerate() {
-        if p.ppid != p.pid && shown.contains(&p.ppid) {
-            children.entry(p.ppid).or_default().push(index);
-        } else {
-            roots.push(index);
+    for &index in &by_pid {
+        match parents[index] {
+            Some(parent) => children[parent].push(index),
+            None => roots.push(index),
         }
     }
     let mut order = Vec::with_capacity(processes.len());
@@ -414,14 +456,12 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
                 continue;
             }
             order.push((index, depth));
-            if let Some(kids) = children.get(&processes[index].pid) {
-                stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
-            }
+            stack.extend(children[index].iter().rev().map(|&kid| (kid, depth + 1)));
         }
         // Parent links that form a cycle (only in made-up input) leave
         // processes unreached: show them as roots rather than lose them.
-        match visited.iter().position(|&seen| !seen) {
-            Some(index) => stack.push((index, 0)),
+        match by_pid.iter().find(|&&index| !visited[index]) {
+            Some(&index) => stack.push((index, 0)),
             None => break,
         }
     }

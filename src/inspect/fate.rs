@@ -47,6 +47,20 @@ impl Outcome {
         }
     }
 
+    /// The summary's words after a count: for one process, for several.
+    pub(super) fn counted(self) -> (&'static str, &'static str) {
+        match self {
+            Outcome::Graceful => ("can stop gracefully", "can stop gracefully"),
+            Outcome::CutShort => ("may be cut short", "may be cut short"),
+            Outcome::Terminated => ("is terminated at once", "are terminated at once"),
+            Outcome::Sigkill => ("will be SIGKILLed", "will be SIGKILLed"),
+            Outcome::Survives => ("is left running", "are left running"),
+            Outcome::Zombie => ("zombie", "zombies"),
+            Outcome::KernelThread => ("kernel thread", "kernel threads"),
+            Outcome::Unknown => ("unknown", "unknown"),
+        }
+    }
+
     pub(super) const ALL: [Outcome; 8] = [
         Outcome::Graceful,
         Outcome::CutShort,

@@ -8,6 +8,8 @@
 //! verdict, and, where the init's own fate follows from the plan alone,
 //! gives it.
 
+use core::fmt::Write;
+
 use crate::base::prelude::*;
 
 use crate::base::signals::{SIGKILL, Signal};
@@ -240,11 +242,7 @@ impl Scenario<'_> {
         if self.init.namespace_init {
             vec![true; self.processes.len()]
         } else {
-            let below = self.descendants();
-            self.processes
-                .iter()
-                .map(|p| below.contains(&p.pid))
-                .collect()
+            self.descendants()
         }
     }
 
@@ -594,7 +592,7 @@ impl Scenario<'_> {
         }
         let mut text = format!("the services in turn: {}", self.services_in_turn(schedule));
         if let Some(others) = others {
-            text.push_str(&format!(", then {others}"));
+            let _ = write!(text, ", then {others}");
         }
         text
     }

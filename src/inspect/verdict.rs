@@ -3,6 +3,8 @@
 //! tree's summary: what PID 1 does, how many fare how, and what the stop's
 //! length depends on. Wording only: every decision is made before.
 
+use core::fmt::Write;
+
 use crate::base::prelude::*;
 
 use crate::base::signals::{SIGKILL, SIGSTOP};
@@ -29,35 +31,35 @@ impl Scenario<'_> {
         let grace_deadline = || deadline(schedule);
         let mut verdict = delivery.how.clone();
         let received = delivery.receives.unwrap_or(self.signal);
-        match reaction {
-            Some(Reaction::Handles) => verdict.push_str(" and handles it"),
-            Some(Reaction::Dies) if received == SIGKILL => {
-                verdict.push_str(", which ends it at once")
-            }
-            Some(Reaction::Dies) => verdict.push_str(&format!(
+        let v = &mut verdict;
+        let _ = match reaction {
+            Some(Reaction::Handles) => write!(v, " and handles it"),
+            Some(Reaction::Dies) if received == SIGKILL => write!(v, ", which ends it at once"),
+            Some(Reaction::Dies) => write!(
+                v,
                 "; {received} at its default action terminates it at once, without cleanup"
-            )),
-            Some(Reaction::CannotAct(why)) => verdict.push_str(&format!(", but {why}")),
+            ),
+            Some(Reaction::CannotAct(why)) => write!(v, ", but {why}"),
             Some(Reaction::Unknown(why)) => {
-                verdict.push_str(&format!("; what it does with it is unknown ({why})"))
+                write!(v, "; what it does with it is unknown ({why})")
             }
-            None => {}
-        }
+            None => Ok(()),
+        };
         let got = reaction.is_some();
-        let consequence = match (outcome, killed_by) {
-            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => {
-                format!(
-                    ": it has until grace's {} deadline to finish",
-                    grace_deadline()
-                )
-            }
-            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => {
-                format!(
-                    ": it has until its {} stop timeout to finish",
-                    seconds(after)
-                )
-            }
-            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => format!(
+        let so = if got { ", so" } else { ";" };
+        let _ = match (outcome, killed_by) {
+            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => write!(
+                v,
+                ": it has until grace's {} deadline to finish",
+                grace_deadline()
+            ),
+            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
+                ": it has until its {} stop timeout to finish",
+                seconds(after)
+            ),
+            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
                 "{} SIGKILL at its {} stop timeout",
                 if got {
                     ", so it cannot stop gracefully:"
@@ -66,36 +68,38 @@ impl Scenario<'_> {
                 },
                 seconds(after)
             ),
-            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => {
-                ": it has until the runtime's timeout to finish (docker stop: 10 s)".into()
-            }
-            (Outcome::CutShort, _) => format!(
+            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => write!(
+                v,
+                ": it has until the runtime's timeout to finish (docker stop: 10 s)"
+            ),
+            (Outcome::CutShort, _) => write!(
+                v,
                 ", but it will be SIGKILLed when PID 1 exits{}: it may be cut short mid-cleanup",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => format!(
+            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => write!(
+                v,
                 ", so it cannot stop gracefully: SIGKILL at grace's {} deadline",
                 grace_deadline()
             ),
             (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) => {
-                format!("; SIGKILL at grace's {} deadline", grace_deadline())
+                write!(v, "; SIGKILL at grace's {} deadline", grace_deadline())
             }
-            (Outcome::Sigkill, Some(KilledBy::InitExit)) => format!(
-                "{} it will be SIGKILLed when PID 1 exits{}",
-                if got { ", so" } else { ";" },
+            (Outcome::Sigkill, Some(KilledBy::InitExit)) => write!(
+                v,
+                "{so} it will be SIGKILLed when PID 1 exits{}",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => {
-                ", so docker stop will wait its full timeout, then SIGKILL everything".into()
-            }
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => format!(
-                "{} SIGKILL at the runtime's timeout",
-                if got { ", so" } else { ";" }
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => write!(
+                v,
+                ", so docker stop will wait its full timeout, then SIGKILL everything"
             ),
-            (Outcome::Survives, _) => "; it is left running".into(),
-            _ => String::new(),
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => {
+                write!(v, "{so} SIGKILL at the runtime's timeout")
+            }
+            (Outcome::Survives, _) => write!(v, "; it is left running"),
+            _ => Ok(()),
         };
-        verdict.push_str(&consequence);
         if p.state == 'T' && delivery.continued && reaction.is_some() {
             verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
         }
@@ -176,28 +180,10 @@ impl Scenario<'_> {
         let mut parts = Vec::new();
         for outcome in Outcome::ALL {
             let n = count(outcome);
-            if n == 0 {
-                continue;
+            let (one, many) = outcome.counted();
+            if n != 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
             }
-            let plural = |one: &str, many: &str| {
-                if n == 1 {
-                    one.to_string()
-                } else {
-                    many.to_string()
-                }
-            };
-            parts.push(match outcome {
-                Outcome::Graceful => format!("{n} can stop gracefully"),
-                Outcome::CutShort => format!("{n} may be cut short"),
-                Outcome::Terminated => format!("{n} {} terminated at once", plural("is", "are")),
-                Outcome::Sigkill => format!("{n} will be SIGKILLed"),
-                Outcome::Survives => format!("{n} {} left running", plural("is", "are")),
-                Outcome::Zombie => format!("{n} {}", plural("zombie", "zombies")),
-                Outcome::KernelThread => {
-                    format!("{n} {}", plural("kernel thread", "kernel threads"))
-                }
-                Outcome::Unknown => format!("{n} unknown"),
-            });
         }
         lines.push(format!(
             "{} {}: {}.",
@@ -268,17 +254,13 @@ impl Scenario<'_> {
 
     /// The processes SIGKILLed by what `killed_by` accepts, each with why
     /// it cannot stop gracefully.
-    fn late(
-        &self,
-        predictions: &[Prediction],
-        killed_by: impl Fn(KilledBy) -> bool,
-    ) -> Vec<String> {
+    fn late(&self, predictions: &[Prediction], killed_by: fn(KilledBy) -> bool) -> Vec<String> {
         predictions
             .iter()
             .zip(self.processes)
             .filter(|(prediction, _)| {
                 prediction.outcome == Outcome::Sigkill
-                    && prediction.killed_by.is_some_and(&killed_by)
+                    && prediction.killed_by.is_some_and(killed_by)
             })
             .map(|(prediction, p)| {
                 let why = match prediction.receives.map(|s| react(p, s, true)) {
@@ -332,9 +314,10 @@ impl Scenario<'_> {
                     " (its options could not be read; defaults assumed)".into()
                 };
                 if let Some(Err(why)) = services {
-                    assumed.push_str(&format!(
+                    let _ = write!(
+                        assumed,
                         " (its services file cannot be read, so its services are left out: {why})"
-                    ));
+                    );
                 }
                 let Some(schedule) = schedule.filter(|s| matches!(s.start, Start::Signal { .. }))
                 else {

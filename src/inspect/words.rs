@@ -25,11 +25,16 @@ pub(super) fn seconds(duration: Duration) -> String {
     format!("{text} s")
 }
 
-pub(super) fn signal_list(set: SignalSet) -> String {
+/// The signals in `bits` (as `SignalSet::bits`), by name.
+pub(super) fn signal_names(bits: u64) -> Vec<String> {
     (signals::FIRST..=signals::LAST)
         .filter_map(Signal::new)
-        .filter(|&s| set.contains(s))
+        .filter(|s| bits & (1 << (s.number() - 1)) != 0)
         .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
+        .collect()
+}
+
+/// `SIGINT,SIGTERM`.
+pub(super) fn signal_list(set: SignalSet) -> String {
+    signal_names(set.bits()).join(",")
 }
