@@ -114,7 +114,8 @@ impl Sweeper {
         signals: &[Signal],
     ) -> sys::Result<usize> {
         let mut total = 0;
-        let mut signalled_now = BTreeSet::new();
+        // Sorted, as `Sent::swept` is, for the same reason.
+        let mut signalled_now: Vec<i32> = Vec::new();
         for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
@@ -125,12 +126,14 @@ impl Sweeper {
                 // signalled was most likely started by that parent's
                 // handler, as part of its cleanup: as with kill(-1), it is
                 // the parent's to stop.
-                if round > 0 && signalled_now.contains(&member.ppid) {
+                if round > 0 && signalled_now.binary_search(&member.ppid).is_ok() {
                     continue;
                 }
                 if signal_if_same(&member, signals) {
                     self.sent.record_swept(&member, signals[0]);
-                    signalled_now.insert(member.pid);
+                    if let Err(at) = signalled_now.binary_search(&member.pid) {
+                        signalled_now.insert(at, member.pid);
+                    }
                     new += 1;
                 }
             }
