@@ -246,14 +246,14 @@ pub fn name(
                 level,
                 event,
                 &[
-                    ("pid", log::ToValue::to_value(pid)),
-                    ("command", log::ToValue::to_value(&**command)),
-                    ("state", log::ToValue::to_value(&state.to_string())),
-                    ("signal", log::ToValue::to_value(signal)),
-                    ("signalled", log::ToValue::to_value(signalled)),
-                    ("disposition", log::ToValue::to_value(disposition)),
-                    ("service", log::ToValue::to_value(&service)),
-                    ("elapsed_ms", log::ToValue::to_value(&elapsed_ms)),
+                    ("pid", pid),
+                    ("command", &&**command),
+                    ("state", &state.to_string()),
+                    ("signal", signal),
+                    ("signalled", signalled),
+                    ("disposition", disposition),
+                    ("service", &service),
+                    ("elapsed_ms", &elapsed_ms),
                 ],
                 format_args!(
                     "{lead}{lead_name}: killed {pid} ({command}){of}{of_name}: state {state}, {disposition}"
@@ -274,7 +274,7 @@ pub fn name(
             } else {
                 "service_kill_more"
             },
-            &[("processes", log::ToValue::to_value(&unnamed))],
+            &[("processes", &unnamed)],
             format_args!("{lead}{lead_name}: killed {unnamed} more processes (-v names each)"),
         );
     }

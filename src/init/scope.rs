@@ -73,17 +73,22 @@ pub fn members_with_dispositions(
     Ok(chosen)
 }
 
-fn descendants_of<T>(root: i32, all: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
-    let mut children: BTreeMap<i32, Vec<(Stat, T)>> = BTreeMap::new();
-    for member in all {
-        children.entry(member.0.ppid).or_default().push(member);
-    }
+fn descendants_of<T>(root: i32, mut rest: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
+    // No map from parent to children: a BTreeMap of members was 3 KB of
+    // the binary, and one pass over the rest per parent is fast enough for
+    // the processes of a container.
     let mut found = Vec::new();
     let mut queue = vec![root];
     while let Some(parent) = queue.pop() {
-        for child in children.remove(&parent).unwrap_or_default() {
-            queue.push(child.0.pid);
-            found.push(child);
+        let mut i = 0;
+        while i < rest.len() {
+            if rest[i].0.ppid == parent {
+                let child = rest.remove(i);
+                queue.push(child.0.pid);
+                found.push(child);
+            } else {
+                i += 1;
+            }
         }
     }
     found
@@ -109,7 +114,8 @@ impl Sweeper {
         signals: &[Signal],
     ) -> sys::Result<usize> {
         let mut total = 0;
-        let mut signalled_now = BTreeSet::new();
+        // Sorted, as `Sent::swept` is, for the same reason.
+        let mut signalled_now: Vec<i32> = Vec::new();
         for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
@@ -120,12 +126,14 @@ impl Sweeper {
                 // signalled was most likely started by that parent's
                 // handler, as part of its cleanup: as with kill(-1), it is
                 // the parent's to stop.
-                if round > 0 && signalled_now.contains(&member.ppid) {
+                if round > 0 && signalled_now.binary_search(&member.ppid).is_ok() {
                     continue;
                 }
                 if signal_if_same(&member, signals) {
                     self.sent.record_swept(&member, signals[0]);
-                    signalled_now.insert(member.pid);
+                    if let Err(at) = signalled_now.binary_search(&member.pid) {
+                        signalled_now.insert(at, member.pid);
+                    }
                     new += 1;
                 }
             }
@@ -162,8 +170,9 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 #[derive(Debug, Default)]
 pub struct Sent {
     /// Processes a sweep or catch-up signalled, by (pid, start time): a
-    /// process's identity across pid reuse. All got `swept_with`.
-    swept: BTreeSet<(i32, u64)>,
+    /// process's identity across pid reuse. All got `swept_with`. Kept
+    /// sorted (smaller in the binary than a BTreeSet of its own).
+    swept: Vec<(i32, u64)>,
     swept_with: Option<Signal>,
     /// The few processes signalled on their own: the main process, the
     /// services'. (pid, start time, signal).
@@ -210,7 +219,10 @@ impl Sent {
     }
 
     fn record_swept(&mut self, process: &Stat, signal: Signal) {
-        self.swept.insert((process.pid, process.start_time));
+        let key = (process.pid, process.start_time);
+        if let Err(at) = self.swept.binary_search(&key) {
+            self.swept.insert(at, key);
+        }
         self.swept_with = Some(signal);
     }
 
@@ -244,7 +256,7 @@ impl Sent {
     }
 
     fn contains(&self, pid: i32, start_time: u64) -> bool {
-        self.swept.contains(&(pid, start_time))
+        self.swept.binary_search(&(pid, start_time)).is_ok()
     }
 }
 

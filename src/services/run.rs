@@ -406,7 +406,7 @@ fn failed(service: &Service, why: &dyn core::fmt::Display) {
     log::write(
         log::Level::Error,
         "service_failed",
-        &[("service", log::ToValue::to_value(&service.name))],
+        &[("service", &service.name)],
         format_args!("service {}: {why}", service.name),
     );
 }
@@ -646,7 +646,7 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::NotReady { service, waited } => log::write(
                 log::Level::Error,
                 "service_not_ready",
-                &[("service", log::ToValue::to_value(&name(service)))],
+                &[("service", &name(service))],
                 format_args!(
                     "service {} is not ready after {} ms (start_timeout): everything stops",
                     name(service),

@@ -146,9 +146,9 @@ impl Edge<'_> {
                     level,
                     "reaped",
                     &[
-                        ("pid", log::ToValue::to_value(&exit.pid)),
-                        ("exit_code", log::ToValue::to_value(&code)),
-                        ("signal", log::ToValue::to_value(&signal)),
+                        ("pid", &exit.pid),
+                        ("exit_code", &code),
+                        ("signal", &signal),
                     ],
                     format_args!("{what} {} ({}){elapsed}", exit.pid, exit.status.describe()),
                 );
@@ -251,18 +251,14 @@ impl Edge<'_> {
             .iter()
             .map(|(pid, _)| *pid)
             .collect();
-        let fields = [
-            ("processes", log::ToValue::to_value(&processes)),
-            ("duration_ms", log::ToValue::to_value(&elapsed.as_millis())),
-            ("killed", log::ToValue::to_value(&killed)),
-            (
-                "exit_code",
-                log::ToValue::to_value(
-                    &self
-                        .main_status
-                        .map(|status| status.exit_code(&self.config.success_exits)),
-                ),
-            ),
+        let exit_code = self
+            .main_status
+            .map(|status| status.exit_code(&self.config.success_exits));
+        let fields: [(&str, &dyn log::ToValue); 4] = [
+            ("processes", &processes),
+            ("duration_ms", &elapsed.as_millis()),
+            ("killed", &killed),
+            ("exit_code", &exit_code),
         ];
         log::write(
             log::Level::Notice,
