@@ -88,9 +88,21 @@ pub fn descendants(pid: i32) -> Vec<i32> {
 
 /// VmRSS of `pid` in kB.
 pub fn rss_kb(pid: i32) -> u64 {
-    status_field(pid, "VmRSS")
+    kb_field(pid, "VmRSS")
+}
+
+/// kB of `pid`'s memory that is its own (RssAnon: heap, stack, written
+/// data), what a leak grows. Its code is file-backed: grace gives the
+/// set-up's code pages back once idle (`sys::image`) and the kernel maps
+/// what runs again, which VmRSS counts and no leak is.
+pub fn anon_kb(pid: i32) -> u64 {
+    kb_field(pid, "RssAnon")
+}
+
+fn kb_field(pid: i32, name: &str) -> u64 {
+    status_field(pid, name)
         .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .expect("VmRSS")
+        .unwrap_or_else(|| panic!("{name} of {pid}"))
 }
 
 /// Fields 5 and 6 of /proc/PID/stat: the process group and the session.
