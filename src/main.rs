@@ -114,15 +114,15 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
         Invocation::Inspect(options) => {
             as_tool();
-            return inspect::run(options, &variables);
+            return inspect::inspect(options, &variables);
         }
         Invocation::Check(file) => {
             as_tool();
-            return services::check::run(&file, &variables);
+            return services::check::check(&file, &variables);
         }
         Invocation::Status(options) => {
             as_tool();
-            return services::show::run(&options, &variables);
+            return services::show::status(&options, &variables);
         }
     };
     match Setup::resolve(

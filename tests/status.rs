@@ -1,7 +1,7 @@
 //! `grace status` and the service column of `grace inspect`, the built
 //! binary against state files written here in the documented format
 //! (docs/services.md; the writer's own round trip is a unit test of
-//! src/services/status.rs): the exit code a HEALTHCHECK relies on (0 only
+//! src/services/published.rs): the exit code a HEALTHCHECK relies on (0 only
 //! when every service is ready, no stop has begun and the grace that wrote
 //! the file still runs), the table, and the JSON read strictly.
 

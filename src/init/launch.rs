@@ -9,7 +9,7 @@ use super::setup::Setup;
 use super::supervisor::Supervisor;
 use crate::base::signals::{SIGCONT, SIGHUP, SignalSet};
 use crate::process::spawn;
-use crate::services::{fleet::Fleet, run::Running, run::Runtime};
+use crate::services::{fleet::Fleet, runtime::Running, runtime::Runtime};
 use crate::{debug, error, sys, warn};
 
 /// Runs the init `setup` describes until it ends; its exit code.

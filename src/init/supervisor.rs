@@ -28,7 +28,7 @@ use crate::init::policy::{self, Action};
 use crate::init::shutdown::{Shutdown, StopEffects, StopNote};
 use crate::process::reap::WaitStatus;
 use crate::services::fleet::Verdict;
-use crate::services::run::Running;
+use crate::services::runtime::Running;
 use crate::sys::{self, ReceivedSignal};
 
 pub struct Supervisor<'a> {

@@ -9,7 +9,7 @@ use crate::cli::SERVICE_VARIABLE;
 use crate::sys;
 
 use crate::process::procfs::{self, Dispositions};
-use crate::services::status::Published;
+use crate::services::published::Published;
 
 /// One process as /proc describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -634,7 +634,7 @@ mod tests {
     fn each_process_is_known_by_its_service_group_or_environment() {
         use crate::base::time::Instant;
         use crate::inspect::fixtures::grace_tree;
-        use crate::services::status::{ServiceStatus, State};
+        use crate::services::published::{ServiceStatus, State};
         let mut processes = grace_tree(&[]);
         // The setsid'd daemon left main's group; its environment remains.
         processes[6]

@@ -9,7 +9,7 @@ use super::render::{render_json, render_text};
 use crate::base::prelude::*;
 use crate::base::signals::SIGTERM;
 use crate::cli::InspectOptions;
-use crate::services::status;
+use crate::services::published;
 use crate::sys;
 
 /// The files of each process, in this order, separated by 0xFF (which no
@@ -63,7 +63,7 @@ pub fn proc_tree(data: &[u8]) {
             continue;
         };
         let top = snapshot.processes.iter().position(|p| p.pid == 1);
-        let published = status::decode("grace-status 1\ngrace\t1\t0\t0\t0\n").ok();
+        let published = published::decode("grace-status 1\ngrace\t1\t0\t0\t0\n").ok();
         snapshot.services = services(&snapshot.processes, published.as_ref());
         let read = |path: &str| target_file(&source, 1, path);
         let init =

@@ -65,7 +65,7 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Runs `grace inspect` and returns its exit code.
 /// `environment` is grace's own, as (name, value).
-pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+pub fn inspect(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let Some(own_pid) = procfs::own_pid() else {
         error!("cannot read /proc/self: /proc is not mounted");
         return EXIT_FAILURE;
@@ -91,7 +91,7 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     };
     // Where that grace would publish: its own user's places as well as
     // this reader's.
-    let mut uids = crate::services::status::trusted_users();
+    let mut uids = crate::services::published::trusted_users();
     if let Some(uid) = crate::process::procfs::read_uid(top_pid)
         && !uids.contains(&uid)
     {
@@ -100,7 +100,7 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let runtime_dir = lookup(environment, "XDG_RUNTIME_DIR")
         .filter(|value| !value.is_empty())
         .map(|value| String::from_utf8_lossy(value).into_owned());
-    let published = crate::services::status::find(run_dir, runtime_dir.as_deref(), &uids)
+    let published = crate::services::published::find(run_dir, runtime_dir.as_deref(), &uids)
         .ok()
         .map(|(_, published)| published);
     snapshot.services = collect::services(&snapshot.processes, published.as_ref());

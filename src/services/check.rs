@@ -10,7 +10,7 @@ use crate::base::prelude::*;
 
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};
-use super::{config, run};
+use super::{config, runtime};
 use crate::{error, sys};
 
 /// The exit code of a file that cannot be used.
@@ -21,7 +21,7 @@ pub const EXIT_INVALID: i32 = 2;
 /// /dev/zero is) is refused rather than read into PID 1's memory.
 pub const FILE_LIMIT: usize = 1 << 20;
 
-pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+pub fn check(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     match load(file, variables) {
         Some(services) => {
             let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
@@ -88,7 +88,7 @@ fn fits_descriptors(file: &str, services: &Services) -> bool {
     let (Ok(limit), Ok(open)) = (sys::descriptor_limit(), sys::open_descriptors()) else {
         return true;
     };
-    let needed = open + run::descriptors_needed(services);
+    let needed = open + runtime::descriptors_needed(services);
     if needed as libc::rlim_t <= limit {
         return true;
     }

@@ -8,7 +8,7 @@
 //! answering a request or a service's own readiness, an exit with what is
 //! left of its process group, a group emptied, the main command's exit,
 //! the stop), what must happen comes out through `FleetEffects`, which
-//! `run` carries out with real processes and the tests below record.
+//! `runtime` carries out with real processes and the tests below record.
 //! Nothing here reads a clock.
 //!
 //! What each event does to one service in each state is one match, `step`:
@@ -19,7 +19,7 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
-pub use super::status::State;
+pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::process::reap::WaitStatus;

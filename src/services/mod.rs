@@ -16,11 +16,11 @@
 //! - `fleet`: the services' lives as a state machine (start, readiness,
 //!   restarts, essential exits, the ordered stop): events in, effects out
 //!   through `FleetEffects`, its state × event grid in one match;
-//! - `run`: the fleet's effects on real processes, readiness read from
+//! - `runtime`: the fleet's effects on real processes, readiness read from
 //!   descriptors and probes, and the glue (`Driver`) that hands what it
 //!   learns back to the fleet as events;
 //! - `output`: services' stdout and stderr, a line at a time, on grace's;
-//! - `status`: the state the running grace publishes for `grace status`
+//! - `published`: the state the running grace publishes for `grace status`
 //!   and `grace inspect`, its file format, and reading it back;
 //! - `rundir`: where the run directory is (the one order the running grace
 //!   and its readers follow), and which directories and files in it are
@@ -35,7 +35,7 @@ pub mod fleet;
 mod graph;
 pub mod model;
 pub mod output;
-pub mod run;
+pub mod published;
 mod rundir;
+pub mod runtime;
 pub mod show;
-pub mod status;

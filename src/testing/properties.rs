@@ -29,7 +29,7 @@ use crate::base::time::Instant;
 use crate::services::config as services_file;
 use crate::services::container::fake::Fake;
 use crate::services::model::Services;
-use crate::services::status;
+use crate::services::published;
 use crate::{cli, process::procfs};
 
 const CASES: u32 = 20_000;
@@ -295,18 +295,18 @@ proptest! {
     fn state_files_never_panic_and_accepted_ones_read_back(
         text in prop_oneof![edits().prop_map(|e| damage(RUN_STATE, &e)), text(16)],
     ) {
-        if let Ok(state) = status::decode(&text) {
-            let services: Vec<status::ServiceStatus> =
+        if let Ok(state) = published::decode(&text) {
+            let services: Vec<published::ServiceStatus> =
                 state.services.iter().map(|(service, _)| service.clone()).collect();
             let mut again = String::new();
             let grace = (state.grace_pid, state.grace_start);
-            status::encode(&mut again, grace, state.published, &services, state.stopping);
-            let read = status::decode(&again);
+            published::encode(&mut again, grace, state.published, &services, state.stopping);
+            let read = published::decode(&again);
             prop_assert!(read.is_ok(), "{:?} from {:?}", again, text);
             let read = read.unwrap_or_else(|_| unreachable!());
             prop_assert_eq!((read.grace_pid, read.grace_start), grace);
             prop_assert_eq!(read.published, state.published);
-            let back: Vec<status::ServiceStatus> =
+            let back: Vec<published::ServiceStatus> =
                 read.services.into_iter().map(|(service, _)| service).collect();
             prop_assert_eq!(back, services);
         }
@@ -487,7 +487,7 @@ fn status_noise() -> impl Strategy<Value = String> {
 
 #[test]
 fn the_valid_state_file_parses() {
-    let state = status::decode(RUN_STATE).unwrap();
+    let state = published::decode(RUN_STATE).unwrap();
     assert_eq!(state.services.len(), 3);
     assert_eq!(state.published, Instant::from_millis(1_000_000));
 }
@@ -543,7 +543,7 @@ fn the_corpus_is_refused_without_a_panic() {
         assert!(result.is_err(), "services/{name}: {result:?}");
     }
     for (name, text) in corpus("state") {
-        assert!(status::decode(&text).is_err(), "state/{name}");
+        assert!(published::decode(&text).is_err(), "state/{name}");
     }
     for (_, text) in corpus("status") {
         assert_eq!(procfs::parse_dispositions(&text), None);

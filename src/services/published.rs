@@ -359,7 +359,7 @@ pub struct Publisher {
     text: String,
 }
 
-// Called by the services runtime (src/services/run*.rs, on its way).
+// Called by the services runtime (src/services/runtime.rs).
 impl Publisher {
     /// In the run directory `rundir` chooses (`explicit` is `--run-dir`);
     /// with none, one warning through grace's log and every later publish

@@ -17,7 +17,7 @@ use crate::base::prelude::*;
 use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
-use super::status::{Publisher, ServiceStatus};
+use super::published::{Publisher, ServiceStatus};
 use crate::base::signals::{SIGKILL, Signal, SignalSet};
 use crate::base::time::Instant;
 use crate::cli::Config;
