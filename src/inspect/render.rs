@@ -376,10 +376,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
             ]),
         ),
     ]);
-    let mut out = String::new();
-    document.write_pretty(&mut out);
-    out.push('\n');
-    out
+    document.pretty_document()
 }
 
 #[cfg(test)]

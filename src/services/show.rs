@@ -233,10 +233,7 @@ pub(crate) fn render_json(published: &Published, running: bool, now: Instant) ->
         ("ready", Json::Bool(exit_code(published, running) == 0)),
         ("services", Json::Arr(services)),
     ]);
-    let mut out = String::new();
-    document.write_pretty(&mut out);
-    out.push('\n');
-    out
+    document.pretty_document()
 }
 
 #[cfg(test)]
