@@ -17,7 +17,8 @@ set -euo pipefail
 GRACE=$(realpath "$1")
 OUT=$(realpath -m "$2")
 STOP_TIMEOUT=${STOP_TIMEOUT:-10}   # containerd's and docker's default
-READY_TIMEOUT=${READY_TIMEOUT:-60}
+READY_TIMEOUT=${READY_TIMEOUT:-60}   # for the shapes to start
+READ_TIMEOUT=60   # for a restarted cluster to recover and open
 ROWS=1000
 KEYS=100
 CLEANUP=${CLEANUP:-0.5}
@@ -25,11 +26,14 @@ PGBIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 mkdir -p "$OUT"
 WORK=$(mktemp -d /tmp/compare-order.XXXXXX)
 chmod 755 "$WORK"
-RUNNING=()   # host pids of the namespaces' PID 1s still alive, for the exit trap
+RUNNING=()   # host pids of the namespace's PID 1 and of unshare, for the exit trap
 
 cleanup() {
+    set +e
     local pid
-    for pid in "${RUNNING[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+    for pid in "${RUNNING[@]}"; do [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; done
+    # Waiting for unshare is waiting for the namespace to be empty.
+    wait 2>/dev/null || true
     # A cluster restarted to read its rows, if the script was interrupted then.
     for d in "$WORK"/*/pgdata; do
         [ -f "$d/postmaster.pid" ] && as_postgres "$PGBIN/pg_ctl" -D "$d" -m immediate -t 10 stop >/dev/null 2>&1 || true
@@ -154,8 +158,36 @@ init_command() {
     esac
 }
 
-# The namespace's PID 1: the child unshare forked.
-pid_one() { cat "/proc/$1/task/$1/children" 2>/dev/null | awk '{print $1}'; }
+# The run's PID 1, by what it is rather than by its parents (setsid may or
+# may not fork): the process that is PID 1 of its namespace and runs this
+# run's start script.
+pid_one() {
+    local status pid
+    for status in /proc/[0-9]*/status; do
+        pid=${status#/proc/}
+        pid=${pid%/status}
+        grep -qP '^NSpid:\t\d+\t1$' "$status" 2>/dev/null || continue
+        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$WORK/start-" && { echo "$pid"; return; }
+    done
+    return 0
+}
+has_pid_one() { [ -n "$(pid_one)" ]; }
+# Whether a process other than a zombie is left in the PID namespace $1.
+namespace_alive() {
+    local dir
+    for dir in /proc/[0-9]*; do
+        [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$1" ] || continue
+        [ "$(awk '{print $3}' "$dir/stat" 2>/dev/null)" = Z ] || return 0
+    done
+    return 1
+}
+namespace_gone() { ! namespace_alive "$1"; }
+# Whether process $1 has exited (a zombie has).
+exited() {
+    local state
+    state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
+    [ -z "$state" ] || [ "$state" = Z ]
+}
 
 rows_json=()
 table="| init | shape | rows committed | cluster state | dump written (keys) | stop (s) |
@@ -174,32 +206,41 @@ for shape in "${SHAPES[@]}"; do
             setsid unshare --pid --fork --mount-proc $(init_command "$init") bash "$WORK/start-$shape.sh" \
             </dev/null >"$RUN/init.log" 2>&1 &
         unshare_pid=$!
-        RUNNING+=("$unshare_pid")
+        RUNNING=("$unshare_pid")
+        # Killing the namespace's PID 1 is what ends every process in it
+        # (killing unshare would leave them running).
+        bounded "$init $shape PID 1" 10 has_pid_one ||
+            { echo "$init $shape: no PID 1 found" >&2; exit 1; }
+        pid1=$(pid_one)
+        RUNNING=("$pid1" "$unshare_pid")
+        namespace=$(readlink "/proc/$pid1/ns/pid")
         ready="$RUN/psql.out"
         [ "$shape" = redis ] && ready="$RUN/keys-written"
-        if [ "$shape" = redis ]; then
-            bounded "$init $shape ready" "$READY_TIMEOUT" test -e "$ready" || true
-        else
-            bounded "$init $shape ready" "$READY_TIMEOUT" grep -q inserted "$ready" || true
-        fi
-        pid1=$(pid_one "$unshare_pid")
+        # A run whose app never got ready says so in its row, rather than
+        # passing for data lost at the stop.
+        ready_check=(grep -q inserted "$ready")
+        [ "$shape" = redis ] && ready_check=(test -e "$ready")
+        was_ready=yes
+        bounded "$init $shape ready" "$READY_TIMEOUT" "${ready_check[@]}" || was_ready=no
         start=$(date +%s.%N)
-        [ -n "$pid1" ] && kill -TERM "$pid1" 2>/dev/null || true
+        kill -TERM "$pid1"
         # containerd: SIGTERM, then SIGKILL after the timeout.
-        if ! bounded "$init $shape stop" "$STOP_TIMEOUT" sh -c "! kill -0 $unshare_pid"; then
-            [ -n "$pid1" ] && kill -KILL "$pid1" 2>/dev/null || true
+        if ! bounded "$init $shape stop" "$STOP_TIMEOUT" exited "$pid1"; then
+            kill -KILL "$pid1" 2>/dev/null || true
+            bounded "$init $shape PID 1 killed" 10 exited "$pid1" || true
         fi
-        bounded "$init $shape killed" 10 sh -c "! kill -0 $unshare_pid" || kill -KILL "$unshare_pid" 2>/dev/null || true
+        stop=$(printf %.2f "$(echo "$(date +%s.%N) - $start" | bc)")
+        # The kernel kills the rest of the namespace with its PID 1.
+        bounded "$init $shape killed" 10 namespace_gone "$namespace" ||
+            { echo "$init $shape: the namespace outlived its PID 1's SIGKILL" >&2; exit 1; }
         wait "$unshare_pid" 2>/dev/null || true
-        stop=$(echo "$(date +%s.%N) - $start" | bc)
-        stop=$(printf %.2f "$stop")
         RUNNING=()
 
         rows=- state=- dump=-
         if [ "$shape" != redis ]; then
             state=$("$PGBIN/pg_controldata" "$RUN/pgdata" | sed -n 's/^Database cluster state: *//p')
             rm -f "$RUN/pgdata/postmaster.pid"
-            as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -l "$RUN/pg-read.log" -w -t "$READY_TIMEOUT" \
+            as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -l "$RUN/pg-read.log" -w -t "$READ_TIMEOUT" \
                 -o "-k $RUN -c listen_addresses=" start >/dev/null
             rows=$(as_postgres "$PGBIN/psql" -X -Atq -h "$RUN" -d postgres \
                 -c "SELECT CASE WHEN to_regclass('t') IS NULL THEN 0 ELSE (SELECT count(*) FROM t) END" 2>/dev/null || echo error)
@@ -212,6 +253,7 @@ for shape in "${SHAPES[@]}"; do
                 dump="no"
             fi
         fi
+        if [ "$was_ready" = no ]; then rows="not ready"; dump="not ready"; fi
         echo "$init / $shape: rows=$rows state=$state dump=$dump stop=${stop}s" >&2
         table+="
 | $init | $shape | $rows | $state | $dump | $stop |"
