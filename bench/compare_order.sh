@@ -209,8 +209,16 @@ for shape in "${SHAPES[@]}"; do
         RUNNING=("$unshare_pid")
         # Killing the namespace's PID 1 is what ends every process in it
         # (killing unshare would leave them running).
-        bounded "$init $shape PID 1" 10 has_pid_one ||
-            { echo "$init $shape: no PID 1 found" >&2; exit 1; }
+        if ! bounded "$init $shape PID 1" 10 has_pid_one; then
+            # Over before it could be stopped (unshare is gone), or lost.
+            kill -0 "$unshare_pid" 2>/dev/null && { echo "$init $shape: PID 1 not found" >&2; exit 1; }
+            wait "$unshare_pid" || true
+            echo "$init / $shape: ended by itself before the stop" >&2
+            table+="
+| $init | $shape | not ready | - | not ready | - |"
+            rows_json+=("{\"init\": \"$init\", \"shape\": \"$shape\", \"rows_committed\": \"not ready\", \"cluster_state\": \"-\", \"dump\": \"not ready\", \"stop_seconds\": null}")
+            continue
+        fi
         pid1=$(pid_one)
         RUNNING=("$pid1" "$unshare_pid")
         namespace=$(readlink "/proc/$pid1/ns/pid")
