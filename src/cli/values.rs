@@ -26,6 +26,12 @@ pub enum StopOrder {
     /// The main process first; the rest once it exited or at half the
     /// grace period, for masters that stop their own workers.
     MainFirst,
+    /// The order of `init::order` (issue 20): the main process first, then
+    /// each process once those it waits for (its parent, its clients, the
+    /// main process) exited, or at half the grace period. Not a word of
+    /// `--stop-order` until the edge reads the order (see `Shutdown`).
+    #[cfg_attr(not(test), allow(dead_code))]
+    Auto,
 }
 
 /// Where forwarded signals go.
