@@ -76,8 +76,6 @@ pub trait StopEffects {
     /// Reads the process tree and the connections among processes, and
     /// hands them back through `Shutdown::on_order_read` (or
     /// `on_order_failed`). Only `--stop-order auto` asks.
-    // TODO(issue 20): the edge reads them (procfs and `process::sockets`);
-    // until then `auto` is not a word of `--stop-order`.
     fn read_order(&mut self) {}
     /// Each of `due` gets the stop signal and SIGCONT, if it is still the
     /// process the order saw (pidfd, or the start-time check).
@@ -109,7 +107,6 @@ pub enum StopNote {
     /// ready): everything is stopped.
     ServiceEnded { at: Instant },
     /// The order could not be read: the stop goes on as main-first.
-    #[cfg_attr(not(test), allow(dead_code))]
     OrderUnread,
     /// The order signalled a process that had waited (`due.why` says for
     /// whom, or that half the grace period came).
@@ -247,7 +244,6 @@ impl Shutdown {
     /// `connections` among them, `grace` and `main` the pids of grace and
     /// of the main process (None once it exited). Those due now are
     /// signalled at once.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn on_order_read(
         &mut self,
         now: Instant,
@@ -270,7 +266,6 @@ impl Shutdown {
 
     /// The order could not be read (no /proc, netlink refused, too many
     /// processes): the stop goes on as main-first.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn on_order_failed(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
@@ -288,7 +283,6 @@ impl Shutdown {
 
     /// Processes were reaped (one batch of a wake-up): the order releases
     /// what waited for them.
-    #[cfg_attr(not(test), allow(dead_code))]
     pub fn on_exits(&mut self, now: Instant, pids: &[i32], fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
@@ -302,7 +296,6 @@ impl Shutdown {
 
     /// Signals what the order has due at `now`; once everyone has the
     /// signal the stop drains, catching up with what was created since.
-    #[cfg_attr(not(test), allow(dead_code))]
     fn release(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if self.drive_order(now, fx) {
             fx.catch_up(self.stop_signal, false);
@@ -886,10 +879,8 @@ mod tests {
         );
     }
 
-    /// `--stop-order auto` (not yet a word of the command line).
     fn auto(t0: Instant, fx: &mut Recording) -> Shutdown {
-        let mut config = config(&["--grace-period", "10s"]);
-        config.stop_order = StopOrder::Auto;
+        let config = config(&["--stop-order", "auto", "--grace-period", "10s"]);
         let mut s = Shutdown::new(&config);
         s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, fx);
         s
