@@ -123,10 +123,14 @@ fn has(set: &[i32], pid: i32) -> bool {
     set.binary_search(&pid).is_ok()
 }
 
-fn sorted(mut pids: Vec<i32>) -> Vec<i32> {
-    pids.sort_unstable();
-    pids.dedup();
-    pids
+/// `pids` sorted, without repeats, through the sort of (i32, i32) pairs
+/// that the maps and `process::sockets` use: a sort of i32 of its own
+/// would be kilobytes more of the binary.
+fn sorted(pids: Vec<i32>) -> Vec<i32> {
+    let mut pairs: Vec<(i32, i32)> = pids.into_iter().map(|pid| (pid, 0)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.into_iter().map(|pair| pair.0).collect()
 }
 
 fn release(released_by: &mut Vec<(i32, After)>, pid: i32, after: After) {
