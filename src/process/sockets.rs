@@ -142,13 +142,15 @@ pub fn connections(unix: &[UnixSocket], tcp: &[TcpSocket], holders: &Holders) ->
         .collect()
 }
 
+/// Each holder of `client` is a client of each of `servers`. `dyn`: one
+/// copy for the five kinds of server lists.
 fn link(
     client: u32,
-    server: impl Iterator<Item = i32>,
+    servers: &mut dyn Iterator<Item = i32>,
     holders: &Holders,
     found: &mut Vec<(i32, i32)>,
 ) {
-    let servers: Vec<i32> = server.collect();
+    let servers: Vec<i32> = servers.collect();
     for client in holders.of(client) {
         found.extend(servers.iter().map(|&server| (client, server)));
     }
@@ -196,8 +198,8 @@ fn unix_connections(unix: &[UnixSocket], holders: &Holders, found: &mut Vec<(i32
             .map(|at| unix[at as usize].inode)
             .collect();
         if !waiting.is_empty() {
-            let servers = waiting.iter().flat_map(|&listener| holders.of(listener));
-            link(socket.inode, servers, holders, found);
+            let mut servers = waiting.iter().flat_map(|&listener| holders.of(listener));
+            link(socket.inode, &mut servers, holders, found);
             continue;
         }
         let Some(peer) = socket.peer.and_then(find) else {
@@ -212,13 +214,13 @@ fn unix_connections(unix: &[UnixSocket], holders: &Holders, found: &mut Vec<(i32
             continue;
         }
         if holders.holds(peer.inode) {
-            link(socket.inode, holders.of(peer.inode), holders, found);
+            link(socket.inode, &mut holders.of(peer.inode), holders, found);
         } else {
-            let servers = listeners
+            let mut servers = listeners
                 .iter()
                 .filter(|l| l.name == peer.name)
                 .flat_map(|l| holders.of(l.inode));
-            link(socket.inode, servers, holders, found);
+            link(socket.inode, &mut servers, holders, found);
         }
     }
 }
@@ -276,10 +278,10 @@ fn tcp_connections(tcp: &[TcpSocket], holders: &Holders, found: &mut Vec<(i32, i
             .flat_map(|&inode| holders.of(inode))
             .collect();
         if accepted.is_empty() {
-            let servers = serving.iter().flat_map(|l| holders.of(l.inode));
-            link(socket.inode, servers, holders, found);
+            let mut servers = serving.iter().flat_map(|l| holders.of(l.inode));
+            link(socket.inode, &mut servers, holders, found);
         } else {
-            link(socket.inode, accepted.into_iter(), holders, found);
+            link(socket.inode, &mut accepted.into_iter(), holders, found);
         }
     }
 }
