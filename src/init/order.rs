@@ -27,7 +27,7 @@
 
 use crate::base::prelude::*;
 use crate::base::time::Instant;
-use crate::process::sockets::Connection;
+use crate::process::sockets::{Connection, under};
 
 /// Why one process waits for another's exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,6 +112,9 @@ pub struct Order {
     waits: Vec<(i32, Vec<After>)>,
     /// The exit that left a process waiting for nothing.
     released_by: Vec<(i32, After)>,
+    /// (a process, one that waits for it), as of the last time the order
+    /// was worked out.
+    waited_by: Vec<(i32, i32)>,
 }
 
 /// Where `pid` is in a map sorted by pid.
@@ -131,6 +134,12 @@ fn sorted(pids: Vec<i32>) -> Vec<i32> {
     pairs.sort_unstable();
     pairs.dedup();
     pairs.into_iter().map(|pair| pair.0).collect()
+}
+
+fn forget<T>(map: &mut Vec<(i32, T)>, pid: i32) {
+    if let Some(at) = at(map, pid) {
+        map.remove(at);
+    }
 }
 
 fn release(released_by: &mut Vec<(i32, After)>, pid: i32, after: After) {
@@ -173,6 +182,7 @@ impl Order {
             computed: now,
             waits,
             released_by: Vec::new(),
+            waited_by: Vec::new(),
         };
         order.work_out();
         order
@@ -234,9 +244,13 @@ impl Order {
                 released.push(pid);
             }
         }
-        self.parents.retain(|entry| !is_gone(entry.0));
-        self.waits.retain(|entry| !is_gone(entry.0));
-        self.released_by.retain(|entry| !is_gone(entry.0));
+        // One by one, not a pass over everyone: an exit is the common
+        // event, and its cost should not grow with the namespace.
+        for &pid in &gone {
+            forget(&mut self.parents, pid);
+            forget(&mut self.waits, pid);
+            forget(&mut self.released_by, pid);
+        }
         if self.main.is_some_and(is_gone) {
             self.main = None;
         }
@@ -247,14 +261,19 @@ impl Order {
             .retain(|c| !is_gone(c.client) && !is_gone(c.server));
         self.computed = now;
         if !whole {
-            for (waiter, waits) in &mut self.waits {
-                let Some(at) = waits.iter().rposition(|a| released.contains(&a.pid)) else {
-                    continue;
-                };
-                let after = waits[at];
-                waits.retain(|a| !released.contains(&a.pid));
-                if waits.is_empty() {
-                    release(&mut self.released_by, *waiter, after);
+            for pid in released {
+                for waiter in under(&self.waited_by, pid) {
+                    let Some(entry) = at(&self.waits, waiter) else {
+                        continue;
+                    };
+                    let waits = &mut self.waits[entry].1;
+                    let Some(at) = waits.iter().position(|a| a.pid == pid) else {
+                        continue;
+                    };
+                    let after = waits.remove(at);
+                    if waits.is_empty() {
+                        release(&mut self.released_by, waiter, after);
+                    }
                 }
             }
             return;
@@ -404,16 +423,10 @@ impl Order {
                 continue;
             }
             if let Some(own) = component_of(pid) {
-                let start = outside.partition_point(|&entry| entry.0 < own);
-                after.extend(
-                    outside[start..]
-                        .iter()
-                        .take_while(|entry| entry.0 == own)
-                        .map(|&(_, client)| After {
-                            pid: client,
-                            reason: Reason::Connected,
-                        }),
-                );
+                after.extend(under(&outside, own).map(|client| After {
+                    pid: client,
+                    reason: Reason::Connected,
+                }));
             }
             if let Some(main) = self.main
                 && main != pid
@@ -425,6 +438,13 @@ impl Order {
                 });
             }
         }
+        let mut waited_by: Vec<(i32, i32)> = self
+            .waits
+            .iter()
+            .flat_map(|(pid, waits)| waits.iter().map(|a| (a.pid, *pid)))
+            .collect();
+        waited_by.sort_unstable();
+        self.waited_by = waited_by;
     }
 }
 

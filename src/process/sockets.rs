@@ -41,8 +41,9 @@ fn key(inode: u32) -> i32 {
     inode as i32
 }
 
-/// The values of the entries of `table` (sorted) under `key`.
-fn under(table: &[(i32, i32)], key: i32) -> impl Iterator<Item = i32> + '_ {
+/// The values of the entries of `table` (sorted) under `key`: the lookup
+/// of these tables and of the stop order's.
+pub fn under(table: &[(i32, i32)], key: i32) -> impl Iterator<Item = i32> + '_ {
     let start = table.partition_point(|entry| entry.0 < key);
     table[start..]
         .iter()
