@@ -402,6 +402,52 @@ fn main_first_signals_the_others_after_the_main_process_as_subreaper() {
     main_first(Mode::Subreaper);
 }
 
+/// Issue 20's shape 3: a process whose child must not be signalled before
+/// it. With `--stop-order auto` the main process gets the signal first;
+/// a second unit (a parent and its child) waits for it, and the child
+/// waits for its parent's exit. main-first or all would signal the child
+/// while its parent still cleans up.
+fn auto_order(mode: Mode) {
+    let dir = TempDir::new();
+    let unit = format!(
+        "{child} & exec {parent}",
+        child = probe(&dir, "child", &[]),
+        parent = probe(&dir, "parent", &["--cleanup-ms", "400"]),
+    );
+    let script = format!(
+        "sh -c '{unit}' & exec {main}",
+        main = probe(&dir, "main", &["--cleanup-ms", "200"]),
+    );
+    let mut grace = Grace::builder(mode)
+        .args(["--stop-order", "auto", "--", "sh", "-c", &script])
+        .start(&dir);
+    for name in ["child", "parent", "main"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let done = |name| event_time(&dir, name, "cleanup-done").unwrap();
+    let got = |name| event_time(&dir, name, "signal").unwrap();
+    assert!(
+        got("parent") >= done("main"),
+        "the parent was signalled before the main process finished"
+    );
+    assert!(
+        got("child") >= done("parent"),
+        "the child was signalled before its parent finished"
+    );
+}
+
+#[test]
+fn auto_signals_a_child_after_its_parent_as_pid1() {
+    auto_order(Mode::Pid1);
+}
+
+#[test]
+fn auto_signals_a_child_after_its_parent_as_subreaper() {
+    auto_order(Mode::Subreaper);
+}
+
 #[test]
 fn main_first_signals_the_others_at_half_the_grace_period_at_the_latest() {
     let dir = TempDir::new();

@@ -80,11 +80,13 @@ declare_options! {
     },
     pub stop_order: StopOrder = StopOrder::All => StopOrder {
         long: "stop-order",
-        value: "all|main-first",
+        value: "all|main-first|auto",
         parse: one(values::stop_order),
         section: STOPPING,
-        help: "signal everyone at once (default), or the command first and the rest once \
-               it exited or at half the grace period",
+        help: "signal everyone at once (default); or the command first and the rest once \
+               it exited or at half the grace period; or auto: the command first, then each \
+               process once its parent and the processes connected to it exited, or at half \
+               the grace period",
         env: "main-first",
     },
     pub grace_period: Duration = DEFAULT_GRACE_PERIOD => GracePeriod {

@@ -26,6 +26,10 @@ pub enum StopOrder {
     /// The main process first; the rest once it exited or at half the
     /// grace period, for masters that stop their own workers.
     MainFirst,
+    /// The order of `init::order` (issue 20): the main process first, then
+    /// each process once those it waits for (its parent, its clients, the
+    /// main process) exited, or at half the grace period.
+    Auto,
 }
 
 /// Where forwarded signals go.
@@ -218,6 +222,9 @@ fn either<T>(text: &str, [(first, a), (second, b)]: [(&str, T); 2]) -> Result<T,
 }
 
 pub fn stop_order(text: &str) -> Result<StopOrder, String> {
+    if text == "auto" {
+        return Ok(StopOrder::Auto);
+    }
     either(
         text,
         [
@@ -225,6 +232,7 @@ pub fn stop_order(text: &str) -> Result<StopOrder, String> {
             ("main-first", StopOrder::MainFirst),
         ],
     )
+    .map_err(|error| format!("{error} or auto"))
 }
 
 pub fn forward_to(text: &str) -> Result<ForwardTo, String> {

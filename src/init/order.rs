@@ -27,7 +27,7 @@
 
 use crate::base::prelude::*;
 use crate::base::time::Instant;
-use crate::process::sockets::Connection;
+use crate::process::sockets::{Connection, under};
 
 /// Why one process waits for another's exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -84,33 +84,69 @@ pub struct Due {
 }
 
 /// The order, from the stop's beginning to the last exit.
+///
+/// Its maps are (pid, value) pairs sorted by pid and its sets sorted
+/// pids, looked up by binary search: B-trees of five key and value types
+/// were 20 KB of the binary.
 #[derive(Debug, Clone)]
 pub struct Order {
     grace: i32,
     main: Option<i32>,
-    /// Each live process's parent.
-    parents: BTreeMap<i32, i32>,
+    /// Each live process and its parent.
+    parents: Vec<(i32, i32)>,
     /// The connections between live processes.
     connections: Vec<Connection>,
     /// Every pid that holds an end of a live connection (as of the last
     /// time the order was worked out).
-    connected: BTreeSet<i32>,
+    connected: Vec<i32>,
     /// The processes that had children, as of then.
-    has_children: BTreeSet<i32>,
+    has_children: Vec<i32>,
     /// The units in a cycle, as of then.
-    in_cycle: BTreeSet<i32>,
-    /// Who waits for each process, as of then.
-    waited_by: BTreeMap<i32, Vec<i32>>,
+    in_cycle: Vec<i32>,
     latest: Instant,
     /// When the order was last worked out: when a process that waits for
     /// nothing is due.
     computed: Instant,
-    /// What each live process not yet signalled waits for.
-    waits: BTreeMap<i32, Vec<After>>,
-    /// The processes already given their signal.
-    signalled: BTreeSet<i32>,
+    /// What each live process not yet signalled waits for: every live
+    /// process not in it has had its signal.
+    waits: Vec<(i32, Vec<After>)>,
     /// The exit that left a process waiting for nothing.
-    released_by: BTreeMap<i32, After>,
+    released_by: Vec<(i32, After)>,
+    /// (a process, one that waits for it), as of the last time the order
+    /// was worked out.
+    waited_by: Vec<(i32, i32)>,
+}
+
+/// Where `pid` is in a map sorted by pid.
+fn at<T>(map: &[(i32, T)], pid: i32) -> Option<usize> {
+    map.binary_search_by_key(&pid, |entry| entry.0).ok()
+}
+
+fn has(set: &[i32], pid: i32) -> bool {
+    set.binary_search(&pid).is_ok()
+}
+
+/// `pids` sorted, without repeats, through the sort of (i32, i32) pairs
+/// that the maps and `process::sockets` use: a sort of i32 of its own
+/// would be kilobytes more of the binary.
+fn sorted(pids: Vec<i32>) -> Vec<i32> {
+    let mut pairs: Vec<(i32, i32)> = pids.into_iter().map(|pid| (pid, 0)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.into_iter().map(|pair| pair.0).collect()
+}
+
+fn forget<T>(map: &mut Vec<(i32, T)>, pid: i32) {
+    if let Some(at) = at(map, pid) {
+        map.remove(at);
+    }
+}
+
+fn release(released_by: &mut Vec<(i32, After)>, pid: i32, after: After) {
+    match released_by.binary_search_by_key(&pid, |entry| entry.0) {
+        Ok(at) => released_by[at].1 = after,
+        Err(at) => released_by.insert(at, (pid, after)),
+    }
 }
 
 impl Order {
@@ -125,25 +161,28 @@ impl Order {
         now: Instant,
         latest: Instant,
     ) -> Self {
-        let parents: BTreeMap<i32, i32> = processes
+        let mut parents: Vec<(i32, i32)> = processes
             .iter()
             .filter(|p| p.pid != grace)
             .map(|p| (p.pid, p.ppid))
             .collect();
+        parents.sort_unstable();
+        // A pid listed twice (never, from /proc) keeps one parent.
+        parents.dedup_by_key(|entry| entry.0);
+        let waits = parents.iter().map(|&(pid, _)| (pid, Vec::new())).collect();
         let mut order = Order {
             grace,
-            main: main.filter(|main| parents.contains_key(main)),
+            main: main.filter(|&main| at(&parents, main).is_some()),
             parents,
             connections,
-            connected: BTreeSet::new(),
-            has_children: BTreeSet::new(),
-            in_cycle: BTreeSet::new(),
-            waited_by: BTreeMap::new(),
+            connected: Vec::new(),
+            has_children: Vec::new(),
+            in_cycle: Vec::new(),
             latest,
             computed: now,
-            waits: BTreeMap::new(),
-            signalled: BTreeSet::new(),
-            released_by: BTreeMap::new(),
+            waits,
+            released_by: Vec::new(),
+            waited_by: Vec::new(),
         };
         order.work_out();
         order
@@ -153,23 +192,20 @@ impl Order {
     /// as signalled.
     pub fn take_due(&mut self, now: Instant) -> Vec<Due> {
         let late = now >= self.latest;
-        let due: Vec<Due> = self
-            .waits
-            .iter()
-            .filter(|(_, waits)| late || waits.is_empty())
-            .map(|(&pid, waits)| Due {
-                pid,
-                why: match self.released_by.get(&pid) {
-                    _ if !waits.is_empty() => Why::Late,
-                    Some(&after) => Why::Released(after),
-                    None => Why::AtOnce,
-                },
-            })
-            .collect();
-        for due in &due {
-            self.waits.remove(&due.pid);
-            self.signalled.insert(due.pid);
-        }
+        let mut due = Vec::new();
+        let released_by = &self.released_by;
+        self.waits.retain(|(pid, waits)| {
+            if !late && !waits.is_empty() {
+                return true;
+            }
+            let why = match at(released_by, *pid) {
+                _ if !waits.is_empty() => Why::Late,
+                Some(at) => Why::Released(released_by[at].1),
+                None => Why::AtOnce,
+            };
+            due.push(Due { pid: *pid, why });
+            false
+        });
         due
     }
 
@@ -183,88 +219,93 @@ impl Order {
     /// of a cycle, a process inside a unit) works the whole order out
     /// again.
     pub fn on_exits(&mut self, now: Instant, exited: &[i32]) {
-        let gone: BTreeSet<i32> = exited
-            .iter()
-            .copied()
-            .filter(|pid| self.parents.contains_key(pid))
-            .collect();
+        let gone = sorted(
+            exited
+                .iter()
+                .copied()
+                .filter(|&pid| at(&self.parents, pid).is_some())
+                .collect(),
+        );
+        let is_gone = |pid: i32| has(&gone, pid);
         let mut whole = false;
         let mut released = Vec::new();
         for &pid in &gone {
-            let unit = self
-                .parents
-                .get(&pid)
-                .is_some_and(|ppid| *ppid == self.grace || !self.parents.contains_key(ppid));
+            let unit = at(&self.parents, pid).is_some_and(|i| {
+                let ppid = self.parents[i].1;
+                ppid == self.grace || at(&self.parents, ppid).is_none()
+            });
+            let connected = has(&self.connected, pid);
             if self.main == Some(pid)
-                || self.has_children.contains(&pid)
-                || (self.connected.contains(&pid) && (!unit || self.in_cycle.contains(&pid)))
+                || has(&self.has_children, pid)
+                || (connected && (!unit || has(&self.in_cycle, pid)))
             {
                 whole = true;
-            } else if self.connected.contains(&pid) {
+            } else if connected {
                 released.push(pid);
             }
         }
-        for pid in &gone {
-            self.parents.remove(pid);
-            self.signalled.remove(pid);
-            self.waits.remove(pid);
-            self.released_by.remove(pid);
-            if self.main == Some(*pid) {
-                self.main = None;
-            }
+        // One by one, not a pass over everyone: an exit is the common
+        // event, and its cost should not grow with the namespace.
+        for &pid in &gone {
+            forget(&mut self.parents, pid);
+            forget(&mut self.waits, pid);
+            forget(&mut self.released_by, pid);
+        }
+        if self.main.is_some_and(is_gone) {
+            self.main = None;
         }
         if !whole && released.is_empty() {
             return;
         }
         self.connections
-            .retain(|c| !gone.contains(&c.client) && !gone.contains(&c.server));
+            .retain(|c| !is_gone(c.client) && !is_gone(c.server));
         self.computed = now;
         if !whole {
             for pid in released {
-                for waiter in self.waited_by.remove(&pid).unwrap_or_default() {
-                    let Some(waits) = self.waits.get_mut(&waiter) else {
+                for waiter in under(&self.waited_by, pid) {
+                    let Some(entry) = at(&self.waits, waiter) else {
                         continue;
                     };
+                    let waits = &mut self.waits[entry].1;
                     let Some(at) = waits.iter().position(|a| a.pid == pid) else {
                         continue;
                     };
                     let after = waits.remove(at);
                     if waits.is_empty() {
-                        self.released_by.insert(waiter, after);
+                        release(&mut self.released_by, waiter, after);
                     }
                 }
             }
             return;
         }
-        for ppid in self.parents.values_mut() {
-            if gone.contains(ppid) {
-                *ppid = self.grace;
+        for entry in &mut self.parents {
+            if is_gone(entry.1) {
+                entry.1 = self.grace;
             }
         }
         // What each waited for among the exited, to tell what released it.
-        let mut was_waiting: BTreeMap<i32, After> = BTreeMap::new();
-        for (&pid, waits) in &self.waits {
-            if let Some(after) = waits.iter().find(|a| gone.contains(&a.pid)) {
-                was_waiting.insert(pid, *after);
-            }
-        }
+        let was_waiting: Vec<(i32, After)> = self
+            .waits
+            .iter()
+            .filter_map(|(pid, waits)| Some((*pid, *waits.iter().find(|a| is_gone(a.pid))?)))
+            .collect();
         self.work_out();
         for (pid, after) in was_waiting {
-            if self.waits.get(&pid).is_some_and(Vec::is_empty) {
-                self.released_by.insert(pid, after);
+            if self.waits_for(pid).is_empty() {
+                release(&mut self.released_by, pid, after);
             }
         }
     }
 
     /// What `pid` waits for (nothing once it is signalled or gone).
     pub fn waits_for(&self, pid: i32) -> &[After] {
-        self.waits.get(&pid).map_or(&[], Vec::as_slice)
+        at(&self.waits, pid).map_or(&[], |at| &self.waits[at].1)
     }
 
     /// When `pid` gets the signal at the latest; None once it has it, or
     /// when it is not in the order.
     pub fn at_latest(&self, pid: i32) -> Option<Instant> {
-        let waits = self.waits.get(&pid)?;
+        let waits = &self.waits[at(&self.waits, pid)?].1;
         Some(if waits.is_empty() {
             self.computed
         } else {
@@ -277,7 +318,7 @@ impl Order {
     pub fn next_due(&self) -> Option<Instant> {
         if self.waits.is_empty() {
             None
-        } else if self.waits.values().any(Vec::is_empty) {
+        } else if self.waits.iter().any(|(_, waits)| waits.is_empty()) {
             Some(self.computed)
         } else {
             Some(self.latest)
@@ -285,31 +326,35 @@ impl Order {
     }
 
     /// The unit (grace's child, or a process whose parent is outside)
-    /// whose subtree holds each live process.
-    fn units(&self) -> BTreeMap<i32, i32> {
-        let mut unit = BTreeMap::new();
-        for &pid in self.parents.keys() {
+    /// whose subtree holds each live process, in the order of `parents`.
+    fn units(&self) -> Vec<i32> {
+        let parents = &self.parents;
+        // 0: not known yet (no process is pid 0).
+        let mut unit = vec![0; parents.len()];
+        let mut path = Vec::new();
+        for start in 0..parents.len() {
             // Walk up to a unit, at most once around the tree: a parent
             // link that loops (impossible in /proc) makes its own unit.
-            let mut at = pid;
-            let mut path = Vec::new();
+            let mut here = start;
+            path.clear();
             let top = loop {
-                if let Some(&known) = unit.get(&at) {
-                    break known;
+                if unit[here] != 0 {
+                    break unit[here];
                 }
-                path.push(at);
-                match self.parents.get(&at) {
-                    Some(&ppid) if ppid != self.grace && self.parents.contains_key(&ppid) => {
-                        if path.len() > self.parents.len() {
-                            break pid;
+                path.push(here);
+                let ppid = parents[here].1;
+                match at(parents, ppid) {
+                    Some(up) if ppid != self.grace => {
+                        if path.len() > parents.len() {
+                            break parents[start].0;
                         }
-                        at = ppid;
+                        here = up;
                     }
-                    _ => break at,
+                    _ => break parents[here].0,
                 }
             };
-            for member in path {
-                unit.insert(member, top);
+            for &member in &path {
+                unit[member] = top;
             }
         }
         unit
@@ -317,151 +362,153 @@ impl Order {
 
     /// Every unsignalled process's waits, from the tree and connections.
     fn work_out(&mut self) {
-        self.connected = self
+        self.connected = sorted(
+            self.connections
+                .iter()
+                .flat_map(|c| [c.client, c.server])
+                .collect(),
+        );
+        let unit = self.units();
+        let parents = &self.parents;
+        let unit_of = |pid: i32| at(parents, pid).map(|i| unit[i]);
+        // Unit graph: (server unit, a client unit it waits for).
+        let mut edges: Vec<(i32, i32)> = self
             .connections
             .iter()
-            .flat_map(|c| [c.client, c.server])
+            .filter_map(|c| {
+                let (client, server) = (unit_of(c.client)?, unit_of(c.server)?);
+                (client != server && Some(server) != self.main).then_some((server, client))
+            })
             .collect();
-        let unit = self.units();
-        // Unit graph: server unit → client units it waits for.
-        let mut edges: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
-        for c in &self.connections {
-            let (Some(&client), Some(&server)) = (unit.get(&c.client), unit.get(&c.server)) else {
-                continue;
-            };
-            if client != server && Some(server) != self.main {
-                edges.entry(server).or_default().insert(client);
-            }
-        }
+        edges.sort_unstable();
+        edges.dedup();
         let component = components(&edges);
-        let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
-        for number in component.values() {
-            *sizes.entry(*number).or_default() += 1;
-        }
+        let component_of = |pid: i32| at(&component, pid).map(|i| component[i].1);
+        // A component of more than one unit has a member other than its
+        // root.
+        let big = sorted(
+            component
+                .iter()
+                .filter(|(unit, root)| unit != root)
+                .map(|&(_, root)| root)
+                .collect(),
+        );
         self.in_cycle = component
             .iter()
-            .filter(|(_, number)| sizes[number] > 1)
-            .map(|(&unit, _)| unit)
+            .filter(|&&(unit, root)| unit != root || has(&big, unit))
+            .map(|&(unit, _)| unit)
             .collect();
-        self.has_children = self.parents.values().copied().collect();
-        // What each component waits for outside itself.
-        let mut outside: BTreeMap<usize, BTreeSet<i32>> = BTreeMap::new();
-        for (server, clients) in &edges {
-            let own = component[server];
-            for client in clients {
-                if component[client] != own {
-                    outside.entry(own).or_default().insert(*client);
-                }
-            }
-        }
-        let mut waits = BTreeMap::new();
-        for (&pid, &ppid) in &self.parents {
-            if self.signalled.contains(&pid) {
+        self.has_children = sorted(parents.iter().map(|entry| entry.1).collect());
+        // What each component waits for outside itself: (its root, client).
+        let mut outside: Vec<(i32, i32)> = edges
+            .iter()
+            .filter_map(|&(server, client)| {
+                let own = component_of(server)?;
+                (component_of(client)? != own).then_some((own, client))
+            })
+            .collect();
+        outside.sort_unstable();
+        outside.dedup();
+        for (pid, after) in &mut self.waits {
+            let pid = *pid;
+            after.clear();
+            let Some(i) = at(parents, pid) else {
                 continue;
-            }
-            let mut after = Vec::new();
-            if unit[&pid] != pid {
+            };
+            if unit[i] != pid {
                 after.push(After {
-                    pid: ppid,
+                    pid: parents[i].1,
                     reason: Reason::Parent,
                 });
-            } else {
-                if let Some(clients) = component.get(&pid).and_then(|c| outside.get(c)) {
-                    after.extend(clients.iter().map(|&client| After {
-                        pid: client,
-                        reason: Reason::Connected,
-                    }));
-                }
-                if let Some(main) = self.main
-                    && main != pid
-                    && !after.iter().any(|a| a.pid == main)
-                {
-                    after.push(After {
-                        pid: main,
-                        reason: Reason::Main,
-                    });
-                }
+                continue;
             }
-            waits.insert(pid, after);
-        }
-        self.waited_by.clear();
-        for (&pid, waits) in &waits {
-            for after in waits {
-                self.waited_by.entry(after.pid).or_default().push(pid);
+            if let Some(own) = component_of(pid) {
+                after.extend(under(&outside, own).map(|client| After {
+                    pid: client,
+                    reason: Reason::Connected,
+                }));
+            }
+            if let Some(main) = self.main
+                && main != pid
+                && !after.iter().any(|a| a.pid == main)
+            {
+                after.push(After {
+                    pid: main,
+                    reason: Reason::Main,
+                });
             }
         }
-        self.waits = waits;
+        let mut waited_by: Vec<(i32, i32)> = self
+            .waits
+            .iter()
+            .flat_map(|(pid, waits)| waits.iter().map(|a| (a.pid, *pid)))
+            .collect();
+        waited_by.sort_unstable();
+        self.waited_by = waited_by;
     }
 }
 
-/// The strongly connected components of a graph given as each node's
-/// successors (nodes only named as successors included): node →
-/// component number. Tarjan's algorithm, iterative, so that a long chain
-/// cannot exhaust the stack.
-fn components(edges: &BTreeMap<i32, BTreeSet<i32>>) -> BTreeMap<i32, usize> {
-    let nodes: BTreeSet<i32> = edges
-        .iter()
-        .flat_map(|(&from, to)| core::iter::once(from).chain(to.iter().copied()))
-        .collect();
-    let successors = |node: i32| -> Vec<i32> {
-        edges
-            .get(&node)
-            .map_or_else(Vec::new, |to| to.iter().copied().collect())
-    };
-    let mut index: BTreeMap<i32, usize> = BTreeMap::new();
-    let mut low: BTreeMap<i32, usize> = BTreeMap::new();
-    let mut on_stack: BTreeSet<i32> = BTreeSet::new();
-    let mut stack: Vec<i32> = Vec::new();
-    let mut component: BTreeMap<i32, usize> = BTreeMap::new();
+/// The strongly connected components of a graph given as its edges
+/// (from, to), sorted: each node and its component's root, sorted by node.
+/// Tarjan's algorithm, iterative, so that a long chain cannot exhaust the
+/// stack.
+fn components(edges: &[(i32, i32)]) -> Vec<(i32, i32)> {
+    let nodes = sorted(edges.iter().flat_map(|&(from, to)| [from, to]).collect());
+    let number = |pid: i32| nodes.binary_search(&pid).unwrap_or(0);
+    let first_edge = |node: usize| edges.partition_point(|entry| entry.0 < nodes[node]);
+    const UNSEEN: usize = usize::MAX;
+    let mut index = vec![UNSEEN; nodes.len()];
+    let mut low = vec![0; nodes.len()];
+    let mut on_stack = vec![false; nodes.len()];
+    let mut root = vec![0; nodes.len()];
+    let mut stack: Vec<usize> = Vec::new();
     let mut next = 0;
-    let mut count = 0;
-    for &root in &nodes {
-        if index.contains_key(&root) {
+    for start in 0..nodes.len() {
+        if index[start] != UNSEEN {
             continue;
         }
-        // (node, its successors, how many of them are done)
-        let mut calls: Vec<(i32, Vec<i32>, usize)> = Vec::new();
-        index.insert(root, next);
-        low.insert(root, next);
+        // (node, its next edge)
+        let mut calls: Vec<(usize, usize)> = vec![(start, first_edge(start))];
+        index[start] = next;
+        low[start] = next;
         next += 1;
-        stack.push(root);
-        on_stack.insert(root);
-        calls.push((root, successors(root), 0));
-        while let Some((node, succ, done)) = calls.last_mut() {
+        stack.push(start);
+        on_stack[start] = true;
+        while let Some((node, edge)) = calls.last_mut() {
             let node = *node;
-            if let Some(&to) = succ.get(*done) {
-                *done += 1;
-                if let alloc::collections::btree_map::Entry::Vacant(slot) = index.entry(to) {
-                    slot.insert(next);
-                    low.insert(to, next);
+            if let Some(&(from, to)) = edges.get(*edge)
+                && from == nodes[node]
+            {
+                *edge += 1;
+                let to = number(to);
+                if index[to] == UNSEEN {
+                    index[to] = next;
+                    low[to] = next;
                     next += 1;
                     stack.push(to);
-                    on_stack.insert(to);
-                    calls.push((to, successors(to), 0));
-                } else if on_stack.contains(&to) {
-                    let lowest = low[&node].min(index[&to]);
-                    low.insert(node, lowest);
+                    on_stack[to] = true;
+                    calls.push((to, first_edge(to)));
+                } else if on_stack[to] {
+                    low[node] = low[node].min(index[to]);
                 }
                 continue;
             }
             calls.pop();
-            if let Some((parent, _, _)) = calls.last() {
-                let lowest = low[parent].min(low[&node]);
-                low.insert(*parent, lowest);
+            if let Some(&(parent, _)) = calls.last() {
+                low[parent] = low[parent].min(low[node]);
             }
-            if low[&node] == index[&node] {
+            if low[node] == index[node] {
                 while let Some(member) = stack.pop() {
-                    on_stack.remove(&member);
-                    component.insert(member, count);
+                    on_stack[member] = false;
+                    root[member] = nodes[node];
                     if member == node {
                         break;
                     }
                 }
-                count += 1;
             }
         }
     }
-    component
+    nodes.iter().copied().zip(root).collect()
 }
 
 #[cfg(test)]
@@ -690,19 +737,16 @@ mod tests {
 
     #[test]
     fn components_find_cycles_and_chains() {
-        let mut edges: BTreeMap<i32, BTreeSet<i32>> = BTreeMap::new();
-        for (from, to) in [(1, 2), (2, 3), (3, 1), (3, 4), (4, 5), (5, 4), (6, 1)] {
-            edges.entry(from).or_default().insert(to);
-        }
+        let edges = [(1, 2), (2, 3), (3, 1), (3, 4), (4, 5), (5, 4), (6, 1)];
         let component = components(&edges);
-        assert_eq!(component[&1], component[&2]);
-        assert_eq!(component[&2], component[&3]);
-        assert_eq!(component[&4], component[&5]);
-        assert_ne!(component[&1], component[&4]);
-        assert_ne!(component[&6], component[&1]);
+        let of = |pid: i32| component[at(&component, pid).unwrap()].1;
+        assert_eq!(of(1), of(2));
+        assert_eq!(of(2), of(3));
+        assert_eq!(of(4), of(5));
+        assert_ne!(of(1), of(4));
+        assert_ne!(of(6), of(1));
         // A long chain: no recursion to overflow.
-        let chain: BTreeMap<i32, BTreeSet<i32>> =
-            (0..20_000).map(|n| (n, BTreeSet::from([n + 1]))).collect();
+        let chain: Vec<(i32, i32)> = (0..20_000).map(|n| (n, n + 1)).collect();
         assert_eq!(components(&chain).len(), 20_001);
     }
 

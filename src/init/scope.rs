@@ -435,6 +435,24 @@ impl Signalling {
         true
     }
 
+    /// The processes an ordered stop will signal one by one are about to
+    /// be listed: pids handed out from now on are newcomers.
+    pub fn before_listing(&mut self) {
+        if self.scope == Scope::Namespace && self.frontier.is_none() {
+            self.frontier = procfs::read_last_pid();
+        }
+    }
+
+    /// `signal` and SIGCONT to `process`, as listed, if its pid still
+    /// names it; recorded like a sweep's.
+    pub fn signal_listed(&mut self, process: &Stat, signal: Signal) -> bool {
+        let sent = signal_if_same(process, &[signal, SIGCONT]);
+        if sent {
+            self.sweeper.sent.record_swept(process, signal);
+        }
+        sent
+    }
+
     /// What the stop sent to whom.
     pub fn sent(&self) -> &Sent {
         &self.sweeper.sent

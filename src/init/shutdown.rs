@@ -12,10 +12,14 @@
 
 use core::time::Duration;
 
+use crate::base::prelude::*;
+
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::cli::{Config, StopOrder};
+use crate::init::order::{Due, Order, Process, Why};
 use crate::process::reap::WaitStatus;
+use crate::process::sockets::Connection;
 
 /// Where a stop stands: the step it is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +31,10 @@ pub enum Step {
     /// `--stop-order main-first`: the main process has its signal; the
     /// others get theirs when it exits or at `until`.
     MainFirst { until: Instant },
+    /// `--stop-order auto`: the main process has its signal; the others
+    /// get theirs as the order (`init::order`) releases them, everyone
+    /// left at `latest` (half the grace period).
+    Ordered { latest: Instant },
     /// With services: the main process has its signal, and the services
     /// get theirs in reverse dependency order; everyone else gets the stop
     /// signal once the last service is gone.
@@ -65,6 +73,13 @@ pub trait StopEffects {
     /// `deadline`; `Shutdown::on_services_down` says when the last is
     /// gone. Without services there is nothing to do.
     fn stop_services(&mut self, _deadline: Instant) {}
+    /// Reads the process tree and the connections among processes, and
+    /// hands them back through `Shutdown::on_order_read` (or
+    /// `on_order_failed`). Only `--stop-order auto` asks.
+    fn read_order(&mut self) {}
+    /// Each of `due` gets the stop signal and SIGCONT, if it is still the
+    /// process the order saw (pidfd, or the start-time check).
+    fn signal_processes(&mut self, _signal: Signal, _due: &[Due]) {}
 }
 
 /// What the stop tells the log.
@@ -91,6 +106,11 @@ pub enum StopNote {
     /// A service ended the container (its exit, its failure to become
     /// ready): everything is stopped.
     ServiceEnded { at: Instant },
+    /// The order could not be read: the stop goes on as main-first.
+    OrderUnread,
+    /// The order signalled a process that had waited (`due.why` says for
+    /// whom, or that half the grace period came).
+    Waited { due: Due },
 }
 
 /// The stop under way.
@@ -106,6 +126,9 @@ struct Ongoing {
     pre_stop: Option<i32>,
     /// Whether this stop runs the pre-stop command (only a signalled one).
     with_pre_stop: bool,
+    /// `Step::Ordered`: the order once read, and the main process's pid,
+    /// which already has its signal.
+    order: Option<(Order, Option<i32>)>,
 }
 
 /// The stop's state machine, from grace's start to its exit.
@@ -169,6 +192,7 @@ impl Shutdown {
             Some(stop) => {
                 stop.trigger = Some(main_signal);
                 stop.step = Step::Draining;
+                stop.order = None;
                 fx.note(StopNote::Again { signal, sender });
                 fx.signal_everyone(main_signal, self.stop_signal);
             }
@@ -214,6 +238,106 @@ impl Shutdown {
             stop.step = Step::Draining;
             fx.signal_others(self.stop_signal);
         }
+    }
+
+    /// The order was read (`StopEffects::read_order`): `processes` with
+    /// `connections` among them, `grace` and `main` the pids of grace and
+    /// of the main process (None once it exited). Those due now are
+    /// signalled at once.
+    pub fn on_order_read(
+        &mut self,
+        now: Instant,
+        grace: i32,
+        main: Option<i32>,
+        processes: &[Process],
+        connections: Vec<Connection>,
+        fx: &mut dyn StopEffects,
+    ) {
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        let Step::Ordered { latest } = stop.step else {
+            return;
+        };
+        let order = Order::new(grace, main, processes, connections, now, latest);
+        stop.order = Some((order, main));
+        self.release(now, fx);
+    }
+
+    /// The order could not be read (no /proc, netlink refused, too many
+    /// processes): the stop goes on as main-first.
+    pub fn on_order_failed(&mut self, now: Instant, fx: &mut dyn StopEffects) {
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        let Step::Ordered { latest } = stop.step else {
+            return;
+        };
+        fx.note(StopNote::OrderUnread);
+        stop.step = Step::MainFirst { until: latest };
+        self.advance(now, fx);
+        if self.step() == Some(Step::Draining) {
+            fx.catch_up(self.stop_signal, false);
+        }
+    }
+
+    /// Processes were reaped (one batch of a wake-up): the order releases
+    /// what waited for them.
+    pub fn on_exits(&mut self, now: Instant, pids: &[i32], fx: &mut dyn StopEffects) {
+        let Some(stop) = &mut self.stop else {
+            return;
+        };
+        let Some((order, _)) = &mut stop.order else {
+            return;
+        };
+        order.on_exits(now, pids);
+        self.release(now, fx);
+    }
+
+    /// Signals what the order has due at `now`; once everyone has the
+    /// signal the stop drains, catching up with what was created since.
+    fn release(&mut self, now: Instant, fx: &mut dyn StopEffects) {
+        if self.drive_order(now, fx) {
+            fx.catch_up(self.stop_signal, false);
+        }
+    }
+
+    /// `Step::Ordered` at `now`: whether it just ended (to `Draining`).
+    fn drive_order(&mut self, now: Instant, fx: &mut dyn StopEffects) -> bool {
+        let main_running = self.main_running;
+        let Some(stop) = &mut self.stop else {
+            return false;
+        };
+        let Step::Ordered { latest } = stop.step else {
+            return false;
+        };
+        let Some((order, main)) = &mut stop.order else {
+            // Not read (yet): as main-first.
+            if now >= latest || !main_running {
+                stop.step = Step::Draining;
+                fx.signal_others(self.stop_signal);
+                return true;
+            }
+            return false;
+        };
+        let main = *main;
+        let due: Vec<Due> = order
+            .take_due(now)
+            .into_iter()
+            .filter(|due| Some(due.pid) != main)
+            .collect();
+        if !due.is_empty() {
+            fx.signal_processes(self.stop_signal, &due);
+            for &due in due.iter().filter(|due| due.why != Why::AtOnce) {
+                fx.note(StopNote::Waited { due });
+            }
+        }
+        if order.next_due().is_none() {
+            stop.step = Step::Draining;
+            stop.order = None;
+            return true;
+        }
+        false
     }
 
     /// A process was reaped: whether it was the pre-stop command (then the
@@ -280,7 +404,7 @@ impl Shutdown {
         self.stop.as_ref().is_some_and(|stop| {
             matches!(
                 stop.step,
-                Step::MainFirst { .. } | Step::Services | Step::Draining
+                Step::MainFirst { .. } | Step::Ordered { .. } | Step::Services | Step::Draining
             ) && stop.pre_stop != Some(pid)
         })
     }
@@ -291,6 +415,10 @@ impl Shutdown {
         let step_end = match stop.step {
             Step::Delaying { until } | Step::PreStop { until, .. } => until,
             Step::MainFirst { until } => until,
+            Step::Ordered { latest } => match &stop.order {
+                Some((order, _)) => order.next_due().unwrap_or(stop.deadline),
+                None => latest,
+            },
             Step::Services | Step::Draining => stop.deadline,
             Step::Over => return None,
         };
@@ -319,6 +447,7 @@ impl Shutdown {
             },
             pre_stop: None,
             with_pre_stop: signalled && self.has_pre_stop,
+            order: None,
         });
     }
 
@@ -344,6 +473,9 @@ impl Shutdown {
             Step::MainFirst { until } if now >= until || !main_running => {
                 stop.step = Step::Draining;
                 fx.signal_others(self.stop_signal);
+            }
+            Step::Ordered { .. } => {
+                self.drive_order(now, fx);
             }
             _ => {}
         }
@@ -383,6 +515,13 @@ impl Shutdown {
             let until = (stop.started + self.grace_period / 2).min(stop.deadline);
             stop.step = Step::MainFirst { until };
             fx.signal_main(main_signal);
+        } else if self.order == StopOrder::Auto && main_running {
+            // The main process first, so its signal is never delayed by
+            // the reading; the others as the order says.
+            let latest = (stop.started + self.grace_period / 2).min(stop.deadline);
+            stop.step = Step::Ordered { latest };
+            fx.signal_main(main_signal);
+            fx.read_order();
         } else if main_running && stop.trigger.is_some() {
             stop.step = Step::Draining;
             fx.signal_everyone(main_signal, self.stop_signal);
@@ -422,6 +561,8 @@ mod tests {
         CatchUp(bool),
         Kill(Signal),
         StopServices(Instant),
+        ReadOrder,
+        SignalProcesses(Signal, Vec<Due>),
     }
 
     #[derive(Default)]
@@ -459,6 +600,12 @@ mod tests {
         }
         fn stop_services(&mut self, deadline: Instant) {
             self.done.push(Done::StopServices(deadline));
+        }
+        fn read_order(&mut self) {
+            self.done.push(Done::ReadOrder);
+        }
+        fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
+            self.done.push(Done::SignalProcesses(signal, due.to_vec()));
         }
     }
 
@@ -730,6 +877,214 @@ mod tests {
             fx.acts(),
             [Done::SignalOthers(SIGTERM), Done::CatchUp(false)]
         );
+    }
+
+    fn auto(t0: Instant, fx: &mut Recording) -> Shutdown {
+        let config = config(&["--stop-order", "auto", "--grace-period", "10s"]);
+        let mut s = Shutdown::new(&config);
+        s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, fx);
+        s
+    }
+
+    const GRACE: i32 = 1;
+    const MAIN: i32 = 10;
+    const CHILD: i32 = 11;
+
+    /// The shape 3: a shell (the main process) and its child.
+    fn shell_and_child() -> [Process; 2] {
+        [
+            Process {
+                pid: MAIN,
+                ppid: GRACE,
+            },
+            Process {
+                pid: CHILD,
+                ppid: MAIN,
+            },
+        ]
+    }
+
+    #[test]
+    fn auto_signals_the_main_process_first_and_then_reads_the_order() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let s = auto(t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalMain(SIGTERM), Done::ReadOrder]);
+        let latest = t0 + 5000 * MS;
+        assert_eq!(s.step(), Some(Step::Ordered { latest }));
+        assert_eq!(s.next_wakeup(), Some(latest));
+        assert!(s.counts_exit(MAIN));
+    }
+
+    #[test]
+    fn auto_signals_a_child_once_its_parent_exited() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        fx.acts();
+        s.on_order_read(
+            t0 + MS,
+            GRACE,
+            Some(MAIN),
+            &shell_and_child(),
+            Vec::new(),
+            &mut fx,
+        );
+        assert_eq!(
+            fx.acts(),
+            [],
+            "the child waits; the main process has its signal"
+        );
+        assert_eq!(s.next_wakeup(), Some(t0 + 5000 * MS));
+        s.on_time(t0 + 4999 * MS, &mut fx);
+        assert_eq!(fx.acts(), []);
+        s.on_main_exit(t0 + 2000 * MS, &mut fx);
+        s.on_exits(t0 + 2000 * MS, &[MAIN], &mut fx);
+        let done = fx.done.clone();
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::SignalProcesses(
+                    SIGTERM,
+                    vec![Due {
+                        pid: CHILD,
+                        why: released_by(&done, CHILD)
+                    }]
+                ),
+                Done::CatchUp(false)
+            ]
+        );
+        assert!(
+            matches!(released_by(&done, CHILD), Why::Released(after) if after.pid == MAIN),
+            "{done:?}"
+        );
+        assert_eq!(s.step(), Some(Step::Draining));
+        assert_eq!(s.next_wakeup(), Some(t0 + 10000 * MS));
+        s.on_time(t0 + 10000 * MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
+    }
+
+    /// What the notes say released `pid`.
+    fn released_by(done: &[Done], pid: i32) -> Why {
+        done.iter()
+            .find_map(|d| match d {
+                Done::StopNote(StopNote::Waited { due }) if due.pid == pid => Some(due.why),
+                _ => None,
+            })
+            .expect("a note for each process that waited")
+    }
+
+    #[test]
+    fn auto_signals_whoever_still_waits_at_half_the_grace_period() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        s.on_order_read(
+            t0,
+            GRACE,
+            Some(MAIN),
+            &shell_and_child(),
+            Vec::new(),
+            &mut fx,
+        );
+        fx.acts();
+        s.on_time(t0 + 5000 * MS, &mut fx);
+        let late = Due {
+            pid: CHILD,
+            why: Why::Late,
+        };
+        assert!(fx.notes().contains(&StopNote::Waited { due: late }));
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::SignalProcesses(SIGTERM, vec![late]),
+                Done::CatchUp(false)
+            ]
+        );
+        assert_eq!(s.step(), Some(Step::Draining));
+    }
+
+    #[test]
+    fn auto_signals_a_process_that_waits_for_nothing_at_once() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        fx.acts();
+        // The main process exited before the order was read: its child is
+        // grace's, and nobody is left to wait for.
+        let orphan = [Process {
+            pid: CHILD,
+            ppid: GRACE,
+        }];
+        s.on_order_read(t0 + MS, GRACE, None, &orphan, Vec::new(), &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::SignalProcesses(
+                    SIGTERM,
+                    vec![Due {
+                        pid: CHILD,
+                        why: Why::AtOnce
+                    }]
+                ),
+                Done::CatchUp(false)
+            ]
+        );
+        assert!(
+            !fx.notes()
+                .iter()
+                .any(|n| matches!(n, StopNote::Waited { .. }))
+        );
+    }
+
+    #[test]
+    fn auto_without_the_order_stops_as_main_first() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        fx.acts();
+        s.on_order_failed(t0 + MS, &mut fx);
+        assert_eq!(fx.notes().last(), Some(&StopNote::OrderUnread));
+        assert_eq!(
+            s.step(),
+            Some(Step::MainFirst {
+                until: t0 + 5000 * MS
+            })
+        );
+        assert_eq!(fx.acts(), []);
+        s.on_time(t0 + 5000 * MS, &mut fx);
+        assert_eq!(
+            fx.acts(),
+            [Done::SignalOthers(SIGTERM), Done::CatchUp(false)]
+        );
+        // Unread yet when the main process exits: the others at once.
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        fx.acts();
+        s.on_main_exit(t0 + MS, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+        s.on_order_read(t0 + 2 * MS, GRACE, None, &[], Vec::new(), &mut fx);
+        assert_eq!(fx.acts(), [], "too late to matter");
+    }
+
+    #[test]
+    fn a_second_signal_during_an_ordered_stop_signals_everyone() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        s.on_order_read(
+            t0,
+            GRACE,
+            Some(MAIN),
+            &shell_and_child(),
+            Vec::new(),
+            &mut fx,
+        );
+        fx.acts();
+        s.on_stop_signal(t0 + MS, SIGINT, SIGINT, 0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalEveryone(SIGINT, SIGTERM)]);
+        s.on_exits(t0 + 2 * MS, &[MAIN], &mut fx);
+        assert_eq!(fx.acts(), [], "the order is over");
     }
 
     #[test]

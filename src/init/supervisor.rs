@@ -24,6 +24,7 @@ use crate::base::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::base::time::Instant;
 use crate::debug;
 use crate::init::edge::{Edge, RETRY_DEFERRED};
+use crate::init::order::Due;
 use crate::init::policy::{self, Action};
 use crate::init::shutdown::{Shutdown, StopEffects, StopNote};
 use crate::process::reap::WaitStatus;
@@ -75,6 +76,12 @@ impl StopEffects for StopWithServices<'_, '_> {
     fn catch_up(&mut self, others: Signal, main_exited: bool) {
         self.edge.catch_up(others, main_exited)
     }
+    fn read_order(&mut self) {
+        self.edge.read_order()
+    }
+    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
+        self.edge.signal_processes(signal, due)
+    }
     fn kill_stragglers(&mut self, main_signal: Signal) {
         // What the services' stop sent goes on the record the deadline
         // reads.
@@ -125,6 +132,7 @@ impl<'a> Supervisor<'a> {
     /// decide; and what the services' runtime learned (how a start went, a
     /// readiness answer) to the fleet.
     fn settle(&mut self, now: Instant) {
+        self.read_order(now);
         loop {
             if let Some(running) = &mut self.services {
                 running.settle(now, &mut self.verdicts);
@@ -142,6 +150,27 @@ impl<'a> Supervisor<'a> {
                 Verdict::Nothing => {}
                 Verdict::StopAll => stop.on_service_ended(now, &mut acts),
                 Verdict::Down => stop.on_services_down(now, &mut acts),
+            }
+        }
+    }
+
+    /// The stop asked for the order: read in this same wake-up, while the
+    /// main process runs its handler, and handed back.
+    fn read_order(&mut self, now: Instant) {
+        if !self.edge.order_wanted() {
+            return;
+        }
+        let read = self.edge.read_order_now();
+        let grace = self.edge.own_pid;
+        let main = self.edge.main_running().then_some(self.edge.main_pid);
+        let (stop, mut acts) = self.acts();
+        match read {
+            Ok((processes, connections)) => {
+                stop.on_order_read(now, grace, main, &processes, connections, &mut acts)
+            }
+            Err(error) => {
+                debug!("stop_order_unread", "stop order: {error}");
+                stop.on_order_failed(now, &mut acts);
             }
         }
     }
@@ -371,6 +400,13 @@ impl<'a> Supervisor<'a> {
                 }
                 self.settle(now);
             }
+        }
+        if let Some(now) = now
+            && self.stop.is_stopping()
+        {
+            let pids: Vec<i32> = exits.iter().map(|exit| exit.pid).collect();
+            let (stop, mut acts) = self.acts();
+            stop.on_exits(now, &pids, &mut acts);
         }
         self.edge.recycle_exits(exits);
         if let (Some(running), Some(now)) = (&mut self.services, now) {

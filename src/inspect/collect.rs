@@ -407,11 +407,17 @@ pub(super) fn subtree(processes: &[Process], root: i32) -> Vec<bool> {
 
 /// The indices of `processes` in pid order: the one sort of inspect, for
 /// both the search by pid and the forest's order. (Pids are unique but in
-/// made-up input, where equal ones may come in any order.)
+/// made-up input, where equal ones come in the order given.) Sorted as
+/// (pid, index) pairs, the one sort of the stop order's tables: a sort of
+/// its own would be kilobytes more of the binary.
 fn by_pid(processes: &[Process]) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..processes.len()).collect();
-    order.sort_unstable_by_key(|&index| processes[index].pid);
-    order
+    let mut order: Vec<(i32, i32)> = processes
+        .iter()
+        .enumerate()
+        .map(|(index, process)| (process.pid, index as i32))
+        .collect();
+    order.sort_unstable();
+    order.into_iter().map(|pair| pair.1 as usize).collect()
 }
 
 /// Each process's parent among `processes`, by index (None: its parent is

@@ -224,6 +224,7 @@ fn grace_options(config: &Config, from_cmdline: bool) -> Json {
             Json::str(match config.stop_order {
                 StopOrder::All => "all",
                 StopOrder::MainFirst => "main-first",
+                StopOrder::Auto => "auto",
             }),
         ),
         (

@@ -30,10 +30,37 @@ use crate::sys::{self, Endpoint, TCP_LISTEN, TcpSocket, UnixSocket};
 /// of any grace period worth ordering.
 pub const MAX_DESCRIPTORS: usize = 200_000;
 
-/// Which processes hold each socket: (inode, pid), sorted.
+// Every table here is (i32, i32) pairs, sorted: the order's tables are
+// too, and each element type sorted is kilobytes of the binary. A key
+// that is not a pid is an inode or a hash (`key`, `route`), the value an
+// index into the dump when it is not a pid.
+
+/// An inode as a key of the tables: not the inodes' own order, but one
+/// order, which is all a binary search needs.
+fn key(inode: u32) -> i32 {
+    inode as i32
+}
+
+/// The values of the entries of `table` (sorted) under `key`: the lookup
+/// of these tables and of the stop order's.
+pub fn under(table: &[(i32, i32)], key: i32) -> impl Iterator<Item = i32> + '_ {
+    let start = table.partition_point(|entry| entry.0 < key);
+    table[start..]
+        .iter()
+        .take_while(move |entry| entry.0 == key)
+        .map(|entry| entry.1)
+}
+
+fn sorted(mut table: Vec<(i32, i32)>) -> Vec<(i32, i32)> {
+    table.sort_unstable();
+    table.dedup();
+    table
+}
+
+/// Which processes hold each socket: (inode's key, pid), sorted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Holders {
-    pairs: Vec<(u32, i32)>,
+    pairs: Vec<(i32, i32)>,
 }
 
 impl Holders {
@@ -52,24 +79,22 @@ impl Holders {
                 // Gone, or not ours to read: it holds nothing we can see.
                 Err(_) => {}
             }
-            pairs.extend(inodes.iter().map(|&inode| (inode, pid)));
+            pairs.extend(inodes.iter().map(|&inode| (key(inode), pid)));
         }
-        Ok(Holders::from_pairs(pairs))
+        Ok(Holders {
+            pairs: sorted(pairs),
+        })
     }
 
-    pub fn from_pairs(mut pairs: Vec<(u32, i32)>) -> Self {
-        pairs.sort_unstable();
-        pairs.dedup();
-        Holders { pairs }
+    pub fn from_pairs(pairs: Vec<(u32, i32)>) -> Self {
+        Holders {
+            pairs: sorted(pairs.into_iter().map(|(i, pid)| (key(i), pid)).collect()),
+        }
     }
 
     /// The processes holding socket `inode`.
     pub fn of(&self, inode: u32) -> impl Iterator<Item = i32> + '_ {
-        let start = self.pairs.partition_point(|&(i, _)| i < inode);
-        self.pairs[start..]
-            .iter()
-            .take_while(move |&&(i, _)| i == inode)
-            .map(|&(_, pid)| pid)
+        under(&self.pairs, key(inode))
     }
 
     fn holds(&self, inode: u32) -> bool {
@@ -107,62 +132,75 @@ pub fn read(pids: &[i32]) -> sys::Result<Reading> {
 /// Every connection from a client process to a server process (never to
 /// itself), sorted and without repeats.
 pub fn connections(unix: &[UnixSocket], tcp: &[TcpSocket], holders: &Holders) -> Vec<Connection> {
+    // (client, server)
     let mut found = Vec::new();
     unix_connections(unix, holders, &mut found);
     tcp_connections(tcp, holders, &mut found);
-    found.retain(|c| c.client != c.server);
-    found.sort_unstable();
-    found.dedup();
-    found
+    found.retain(|c| c.0 != c.1);
+    sorted(found)
+        .into_iter()
+        .map(|(client, server)| Connection { client, server })
+        .collect()
 }
 
+/// Each holder of `client` is a client of each of `servers`. `dyn`: one
+/// copy for the five kinds of server lists.
 fn link(
     client: u32,
-    server: impl Iterator<Item = i32>,
+    servers: &mut dyn Iterator<Item = i32>,
     holders: &Holders,
-    found: &mut Vec<Connection>,
+    found: &mut Vec<(i32, i32)>,
 ) {
-    let servers: Vec<i32> = server.collect();
+    let servers: Vec<i32> = servers.collect();
     for client in holders.of(client) {
-        found.extend(servers.iter().map(|&server| Connection { client, server }));
+        found.extend(servers.iter().map(|&server| (client, server)));
     }
 }
 
-fn unix_connections(unix: &[UnixSocket], holders: &Holders, found: &mut Vec<Connection>) {
-    let mut by_inode: Vec<&UnixSocket> = unix.iter().collect();
-    by_inode.sort_unstable_by_key(|socket| socket.inode);
+/// (a key, the index of its socket in `sockets`) for each socket, sorted.
+fn indexed<T>(sockets: &[T], key: impl Fn(&T) -> Option<i32>) -> Vec<(i32, i32)> {
+    sorted(
+        sockets
+            .iter()
+            .enumerate()
+            .filter_map(|(at, socket)| Some((key(socket)?, at as i32)))
+            .collect(),
+    )
+}
+
+fn unix_connections(unix: &[UnixSocket], holders: &Holders, found: &mut Vec<(i32, i32)>) {
+    let by_inode = indexed(unix, |socket| Some(key(socket.inode)));
     let find = |inode: u32| {
-        by_inode
-            .binary_search_by_key(&inode, |socket| socket.inode)
-            .ok()
-            .map(|at| by_inode[at])
+        under(&by_inode, key(inode))
+            .next()
+            .map(|at| &unix[at as usize])
     };
     let listeners: Vec<&UnixSocket> = unix.iter().filter(|s| s.listening()).collect();
-    let mut queued: Vec<(u32, u32)> = listeners
-        .iter()
-        .flat_map(|listener| {
-            listener
-                .pending
-                .iter()
-                .map(|&client| (client, listener.inode))
-        })
-        .collect();
-    queued.sort_unstable();
+    // (a queued client's inode, its listener's index)
+    let queued = sorted(
+        unix.iter()
+            .enumerate()
+            .filter(|(_, s)| s.listening())
+            .flat_map(|(at, listener)| {
+                listener
+                    .pending
+                    .iter()
+                    .map(move |&client| (key(client), at as i32))
+            })
+            .collect(),
+    );
     let named = |name: &[u8]| !name.is_empty() && listeners.iter().any(|l| l.name == name);
     for socket in unix
         .iter()
         .filter(|s| !s.listening() && holders.holds(s.inode))
     {
         // Still in a listener's queue: its server is the listener's.
-        let start = queued.partition_point(|&(client, _)| client < socket.inode);
-        let waiting: Vec<u32> = queued[start..]
-            .iter()
-            .take_while(|&&(client, _)| client == socket.inode)
-            .map(|&(_, listener)| listener)
+        let waiting: Vec<u32> = under(&queued, key(socket.inode))
+            .map(|at| unix[at as usize].inode)
             .collect();
         if !waiting.is_empty() {
-            let servers = waiting.iter().flat_map(|&listener| holders.of(listener));
-            link(socket.inode, servers, holders, found);
+            let mut servers = waiting.iter().flat_map(|&listener| holders.of(listener));
+            link(socket.inode, &mut servers, holders, found);
             continue;
         }
         let Some(peer) = socket.peer.and_then(find) else {
@@ -177,25 +215,34 @@ fn unix_connections(unix: &[UnixSocket], holders: &Holders, found: &mut Vec<Conn
             continue;
         }
         if holders.holds(peer.inode) {
-            link(socket.inode, holders.of(peer.inode), holders, found);
+            link(socket.inode, &mut holders.of(peer.inode), holders, found);
         } else {
-            let servers = listeners
+            let mut servers = listeners
                 .iter()
                 .filter(|l| l.name == peer.name)
                 .flat_map(|l| holders.of(l.inode));
-            link(socket.inode, servers, holders, found);
+            link(socket.inode, &mut servers, holders, found);
         }
     }
 }
 
-fn tcp_connections(tcp: &[TcpSocket], holders: &Holders, found: &mut Vec<Connection>) {
+/// A hash of a connection's two ends, the key its sockets are found by
+/// (each candidate checked).
+fn route(local: &Endpoint, remote: &Endpoint) -> i32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for end in [local, remote] {
+        for &byte in end.address.iter().chain(&end.port.to_be_bytes()) {
+            hash = (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193);
+        }
+    }
+    hash as i32
+}
+
+fn tcp_connections(tcp: &[TcpSocket], holders: &Holders, found: &mut Vec<(i32, i32)>) {
     let listeners: Vec<&TcpSocket> = tcp.iter().filter(|s| s.state == TCP_LISTEN).collect();
-    let mut ends: Vec<(Endpoint, Endpoint, u32)> = tcp
-        .iter()
-        .filter(|s| s.state != TCP_LISTEN)
-        .map(|s| (s.local, s.remote, s.inode))
-        .collect();
-    ends.sort_unstable();
+    let ends = indexed(tcp, |s| {
+        (s.state != TCP_LISTEN).then(|| route(&s.local, &s.remote))
+    });
     let listens_on = |listener: &TcpSocket, at: &Endpoint| {
         listener.local.port == at.port
             && (listener.local.address == at.address || listener.local.is_unspecified())
@@ -218,11 +265,10 @@ fn tcp_connections(tcp: &[TcpSocket], holders: &Holders, found: &mut Vec<Connect
         // The other end, in the namespace: the server's accepted socket,
         // or one still queued (inode 0) that the listener's holder will
         // accept.
-        let start = ends.partition_point(|&(l, r, _)| (l, r) < (socket.remote, socket.local));
-        let other: Vec<u32> = ends[start..]
-            .iter()
-            .take_while(|&&(l, r, _)| (l, r) == (socket.remote, socket.local))
-            .map(|&(_, _, inode)| inode)
+        let other: Vec<u32> = under(&ends, route(&socket.remote, &socket.local))
+            .map(|at| &tcp[at as usize])
+            .filter(|end| end.local == socket.remote && end.remote == socket.local)
+            .map(|end| end.inode)
             .collect();
         if other.is_empty() {
             continue;
@@ -233,10 +279,10 @@ fn tcp_connections(tcp: &[TcpSocket], holders: &Holders, found: &mut Vec<Connect
             .flat_map(|&inode| holders.of(inode))
             .collect();
         if accepted.is_empty() {
-            let servers = serving.iter().flat_map(|l| holders.of(l.inode));
-            link(socket.inode, servers, holders, found);
+            let mut servers = serving.iter().flat_map(|l| holders.of(l.inode));
+            link(socket.inode, &mut servers, holders, found);
         } else {
-            link(socket.inode, accepted.into_iter(), holders, found);
+            link(socket.inode, &mut accepted.into_iter(), holders, found);
         }
     }
 }

@@ -120,7 +120,7 @@ pub fn unix_sockets() -> Result<Vec<UnixSocket>> {
         .extend_from_slice(&(UDIAG_SHOW_NAME | UDIAG_SHOW_PEER | UDIAG_SHOW_ICONS).to_ne_bytes());
     request.extend_from_slice(&[0xff; 8]);
     let mut sockets = Vec::new();
-    dump(&request, |message| {
+    dump(&request, &mut |message| {
         if let Some(socket) = parse_unix(message)? {
             sockets.push(socket);
         }
@@ -149,7 +149,7 @@ pub fn tcp_sockets() -> Result<Vec<TcpSocket>> {
         request.extend_from_slice(&[family as u8, libc::IPPROTO_TCP as u8, 0, 0]);
         request.extend_from_slice(&states.to_ne_bytes());
         request.extend_from_slice(&[0; 48]);
-        dump(&request, |message| {
+        dump(&request, &mut |message| {
             sockets.push(parse_tcp(message)?);
             Ok(())
         })?;
@@ -158,8 +158,9 @@ pub fn tcp_sockets() -> Result<Vec<TcpSocket>> {
 }
 
 /// One SOCK_DIAG_BY_FAMILY dump: sends `request` and hands each reply's
-/// payload to `each`, until the kernel says it is done.
-fn dump(request: &[u8], mut each: impl FnMut(&[u8]) -> Result<()>) -> Result<()> {
+/// payload to `each`, until the kernel says it is done. `dyn`: one copy
+/// of the loop for both dumps, not one per caller.
+fn dump(request: &[u8], each: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
     let socket = open_sock_diag()?;
     let mut message = Vec::with_capacity(NLMSG_HEADER + request.len());
     message.extend_from_slice(&((NLMSG_HEADER + request.len()) as u32).to_ne_bytes());
@@ -220,7 +221,7 @@ const fn align4(length: usize) -> usize {
 /// The netlink messages of one datagram: each reply's payload to `each`;
 /// whether the dump is done. A message that claims more bytes than are
 /// there, or fewer than its header, is an error.
-fn parse_datagram(datagram: &[u8], each: &mut impl FnMut(&[u8]) -> Result<()>) -> Result<Datagram> {
+fn parse_datagram(datagram: &[u8], each: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<Datagram> {
     let mut at = 0;
     while at < datagram.len() {
         let rest = &datagram[at..];

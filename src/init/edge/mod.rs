@@ -23,11 +23,13 @@ use crate::base::prelude::*;
 use crate::base::signals::{SIGCONT, SIGKILL, Signal};
 use crate::base::time::Instant;
 use crate::cli::{Config, ForwardTo};
+use crate::init::order::{self, Due};
 use crate::init::scope::{self, Scope, Sent, SentTo, Signalling};
 use crate::init::setup::Setup;
 use crate::init::shutdown::{StopEffects, StopNote};
-use crate::process::procfs::{self, Disposition};
+use crate::process::procfs::{self, Disposition, Stat};
 use crate::process::reap;
+use crate::process::sockets::{self, Connection};
 use crate::process::spawn::{self, Inherited};
 use crate::process::user::Credentials;
 use crate::sys::{self, PidFd, SignalFd};
@@ -75,6 +77,12 @@ pub struct Edge<'a> {
     /// False once pidfds turned out unsupported (Linux before 5.3), or when
     /// grace is not PID 1: outsiders are then not waited for.
     waits_for_outsiders: bool,
+    /// The stop asked for the order (`read_order`): the supervisor reads
+    /// it with `read_order_now` in the same wake-up.
+    order_wanted: bool,
+    /// The processes the order was read from: who `signal_processes` may
+    /// reach (a pid that names another process by then is left alone).
+    listed: Vec<Stat>,
 }
 
 impl<'a> Edge<'a> {
@@ -101,7 +109,46 @@ impl<'a> Edge<'a> {
             signalling: Signalling::new(scope, own_pid),
             outsiders: Vec::new(),
             waits_for_outsiders: scope == Scope::Namespace,
+            order_wanted: false,
+            listed: Vec::new(),
         }
+    }
+
+    /// Whether the stop asked for the order since the last look.
+    pub fn order_wanted(&mut self) -> bool {
+        core::mem::take(&mut self.order_wanted)
+    }
+
+    /// The processes (grace's own pid left out) and the connections among
+    /// them, read now, for `Shutdown::on_order_read`.
+    pub fn read_order_now(&mut self) -> sys::Result<(Vec<order::Process>, Vec<Connection>)> {
+        self.signalling.before_listing();
+        let mut listed = scope::members(self.scope, self.own_pid, None)?;
+        listed.retain(|stat| stat.state != 'Z');
+        // In pid order, through the one sort of (i32, i32) pairs of the
+        // order's tables (a sort of `Stat`s would be kilobytes more).
+        let mut by_pid: Vec<(i32, i32)> = listed
+            .iter()
+            .enumerate()
+            .map(|(at, stat)| (stat.pid, at as i32))
+            .collect();
+        by_pid.sort_unstable();
+        let mut listed: Vec<Option<Stat>> = listed.into_iter().map(Some).collect();
+        self.listed = by_pid
+            .iter()
+            .filter_map(|&(_, at)| listed[at as usize].take())
+            .collect();
+        let pids: Vec<i32> = self.listed.iter().map(|stat| stat.pid).collect();
+        let connections = sockets::read(&pids)?.connections;
+        let processes = self
+            .listed
+            .iter()
+            .map(|stat| order::Process {
+                pid: stat.pid,
+                ppid: stat.ppid,
+            })
+            .collect();
+        Ok((processes, connections))
     }
 
     /// A process the stop counts was reaped.
@@ -337,6 +384,21 @@ impl StopEffects for Edge<'_> {
 
     fn catch_up(&mut self, others: Signal, main_exited: bool) {
         self.find_newcomers(others, main_exited);
+    }
+
+    fn read_order(&mut self) {
+        self.order_wanted = true;
+    }
+
+    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
+        let mut count = 0;
+        for due in due {
+            let Ok(at) = self.listed.binary_search_by_key(&due.pid, |stat| stat.pid) else {
+                continue;
+            };
+            count += usize::from(self.signalling.signal_listed(&self.listed[at], signal));
+        }
+        self.tally.add_signalled(count);
     }
 
     fn kill_stragglers(&mut self, main_signal: Signal) {

@@ -8,6 +8,7 @@ use crate::base::prelude::*;
 use crate::base::signals::Signal;
 use crate::base::{log, time};
 use crate::init::kill::NAMED_KILLS;
+use crate::init::order::Why;
 use crate::init::shutdown::StopNote;
 use crate::process::reap::{self, WaitStatus};
 use crate::{debug, info, warn};
@@ -97,6 +98,34 @@ impl Edge<'_> {
                 [pid = pid, elapsed_ms = self.elapsed_ms()],
                 "pre-stop command still running at its bound; killing it and stopping now"
             ),
+            StopNote::OrderUnread => warn!(
+                "stop_order_unread",
+                [elapsed_ms = self.elapsed_ms()],
+                "stop order: could not read the processes; stopping as main-first"
+            ),
+            StopNote::Waited { due } => match due.why {
+                Why::Released(after) => info!(
+                    "stop_ordered",
+                    [
+                        pid = due.pid,
+                        after = after.pid,
+                        reason = after.reason.name(),
+                        elapsed_ms = self.elapsed_ms()
+                    ],
+                    "stop: signalled {} after {} exited ({}){}",
+                    due.pid,
+                    after.pid,
+                    after.reason.name(),
+                    self.elapsed()
+                ),
+                _ => info!(
+                    "stop_ordered",
+                    [pid = due.pid, late = true, elapsed_ms = self.elapsed_ms()],
+                    "stop: signalled {} at half the grace period{}",
+                    due.pid,
+                    self.elapsed()
+                ),
+            },
         }
     }
 
