@@ -116,9 +116,9 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
             as_tool();
             return inspect::run(options, &variables);
         }
-        Invocation::Check(file) => {
+        Invocation::Check(file, asked) => {
             as_tool();
-            return services::check::run(&file, &variables);
+            return services::check::run(&file, &asked, &variables);
         }
         Invocation::Status(options) => {
             as_tool();

@@ -81,8 +81,9 @@ pub enum Invocation {
     License,
     Inspect(InspectOptions),
     InspectHelp,
-    /// `grace check FILE`.
-    Check(String),
+    /// `grace check FILE`, and the services asked for (`--services`, else
+    /// GRACE_SERVICES; none: every enabled one).
+    Check(String, Vec<String>),
     CheckHelp,
     /// `grace status`.
     Status(StatusOptions),

@@ -21,8 +21,9 @@ pub const EXIT_INVALID: i32 = 2;
 /// /dev/zero is) is refused rather than read into PID 1's memory.
 pub const FILE_LIMIT: usize = 1 << 20;
 
-pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
-    match load(file, variables) {
+/// `asked`: the services to run (`--services`; none: every enabled one).
+pub fn run(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+    match load(file, asked, variables) {
         Some(services) => {
             let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
             0
@@ -32,8 +33,9 @@ pub fn run(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
 }
 
 /// The services file read and checked, as `grace check` and `grace
-/// --config` both read it; None once the one error has been logged.
-pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
+/// --config` both read it, with the services that run (`asked`, see
+/// `config::parse_selecting`); None once the one error has been logged.
+pub fn load(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
     let bytes = match sys::read_file(file, FILE_LIMIT) {
         Ok(bytes) => bytes,
         Err(why) if sys::is_too_large(&why) => {
@@ -65,7 +67,7 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
             return None;
         }
     };
-    match config::parse(text, &Real { variables }) {
+    match config::parse_selecting(text, &Real { variables }, asked) {
         Ok(services) => fits_descriptors(file, &services).then_some(services),
         Err(why) => {
             error!(

@@ -8,6 +8,7 @@
 //! - `config`: the file's format (read from toml's document tree) and every
 //!   check on it;
 //! - `graph`: the `after` relation: unknown names, cycles, the start order;
+//! - `variables`: `env_file` and `${VAR}` expansion, read while checking;
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
@@ -38,3 +39,4 @@ pub mod run;
 mod rundir;
 pub mod show;
 pub mod status;
+mod variables;
