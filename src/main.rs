@@ -111,6 +111,7 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::License => return print_stdout(&cli::license()),
         Invocation::InspectHelp => return print_stdout(cli::INSPECT_HELP),
         Invocation::CheckHelp => return print_stdout(cli::CHECK_HELP),
+        Invocation::ImportHelp => return print_stdout(cli::IMPORT_HELP),
         Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
         Invocation::Inspect(options) => {
             as_tool();
@@ -119,6 +120,10 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::Check(file, asked) => {
             as_tool();
             return services::check::run(&file, &asked, &variables);
+        }
+        Invocation::Import(file) => {
+            as_tool();
+            return services::import::run(&file);
         }
         Invocation::Status(options) => {
             as_tool();

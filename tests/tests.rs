@@ -32,6 +32,7 @@ mod recipes;
 mod services;
 mod services_e2e;
 mod services_example;
+mod services_import;
 mod services_run;
 mod shutdown;
 mod status;

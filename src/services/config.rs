@@ -426,7 +426,7 @@ fn search_value(
 }
 
 /// One part of a dotted key, quoted as TOML would need it.
-fn key_part(name: &str) -> String {
+pub fn key_part(name: &str) -> String {
     let bare = !name.is_empty()
         && name
             .bytes()
@@ -434,8 +434,13 @@ fn key_part(name: &str) -> String {
     if bare {
         return name.to_string();
     }
+    basic_string(name)
+}
+
+/// `text` as a TOML basic string (`"..."`, escaped as TOML needs).
+pub fn basic_string(text: &str) -> String {
     let mut quoted = String::from("\"");
-    for letter in name.chars() {
+    for letter in text.chars() {
         match letter {
             '"' | '\\' => {
                 quoted.push('\\');

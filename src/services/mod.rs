@@ -14,6 +14,8 @@
 //!   its user database, grace's PATH);
 //! - `check`: the `grace check` subcommand, and reading the file for
 //!   `--config`;
+//! - `import`: the `grace import` subcommand, a supervisord configuration
+//!   or a Procfile translated into a services file;
 //! - `fleet`: the services' lives as a state machine (start, readiness,
 //!   restarts, essential exits, the ordered stop), effects out through a
 //!   trait;
@@ -33,6 +35,7 @@ pub mod config;
 pub mod container;
 pub mod fleet;
 mod graph;
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod run;
