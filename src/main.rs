@@ -123,7 +123,17 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         }
         Invocation::Import(file) => {
             as_tool();
+            #[cfg(feature = "import")]
             return services::import::run(&file);
+            #[cfg(not(feature = "import"))]
+            {
+                error!(
+                    "import",
+                    [file = file],
+                    "grace import is not built into this grace (cargo build --features import)"
+                );
+                return services::check::EXIT_INVALID;
+            }
         }
         Invocation::Status(options) => {
             as_tool();

@@ -9,30 +9,18 @@ use super::{Invocation, UsageError};
 pub const IMPORT_USAGE: &str = "usage: grace import FILE";
 
 pub const IMPORT_HELP: &str = "\
-grace import: print a services file (docs/services.md) equivalent to a
-supervisord configuration or a Procfile.
+grace import: print a services file (docs/services.md) equivalent to FILE,
+a supervisord configuration (one with a [program:NAME] section) or else a
+Procfile. What cannot be translated is a comment saying why; check the
+result with grace check.
 
 usage: grace import FILE
-
-FILE is a supervisord configuration when it has a [program:NAME] section,
-else a Procfile (`NAME: COMMAND` lines, each run with /bin/sh -c).
-
-From supervisord: each [program:NAME] becomes [service.NAME], with command
-(split into words as supervisord splits it, Python's shlex.split),
-directory, user, environment, autostart (false: enabled = false),
-autorestart (unexpected: on-failure, true: always), stopsignal,
-stopwaitsecs and %(ENV_X)s (${X}, which grace resolves when it reads the
-file); priority becomes `after` between priority levels. Every setting and
-section that cannot be translated is a comment in the output, saying why.
-
-Check the result where the services will run: grace import FILE >
-services.toml && grace check services.toml.
 
 Options:
   -h, --help         show this help and exit
 
 Exit status: 0 when FILE was translated, 2 when it cannot be read or is
-neither format, or for a usage error.
+neither, or for a usage error.
 ";
 
 /// `import`'s arguments, after the word `import`.

@@ -35,6 +35,7 @@ pub mod config;
 pub mod container;
 pub mod fleet;
 mod graph;
+#[cfg(feature = "import")]
 pub mod import;
 pub mod model;
 pub mod output;

@@ -18,23 +18,13 @@ use core::str;
 
 use crate::base::prelude::*;
 
-use super::check::{EXIT_INVALID, FILE_LIMIT};
+use super::check::{EXIT_INVALID, read};
 use super::config::{basic_string, key_part};
 use crate::{error, sys};
 
 pub fn run(file: &str) -> i32 {
-    let text = match sys::read_file(file, FILE_LIMIT) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => text,
-            Err(_) => {
-                error!("import", [file = file], "{file}: not UTF-8");
-                return EXIT_INVALID;
-            }
-        },
-        Err(why) => {
-            error!("import", [file = file], "{file}: cannot read: {why}");
-            return EXIT_INVALID;
-        }
+    let Some(text) = read(file) else {
+        return EXIT_INVALID;
     };
     match translate(file, &text) {
         Ok(out) => {
@@ -100,37 +90,37 @@ impl Output {
 
     /// `[service.NAME]`.
     pub fn service(&mut self, name: &str) {
-        self.text
-            .push_str(&format!("\n[service.{}]\n", key_part(name)));
+        self.text.push_str("\n[service.");
+        self.text.push_str(&key_part(name));
+        self.text.push_str("]\n");
         self.services += 1;
     }
 
     /// `KEY = "VALUE"`.
     pub fn string(&mut self, key: &str, value: &str) {
-        self.text
-            .push_str(&format!("{key} = {}\n", basic_string(value)));
+        self.raw(key, &basic_string(value));
     }
 
     /// `KEY = ["WORD", ...]`.
     pub fn strings<S: AsRef<str>>(&mut self, key: &str, words: &[S]) {
         let words: Vec<String> = words.iter().map(|w| basic_string(w.as_ref())).collect();
-        self.text
-            .push_str(&format!("{key} = [{}]\n", words.join(", ")));
+        self.raw(key, &["[", &words.join(", "), "]"].concat());
     }
 
     /// `KEY = { NAME = "VALUE", ... }`.
     pub fn table(&mut self, key: &str, entries: &[(String, String)]) {
         let entries: Vec<String> = entries
             .iter()
-            .map(|(name, value)| format!("{} = {}", key_part(name), basic_string(value)))
+            .map(|(name, value)| [key_part(name), basic_string(value)].join(" = "))
             .collect();
-        self.text
-            .push_str(&format!("{key} = {{ {} }}\n", entries.join(", ")));
+        self.raw(key, &["{ ", &entries.join(", "), " }"].concat());
     }
 
-    /// `KEY = VALUE`, written as it is (a boolean).
+    /// `KEY = VALUE`, the value written as it is.
     pub fn raw(&mut self, key: &str, value: &str) {
-        self.text.push_str(&format!("{key} = {value}\n"));
+        for part in [key, " = ", value, "\n"] {
+            self.text.push_str(part);
+        }
     }
 }
 

@@ -13,88 +13,55 @@ use super::ini::{self, Section};
 use super::{Output, literal, service_name, shlex};
 
 /// supervisord's `priority` when none is given.
-const DEFAULT_PRIORITY: i64 = 999;
+const DEFAULT_PRIORITY: u32 = 999;
 
-/// Why a setting grace has no equivalent for is not translated.
+/// Why a setting grace has no equivalent for is not translated (the
+/// first whose prefix the key has).
 const NOT_TRANSLATED: &[(&str, &str)] = &[
     (
         "startsecs",
-        "grace counts a service started once spawned, or when its `ready` says so: it has \
-         no minimum run time (docs/services.md, ready)",
+        "a service is started once spawned, or when `ready` says",
     ),
     (
         "startretries",
-        "grace restarts a service up to max_restarts times a minute (default 10), then \
-         stops the container",
+        "grace allows max_restarts restarts a minute",
     ),
-    (
-        "exitcodes",
-        "grace counts exit 0 as success (for restart = \"on-failure\" and essential exits)",
-    ),
+    ("exitcodes", "only exit 0 is a success"),
     (
         "numprocs",
-        "grace runs one process per service: declare a service for each copy",
+        "one process per service: declare a service per copy",
     ),
-    ("process_name", "a grace service is named after its table"),
-    (
-        "redirect_stderr",
-        "grace writes each service's stdout and stderr on its own, each line prefixed \
-         with the service's name",
-    ),
-    (
-        "stdout_",
-        "grace writes each service's output on its own stdout, each line prefixed with the \
-         service's name: no log files",
-    ),
-    (
-        "stderr_",
-        "grace writes each service's errors on its own stderr, each line prefixed with the \
-         service's name: no log files",
-    ),
+    ("process_name", "a service is named after its table"),
+    ("redirect_stderr", OUTPUT),
+    ("stdout_", OUTPUT),
+    ("stderr_", OUTPUT),
     (
         "stopasgroup",
-        "grace stops a service's whole process group (docs/services.md, Stop)",
+        "the stop signals the service's process group",
     ),
     (
         "killasgroup",
-        "grace SIGKILLs a service's whole process group at its stop_timeout",
+        "the stop SIGKILLs the service's process group",
     ),
-    ("umask", "grace starts services with its own umask"),
-    ("serverurl", "grace has no control server"),
 ];
 
-/// Why a section other than `[program:NAME]` is not translated.
+const OUTPUT: &str = "a service's output goes to grace's, each line prefixed with its name";
+
+const NO_SERVER: &str = "grace has no control server: grace status reads its state";
+
+/// Why a section other than `[program:NAME]` is not translated (the first
+/// that is its name or, ending with `:`, its prefix).
 const SECTIONS: &[(&str, &str)] = &[
     (
         "supervisord",
-        "grace itself is the supervisor: its settings are options (grace --help)",
+        "grace's own settings are its options (grace --help)",
     ),
-    (
-        "unix_http_server",
-        "grace has no control server: grace status reads the state it publishes",
-    ),
-    (
-        "inet_http_server",
-        "grace has no control server: grace status reads the state it publishes",
-    ),
-    (
-        "supervisorctl",
-        "grace has no control server: grace status reads the state it publishes",
-    ),
-    ("rpcinterface:", "grace has no control server"),
-    (
-        "include",
-        "grace import translates one file: import each included file and join them",
-    ),
-    (
-        "group:",
-        "grace has no groups: choose services at run time with --services",
-    ),
-    ("eventlistener:", "grace has no event notifications"),
-    (
-        "fcgi-program:",
-        "grace does not open sockets for its services",
-    ),
+    ("unix_http_server", NO_SERVER),
+    ("inet_http_server", NO_SERVER),
+    ("supervisorctl", NO_SERVER),
+    ("rpcinterface:", NO_SERVER),
+    ("include", "import each included file"),
+    ("group:", "no groups: choose services with --services"),
 ];
 
 struct Program<'s> {
@@ -103,7 +70,7 @@ struct Program<'s> {
     program: &'s str,
     /// grace's.
     name: String,
-    priority: i64,
+    priority: u32,
     enabled: bool,
 }
 
@@ -126,12 +93,12 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
                     section.name == *prefix
                         || (prefix.ends_with(':') && section.name.starts_with(prefix))
                 })
-                .map_or("grace has no equivalent", |(_, why)| why);
+                .map_or("no equivalent", |(_, why)| why);
             out.gap();
             out.comment(&format!("[{}]: not translated: {why}", section.name));
             continue;
         };
-        let priority = section.get("priority").map(str::parse::<i64>);
+        let priority = section.get("priority").map(str::parse::<u32>);
         let enabled = section.get("autostart").map(truth);
         programs.push(Program {
             section,
@@ -152,10 +119,13 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
 
 /// supervisord's truth values; None for anything else.
 fn truth(text: &str) -> Option<bool> {
-    match text.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "on" | "1" => Some(true),
-        "false" | "no" | "off" | "0" => Some(false),
-        _ => None,
+    let is = |words: [&str; 4]| words.iter().any(|word| text.eq_ignore_ascii_case(word));
+    if is(["true", "yes", "on", "1"]) {
+        Some(true)
+    } else if is(["false", "no", "off", "0"]) {
+        Some(false)
+    } else {
+        None
     }
 }
 
@@ -194,7 +164,11 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
     for (key, value, _) in &section.settings {
         let value = value.as_str();
         let translated: Result<(), String> = match key.as_str() {
-            "command" | "priority" => Ok(()),
+            "command" => Ok(()),
+            "priority" => match value.parse::<u32>() {
+                Ok(_) => Ok(()),
+                Err(_) => Err("expected a number from 0 up: the default, 999, is used".into()),
+            },
             "directory" => expand(value).map(|dir| out.string("working_directory", &grace(&dir))),
             "user" => {
                 out.string("user", value);
@@ -225,9 +199,7 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
                     Some(false) => {
                         out.string("restart", "no");
                         notes.push(
-                            "autorestart = false: supervisord leaves the program exited; \
-                             under grace its exit stops the container"
-                                .into(),
+                            "autorestart = false: under grace its exit stops the container".into(),
                         );
                         Ok(())
                     }
@@ -251,7 +223,7 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
             _ => Err(NOT_TRANSLATED
                 .iter()
                 .find(|(prefix, _)| key.starts_with(prefix))
-                .map_or("grace has no such setting", |(_, why)| why)
+                .map_or("no equivalent", |(_, why)| why)
                 .to_string()),
         };
         if let Err(why) = translated {
@@ -329,8 +301,8 @@ fn expand(value: &str, program: &str, here: &str) -> Result<String, String> {
             match key {
                 "program_name" | "group_name" => out.push_str(program),
                 "here" => out.push_str(here),
-                "process_num" => out.push_str(&number(0, conversion)),
-                "numprocs" => out.push_str(&number(1, conversion)),
+                "process_num" => out.push_str(&number('0', conversion)),
+                "numprocs" => out.push_str(&number('1', conversion)),
                 _ => return Err(format!("%({key}){conversion}: grace has no value for it")),
             }
         }
@@ -340,17 +312,20 @@ fn expand(value: &str, program: &str, here: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// `n` as a %-conversion such as `d` or `02d` writes it.
-fn number(n: u32, conversion: &str) -> String {
+/// The digit `n` as a %-conversion such as `d` or `02d` writes it.
+fn number(n: char, conversion: &str) -> String {
     let width: usize = conversion
         .trim_end_matches(|c: char| c.is_ascii_alphabetic())
         .parse()
         .unwrap_or(0);
-    if conversion.starts_with('0') {
-        format!("{n:0width$}")
+    let pad = if conversion.starts_with('0') {
+        "0"
     } else {
-        format!("{n:width$}")
-    }
+        " "
+    };
+    let mut out = pad.repeat(width.saturating_sub(1));
+    out.push(n);
+    out
 }
 
 /// Expanded text as grace reads it: `$` doubled, the marks of
@@ -481,10 +456,10 @@ programs=db,app
         for comment in [
             "# [unix_http_server]: not translated: grace has no control server",
             "# [supervisord]: not translated",
-            "# [group:all]: not translated: grace has no groups",
+            "# [group:all]: not translated: no groups",
             "# stdout_logfile = /var/log/db.log: not translated",
             "# startsecs = 5: not translated",
-            "# autorestart = false: supervisord leaves the program exited",
+            "# autorestart = false: under grace its exit stops the container",
         ] {
             assert!(text.contains(comment), "{comment}\n{text}");
         }
@@ -519,7 +494,8 @@ programs=db,app
             Ok("100% /etc")
         );
         assert!(expand("50% off", "p", "/etc").is_err());
-        assert_eq!(number(3, "02d"), "03");
+        assert_eq!(number('1', "02d"), "01");
+        assert_eq!(number('0', "d"), "0");
         assert_eq!(
             pairs("A=1, B = \"x y\",C='=,'").unwrap(),
             [
