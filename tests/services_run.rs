@@ -19,7 +19,7 @@ use std::process::{Command, Stdio};
 use crate::util::{
     AFTER_KILL, Grace, Mode, TempDir, descendants, event_time, finished_cleanup, host_pid_of,
     host_pid_of_probe, json_log, json_string, monotonic_ms, parse_json, probe_args, probe_bin,
-    probe_log, send_signal, signals_received, state_of, wait_ready, wait_until,
+    probe_log, run_plain, send_signal, signals_received, state_of, wait_ready, wait_until,
 };
 
 /// An argv as a TOML array (a JSON string literal is a TOML basic string).
@@ -1041,4 +1041,7 @@ fn an_unknown_service_asked_for_exits_2() {
     assert_eq!(grace.wait_code(), 2, "{}", grace.stderr());
     assert!(grace.stderr().contains("wrker"), "{}", grace.stderr());
     assert!(!ran.exists());
+    // Services named without a services file to take them from.
+    let (code, stderr) = run_plain(&["--services", "web", "--", "true"]);
+    assert_eq!(code, 2, "{stderr}");
 }
