@@ -1,6 +1,6 @@
 //! Where the peers that are not Debian packages were installed (cargo's,
 //! npm's and pip's installs), for bench/services and
-//! tests/compare_services.rs alike.
+//! bench/compare_services.rs alike.
 
 use std::path::{Path, PathBuf};
 

@@ -731,18 +731,6 @@ fn median(mut values: Vec<f64>) -> f64 {
     values[values.len() / 2]
 }
 
-fn machine() -> String {
-    let cpu = fs::read_to_string("/proc/cpuinfo")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("model name"))
-        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        .unwrap_or_default();
-    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    format!("{cores} cores ({cpu}), Linux {}", kernel.trim())
-}
-
 fn report(smoke: bool) {
     let bench = env_path("BENCH");
     let grace = env_path("GRACE");
@@ -831,7 +819,7 @@ fn report(smoke: bool) {
         } else {
             ""
         },
-        machine(),
+        section::machine(),
         settle.as_secs_f64()
     );
     let _ = writeln!(
@@ -939,7 +927,7 @@ fn report(smoke: bool) {
         let block = format!(
             "### Figures of a 10-service tree ({}, {})\n\n{md}",
             section::today(),
-            machine()
+            section::machine()
         );
         let out = PathBuf::from(std::env::var("OUT").unwrap_or_else(|_| "BENCHMARKS.md".into()));
         section::write_block(&out, "services-figures", &block).expect("write BENCHMARKS.md");

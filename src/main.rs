@@ -115,11 +115,11 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
         Invocation::Inspect(options) => {
             as_tool();
-            return inspect::run(options, &variables);
+            return inspect::inspect(options, &variables);
         }
         Invocation::Check(file, asked) => {
             as_tool();
-            return services::check::run(&file, &asked, &variables);
+            return services::check::check(&file, &asked, &variables);
         }
         Invocation::Import(file) => {
             as_tool();
@@ -137,7 +137,7 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         }
         Invocation::Status(options) => {
             as_tool();
-            return services::show::run(&options, &variables);
+            return services::show::status(&options, &variables);
         }
     };
     match Setup::resolve(

@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::containers::MUSL;
-use crate::util::grace_bin;
+use crate::support::containers::MUSL;
+use crate::support::grace_bin;
 
 #[test]
 fn the_allocator_unit_tests_pass_with_musls_malloc() {

@@ -7,7 +7,7 @@ use std::os::unix::fs::symlink;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use crate::util::{Grace, Mode, TempDir, grace_command, shell_code, wait_for_file};
+use crate::support::{Grace, Mode, TempDir, grace_command, shell_code, wait_for_file};
 
 /// Address space enough for grace many times over, and far too little for
 /// a file read whole until memory runs out.

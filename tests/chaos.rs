@@ -13,11 +13,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::containers::{Container, Rootfs, install, static_binaries, wait_probe};
-use crate::docker::Dockerd;
-use crate::util::{
-    BOUND, children_of, finished_cleanup, monotonic_ms, probe_log, rss_kb, send_signal, soak_scale,
-    state_of, wait_for_file, wait_until,
+use crate::support::containers::{Container, Rootfs, install, static_binaries, wait_probe};
+use crate::support::docker::Dockerd;
+use crate::support::{
+    BOUND, anon_kb, children_of, finished_cleanup, monotonic_ms, probe_log, send_signal,
+    soak_scale, state_of, wait_for_file, wait_until,
 };
 
 /// How long the chaos lasts before the stop, at scale 1.
@@ -120,7 +120,7 @@ fn docker_chaos_then_stop_keeps_grace_responsive_flat_and_every_cleanup() {
             while !stop.load(Ordering::Relaxed) {
                 // Under the pids limit an exec may fail to start: the
                 // jobs are load, not witnesses.
-                let status = crate::docker::docker(&socket)
+                let status = crate::support::docker::docker(&socket)
                     .args(["exec", &name, "sh", "-c", "sleep 0.2 & wait"])
                     .output();
                 if status.is_ok_and(|output| output.status.success()) {
@@ -137,7 +137,7 @@ fn docker_chaos_then_stop_keeps_grace_responsive_flat_and_every_cleanup() {
     let mut samples = Vec::new();
     while begun.elapsed() < chaos {
         if begun.elapsed() >= chaos / 4 {
-            samples.push(rss_kb(grace));
+            samples.push(anon_kb(grace));
         }
         std::thread::sleep(Duration::from_millis(250));
     }
@@ -150,7 +150,7 @@ fn docker_chaos_then_stop_keeps_grace_responsive_flat_and_every_cleanup() {
     wait_until("every zombie child of grace to be reaped", || {
         zombies
             .iter()
-            .all(|&pid| state_of(pid) != Some('Z') || crate::util::parent_of(pid) != Some(grace))
+            .all(|&pid| state_of(pid) != Some('Z') || crate::support::parent_of(pid) != Some(grace))
     });
 
     let sent_at = monotonic_ms();
@@ -189,7 +189,10 @@ fn docker_chaos_then_stop_keeps_grace_responsive_flat_and_every_cleanup() {
         samples.iter().min().copied().unwrap_or(0),
         samples.iter().max().copied().unwrap_or(0),
     );
-    assert!(max - min <= 100, "grace's RSS went from {min} to {max} kB");
+    assert!(
+        max - min <= 100,
+        "grace's own memory (RssAnon) went from {min} to {max} kB"
+    );
     // grace's own status: the stop ended at its deadline (the holder), not
     // in docker's SIGKILL or a panic's abort.
     assert!(

@@ -5,7 +5,7 @@
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 
-use crate::util::{Grace, Mode, TempDir, probe_bin};
+use crate::support::{Grace, Mode, TempDir, probe_bin};
 
 const BLOCKED: &[i32] = &[10, 12, 40];
 const IGNORED: &[i32] = &[2, 3, 13, 41];

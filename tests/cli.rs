@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{TempDir, grace_bin, personality_link, shell_code};
+use crate::support::{TempDir, grace_bin, personality_link, shell_code};
 
 /// SIGKILL and SIGSTOP never reach grace and SIGCHLD is what it reaps on:
 /// as a stop signal they would replace TERM,INT and nothing would ever

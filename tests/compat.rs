@@ -7,29 +7,16 @@
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{
-    BOUND, Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
-    json_log, monotonic_ms, parse_json, personality_link, probe_args, send_signal, shell_code,
-    signals_received, state_of, wait_ready, wait_until,
+use crate::support::{
+    Grace, Mode, TempDir, finished_cleanup, group_and_session, has_event, host_pid_of_probe,
+    json_log, monotonic_ms, parse_json, personality_link, probe, probe_args, run_to_end,
+    send_and_await, send_signal, signals_received, state_of, wait_exit, wait_ready, wait_until,
 };
 
 const SIGUSR1: i32 = 10;
-
-fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
-    probe_args(dir, name, extra).join(" ")
-}
-
-fn send_and_await(grace: &Grace, dir: &TempDir, name: &str, signal: i32) {
-    let before = signals_received(dir, name).len();
-    grace.signal(signal);
-    wait_until(&format!("signal {signal} at {name}"), || {
-        signals_received(dir, name).len() > before
-    });
-}
 
 /// A sibling in the command's process group, a setsid'd daemon, and the
 /// command itself (`child`), all handling SIGUSR1 and cleaning up on
@@ -62,17 +49,7 @@ fn stop_reaches_the_family(grace: &mut Grace, dir: &TempDir) {
 /// Runs a personality's link (or grace) without a namespace, for command
 /// lines that end quickly: (exit code, stdout, stderr).
 fn run_link(program: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
-    let output = Command::new(program)
-        .args(args)
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .output()
-        .expect("run grace");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(Command::new(program).args(args).envs(env.iter().copied()))
 }
 
 #[test]
@@ -210,7 +187,7 @@ fn personalities_exit_like_the_original_on_usage_errors() {
     let tini = personality_link(&dir, "tini");
     let dumb_init = personality_link(&dir, "dumb-init");
     let (tini, dumb_init) = (tini.as_path(), dumb_init.as_path());
-    let grace = Path::new(crate::util::grace_bin());
+    let grace = Path::new(crate::support::grace_bin());
     for (program, args, expected) in [
         (tini, &[][..], 1),
         (tini, &["--"], 1),
@@ -380,7 +357,7 @@ fn dumb_init_leaves_its_working_directory_and_the_command_keeps_its_own() {
     std::fs::create_dir(&work).expect("working directory");
     let cwd = |pid: i32| std::fs::read_link(format!("/proc/{pid}/cwd")).expect("cwd");
     let dumb_init = personality_link(&dir, "dumb-init");
-    let grace = Path::new(crate::util::grace_bin());
+    let grace = Path::new(crate::support::grace_bin());
     for (program, grace_ends_in) in [(dumb_init.as_path(), Path::new("/")), (grace, &work)] {
         let name = program.file_name().unwrap().to_string_lossy().into_owned();
         let mut init = Grace::builder(Mode::Pid1)
@@ -479,14 +456,7 @@ fn dumb_init_suspends_itself_on_sigtstp_when_not_pid1() {
     assert_ne!(state_of(grace), Some('T'));
     assert_ne!(state_of(main), Some('T'));
     send_signal(grace, libc::SIGTERM);
-    let deadline = Instant::now() + BOUND;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "grace did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_exit(&mut child, "grace to exit");
     assert_eq!(status.code(), Some(143));
 }
 

@@ -11,7 +11,7 @@
 //! the containers' image. When dropped, also after a failed assertion,
 //! every pod is stopped and removed, containerd is stopped (killed if it
 //! will not stop), and whatever it left running or mounted is killed and
-//! unmounted (tests/docker.rs's `remove_leftovers`).
+//! unmounted (tests/support/docker.rs's `remove_leftovers`).
 
 use std::cell::RefCell;
 use std::fs;
@@ -23,10 +23,12 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 
-use crate::containers::{Container, Rootfs, host_processes_mentioning, wait_probe};
-use crate::docker::{Dockerd, await_daemon, remove_leftovers, stop_daemon};
-use crate::e2e::{probe, shapes_script, unfinished_shapes, wait_for_shapes};
-use crate::util::{TempDir, check, event_time, finished_cleanup, signals_received};
+use crate::support::containers::{
+    Container, Rootfs, container_probe, host_processes_mentioning, wait_probe,
+};
+use crate::support::docker::{Dockerd, await_daemon, remove_leftovers, stop_daemon};
+use crate::support::shapes::{shapes_script, unfinished_shapes, wait_for_shapes};
+use crate::support::{TempDir, check, event_time, finished_cleanup, signals_received};
 
 /// Debian's python3 (python3-grpcio is installed for it), whatever other
 /// python3 comes first on PATH.
@@ -41,7 +43,7 @@ fn cri_dir() -> PathBuf {
         .join("cri")
 }
 
-pub struct Containerd {
+struct Containerd {
     daemon: Child,
     client: RefCell<Client>,
     dir: TempDir,
@@ -50,7 +52,7 @@ pub struct Containerd {
 impl Containerd {
     /// Starts containerd, imports `rootfs` as IMAGE and waits until the
     /// CRI plugin answers.
-    pub fn start(rootfs: &Rootfs) -> Self {
+    fn start(rootfs: &Rootfs) -> Self {
         let dir = TempDir::new();
         let d = dir.path().display().to_string();
         for sub in ["cni", "logs", "python"] {
@@ -129,7 +131,7 @@ state = "{d}/state"
         self.dir.join("containerd.sock")
     }
 
-    pub fn log(&self) -> String {
+    fn log(&self) -> String {
         fs::read_to_string(self.dir.join("containerd.log")).unwrap_or_default()
     }
 
@@ -138,7 +140,7 @@ state = "{d}/state"
     }
 
     /// The response of `RuntimeService/METHOD(request)`.
-    pub fn call(&self, method: &str, request: &Value) -> Value {
+    fn call(&self, method: &str, request: &Value) -> Value {
         self.answer(method, request)["response"].clone()
     }
 
@@ -454,7 +456,7 @@ fn every_shape_is_stopped(pid: Pid, pid1: &str) {
         &[
             "sh",
             "-c",
-            &format!("exec {}", probe("bystander", "", &tag)),
+            &format!("exec {}", container_probe("bystander", "", &tag)),
         ],
         &[],
     );
@@ -560,9 +562,9 @@ fn delete(envs: &[(&str, &str)], hook: bool) -> Deletion {
     let pod = Pod::run(&containerd, &rootfs, "prestop", Pid::Container);
     let script = format!(
         "{} {} exec {}",
-        probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
-        probe("sibling", "--cleanup-ms 300 &", &tag),
-        probe("main", "--cleanup-ms 100", &tag)
+        container_probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
+        container_probe("sibling", "--cleanup-ms 300 &", &tag),
+        container_probe("main", "--cleanup-ms 100", &tag)
     );
     let app = pod.start("app", &["/grace", "--", "sh", "-c", &script], envs);
     for name in ["ignorer", "sibling", "main"] {
@@ -690,7 +692,7 @@ fn docker_finished_ns(dockerd: &Dockerd, name: &str) -> u64 {
 /// under grace, stopped by the kubelet's call and by `docker stop`.
 #[test]
 fn stop_container_and_docker_stop_take_the_cleanup_time() {
-    let main = |tag: &str| probe("main", "--cleanup-ms 2000", tag);
+    let main = |tag: &str| container_probe("main", "--cleanup-ms 2000", tag);
     let rootfs = Rootfs::new();
     let script = format!("exec {}", main(&rootfs.tag()));
     let command = ["/grace", "--", "sh", "-c", &script];

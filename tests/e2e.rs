@@ -5,73 +5,15 @@
 //! `--init-path`. What each process lived through is read from the marker
 //! files it wrote into a bind-mounted directory.
 
-use std::path::Path;
 use std::time::Duration;
 
-use crate::containers::{
-    Container, Rootfs, RunFlags, Runtime, host_processes_mentioning, static_binaries, wait_probe,
+use crate::support::containers::{
+    Container, Rootfs, RunFlags, Runtime, container_probe, host_processes_mentioning,
+    static_binaries, wait_probe,
 };
-use crate::docker::Dockerd;
-use crate::util::{finished_cleanup, signals_received};
-
-/// The process shapes of the shutdown issue, in one container.
-pub const SHAPES: &[(&str, &str)] = &[
-    ("sibling", "--cleanup-ms 300 &"),
-    ("daemon", "--daemonize --cleanup-ms 300;"),
-    ("slow", "--cleanup-ms 2000 &"),
-    ("stopped", "--stop-self --cleanup-ms 100 &"),
-    ("ignorer", "--ignore 15 --exit-on 10 &"),
-];
-pub const WORKERS: usize = 200;
-
-/// A probe command line inside the container; `tag` makes its processes
-/// recognisable on the host.
-pub fn probe(name: &str, extra: &str, tag: &str) -> String {
-    format!("/probe --dir /markers --tag {tag} --name {name} {extra}")
-}
-
-/// The shell script that starts every shape, an orphan whose parent shell
-/// has exited, WORKERS workers, then becomes the main process.
-pub fn shapes_script(tag: &str) -> String {
-    let mut script = String::new();
-    for (name, extra) in SHAPES {
-        script.push_str(&probe(name, extra, tag));
-        script.push(' ');
-    }
-    script.push_str(&format!(
-        "(sh -c '{} &'); {} & exec {}",
-        probe("orphan", "--cleanup-ms 300", tag),
-        probe(
-            "w",
-            &format!("--fork {} --cleanup-ms 200", WORKERS - 1),
-            tag
-        ),
-        probe("main", "--cleanup-ms 100", tag),
-    ));
-    script
-}
-
-/// Every probe name the shapes script starts.
-pub fn shape_names() -> Vec<String> {
-    let mut names: Vec<String> = SHAPES.iter().map(|(name, _)| name.to_string()).collect();
-    names.extend(["orphan", "main", "w"].map(String::from));
-    names.extend((1..WORKERS).map(|i| format!("w-{i}")));
-    names
-}
-
-/// The shapes, the ignorer aside, that did not finish their cleanup.
-pub fn unfinished_shapes(markers: &Path) -> Vec<String> {
-    shape_names()
-        .into_iter()
-        .filter(|name| name != "ignorer" && !finished_cleanup(&markers, name))
-        .collect()
-}
-
-pub fn wait_for_shapes(rootfs: &Rootfs) {
-    for name in shape_names() {
-        wait_probe(rootfs, &name);
-    }
-}
+use crate::support::docker::Dockerd;
+use crate::support::shapes::{shapes_script, unfinished_shapes, wait_for_shapes};
+use crate::support::{finished_cleanup, signals_received};
 
 /// grace as the container's command, with a 3 s grace period.
 const GRACE_3S: &[&str] = &["/grace", "--grace-period", "3s", "--"];
@@ -157,7 +99,10 @@ fn docker_run_init_runs_grace_as_docker_init() {
 fn shell_form_command_lets_the_app_finish() {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let script = format!("{}; echo done", probe("app", "--cleanup-ms 300", &tag));
+    let script = format!(
+        "{}; echo done",
+        container_probe("app", "--cleanup-ms 300", &tag)
+    );
     let mut container = Container::start(
         Runtime::Podman,
         rootfs,
@@ -186,9 +131,9 @@ fn stop_timeout_shorter_than_the_grace_period_wins_cleanly(runtime: Runtime) {
     let tag = rootfs.tag();
     let script = format!(
         "{} {} exec {}",
-        probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
-        probe("sibling", "--cleanup-ms 100 &", &tag),
-        probe("main", "", &tag)
+        container_probe("ignorer", "--ignore 15 --exit-on 10 &", &tag),
+        container_probe("sibling", "--cleanup-ms 100 &", &tag),
+        container_probe("main", "", &tag)
     );
     let mut container =
         Container::start(runtime, rootfs, &["/grace", "--", "sh", "-c", &script], &[]);
@@ -216,8 +161,8 @@ fn podman_init_path_runs_grace_as_init() {
     let tag = rootfs.tag();
     let script = format!(
         "{} exec {}",
-        probe("sibling", "--cleanup-ms 300 &", &tag),
-        probe("main", "", &tag)
+        container_probe("sibling", "--cleanup-ms 300 &", &tag),
+        container_probe("main", "", &tag)
     );
     let grace = static_binaries().grace.display().to_string();
     let mut container = Container::start(
@@ -253,7 +198,7 @@ fn docker_kill_hup_reaches_the_main_process() {
 fn kill_hup_reaches_the_main_process(runtime: Runtime) {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let main = probe("main", "--handle 1", &tag);
+    let main = container_probe("main", "--handle 1", &tag);
     let mut container = Container::start(
         runtime,
         rootfs,
@@ -263,7 +208,7 @@ fn kill_hup_reaches_the_main_process(runtime: Runtime) {
     wait_probe(&container.rootfs, "main");
     container.kill("HUP");
     let markers = container.rootfs.markers();
-    crate::util::wait_until("SIGHUP at the main process", || {
+    crate::support::wait_until("SIGHUP at the main process", || {
         signals_received(&markers, "main") == [1]
     });
     let (code, _) = container.stop(Duration::from_secs(10));
@@ -277,8 +222,8 @@ fn kill_term_1_from_inside_the_container_stops_it_gracefully() {
     let tag = rootfs.tag();
     let script = format!(
         "{} exec {}",
-        probe("sibling", "--cleanup-ms 300 &", &tag),
-        probe("main", "", &tag)
+        container_probe("sibling", "--cleanup-ms 300 &", &tag),
+        container_probe("main", "", &tag)
     );
     let mut container = Container::start(
         Runtime::Podman,
@@ -303,7 +248,7 @@ fn docker_exec_detached_job_finishes_its_cleanup_at_docker_stop() {
     let dockerd = Dockerd::start("{}", &[]);
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let main = probe("main", "--cleanup-ms 100", &tag);
+    let main = container_probe("main", "--cleanup-ms 100", &tag);
     let mut container = Container::start(
         dockerd.runtime(),
         rootfs,
@@ -313,7 +258,7 @@ fn docker_exec_detached_job_finishes_its_cleanup_at_docker_stop() {
     wait_probe(&container.rootfs, "main");
     // The job itself, not a shell around it: a shell that died of SIGTERM
     // would hand the job to grace as an orphan, its child.
-    let job = probe("job", "--cleanup-ms 2000", &tag);
+    let job = container_probe("job", "--cleanup-ms 2000", &tag);
     container.exec_detached(&job.split(' ').collect::<Vec<_>>());
     wait_probe(&container.rootfs, "job");
     let (code, took) = container.stop(Duration::from_secs(10));
@@ -325,7 +270,7 @@ fn docker_exec_detached_job_finishes_its_cleanup_at_docker_stop() {
     assert!(
         finished_cleanup(&markers, "job"),
         "the exec'd job was killed mid-cleanup: {:?}\n{logs}",
-        crate::util::probe_log(&markers, "job")
+        crate::support::probe_log(&markers, "job")
     );
     // grace exited when the job was done, not at its 9 s deadline.
     assert!(took < Duration::from_secs(9), "took {took:?}\n{logs}");

@@ -1,8 +1,8 @@
 //! grace exits like the command it ran, and like a shell when it cannot run it.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::util::{Grace, Mode, TempDir, run_plain};
+use crate::support::{Grace, Mode, TempDir, executable, run_plain};
 
 fn code_of(shell: &str, extra: &[&str]) -> i32 {
     let dir = TempDir::new();
@@ -78,22 +78,13 @@ fn bad_command_lines_are_usage_errors() {
 #[test]
 fn help_and_version_go_to_stdout_with_status_zero() {
     for flag in ["--help", "-h", "--version", "-V"] {
-        let output = std::process::Command::new(crate::util::grace_bin())
+        let output = std::process::Command::new(crate::support::grace_bin())
             .arg(flag)
             .output()
             .unwrap();
         assert!(output.status.success(), "{flag}");
         assert!(!output.stdout.is_empty(), "{flag}");
     }
-}
-
-/// An executable file in `dir` named `name` holding `contents`.
-fn executable(dir: &TempDir, name: &str, contents: &[u8]) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let path = dir.join(name);
-    std::fs::write(&path, contents).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    path
 }
 
 /// A script with no `#!` line that writes its $0 and arguments, one a
@@ -103,9 +94,9 @@ fn script_without_shebang(dir: &TempDir, name: &str, marker: &Path) -> String {
         "printf '%s\\n' \"$0\" \"$@\" > {}\nexit 7\n",
         marker.display()
     );
-    executable(dir, name, body.as_bytes())
-        .to_string_lossy()
-        .into_owned()
+    let path = dir.join(name);
+    executable(&path, body);
+    path.to_string_lossy().into_owned()
 }
 
 /// grace as PID 1 running `args`, with PATH set to `path` when given: its
@@ -161,7 +152,8 @@ fn a_binary_the_kernel_cannot_run_is_126_and_not_given_to_sh() {
     // A NUL on the first line makes it binary; were it given to sh, the
     // second line would run.
     let contents = format!("\x7fELF\0\0\0\ntouch {}\n", marker.display());
-    let binary = executable(&dir, "foreign", contents.as_bytes());
+    let binary = dir.join("foreign");
+    executable(&binary, contents);
     let (code, stderr) = run_plain(&["--", binary.to_str().unwrap()]);
     assert_eq!(code, 126, "{stderr}");
     assert!(!marker.exists(), "the binary was run as a script");
@@ -175,7 +167,8 @@ fn a_missing_interpreter_is_127_and_named() {
         "#!/nonexistent/interpreter -x\ntouch {}\n",
         marker.display()
     );
-    let script = executable(&dir, "bad-interpreter", contents.as_bytes());
+    let script = dir.join("bad-interpreter");
+    executable(&script, contents);
     let (code, stderr) = run_plain(&["--", script.to_str().unwrap()]);
     assert_eq!(code, 127, "{stderr}");
     assert!(!marker.exists());
@@ -196,7 +189,7 @@ fn a_script_without_a_shebang_and_no_bin_sh_is_127() {
     let output = std::process::Command::new("unshare")
         .args(["--mount", "--propagation", "private", "sh", "-c"])
         .arg(r#"mount -t tmpfs none /usr/bin && exec "$@""#)
-        .args(["sh", crate::util::grace_bin(), "--", &script])
+        .args(["sh", crate::support::grace_bin(), "--", &script])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

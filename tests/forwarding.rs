@@ -1,7 +1,8 @@
 //! Every signal grace may forward reaches the command's own handler.
 
-use crate::util::{
-    Grace, Mode, TempDir, grace_runner, probe_args, signals_received, wait_ready, wait_until,
+use crate::support::{
+    Grace, Mode, TempDir, grace_runner, probe, probe_args, send_and_await, signals_received,
+    wait_ready, wait_until,
 };
 
 /// Standard signals a process can catch, minus SIGCHLD and the terminal stop
@@ -17,14 +18,6 @@ const FORWARDED: &[i32] = &[
 const FAULT_SIGNALS: &[i32] = &[4, 5, 7, 8, 11];
 const RTMIN_PLUS_3: i32 = 37;
 const RTMAX_MINUS_1: i32 = 63;
-
-fn send_and_await(grace: &Grace, dir: &TempDir, name: &str, signal: i32) {
-    let before = signals_received(dir, name).len();
-    grace.signal(signal);
-    wait_until(&format!("signal {signal} at {name}"), || {
-        signals_received(dir, name).len() > before
-    });
-}
 
 fn every_signal_reaches_the_command(mode: Mode) {
     let dir = TempDir::new();
@@ -69,7 +62,7 @@ fn every_signal_reaches_the_command_as_subreaper() {
 
 fn group_test(forward_to: &str) -> (Vec<i64>, Vec<i64>) {
     let dir = TempDir::new();
-    let probe = |name: &str| probe_args(&dir, name, &["--handle", "10"]).join(" ");
+    let probe = |name: &str| probe(&dir, name, &["--handle", "10"]);
     // The grandchild is started by the command's shell, so it shares the
     // command's process group but is not grace's child.
     let script = format!("{} & exec {}", probe("grandchild"), probe("child"));
@@ -128,7 +121,7 @@ fn a_broken_stderr_neither_stops_grace_nor_reaches_the_command() {
 #[test]
 fn pdeathsig_makes_the_parents_death_a_stop() {
     let dir = TempDir::new();
-    let probe = crate::util::probe_args(&dir, "main", &["--cleanup-ms", "100"]).join(" ");
+    let probe = crate::support::probe(&dir, "main", &["--cleanup-ms", "100"]);
     let ready = dir.join("main.ready");
     let log = dir.join("main.log");
     // The inner shell starts grace in the background, waits until grace's
@@ -136,7 +129,7 @@ fn pdeathsig_makes_the_parents_death_a_stop() {
     // parent is gone. The outer shell, PID 1, waits for the command's log.
     let inner = format!(
         "{grace} -p TERM -- {probe} & while [ ! -e {ready} ]; do sleep 0.01; done",
-        grace = crate::util::grace_bin(),
+        grace = crate::support::grace_bin(),
         ready = ready.display(),
     );
     let outer = format!(
@@ -154,5 +147,5 @@ fn pdeathsig_makes_the_parents_death_a_stop() {
         [15],
         "SIGTERM via the parent death signal"
     );
-    assert!(crate::util::finished_cleanup(&dir, "main"));
+    assert!(crate::support::finished_cleanup(&dir, "main"));
 }

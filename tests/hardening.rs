@@ -8,16 +8,16 @@ use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{
-    Grace, Mode, TempDir, children_of, finished_cleanup, grace_bin, host_pid_of, probe_args,
-    rss_kb, run_plain, signals_received, status_field, stress_bin, wait_for_file, wait_for_work,
-    wait_ready, wait_until,
+use crate::support::{
+    Grace, Mode, TempDir, anon_kb, children_of, finished_cleanup, grace_bin, host_pid_of_probe,
+    probe, probe_args, run_plain, signals_received, status_field, stress_bin, wait_exit,
+    wait_for_file, wait_for_work, wait_ready, wait_until,
 };
 
 const STORM: usize = 100_000;
 
 fn scale() -> usize {
-    crate::util::soak_scale()
+    crate::support::soak_scale()
 }
 const STORM_SIGNALS: &[i32] = &[1, 10, 12, 28, 34, 35, 36, 37, 38];
 
@@ -61,7 +61,7 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
         .arg("main")
         .start(&dir);
     wait_ready(&dir, "main");
-    let before = rss_kb(grace.pid);
+    let before = anon_kb(grace.pid);
     let mut peak = before;
     let mut sent = 0;
     let mut received = 0;
@@ -76,7 +76,7 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
         }
         sent |= 1 << (signal - 1);
         if index % 1000 == 999 || index == storm - 1 {
-            peak = peak.max(rss_kb(grace.pid));
+            peak = peak.max(anon_kb(grace.pid));
             received |= sent & !pending(grace.pid);
         }
     }
@@ -84,7 +84,7 @@ fn a_signal_storm_leaves_grace_flat_and_the_stop_clean() {
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
     assert!(
         peak <= before + 64,
-        "RSS grew from {before} kB to {peak} kB"
+        "grace's own memory (RssAnon) grew from {before} kB to {peak} kB"
     );
 
     let summary = fs::read_to_string(dir.join("main.summary")).expect("the main process finished");
@@ -186,7 +186,7 @@ impl Drop for PidsCgroup {
     fn drop(&mut self) {
         // The killed processes leave the cgroup a moment after their
         // namespace is gone; rmdir fails (EBUSY) until then.
-        let deadline = Instant::now() + crate::util::BOUND;
+        let deadline = Instant::now() + crate::support::BOUND;
         while fs::remove_dir(&self.0).is_err() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -207,7 +207,7 @@ fn a_fork_flood_in_a_pids_cgroup_neither_starves_grace_nor_the_stop() {
         "{} fork-flood {} & exec {}",
         stress_bin().display(),
         dir.path().display(),
-        probe_args(&dir, "main", &["--handle", "10", "--cleanup-ms", "100"]).join(" ")
+        probe(&dir, "main", &["--handle", "10", "--cleanup-ms", "100"])
     );
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(move |command| {
@@ -274,7 +274,7 @@ fn twenty_thousand_short_lived_orphans_are_all_reaped() {
         let made = fs::read_to_string(dir.join("orphans.made")).unwrap_or_default();
         orphans.saturating_sub(made.trim().parse().unwrap_or(0))
     });
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    let main = host_pid_of_probe(&grace, &dir, "main");
     wait_for_work("every orphan reaped", || {
         children_of(grace.pid)
             .iter()
@@ -352,8 +352,8 @@ fn stop_without_own_proc(proc_setup: &str) {
     let dir = TempDir::new();
     let script = format!(
         "{} & exec {}",
-        probe_args(&dir, "sibling", &["--cleanup-ms", "200"]).join(" "),
-        probe_args(&dir, "main", &[]).join(" ")
+        probe(&dir, "sibling", &["--cleanup-ms", "200"]),
+        probe(&dir, "main", &[])
     );
     let inner = format!("{proc_setup} exec {} -- sh -c '{script}'", grace_bin());
     let mut unshare = Command::new("unshare")
@@ -367,15 +367,8 @@ fn stop_without_own_proc(proc_setup: &str) {
     wait_ready(&dir, "main");
     let id = unshare.id() as i32;
     let pid1 = children_of(id)[0];
-    crate::util::send_signal(pid1, 15);
-    let deadline = Instant::now() + crate::util::BOUND;
-    let status = loop {
-        if let Some(status) = unshare.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "grace did not exit");
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    crate::support::send_signal(pid1, 15);
+    let status = wait_exit(&mut unshare, "grace to exit");
     assert_eq!(status.code(), Some(143));
     assert!(finished_cleanup(&dir, "sibling"));
 }
@@ -406,7 +399,7 @@ fn a_zero_grace_period_kills_at_once() {
     grace.signal(15);
     assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
     assert!(
-        sent.elapsed() < crate::util::AFTER_KILL,
+        sent.elapsed() < crate::support::AFTER_KILL,
         "{:?}",
         sent.elapsed()
     );

@@ -2,7 +2,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{Grace, Mode, TempDir, probe_args, wait_ready};
+use crate::support::{Grace, Mode, TempDir, probe_args, wait_ready};
 
 #[test]
 fn idle_grace_makes_no_system_call_for_three_seconds() {

@@ -8,9 +8,10 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::containers::static_binaries;
-use crate::recipes::{image_store_lock, podman, unique};
-use crate::util::{TempDir, check, finished_cleanup, parse_json, wait_until};
+use crate::support::containers::static_binaries;
+use crate::support::containers::{unique, wait_marker};
+use crate::support::podman::{Made, image_store_lock, podman};
+use crate::support::{TempDir, check, finished_cleanup, parse_json};
 
 const PLATFORMS: [(&str, &str); 2] = [("amd64", "linux-amd64"), ("arm64", "linux-arm64")];
 
@@ -27,27 +28,6 @@ fn script(name: &str, args: &[&str]) -> String {
     check(output, name)
 }
 
-/// The images and containers a test made, removed when dropped.
-struct Made<'a> {
-    dir: &'a TempDir,
-    manifest: String,
-    images: Vec<String>,
-    containers: Vec<String>,
-}
-
-impl Drop for Made<'_> {
-    fn drop(&mut self) {
-        for container in &self.containers {
-            let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
-        }
-        let _lock = image_store_lock();
-        let _ = podman(self.dir, &["manifest", "rm", &self.manifest]);
-        for image in &self.images {
-            let _ = podman(self.dir, &["rmi", "--force", image]);
-        }
-    }
-}
-
 #[test]
 fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
     let dir = TempDir::new();
@@ -59,12 +39,9 @@ fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
     );
     let version = env!("CARGO_PKG_VERSION");
 
-    let mut made = Made {
-        dir: &dir,
-        manifest: format!("localhost/{}", unique("grace-release-test")),
-        images: Vec::new(),
-        containers: Vec::new(),
-    };
+    let mut made = Made::new(&dir);
+    let manifest = format!("localhost/{}", unique("grace-release-test"));
+    made.manifests.push(manifest.clone());
     let lock = image_store_lock();
     let built = script(
         "image",
@@ -72,7 +49,7 @@ fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
             "--dist",
             &dist_arg,
             "--name",
-            &made.manifest,
+            &manifest,
             "linux/amd64",
             "linux/arm64",
         ],
@@ -90,7 +67,7 @@ fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
     // One list, one entry per platform, each with its architecture and no
     // variant (podman 4.3 has been seen to write a stale one).
     let list = parse_json(&check(
-        podman(&dir, &["manifest", "inspect", &made.manifest]),
+        podman(&dir, &["manifest", "inspect", &manifest]),
         "manifest inspect",
     ))
     .unwrap_or_else(|error| panic!("manifest inspect: {error}"));
@@ -170,7 +147,7 @@ fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
              COPY probe /probe\n\
              ENTRYPOINT [\"/grace\", \"--\"]\n\
              CMD [\"sh\", \"-c\", \"/probe --dir /markers --name helper --cleanup-ms 300 & exec /probe --dir /markers --name main --cleanup-ms 100\"]\n",
-            made.manifest
+            manifest
         ),
     )
     .unwrap();
@@ -213,8 +190,7 @@ fn the_manifest_list_carries_each_architecture_and_copy_from_works() {
         "podman run",
     );
     for name in ["helper", "main"] {
-        let ready = markers.join(format!("{name}.ready"));
-        wait_until(&format!("{name} in the container"), || ready.exists());
+        wait_marker(&markers, name);
     }
     check(
         podman(&dir, &["stop", "-t", "10", &container]),

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::util::{
+use crate::support::{
     BOUND, Grace, Mode, TempDir, children_of, grace_bin, grace_command, grace_command_line,
-    grace_runner, host_grace_bin, host_pid_of, parent_of, parse_json, probe_args, probe_bin,
-    wait_for_file, wait_ready, wait_until,
+    grace_runner, host_grace_bin, host_pid_of, host_pid_of_probe, parent_of, parse_json, probe,
+    probe_args, probe_bin, wait_for_file, wait_ready, wait_until,
 };
 
 /// The JSON grace inspect wrote, read strictly: it must be JSON.
@@ -226,7 +226,7 @@ fn start_tree() -> Tree {
     let dir = TempDir::new();
     let hostile = dir.join(HOSTILE);
     std::os::unix::fs::symlink(probe_bin(), &hostile).expect("symlink");
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let mut plain = probe_args(&dir, "plain", &["--exit-on", "10"]);
     plain[0] = format!("'{}'", hostile.display());
     let script = format!(
@@ -291,7 +291,7 @@ fn start_tree() -> Tree {
     wait_until("every probe asleep", || {
         host.iter()
             .filter(|(pid, name)| **pid != i64::from(grace.pid) && *name != "zombie")
-            .all(|(&pid, _)| crate::util::state_of(pid as i32) == Some('S'))
+            .all(|(&pid, _)| crate::support::state_of(pid as i32) == Some('S'))
     });
     Tree {
         dir,
@@ -843,7 +843,7 @@ fn strings<const N: usize>(items: [&str; N]) -> [String; N] {
 #[test]
 fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
     let dir = TempDir::new();
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let script = format!(
         "{child} & {session} & wait",
         child = probe("child", &[]),
@@ -886,7 +886,7 @@ fn a_shell_as_pid1_leaves_everything_to_the_runtime_s_timeout() {
 fn tini_as_pid1_cuts_its_group_short_and_kills_a_setsid_process() {
     let tini = find_program("tini");
     let dir = TempDir::new();
-    let probe = |name: &str, extra: &[&str]| probe_args(&dir, name, extra).join(" ");
+    let probe = |name: &str, extra: &[&str]| probe(&dir, name, extra);
     let script = format!(
         "{sibling} & {session} & exec {main}",
         sibling = probe("sibling", &[]),
@@ -1017,7 +1017,7 @@ fn usage_errors_exit_2_with_inspect_s_usage_line() {
 #[test]
 fn inspect_after_options_or_dashes_is_a_command() {
     for args in [&["--", "inspect"][..], &["-v", "inspect", "--json"]] {
-        let (code, stderr) = crate::util::run_plain(args);
+        let (code, stderr) = crate::support::run_plain(args);
         assert_eq!(code, 127, "{args:?}: {stderr}");
         assert!(stderr.contains("inspect: command not found"), "{stderr}");
     }
@@ -1084,12 +1084,17 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     assert!(plain.contains("OUTCOME"), "{plain:?}");
 }
 
-/// What inspect predicts the main process gets on SIGTERM, for the grace
-/// running as `program` with `args`, and what the main process then
-/// really got when SIGTERM was sent. `settle`, when SIGTERM is not to stop
-/// grace: a signal sent after it, which shows the first was dealt with
-/// (grace takes the lower-numbered first); SIGINT then ends the test.
-fn predicted_and_received(program: &Path, args: &[&str], settle: Option<i32>) -> (Value, Vec<i64>) {
+/// What inspect predicts the main process gets on SIGTERM, and its
+/// headline, for the grace running as `program` with `args`, and what the
+/// main process then really got when SIGTERM was sent. `settle`, when
+/// SIGTERM is not to stop grace: a signal sent after it, which shows the
+/// first was dealt with (grace takes the lower-numbered first); SIGINT then
+/// ends the test.
+fn predicted_and_received(
+    program: &Path,
+    args: &[&str],
+    settle: Option<i32>,
+) -> (Value, String, Vec<i64>) {
     let dir = TempDir::new();
     let mut grace = Grace::builder(Mode::Pid1)
         .args(args)
@@ -1112,29 +1117,39 @@ fn predicted_and_received(program: &Path, args: &[&str], settle: Option<i32>) ->
         .find(|p| field(p, "pid").as_i64() == Some(i64::from(main)))
         .map(|p| field(p, "receives").clone())
         .expect("the main process in inspect's output");
+    let headline = field(field(&json, "summary"), "verdict")[0]
+        .as_str()
+        .expect("the headline")
+        .to_string();
     grace.signal(15);
     // A stop that does not happen shows only by what follows it.
     if let Some(settle) = settle {
         grace.signal(settle);
         wait_until("the main process to see the settling signal", || {
-            crate::util::signals_received(&dir, "main").contains(&i64::from(settle))
+            crate::support::signals_received(&dir, "main").contains(&i64::from(settle))
         });
         grace.signal(2);
     }
     let _ = grace.wait();
-    let received = crate::util::signals_received(&dir, "main");
-    (receives, received)
+    let received = crate::support::signals_received(&dir, "main");
+    (receives, headline, received)
 }
 
 #[test]
 fn inspect_predicts_a_term_rewritten_to_nothing_and_grace_drops_it() {
     let dir = TempDir::new();
-    let grace = crate::util::personality_link(&dir, "grace");
-    let (predicted, received) = predicted_and_received(&grace, &["--rewrite", "TERM:0"], Some(28));
+    let grace = crate::support::personality_link(&dir, "grace");
+    let (predicted, headline, received) =
+        predicted_and_received(&grace, &["--rewrite", "TERM:0"], Some(28));
     assert_eq!(
         predicted,
         Value::Null,
         "inspect says the main process gets nothing"
+    );
+    assert!(
+        headline.contains(" is grace: drops SIGTERM (--rewrite SIGTERM:0)")
+            && !headline.contains("stops on SIGTERM"),
+        "the headline says grace drops SIGTERM: {headline}"
     );
     assert_eq!(received, [28], "and it got nothing but the settling signal");
 }
@@ -1142,9 +1157,13 @@ fn inspect_predicts_a_term_rewritten_to_nothing_and_grace_drops_it() {
 #[test]
 fn inspect_predicts_dumb_init_s_term_rewritten_to_quit_and_grace_sends_quit() {
     let dir = TempDir::new();
-    let dumb_init = crate::util::personality_link(&dir, "dumb-init");
-    let (predicted, received) = predicted_and_received(&dumb_init, &["-r", "15:3"], None);
+    let dumb_init = crate::support::personality_link(&dir, "dumb-init");
+    let (predicted, headline, received) = predicted_and_received(&dumb_init, &["-r", "15:3"], None);
     assert_eq!(predicted, Value::from("SIGQUIT"), "inspect says SIGQUIT");
+    assert!(
+        headline.contains("it sends SIGQUIT to the main process"),
+        "the headline says SIGQUIT too: {headline}"
+    );
     assert_eq!(received, [3], "and SIGQUIT is what came");
 }
 
@@ -1155,16 +1174,10 @@ fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
         .arg("--")
         .args(probe_args(&dir, "main", &["--leader-exits"]))
         .start(&dir);
-    let inner = wait_ready(&dir, "main");
-    let mut probe = None;
-    wait_until("the probe in /proc", || {
-        probe = host_pid_of(inner, grace.pid);
-        probe.is_some()
-    });
-    let probe = probe.expect("host pid");
+    let probe = host_pid_of_probe(&grace, &dir, "main");
     // /proc shows the exited leader as a zombie while the process runs on.
     wait_until("the probe's main thread to exit", || {
-        crate::util::state_of(probe) == Some('Z')
+        crate::support::state_of(probe) == Some('Z')
     });
 
     let output = inspect(&["--json", &grace.pid.to_string()]);
@@ -1188,5 +1201,111 @@ fn a_live_process_whose_main_thread_exited_is_not_called_a_zombie() {
     // What the stop then does agrees: the probe gets SIGTERM and handles it.
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
-    assert_eq!(crate::util::signals_received(&dir, "main"), [15]);
+    assert_eq!(crate::support::signals_received(&dir, "main"), [15]);
+}
+
+/// grace as PID 1 running a services file of three, c after b after a,
+/// each with its own stop signal (a QUIT, b TERM, c INT) and timeout (b
+/// 20 s, c 25 s, a none), and a main command: inspect predicts the main
+/// command first, then c, b and a, each with its signal and timeout; and
+/// the stop then goes so.
+#[test]
+fn inspect_predicts_a_services_chain_s_order_signals_and_timeouts() {
+    let dir = TempDir::new();
+    let service = |name: &str, extra: &[&str]| {
+        let words: Vec<String> = probe_args(&dir, name, extra)
+            .iter()
+            .map(|word| crate::support::json_string(word))
+            .collect();
+        format!("[{}]", words.join(", "))
+    };
+    let file = dir.join("services.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[service.a]\ncommand = {a}\nstop_signal = \"QUIT\"\n\
+             [service.b]\ncommand = {b}\nafter = [\"a\"]\nstop_timeout = \"20s\"\n\
+             [service.c]\ncommand = {c}\nafter = [\"b\"]\nstop_signal = \"INT\"\nstop_timeout = \"25s\"\n",
+            a = service("a", &["--exit-on", "3"]),
+            b = service("b", &[]),
+            c = service("c", &["--exit-on", "2"]),
+        ),
+    )
+    .expect("write services.toml");
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(clean_signal_state)
+        .args(["--grace-period", "30s", "--config"])
+        .arg(&file)
+        .arg("--")
+        .args(probe_args(&dir, "main", &[]))
+        .start(&dir);
+    let mut host = HashMap::new();
+    for name in ["a", "b", "c", "main"] {
+        let ns_pid = wait_ready(&dir, name);
+        let pid = host_pid_of(ns_pid, grace.pid).expect("host pid");
+        host.insert(i64::from(pid), name.to_string());
+    }
+    let output = inspect(&["--json", &grace.pid.to_string()]);
+    assert!(output.status.success(), "{}", output.stderr);
+    let json = read_json(&output.stdout);
+    let init = field(&json, "init");
+    let main = host.get(&field(init, "main").as_i64().expect("a main process"));
+    assert_eq!(main.map(String::as_str), Some("main"), "{json}");
+    let mut predicted: Vec<[String; 3]> = field(&json, "processes")
+        .as_array()
+        .expect("processes")
+        .iter()
+        .filter_map(|p| {
+            let name = host.get(&field(p, "pid").as_i64()?)?;
+            let text = |key| match field(p, key) {
+                Value::Null => "null".to_string(),
+                value => value.as_str().expect("a string").to_string(),
+            };
+            Some([name.clone(), text("receives"), text("killed_by")])
+        })
+        .collect();
+    predicted.sort();
+    assert_eq!(
+        predicted,
+        [
+            strings(["a", "SIGQUIT", "grace-deadline"]),
+            strings(["b", "SIGTERM", "stop-timeout"]),
+            strings(["c", "SIGINT", "stop-timeout"]),
+            strings(["main", "SIGTERM", "grace-deadline"]),
+        ],
+        "{json}"
+    );
+    let headline = field(field(&json, "summary"), "verdict")[0]
+        .as_str()
+        .expect("the headline")
+        .to_string();
+    assert!(
+        headline.contains(
+            "(probe), then once it has exited, stops the services in turn: c (SIGINT, SIGKILL \
+             after 25 s), then b (SIGTERM, SIGKILL after 20 s), then a (SIGQUIT), then "
+        ),
+        "{headline}"
+    );
+
+    // And the stop goes as predicted: main, then c, b and a, each with
+    // its own signal.
+    grace.signal(libc::SIGTERM);
+    let _ = grace.wait();
+    let time = |name: &str| {
+        crate::support::event_time(&dir, name, "signal")
+            .unwrap_or_else(|| panic!("{name} got no signal: {}", grace.stderr()))
+    };
+    for (name, signal) in [("main", 15), ("c", 2), ("b", 15), ("a", 3)] {
+        assert_eq!(
+            crate::support::signals_received(&dir, name),
+            [signal],
+            "{name}: {}",
+            grace.stderr()
+        );
+    }
+    assert!(
+        time("main") <= time("c") && time("c") <= time("b") && time("b") <= time("a"),
+        "{}",
+        grace.stderr()
+    );
 }

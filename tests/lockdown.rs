@@ -15,21 +15,20 @@ use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt, symlink};
 use std::path::Path;
 use std::process::Command;
 
-use crate::containers::Rootfs;
-use crate::services_e2e::start_with;
-use crate::services_run::{named, services_of, toml_argv};
-use crate::util::{
-    Grace, Mode, TempDir, finished_cleanup, grace_bin, json_log, probe_args, wait_until,
+use crate::support::containers::Rootfs;
+use crate::support::services::{self, start_in_podman, toml_argv};
+use crate::support::{
+    Grace, Mode, TempDir, finished_cleanup, grace_bin, json_log, named, probe, probe_args,
+    services_of, wait_until,
 };
 
 fn open_to_all(path: &Path, mode: u32) {
     fs::set_permissions(path, fs::Permissions::from_mode(mode)).expect("chmod");
 }
 
+/// DIR/services.toml with `text`, as a word of grace's command line.
 fn write_config(dir: &TempDir, text: &str) -> String {
-    let path = dir.join("services.toml");
-    fs::write(&path, text).expect("write services.toml");
-    path.display().to_string()
+    services::write_config(dir, text).display().to_string()
 }
 
 /// grace as PID 1 with `--run-dir RUN --config FILE -- MAIN...`, logging
@@ -78,7 +77,7 @@ fn a_notify_service_running_as_another_user_is_heard() {
     let run = dir.join("run");
     let marker = dir.join("main-ran");
     let go = fifo(&dir);
-    let probe = probe_args(&dir, "pg", &["--notify"]).join(" ");
+    let probe = probe(&dir, "pg", &["--notify"]);
     let config = write_config(
         &dir,
         &format!(
@@ -119,7 +118,7 @@ fn a_ready_sent_by_another_process_is_dropped() {
     let socket = run.join("notify/target");
     let go = fifo(&dir);
     let marker = dir.join("main-ran");
-    let probe = |name: &str| probe_args(&dir, name, &["--notify"]).join(" ");
+    let probe = |name: &str| probe(&dir, name, &["--notify"]);
     let config = write_config(
         &dir,
         &format!(
@@ -283,7 +282,7 @@ fn grace_status_works_as_root_and_non_root_on_writable_and_read_only_roots() {
             let text = format!("[service.svc]\ncommand = {}\n{ready}", toml_argv(&probe));
             let mut run_flags = vec!["--user", user];
             run_flags.extend(flags);
-            let container = start_with(rootfs, &text, &["svc"], &run_flags);
+            let container = start_in_podman(rootfs, &text, &["svc"], &run_flags);
             let what = format!("user {user}, {root}");
             // grace publishes as it logs what it decided about the service.
             wait_until(&format!("{what}: the service ready or failed"), || {

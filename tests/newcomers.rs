@@ -5,14 +5,10 @@
 
 use std::process::{Child, Command, Stdio};
 
-use crate::util::{
-    Grace, Mode, TempDir, event_time, finished_cleanup, has_event, json_log, monotonic_ms,
+use crate::support::{
+    Grace, Mode, TempDir, event_time, finished_cleanup, has_event, json_log, monotonic_ms, probe,
     probe_args, probe_log, signals_received, wait_for_file, wait_ready, wait_until,
 };
-
-fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
-    probe_args(dir, name, extra).join(" ")
-}
 
 /// A shell main process that writes `main.ready` and waits; on SIGTERM it
 /// runs `on_term` and exits with `code`. Its own sleeper ignores SIGTERM

@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::containers::{Container, Rootfs, Runtime, install, static_binaries};
-use crate::util::{TempDir, check, finished_cleanup, host_grace_bin, signals_received};
+use crate::support::containers::{Container, Rootfs, Runtime, install, static_binaries};
+use crate::support::{TempDir, check, finished_cleanup, host_grace_bin, signals_received};
 
 const PLATFORM: &str = "linux/amd64";
 
@@ -232,7 +232,7 @@ fn deb_installs_into_debian_and_its_grace_stops_a_container_gracefully() {
         &[],
     );
     let markers = container.rootfs.markers();
-    crate::util::wait_until("both probes ready", || {
+    crate::support::wait_until("both probes ready", || {
         ["main", "daemon"]
             .iter()
             .all(|n| markers.join(format!("{n}.ready")).exists())

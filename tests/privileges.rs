@@ -8,8 +8,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
-use crate::util::{
-    Grace, Mode, TempDir, grace_bin, has_event, json_log, status_field, wait_for_file,
+use crate::support::{
+    Grace, Mode, TempDir, grace_bin, has_event, json_log, json_string, status_field, wait_for_file,
+    wait_until,
 };
 
 const PASSWD: &str = "\
@@ -225,4 +226,70 @@ fn an_unknown_user_stops_grace_before_anything_runs() {
         );
         assert!(!marker.exists());
     }
+}
+
+/// A service's user is resolved once, when the file is read: its restart
+/// runs as that user even after the user's entry left /etc/passwd, as
+/// `grace check` would have said it does.
+#[test]
+fn a_service_restarts_as_the_user_resolved_when_the_file_was_read() {
+    let dir = open_dir();
+    let runs = dir.join("runs");
+    let release = dir.join("release");
+    let made = std::process::Command::new("mkfifo")
+        .args(["-m", "666"])
+        .arg(&release)
+        .status()
+        .expect("mkfifo");
+    assert!(made.success());
+    // The first run waits to be released, then fails; the restart is the
+    // second run, which ends cleanly: with nothing left to run, so does
+    // the container. With one restart allowed, a restart that cannot start
+    // ends it with that failure instead.
+    let script = format!(
+        "id -u >> {runs}; [ $(wc -l < {runs}) -ge 2 ] && exit 0; read line < {release}; exit 1",
+        runs = runs.display(),
+        release = release.display()
+    );
+    let config = dir.join("services.toml");
+    fs::write(
+        &config,
+        format!(
+            "[service.app]\ncommand = [\"sh\", \"-c\", {}]\nuser = \"app\"\n\
+             restart = \"on-failure\"\nmax_restarts = 1\n",
+            json_string(&script)
+        ),
+    )
+    .unwrap();
+    let launcher = with_user_database(&dir);
+    let launcher: Vec<&str> = launcher.iter().map(String::as_str).collect();
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .arg("--config")
+        .arg(&config)
+        .start_as(Path::new(grace_bin()), &launcher, &dir);
+    wait_until("the service's first run", || {
+        fs::read_to_string(&runs).is_ok_and(|text| text.lines().count() == 1)
+    });
+    // The same file, rewritten in place: the bind mount over /etc/passwd
+    // in grace's namespace shows it.
+    let without_app: String = PASSWD
+        .lines()
+        .filter(|line| !line.starts_with("app:"))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    fs::write(dir.join("passwd"), without_app).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .open(&release)
+        .and_then(|mut fifo| std::io::Write::write_all(&mut fifo, b"go\n"))
+        .expect("release the first run");
+    let code = grace.wait_code();
+    let stderr = grace.stderr();
+    assert_eq!(
+        fs::read_to_string(&runs).unwrap(),
+        "4242\n4242\n",
+        "{stderr}"
+    );
+    assert_eq!(code, 0, "{stderr}");
 }

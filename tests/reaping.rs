@@ -4,9 +4,9 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 
-use crate::util::{
-    Grace, Mode, TempDir, children_of, host_pid_of, probe_args, signals_received, state_of,
-    wait_for_work, wait_ready, wait_until,
+use crate::support::{
+    Grace, Mode, TempDir, children_of, host_pid_of_probe, probe, signals_received, state_of,
+    wait_for_work, wait_until,
 };
 
 const ORPHANS: usize = 2000;
@@ -29,15 +29,17 @@ fn orphans_exiting_at_once_leave_no_zombie(mode: Mode) {
     let script = format!(
         "i=0; while [ $i -lt {ORPHANS} ]; do (cat {fifo} >/dev/null &); i=$((i+1)); done; exec {main}",
         fifo = fifo.display(),
-        main = probe_args(&dir, "main", &["--handle", &MARKER.to_string()]).join(" "),
+        main = probe(&dir, "main", &["--handle", &MARKER.to_string()]),
     );
     let mut grace = Grace::builder(mode)
         .args(["--", "sh", "-c", &script])
         .start(&dir);
-    let main = host_pid_of(wait_ready(&dir, "main"), grace.pid).expect("main's host pid");
+    // The shell makes every orphan before it becomes the probe: work of the
+    // machine's speed, waited for as such; the probe's start is one event.
     wait_for_work("every orphan re-parented to grace", || {
         (ORPHANS + 1).saturating_sub(children_of(grace.pid).len())
     });
+    let main = host_pid_of_probe(&grace, &dir, "main");
 
     // Readers that were still exec'ing miss the first writer; keep opening
     // until every orphan has exited (a zombie, or already reaped).

@@ -1,22 +1,27 @@
 //! The recipes of docs/recipes.md, run: each test reads its recipe block
 //! (marked `<!-- recipe:NAME -->`) out of the document, so the document
 //! shows what runs. The Docker recipes run on a private dockerd
-//! (tests/docker.rs), compose's with Debian's docker-compose; podman stands
+//! (tests/support/docker.rs), compose's with Debian's docker-compose; podman stands
 //! in for Kubernetes.
 
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::containers::{
-    Container, Rootfs, Runtime, host_processes_mentioning, static_binaries, wait_probe,
+use crate::support::containers::{
+    Container, Rootfs, Runtime, container_probe, host_processes_mentioning, static_binaries,
+    unique, wait_marker, wait_probe,
 };
-use crate::docker::{Dockerd, import};
-use crate::util::{
+use crate::support::docker::{Dockerd, import};
+use crate::support::podman::{Made, image_store_lock, podman};
+use crate::support::{
     TempDir, check, event_time, finished_cleanup, json_string, monotonic_ms, signals_received,
 };
+
+/// The tag of the recipes' probes: they run in images, whose processes the
+/// tests find by their container, not by a tag.
+const RECIPE: &str = "recipe";
 
 /// The fenced block after `<!-- recipe:NAME -->` in docs/recipes.md.
 fn recipe(name: &str) -> String {
@@ -35,68 +40,6 @@ fn recipe(name: &str) -> String {
         .expect("closing fence")
         .0;
     format!("{body}\n")
-}
-
-pub fn unique(prefix: &str) -> String {
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "{prefix}-{}-{}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// podman with the settings every container here needs: runc, and
-/// resource limits this machine allows (podman's default NOFILE is too
-/// high for it), also for containers podman starts by itself (kube play).
-pub fn podman(dir: &TempDir, args: &[&str]) -> Output {
-    let conf = dir.join("containers.conf");
-    if !conf.exists() {
-        fs::write(
-            &conf,
-            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=4096:4096\"]\n",
-        )
-        .unwrap();
-    }
-    Command::new("podman")
-        .env("CONTAINERS_CONF", &conf)
-        .args(["--runtime", "runc"])
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("podman installed")
-}
-
-/// An image and what runs it, removed when dropped.
-struct Image<'a> {
-    dir: &'a TempDir,
-    name: String,
-    containers: Vec<String>,
-    pods: Vec<String>,
-}
-
-impl Drop for Image<'_> {
-    fn drop(&mut self) {
-        for pod in &self.pods {
-            let _ = podman(self.dir, &["pod", "rm", "--force", "--time", "0", pod]);
-        }
-        for container in &self.containers {
-            let _ = podman(self.dir, &["rm", "--force", "--time", "0", container]);
-        }
-        let _lock = image_store_lock();
-        let _ = podman(self.dir, &["rmi", "--force", &self.name]);
-    }
-}
-
-/// podman 4.3's builder loses track of its build container when another
-/// build or an image removal runs at the same time ("container not known",
-/// "image not known"): the test processes take turns for both through a
-/// lock file, held until the returned handle is dropped.
-pub fn image_store_lock() -> fs::File {
-    let lock = fs::File::create(std::env::temp_dir().join("grace-test-podman-build.lock"))
-        .expect("lock file");
-    lock.lock().expect("lock");
-    lock
 }
 
 /// A build context for the Dockerfile recipe on a busybox base with the
@@ -127,29 +70,18 @@ fn recipe_build_context(dir: &TempDir, command: &str) -> String {
     context.display().to_string()
 }
 
-/// The Dockerfile recipe's image, built by podman.
-fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> Image<'a> {
+/// The Dockerfile recipe's image, built by podman: its name, and what is
+/// made with it, removed when dropped.
+fn build_recipe_image<'a>(dir: &'a TempDir, command: &str) -> (String, Made<'a>) {
     let context = recipe_build_context(dir, command);
     let name = format!("localhost/{}", unique("grace-recipe"));
     let lock = image_store_lock();
     let built = podman(dir, &["build", "--quiet", "-t", &name, &context]);
     drop(lock);
+    let mut made = Made::new(dir);
+    made.images.push(name.clone());
     check(built, "podman build");
-    Image {
-        dir,
-        name,
-        containers: Vec::new(),
-        pods: Vec::new(),
-    }
-}
-
-fn probe(name: &str, extra: &str) -> String {
-    format!("/probe --dir /markers --name {name} {extra}")
-}
-
-fn wait_ready(markers: &Path, name: &str) {
-    let path = markers.join(format!("{name}.ready"));
-    crate::util::wait_until(&format!("{name} in the container"), || path.exists());
+    (name, made)
 }
 
 /// The command the Dockerfile recipe's image runs: a sibling with cleanup
@@ -157,8 +89,8 @@ fn wait_ready(markers: &Path, name: &str) {
 fn dockerfile_recipe_command() -> String {
     format!(
         "{} & exec {}",
-        probe("sibling", "--cleanup-ms 300"),
-        probe("main", "--cleanup-ms 100")
+        container_probe("sibling", "--cleanup-ms 300", RECIPE),
+        container_probe("main", "--cleanup-ms 100", RECIPE)
     )
 }
 
@@ -186,8 +118,8 @@ fn recipe_image_stops_every_process(
         ]),
         "run",
     );
-    wait_ready(markers, "sibling");
-    wait_ready(markers, "main");
+    wait_marker(markers, "sibling");
+    wait_marker(markers, "main");
     check(engine(&["stop", "-t", "10", container]), "stop");
     let code = check(
         engine(&["inspect", container, "--format", "{{.State.ExitCode}}"]),
@@ -205,10 +137,9 @@ fn dockerfile_recipe_builds_and_stops_every_process() {
     let dir = TempDir::new();
     let markers = dir.join("markers");
     fs::create_dir_all(&markers).unwrap();
-    let mut image = build_recipe_image(&dir, &dockerfile_recipe_command());
+    let (name, mut made) = build_recipe_image(&dir, &dockerfile_recipe_command());
     let container = unique("grace-recipe");
-    image.containers.push(container.clone());
-    let name = image.name.clone();
+    made.containers.push(container.clone());
     recipe_image_stops_every_process(|args| podman(&dir, args), &name, &container, &markers);
 }
 
@@ -246,9 +177,9 @@ fn dockerfile_recipe_with_docker_build() {
 fn straggler_script(tag: &str) -> String {
     format!(
         "{} & {} & exec {}",
-        format_args!("/probe --dir /markers --tag {tag} --name ignorer --ignore 15 --exit-on 10"),
-        format_args!("/probe --dir /markers --tag {tag} --name sibling --cleanup-ms 300"),
-        format_args!("/probe --dir /markers --tag {tag} --name main"),
+        container_probe("ignorer", "--ignore 15 --exit-on 10", tag),
+        container_probe("sibling", "--cleanup-ms 300", tag),
+        container_probe("main", "", tag),
     )
 }
 
@@ -410,18 +341,18 @@ fn kubernetes_pod_recipe_with_podman_kube_play() {
     fs::create_dir_all(&markers).unwrap();
     let script = format!(
         "cut -d' ' -f2 /proc/1/stat > /markers/pid1; {} & exec {}",
-        probe("sibling", "--cleanup-ms 300"),
-        probe("main", "--cleanup-ms 100")
+        container_probe("sibling", "--cleanup-ms 300", RECIPE),
+        container_probe("main", "--cleanup-ms 100", RECIPE)
     );
-    let mut image = build_recipe_image(&dir, "true");
+    let (image, mut made) = build_recipe_image(&dir, "true");
     let pod = unique("grace-pod");
-    image.pods.push(pod.clone());
+    made.pods.push(pod.clone());
     let mut spec = recipe("kubernetes");
     for (from, to) in [
         ("  name: app\n", format!("  name: {pod}\n")),
         (
             "image: registry.example.com/app:1.0",
-            format!("image: {}", image.name),
+            format!("image: {image}"),
         ),
         (
             "args: [\"your-app\", \"--its-flags\"]",
@@ -448,8 +379,8 @@ fn kubernetes_pod_recipe_with_podman_kube_play() {
         podman(&dir, &["kube", "play", &spec_path.display().to_string()]),
         "podman kube play",
     );
-    wait_ready(&markers, "sibling");
-    wait_ready(&markers, "main");
+    wait_marker(&markers, "sibling");
+    wait_marker(&markers, "main");
     let pid1 = fs::read_to_string(markers.join("pid1")).unwrap();
     assert_ne!(
         pid1.trim(),

@@ -9,35 +9,21 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Stdio;
 
-use crate::util::{TempDir, grace_command, shell_code};
+use crate::support::services::write_config;
+use crate::support::{TempDir, executable, grace_command, run_to_end, shell_code};
 
 /// `grace check` on `path`: exit code, stdout, stderr.
 fn check(path: &Path) -> (i32, String, String) {
-    let output = grace_command()
-        .arg("check")
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run grace check");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(grace_command().arg("check").arg(path))
 }
 
 /// Writes `text` as services.toml in `dir`, with `{dir}` replaced by the
 /// directory's path.
 fn write(dir: &TempDir, text: &str) -> std::path::PathBuf {
-    let path = dir.join("services.toml");
-    let text = text.replace("{dir}", &dir.path().display().to_string());
-    fs::write(&path, text).expect("write services.toml");
-    path
-}
-
-fn executable(path: &Path, body: &str) {
-    fs::write(path, body).expect("write script");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
+    write_config(
+        dir,
+        &text.replace("{dir}", &dir.path().display().to_string()),
+    )
 }
 
 #[test]
@@ -47,7 +33,7 @@ fn a_valid_file_is_summarised_in_start_order_and_nothing_runs() {
     fs::create_dir(dir.join("app")).unwrap();
     executable(
         &dir.join("app/server"),
-        &format!("#!/bin/sh\ntouch {}\n", ran.display()),
+        format!("#!/bin/sh\ntouch {}\n", ran.display()),
     );
     let path = write(
         &dir,

@@ -13,15 +13,11 @@
 use std::fs;
 use std::time::Duration;
 
-use crate::containers::{Container, Rootfs, Runtime, host_processes_mentioning, wait_probe};
-use crate::services_run::{assert_stopped_in_order, named, services_of, toml_argv};
-use crate::util::{event_time, finished_cleanup, wait_until};
-
-/// A probe service inside the container; `tag` makes it recognisable on
-/// the host.
-fn probe(name: &str, extra: &str, tag: &str) -> String {
-    format!("/probe --dir /markers --tag {tag} --name {name} {extra}")
-}
+use crate::support::containers::{
+    Container, Rootfs, Runtime, container_probe, host_processes_mentioning,
+};
+use crate::support::services::{assert_stopped_in_order, chain, start_in_podman, toml_argv};
+use crate::support::{event_time, finished_cleanup, named, services_of, wait_until};
 
 fn argv(line: &str) -> String {
     toml_argv(&line.split_whitespace().collect::<Vec<_>>())
@@ -30,42 +26,7 @@ fn argv(line: &str) -> String {
 /// Starts a podman container whose grace runs the services file `text`,
 /// written to /services.toml, and waits for each probe in `ready`.
 fn start(rootfs: Rootfs, text: &str, ready: &[&str]) -> Container {
-    start_with(rootfs, text, ready, &[])
-}
-
-/// `start`, with `podman run` given `run_flags` too.
-pub fn start_with(rootfs: Rootfs, text: &str, ready: &[&str], run_flags: &[&str]) -> Container {
-    fs::write(rootfs.root().join("services.toml"), text).expect("write services.toml");
-    let container = Container::start(
-        Runtime::Podman,
-        rootfs,
-        &[
-            "/grace",
-            "--log-format",
-            "json",
-            "--config",
-            "/services.toml",
-        ],
-        run_flags,
-    );
-    for name in ready {
-        wait_probe(&container.rootfs, name);
-    }
-    container
-}
-
-/// web after app after db, in the file's order web, app, db; each cleans
-/// up for 300 ms.
-fn chain(tag: &str) -> String {
-    format!(
-        "grace_period = \"5s\"\n\
-         [service.web]\ncommand = {}\nafter = [\"app\"]\n\
-         [service.app]\ncommand = {}\nafter = [\"db\"]\n\
-         [service.db]\ncommand = {}\n",
-        argv(&probe("web", "--cleanup-ms 300", tag)),
-        argv(&probe("app", "--cleanup-ms 300", tag)),
-        argv(&probe("db", "--cleanup-ms 300", tag)),
-    )
+    start_in_podman(rootfs, text, ready, &[])
 }
 
 /// Nothing of the container is left on the host once it is gone.
@@ -82,7 +43,9 @@ fn assert_nothing_left(container: Container, tag: &str) {
 fn podman_stop_stops_the_services_in_reverse_dependency_order() {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let text = chain(&tag);
+    let text = chain("5s", |name| {
+        argv(&container_probe(name, "--cleanup-ms 300", &tag))
+    });
     let mut container = start(rootfs, &text, &["db", "app", "web"]);
     let (code, took) = container.stop(Duration::from_secs(10));
     let logs = container.logs();
@@ -99,7 +62,9 @@ fn podman_stop_stops_the_services_in_reverse_dependency_order() {
 fn podman_exec_kill_9_of_an_essential_service_stops_the_rest_and_exits_137() {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let text = chain(&tag);
+    let text = chain("5s", |name| {
+        argv(&container_probe(name, "--cleanup-ms 300", &tag))
+    });
     let mut container = start(rootfs, &text, &["db", "app", "web"]);
     container.exec(&["sh", "-c", "kill -9 $(cat /markers/app.ready)"]);
     let code = container.wait();
@@ -124,14 +89,14 @@ fn podman_stop_reaches_a_services_stray_after_the_services() {
     let tag = rootfs.tag();
     let app = format!(
         "({} &); exec {}",
-        probe("stray", "--setsid --cleanup-ms 300", &tag),
-        probe("app", "--cleanup-ms 100", &tag)
+        container_probe("stray", "--setsid --cleanup-ms 300", &tag),
+        container_probe("app", "--cleanup-ms 100", &tag)
     );
     let text = format!(
         "grace_period = \"5s\"\n\
          [service.db]\ncommand = {}\n\
          [service.app]\ncommand = {}\nafter = [\"db\"]\n",
-        argv(&probe("db", "--cleanup-ms 300", &tag)),
+        argv(&container_probe("db", "--cleanup-ms 300", &tag)),
         toml_argv(&["sh", "-c", &app]),
     );
     let mut container = start(rootfs, &text, &["db", "app", "stray"]);
@@ -186,7 +151,7 @@ fn podman_readiness_by_fd_exec_tcp_and_notify_gates_the_dependents() {
         )),
         notify = sh(format!(
             "sleep 0.2; echo notify-ready >> {o}; exec {}",
-            probe("notifier", "--notify", &tag)
+            container_probe("notifier", "--notify", &tag)
         )),
         fd_after = dependent("fd"),
         exec_after = dependent("exec"),
@@ -232,8 +197,12 @@ fn podman_stop_kills_a_service_at_its_stop_timeout_and_names_it() {
         "grace_period = \"8s\"\n\
          [service.db]\ncommand = {}\n\
          [service.stubborn]\ncommand = {}\nafter = [\"db\"]\nstop_timeout = \"1s\"\n",
-        argv(&probe("db", "--cleanup-ms 200", &tag)),
-        argv(&probe("stubborn", "--ignore 15 --exit-on 10", &tag)),
+        argv(&container_probe("db", "--cleanup-ms 200", &tag)),
+        argv(&container_probe(
+            "stubborn",
+            "--ignore 15 --exit-on 10",
+            &tag
+        )),
     );
     let mut container = start(rootfs, &text, &["db", "stubborn"]);
     let (code, took) = container.stop(Duration::from_secs(10));
@@ -254,11 +223,14 @@ fn podman_stop_kills_a_service_at_its_stop_timeout_and_names_it() {
 fn podman_a_failing_helper_restarts_with_backoff_then_ends_the_container() {
     let rootfs = Rootfs::new();
     let tag = rootfs.tag();
-    let helper = format!("{}; exit 3", probe("helper", "--mark start", &tag));
+    let helper = format!(
+        "{}; exit 3",
+        container_probe("helper", "--mark start", &tag)
+    );
     let text = format!(
         "[service.db]\ncommand = {}\n\
          [service.helper]\ncommand = {}\nafter = [\"db\"]\nrestart = \"always\"\nmax_restarts = 3\n",
-        argv(&probe("db", "--cleanup-ms 100", &tag)),
+        argv(&container_probe("db", "--cleanup-ms 100", &tag)),
         toml_argv(&["sh", "-c", &helper]),
     );
     let mut container = start(rootfs, &text, &[]);
@@ -266,7 +238,7 @@ fn podman_a_failing_helper_restarts_with_backoff_then_ends_the_container() {
     let logs = container.logs();
     assert_eq!(code, 3, "{logs}");
     let markers = container.rootfs.markers();
-    let starts: Vec<u64> = crate::util::probe_log(&markers, "helper")
+    let starts: Vec<u64> = crate::support::probe_log(&markers, "helper")
         .into_iter()
         .filter(|(event, _, _)| event == "start")
         .map(|(_, _, ms)| ms)
@@ -293,9 +265,9 @@ fn podman_a_bad_file_exits_2_and_starts_nothing() {
         "[service.a]\ncommand = {}\nafter = [\"b\"]\n\
          [service.b]\ncommand = {}\nafter = [\"a\"]\n\
          [service.c]\ncommand = {}\n",
-        argv(&probe("a", "", &tag)),
-        argv(&probe("b", "", &tag)),
-        argv(&probe("c", "", &tag)),
+        argv(&container_probe("a", "", &tag)),
+        argv(&container_probe("b", "", &tag)),
+        argv(&container_probe("c", "", &tag)),
     );
     let mut container = start(rootfs, &text, &[]);
     let code = container.wait();
@@ -344,7 +316,7 @@ fn grace_status_and_the_ready_file_through_podman_exec_while_starting_ready_and_
     // the test lets it go, so that the stop can be looked at.
     let db = format!(
         "while [ ! -e /markers/go ]; do sleep 0.02; done; echo >&3; exec {}",
-        probe("db", "--cleanup-ms 100", &tag)
+        container_probe("db", "--cleanup-ms 100", &tag)
     );
     let app = "trap 'touch /markers/app.stopping; while [ ! -e /markers/release ]; do sleep 0.02; done; exit 0' TERM; \
          touch /markers/app.up; while :; do sleep 1 & wait; done";
@@ -425,7 +397,7 @@ fn two_services_writing_10000_lines_each_at_once_arrive_whole_and_prefixed_in_po
          [service.idle]\ncommand = {}\n",
         writer("alpha"),
         writer("beta"),
-        argv(&probe("idle", "--cleanup-ms 10", &tag)),
+        argv(&container_probe("idle", "--cleanup-ms 10", &tag)),
     );
     // Text logs: the prefix is the product here.
     fs::write(rootfs.root().join("services.toml"), &text).expect("write services.toml");

@@ -12,9 +12,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::containers::static_binaries;
-use crate::recipes::{image_store_lock, podman, unique};
-use crate::util::{TempDir, check};
+use crate::support::containers::static_binaries;
+use crate::support::containers::unique;
+use crate::support::podman::{Made, image_store_lock, podman};
+use crate::support::{TempDir, check};
 
 /// What `podman stop -t 10` may take: the services' own cleanups add up to
 /// about half a second (web 0.3 s, cache 0.2 s, the shipper's poll up to
@@ -32,22 +33,6 @@ fn example_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/services")
 }
 
-/// The image and container the test made, removed when dropped (also when
-/// the test fails).
-struct Made<'a> {
-    dir: &'a TempDir,
-    image: String,
-    container: String,
-}
-
-impl Drop for Made<'_> {
-    fn drop(&mut self) {
-        let _ = podman(self.dir, &["rm", "--force", "--time", "0", &self.container]);
-        let _lock = image_store_lock();
-        let _ = podman(self.dir, &["rmi", "--force", &self.image]);
-    }
-}
-
 /// A build context holding only `file`, named `name`: the directories the
 /// example's command names (/usr/bin, cargo's release directory) would be
 /// sent whole.
@@ -61,11 +46,11 @@ fn context_of(dir: &TempDir, name: &str, file: &Path) -> String {
 #[test]
 fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
     let dir = TempDir::new();
-    let made = Made {
-        dir: &dir,
-        image: format!("localhost/{}", unique("grace-example-services")),
-        container: unique("grace-example-services"),
-    };
+    let mut made = Made::new(&dir);
+    let image = format!("localhost/{}", unique("grace-example-services"));
+    let container = unique("grace-example-services");
+    made.images.push(image.clone());
+    made.containers.push(container.clone());
     let busybox = context_of(&dir, "busybox", Path::new("/bin/busybox"));
     let grace = context_of(&dir, "grace", &static_binaries().grace);
     let example = example_dir().display().to_string();
@@ -80,7 +65,7 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
             "--build-context",
             &grace,
             "-t",
-            &made.image,
+            &image,
             &example,
         ],
     );
@@ -94,10 +79,10 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
                 "run",
                 "-d",
                 "--name",
-                &made.container,
+                &container,
                 "--network",
                 "none",
-                &made.image,
+                &image,
             ],
         ),
         "podman run",
@@ -109,7 +94,7 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
             &dir,
             &[
                 "exec",
-                &made.container,
+                &container,
                 "timeout",
                 START_BACKSTOP_SECONDS,
                 "sh",
@@ -125,7 +110,7 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
                 &dir,
                 &[
                     "exec",
-                    &made.container,
+                    &container,
                     "wget",
                     "-q",
                     "-O-",
@@ -139,23 +124,18 @@ fn the_web_app_answers_and_podman_stop_stops_web_then_cache_then_shipper() {
 
     let begun = Instant::now();
     check(
-        podman(&dir, &["stop", "-t", "10", &made.container]),
+        podman(&dir, &["stop", "-t", "10", &container]),
         "podman stop",
     );
     let took = begun.elapsed();
     let code = check(
         podman(
             &dir,
-            &[
-                "inspect",
-                &made.container,
-                "--format",
-                "{{.State.ExitCode}}",
-            ],
+            &["inspect", &container, "--format", "{{.State.ExitCode}}"],
         ),
         "podman inspect",
     );
-    let logs = podman(&dir, &["logs", &made.container]);
+    let logs = podman(&dir, &["logs", &container]);
     let logs = format!(
         "{}{}",
         String::from_utf8_lossy(&logs.stdout),

@@ -8,8 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::services_run::named;
-use crate::util::{Grace, Mode, TempDir, grace_command, json_log, shell_code};
+use crate::support::{Grace, Mode, TempDir, grace_command, json_log, named, shell_code};
 
 /// `grace import FILE` (with `variables` set): exit code and stdout.
 fn import(file: &Path) -> (i32, String, String) {

@@ -13,20 +13,16 @@
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{
-    AFTER_KILL, Grace, Mode, TempDir, descendants, event_time, finished_cleanup, host_pid_of,
-    host_pid_of_probe, json_log, json_string, monotonic_ms, parse_json, probe_args, probe_bin,
-    probe_log, run_plain, send_signal, signals_received, state_of, wait_ready, wait_until,
+use crate::support::services::{assert_stopped_in_order, chain, toml_argv, write_config};
+use crate::support::{
+    AFTER_KILL, Grace, Mode, TempDir, descendants, event_time, executable, finished_cleanup,
+    host_pid_of, host_pid_of_probe, json_log, json_string, log_events, monotonic_ms, named, probe,
+    probe_args, probe_log, run_plain, send_signal, services_of, signals_received, state_of,
+    wait_ready, wait_until,
 };
-
-/// An argv as a TOML array (a JSON string literal is a TOML basic string).
-pub fn toml_argv<S: AsRef<str>>(argv: &[S]) -> String {
-    let words: Vec<String> = argv.iter().map(|word| json_string(word.as_ref())).collect();
-    format!("[{}]", words.join(", "))
-}
 
 /// The `command` of a probe service named `name`.
 fn probe_service(dir: &TempDir, name: &str, extra: &[&str]) -> String {
@@ -36,21 +32,6 @@ fn probe_service(dir: &TempDir, name: &str, extra: &[&str]) -> String {
 /// The `command` of a shell service.
 fn sh(script: &str) -> String {
     toml_argv(&["sh", "-c", script])
-}
-
-/// A probe command line for a shell script in the namespace.
-fn probe_line(dir: &TempDir, name: &str, extra: &str) -> String {
-    format!(
-        "{} --dir {} --name {name} {extra}",
-        probe_bin().display(),
-        dir.path().display()
-    )
-}
-
-fn write_config(dir: &TempDir, text: &str) -> PathBuf {
-    let path = dir.join("services.toml");
-    fs::write(&path, text).expect("write services.toml");
-    path
 }
 
 /// grace as `mode` with `--config FILE`, logging JSON, and `command` as
@@ -64,32 +45,6 @@ fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
         builder = builder.arg("--").args(command);
     }
     builder.start(dir)
-}
-
-/// grace's JSON events. The services' own stderr is grace's too (until the
-/// log multiplexer): lines that are not JSON objects are theirs.
-pub fn events(stderr: &str) -> Vec<serde_json::Value> {
-    stderr
-        .split_inclusive('\n')
-        .filter(|line| line.ends_with('\n') && line.starts_with('{'))
-        .filter_map(|line| parse_json(line).ok())
-        .collect()
-}
-
-/// The events named `event`, in order.
-pub fn named(stderr: &str, event: &str) -> Vec<serde_json::Value> {
-    events(stderr)
-        .into_iter()
-        .filter(|line| line["event"] == event)
-        .collect()
-}
-
-/// The `service` field of each `event`, in order.
-pub fn services_of(stderr: &str, event: &str) -> Vec<String> {
-    named(stderr, event)
-        .iter()
-        .map(|line| line["service"].as_str().unwrap_or("?").to_string())
-        .collect()
 }
 
 /// When probe `name` first logged `event`, which it must have.
@@ -121,51 +76,15 @@ fn zombies_below(pid: i32) -> Vec<i32> {
         .collect()
 }
 
-/// The chain of the issue, written in the file's order web, app, db so that
-/// only `after` can put db first: web after app after db, each cleaning up
-/// for `cleanup_ms` after its SIGTERM.
-pub fn chain(dir: &TempDir, grace_period: &str, cleanup_ms: u32) -> String {
-    let cleanup = cleanup_ms.to_string();
-    format!(
-        "grace_period = \"{grace_period}\"\n\
-         [service.web]\ncommand = {web}\nafter = [\"app\"]\n\
-         [service.app]\ncommand = {app}\nafter = [\"db\"]\n\
-         [service.db]\ncommand = {db}\n",
-        web = probe_service(dir, "web", &["--cleanup-ms", &cleanup]),
-        app = probe_service(dir, "app", &["--cleanup-ms", &cleanup]),
-        db = probe_service(dir, "db", &["--cleanup-ms", &cleanup]),
-    )
-}
-
-/// What the chain's probes wrote down on a graceful stop in reverse order:
-/// web's cleanup was over before app got its signal, app's before db got
-/// its. db exits only on a signal, and it got its only one after app's
-/// cleanup: db was up, reachable, for the whole of app's handler.
-pub fn assert_stopped_in_order(markers: &impl AsRef<Path>, log: &str) {
-    let markers = markers.as_ref();
-    for name in ["web", "app", "db"] {
-        assert!(
-            finished_cleanup(&markers, name),
-            "{name} did not finish its cleanup: {:?}\n{log}",
-            probe_log(&markers, name)
-        );
-        assert_eq!(signals_received(&markers, name), vec![15], "{name}\n{log}");
-    }
-    let time = |name: &str, event: &str| event_time(&markers, name, event).unwrap();
-    assert!(
-        time("web", "cleanup-done") <= time("app", "signal"),
-        "app got its signal before web finished\n{log}"
-    );
-    assert!(
-        time("app", "cleanup-done") <= time("db", "signal"),
-        "db got its signal before app finished\n{log}"
-    );
-}
-
 #[test]
 fn services_stop_in_reverse_dependency_order_each_after_its_dependents() {
     let dir = TempDir::new();
-    let config = write_config(&dir, &chain(&dir, "10s", 300));
+    let config = write_config(
+        &dir,
+        &chain("10s", |name| {
+            probe_service(&dir, name, &["--cleanup-ms", "300"])
+        }),
+    );
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     for name in ["db", "app", "web"] {
         wait_ready(&dir, name);
@@ -297,7 +216,12 @@ fn a_stop_timeout_longer_than_the_grace_period_is_capped_by_it() {
 #[test]
 fn an_essential_service_killed_stops_the_rest_in_order_and_grace_exits_137() {
     let dir = TempDir::new();
-    let config = write_config(&dir, &chain(&dir, "10s", 300));
+    let config = write_config(
+        &dir,
+        &chain("10s", |name| {
+            probe_service(&dir, name, &["--cleanup-ms", "300"])
+        }),
+    );
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     wait_ready(&dir, "web");
     let app = host_pid_of_probe(&grace, &dir, "app");
@@ -321,7 +245,7 @@ fn an_essential_service_killed_stops_the_rest_in_order_and_grace_exits_137() {
 #[test]
 fn a_failing_helper_restarts_with_growing_backoff_then_brings_the_container_down() {
     let dir = TempDir::new();
-    let helper = format!("{}; exit 3", probe_line(&dir, "helper", "--mark start"));
+    let helper = format!("{}; exit 3", probe(&dir, "helper", &["--mark", "start"]));
     let text = format!(
         "[service.db]\ncommand = {db}\n\
          [service.helper]\ncommand = {helper}\nafter = [\"db\"]\nrestart = \"always\"\nmax_restarts = 3\n\
@@ -407,7 +331,7 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
         )),
         notifier = sh(&format!(
             "sleep 0.2; echo notify-ready >> {o}; exec {}",
-            probe_line(&dir, "notifier", "--notify")
+            probe(&dir, "notifier", &["--notify"])
         )),
         fd_after = dependent("fd"),
         exec_after = dependent("exec"),
@@ -422,7 +346,7 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
         .arg("--config")
         .arg(&config)
         .start_as(
-            Path::new(crate::util::grace_bin()),
+            Path::new(crate::support::grace_bin()),
             &["sh", "-c", "mount -t tmpfs run /run && exec \"$@\"", "sh"],
             &dir,
         );
@@ -449,7 +373,7 @@ fn each_kind_of_readiness_gates_the_dependent_start() {
     assert_eq!(ready.len(), 8, "{log}");
     // The four that depend on nothing started together, none waiting for
     // another's readiness.
-    let kinds: Vec<&str> = events(&log)
+    let kinds: Vec<&str> = log_events(&log)
         .iter()
         .filter_map(|line| match line["event"].as_str() {
             Some("service_started") => Some("started"),
@@ -491,11 +415,12 @@ fn a_service_never_ready_brings_the_container_down_naming_it() {
 /// The chain of the stray tests: db, then app, whose shell first starts a
 /// stray in a session of its own whose parent exits (so that it is
 /// re-parented to grace), then becomes the app.
-pub fn stray_config(dir: &TempDir, stray_extra: &str, grace_period: &str) -> String {
+fn stray_config(dir: &TempDir, stray_extra: &[&str], grace_period: &str) -> String {
+    let stray: Vec<&str> = ["--setsid"].iter().chain(stray_extra).copied().collect();
     let app = format!(
         "({} &); exec {}",
-        probe_line(dir, "stray", &format!("--setsid {stray_extra}")),
-        probe_line(dir, "app", "--cleanup-ms 100")
+        probe(dir, "stray", &stray),
+        probe(dir, "app", &["--cleanup-ms", "100"])
     );
     format!(
         "grace_period = \"{grace_period}\"\n\
@@ -511,7 +436,7 @@ pub fn stray_config(dir: &TempDir, stray_extra: &str, grace_period: &str) -> Str
 #[test]
 fn a_stray_of_a_service_is_stopped_after_the_services_and_finishes() {
     let dir = TempDir::new();
-    let config = write_config(&dir, &stray_config(&dir, "--cleanup-ms 300", "10s"));
+    let config = write_config(&dir, &stray_config(&dir, &["--cleanup-ms", "300"], "10s"));
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     for name in ["db", "app", "stray"] {
         wait_ready(&dir, name);
@@ -538,7 +463,10 @@ fn a_stray_of_a_service_is_stopped_after_the_services_and_finishes() {
 #[test]
 fn a_stray_killed_at_the_deadline_is_named_with_its_service() {
     let dir = TempDir::new();
-    let config = write_config(&dir, &stray_config(&dir, "--ignore 15 --exit-on 10", "1s"));
+    let config = write_config(
+        &dir,
+        &stray_config(&dir, &["--ignore", "15", "--exit-on", "10"], "1s"),
+    );
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     for name in ["db", "app", "stray"] {
         wait_ready(&dir, name);
@@ -558,11 +486,6 @@ fn a_stray_killed_at_the_deadline_is_named_with_its_service() {
     );
 }
 
-fn executable(path: &Path, body: &str) {
-    fs::write(path, body).expect("write script");
-    fs::set_permissions(path, fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
 /// Each kind of bad file refused by `grace --config` (and GRACE_CONFIG)
 /// before anything starts: exit 2, `FILE:LINE: KEY:` in the one message,
 /// and neither a service nor the main command ran.
@@ -574,7 +497,7 @@ fn a_bad_file_starts_nothing_and_exits_2_naming_file_line_and_key() {
     fs::write(&plain, "#!/bin/sh\n").unwrap();
     fs::set_permissions(&plain, fs::Permissions::from_mode(0o644)).unwrap();
     let marker = dir.join("marker");
-    executable(&marker, &format!("#!/bin/sh\ntouch {}\n", ran.display()));
+    executable(&marker, format!("#!/bin/sh\ntouch {}\n", ran.display()));
     let runs = format!(
         "[service.marker]\ncommand = {}\n",
         toml_argv(&[&marker.display().to_string()])
@@ -657,9 +580,9 @@ fn a_bad_file_starts_nothing_and_exits_2_naming_file_line_and_key() {
 #[test]
 fn in_subreaper_mode_the_same_file_never_uses_kill_minus_one() {
     let dir = TempDir::new();
-    let config = write_config(&dir, &stray_config(&dir, "--cleanup-ms 200", "10s"));
+    let config = write_config(&dir, &stray_config(&dir, &["--cleanup-ms", "200"], "10s"));
     let release = dir.join("release");
-    let bystander = probe_line(&dir, "bystander", "--handle all");
+    let bystander = probe(&dir, "bystander", &["--handle", "all"]);
     let mut grace = Grace::builder(Mode::Subreaper)
         .configure(json_log)
         .bystander(bystander, release.clone())
@@ -670,7 +593,7 @@ fn in_subreaper_mode_the_same_file_never_uses_kill_minus_one() {
         wait_ready(&dir, name);
     }
     let bystander = wait_ready(&dir, "bystander");
-    let bystander_host = host_pid_of(bystander, crate::util::parent_of(grace.pid).unwrap())
+    let bystander_host = host_pid_of(bystander, crate::support::parent_of(grace.pid).unwrap())
         .expect("bystander's host pid");
     let trace = dir.join("strace.out");
     let strace_stderr = dir.join("strace.stderr");
@@ -725,13 +648,13 @@ fn the_main_command_starts_once_all_are_ready_is_stopped_first_and_its_status_wi
          [service.db]\ncommand = {db}\nready = {{ fd = 3 }}\n",
         db = sh(&format!(
             "sleep 0.2; echo db-ready >> {o}; echo >&3; exec {}",
-            probe_line(&dir, "db", "--cleanup-ms 200")
+            probe(&dir, "db", &["--cleanup-ms", "200"])
         )),
     );
     let config = write_config(&dir, &text);
     let main = format!(
         "echo main-start >> {o}; exec {}",
-        probe_line(&dir, "main", "--cleanup-ms 200")
+        probe(&dir, "main", &["--cleanup-ms", "200"])
     );
     let mut grace = start(Mode::Pid1, &dir, &config, &["sh", "-c", &main]);
     wait_ready(&dir, "main");
@@ -760,8 +683,8 @@ fn a_service_is_gone_only_once_its_group_is_and_gets_its_own_stop_signal() {
     // A non-interactive shell's background job stays in its group.
     let web = format!(
         "{} & exec {}",
-        probe_line(&dir, "webchild", "--cleanup-ms 300"),
-        probe_line(&dir, "web", "--cleanup-ms 50")
+        probe(&dir, "webchild", &["--cleanup-ms", "300"]),
+        probe(&dir, "web", &["--cleanup-ms", "50"])
     );
     let text = format!(
         "grace_period = \"10s\"\n\
@@ -836,7 +759,7 @@ fn a_forwarded_signal_reaches_every_service() {
 #[test]
 fn no_restart_once_the_stop_has_begun() {
     let dir = TempDir::new();
-    let helper = format!("{}; exit 1", probe_line(&dir, "helper", "--mark start"));
+    let helper = format!("{}; exit 1", probe(&dir, "helper", &["--mark", "start"]));
     let text = format!(
         "[service.db]\ncommand = {db}\n\
          [service.helper]\ncommand = {helper}\nrestart = \"on-failure\"\nmax_restarts = 100\n",
@@ -1044,4 +967,154 @@ fn an_unknown_service_asked_for_exits_2() {
     // Services named without a services file to take them from.
     let (code, stderr) = run_plain(&["--services", "web", "--", "true"]);
     assert_eq!(code, 2, "{stderr}");
+}
+
+/// Relative paths in the file are resolved once, from grace's working
+/// directory, as `grace check` resolves them: the service runs in its
+/// relative working_directory, and its relative command and probe are the
+/// files found there, not looked for again from inside it.
+#[test]
+fn a_relative_working_directory_runs_the_command_and_probe_that_were_checked() {
+    let dir = TempDir::new();
+    let work = dir.join("work");
+    fs::create_dir(&work).expect("mkdir work");
+    executable(
+        &work.join("server"),
+        "#!/bin/sh\npwd > server-ran\nexec sleep 1000\n",
+    );
+    executable(&work.join("ready"), "#!/bin/sh\npwd > probe-ran\n");
+    let config = write_config(
+        &dir,
+        "[service.s]\ncommand = [\"./server\"]\nworking_directory = \"work\"\n\
+         ready = { exec = [\"./ready\"] }\n",
+    );
+    let main_ran = dir.join("main-ran");
+    let main = format!("touch {}", main_ran.display());
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .configure(|command| {
+            command.current_dir(dir.path());
+        })
+        .arg("--config")
+        .arg(&config)
+        .args(["--", "sh", "-c", &main])
+        .start(&dir);
+    let code = grace.wait_code();
+    let log = grace.stderr();
+    assert_eq!(code, 0, "{log}");
+    let work = fs::canonicalize(&work).unwrap();
+    for marker in ["server-ran", "probe-ran"] {
+        let ran_in = fs::read_to_string(work.join(marker)).unwrap_or_default();
+        assert_eq!(ran_in.trim_end(), work.to_str().unwrap(), "{marker}\n{log}");
+    }
+    assert!(main_ran.exists(), "the main command never started\n{log}");
+}
+
+/// The deadline's record of the process `pid`, which must be there.
+fn deadline_kill_of(log: &str, pid: i32) -> serde_json::Value {
+    named(log, "deadline_kill")
+        .into_iter()
+        .find(|kill| kill["pid"] == pid)
+        .unwrap_or_else(|| panic!("{pid} not killed at the deadline\n{log}"))
+}
+
+/// The deadline's record of services that got their stop signal from the
+/// services' stop and stayed: their stop_timeout (60 s) lies beyond the
+/// grace period, so the deadline kills them, and says that each was sent
+/// SIGTERM and what it does with it (the handler's probe logged the
+/// signal), not that it was never sent it.
+#[test]
+fn the_deadline_says_a_service_was_sent_its_stop_signal_and_handles_it() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n\
+         [service.handler]\ncommand = {handler}\nstop_timeout = \"60s\"\n\
+         [service.deaf]\ncommand = {deaf}\nstop_timeout = \"60s\"\n",
+        handler = probe_service(&dir, "handler", &["--handle", "15", "--exit-on", "10"]),
+        deaf = probe_service(&dir, "deaf", &["--ignore", "15", "--exit-on", "10"]),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    let handler = wait_ready(&dir, "handler");
+    let deaf = wait_ready(&dir, "deaf");
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    assert_eq!(signals_received(&dir, "handler"), vec![15], "{log}");
+    for (pid, service, disposition) in [
+        (handler, "handler", "handles SIGTERM"),
+        (deaf, "deaf", "ignores SIGTERM"),
+    ] {
+        let record = deadline_kill_of(&log, pid);
+        assert_eq!(record["signalled"], true, "{service}\n{log}");
+        assert_eq!(record["signal"], "SIGTERM", "{service}\n{log}");
+        assert_eq!(record["disposition"], disposition, "{service}\n{log}");
+        assert_eq!(record["service"], service, "{service}\n{log}");
+    }
+}
+
+/// The main command of a services container that ignores SIGTERM: the
+/// deadline says so, not that it was never sent it.
+#[test]
+fn the_deadline_says_the_main_command_ignores_its_stop_signal() {
+    let dir = TempDir::new();
+    let text = format!(
+        "grace_period = \"1s\"\n[service.db]\ncommand = {db}\n",
+        db = probe_service(&dir, "db", &[]),
+    );
+    let config = write_config(&dir, &text);
+    let main = probe_args(&dir, "main", &["--ignore", "15", "--exit-on", "10"]);
+    let main: Vec<&str> = main.iter().map(String::as_str).collect();
+    let mut grace = start(Mode::Pid1, &dir, &config, &main);
+    let pid = wait_ready(&dir, "main");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let log = grace.stderr();
+    let record = deadline_kill_of(&log, pid);
+    assert_eq!(record["signalled"], true, "{log}");
+    assert_eq!(record["disposition"], "ignores SIGTERM", "{log}");
+}
+
+/// A service's stop_timeout kill names each of its processes as the
+/// deadline does: the JSON log lists them all, and says truthfully that
+/// the services' stop sent SIGTERM to the service's process, which
+/// ignores it, and not to the others of its group (they would have had it
+/// once that process was gone).
+#[test]
+fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
+    let dir = TempDir::new();
+    let started = dir.join("started");
+    // Ignored signals stay ignored across fork and exec: all 15 ignore TERM.
+    let script = format!(
+        "trap '' TERM; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14; do sleep 1000 & done; \
+         touch {}; exec sleep 1000",
+        started.display()
+    );
+    let text = format!(
+        "grace_period = \"30s\"\n\
+         [service.crowd]\ncommand = {crowd}\nstop_timeout = \"1s\"\n",
+        crowd = sh(&script),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_until("the crowd started", || started.exists());
+    grace.signal(libc::SIGTERM);
+    grace.wait();
+    let log = grace.stderr();
+    let leader = named(&log, "service_started")[0]["pid"].clone();
+    let kills = named(&log, "service_kill");
+    assert_eq!(kills.len(), 15, "{log}");
+    for kill in &kills {
+        assert_eq!(kill["service"], "crowd", "{log}");
+        assert_eq!(kill["signal"], "SIGTERM", "{log}");
+        let (signalled, disposition) = if kill["pid"] == leader {
+            (true, "ignores SIGTERM")
+        } else {
+            (false, "never sent SIGTERM")
+        };
+        assert_eq!(kill["signalled"], signalled, "{log}");
+        assert_eq!(kill["disposition"], disposition, "{log}");
+    }
+    assert!(kills.iter().any(|kill| kill["pid"] == leader), "{log}");
+    assert!(named(&log, "deadline_kill").is_empty(), "{log}");
 }

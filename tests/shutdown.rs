@@ -1,15 +1,11 @@
 //! The stop: every process grace is responsible for gets the stop signal and
 //! time to finish; only stragglers are SIGKILLed, at the deadline.
 
-use crate::util::{
+use crate::support::{
     AFTER_KILL, Grace, Mode, TempDir, children_of, event_time, finished_cleanup, has_event,
-    host_pid_of, json_log, log_events, monotonic_ms, probe_args, probe_log, signals_received,
-    state_of, wait_for_work, wait_ready, wait_until,
+    host_pid_of, host_pid_of_probe, json_log, log_events, monotonic_ms, probe, probe_args,
+    probe_log, signals_received, state_of, wait_for_work, wait_ready, wait_until,
 };
-
-fn probe(dir: &TempDir, name: &str, extra: &[&str]) -> String {
-    probe_args(dir, name, extra).join(" ")
-}
 
 fn every_kind_of_process_finishes(mode: Mode) {
     let dir = TempDir::new();
@@ -130,6 +126,47 @@ fn ignorer_is_killed_at_the_deadline(mode: Mode) {
     assert_eq!(disposition, Some("ignores SIGTERM"), "{stderr}");
 }
 
+/// A main process that ignores SIGTERM: the deadline says that it was
+/// sent SIGTERM and ignores it, not that it was never sent it.
+fn main_ignoring_the_stop_is_named_as_ignoring_it(mode: Mode) {
+    let dir = TempDir::new();
+    let mut grace = Grace::builder(mode)
+        .configure(json_log)
+        .args(["--grace-period", "1s", "--"])
+        .args(probe_args(
+            &dir,
+            "main",
+            &["--ignore", "15", "--exit-on", "10"],
+        ))
+        .start(&dir);
+    let main = wait_ready(&dir, "main");
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 137, "{}", grace.stderr());
+    let stderr = grace.stderr();
+    assert!(
+        has_event(
+            &stderr,
+            "deadline_kill",
+            &[
+                ("pid", main.into()),
+                ("signalled", true.into()),
+                ("disposition", "ignores SIGTERM".into())
+            ]
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn main_ignoring_the_stop_is_named_as_ignoring_it_as_pid1() {
+    main_ignoring_the_stop_is_named_as_ignoring_it(Mode::Pid1);
+}
+
+#[test]
+fn main_ignoring_the_stop_is_named_as_ignoring_it_as_subreaper() {
+    main_ignoring_the_stop_is_named_as_ignoring_it(Mode::Subreaper);
+}
+
 #[test]
 fn ignorer_is_killed_at_the_deadline_as_pid1() {
     ignorer_is_killed_at_the_deadline(Mode::Pid1);
@@ -151,7 +188,7 @@ fn stopped_process_still_runs_its_handler() {
     let mut grace = Grace::builder(Mode::Pid1)
         .args(["--", "sh", "-c", &script])
         .start(&dir);
-    let stopped = host_pid_of(wait_ready(&dir, "stopped"), grace.pid).unwrap();
+    let stopped = host_pid_of_probe(&grace, &dir, "stopped");
     wait_until("the probe to stop itself", || {
         state_of(stopped) == Some('T')
     });
@@ -461,7 +498,7 @@ fn subreaper_never_signals_a_bystander() {
     let bystander = wait_ready(&dir, "bystander");
     wait_ready(&dir, "child");
     wait_ready(&dir, "main");
-    let bystander_host = host_pid_of(bystander, crate::util::parent_of(grace.pid).unwrap())
+    let bystander_host = host_pid_of(bystander, crate::support::parent_of(grace.pid).unwrap())
         .expect("bystander's host pid");
     grace.signal(15);
     wait_until("grace to exit", || state_of(grace.pid).is_none());

@@ -1,7 +1,7 @@
 //! `grace status` and the service column of `grace inspect`, the built
 //! binary against state files written here in the documented format
 //! (docs/services.md; the writer's own round trip is a unit test of
-//! src/services/status.rs): the exit code a HEALTHCHECK relies on (0 only
+//! src/services/published.rs): the exit code a HEALTHCHECK relies on (0 only
 //! when every service is ready, no stop has begun and the grace that wrote
 //! the file still runs), the table, and the JSON read strictly.
 
@@ -9,7 +9,7 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::util::{TempDir, grace_command, monotonic_ms, parse_json, shell_code};
+use crate::support::{TempDir, grace_command, monotonic_ms, parse_json, run_to_end, stat_field};
 
 /// One service line: NAME STATE STATUS PID RESTARTS SINCE_MS RESTART_AT_MS
 /// (the process group is the pid, as the runtime starts services).
@@ -27,11 +27,7 @@ struct Line<'a>(
 /// The start time of `pid` in /proc/PID/stat (field 22), as grace records
 /// its own.
 fn start_ticks(pid: u32) -> u64 {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).expect("stat");
-    let after_name = stat.rsplit_once(") ").expect("stat's name").1;
-    after_name
-        .split_whitespace()
-        .nth(22 - 3)
+    stat_field(pid as i32, 22)
         .and_then(|field| field.parse().ok())
         .expect("start time")
 }
@@ -67,14 +63,9 @@ fn alive() -> (u32, u64) {
 
 fn status(args: &[&str], configure: impl FnOnce(&mut Command)) -> (i32, String, String) {
     let mut command = grace_command();
-    command.arg("status").args(args).stdin(Stdio::null());
+    command.arg("status").args(args);
     configure(&mut command);
-    let output = command.output().expect("run grace status");
-    (
-        shell_code(output.status),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_to_end(&mut command)
 }
 
 fn status_in(dir: &Path, extra: &[&str]) -> (i32, String, String) {
@@ -125,7 +116,7 @@ fn every_service_ready_is_exit_0_and_a_table() {
         (&"db".into(), &"ready".into(), &12.into(), &12.into())
     );
     let uptime = db["uptime_ms"].as_u64().expect("uptime_ms");
-    assert!((75_000..75_000 + crate::util::BOUND.as_millis() as u64).contains(&uptime));
+    assert!((75_000..75_000 + crate::support::BOUND.as_millis() as u64).contains(&uptime));
     assert!(db["exit_code"].is_null() && db["signal"].is_null() && db["restart_in_ms"].is_null());
 }
 

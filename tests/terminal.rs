@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use crate::util::{TempDir, grace_bin};
+use crate::support::{TempDir, grace_bin};
 
 /// Runs `shell_line` (which must write fields 5 and 8 of a /proc stat file,
 /// a process group and its terminal's foreground group, to `out`) under

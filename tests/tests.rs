@@ -2,19 +2,15 @@
 //! of a real PID namespace, observed through what real processes wrote down.
 //! Every test needs root (unshare --pid).
 
-mod util;
+mod support;
 
 mod allocator;
 mod bounds;
 mod chaos;
 mod child_state;
 mod cli;
-mod compare;
-mod compare_services;
 mod compat;
-mod containers;
 mod cri;
-mod docker;
 mod e2e;
 mod exit_status;
 mod footprint;

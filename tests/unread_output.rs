@@ -6,7 +6,7 @@
 use std::io::Read;
 use std::thread;
 
-use crate::util::{Grace, Mode, TempDir, json_log, log_events, wait_for_file, wait_until};
+use crate::support::{Grace, Mode, TempDir, json_log, log_events, wait_for_file, wait_until};
 
 /// A main command that starts 3,000 orphans, each reaped by grace with a
 /// `--warn-on-reap` line (far more than a 4 KiB pipe holds), then writes

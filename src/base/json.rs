@@ -44,6 +44,14 @@ impl Value {
         self.write_at(out, Some(0));
     }
 
+    /// A whole document for a subcommand's stdout: pretty, and a newline.
+    pub fn pretty_document(&self) -> String {
+        let mut out = String::new();
+        self.write_pretty(&mut out);
+        out.push('\n');
+        out
+    }
+
     /// `indent`: the depth when indenting, `None` when compact.
     fn write_at(&self, out: &mut String, indent: Option<usize>) {
         match self {

@@ -170,10 +170,6 @@ impl SignalSet {
         self.0 & (1 << (signal.0 - 1)) != 0
     }
 
-    pub fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
     /// The signals in the set, lowest first.
     /// The members in increasing order; only set bits are visited, so an
     /// empty set (the usual case in the event loop) costs nothing.

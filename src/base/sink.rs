@@ -60,8 +60,6 @@ pub struct Sink {
     queue: Vec<u8>,
     /// Where the unwritten part of `queue` starts.
     head: usize,
-    /// `Way::AfterPollout`: poll said POLLOUT since the last write.
-    pub writable: bool,
     /// Why the destination was given up, until someone says so.
     pub lost: Option<sys::Error>,
 }
@@ -82,7 +80,6 @@ impl Sink {
             way,
             queue: Vec::new(),
             head: 0,
-            writable: false,
             lost: None,
         }
     }
@@ -139,10 +136,11 @@ impl Sink {
                 Way::Direct => sys::write_some(self.fd, bytes),
                 Way::Reopened(own) => sys::write_some(own.raw(), bytes),
                 Way::Socket => sys::send_some(self.fd, bytes),
-                Way::AfterPollout if self.writable || self.room_now() => {
-                    self.writable = false;
-                    sys::write_some(self.fd, bytes)
-                }
+                // Asked again before every write, never taken from the
+                // loop's POLLOUT: another sink on the same pipe (stdout and
+                // stderr both one pipe) may have filled it since, and this
+                // write would block.
+                Way::AfterPollout if self.room_now() => sys::write_some(self.fd, bytes),
                 Way::AfterPollout => return 0,
                 Way::Gone => return self.discard(),
             };
@@ -175,8 +173,8 @@ impl Sink {
         }
     }
 
-    /// `Way::AfterPollout` without a POLLOUT in hand: whether a poll that
-    /// does not wait says there is room now.
+    /// `Way::AfterPollout`: whether a poll that does not wait says there
+    /// is room now.
     fn room_now(&self) -> bool {
         let mut fds = [libc::pollfd {
             fd: self.fd,

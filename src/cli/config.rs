@@ -89,8 +89,9 @@ pub fn parse_with(
     }
     // The personality's rules come first, so that a rule of the user's,
     // later, wins.
-    let rules: Vec<Rewrite> = personality.rewrites(&config);
-    config.rewrites.splice(0..0, rules);
+    let mut rules: Vec<Rewrite> = personality.rewrites(&config);
+    rules.append(&mut config.rewrites);
+    config.rewrites = rules;
     Ok(Parsed {
         invocation: Invocation::Init(config),
         warnings,

@@ -9,7 +9,7 @@ use super::setup::Setup;
 use super::supervisor::Supervisor;
 use crate::base::signals::{SIGCONT, SIGHUP, SignalSet};
 use crate::process::spawn;
-use crate::services::{fleet::Fleet, run::Running, run::Runtime};
+use crate::services::{fleet::Fleet, runtime::Running, runtime::Runtime};
 use crate::{debug, error, sys, warn};
 
 /// Runs the init `setup` describes until it ends; its exit code.
@@ -74,7 +74,7 @@ pub fn launch(setup: &Setup) -> i32 {
     let edge = Edge::new(setup, signal_fd, started.map_or(0, |started| started.pid));
     let running = setup.services.as_ref().map(|services| Running {
         fleet: Fleet::new(services, config.has_command),
-        hands: Runtime::new(
+        runtime: Runtime::new(
             services,
             config,
             &setup.environment,

@@ -1,11 +1,15 @@
 //! The running init: its set-up, resolved once before anything starts
 //! (`setup`), brought up and run (`launch`); the loop and its one wait
 //! (`supervisor`), what a received signal means (`policy`), the stop's
-//! state machine (`shutdown`), its effects carried out (`edge`), and whom a
-//! stop reaches (`scope`).
+//! state machine (`shutdown`), its effects carried out (`edge`), whom a
+//! stop reaches and what it sent them (`scope`), and the one way to kill
+//! and name processes (`kill`); the stop order of issue 20 (`order`), not
+//! yet wired into the stop.
 
 pub mod edge;
+pub mod kill;
 pub mod launch;
+pub mod order;
 pub mod policy;
 pub mod scope;
 pub mod setup;

@@ -73,17 +73,22 @@ pub fn members_with_dispositions(
     Ok(chosen)
 }
 
-fn descendants_of<T>(root: i32, all: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
-    let mut children: BTreeMap<i32, Vec<(Stat, T)>> = BTreeMap::new();
-    for member in all {
-        children.entry(member.0.ppid).or_default().push(member);
-    }
+fn descendants_of<T>(root: i32, mut rest: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
+    // No map from parent to children: a BTreeMap of members was 3 KB of
+    // the binary, and one pass over the rest per parent is fast enough for
+    // the processes of a container.
     let mut found = Vec::new();
     let mut queue = vec![root];
     while let Some(parent) = queue.pop() {
-        for child in children.remove(&parent).unwrap_or_default() {
-            queue.push(child.0.pid);
-            found.push(child);
+        let mut i = 0;
+        while i < rest.len() {
+            if rest[i].0.ppid == parent {
+                let child = rest.remove(i);
+                queue.push(child.0.pid);
+                found.push(child);
+            } else {
+                i += 1;
+            }
         }
     }
     found
@@ -93,8 +98,9 @@ fn descendants_of<T>(root: i32, all: Vec<(Stat, T)>) -> Vec<(Stat, T)> {
 /// round finds nobody new, so processes forked mid-sweep are not missed.
 #[derive(Debug, Default)]
 pub struct Sweeper {
-    /// (pid, start time): a process's identity across pid reuse.
-    signalled: BTreeSet<(i32, u64)>,
+    /// Whom it signalled, by (pid, start time): a process's identity
+    /// across pid reuse.
+    sent: Sent,
 }
 
 impl Sweeper {
@@ -108,24 +114,26 @@ impl Sweeper {
         signals: &[Signal],
     ) -> sys::Result<usize> {
         let mut total = 0;
-        let mut signalled_now = BTreeSet::new();
+        // Sorted, as `Sent::swept` is, for the same reason.
+        let mut signalled_now: Vec<i32> = Vec::new();
         for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
-                let identity = (member.pid, member.start_time);
-                if self.signalled.contains(&identity) || member.state == 'Z' {
+                if self.sent.contains(member.pid, member.start_time) || member.state == 'Z' {
                     continue;
                 }
                 // A process that appeared under a parent this sweep has
                 // signalled was most likely started by that parent's
                 // handler, as part of its cleanup: as with kill(-1), it is
                 // the parent's to stop.
-                if round > 0 && signalled_now.contains(&member.ppid) {
+                if round > 0 && signalled_now.binary_search(&member.ppid).is_ok() {
                     continue;
                 }
                 if signal_if_same(&member, signals) {
-                    self.signalled.insert(identity);
-                    signalled_now.insert(member.pid);
+                    self.sent.record_swept(&member, signals[0]);
+                    if let Err(at) = signalled_now.binary_search(&member.pid) {
+                        signalled_now.insert(at, member.pid);
+                    }
                     new += 1;
                 }
             }
@@ -154,9 +162,124 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
         .all(|signal| pidfd.send_signal(signal.number()).is_ok())
 }
 
-/// Who a stop has signalled, so that a process that appears later gets the
-/// stop signal too, and a straggler at the deadline can be told truthfully
-/// whether it ever got one.
+/// What a stop sent to whom, in one place: the stop's own signalling
+/// (kill(-1), sweeps, newcomers, the main process) and the services' stop
+/// (each service's signal, to its process and then to its group; taken
+/// in with `absorb`) write here, and the deadline reads it to say
+/// truthfully whether, and with what, each straggler was signalled.
+#[derive(Debug, Default)]
+pub struct Sent {
+    /// Processes a sweep or catch-up signalled, by (pid, start time): a
+    /// process's identity across pid reuse. All got `swept_with`. Kept
+    /// sorted (smaller in the binary than a BTreeSet of its own).
+    swept: Vec<(i32, u64)>,
+    swept_with: Option<Signal>,
+    /// The few processes signalled on their own: the main process, the
+    /// services'. (pid, start time, signal).
+    processes: Vec<(i32, u64, Signal)>,
+    /// Process groups signalled at once: (group, the namespace's last pid
+    /// just before, the signal). A member with a pid up to that one was
+    /// present, and got it.
+    groups: Vec<(i32, i32, Signal)>,
+    /// Every process with a pid up to this one, present when the last
+    /// kill(-1) went out, got this signal.
+    namespace: Option<(i32, Signal)>,
+}
+
+/// One signal sent, as `Sent` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SentTo {
+    /// To one process, known by (pid, start time).
+    Process { pid: i32, start_time: u64 },
+    /// To a process group; `up_to`: the namespace's last pid just before.
+    Group { group: i32, up_to: i32 },
+}
+
+impl SentTo {
+    pub fn of(process: &Stat) -> Self {
+        SentTo::Process {
+            pid: process.pid,
+            start_time: process.start_time,
+        }
+    }
+}
+
+impl Sent {
+    pub fn record(&mut self, to: SentTo, signal: Signal) {
+        match to {
+            SentTo::Process { pid, start_time } => self.processes.push((pid, start_time, signal)),
+            SentTo::Group { group, up_to } => self.groups.push((group, up_to, signal)),
+        }
+    }
+
+    /// What `other` recorded, recorded here too.
+    pub fn absorb(&mut self, other: &mut Sent) {
+        self.processes.append(&mut other.processes);
+        self.groups.append(&mut other.groups);
+    }
+
+    fn record_swept(&mut self, process: &Stat, signal: Signal) {
+        let key = (process.pid, process.start_time);
+        if let Err(at) = self.swept.binary_search(&key) {
+            self.swept.insert(at, key);
+        }
+        self.swept_with = Some(signal);
+    }
+
+    fn record_namespace(&mut self, up_to: i32, signal: Signal) {
+        let up_to = self
+            .namespace
+            .map_or(up_to, |(before, _)| before.max(up_to));
+        self.namespace = Some((up_to, signal));
+    }
+
+    /// The signal the stop sent `process`, if it sent one: the last sent to
+    /// it alone first, then its group's, then kill(-1)'s.
+    pub fn to(&self, process: &Stat) -> Option<Signal> {
+        for &(pid, start_time, signal) in self.processes.iter().rev() {
+            if pid == process.pid && start_time == process.start_time {
+                return Some(signal);
+            }
+        }
+        if self.contains(process.pid, process.start_time) {
+            return self.swept_with;
+        }
+        for &(group, up_to, signal) in self.groups.iter().rev() {
+            if group == process.pgrp && process.pid <= up_to {
+                return Some(signal);
+            }
+        }
+        match self.namespace {
+            Some((up_to, signal)) if process.pid <= up_to => Some(signal),
+            _ => None,
+        }
+    }
+
+    fn contains(&self, pid: i32, start_time: u64) -> bool {
+        self.swept.binary_search(&(pid, start_time)).is_ok()
+    }
+}
+
+/// Sends `signal` to `target` (a pid, or a negative process group), then
+/// SIGCONT so that a stopped process can act on it; returns what `Sent`
+/// must record, None when nothing was sent. The process is identified
+/// before the kill, when its pid still names it.
+pub fn send(target: i32, signal: Signal) -> Option<SentTo> {
+    let to = if target < 0 {
+        Some(SentTo::Group {
+            group: -target,
+            up_to: procfs::read_last_pid().unwrap_or(i32::MAX),
+        })
+    } else {
+        procfs::read_stat(target).ok().map(|stat| SentTo::of(&stat))
+    };
+    let sent = sys::kill(target, signal.number()).is_ok();
+    let _ = sys::kill(target, SIGCONT.number());
+    to.filter(|_| sent)
+}
+
+/// The stop's signalling: it reaches the scope's processes, records whom
+/// (in `Sent`), and gives the stop signal to processes that appear later.
 ///
 /// As PID 1, one kill(-1) reaches every process present (the kernel holds
 /// off forks while it runs), and pids grow: the namespace's last pid, read
@@ -165,13 +288,11 @@ fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
 /// which costs nothing while no process is created. As a subreaper, every
 /// process is signalled one by one and remembered.
 #[derive(Debug)]
-pub struct Reach {
+pub struct Signalling {
     scope: Scope,
     own_pid: i32,
-    /// Every process with a pid up to this one, present when the last
-    /// kill(-1) went out, got the stop signal.
-    swept_up_to: Option<i32>,
-    /// Processes signalled one by one.
+    /// Processes signalled one by one, and in its `Sent`, everything the
+    /// stop sent.
     sweeper: Sweeper,
     /// The highest pid already looked at for newcomers (None: the
     /// namespace's last pid cannot be read, and newcomers are not sought).
@@ -187,12 +308,11 @@ pub struct Reach {
 /// the lists grow without bound.
 const MAX_PENDING: usize = 1024;
 
-impl Reach {
+impl Signalling {
     pub fn new(scope: Scope, own_pid: i32) -> Self {
-        Reach {
+        Signalling {
             scope,
             own_pid,
-            swept_up_to: None,
             sweeper: Sweeper::default(),
             frontier: None,
             unsettled: Vec::new(),
@@ -209,9 +329,9 @@ impl Reach {
         // or entered among them, so a second signal is all but impossible.
         let reached = procfs::read_last_pid();
         let result = signal_namespace(signal);
-        if reached.is_some() {
-            self.swept_up_to = self.swept_up_to.max(reached);
-            self.frontier = self.frontier.max(reached);
+        if let Some(reached) = reached {
+            self.sweeper.sent.record_namespace(reached, signal);
+            self.frontier = self.frontier.max(Some(reached));
         }
         result
     }
@@ -261,16 +381,18 @@ impl Reach {
         let Ok(members) = members(self.scope, self.own_pid, None) else {
             return 0;
         };
-        members
-            .iter()
-            .filter(|member| member.ppid == self.own_pid && member.state != 'Z')
-            .filter(|member| {
-                let identity = (member.pid, member.start_time);
-                !self.sweeper.signalled.contains(&identity)
-                    && signal_if_same(member, &[stop_signal, SIGCONT])
-                    && self.sweeper.signalled.insert(identity)
-            })
-            .count()
+        let mut found = 0;
+        for member in &members {
+            if member.ppid == self.own_pid
+                && member.state != 'Z'
+                && !self.sweeper.sent.contains(member.pid, member.start_time)
+                && signal_if_same(member, &[stop_signal, SIGCONT])
+            {
+                self.sweeper.sent.record_swept(member, stop_signal);
+                found += 1;
+            }
+        }
+        found
     }
 
     /// Signals `pid` if it is a newcomer nobody else will stop.
@@ -292,7 +414,7 @@ impl Reach {
         let Ok(stat) = procfs::read_stat(pid) else {
             return false;
         };
-        if stat.state == 'Z' || self.sweeper.signalled.contains(&(pid, stat.start_time)) {
+        if stat.state == 'Z' || self.sweeper.sent.contains(pid, stat.start_time) {
             return false;
         }
         // ppid 0: the parent lives outside the namespace (`docker exec`).
@@ -309,16 +431,23 @@ impl Reach {
         if stat.state == 'T' {
             let _ = pidfd.send_signal(SIGCONT.number());
         }
-        self.sweeper.signalled.insert((pid, stat.start_time));
+        self.sweeper.sent.record_swept(&stat, stop_signal);
         true
     }
 
-    /// Whether the stop sent its signal to this process.
-    pub fn reached(&self, stat: &Stat) -> bool {
-        self.sweeper
-            .signalled
-            .contains(&(stat.pid, stat.start_time))
-            || self.swept_up_to.is_some_and(|up_to| stat.pid <= up_to)
+    /// What the stop sent to whom.
+    pub fn sent(&self) -> &Sent {
+        &self.sweeper.sent
+    }
+
+    /// Records a signal sent elsewhere (the main process's).
+    pub fn record(&mut self, to: SentTo, signal: Signal) {
+        self.sweeper.sent.record(to, signal);
+    }
+
+    /// Takes in what the services' stop recorded.
+    pub fn absorb(&mut self, other: &mut Sent) {
+        self.sweeper.sent.absorb(other);
     }
 }
 
@@ -358,6 +487,29 @@ mod tests {
             session: pid,
             start_time: 100 + pid as u64,
         }
+    }
+
+    #[test]
+    fn what_kill_minus_one_and_sweeps_sent_is_known_by_pid_and_identity() {
+        let mut sent = Sent::default();
+        sent.record_namespace(20, SIGCONT);
+        sent.record_swept(&stat(30, 1), SIGCONT);
+        assert_eq!(sent.to(&stat(20, 1)), Some(SIGCONT), "present at kill(-1)");
+        assert_eq!(sent.to(&stat(21, 1)), None, "created after it");
+        assert_eq!(sent.to(&stat(30, 1)), Some(SIGCONT), "swept");
+        let reused = Stat {
+            start_time: 1,
+            ..stat(30, 1)
+        };
+        assert_eq!(sent.to(&reused), None, "the pid of a swept process, reused");
+        // A later kill(-1) reaches further, never less far.
+        sent.record_namespace(10, SIGCONT);
+        assert_eq!(sent.to(&stat(20, 1)), Some(SIGCONT));
+        // What the services' stop recorded is taken in.
+        let mut services = Sent::default();
+        services.record(SentTo::of(&stat(40, 1)), SIGCONT);
+        sent.absorb(&mut services);
+        assert_eq!(sent.to(&stat(40, 1)), Some(SIGCONT));
     }
 
     #[test]

@@ -157,7 +157,7 @@ fn settle(
 
 /// The grace period in effect: the options' when an option or a variable
 /// gave one, else the services file's, else the options' default.
-fn grace_period(options: Duration, given: bool, file: Option<Duration>) -> Duration {
+pub fn grace_period(options: Duration, given: bool, file: Option<Duration>) -> Duration {
     match file {
         Some(file) if !given => file,
         _ => options,

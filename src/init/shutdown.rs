@@ -5,7 +5,7 @@
 //! everyone) → draining → over, against one deadline fixed when it starts.
 //! Events go in (a stop signal, the main process's exit, the pre-stop
 //! command's exit, the main process leaving others behind, time passing);
-//! what must happen comes out through `Effects`, which the supervisor
+//! what must happen comes out through `StopEffects`, which the supervisor
 //! carries out with real system calls and the tests below record. Nothing
 //! here reads a clock or touches a process, so every path is tested in
 //! microseconds; the namespace tests prove the real effects.
@@ -17,9 +17,9 @@ use crate::base::time::Instant;
 use crate::cli::{Config, StopOrder};
 use crate::process::reap::WaitStatus;
 
-/// Where a stop stands.
+/// Where a stop stands: the step it is at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Phase {
+pub enum Step {
     /// `--stop-delay`: everything keeps running until `until`.
     Delaying { until: Instant },
     /// `--pre-stop` is running as `pid`; it is killed at `until`.
@@ -39,9 +39,9 @@ pub enum Phase {
 
 /// What the stop asks of the world. Each is carried out at once; only
 /// starting the pre-stop command reports back.
-pub trait Effects {
+pub trait StopEffects {
     /// Something worth a log line happened.
-    fn note(&mut self, note: Note);
+    fn note(&mut self, note: StopNote);
     /// Starts the pre-stop command: its pid, or None if it could not start
     /// (the edge says why).
     fn start_pre_stop(&mut self) -> Option<i32>;
@@ -69,7 +69,7 @@ pub trait Effects {
 
 /// What the stop tells the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Note {
+pub enum StopNote {
     /// A stop signal from `sender` began the stop; the main process gets
     /// `main_signal`.
     Began {
@@ -93,14 +93,15 @@ pub enum Note {
     ServiceEnded { at: Instant },
 }
 
+/// The stop under way.
 #[derive(Debug, Clone)]
-struct Stop {
+struct Ongoing {
     started: Instant,
     deadline: Instant,
     /// What the main process gets; None when it exited on its own.
     trigger: Option<Signal>,
-    phase: Phase,
-    /// The pre-stop command's pid while it runs (it may outlive its phase
+    step: Step,
+    /// The pre-stop command's pid while it runs (it may outlive its step
     /// when abandoned, until it is reaped).
     pre_stop: Option<i32>,
     /// Whether this stop runs the pre-stop command (only a signalled one).
@@ -118,7 +119,7 @@ pub struct Shutdown {
     main_running: bool,
     /// Services run: the stop goes through them in order.
     ordered: bool,
-    stop: Option<Stop>,
+    stop: Option<Ongoing>,
 }
 
 impl Shutdown {
@@ -151,11 +152,11 @@ impl Shutdown {
         signal: Signal,
         main_signal: Signal,
         sender: i32,
-        fx: &mut impl Effects,
+        fx: &mut dyn StopEffects,
     ) {
         match &mut self.stop {
             None => {
-                fx.note(Note::Began {
+                fx.note(StopNote::Began {
                     signal,
                     sender,
                     main_signal,
@@ -164,20 +165,20 @@ impl Shutdown {
                 self.begin(Some(main_signal), now);
                 self.advance(now, fx);
             }
-            Some(stop) if stop.phase == Phase::Over => {}
+            Some(stop) if stop.step == Step::Over => {}
             Some(stop) => {
                 stop.trigger = Some(main_signal);
-                stop.phase = Phase::Draining;
-                fx.note(Note::Again { signal, sender });
+                stop.step = Step::Draining;
+                fx.note(StopNote::Again { signal, sender });
                 fx.signal_everyone(main_signal, self.stop_signal);
             }
         }
     }
 
     /// The main process was reaped.
-    pub fn on_main_exit(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_main_exit(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         self.main_running = false;
-        if self.phase() == Some(Phase::Draining) {
+        if self.step() == Some(Step::Draining) {
             fx.catch_up(self.stop_signal, true);
         }
         self.advance(now, fx);
@@ -185,32 +186,32 @@ impl Shutdown {
 
     /// The main process is gone and others remain: they are stopped, with
     /// no delay and no pre-stop command, since nothing is left to serve.
-    pub fn on_others_left(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_others_left(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if self.stop.is_some() || self.main_running {
             return;
         }
-        fx.note(Note::MainLeftOthers { at: now });
+        fx.note(StopNote::MainLeftOthers { at: now });
         self.begin(None, now);
         self.advance(now, fx);
     }
 
     /// A service ended the container: everything stops, as when the main
     /// process exits, with no delay and no pre-stop command.
-    pub fn on_service_ended(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_service_ended(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if self.stop.is_some() {
             return;
         }
-        fx.note(Note::ServiceEnded { at: now });
+        fx.note(StopNote::ServiceEnded { at: now });
         self.begin(None, now);
         self.advance(now, fx);
     }
 
     /// The last service is gone: whoever is left gets the stop signal.
-    pub fn on_services_down(&mut self, _now: Instant, fx: &mut impl Effects) {
+    pub fn on_services_down(&mut self, _now: Instant, fx: &mut dyn StopEffects) {
         if let Some(stop) = &mut self.stop
-            && stop.phase == Phase::Services
+            && stop.step == Step::Services
         {
-            stop.phase = Phase::Draining;
+            stop.step = Step::Draining;
             fx.signal_others(self.stop_signal);
         }
     }
@@ -222,7 +223,7 @@ impl Shutdown {
         now: Instant,
         pid: i32,
         status: WaitStatus,
-        fx: &mut impl Effects,
+        fx: &mut dyn StopEffects,
     ) -> bool {
         let Some(stop) = &mut self.stop else {
             return false;
@@ -231,8 +232,8 @@ impl Shutdown {
             return false;
         }
         stop.pre_stop = None;
-        fx.note(Note::PreStopEnded { pid, status });
-        if matches!(stop.phase, Phase::PreStop { .. }) {
+        fx.note(StopNote::PreStopEnded { pid, status });
+        if matches!(stop.step, Step::PreStop { .. }) {
             self.signal(now, fx);
         }
         true
@@ -241,20 +242,20 @@ impl Shutdown {
     /// Time passed (a timer, or any wake-up during a stop): carries out
     /// every step that is due, the deadline's kill included, and looks for
     /// processes created since the signalling.
-    pub fn on_time(&mut self, now: Instant, fx: &mut impl Effects) {
+    pub fn on_time(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
         };
-        if stop.phase == Phase::Over {
+        if stop.step == Step::Over {
             return;
         }
         if now >= stop.deadline {
-            stop.phase = Phase::Over;
+            stop.step = Step::Over;
             fx.kill_stragglers(stop.trigger.unwrap_or(self.stop_signal));
             return;
         }
         self.advance(now, fx);
-        if self.phase() == Some(Phase::Draining) {
+        if self.step() == Some(Step::Draining) {
             fx.catch_up(self.stop_signal, false);
         }
     }
@@ -266,11 +267,11 @@ impl Shutdown {
     }
 
     pub fn is_over(&self) -> bool {
-        self.phase() == Some(Phase::Over)
+        self.step() == Some(Step::Over)
     }
 
-    pub fn phase(&self) -> Option<Phase> {
-        self.stop.as_ref().map(|stop| stop.phase)
+    pub fn step(&self) -> Option<Step> {
+        self.stop.as_ref().map(|stop| stop.step)
     }
 
     /// Whether a process reaped now was reached by the stop's signal (not
@@ -278,8 +279,8 @@ impl Shutdown {
     pub fn counts_exit(&self, pid: i32) -> bool {
         self.stop.as_ref().is_some_and(|stop| {
             matches!(
-                stop.phase,
-                Phase::MainFirst { .. } | Phase::Services | Phase::Draining
+                stop.step,
+                Step::MainFirst { .. } | Step::Services | Step::Draining
             ) && stop.pre_stop != Some(pid)
         })
     }
@@ -287,13 +288,13 @@ impl Shutdown {
     /// When grace must wake up even if nothing happens; None: never.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let stop = self.stop.as_ref()?;
-        let phase_end = match stop.phase {
-            Phase::Delaying { until } | Phase::PreStop { until, .. } => until,
-            Phase::MainFirst { until } => until,
-            Phase::Services | Phase::Draining => stop.deadline,
-            Phase::Over => return None,
+        let step_end = match stop.step {
+            Step::Delaying { until } | Step::PreStop { until, .. } => until,
+            Step::MainFirst { until } => until,
+            Step::Services | Step::Draining => stop.deadline,
+            Step::Over => return None,
         };
-        Some(phase_end.min(stop.deadline))
+        Some(step_end.min(stop.deadline))
     }
 
     // The transitions.
@@ -309,11 +310,11 @@ impl Shutdown {
         } else {
             Duration::ZERO
         };
-        self.stop = Some(Stop {
+        self.stop = Some(Ongoing {
             started: now,
             deadline,
             trigger,
-            phase: Phase::Delaying {
+            step: Step::Delaying {
                 until: (now + delay).min(deadline),
             },
             pre_stop: None,
@@ -322,26 +323,26 @@ impl Shutdown {
     }
 
     /// Every step due at `now`.
-    fn advance(&mut self, now: Instant, fx: &mut impl Effects) {
+    fn advance(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         let main_running = self.main_running;
         let Some(stop) = &mut self.stop else {
             return;
         };
-        match stop.phase {
-            Phase::Delaying { until } if now >= until || !main_running => {
+        match stop.step {
+            Step::Delaying { until } if now >= until || !main_running => {
                 if stop.with_pre_stop && main_running {
                     self.start_pre_stop(now, fx);
                 } else {
                     self.signal(now, fx);
                 }
             }
-            Phase::PreStop { pid, until } if now >= until => {
-                fx.note(Note::PreStopAbandoned { pid });
+            Step::PreStop { pid, until } if now >= until => {
+                fx.note(StopNote::PreStopAbandoned { pid });
                 fx.abandon_pre_stop(pid);
                 self.signal(now, fx);
             }
-            Phase::MainFirst { until } if now >= until || !main_running => {
-                stop.phase = Phase::Draining;
+            Step::MainFirst { until } if now >= until || !main_running => {
+                stop.step = Step::Draining;
                 fx.signal_others(self.stop_signal);
             }
             _ => {}
@@ -350,7 +351,7 @@ impl Shutdown {
 
     /// The pre-stop command may use at most half of what is left, so the
     /// processes keep the other half for their own cleanup.
-    fn start_pre_stop(&mut self, now: Instant, fx: &mut impl Effects) {
+    fn start_pre_stop(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
         };
@@ -358,21 +359,21 @@ impl Shutdown {
             Some(pid) => {
                 let until = now + stop.deadline.saturating_duration_since(now) / 2;
                 stop.pre_stop = Some(pid);
-                stop.phase = Phase::PreStop { pid, until };
+                stop.step = Step::PreStop { pid, until };
             }
             None => self.signal(now, fx),
         }
     }
 
     /// The signalling step: the main process first, or everyone at once.
-    fn signal(&mut self, _now: Instant, fx: &mut impl Effects) {
+    fn signal(&mut self, _now: Instant, fx: &mut dyn StopEffects) {
         let main_running = self.main_running;
         let Some(stop) = &mut self.stop else {
             return;
         };
         let main_signal = stop.trigger.unwrap_or(self.stop_signal);
         if self.ordered {
-            stop.phase = Phase::Services;
+            stop.step = Step::Services;
             if main_running {
                 fx.signal_main(main_signal);
             }
@@ -380,13 +381,13 @@ impl Shutdown {
         } else if self.order == StopOrder::MainFirst && main_running {
             // The others wait at most until half the grace period.
             let until = (stop.started + self.grace_period / 2).min(stop.deadline);
-            stop.phase = Phase::MainFirst { until };
+            stop.step = Step::MainFirst { until };
             fx.signal_main(main_signal);
         } else if main_running && stop.trigger.is_some() {
-            stop.phase = Phase::Draining;
+            stop.step = Step::Draining;
             fx.signal_everyone(main_signal, self.stop_signal);
         } else {
-            stop.phase = Phase::Draining;
+            stop.step = Step::Draining;
             fx.signal_others(self.stop_signal);
         }
     }
@@ -412,7 +413,7 @@ mod tests {
     /// What the stop asked for, in order.
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Done {
-        Note(Note),
+        StopNote(StopNote),
         StartPreStop,
         AbandonPreStop(i32),
         SignalMain(Signal),
@@ -430,9 +431,9 @@ mod tests {
         pre_stop_fails: bool,
     }
 
-    impl Effects for Recording {
-        fn note(&mut self, note: Note) {
-            self.done.push(Done::Note(note));
+    impl StopEffects for Recording {
+        fn note(&mut self, note: StopNote) {
+            self.done.push(Done::StopNote(note));
         }
         fn start_pre_stop(&mut self) -> Option<i32> {
             self.done.push(Done::StartPreStop);
@@ -466,14 +467,14 @@ mod tests {
         fn acts(&mut self) -> Vec<Done> {
             core::mem::take(&mut self.done)
                 .into_iter()
-                .filter(|d| !matches!(d, Done::Note(_)))
+                .filter(|d| !matches!(d, Done::StopNote(_)))
                 .collect()
         }
-        fn notes(&self) -> Vec<Note> {
+        fn notes(&self) -> Vec<StopNote> {
             self.done
                 .iter()
                 .filter_map(|d| match d {
-                    Done::Note(note) => Some(*note),
+                    Done::StopNote(note) => Some(*note),
                     _ => None,
                 })
                 .collect()
@@ -497,14 +498,14 @@ mod tests {
             fx.acts(),
             [Done::SignalMain(SIGTERM), Done::StopServices(deadline)]
         );
-        assert_eq!(s.phase(), Some(Phase::Services));
+        assert_eq!(s.step(), Some(Step::Services));
         assert_eq!(s.next_wakeup(), Some(deadline));
         s.on_main_exit(t0 + MS, &mut fx);
         s.on_time(t0 + 2 * MS, &mut fx);
         assert_eq!(fx.acts(), [], "no sweep while services stop");
         s.on_services_down(t0 + 3 * MS, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
-        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert_eq!(s.step(), Some(Step::Draining));
         s.on_time(deadline, &mut fx);
         assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
     }
@@ -516,7 +517,7 @@ mod tests {
         let mut s =
             Shutdown::new(&config(&["--stop-delay", "5s", "--pre-stop", "x"])).with_services();
         s.on_service_ended(t0, &mut fx);
-        assert_eq!(fx.notes(), [Note::ServiceEnded { at: t0 }]);
+        assert_eq!(fx.notes(), [StopNote::ServiceEnded { at: t0 }]);
         assert_eq!(
             fx.acts(),
             [
@@ -551,7 +552,7 @@ mod tests {
         let mut s = started(&[], t0, &mut fx);
         assert_eq!(
             fx.notes(),
-            [Note::Began {
+            [StopNote::Began {
                 signal: SIGTERM,
                 sender: 0,
                 main_signal: SIGTERM,
@@ -559,7 +560,7 @@ mod tests {
             }]
         );
         assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
-        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert_eq!(s.step(), Some(Step::Draining));
         assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_secs(9)));
         // Every wake-up while draining looks for newcomers.
         s.on_time(t0 + 10 * MS, &mut fx);
@@ -639,8 +640,8 @@ mod tests {
         s.on_time(t0 + 1000 * MS, &mut fx);
         assert_eq!(fx.acts(), [Done::StartPreStop]);
         assert_eq!(
-            s.phase(),
-            Some(Phase::PreStop {
+            s.step(),
+            Some(Step::PreStop {
                 pid: PRE_STOP_PID,
                 until: t0 + 5000 * MS
             })
@@ -699,7 +700,7 @@ mod tests {
             fx.acts(),
             [Done::StartPreStop, Done::SignalEveryone(SIGTERM, SIGTERM)]
         );
-        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert_eq!(s.step(), Some(Step::Draining));
     }
 
     #[test]
@@ -742,7 +743,7 @@ mod tests {
         s.on_main_exit(t0, &mut fx);
         assert!(!s.is_stopping());
         s.on_others_left(t0, &mut fx);
-        assert_eq!(fx.notes(), [Note::MainLeftOthers { at: t0 }]);
+        assert_eq!(fx.notes(), [StopNote::MainLeftOthers { at: t0 }]);
         assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
         assert_eq!(s.next_wakeup(), Some(t0 + Duration::from_secs(9)));
         s.on_time(t0 + Duration::from_secs(9), &mut fx);
@@ -757,7 +758,7 @@ mod tests {
         let mut s = started(&["--stop-delay", "5s"], t0, &mut fx);
         s.on_stop_signal(t0 + MS, SIGINT, SIGINT, 3, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalEveryone(SIGINT, SIGTERM)]);
-        assert_eq!(s.phase(), Some(Phase::Draining));
+        assert_eq!(s.step(), Some(Step::Draining));
         assert!(fx.notes().is_empty());
         // The deadline stays the first stop's.
         s.on_time(t0 + Duration::from_secs(9), &mut fx);

@@ -9,19 +9,26 @@
 //! The loop turns what the kernel reports into events: `policy` says what a
 //! signal means, `shutdown` decides what a stop does next, and `edge`
 //! carries it out on the processes.
+//!
+//! This is the one wait while grace runs. Two bounded waits come after it,
+//! each once the loop's events no longer matter, each said in its module:
+//! the deadline's, between its SIGKILL and naming the killed
+//! (`edge::deadline`, at most a second), and the services' last output
+//! lines at exit (`services::output`, `finish`).
+
+use core::time::Duration;
 
 use crate::base::prelude::*;
 
 use crate::base::signals::{self, SIGKILL, SIGPIPE, Signal, SignalSet};
 use crate::base::time::Instant;
-use crate::cli::ForwardTo;
 use crate::debug;
 use crate::init::edge::{Edge, RETRY_DEFERRED};
 use crate::init::policy::{self, Action};
-use crate::init::shutdown::{Effects, Note, Shutdown};
+use crate::init::shutdown::{Shutdown, StopEffects, StopNote};
 use crate::process::reap::WaitStatus;
 use crate::services::fleet::Verdict;
-use crate::services::run::{Event, Running};
+use crate::services::runtime::Running;
 use crate::sys::{self, ReceivedSignal};
 
 pub struct Supervisor<'a> {
@@ -38,15 +45,16 @@ pub struct Supervisor<'a> {
     reaped_in_stop: bool,
 }
 
-/// The stop's effects: the edge's, and the services' ordered stop.
-struct Acts<'x, 'a> {
+/// The stop's effects with services: the edge's, and the services'
+/// ordered stop.
+struct StopWithServices<'x, 'a> {
     edge: &'x mut Edge<'a>,
     services: &'x mut Option<Running<'a>>,
     verdicts: &'x mut Vec<Verdict>,
 }
 
-impl Effects for Acts<'_, '_> {
-    fn note(&mut self, note: Note) {
+impl StopEffects for StopWithServices<'_, '_> {
+    fn note(&mut self, note: StopNote) {
         self.edge.note(note)
     }
     fn start_pre_stop(&mut self) -> Option<i32> {
@@ -68,13 +76,18 @@ impl Effects for Acts<'_, '_> {
         self.edge.catch_up(others, main_exited)
     }
     fn kill_stragglers(&mut self, main_signal: Signal) {
+        // What the services' stop sent goes on the record the deadline
+        // reads.
+        if let Some(running) = self.services {
+            self.edge.absorb_sent(&mut running.runtime.sent);
+        }
         self.edge.kill_stragglers(main_signal)
     }
     fn stop_services(&mut self, deadline: Instant) {
         if let Some(running) = self.services {
             let verdict = running
                 .fleet
-                .begin_stop(Instant::now(), deadline, &mut running.hands);
+                .begin_stop(Instant::now(), deadline, &mut running.runtime);
             self.verdicts.push(verdict);
         }
     }
@@ -97,10 +110,10 @@ impl<'a> Supervisor<'a> {
         }
     }
 
-    fn acts(&mut self) -> (&mut Shutdown, Acts<'_, 'a>) {
+    fn acts(&mut self) -> (&mut Shutdown, StopWithServices<'_, 'a>) {
         (
             &mut self.stop,
-            Acts {
+            StopWithServices {
                 edge: &mut self.edge,
                 services: &mut self.services,
                 verdicts: &mut self.verdicts,
@@ -109,26 +122,16 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Hands what the fleet decided to the stop, until nothing is left to
-    /// decide; and what the services' hands learned (a readiness answer,
-    /// the main command's start) to the fleet.
+    /// decide; and what the services' runtime learned (how a start went, a
+    /// readiness answer) to the fleet.
     fn settle(&mut self, now: Instant) {
         loop {
             if let Some(running) = &mut self.services {
+                running.settle(now, &mut self.verdicts);
                 if self.edge.main_pid == 0
-                    && let Some(started) = running.hands.main
+                    && let Some(started) = running.runtime.main
                 {
                     self.edge.main_pid = started.pid;
-                }
-                while let Some(event) = running.hands.events.pop() {
-                    let verdict = match event {
-                        Event::Ready(service) => {
-                            running.fleet.on_ready(now, service, &mut running.hands)
-                        }
-                        Event::Probe(service, ok) => {
-                            running.fleet.on_probe(now, service, ok, &mut running.hands)
-                        }
-                    };
-                    self.verdicts.push(verdict);
                 }
             }
             let Some(verdict) = self.verdicts.pop() else {
@@ -174,7 +177,7 @@ impl<'a> Supervisor<'a> {
                     .then(Instant::now);
             if let Some(now) = now {
                 if let Some(running) = &mut self.services {
-                    let verdict = running.fleet.on_time(now, &mut running.hands);
+                    let verdict = running.fleet.on_time(now, &mut running.runtime);
                     self.verdicts.push(verdict);
                     self.settle(now);
                 }
@@ -206,20 +209,15 @@ impl<'a> Supervisor<'a> {
             }
             // Measured from after the work just done: signalling thousands
             // takes milliseconds, which must not push the deadline back.
-            let wakeup = match (&self.services, self.stop.next_wakeup()) {
-                (Some(running), stop) => match (running.fleet.next_wakeup(), stop) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                },
-                (None, stop) => stop,
-            };
-            let mut timeout = match (wakeup, now) {
-                (Some(at), Some(_)) => Some(at.saturating_duration_since(Instant::now())),
-                _ => None,
-            };
-            if !self.edge.deferred.is_empty() {
-                timeout = Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
-            }
+            let services = self
+                .services
+                .as_ref()
+                .and_then(|running| running.fleet.next_wakeup());
+            let timeout = timeout(
+                now.map(|_| Instant::now()),
+                [self.stop.next_wakeup(), services],
+                self.edge.forward_waits(),
+            );
             pollfds.clear();
             for pidfd in self.edge.watched() {
                 pollfds.push(libc::pollfd {
@@ -231,7 +229,7 @@ impl<'a> Supervisor<'a> {
             let outsiders = pollfds.len();
             crate::base::log::watch(&mut pollfds);
             if let Some(running) = &self.services {
-                running.hands.watched(&mut pollfds);
+                running.runtime.watched(&mut pollfds);
             }
             let count = self
                 .edge
@@ -239,11 +237,11 @@ impl<'a> Supervisor<'a> {
                 .receive_polling(&mut batch, timeout, &mut pollfds)?;
             let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
             for polled in &pollfds[outsiders..] {
-                if polled.revents == 0 || crate::base::log::on_ready(polled.fd, polled.revents) {
+                if polled.revents == 0 || crate::base::log::on_ready(polled.fd) {
                     continue;
                 }
                 if let Some(running) = &mut self.services {
-                    running.hands.on_ready(polled.fd, polled.revents);
+                    running.runtime.on_ready(polled.fd, polled.revents);
                 }
             }
             for received in &batch[..count] {
@@ -252,16 +250,31 @@ impl<'a> Supervisor<'a> {
             if outsider_exited {
                 self.edge.forget_exited_outsiders();
             }
-            self.edge.retry_deferred();
+            if self.edge.forward_waits() {
+                let others = self.service_pids();
+                self.edge.retry_deferred(&others);
+            }
         }
         self.edge.report();
         if let Some(running) = &mut self.services {
-            running.hands.finish();
-            if running.hands.main.is_some_and(|main| main.owns_terminal) {
+            running.runtime.finish();
+            if running.runtime.main.is_some_and(|main| main.owns_terminal) {
                 crate::process::spawn::reclaim_terminal();
             }
         }
         Ok(self.outcome())
+    }
+
+    /// The services' running processes, which forwarded signals reach
+    /// beside the main process.
+    fn service_pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        if let Some(running) = &self.services {
+            for (_, pid) in running.fleet.running() {
+                pids.push(pid);
+            }
+        }
+        pids
     }
 
     fn on_signal(&mut self, received: ReceivedSignal) -> sys::Result<()> {
@@ -275,10 +288,7 @@ impl<'a> Supervisor<'a> {
             return Ok(());
         }
         // The kernel sends them as if from grace itself (SI_USER).
-        if self.ignore_once.contains(signal) {
-            self.ignore_once = SignalSet::from_bits(
-                self.ignore_once.bits() & !SignalSet::EMPTY.with(signal).bits(),
-            );
+        if swallow_once(&mut self.ignore_once, signal) {
             debug!(
                 "ignored",
                 [signal = signal],
@@ -306,16 +316,8 @@ impl<'a> Supervisor<'a> {
                 self.settle(now);
             }
             Action::Forward { signal, to } => {
-                self.edge.forward(signal, to);
-                if let Some(running) = &self.services {
-                    for (_, pid) in running.fleet.running() {
-                        let target = match to {
-                            ForwardTo::Child => pid,
-                            ForwardTo::Group => -pid,
-                        };
-                        let _ = sys::kill(target, signal.number());
-                    }
-                }
+                let others = self.service_pids();
+                self.edge.forward(signal, to, &others);
             }
             Action::Keep => debug!(
                 "not_forwarded",
@@ -343,7 +345,7 @@ impl<'a> Supervisor<'a> {
         let now = (self.stop.is_stopping() || self.services.is_some()).then(Instant::now);
         for exit in &exits {
             if self.stop.counts_exit(exit.pid) {
-                self.edge.reaped_in_stop += 1;
+                self.edge.count_reaped();
             }
             if let Some(now) = now {
                 let (stop, mut acts) = self.acts();
@@ -352,27 +354,19 @@ impl<'a> Supervisor<'a> {
                     continue;
                 }
             }
-            if let (Some(running), Some(now)) = (&mut self.services, now) {
-                if running.hands.probe_exited(exit.pid, exit.status) {
-                    self.settle(now);
-                    continue;
-                }
-                if let Some(verdict) =
-                    running
-                        .fleet
-                        .on_exit(now, exit.pid, exit.status, &mut running.hands)
-                {
-                    self.verdicts.push(verdict);
-                    self.settle(now);
-                    continue;
-                }
+            if let (Some(running), Some(now)) = (&mut self.services, now)
+                && let Some(verdict) = running.on_exit(now, exit.pid, exit.status)
+            {
+                self.verdicts.push(verdict);
+                self.settle(now);
+                continue;
             }
             if self.edge.record_exit(*exit) {
                 let now = now.unwrap_or_else(Instant::now);
                 let (stop, mut acts) = self.acts();
                 stop.on_main_exit(now, &mut acts);
                 if let Some(running) = &mut self.services {
-                    let verdict = running.fleet.on_main_exit(now, &mut running.hands);
+                    let verdict = running.fleet.on_main_exit(now, &mut running.runtime);
                     self.verdicts.push(verdict);
                 }
                 self.settle(now);
@@ -380,10 +374,81 @@ impl<'a> Supervisor<'a> {
         }
         self.edge.recycle_exits(exits);
         if let (Some(running), Some(now)) = (&mut self.services, now) {
-            let verdict = running.fleet.after_reap(now, &mut running.hands);
+            let verdict = running.after_reap(now);
             self.verdicts.push(verdict);
             self.settle(now);
         }
         Ok(())
+    }
+}
+
+/// How long the loop may sleep: until the earliest of `wakeups` (None:
+/// nothing due), measured from `now`, which is None when nothing needs
+/// the time (then nothing is due either); a refused forward shortens it to
+/// `RETRY_DEFERRED`.
+fn timeout<const N: usize>(
+    now: Option<Instant>,
+    wakeups: [Option<Instant>; N],
+    forward_waits: bool,
+) -> Option<Duration> {
+    let due = wakeups.into_iter().flatten().min();
+    let timeout = match (due, now) {
+        (Some(at), Some(now)) => Some(at.saturating_duration_since(now)),
+        _ => None,
+    };
+    if forward_waits {
+        return Some(timeout.map_or(RETRY_DEFERRED, |t| t.min(RETRY_DEFERRED)));
+    }
+    timeout
+}
+
+/// Whether `signal` is one to swallow once (then it is no longer).
+fn swallow_once(once: &mut SignalSet, signal: Signal) -> bool {
+    if !once.contains(signal) {
+        return false;
+    }
+    *once = SignalSet::from_bits(once.bits() & !SignalSet::EMPTY.with(signal).bits());
+    true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::signals::{SIGCONT, SIGHUP, SIGTERM};
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn the_loop_sleeps_until_the_earliest_wakeup_or_for_ever() {
+        let t0 = Instant::now();
+        assert_eq!(timeout(Some(t0), [None, None], false), None, "idle");
+        assert_eq!(
+            timeout(Some(t0), [Some(t0 + 30 * MS), Some(t0 + 20 * MS)], false),
+            Some(20 * MS)
+        );
+        assert_eq!(
+            timeout(Some(t0 + 50 * MS), [Some(t0 + 30 * MS), None], false),
+            Some(Duration::ZERO),
+            "overdue: at once"
+        );
+        // Without the time, nothing is due.
+        assert_eq!(timeout(None, [Some(t0)], false), None);
+        // A refused forward wakes the loop soon, but no later than due.
+        assert_eq!(timeout(None, [None], true), Some(RETRY_DEFERRED));
+        assert_eq!(timeout(Some(t0), [Some(t0 + 2 * MS)], true), Some(2 * MS));
+        assert_eq!(
+            timeout(Some(t0), [Some(t0 + 20 * MS)], true),
+            Some(RETRY_DEFERRED)
+        );
+    }
+
+    #[test]
+    fn a_signal_to_swallow_is_swallowed_once() {
+        let mut once = SignalSet::EMPTY.with(SIGHUP).with(SIGCONT);
+        assert!(!swallow_once(&mut once, SIGTERM));
+        assert!(swallow_once(&mut once, SIGHUP));
+        assert!(!swallow_once(&mut once, SIGHUP), "once");
+        assert!(swallow_once(&mut once, SIGCONT));
+        assert_eq!(once.bits(), 0);
     }
 }

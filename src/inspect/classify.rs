@@ -7,8 +7,12 @@
 
 use crate::base::prelude::*;
 
+use crate::base::environment;
 use crate::base::signals::Signal;
 use crate::cli::{self, Config, Invocation, Parsed, Personality};
+use crate::init::setup;
+use crate::services::container::{Container, Errno};
+use crate::services::model::Services;
 
 use super::collect::{Process, subtree};
 
@@ -41,6 +45,12 @@ pub(super) enum Kind {
     Grace {
         config: Box<Config>,
         from_cmdline: bool,
+        /// Whether an option or a variable set its grace period, which
+        /// then wins over the services file's.
+        period_given: bool,
+        /// The services file it runs (`--config`), read and checked as it
+        /// read it; None: it runs none; an error: why it cannot be read.
+        services: Option<Result<Box<Services>, String>>,
     },
     Forwarder {
         init: Forwarder,
@@ -78,7 +88,7 @@ fn names(p: &Process) -> Vec<String> {
 }
 
 /// Recognises grace, tini/docker-init, dumb-init, catatonit and shells.
-fn classify(p: &Process) -> Kind {
+pub(super) fn classify(p: &Process) -> Kind {
     let names = names(p);
     let is = |wanted: &str| names.iter().any(|name| name == wanted);
     if is("grace") {
@@ -87,25 +97,37 @@ fn classify(p: &Process) -> Kind {
         let personality = p.args.first().map_or(Personality::Grace, |argv0| {
             Personality::from_program(argv0.as_bytes())
         });
-        let args = p.args.iter().skip(1).map(|arg| arg.as_bytes().to_vec());
+        // As a Vec, the type grace's own command line is parsed from: one
+        // copy of the parser in the binary.
+        let args: Vec<Vec<u8>> = p
+            .args
+            .iter()
+            .skip(1)
+            .map(|arg| arg.as_bytes().into())
+            .collect();
         if let Ok(Parsed {
             invocation: Invocation::Init(config),
+            grace_period_given,
             ..
         }) = cli::parse_with(personality, args, &p.init_env)
         {
             return Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: true,
+                period_given: grace_period_given,
+                services: None,
             };
         }
         // `grace inspect` and the like are not an init.
         if p.args.get(1).is_some_and(|arg| arg == "inspect") {
             return Kind::Other;
         }
-        return match cli::parse([b"COMMAND".to_vec()]) {
+        return match cli::parse(vec![b"COMMAND".to_vec()]) {
             Ok(Invocation::Init(config)) => Kind::Grace {
                 config: Box::new(config),
                 from_cmdline: false,
+                period_given: false,
+                services: None,
             },
             _ => Kind::Other,
         };
@@ -181,14 +203,18 @@ fn short_flag(
     false
 }
 
-/// The process PID 1 forwards to or started: its earliest-started child.
-/// (Orphans re-parented to PID 1 were all started after it.)
-fn main_child(processes: &[Process], top: usize) -> Option<usize> {
+/// The process PID 1 forwards to or started: its earliest-started child
+/// that is no service's. (Orphans re-parented to PID 1 were all started
+/// after it; services start before the main command.)
+fn main_child(processes: &[Process], top: usize, membership: &[Option<String>]) -> Option<usize> {
     let parent = processes[top].pid;
+    let in_service = |index: usize| membership.get(index).is_some_and(Option::is_some);
     processes
         .iter()
         .enumerate()
-        .filter(|(_, p)| p.ppid == parent && p.pid != parent && !p.kernel_thread)
+        .filter(|&(index, p)| {
+            p.ppid == parent && p.pid != parent && !p.kernel_thread && !in_service(index)
+        })
         .min_by_key(|(_, p)| (p.start_time, p.pid))
         .map(|(index, _)| index)
 }
@@ -226,36 +252,137 @@ pub(super) struct Init {
     /// sent to it, and kills everyone else when it exits.
     pub(super) namespace_init: bool,
     pub(super) main: Option<usize>,
+    /// Per process, in the same order: the service it belongs to, as an
+    /// index into the grace's services file.
+    pub(super) service_of: Vec<Option<usize>>,
 }
+
+/// A file as the target sees it (an absolute path in its root, a relative
+/// one in its working directory), or why it cannot be read.
+pub(super) type ReadFile<'a> = &'a dyn Fn(&str) -> Result<Vec<u8>, String>;
 
 impl Init {
     /// What `processes[top]` is, and its main child if it has one.
-    pub(super) fn identify(processes: &[Process], top: usize) -> Init {
-        let kind = classify(&processes[top]);
+    /// `membership`: the name of the service each process belongs to, if
+    /// any; `read`: the target's files, for its services file.
+    pub(super) fn identify(
+        processes: &[Process],
+        top: usize,
+        membership: &[Option<String>],
+        read: ReadFile,
+    ) -> Init {
+        let mut kind = classify(&processes[top]);
+        if let Kind::Grace {
+            config,
+            services,
+            period_given,
+            ..
+        } = &mut kind
+        {
+            *services = load_services(config, *period_given, &processes[top], read);
+        }
         let namespace_init = processes[top].ns_pid == 1;
         let main = match kind {
-            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top),
+            Kind::Grace { .. } | Kind::Forwarder { .. } => main_child(processes, top, membership),
             _ => None,
+        };
+        let service_of = match &kind {
+            Kind::Grace {
+                services: Some(Ok(file)),
+                ..
+            } => (0..processes.len())
+                .map(|index| {
+                    let name = membership.get(index)?.as_ref()?;
+                    file.services.iter().position(|s| &s.name == name)
+                })
+                .collect(),
+            _ => vec![None; processes.len()],
         };
         Init {
             index: top,
             kind,
             namespace_init,
             main,
+            service_of,
         }
+    }
+}
+
+/// The services file a grace runs, read and checked as it did, and its
+/// `grace_period` applied to `config` as grace applies it.
+fn load_services(
+    config: &mut Config,
+    period_given: bool,
+    grace: &Process,
+    read: ReadFile,
+) -> Option<Result<Box<Services>, String>> {
+    let path = String::from_utf8_lossy(config.config.as_ref()?).into_owned();
+    let loaded = read(&path).and_then(|bytes| {
+        let text = core::str::from_utf8(&bytes).map_err(|_| format!("{path}: not UTF-8"))?;
+        let seen = Seen { read, grace };
+        crate::services::config::parse_selecting(text, &seen, &config.services)
+            .map_err(|why| why.render(&path))
+    });
+    if let Ok(services) = &loaded {
+        config.grace_period =
+            setup::grace_period(config.grace_period, period_given, services.grace_period);
+    }
+    Some(loaded.map(Box::new))
+}
+
+/// The target's files, as far as checking its services file needs them:
+/// its user database is read, its programs and directories taken to be
+/// there (the running grace found them; the stop needs only the order,
+/// the signals and the timeouts).
+struct Seen<'a> {
+    read: ReadFile<'a>,
+    grace: &'a Process,
+}
+
+impl Container for Seen<'_> {
+    fn executable(&self, _: &str) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn directory(&self, _: &str) -> Result<(), Errno> {
+        Ok(())
+    }
+
+    fn working_directory(&self) -> Result<String, Errno> {
+        Ok("/".into())
+    }
+
+    fn text(&self, path: &str) -> Result<String, Errno> {
+        let bytes = (self.read)(path).map_err(|_| libc::ENOENT)?;
+        String::from_utf8(bytes).map_err(|_| libc::EILSEQ)
+    }
+
+    fn read(&self, path: &str) -> String {
+        (self.read)(path)
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_default()
+    }
+
+    fn variable(&self, name: &str) -> Option<String> {
+        environment::lookup(&self.grace.init_env, name)
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    }
+
+    fn descriptor_limit(&self) -> u64 {
+        u64::MAX
     }
 }
 
 /// The stop being predicted: the processes, the one the signal is sent
 /// to, and the signal. The later stages (`inits`, `plan`, `judge`,
 /// `verdict`) each add their part to it.
-pub(super) struct Stop<'a> {
+pub(super) struct Scenario<'a> {
     pub(super) processes: &'a [Process],
     pub(super) init: &'a Init,
     pub(super) signal: Signal,
 }
 
-impl Stop<'_> {
+impl Scenario<'_> {
     pub(super) fn top(&self) -> &Process {
         &self.processes[self.init.index]
     }
@@ -264,8 +391,9 @@ impl Stop<'_> {
         self.init.main.map(|index| &self.processes[index])
     }
 
-    /// The pids below the init (by parent links), itself included.
-    pub(super) fn descendants(&self) -> BTreeSet<i32> {
+    /// Whether each process is below the init (by parent links), or is
+    /// the init.
+    pub(super) fn descendants(&self) -> Vec<bool> {
         subtree(self.processes, self.top().pid)
     }
 
@@ -299,6 +427,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(from_cmdline);
                 assert_eq!(config.forward_to, ForwardTo::Group);
@@ -401,6 +530,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(from_cmdline);
                 assert_eq!(config.grace_period, Duration::from_secs(29));
@@ -411,6 +541,7 @@ mod tests {
             Kind::Grace {
                 config,
                 from_cmdline,
+                ..
             } => {
                 assert!(!from_cmdline);
                 assert_eq!(config.grace_period, cli::DEFAULT_GRACE_PERIOD);

@@ -9,7 +9,7 @@ use crate::cli::SERVICE_VARIABLE;
 use crate::sys;
 
 use crate::process::procfs::{self, Dispositions};
-use crate::services::status::Published;
+use crate::services::published::Published;
 
 /// One process as /proc describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,8 +141,8 @@ pub(super) fn collect(
     let mut kernel_threads_omitted = 0;
     match target {
         Some(target) => {
-            let keep = subtree(&processes, target);
-            processes.retain(|p| keep.contains(&p.pid));
+            let mut keep = subtree(&processes, target).into_iter();
+            processes.retain(|_| keep.next() == Some(true));
         }
         None => {
             let before = processes.len();
@@ -358,36 +358,91 @@ pub(super) fn services(
     services
 }
 
-/// `root` and every process below it, by parent links.
-pub(super) fn subtree(processes: &[Process], root: i32) -> BTreeSet<i32> {
-    let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
-    for p in processes {
-        children.entry(p.ppid).or_default().push(p.pid);
-    }
-    let mut found = BTreeSet::from([root]);
-    let mut queue = vec![root];
-    while let Some(parent) = queue.pop() {
-        for &child in children.get(&parent).into_iter().flatten() {
-            if found.insert(child) {
-                queue.push(child);
+/// A file as process `pid` sees it: an absolute path in its root, a
+/// relative one in its working directory (both through /proc, so that a
+/// container's files are read from the host too).
+pub(super) fn target_file(source: &impl Source, pid: i32, path: &str) -> Result<Vec<u8>, String> {
+    let file = match path.strip_prefix('/') {
+        Some(absolute) => format!("root/{absolute}"),
+        None => format!("cwd/{path}"),
+    };
+    source
+        .read(pid, &file)
+        .map_err(|why| format!("{path}: cannot read: {why}"))
+}
+
+/// Whether each process is `root` or below it, by parent links.
+pub(super) fn subtree(processes: &[Process], root: i32) -> Vec<bool> {
+    let parents = parents(processes);
+    let mut inside: Vec<Option<bool>> = processes
+        .iter()
+        .map(|p| (p.pid == root).then_some(true))
+        .collect();
+    let mut path = Vec::new();
+    for start in 0..processes.len() {
+        // Up the parent links to a process already decided; those on the
+        // way are marked first, so that a cycle (only in made-up input)
+        // ends the walk, outside.
+        let mut at = start;
+        let found = loop {
+            if let Some(known) = inside[at] {
+                break known;
             }
+            inside[at] = Some(false);
+            path.push(at);
+            match parents[at] {
+                Some(parent) => at = parent,
+                None => break false,
+            }
+        };
+        for index in path.drain(..) {
+            inside[index] = Some(found);
         }
     }
-    found
+    inside
+        .into_iter()
+        .map(|known| known == Some(true))
+        .collect()
+}
+
+/// The indices of `processes` in pid order: the one sort of inspect, for
+/// both the search by pid and the forest's order. (Pids are unique but in
+/// made-up input, where equal ones may come in any order.)
+fn by_pid(processes: &[Process]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..processes.len()).collect();
+    order.sort_unstable_by_key(|&index| processes[index].pid);
+    order
+}
+
+/// Each process's parent among `processes`, by index (None: its parent is
+/// not among them, or is itself).
+fn parents(processes: &[Process]) -> Vec<Option<usize>> {
+    parents_in(processes, &by_pid(processes))
+}
+
+fn parents_in(processes: &[Process], order: &[usize]) -> Vec<Option<usize>> {
+    processes
+        .iter()
+        .map(|p| {
+            let at = order
+                .binary_search_by_key(&p.ppid, |&index| processes[index].pid)
+                .ok()?;
+            Some(order[at]).filter(|_| p.ppid != p.pid)
+        })
+        .collect()
 }
 
 /// Orders processes depth-first like `ps --forest`: roots (whose parent is
 /// not shown) and siblings by pid. Returns each one's depth.
-fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
-    processes.sort_by_key(|p| p.pid);
-    let shown: BTreeSet<i32> = processes.iter().map(|p| p.pid).collect();
-    let mut children: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+fn forest(processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
+    let by_pid = by_pid(&processes);
+    let parents = parents_in(&processes, &by_pid);
+    let mut children: Vec<Vec<usize>> = processes.iter().map(|_| Vec::new()).collect();
     let mut roots = Vec::new();
-    for (index, p) in processes.iter().enumerate() {
-        if p.ppid != p.pid && shown.contains(&p.ppid) {
-            children.entry(p.ppid).or_default().push(index);
-        } else {
-            roots.push(index);
+    for &index in &by_pid {
+        match parents[index] {
+            Some(parent) => children[parent].push(index),
+            None => roots.push(index),
         }
     }
     let mut order = Vec::with_capacity(processes.len());
@@ -401,14 +456,12 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
                 continue;
             }
             order.push((index, depth));
-            if let Some(kids) = children.get(&processes[index].pid) {
-                stack.extend(kids.iter().rev().map(|&kid| (kid, depth + 1)));
-            }
+            stack.extend(children[index].iter().rev().map(|&kid| (kid, depth + 1)));
         }
         // Parent links that form a cycle (only in made-up input) leave
         // processes unreached: show them as roots rather than lose them.
-        match visited.iter().position(|&seen| !seen) {
-            Some(index) => stack.push((index, 0)),
+        match by_pid.iter().find(|&&index| !visited[index]) {
+            Some(&index) => stack.push((index, 0)),
             None => break,
         }
     }
@@ -425,8 +478,9 @@ fn forest(mut processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
 mod tests {
     use super::*;
     use crate::base::signals::SIGTERM;
+    use crate::inspect::fate::{Outcome, Prediction};
+    use crate::inspect::fixtures::at;
     use crate::inspect::fixtures::{FakeProc, sample};
-    use crate::inspect::judge::{Outcome, Prediction, predict};
     use crate::inspect::render::render_text;
 
     fn pids(snapshot: &Snapshot) -> Vec<(i32, usize)> {
@@ -498,7 +552,7 @@ mod tests {
         );
         assert_eq!(find(120).error.as_deref(), Some("malformed /proc/120/stat"));
         // And the rest still predicts and renders.
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let text = render_text(&snapshot, &report, SIGTERM, false);
         assert!(text.contains("Permission denied"), "{text}");
     }
@@ -530,7 +584,7 @@ mod tests {
     /// What a SIGTERM stop does to `pid`, with the snapshot's first
     /// process as PID 1.
     fn prediction_for(snapshot: &Snapshot, pid: i32) -> Prediction {
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let index = snapshot.processes.iter().position(|p| p.pid == pid);
         report.predictions[index.expect("shown")].clone()
     }
@@ -580,7 +634,7 @@ mod tests {
     fn each_process_is_known_by_its_service_group_or_environment() {
         use crate::base::time::Instant;
         use crate::inspect::fixtures::grace_tree;
-        use crate::services::status::{ServiceStatus, State};
+        use crate::services::published::{ServiceStatus, State};
         let mut processes = grace_tree(&[]);
         // The setsid'd daemon left main's group; its environment remains.
         processes[6]

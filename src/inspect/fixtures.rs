@@ -5,8 +5,10 @@
 use crate::sys;
 use std::collections::HashMap;
 
+use super::classify::Init;
 use super::collect::{Process, Source};
-use super::judge::{KilledBy, Report, predict};
+use super::fate::KilledBy;
+use super::judge::{Report, predict};
 use crate::base::signals::Signal;
 use crate::process::procfs::Dispositions;
 
@@ -110,13 +112,38 @@ pub(super) fn grace_tree(options: &[&str]) -> Vec<Process> {
     ]
 }
 
+/// grace's options for a stop with every step: a delay, a pre-stop
+/// command, the main process first, another stop signal.
+pub(super) const DELAY_PRE_STOP_MAIN_FIRST: [&str; 8] = [
+    "--stop-delay",
+    "2s",
+    "--pre-stop",
+    "nginx -s quit",
+    "--stop-order",
+    "main-first",
+    "--stop-signal",
+    "USR2",
+];
+
 pub(super) fn signal(number: i32) -> Signal {
     Signal::new(number).unwrap()
 }
 
 /// Predicts with PID 1 (the first process) as the target.
 pub(super) fn run(processes: &[Process], signal: Signal) -> Report {
-    predict(processes, Some(0), signal)
+    at(processes, Some(0), signal)
+}
+
+/// Predicts with `processes[top]` as the target (None: PID 1 not
+/// visible), no process in a service and no file readable.
+pub(super) fn at(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
+    let init = top.map(|top| Init::identify(processes, top, &[], &no_file));
+    predict(processes, init, signal)
+}
+
+/// A target none of whose files can be read.
+pub(super) fn no_file(path: &str) -> Result<Vec<u8>, String> {
+    Err(format!("{path}: cannot read"))
 }
 
 /// (outcome, killed_by) per process.

@@ -2,13 +2,14 @@
 //! a /proc made of arbitrary bytes, read, predicted and rendered as the
 //! real one is. Compiled only with `--cfg fuzzing`.
 
-use super::collect::{Source, collect, services};
+use super::classify::Init;
+use super::collect::{Source, collect, services, target_file};
 use super::judge::predict;
 use super::render::{render_json, render_text};
 use crate::base::prelude::*;
 use crate::base::signals::SIGTERM;
 use crate::cli::InspectOptions;
-use crate::services::status;
+use crate::services::published;
 use crate::sys;
 
 /// The files of each process, in this order, separated by 0xFF (which no
@@ -62,9 +63,12 @@ pub fn proc_tree(data: &[u8]) {
             continue;
         };
         let top = snapshot.processes.iter().position(|p| p.pid == 1);
-        let report = predict(&snapshot.processes, top, SIGTERM);
-        let published = status::decode("grace-status 1\ngrace\t1\t0\t0\t0\n").ok();
+        let published = published::decode("grace-status 1\ngrace\t1\t0\t0\t0\n").ok();
         snapshot.services = services(&snapshot.processes, published.as_ref());
+        let read = |path: &str| target_file(&source, 1, path);
+        let init =
+            top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
+        let report = predict(&snapshot.processes, init, SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,

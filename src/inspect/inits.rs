@@ -9,7 +9,7 @@ use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo};
 use crate::init::policy::{self, Action};
 
-use super::classify::{Forwarder, Kind, Stop};
+use super::classify::{Forwarder, Kind, Scenario};
 
 /// What the target does with the signal it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,7 +43,7 @@ pub(super) enum Behaviour<'a> {
     },
 }
 
-impl<'a> Stop<'a> {
+impl<'a> Scenario<'a> {
     /// What the target does with the stop's signal.
     pub(super) fn behaviour(&self) -> Behaviour<'a> {
         let signal = self.signal;
@@ -99,8 +99,8 @@ mod tests {
     /// Whether the first process of `tree`, sent `signal`, behaves as
     /// `expected` says.
     fn behaves(tree: &[Process], signal: Signal, expected: impl Fn(Behaviour) -> bool) -> bool {
-        let init = Init::identify(tree, 0);
-        let stop = Stop {
+        let init = Init::identify(tree, 0, &[], &no_file);
+        let stop = Scenario {
             processes: tree,
             init: &init,
             signal,

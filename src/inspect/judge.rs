@@ -1,128 +1,17 @@
-//! Judging: how each process reacts to what the plan sends it (its
-//! dispositions, the signal's default action, its state), and so its
-//! outcome and the SIGKILL that ends it, if any; then when the whole stop
-//! ends. `predict` runs the stages in order (classify, plan, judge, word
+//! Judging: each process's outcome and the SIGKILL that ends it, if any,
+//! from what the plan sends it and how it reacts (`fate`); then when the
+//! whole stop ends. `predict` runs the stages in order (plan, judge, word
 //! the verdicts) and gives the report that `render` prints.
 
 use crate::base::prelude::*;
 
-use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
-use crate::process::procfs::Disposition;
+use crate::base::signals::{SIGKILL, Signal};
 
-use super::classify::{Init, Role, Stop};
+use super::classify::{Init, Role, Scenario};
 use super::collect::Process;
-use super::plan::Reach;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Outcome {
-    /// Gets a stop signal and handles it, with time until a deadline.
-    Graceful,
-    /// Gets it and handles it, but is SIGKILLed when PID 1 exits, which may
-    /// be before it is done.
-    CutShort,
-    /// The signal's default action ends it at once, without cleanup.
-    Terminated,
-    /// Ends by SIGKILL without having been able to act on a stop signal.
-    Sigkill,
-    /// Neither signalled nor killed.
-    Survives,
-    /// Already exited; waiting to be reaped.
-    Zombie,
-    KernelThread,
-    /// Its dispositions could not be read, or PID 1 is not visible.
-    Unknown,
-}
-
-impl Outcome {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            Outcome::Graceful => "graceful",
-            Outcome::CutShort => "cut-short",
-            Outcome::Terminated => "terminated",
-            Outcome::Sigkill => "sigkill",
-            Outcome::Survives => "survives",
-            Outcome::Zombie => "zombie",
-            Outcome::KernelThread => "kernel-thread",
-            Outcome::Unknown => "unknown",
-        }
-    }
-
-    pub(super) const ALL: [Outcome; 8] = [
-        Outcome::Graceful,
-        Outcome::CutShort,
-        Outcome::Terminated,
-        Outcome::Sigkill,
-        Outcome::Survives,
-        Outcome::Zombie,
-        Outcome::KernelThread,
-        Outcome::Unknown,
-    ];
-}
-
-/// The SIGKILL that ends a process if it is still running by then.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum KilledBy {
-    /// grace's `--grace-period`.
-    GraceDeadline,
-    /// The kernel, when PID 1 of the namespace exits.
-    InitExit,
-    /// The runtime, when its timeout runs out (docker stop: 10 s).
-    RuntimeTimeout,
-    /// The stop signal is SIGKILL itself.
-    StopSignal,
-}
-
-impl KilledBy {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            KilledBy::GraceDeadline => "grace-deadline",
-            KilledBy::InitExit => "init-exit",
-            KilledBy::RuntimeTimeout => "runtime-timeout",
-            KilledBy::StopSignal => "stop-signal",
-        }
-    }
-}
-
-/// When the whole stop is over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StopEnds {
-    /// As soon as the signalled processes have exited (or were SIGKILLed
-    /// because PID 1 exited).
-    AllExit,
-    /// At grace's deadline: someone cannot stop gracefully.
-    GraceDeadline,
-    /// At the runtime's timeout: the stop signal achieves nothing.
-    RuntimeTimeout,
-    /// At once: the stop signal is SIGKILL.
-    Immediately,
-    /// Nothing ends it: the target is not a namespace's PID 1 and some
-    /// processes are left running.
-    NotStopped,
-    Unknown,
-}
-
-impl StopEnds {
-    pub(super) fn name(self) -> &'static str {
-        match self {
-            StopEnds::AllExit => "all-exit",
-            StopEnds::GraceDeadline => "grace-deadline",
-            StopEnds::RuntimeTimeout => "runtime-timeout",
-            StopEnds::Immediately => "immediately",
-            StopEnds::NotStopped => "not-stopped",
-            StopEnds::Unknown => "unknown",
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Prediction {
-    pub(super) role: Role,
-    /// The signal the stop sends it (None: none at all).
-    pub(super) receives: Option<Signal>,
-    pub(super) outcome: Outcome,
-    pub(super) killed_by: Option<KilledBy>,
-    pub(super) verdict: String,
-}
+use super::fate::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
+use super::plan::Delivery;
+use super::schedule::Schedule;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Report {
@@ -135,84 +24,10 @@ pub(super) struct Report {
     pub(super) summary: Vec<String>,
 }
 
-/// How a process reacts to a signal it receives.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) enum Reaction {
-    Handles,
-    /// Its default action ends it.
-    Dies,
-    /// It cannot act on it; the text says why, to follow "but".
-    CannotAct(String),
-    /// Its dispositions are unknown; the text says why.
-    Unknown(String),
-}
-
-impl Reaction {
-    pub(super) fn exits(&self) -> bool {
-        matches!(self, Reaction::Handles | Reaction::Dies)
-    }
-}
-
-/// What a signal does to a process that has no handler for it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum DefaultAction {
-    Terminate,
-    Ignore,
-    Stop,
-}
-
-/// signal(7)'s table: SIGCHLD, SIGURG, SIGWINCH (and SIGCONT, which only
-/// resumes) are ignored, the four stop signals stop, everything else
-/// terminates, core dump or not, real-time signals included.
-fn default_action(signal: Signal) -> DefaultAction {
-    match signal.number() {
-        17 | 18 | 23 | 28 => DefaultAction::Ignore,
-        19..=22 => DefaultAction::Stop,
-        _ => DefaultAction::Terminate,
-    }
-}
-
-/// How `p` reacts to `signal`; `continued` when it is also sent SIGCONT
-/// (grace does that, so a stopped process can run its handler).
-pub(super) fn react(p: &Process, signal: Signal, continued: bool) -> Reaction {
-    if signal == SIGKILL {
-        return Reaction::Dies;
-    }
-    let Some(dispositions) = p.dispositions else {
-        let why = p.error.clone().unwrap_or_else(|| "unreadable".into());
-        return Reaction::Unknown(why);
-    };
-    match dispositions.of(signal) {
-        Disposition::Blocks => Reaction::CannotAct(format!("blocks {signal}")),
-        Disposition::Ignores => Reaction::CannotAct(format!("ignores {signal}")),
-        Disposition::Handles if p.state == 't' => Reaction::CannotAct(
-            "is stopped by a debugger, so its handler cannot run until it is released".into(),
-        ),
-        Disposition::Handles if p.state == 'T' && !continued => Reaction::CannotAct(
-            "is stopped, so its handler cannot run until it is continued".into(),
-        ),
-        Disposition::Handles => Reaction::Handles,
-        // The kernel does not deliver a signal without a handler to its
-        // namespace's init, SIGKILL and SIGSTOP from outside excepted.
-        Disposition::Default if p.ns_pid == 1 && signal != SIGSTOP => Reaction::CannotAct(format!(
-            "as PID 1 with {signal} at its default action it ignores it (the kernel drops it)"
-        )),
-        Disposition::Default => match default_action(signal) {
-            DefaultAction::Terminate => Reaction::Dies,
-            DefaultAction::Ignore => {
-                Reaction::CannotAct(format!("{signal}'s default action is to ignore it"))
-            }
-            DefaultAction::Stop => {
-                Reaction::CannotAct(format!("{signal}'s default action stops it"))
-            }
-        },
-    }
-}
-
-/// Predicts what a stop signal `signal` sent to `processes[top]` does to
-/// every process. `top` is None when PID 1 is not visible.
-pub(super) fn predict(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
-    let Some(top) = top.filter(|&top| top < processes.len()) else {
+/// Predicts what a stop signal `signal` sent to the process `init` is does
+/// to every process. `init` is None when PID 1 is not visible.
+pub(super) fn predict(processes: &[Process], init: Option<Init>, signal: Signal) -> Report {
+    let Some(init) = init.filter(|init| init.index < processes.len()) else {
         let predictions = processes
             .iter()
             .map(|p| {
@@ -238,8 +53,7 @@ pub(super) fn predict(processes: &[Process], top: Option<usize>, signal: Signal)
             ],
         };
     };
-    let init = Init::identify(processes, top);
-    let (predictions, stop_ends, summary) = Stop {
+    let (predictions, stop_ends, summary) = Scenario {
         processes,
         init: &init,
         signal,
@@ -268,11 +82,11 @@ fn fixed(p: &Process) -> Option<Prediction> {
     None
 }
 
-impl Stop<'_> {
+impl Scenario<'_> {
     /// Every process's prediction, when the stop ends, and the summary.
     fn judge_all(&self) -> (Vec<Prediction>, StopEnds, Vec<String>) {
         let init = self.init;
-        let (reaches, init_prediction) = self.plan();
+        let ((deliveries, init_prediction), schedule) = self.plan();
         let mut predictions = Vec::with_capacity(self.processes.len());
         for (index, p) in self.processes.iter().enumerate() {
             let role = self.role(index);
@@ -296,21 +110,27 @@ impl Stop<'_> {
                 });
                 continue;
             }
-            predictions.push(self.judge(index, role, &reaches[index]));
+            predictions.push(self.judge(index, role, &deliveries[index], schedule.as_ref()));
         }
         let stop_ends = self.stop_ends(&predictions);
-        let summary = self.summary(&predictions, stop_ends);
+        let summary = self.summary(&predictions, stop_ends, schedule.as_ref());
         (predictions, stop_ends, summary)
     }
 
     /// A process's outcome and verdict from how the stop reaches it.
-    fn judge(&self, index: usize, role: Role, reach: &Reach) -> Prediction {
+    fn judge(
+        &self,
+        index: usize,
+        role: Role,
+        delivery: &Delivery,
+        schedule: Option<&Schedule>,
+    ) -> Prediction {
         let p = &self.processes[index];
-        let reaction = reach
+        let reaction = delivery
             .receives
-            .map(|signal| react(p, signal, reach.continued));
-        let (outcome, killed_by) = match (&reaction, reach.backstop) {
-            (Some(Reaction::Dies), _) if reach.receives == Some(SIGKILL) => {
+            .map(|signal| react(p, signal, delivery.continued));
+        let (outcome, killed_by) = match (&reaction, delivery.backstop) {
+            (Some(Reaction::Dies), _) if delivery.receives == Some(SIGKILL) => {
                 (Outcome::Sigkill, Some(KilledBy::StopSignal))
             }
             (Some(Reaction::Dies), _) => (Outcome::Terminated, None),
@@ -324,10 +144,17 @@ impl Stop<'_> {
             }
             (Some(Reaction::CannotAct(_)) | None, None) => (Outcome::Survives, None),
         };
-        let verdict = self.verdict(p, role, reach, reaction.as_ref(), outcome, killed_by);
+        let verdict = self.verdict(
+            p,
+            role,
+            delivery,
+            reaction.as_ref(),
+            (outcome, killed_by),
+            schedule,
+        );
         Prediction {
             role,
-            receives: reach.receives,
+            receives: delivery.receives,
             outcome,
             killed_by,
             verdict,
@@ -346,6 +173,10 @@ impl Stop<'_> {
             StopEnds::RuntimeTimeout
         } else if any(Outcome::Sigkill, Some(KilledBy::GraceDeadline)) {
             StopEnds::GraceDeadline
+        } else if predictions.iter().any(|p| {
+            p.outcome == Outcome::Sigkill && matches!(p.killed_by, Some(KilledBy::StopTimeout(_)))
+        }) {
+            StopEnds::StopTimeout
         } else if any(Outcome::Survives, None) {
             StopEnds::NotStopped
         } else if any(Outcome::Unknown, None) {
@@ -484,14 +315,14 @@ mod tests {
             ]
         );
         // Signalled directly, its fate is unknown.
-        let report = predict(&tree, Some(2), SIGTERM);
+        let report = at(&tree, Some(2), SIGTERM);
         assert_eq!(report.predictions[2].outcome, Outcome::Unknown);
         assert!(
             verdict(&report, 2).contains("unknown (cannot read /proc/8/status: Permission denied"),
             "{}",
             verdict(&report, 2)
         );
-        let report = predict(&tree, None, SIGTERM);
+        let report = at(&tree, None, SIGTERM);
         assert!(report.init.is_none());
         assert_eq!(report.stop_ends, StopEnds::Unknown);
         assert_eq!(report.predictions[1].outcome, Outcome::KernelThread);

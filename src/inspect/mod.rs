@@ -7,16 +7,21 @@
 //!   trait. A process vanishing mid-read is dropped, an unreadable entry is
 //!   kept and marked, a PID that does not exist is one clear error.
 //! - predicting: a pure function of the records, the stop signal and what
-//!   PID 1 is, in stages, one module each:
+//!   PID 1 is, in stages, one module each, each using only those above it:
 //!   - `classify`: what the target is (grace with the options on its
-//!     command line, a forwarding init such as tini, a shell, an
-//!     application), its main child, and each process's role;
+//!     command line and its services file, a forwarding init such as tini,
+//!     a shell, an application), its main child, and each process's role;
 //!   - `inits`: what each kind of init does with the signal; grace's is
 //!     asked of `policy::decide`, which the running grace obeys;
+//!   - `schedule`: for grace, its stop as its own machines (`Shutdown`,
+//!     the services' `Fleet`) carry it out, fed a stop's events with
+//!     effects that only record;
+//!   - `fate` and `words`: how a process reacts to a signal, the outcomes,
+//!     and the words both stages below share;
 //!   - `plan`: so who receives which signal, and which SIGKILL backs it up;
-//!   - `judge`: how each process reacts, its outcome, when the stop ends,
-//!     and `predict`, which runs the stages into a `Report`;
-//!   - `verdict`: all of that in plain words, per process and for the tree.
+//!   - `verdict`: all of that in plain words, per process and for the tree;
+//!   - `judge`: each process's outcome, when the stop ends, and `predict`,
+//!     which runs the stages into a `Report`.
 //! - rendering (`render`): a `ps --forest`-like tree for people (colour
 //!   only on a terminal, never with NO_COLOR) and JSON with a versioned
 //!   schema (docs/inspect.md) for scripts, written by `crate::base::json`.
@@ -28,6 +33,9 @@
 mod classify;
 mod collect;
 #[cfg(test)]
+mod corpus;
+mod fate;
+#[cfg(test)]
 mod fixtures;
 #[cfg(fuzzing)]
 pub mod fuzz;
@@ -35,7 +43,9 @@ mod inits;
 mod judge;
 mod plan;
 mod render;
+mod schedule;
 mod verdict;
+mod words;
 
 use crate::base::prelude::*;
 
@@ -45,6 +55,7 @@ use crate::error;
 use crate::process::procfs;
 use crate::sys;
 
+use classify::Init;
 use collect::{ProcFs, collect};
 use judge::predict;
 use render::{render_json, render_text};
@@ -54,7 +65,7 @@ const EXIT_FAILURE: i32 = 1;
 
 /// Runs `grace inspect` and returns its exit code.
 /// `environment` is grace's own, as (name, value).
-pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+pub fn inspect(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let Some(own_pid) = procfs::own_pid() else {
         error!("cannot read /proc/self: /proc is not mounted");
         return EXIT_FAILURE;
@@ -73,14 +84,14 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     };
     let top_pid = options.pid.unwrap_or(1);
     let top = snapshot.processes.iter().position(|p| p.pid == top_pid);
-    let report = predict(&snapshot.processes, top, options.signal);
-    let run_dir = match report.init.as_ref().map(|init| &init.kind) {
+    let kind = top.map(|top| classify::classify(&snapshot.processes[top]));
+    let run_dir = match &kind {
         Some(classify::Kind::Grace { config, .. }) => config.run_dir.as_deref(),
         _ => None,
     };
     // Where that grace would publish: its own user's places as well as
     // this reader's.
-    let mut uids = crate::services::status::trusted_users();
+    let mut uids = crate::services::published::trusted_users();
     if let Some(uid) = crate::process::procfs::read_uid(top_pid)
         && !uids.contains(&uid)
     {
@@ -89,10 +100,13 @@ pub fn run(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let runtime_dir = lookup(environment, "XDG_RUNTIME_DIR")
         .filter(|value| !value.is_empty())
         .map(|value| String::from_utf8_lossy(value).into_owned());
-    let published = crate::services::status::find(run_dir, runtime_dir.as_deref(), &uids)
+    let published = crate::services::published::find(run_dir, runtime_dir.as_deref(), &uids)
         .ok()
         .map(|(_, published)| published);
     snapshot.services = collect::services(&snapshot.processes, published.as_ref());
+    let read = |path: &str| collect::target_file(&ProcFs, top_pid, path);
+    let init = top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
+    let report = predict(&snapshot.processes, init, options.signal);
     let text = if options.json {
         render_json(&snapshot, &report, options)
     } else {

@@ -1,23 +1,29 @@
 //! The plan: applied to the tree, what the target's behaviour (`inits`)
-//! means for each process: which signal it receives, whether SIGCONT
-//! comes with it, and which SIGKILL ends it if it is still running (grace's
-//! deadline, the kernel's when PID 1 exits, the runtime's timeout). The
-//! plan also words how each process is reached, which starts its verdict,
-//! and, where the init's own fate follows from the plan alone, gives it.
+//! means for each process, its `Delivery`: which signal it receives,
+//! whether SIGCONT comes with it, and which SIGKILL ends it if it is still
+//! running (grace's deadline, a service's stop timeout, the kernel's when
+//! PID 1 exits, the runtime's timeout). For grace, all of that is read off
+//! the `Schedule` its own machines carried out; nothing here decides it.
+//! The plan also words how each process is reached, which starts its
+//! verdict, and, where the init's own fate follows from the plan alone,
+//! gives it.
+
+use core::fmt::Write;
 
 use crate::base::prelude::*;
 
 use crate::base::signals::{SIGKILL, Signal};
-use crate::cli::{Config, ForwardTo, StopOrder};
+use crate::cli::{Config, ForwardTo};
 
-use super::classify::{Forwarder, Role, Stop};
+use super::classify::{Forwarder, Kind, Role, Scenario};
+use super::fate::{KilledBy, Outcome, Prediction, react};
 use super::inits::Behaviour;
-use super::judge::{KilledBy, Outcome, Prediction, react};
-use super::verdict::{label, seconds, signal_list};
+use super::schedule::{Schedule, Start};
+use super::words::{label, seconds, signal_list};
 
 /// How one process is reached by the stop.
 #[derive(Debug, Clone)]
-pub(super) struct Reach {
+pub(super) struct Delivery {
     pub(super) receives: Option<Signal>,
     /// Also sent SIGCONT.
     pub(super) continued: bool,
@@ -27,9 +33,9 @@ pub(super) struct Reach {
     pub(super) how: String,
 }
 
-impl Reach {
+impl Delivery {
     fn none(backstop: Option<KilledBy>, how: String) -> Self {
-        Reach {
+        Delivery {
             receives: None,
             continued: false,
             backstop,
@@ -41,21 +47,31 @@ impl Reach {
 /// The SIGKILL that backs up whatever grace sends.
 const DEADLINE: Option<KilledBy> = Some(KilledBy::GraceDeadline);
 
-/// Each process's reach, in the processes' order, and the init's own
+/// Each process's delivery, in the processes' order, and the init's own
 /// prediction when the plan settles it.
-pub(super) type Plan = (Vec<Reach>, Option<Prediction>);
+pub(super) type Plan = (Vec<Delivery>, Option<Prediction>);
 
-impl Stop<'_> {
-    /// Who the stop reaches, with what.
-    pub(super) fn plan(&self) -> Plan {
+impl Scenario<'_> {
+    /// Who the stop reaches, with what; and for grace, the stop its
+    /// machines carry out.
+    pub(super) fn plan(&self) -> (Plan, Option<Schedule>) {
         match self.behaviour() {
-            Behaviour::Dies => self.plan_sigkill(),
-            Behaviour::Alone { shell } => self.plan_plain(shell),
-            Behaviour::Forwards { init, group } => self.plan_forwarder(init, group),
+            Behaviour::Dies => (self.plan_sigkill(), None),
+            Behaviour::Alone { shell } => (self.plan_plain(shell), None),
+            Behaviour::Forwards { init, group } => (self.plan_forwarder(init, group), None),
             Behaviour::GraceStops {
                 config,
                 main_signal,
-            } => self.plan_grace_stop(config, main_signal),
+            } => {
+                let schedule = self.schedule(
+                    config,
+                    Start::Signal {
+                        signal: self.signal,
+                        main_signal,
+                    },
+                );
+                (self.plan_grace_stop(&schedule), Some(schedule))
+            }
             Behaviour::GracePasses {
                 config,
                 forward,
@@ -78,26 +94,26 @@ impl Stop<'_> {
     /// a namespace's init, everyone.
     fn plan_sigkill(&self) -> Plan {
         let top = self.init.index;
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 if index == top {
-                    Reach {
+                    Delivery {
                         receives: Some(SIGKILL),
                         continued: false,
                         backstop: None,
                         how: "gets SIGKILL".into(),
                     }
                 } else if self.init.namespace_init {
-                    Reach::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
+                    Delivery::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
                 } else {
-                    Reach::none(
+                    Delivery::none(
                         None,
                         format!("gets no signal (only {} does)", label(self.top())),
                     )
                 }
             })
             .collect();
-        (reaches, None)
+        (deliveries, None)
     }
 
     /// An application, a shell, or any process as the target: only it gets
@@ -114,7 +130,7 @@ impl Stop<'_> {
         } else {
             format!("gets no signal: only {} does", label(top))
         };
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 if index == self.init.index {
                     let how = match (self.init.namespace_init, shell) {
@@ -122,18 +138,18 @@ impl Stop<'_> {
                         (true, false) => "PID 1: gets {signal}",
                         (false, _) => "gets {signal}",
                     };
-                    Reach {
+                    Delivery {
                         receives: Some(self.signal),
                         continued: false,
                         backstop: self.after_init(false),
                         how: how.replace("{signal}", &self.signal.to_string()),
                     }
                 } else {
-                    Reach::none(after, why_not.clone())
+                    Delivery::none(after, why_not.clone())
                 }
             })
             .collect();
-        (reaches, None)
+        (deliveries, None)
     }
 
     fn plan_forwarder(&self, init: Forwarder, group: bool) -> Plan {
@@ -142,18 +158,18 @@ impl Stop<'_> {
         let main = self.main();
         let main_exits = main.is_some_and(|m| react(m, signal, false).exits());
         let after = self.after_init(main_exits);
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 match main {
-                    _ if index == self.init.index => Reach::none(None, String::new()),
-                    Some(m) if m.pid == p.pid => Reach {
+                    _ if index == self.init.index => Delivery::none(None, String::new()),
+                    Some(m) if m.pid == p.pid => Delivery {
                         receives: Some(signal),
                         continued: false,
                         backstop: self.after_init(false),
                         how: format!("main process: gets {signal} from {name}"),
                     },
-                    Some(m) if group && p.pgid == m.pid => Reach {
+                    Some(m) if group && p.pgid == m.pid => Delivery {
                         receives: Some(signal),
                         continued: false,
                         backstop: after,
@@ -162,7 +178,7 @@ impl Stop<'_> {
                             m.pid
                         ),
                     },
-                    Some(m) if group => Reach::none(
+                    Some(m) if group => Delivery::none(
                         after,
                         format!(
                             "gets no signal: it is outside process group {}, the only one {name} forwards {signal} to{}",
@@ -170,14 +186,14 @@ impl Stop<'_> {
                             if p.sid == p.pid { " (it called setsid)" } else { "" }
                         ),
                     ),
-                    Some(m) => Reach::none(
+                    Some(m) => Delivery::none(
                         after,
                         format!(
                             "gets no signal: {name} forwards {signal} to its child {} only",
                             m.pid
                         ),
                     ),
-                    None => Reach::none(
+                    None => Delivery::none(
                         after,
                         format!("gets no signal: {name} has no child to forward {signal} to"),
                     ),
@@ -217,7 +233,7 @@ impl Stop<'_> {
                 }
             ),
         };
-        (reaches, Some(prediction))
+        (deliveries, Some(prediction))
     }
 
     /// Whether grace reaches each process: as PID 1, everyone; as a
@@ -226,11 +242,7 @@ impl Stop<'_> {
         if self.init.namespace_init {
             vec![true; self.processes.len()]
         } else {
-            let below = self.descendants();
-            self.processes
-                .iter()
-                .map(|p| below.contains(&p.pid))
-                .collect()
+            self.descendants()
         }
     }
 
@@ -242,51 +254,204 @@ impl Stop<'_> {
         }
     }
 
-    fn plan_grace_stop(&self, config: &Config, main_signal: Signal) -> Plan {
+    /// The stop `start` begins, as the grace's own machines carry it out.
+    pub(super) fn schedule(&self, config: &Config, start: Start) -> Schedule {
+        let services = match &self.init.kind {
+            Kind::Grace {
+                services: Some(Ok(services)),
+                ..
+            } => Some(&**services),
+            _ => None,
+        };
+        let lingering: Vec<usize> = (0..services.map_or(0, |s| s.services.len()))
+            .filter(|&service| {
+                self.service_process(service).is_some_and(|owner| {
+                    let group = self.processes[owner].pid;
+                    self.processes
+                        .iter()
+                        .any(|p| p.pid != group && p.pgid == group)
+                })
+            })
+            .collect();
+        Schedule::of(config, services, start, &lingering)
+    }
+
+    /// The process of a service: grace's child in it.
+    fn service_process(&self, service: usize) -> Option<usize> {
+        let top = self.top().pid;
+        (0..self.processes.len()).find(|&index| {
+            self.init.service_of.get(index) == Some(&Some(service))
+                && self.processes[index].ppid == top
+        })
+    }
+
+    /// A service by its name, for verdicts.
+    pub(super) fn service_name(&self, service: usize) -> String {
+        match &self.init.kind {
+            Kind::Grace {
+                services: Some(Ok(services)),
+                ..
+            } => services.services[service].name.clone(),
+            _ => service.to_string(),
+        }
+    }
+
+    /// When the others get the stop signal, in words.
+    fn others_when(&self, schedule: &Schedule) -> String {
+        if !schedule.services.is_empty() {
+            return " once the services have stopped".into();
+        }
+        match (schedule.start, schedule.together) {
+            (Start::MainExit, _) => " once the main process has exited".into(),
+            (_, true) => String::new(),
+            _ => match (schedule.others_follow_main, schedule.others_at) {
+                (true, Some(at)) => format!(
+                    " once the main process has exited (at {} at the latest)",
+                    seconds(at)
+                ),
+                (true, None) => " once the main process has exited".into(),
+                (false, Some(at)) => format!(" at {}", seconds(at)),
+                (false, None) => String::new(),
+            },
+        }
+    }
+
+    /// When a service gets its stop signal, in words.
+    fn service_when(&self, schedule: &Schedule, batch: usize) -> String {
+        if batch == 0 {
+            return if schedule.main.is_some() || schedule.start == Start::MainExit {
+                " once the main process has exited".into()
+            } else {
+                String::new()
+            };
+        }
+        let before: Vec<String> = schedule.services[batch - 1]
+            .iter()
+            .map(|stop| self.service_name(stop.index))
+            .collect();
+        format!(
+            " once {} {} stopped",
+            if before.len() == 1 {
+                format!("service {}", before[0])
+            } else {
+                format!("services {}", before.join(" and "))
+            },
+            if before.len() == 1 { "has" } else { "have" }
+        )
+    }
+
+    /// How grace's stop reaches a process other than the init and the
+    /// main process: as a service's, or with the others.
+    fn grace_delivery(&self, index: usize, schedule: &Schedule, in_reach: bool) -> Delivery {
+        let p = &self.processes[index];
+        let stop = self
+            .init
+            .service_of
+            .get(index)
+            .copied()
+            .flatten()
+            .and_then(|service| {
+                schedule
+                    .services
+                    .iter()
+                    .enumerate()
+                    .find_map(|(batch, stops)| {
+                        Some((batch, *stops.iter().find(|s| s.index == service)?))
+                    })
+            });
+        if let Some((batch, stop)) = stop {
+            let backstop = Some(
+                stop.kill_after
+                    .map_or(KilledBy::GraceDeadline, KilledBy::StopTimeout),
+            );
+            let name = self.service_name(stop.index);
+            let owner = self.service_process(stop.index);
+            if owner == Some(index) {
+                return Delivery {
+                    receives: Some(stop.signal),
+                    continued: true,
+                    backstop,
+                    how: format!(
+                        "service {name}: gets {} and SIGCONT from grace{}",
+                        stop.signal,
+                        self.service_when(schedule, batch)
+                    ),
+                };
+            }
+            if let (Some(owner), Some(signal)) = (owner, stop.group_signal)
+                && p.pgid == self.processes[owner].pid
+            {
+                // The group gets the signal only once its process has
+                // exited: before the kill, if that process acts on its own.
+                let owner = &self.processes[owner];
+                if !react(owner, stop.signal, true).exits() {
+                    return Delivery::none(
+                        backstop,
+                        format!(
+                            "in service {name}'s process group: gets no signal, since {} does not exit on {}",
+                            label(owner),
+                            stop.signal
+                        ),
+                    );
+                }
+                return Delivery {
+                    receives: Some(signal),
+                    continued: true,
+                    backstop,
+                    how: format!(
+                        "in service {name}'s process group: gets {signal} and SIGCONT from grace once {} has exited",
+                        label(owner)
+                    ),
+                };
+            }
+        }
+        if !in_reach {
+            return Delivery::none(None, "gets no signal: it is not below grace".into());
+        }
+        let Some(signal) = schedule.others else {
+            return Delivery::none(
+                DEADLINE,
+                "gets no signal from grace before its deadline".into(),
+            );
+        };
+        let when = self.others_when(schedule);
+        let how = if self.role(index) == Role::Entered {
+            // Not grace's children, but watched through pidfds: grace
+            // waits for them like for any other.
+            format!(
+                "entered from outside (docker exec): gets {signal} and SIGCONT from grace{when}"
+            )
+        } else {
+            format!("gets {signal} and SIGCONT from grace{when}")
+        };
+        Delivery {
+            receives: Some(signal),
+            continued: true,
+            backstop: DEADLINE,
+            how,
+        }
+    }
+
+    fn plan_grace_stop(&self, schedule: &Schedule) -> Plan {
         let signal = self.signal;
         let main = self.main();
         let in_reach = self.in_reach();
-        let stop_signal = config.stop_signal;
-        // Not grace's children, but watched through pidfds: grace waits for
-        // them like for any other.
-        let entered_backstop = DEADLINE;
-        let when = match config.stop_order {
-            StopOrder::All => String::new(),
-            StopOrder::MainFirst => format!(
-                " once the main process has exited (at {} at the latest)",
-                seconds(config.grace_period / 2)
-            ),
-        };
-        let reaches = (0..self.processes.len())
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 if index == self.init.index {
-                    Reach::none(None, String::new())
-                } else if main.is_some_and(|m| m.pid == p.pid) {
-                    Reach {
+                    Delivery::none(None, String::new())
+                } else if let Some(main_signal) = schedule.main
+                    && main.is_some_and(|m| m.pid == p.pid)
+                {
+                    Delivery {
                         receives: Some(main_signal),
                         continued: true,
                         backstop: DEADLINE,
                         how: format!("main process: gets {main_signal} from grace"),
                     }
-                } else if !in_reach[index] {
-                    Reach::none(None, "gets no signal: it is not below grace".into())
-                } else if self.role(index) == Role::Entered {
-                    Reach {
-                        receives: Some(stop_signal),
-                        continued: true,
-                        backstop: entered_backstop,
-                        how: format!(
-                            "entered from outside (docker exec): gets {stop_signal} and SIGCONT from grace{when}"
-                        ),
-                    }
                 } else {
-                    Reach {
-                        receives: Some(stop_signal),
-                        continued: true,
-                        backstop: DEADLINE,
-                        how: format!("gets {stop_signal} and SIGCONT from grace{when}"),
-                    }
+                    self.grace_delivery(index, schedule, in_reach[index])
                 }
             })
             .collect();
@@ -296,17 +461,27 @@ impl Stop<'_> {
             receives: Some(signal),
             outcome: Outcome::Graceful,
             killed_by: None,
-            verdict: format!(
-                "{as_what}, stopping on {signal}: signals every process{}, waits for them, SIGKILLs any left at its {} deadline, then exits",
-                if self.init.namespace_init {
-                    ""
-                } else {
-                    " below it"
-                },
-                seconds(config.grace_period)
-            ),
+            verdict: if schedule.main.is_none()
+                && schedule.others.is_none()
+                && schedule.services.is_empty()
+            {
+                format!(
+                    "{as_what}, stopping on {signal}: signals nobody before its {} deadline, then SIGKILLs any left and exits",
+                    seconds(schedule.deadline)
+                )
+            } else {
+                format!(
+                    "{as_what}, stopping on {signal}: signals every process{}, waits for them, SIGKILLs any left at its {} deadline, then exits",
+                    if self.init.namespace_init {
+                        ""
+                    } else {
+                        " below it"
+                    },
+                    seconds(schedule.deadline)
+                )
+            },
         };
-        (reaches, Some(prediction))
+        (deliveries, Some(prediction))
     }
 
     fn plan_grace_pass(
@@ -314,27 +489,33 @@ impl Stop<'_> {
         config: &Config,
         forward: Option<(Signal, ForwardTo)>,
         dropped: bool,
-    ) -> Plan {
+    ) -> (Plan, Option<Schedule>) {
         let signal = self.signal;
         let main = self.main();
         let in_reach = self.in_reach();
-        let stop_signal = config.stop_signal;
         // Not a stop signal for grace: at most forwarded to the main
         // process, possibly as another signal.
         let forwarded = forward.is_some();
         let outgoing = forward.map_or(signal, |(outgoing, _)| outgoing);
         let group = forward.is_some_and(|(_, to)| to == ForwardTo::Group);
         let main_exits = forwarded && main.is_some_and(|m| react(m, outgoing, false).exits());
+        // What follows once the main process has exited.
+        let schedule = main_exits.then(|| self.schedule(config, Start::MainExit));
         let stop_on = signal_list(config.stop_on);
-        let reaches = (0..self.processes.len())
+        let why_not = if dropped {
+            format!("grace drops {signal} (--rewrite {signal}:0)")
+        } else {
+            format!("grace does not stop on {signal} (--stop-on {stop_on})")
+        };
+        let deliveries = (0..self.processes.len())
             .map(|index| {
                 let p = &self.processes[index];
                 let is_main = main.is_some_and(|m| m.pid == p.pid);
                 let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
                 if index == self.init.index {
-                    Reach::none(None, String::new())
+                    Delivery::none(None, String::new())
                 } else if forwarded && (is_main || in_group) {
-                    Reach {
+                    Delivery {
                         receives: Some(outgoing),
                         continued: false,
                         backstop: if main_exits {
@@ -345,25 +526,17 @@ impl Stop<'_> {
                         how: if is_main {
                             format!("main process: gets {outgoing}, forwarded by grace")
                         } else {
-                            format!("gets {outgoing} (grace forwards it to the main process's group)")
+                            format!(
+                                "gets {outgoing} (grace forwards it to the main process's group)"
+                            )
                         },
                     }
+                } else if let Some(schedule) = &schedule {
+                    self.grace_delivery(index, schedule, in_reach[index])
                 } else if !in_reach[index] {
-                    Reach::none(None, "gets no signal: it is not below grace".into())
-                } else if main_exits {
-                    Reach {
-                        receives: Some(stop_signal),
-                        continued: true,
-                        backstop: DEADLINE,
-                        how: format!(
-                            "gets {stop_signal} and SIGCONT from grace once the main process has exited"
-                        ),
-                    }
+                    Delivery::none(None, "gets no signal: it is not below grace".into())
                 } else {
-                    Reach::none(
-                        self.after_init(false),
-                        format!("gets no signal: grace does not stop on {signal} (--stop-on {stop_on})"),
-                    )
+                    Delivery::none(self.after_init(false), format!("gets no signal: {why_not}"))
                 }
             })
             .collect();
@@ -381,23 +554,22 @@ impl Stop<'_> {
                 "does not stop on {signal} (--stop-on {stop_on}) and has no main process to forward it to"
             )
         };
-        let (outcome, killed_by, consequence) = if main_exits {
-            (
+        let (outcome, killed_by, consequence) = match &schedule {
+            Some(schedule) => (
                 Outcome::Graceful,
                 None,
                 format!(
-                    "; when the main process exits, grace stops the others with {stop_signal}, SIGKILLs any left at its {} deadline, then exits",
-                    seconds(config.grace_period)
+                    "; when the main process exits, grace stops {}, SIGKILLs any left at its {} deadline, then exits",
+                    self.the_rest(schedule),
+                    seconds(schedule.deadline)
                 ),
-            )
-        } else if self.init.namespace_init {
-            (
+            ),
+            None if self.init.namespace_init => (
                 Outcome::Sigkill,
                 Some(KilledBy::RuntimeTimeout),
                 ", so docker stop will wait its full timeout, then SIGKILL everything".into(),
-            )
-        } else {
-            (Outcome::Survives, None, "; it is left running".into())
+            ),
+            None => (Outcome::Survives, None, "; it is left running".into()),
         };
         let prediction = Prediction {
             role: Role::Init,
@@ -406,7 +578,45 @@ impl Stop<'_> {
             killed_by,
             verdict: format!("{}: {what}{consequence}", self.grace_as_what()),
         };
-        (reaches, Some(prediction))
+        ((deliveries, Some(prediction)), schedule)
+    }
+
+    /// Whom the stop signals after the main process, in words: the
+    /// services in their order, then the others.
+    pub(super) fn the_rest(&self, schedule: &Schedule) -> String {
+        let others = schedule
+            .others
+            .map(|signal| format!("the others with {signal}"));
+        if schedule.services.is_empty() {
+            return others.unwrap_or_else(|| "nobody else".into());
+        }
+        let mut text = format!("the services in turn: {}", self.services_in_turn(schedule));
+        if let Some(others) = others {
+            let _ = write!(text, ", then {others}");
+        }
+        text
+    }
+
+    /// `c (SIGINT, SIGKILL after 5 s), then b (SIGTERM)`.
+    pub(super) fn services_in_turn(&self, schedule: &Schedule) -> String {
+        schedule
+            .services
+            .iter()
+            .map(|batch| {
+                batch
+                    .iter()
+                    .map(|stop| {
+                        let kill = stop
+                            .kill_after
+                            .map(|after| format!(", SIGKILL after {}", seconds(after)))
+                            .unwrap_or_default();
+                        format!("{} ({}{kill})", self.service_name(stop.index), stop.signal)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            })
+            .collect::<Vec<_>>()
+            .join(", then ")
     }
 }
 
@@ -415,8 +625,8 @@ mod tests {
     use super::*;
     use crate::base::signals::SIGTERM;
     use crate::inspect::classify::Kind;
+    use crate::inspect::fate::StopEnds;
     use crate::inspect::fixtures::*;
-    use crate::inspect::judge::StopEnds;
 
     #[test]
     fn a_shell_as_pid1_forwards_nothing() {
@@ -607,30 +817,21 @@ mod tests {
 
     #[test]
     fn grace_s_delay_pre_stop_and_order_are_in_the_plan() {
-        let tree = grace_tree(&[
-            "--stop-delay",
-            "2s",
-            "--pre-stop",
-            "nginx -s quit",
-            "--stop-order",
-            "main-first",
-            "--stop-signal",
-            "USR2",
-        ]);
+        let tree = grace_tree(&DELAY_PRE_STOP_MAIN_FIRST);
         let report = run(&tree, SIGTERM);
         assert_eq!(
             report.summary[0],
             "PID 1, 1 (grace), is grace and stops on SIGTERM: it waits 2 s (--stop-delay), then \
-             runs the pre-stop command \"nginx -s quit\" (for at most half of the time left), then \
-             sends SIGTERM to the main process 7 (main) first, and SIGUSR2 then SIGCONT to the 7 \
-             other processes once it has exited or at 4.5 s, then SIGKILLs any left at its 9 s deadline."
+             runs the pre-stop command \"nginx -s quit\" (for at most 3.5 s), then sends SIGTERM \
+             to the main process 7 (main) first, and SIGUSR2 then SIGCONT to the 7 other processes \
+             once it has exited or at 5.5 s, then SIGKILLs any left at its 9 s deadline."
         );
         // The others get the stop signal, SIGUSR2, which they leave at its
         // default action.
         assert_eq!(report.predictions[2].receives, Some(signal(12)));
         assert_eq!(
             verdict(&report, 2),
-            "gets SIGUSR2 and SIGCONT from grace once the main process has exited (at 4.5 s at \
+            "gets SIGUSR2 and SIGCONT from grace once the main process has exited (at 5.5 s at \
              the latest); SIGUSR2 at its default action terminates it at once, without cleanup"
         );
     }
@@ -695,6 +896,116 @@ mod tests {
             report.summary[0],
             "PID 1, 1 (tini), gets SIGKILL, which cannot be handled: it dies at once, and the \
              kernel SIGKILLs every other process with it."
+        );
+    }
+
+    /// What `grace inspect` says of the main process and in its headline,
+    /// for a grace run with `options` sent SIGTERM.
+    fn on_term(options: &[&str]) -> (Option<Signal>, String) {
+        let report = run(&grace_tree(options), SIGTERM);
+        (report.predictions[1].receives, report.summary[0].clone())
+    }
+
+    #[test]
+    fn the_headline_names_what_the_main_process_gets_as_the_policy_decides() {
+        let (receives, headline) = on_term(&["--rewrite", "15:3"]);
+        assert_eq!(receives, Some(signal(3)));
+        assert!(
+            headline
+                .contains("it sends SIGQUIT to the main process 7 (main) and SIGTERM then SIGCONT"),
+            "{headline}"
+        );
+        let (receives, headline) = on_term(&["--rewrite", "TERM:0"]);
+        assert_eq!(receives, None);
+        assert_eq!(
+            headline,
+            "PID 1, 1 (grace), is grace: drops SIGTERM (--rewrite SIGTERM:0), so docker stop will \
+             wait its full timeout, then SIGKILL everything"
+        );
+        // dumb-init's -r 15:3, read by grace linked as dumb-init.
+        let mut tree = grace_tree(&[]);
+        tree[0].args = ["dumb-init", "-r", "15:3", "main"]
+            .map(String::from)
+            .to_vec();
+        let report = run(&tree, SIGTERM);
+        assert_eq!(report.predictions[1].receives, Some(signal(3)));
+        assert!(
+            report.summary[0].contains("it sends SIGQUIT to the main process"),
+            "{}",
+            report.summary[0]
+        );
+    }
+
+    #[test]
+    fn a_services_stop_goes_main_then_services_in_reverse_order_then_the_sweep() {
+        use crate::inspect::classify::Init;
+        use crate::inspect::corpus::{CHAIN, services_tree};
+        use crate::inspect::judge::predict;
+        let tree = services_tree(&[]);
+        let names: Vec<Option<String>> = tree
+            .iter()
+            .map(|p| {
+                p.init_env
+                    .iter()
+                    .find(|(name, _)| name == b"GRACE_SERVICE")
+                    .map(|(_, value)| String::from_utf8_lossy(value).into_owned())
+            })
+            .collect();
+        let read = |path: &str| match path {
+            "/etc/grace/services.toml" => Ok(CHAIN.as_bytes().to_vec()),
+            _ => no_file(path),
+        };
+        let init = Init::identify(&tree, 0, &names, &read);
+        // The main command, not the first service, is the main process.
+        assert_eq!(init.main, Some(1));
+        let report = predict(&tree, Some(init), SIGTERM);
+        assert_eq!(
+            report.summary[0],
+            "PID 1, 1 (grace), is grace and stops on SIGTERM: it sends SIGTERM to the main process \
+             7 (main), then once it has exited, stops the services in turn: c (SIGINT, SIGKILL \
+             after 5 s), then b (SIGTERM, SIGKILL after 2 s), then a (SIGQUIT), then sends SIGTERM \
+             then SIGCONT to the 1 other process, then SIGKILLs any left at its 9 s deadline."
+        );
+        let receives: Vec<Option<Signal>> = report.predictions.iter().map(|p| p.receives).collect();
+        assert_eq!(
+            receives,
+            [
+                Some(SIGTERM),
+                Some(SIGTERM),
+                Some(signal(3)),
+                Some(SIGTERM),
+                Some(signal(2)),
+                // c ignores SIGINT: its group is SIGKILLed at its timeout
+                // before anyone else in it is signalled.
+                None,
+                Some(SIGTERM)
+            ]
+        );
+        assert_eq!(
+            verdict(&report, 4),
+            "service c: gets SIGINT and SIGCONT from grace once the main process has exited, but \
+             ignores SIGINT, so it cannot stop gracefully: SIGKILL at its 5 s stop timeout"
+        );
+        assert_eq!(
+            report.predictions[3].killed_by,
+            Some(KilledBy::StopTimeout(core::time::Duration::from_secs(2)))
+        );
+        assert_eq!(
+            verdict(&report, 2),
+            "service a: gets SIGQUIT and SIGCONT from grace once service b has stopped and handles \
+             it: it has until grace's 9 s deadline to finish"
+        );
+        // A c that exits on SIGINT leaves its worker to get SIGINT then.
+        let mut tree = tree;
+        tree[4] = handling(tree[4].clone(), &[2]);
+        tree[4].dispositions.as_mut().unwrap().ignored = 0;
+        let init = Init::identify(&tree, 0, &names, &read);
+        let report = predict(&tree, Some(init), SIGTERM);
+        assert_eq!(report.predictions[5].receives, Some(signal(2)));
+        assert_eq!(
+            verdict(&report, 5),
+            "in service c's process group: gets SIGINT and SIGCONT from grace once 22 (c) has \
+             exited and handles it: it has until its 5 s stop timeout to finish"
         );
     }
 }

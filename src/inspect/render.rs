@@ -2,15 +2,19 @@
 //! document for scripts (docs/inspect.md), written by `crate::base::json`.
 
 use crate::base::json::Value as Json;
+use core::fmt::Write;
+
 use crate::base::prelude::*;
-use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal};
+use crate::base::signals::{SIGKILL, SIGSTOP, Signal};
 use crate::cli::{Config, ForwardTo, InspectOptions, StopOrder};
 use crate::process::procfs::{Disposition, Dispositions};
 
 use super::classify::Kind;
 use super::collect::Snapshot;
-use super::judge::{Outcome, Report};
+use super::fate::Outcome;
+use super::judge::Report;
 use super::printable;
+use super::words::signal_names;
 
 /// The JSON schema's version, raised on any incompatible change.
 const SCHEMA_VERSION: u32 = 1;
@@ -39,15 +43,6 @@ fn state_name(state: char) -> &'static str {
         'W' => "waking",
         _ => "unknown",
     }
-}
-
-/// The signals in `bits`, by name.
-fn signal_names(bits: u64) -> Vec<String> {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|s| bits & (1 << (s.number() - 1)) != 0)
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// A set for people: `SIGHUP SIGTERM`, or `all but SIGCHLD` when nearly full.
@@ -125,10 +120,11 @@ pub(super) fn render_text(
         Some(service_width) => format!("{:<service_width$}", "SERVICE"),
         None => String::new(),
     };
-    out.push_str(&format!(
-        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND\n",
+    let _ = writeln!(
+        out,
+        "{:>7} {:>6} {:>7} {:>7} {:>7} S {:<width$} {:<13} {service_header}COMMAND",
         "PID", "NSPID", "PPID", "PGID", "SID", signal_name, "OUTCOME"
-    ));
+    );
     let rows = processes.iter().zip(&report.predictions).enumerate();
     for (index, (p, prediction)) in rows {
         let disposition = p
@@ -146,8 +142,9 @@ pub(super) fn render_text(
             p.args.join(" ")
         };
         let outcome = prediction.outcome.name();
-        out.push_str(&format!(
-            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}\n",
+        let _ = writeln!(
+            out,
+            "{:>7} {:>6} {:>7} {:>7} {:>7} {} {:<width$} {} {}{}{}",
             p.pid,
             p.ns_pid,
             p.ppid,
@@ -159,22 +156,24 @@ pub(super) fn render_text(
             service_cell(index),
             indent,
             printable(&command)
-        ));
+        );
     }
     if snapshot.kernel_threads_omitted > 0 {
-        out.push_str(&format!(
-            "({} kernel threads not shown)\n",
+        let _ = writeln!(
+            out,
+            "({} kernel threads not shown)",
             snapshot.kernel_threads_omitted
-        ));
+        );
     }
     out.push('\n');
     for (p, prediction) in processes.iter().zip(&report.predictions) {
-        out.push_str(&format!(
-            "{:>7} {}: {}\n",
+        let _ = writeln!(
+            out,
+            "{:>7} {}: {}",
             p.pid,
             printable(&p.comm),
             paint.outcome(prediction.outcome, &printable(&prediction.verdict))
-        ));
+        );
         if let Some(d) = p.dispositions
             && !p.kernel_thread
         {
@@ -189,15 +188,11 @@ pub(super) fn render_text(
                 }
             }
             if !sets.is_empty() {
-                out.push_str(&format!("{:>7} {}\n", "", sets.join("; ")));
+                let _ = writeln!(out, "{:>7} {}", "", sets.join("; "));
             }
         }
         if let Some(error) = &p.error {
-            out.push_str(&format!(
-                "{:>7} {}\n",
-                "",
-                paint.wrap("2", &printable(error))
-            ));
+            let _ = writeln!(out, "{:>7} {}", "", paint.wrap("2", &printable(error)));
         }
     }
     out.push('\n');
@@ -281,6 +276,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                     Kind::Grace {
                         config,
                         from_cmdline,
+                        ..
                     } => grace_options(config, *from_cmdline),
                     _ => Json::Null,
                 },
@@ -308,7 +304,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                 ("state", Json::str(p.state.to_string())),
                 ("state_name", Json::str(state_name(p.state))),
                 ("comm", Json::str(p.comm.clone())),
-                ("command", Json::strings(p.args.iter().cloned())),
+                ("command", Json::strings(p.args.clone())),
                 ("exe", Json::opt(p.exe.clone(), Json::Str)),
                 ("kernel_thread", Json::Bool(p.kernel_thread)),
                 ("role", Json::str(prediction.role.name())),
@@ -376,14 +372,11 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
             Json::Obj(vec![
                 ("stop_ends", Json::str(report.stop_ends.name())),
                 ("counts", Json::Obj(counts)),
-                ("verdict", Json::strings(report.summary.iter().cloned())),
+                ("verdict", Json::strings(report.summary.clone())),
             ]),
         ),
     ]);
-    let mut out = String::new();
-    document.write_pretty(&mut out);
-    out.push('\n');
-    out
+    document.pretty_document()
 }
 
 #[cfg(test)]
@@ -391,9 +384,9 @@ mod tests {
     use super::*;
     use crate::base::signals::SIGTERM;
     use crate::inspect::collect::collect;
+    use crate::inspect::fixtures::at;
     use crate::inspect::fixtures::{FakeProc, bits, forwarder_tree, grace_tree};
-    use crate::inspect::judge::predict;
-    use crate::inspect::verdict::seconds;
+    use crate::inspect::words::seconds;
     use std::time::Duration;
 
     #[test]
@@ -432,7 +425,7 @@ mod tests {
                 .all(|p| p.ppid == 101 || p.pid == 101)
         );
 
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let text = render_text(&snapshot, &report, SIGTERM, false);
         assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text}");
         assert!(
@@ -467,7 +460,7 @@ mod tests {
             kernel_threads_omitted: 0,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,
@@ -505,7 +498,7 @@ mod tests {
             kernel_threads_omitted: 3,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let plain = render_text(&snapshot, &report, SIGTERM, false);
         assert!(!plain.contains('\x1b'));
         assert!(
@@ -542,7 +535,7 @@ mod tests {
             kernel_threads_omitted: 0,
             services: Vec::new(),
         };
-        let report = predict(&snapshot.processes, Some(0), SIGTERM);
+        let report = at(&snapshot.processes, Some(0), SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,

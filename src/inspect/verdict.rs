@@ -3,110 +3,104 @@
 //! tree's summary: what PID 1 does, how many fare how, and what the stop's
 //! length depends on. Wording only: every decision is made before.
 
-use core::time::Duration;
+use core::fmt::Write;
 
 use crate::base::prelude::*;
 
-use crate::base::signals::{self, SIGKILL, SIGSTOP, Signal, SignalSet};
-use crate::cli::StopOrder;
+use crate::base::signals::{SIGKILL, SIGSTOP};
 
-use super::classify::{Kind, Role, Stop};
+use super::classify::{Kind, Role, Scenario};
 use super::collect::Process;
-use super::judge::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
-use super::plan::Reach;
-use super::printable;
+use super::fate::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
+use super::plan::Delivery;
+use super::schedule::{Schedule, Start};
+use super::words::{label, seconds};
 
-/// `pid (comm)`, for verdicts.
-pub(super) fn label(p: &Process) -> String {
-    format!("{} ({})", p.pid, printable(&p.comm))
-}
-
-/// `3 s`, `1.5 s`, `500 ms`.
-pub(super) fn seconds(duration: Duration) -> String {
-    if duration < Duration::from_secs(1) {
-        return format!("{} ms", duration.as_millis());
-    }
-    let text = crate::base::time::decimal_seconds(duration, 3);
-    let text = text.trim_end_matches('0').trim_end_matches('.');
-    format!("{text} s")
-}
-
-pub(super) fn signal_list(set: SignalSet) -> String {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|&s| set.contains(s))
-        .map(|s| s.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-impl Stop<'_> {
+impl Scenario<'_> {
     /// A process's verdict: how the stop reaches it, what it does with
     /// that, and what follows.
     pub(super) fn verdict(
         &self,
         p: &Process,
         role: Role,
-        reach: &Reach,
+        delivery: &Delivery,
         reaction: Option<&Reaction>,
-        outcome: Outcome,
-        killed_by: Option<KilledBy>,
+        (outcome, killed_by): (Outcome, Option<KilledBy>),
+        schedule: Option<&Schedule>,
     ) -> String {
-        let mut verdict = reach.how.clone();
-        let received = reach.receives.unwrap_or(self.signal);
-        match reaction {
-            Some(Reaction::Handles) => verdict.push_str(" and handles it"),
-            Some(Reaction::Dies) if received == SIGKILL => {
-                verdict.push_str(", which ends it at once")
-            }
-            Some(Reaction::Dies) => verdict.push_str(&format!(
+        let grace_deadline = || deadline(schedule);
+        let mut verdict = delivery.how.clone();
+        let received = delivery.receives.unwrap_or(self.signal);
+        let v = &mut verdict;
+        let _ = match reaction {
+            Some(Reaction::Handles) => write!(v, " and handles it"),
+            Some(Reaction::Dies) if received == SIGKILL => write!(v, ", which ends it at once"),
+            Some(Reaction::Dies) => write!(
+                v,
                 "; {received} at its default action terminates it at once, without cleanup"
-            )),
-            Some(Reaction::CannotAct(why)) => verdict.push_str(&format!(", but {why}")),
+            ),
+            Some(Reaction::CannotAct(why)) => write!(v, ", but {why}"),
             Some(Reaction::Unknown(why)) => {
-                verdict.push_str(&format!("; what it does with it is unknown ({why})"))
+                write!(v, "; what it does with it is unknown ({why})")
             }
-            None => {}
-        }
+            None => Ok(()),
+        };
         let got = reaction.is_some();
-        let consequence = match (outcome, killed_by) {
-            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => {
-                format!(
-                    ": it has until grace's {} deadline to finish",
-                    self.grace_deadline()
-                )
-            }
-            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => {
-                ": it has until the runtime's timeout to finish (docker stop: 10 s)".into()
-            }
-            (Outcome::CutShort, _) => format!(
+        let so = if got { ", so" } else { ";" };
+        let _ = match (outcome, killed_by) {
+            (Outcome::Graceful, Some(KilledBy::GraceDeadline)) => write!(
+                v,
+                ": it has until grace's {} deadline to finish",
+                grace_deadline()
+            ),
+            (Outcome::Graceful, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
+                ": it has until its {} stop timeout to finish",
+                seconds(after)
+            ),
+            (Outcome::Sigkill, Some(KilledBy::StopTimeout(after))) => write!(
+                v,
+                "{} SIGKILL at its {} stop timeout",
+                if got {
+                    ", so it cannot stop gracefully:"
+                } else {
+                    ";"
+                },
+                seconds(after)
+            ),
+            (Outcome::Graceful, Some(KilledBy::RuntimeTimeout)) => write!(
+                v,
+                ": it has until the runtime's timeout to finish (docker stop: 10 s)"
+            ),
+            (Outcome::CutShort, _) => write!(
+                v,
                 ", but it will be SIGKILLed when PID 1 exits{}: it may be cut short mid-cleanup",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => format!(
+            (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) if got => write!(
+                v,
                 ", so it cannot stop gracefully: SIGKILL at grace's {} deadline",
-                self.grace_deadline()
+                grace_deadline()
             ),
             (Outcome::Sigkill, Some(KilledBy::GraceDeadline)) => {
-                format!("; SIGKILL at grace's {} deadline", self.grace_deadline())
+                write!(v, "; SIGKILL at grace's {} deadline", grace_deadline())
             }
-            (Outcome::Sigkill, Some(KilledBy::InitExit)) => format!(
-                "{} it will be SIGKILLed when PID 1 exits{}",
-                if got { ", so" } else { ";" },
+            (Outcome::Sigkill, Some(KilledBy::InitExit)) => write!(
+                v,
+                "{so} it will be SIGKILLed when PID 1 exits{}",
                 self.when_init_exits()
             ),
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => {
-                ", so docker stop will wait its full timeout, then SIGKILL everything".into()
-            }
-            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => format!(
-                "{} SIGKILL at the runtime's timeout",
-                if got { ", so" } else { ";" }
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) if role == Role::Init => write!(
+                v,
+                ", so docker stop will wait its full timeout, then SIGKILL everything"
             ),
-            (Outcome::Survives, _) => "; it is left running".into(),
-            _ => String::new(),
+            (Outcome::Sigkill, Some(KilledBy::RuntimeTimeout)) => {
+                write!(v, "{so} SIGKILL at the runtime's timeout")
+            }
+            (Outcome::Survives, _) => write!(v, "; it is left running"),
+            _ => Ok(()),
         };
-        verdict.push_str(&consequence);
-        if p.state == 'T' && reach.continued && reaction.is_some() {
+        if p.state == 'T' && delivery.continued && reaction.is_some() {
             verdict.push_str(" (it is stopped; grace's SIGCONT lets it act)");
         }
         if p.state == 'D' {
@@ -115,13 +109,6 @@ impl Stop<'_> {
             );
         }
         verdict
-    }
-
-    fn grace_deadline(&self) -> String {
-        match &self.init.kind {
-            Kind::Grace { config, .. } => seconds(config.grace_period),
-            _ => "?".into(),
-        }
     }
 
     /// When PID 1 exits, in words: a forwarding init exits with its child.
@@ -182,34 +169,21 @@ impl Stop<'_> {
 
     /// The tree's verdict: what PID 1 does, how many fare how, and what
     /// the stop's length depends on.
-    pub(super) fn summary(&self, predictions: &[Prediction], stop_ends: StopEnds) -> Vec<String> {
-        let mut lines = vec![self.headline(predictions)];
+    pub(super) fn summary(
+        &self,
+        predictions: &[Prediction],
+        stop_ends: StopEnds,
+        schedule: Option<&Schedule>,
+    ) -> Vec<String> {
+        let mut lines = vec![self.headline(predictions, schedule)];
         let count = |outcome: Outcome| predictions.iter().filter(|p| p.outcome == outcome).count();
         let mut parts = Vec::new();
         for outcome in Outcome::ALL {
             let n = count(outcome);
-            if n == 0 {
-                continue;
+            let (one, many) = outcome.counted();
+            if n != 0 {
+                parts.push(format!("{n} {}", if n == 1 { one } else { many }));
             }
-            let plural = |one: &str, many: &str| {
-                if n == 1 {
-                    one.to_string()
-                } else {
-                    many.to_string()
-                }
-            };
-            parts.push(match outcome {
-                Outcome::Graceful => format!("{n} can stop gracefully"),
-                Outcome::CutShort => format!("{n} may be cut short"),
-                Outcome::Terminated => format!("{n} {} terminated at once", plural("is", "are")),
-                Outcome::Sigkill => format!("{n} will be SIGKILLed"),
-                Outcome::Survives => format!("{n} {} left running", plural("is", "are")),
-                Outcome::Zombie => format!("{n} {}", plural("zombie", "zombies")),
-                Outcome::KernelThread => {
-                    format!("{n} {}", plural("kernel thread", "kernel threads"))
-                }
-                Outcome::Unknown => format!("{n} unknown"),
-            });
         }
         lines.push(format!(
             "{} {}: {}.",
@@ -231,24 +205,18 @@ impl Stop<'_> {
         };
         match stop_ends {
             StopEnds::GraceDeadline => {
-                let late: Vec<String> = predictions
-                    .iter()
-                    .zip(self.processes)
-                    .filter(|(prediction, _)| {
-                        prediction.outcome == Outcome::Sigkill
-                            && prediction.killed_by == Some(KilledBy::GraceDeadline)
-                    })
-                    .map(|(prediction, p)| {
-                        let why = match prediction.receives.map(|s| react(p, s, true)) {
-                            Some(Reaction::CannotAct(why)) => why,
-                            _ => "gets no stop signal".into(),
-                        };
-                        format!("{} {why}", label(p))
-                    })
-                    .collect();
+                let late = self.late(predictions, |k| k == KilledBy::GraceDeadline);
                 lines.push(format!(
                     "The stop will last until grace's {} deadline, because {} cannot stop gracefully: {}.",
-                    self.grace_deadline(),
+                    deadline(schedule),
+                    if late.len() == 1 { "1 process" } else { "these processes" },
+                    late.join("; ")
+                ));
+            }
+            StopEnds::StopTimeout => {
+                let late = self.late(predictions, |k| matches!(k, KilledBy::StopTimeout(_)));
+                lines.push(format!(
+                    "The stop will last until their services' stop timeouts, because {} cannot stop gracefully: {}.",
                     if late.len() == 1 { "1 process" } else { "these processes" },
                     late.join("; ")
                 ));
@@ -284,7 +252,27 @@ impl Stop<'_> {
         lines
     }
 
-    fn headline(&self, predictions: &[Prediction]) -> String {
+    /// The processes SIGKILLed by what `killed_by` accepts, each with why
+    /// it cannot stop gracefully.
+    fn late(&self, predictions: &[Prediction], killed_by: fn(KilledBy) -> bool) -> Vec<String> {
+        predictions
+            .iter()
+            .zip(self.processes)
+            .filter(|(prediction, _)| {
+                prediction.outcome == Outcome::Sigkill
+                    && prediction.killed_by.is_some_and(killed_by)
+            })
+            .map(|(prediction, p)| {
+                let why = match prediction.receives.map(|s| react(p, s, true)) {
+                    Some(Reaction::CannotAct(why)) => why,
+                    _ => "gets no stop signal".into(),
+                };
+                format!("{} {why}", label(p))
+            })
+            .collect()
+    }
+
+    fn headline(&self, predictions: &[Prediction], schedule: Option<&Schedule>) -> String {
         let top = self.top();
         let signal = self.signal;
         let others = predictions
@@ -293,6 +281,7 @@ impl Stop<'_> {
             .filter(|(index, p)| {
                 *index != self.init.index
                     && Some(*index) != self.init.main
+                    && self.init.service_of.get(*index).is_none_or(Option::is_none)
                     && !matches!(p.outcome, Outcome::Zombie | Outcome::KernelThread)
                     && p.receives.is_some()
             })
@@ -316,13 +305,22 @@ impl Stop<'_> {
             Kind::Grace {
                 config,
                 from_cmdline,
+                services,
+                ..
             } if signal != SIGSTOP => {
-                let assumed = if *from_cmdline {
-                    ""
+                let mut assumed = if *from_cmdline {
+                    String::new()
                 } else {
-                    " (its options could not be read; defaults assumed)"
+                    " (its options could not be read; defaults assumed)".into()
                 };
-                if !config.stop_on.contains(signal) {
+                if let Some(Err(why)) = services {
+                    let _ = write!(
+                        assumed,
+                        " (its services file cannot be read, so its services are left out: {why})"
+                    );
+                }
+                let Some(schedule) = schedule.filter(|s| matches!(s.start, Start::Signal { .. }))
+                else {
                     return format!(
                         "{who} is grace{assumed}: {}",
                         predictions[self.init.index]
@@ -330,39 +328,57 @@ impl Stop<'_> {
                             .split_once(": ")
                             .map_or("", |(_, rest)| rest)
                     );
-                }
+                };
                 let mut steps = Vec::new();
-                if !config.stop_delay.is_zero() {
-                    steps.push(format!(
-                        "waits {} (--stop-delay)",
-                        seconds(config.stop_delay)
-                    ));
+                if !schedule.delay.is_zero() {
+                    steps.push(format!("waits {} (--stop-delay)", seconds(schedule.delay)));
                 }
-                if let Some(command) = &config.pre_stop {
+                if let (Some(bound), Some(command)) = (schedule.pre_stop, &config.pre_stop) {
                     steps.push(format!(
-                        "runs the pre-stop command {:?} (for at most half of the time left)",
-                        String::from_utf8_lossy(command)
+                        "runs the pre-stop command {:?} (for at most {})",
+                        String::from_utf8_lossy(command),
+                        seconds(bound)
                     ));
                 }
                 let main = match self.main() {
                     Some(m) => format!("the main process {}", label(m)),
                     None => "the main process".into(),
                 };
-                let stop_signal = config.stop_signal;
-                let others_text = format!(
-                    "{stop_signal} then SIGCONT to the {others} other {}",
-                    if others == 1 { "process" } else { "processes" }
-                );
-                steps.push(match config.stop_order {
-                    StopOrder::All => format!("sends {signal} to {main} and {others_text} at once"),
-                    StopOrder::MainFirst => format!(
-                        "sends {signal} to {main} first, and {others_text} once it has exited or at {}",
-                        seconds(config.grace_period / 2)
-                    ),
+                let others_text = schedule.others.map(|others_signal| {
+                    format!(
+                        "{others_signal} then SIGCONT to the {others} other {}",
+                        if others == 1 { "process" } else { "processes" }
+                    )
                 });
+                let others_text = others_text.unwrap_or_else(|| "nothing to the others".into());
+                if !schedule.services.is_empty() {
+                    let in_turn = self.services_in_turn(schedule);
+                    match schedule.main {
+                        Some(main_signal) => {
+                            steps.push(format!("sends {main_signal} to {main}"));
+                            steps.push(format!(
+                                "once it has exited, stops the services in turn: {in_turn}"
+                            ));
+                        }
+                        None => steps.push(format!("stops the services in turn: {in_turn}")),
+                    }
+                    steps.push(format!("sends {others_text}"));
+                } else if let Some(main_signal) = schedule.main {
+                    steps.push(if schedule.together {
+                        format!("sends {main_signal} to {main} and {others_text} at once")
+                    } else {
+                        let when = match (schedule.others_follow_main, schedule.others_at) {
+                            (true, Some(at)) => format!("once it has exited or at {}", seconds(at)),
+                            (true, None) => "once it has exited".into(),
+                            (false, Some(at)) => format!("at {}", seconds(at)),
+                            (false, None) => "later".into(),
+                        };
+                        format!("sends {main_signal} to {main} first, and {others_text} {when}")
+                    });
+                }
                 steps.push(format!(
                     "SIGKILLs any left at its {} deadline",
-                    seconds(config.grace_period)
+                    seconds(schedule.deadline)
                 ));
                 let last = steps.pop().unwrap_or_default();
                 format!(
@@ -415,6 +431,11 @@ impl Stop<'_> {
             }
         }
     }
+}
+
+/// grace's deadline, in words.
+fn deadline(schedule: Option<&Schedule>) -> String {
+    schedule.map_or_else(|| "?".into(), |schedule| seconds(schedule.deadline))
 }
 
 #[cfg(test)]

@@ -99,13 +99,15 @@ impl fmt::Display for SpawnError {
 
 /// Where execvp(3) looks when PATH is unset (musl's choice, which the
 /// static binary always had).
-const DEFAULT_PATH: &[u8] = b"/usr/local/bin:/bin:/usr/bin";
+pub const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
 
-/// The files to try, in order, for `program`: itself when it names a path
-/// (holds a slash), else `program` in each directory of `path` (an empty
-/// entry is the working directory, as POSIX has it). None never start with
-/// `-`, so that /bin/sh, given one to run, cannot take it for an option.
-fn candidates(program: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
+/// The PATH search, for a start and for `grace check` alike: the files to
+/// try, in order, for `program`: itself when it names a path (holds a
+/// slash), else `program` in each directory of `path` (None: the default;
+/// an empty entry is the working directory, as POSIX has it). None never
+/// start with `-`, so that /bin/sh, given one to run, cannot take it for an
+/// option.
+pub fn candidates(program: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
     let in_directory = |directory: &[u8]| {
         let mut candidate = if directory.is_empty() {
             b".".to_vec()
@@ -125,7 +127,7 @@ fn candidates(program: &[u8], path: Option<&[u8]>) -> Vec<Vec<u8>> {
             vec![program.to_vec()]
         }
     } else {
-        path.unwrap_or(DEFAULT_PATH)
+        path.unwrap_or(DEFAULT_PATH.as_bytes())
             .split(|&byte| byte == b':')
             .map(in_directory)
             .collect()

@@ -8,7 +8,7 @@ use crate::base::prelude::*;
 
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};
-use super::{config, run};
+use super::{config, runtime};
 use crate::{error, sys};
 
 /// The exit code of a file that cannot be used.
@@ -20,7 +20,7 @@ pub const EXIT_INVALID: i32 = 2;
 pub const FILE_LIMIT: usize = 1 << 20;
 
 /// `asked`: the services to run (`--services`; none: every enabled one).
-pub fn run(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+pub fn check(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     match load(file, asked, variables) {
         Some(services) => {
             let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
@@ -86,7 +86,7 @@ fn fits_descriptors(file: &str, services: &Services) -> bool {
     let (Ok(limit), Ok(open)) = (sys::descriptor_limit(), sys::open_descriptors()) else {
         return true;
     };
-    let needed = open + run::descriptors_needed(services);
+    let needed = open + runtime::descriptors_needed(services);
     if needed as libc::rlim_t <= limit {
         return true;
     }

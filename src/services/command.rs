@@ -1,17 +1,13 @@
 //! Finding a service's program before anything starts, the way execvp(3)
-//! will: a name without a slash is looked for in each PATH directory in
-//! turn (an empty entry is the working directory), where a file that exists
-//! but may not be executed is passed over and reported only if nothing
-//! better is found; a name with a slash is taken as it is. Relative paths
-//! are relative to the service's working directory.
+//! will: through the PATH search of `spawn::candidates`, where a file that
+//! exists but may not be executed is passed over and reported only if
+//! nothing better is found; a name with a slash is taken as it is.
+//! Relative paths are relative to the service's working directory.
 
 use crate::base::prelude::*;
 
 use super::container::{Container, Errno, describe};
-
-/// PATH when grace has none: musl's execvp default (grace is built static
-/// against musl).
-pub const DEFAULT_PATH: &str = "/usr/local/bin:/bin:/usr/bin";
+use crate::process::spawn::{self, DEFAULT_PATH};
 
 /// The path `program` will be executed from, with `path` the PATH it is
 /// looked up in (None: grace's default) and `working_directory` where the
@@ -34,9 +30,8 @@ pub fn find(
     }
     let path = path.unwrap_or(DEFAULT_PATH);
     let mut denied = None;
-    for directory in path.split(':') {
-        let directory = if directory.is_empty() { "." } else { directory };
-        let candidate = within(working_directory, &format!("{directory}/{program}"));
+    for candidate in spawn::candidates(program.as_bytes(), Some(path.as_bytes())) {
+        let candidate = within(working_directory, &String::from_utf8_lossy(&candidate));
         match container.executable(&candidate) {
             Ok(()) => return Ok(candidate),
             Err(libc::EACCES) => {

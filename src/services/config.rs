@@ -29,7 +29,7 @@ use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
-    Service, Services, TcpAddress,
+    Service, Services, TcpAddress, User,
 };
 use super::variables;
 use crate::base::{environment, signals};
@@ -662,12 +662,19 @@ impl<'d, 'i> Checker<'d, 'i> {
             variables::expand(text(value), &lookup).map_err(|why| self.error(value.span(), why))
         };
 
+        // Relative paths are resolved here, once, from grace's own working
+        // directory: the start changes into the service's directory before
+        // it executes, and must find there what was checked here. (A
+        // working directory without a name was removed: nothing is found
+        // relative to it anyway.)
+        let here = self.container.working_directory().ok();
         let working_directory = match table.get("working_directory") {
             Some(value) => {
-                let directory = expand(value)?;
-                if directory.is_empty() || directory.contains('\0') {
+                let written = expand(value)?;
+                if written.is_empty() || written.contains('\0') {
                     return Err(self.error(value.span(), "expected a directory's path"));
                 }
+                let directory = command::within(here.as_deref(), &written);
                 self.container.directory(&directory).map_err(|code| {
                     self.error(value.span(), format!("\"{directory}\": {}", describe(code)))
                 })?;
@@ -704,14 +711,8 @@ impl<'d, 'i> Checker<'d, 'i> {
             .find(|(variable, _)| variable == "PATH")
             .map(|(_, value)| value.clone())
             .or_else(|| self.container.variable("PATH"));
-        let find = |argv: &Value<'i>| {
-            self.argv(
-                argv,
-                &expand,
-                working_directory.as_deref(),
-                search_path.as_deref(),
-            )
-        };
+        let base = working_directory.as_deref().or(here.as_deref());
+        let find = |argv: &Value<'i>| self.argv(argv, &expand, base, search_path.as_deref());
 
         let Some(command) = table.get("command") else {
             return Err(self.error(key.span(), "missing field `command`"));
@@ -756,14 +757,15 @@ impl<'d, 'i> Checker<'d, 'i> {
                     .parse()
                     .map_err(|why: String| self.error(value.span(), why))?;
                 // As for --user: the name must exist in the container, now
-                // rather than when the service starts.
-                user::resolve(
+                // rather than when the service starts; and what it is now is
+                // what every start uses.
+                let credentials = user::resolve(
                     &spec,
                     &self.container.read("/etc/passwd"),
                     &self.container.read("/etc/group"),
                 )
                 .map_err(|why| self.error(value.span(), format!("\"{spec}\": {why}")))?;
-                Some(spec)
+                Some(User { spec, credentials })
             }
             None => None,
         };
@@ -809,7 +811,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         &self,
         argv: &Value<'i>,
         expand: &Expand<'_, 'i>,
-        working_directory: Option<&str>,
+        base: Option<&str>,
         search_path: Option<&str>,
     ) -> Result<(Vec<String>, String), Error> {
         let words = items(argv);
@@ -820,7 +822,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             return Err(self.error(word.span(), "an argument cannot hold a NUL byte"));
         }
         let words = words.iter().map(expand).collect::<Result<Vec<_>, _>>()?;
-        let executable = command::find(&words[0], working_directory, search_path, self.container)
+        let executable = command::find(&words[0], base, search_path, self.container)
             .map_err(|why| self.error(program.span(), why))?;
         Ok((words, executable))
     }
@@ -1077,7 +1079,13 @@ working_directory = "/app"
             (app.after.clone(), app.dependents.clone()),
             (vec![0], vec![])
         );
-        assert_eq!(app.user, Some("app".parse().unwrap()));
+        let user = app.user.as_ref().expect("user");
+        assert_eq!(user.spec, "app".parse().unwrap());
+        assert_eq!(
+            (user.credentials.uid, user.credentials.gid),
+            (1000, 1000),
+            "resolved once, into the model"
+        );
         assert_eq!(app.environment, [("PORT".into(), "8080".into())]);
         assert_eq!(app.working_directory.as_deref(), Some("/app"));
     }
@@ -1320,7 +1328,7 @@ command = ["/bin/true"]
         ok("[service.s]\ncommand = [\"./server\"]\nworking_directory = \"/app\"\n");
         assert_eq!(
             refused("[service.s]\ncommand = [\"./server\"]\n"),
-            "f.toml:2: service.s.command: \"./server\": not found"
+            "f.toml:2: service.s.command: \"/srv/server\": not found"
         );
         let file = ok("[service.s]\ncommand = [\"server\"]\nenvironment = { PATH = \"/app\" }\n");
         assert_eq!(file.services[0].executable, "/app/server");
@@ -1333,6 +1341,30 @@ command = ["/bin/true"]
         assert_eq!(
             refused("[service.s]\ncommand = [\"true\"]\nready = { exec = [\"probe\"] }\n"),
             "f.toml:3: service.s.ready.exec: \"probe\" not found in PATH (/usr/bin:/bin)"
+        );
+        // Relative paths resolved once, from grace's working directory:
+        // the start changes into the service's directory, then executes
+        // what was found here, with nothing left to resolve.
+        let mut at_root = Fake::new();
+        at_root.cwd = Some("/".into());
+        let text = "[service.s]\ncommand = [\"./server\"]\nworking_directory = \"app\"\n\
+                    ready = { exec = [\"./server\", \"--ready\"] }\n";
+        let file = parse_with(text, &at_root).unwrap();
+        let service = &file.services[0];
+        assert_eq!(service.working_directory.as_deref(), Some("/app"));
+        assert_eq!(service.executable, "/app/server");
+        let Ready::Exec(probe) = &service.ready else {
+            panic!("{:?}", service.ready)
+        };
+        assert_eq!(probe.executable, "/app/server");
+        let file = parse_with("[service.s]\ncommand = [\"app/server\"]\n", &at_root).unwrap();
+        assert_eq!(file.services[0].executable, "/app/server");
+        assert_eq!(file.services[0].working_directory, None);
+        let mut nameless = Fake::new();
+        nameless.cwd = None;
+        assert_eq!(
+            refused_in(text, &nameless),
+            "f.toml:3: service.s.working_directory: \"./app\": not found"
         );
         assert_eq!(
             refused("[service.s]\ncommand = [\"true\"]\nworking_directory = \"/nope\"\n"),

@@ -24,6 +24,9 @@ pub trait Container {
     fn text(&self, path: &str) -> Result<String, Errno>;
     /// One of grace's own environment variables.
     fn variable(&self, name: &str) -> Option<String>;
+    /// grace's own working directory, as an absolute path: what relative
+    /// paths in the file are relative to.
+    fn working_directory(&self) -> Result<String, Errno>;
     /// The open-file limit grace's services inherit: a service can be
     /// handed no descriptor at or above it.
     fn descriptor_limit(&self) -> u64;
@@ -66,6 +69,10 @@ impl Container for Real<'_> {
         lookup(self.variables, name).map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
+    fn working_directory(&self) -> Result<String, Errno> {
+        sys::current_directory().map_err(errno)
+    }
+
     fn descriptor_limit(&self) -> u64 {
         sys::descriptor_limit().map_or(u64::MAX, u64::from)
     }
@@ -101,12 +108,14 @@ pub mod fake {
         pub texts: BTreeMap<String, String>,
         /// grace's environment besides PATH.
         pub variables: BTreeMap<String, String>,
+        /// grace's working directory; None: it has no name (removed).
+        pub cwd: Option<String>,
     }
 
     impl Fake {
         /// /bin/true, /bin/sh, /usr/bin/db and /app/server executable,
         /// /etc/motd not; /app and /data directories; PATH=/usr/bin:/bin;
-        /// a user `app`.
+        /// a user `app`; grace's working directory /srv.
         pub fn new() -> Self {
             let mut fake = Fake::default();
             for path in ["/bin/true", "/bin/sh", "/usr/bin/db", "/app/server"] {
@@ -119,6 +128,7 @@ pub mod fake {
             fake.passwd = "root:x:0:0::/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n".into();
             fake.group = "root:x:0:\napp:x:1000:\n".into();
             fake.path = Some("/usr/bin:/bin".into());
+            fake.cwd = Some("/srv".into());
             fake
         }
     }
@@ -158,6 +168,10 @@ pub mod fake {
                 return self.path.clone();
             }
             self.variables.get(name).cloned()
+        }
+
+        fn working_directory(&self) -> Result<String, Errno> {
+            self.cwd.clone().ok_or(libc::ENOENT)
         }
 
         fn descriptor_limit(&self) -> u64 {

@@ -3,18 +3,23 @@
 //! end of the container), and the ordered stop, in which a service gets
 //! its signal only once every service that starts after it is gone.
 //!
-//! As `shutdown` does for the stop, this decides and does nothing itself:
-//! events go in (time, an exit, a readiness report, a probe's answer, the
-//! main command's exit, the stop), what must happen comes out through
-//! `Hands`, which `run` carries out with real processes and the tests
-//! below record. Nothing here reads a clock.
+//! As `shutdown` does for the stop, this decides and does nothing itself,
+//! and never asks the world a question: events go in (time, a report
+//! answering a request or a service's own readiness, an exit with what is
+//! left of its process group, a group emptied, the main command's exit,
+//! the stop), what must happen comes out through `FleetEffects`, which
+//! `runtime` carries out with real processes and the tests below record.
+//! Nothing here reads a clock.
+//!
+//! What each event does to one service in each state is one match, `step`:
+//! the grid a reader sees whole.
 
 use core::time::Duration;
 
 use crate::base::prelude::*;
 
 use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
-pub use super::status::State;
+pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::process::reap::WaitStatus;
@@ -28,15 +33,15 @@ pub const STEADY: Duration = Duration::from_secs(10);
 /// `max_restarts` counts the restarts within this window.
 pub const RESTART_WINDOW: Duration = Duration::from_secs(60);
 
-/// What the fleet asks of the world.
-pub trait Hands {
-    /// Starts the service: its pid (also its process group), or the status
-    /// its failed start counts as.
-    fn spawn(&mut self, service: usize) -> Result<i32, WaitStatus>;
-    /// Starts one readiness check (an `exec` probe or a TCP connect); its
-    /// answer comes back through `Fleet::on_probe`. False: it could not
-    /// even start, which counts as "not yet".
-    fn probe(&mut self, service: usize) -> bool;
+/// What the fleet asks of the world. Nothing here answers: how a start, a
+/// probe or the main command's start went comes back later as a `Report`.
+pub trait FleetEffects {
+    /// Starts the service, in a process group of its own: `Report::Started`
+    /// or `Report::StartFailed` follows.
+    fn start(&mut self, service: usize);
+    /// Starts one readiness check (an `exec` probe or a TCP connect):
+    /// `Report::Probe` follows, false also when it could not even start.
+    fn probe(&mut self, service: usize);
     /// Whatever readiness check of the service runs or waits is abandoned.
     fn forget_readiness(&mut self, service: usize);
     /// `signal` to the service's process (or with a negative pid, to its
@@ -45,16 +50,55 @@ pub trait Hands {
     /// The service's stop timeout: SIGKILL to its process group, and who
     /// was in it named with the service.
     fn kill(&mut self, service: usize, group: i32);
-    /// Whether any process is left in the group.
-    fn group_alive(&mut self, group: i32) -> bool;
-    /// Starts the main command, once every service is ready.
-    fn start_main(&mut self) -> Result<i32, WaitStatus>;
-    fn note(&mut self, note: Note);
+    /// Starts the main command, once every service is ready:
+    /// `Report::MainStarted` or `Report::MainFailed` follows.
+    fn start_main(&mut self);
+    fn note(&mut self, note: ServiceNote);
+}
+
+/// What the world tells the fleet: the answers to its requests, and what a
+/// service says of itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    /// The service's process runs as `pid`, which leads its process group.
+    Started {
+        service: usize,
+        pid: i32,
+    },
+    /// It could not start; `status` is the exit that counts as its run.
+    StartFailed {
+        service: usize,
+        status: WaitStatus,
+    },
+    /// It said it is ready (its fd, its notify socket).
+    Ready {
+        service: usize,
+    },
+    /// A probe's answer.
+    Probe {
+        service: usize,
+        ok: bool,
+    },
+    MainStarted,
+    /// The main command could not start: `status` is its outcome.
+    MainFailed {
+        status: WaitStatus,
+    },
+}
+
+/// A reaped process, with what its reaping left of its process group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Exit {
+    pub pid: i32,
+    pub status: WaitStatus,
+    /// Others are left in the process group `pid` led (a service's process
+    /// leads its own).
+    pub group_left: bool,
 }
 
 /// What the fleet tells the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Note {
+pub enum ServiceNote {
     Started {
         service: usize,
         pid: i32,
@@ -112,7 +156,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    fn or(self, other: Verdict) -> Verdict {
+    pub fn or(self, other: Verdict) -> Verdict {
         if self == Verdict::Nothing {
             other
         } else {
@@ -123,7 +167,8 @@ impl Verdict {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Check {
-    /// Waits for the service itself (an fd or notify message).
+    /// Waits for the service itself (an fd or notify message), or for
+    /// nothing any more.
     Told,
     /// The next probe starts at this time.
     At(Instant),
@@ -131,10 +176,13 @@ enum Check {
     Running,
 }
 
+/// One service's state: the grid's rows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Run {
     /// For the services it starts after.
     Waiting,
+    /// Asked to start; how it went is yet to be reported.
+    Spawning,
     Starting {
         pid: i32,
         since: Instant,
@@ -163,6 +211,36 @@ enum Run {
     },
 }
 
+/// What happens to one service: the grid's columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Event {
+    /// Every service it starts after is ready: its turn to start.
+    Turn,
+    Started(i32),
+    StartFailed(WaitStatus),
+    /// It said it is ready.
+    Ready,
+    /// A probe's answer: ready, or not yet (also when it could not run).
+    Probed(bool),
+    /// Its next probe is due.
+    ProbeDue,
+    /// Its `start_timeout` passed.
+    StartTimeout,
+    /// Its backoff is over.
+    BackoffOver,
+    /// Its process exited.
+    Exited(Exit),
+    /// Nothing is left of its process group.
+    GroupGone,
+    /// The stop began.
+    StopBegins,
+    /// During the stop: every service that starts after it is gone, and
+    /// the main command too.
+    StopTurn,
+    /// Its `stop_timeout` passed.
+    KillDue,
+}
+
 #[derive(Debug, Clone)]
 struct Unit {
     run: Run,
@@ -185,6 +263,8 @@ enum Main {
     Absent,
     /// Starts once every service is ready.
     Waiting,
+    /// Asked to start; how it went is yet to be reported.
+    Starting,
     Running,
     /// Exited, or will never start.
     Done,
@@ -282,6 +362,7 @@ impl Fleet {
         // (ready, stopping, exited): uptime is the run's, not the state's.
         let (state, pid, since) = match unit.run {
             Run::Waiting => (State::Waiting, None, None),
+            Run::Spawning => (State::Starting, None, unit.started),
             Run::Starting { pid, .. } => (State::Starting, Some(pid), unit.started),
             Run::Ready { pid, .. } => (State::Ready, Some(pid), unit.started),
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
@@ -300,6 +381,16 @@ impl Fleet {
         }
     }
 
+    /// When the stop SIGKILLs the service's process group (its
+    /// `stop_timeout`, if that comes before the deadline); None: not
+    /// stopping, or only the deadline's kill bounds it.
+    pub fn kill_at(&self, service: usize) -> Option<Instant> {
+        match self.units[service].run {
+            Run::Stopping { kill_at, .. } => kill_at,
+            _ => None,
+        }
+    }
+
     /// The service whose process `pid` is (its main one).
     pub fn service_of(&self, pid: i32) -> Option<usize> {
         (0..self.units.len()).find(|&i| self.view(i).pid == Some(pid))
@@ -308,6 +399,20 @@ impl Fleet {
     /// Each running service's process: whom a forwarded signal reaches.
     pub fn running(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
         (0..self.units.len()).filter_map(|i| self.view(i).pid.map(|pid| (i, pid)))
+    }
+
+    /// The services whose process is gone while others of its group
+    /// remain, with that group: `on_group_gone` is awaited for each.
+    pub fn lingering(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
+        self.units
+            .iter()
+            .enumerate()
+            .filter_map(|(service, unit)| match unit.run {
+                Run::Stopping {
+                    pid: None, group, ..
+                } => Some((service, group)),
+                _ => None,
+            })
     }
 
     /// How the container ends when no main command decides it: a
@@ -346,157 +451,83 @@ impl Fleet {
     // The events.
 
     /// The first start, and every step due now.
-    pub fn on_time(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    pub fn on_time(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
         let mut verdict = Verdict::Nothing;
         for service in 0..self.units.len() {
-            match self.units[service].run {
-                Run::Starting {
-                    until, since, pid, ..
-                } if now >= until => {
-                    if self.stopping.is_none() && self.outcome.is_none() {
-                        hands.note(Note::NotReady {
-                            service,
-                            waited: now.saturating_duration_since(since),
-                        });
-                        self.outcome = Some(WaitStatus::Exited(1));
-                        verdict = Verdict::StopAll;
-                    }
-                    // Bounded once: it stays a running, unready service.
-                    hands.forget_readiness(service);
-                    self.units[service].run = Run::Starting {
-                        pid,
-                        since,
-                        until: Instant::far_future(),
-                        check: Check::Told,
-                    };
-                }
+            let due = match self.units[service].run {
+                Run::Starting { until, .. } if now >= until => Event::StartTimeout,
                 Run::Starting {
                     check: Check::At(at),
-                    pid,
-                    since,
-                    until,
-                } if now >= at => {
-                    let check = if hands.probe(service) {
-                        Check::Running
-                    } else {
-                        Check::At(now + self.probe_interval(service))
-                    };
-                    self.units[service].run = Run::Starting {
-                        pid,
-                        since,
-                        until,
-                        check,
-                    };
-                }
-                Run::Backoff { until } if now >= until && self.stopping.is_none() => {
-                    self.units[service].restarts += 1;
-                    verdict = verdict.or(self.start(service, now, hands));
-                }
+                    ..
+                } if now >= at => Event::ProbeDue,
+                Run::Backoff { until } if now >= until => Event::BackoffOver,
                 Run::Stopping {
-                    kill_at: Some(at),
-                    pid,
-                    group,
-                    since,
-                } if now >= at => {
-                    hands.kill(service, group);
-                    self.units[service].run = Run::Stopping {
-                        pid,
-                        group,
-                        since,
-                        kill_at: None,
-                    };
-                }
-                _ => {}
-            }
+                    kill_at: Some(at), ..
+                } if now >= at => Event::KillDue,
+                _ => continue,
+            };
+            verdict = verdict.or(self.step(service, now, due, fx));
         }
-        verdict.or(self.advance(now, hands))
+        verdict.or(self.advance(now, fx))
     }
 
-    /// The readiness a service reports itself (its fd, its notify socket).
-    pub fn on_ready(&mut self, now: Instant, service: usize, hands: &mut impl Hands) -> Verdict {
-        if let Run::Starting { pid, .. } = self.units[service].run {
-            self.become_ready(service, pid, now, hands);
-        }
-        self.advance(now, hands)
-    }
-
-    /// A probe's answer.
-    pub fn on_probe(
+    /// What the world reports: a start's, a probe's or the main command's
+    /// outcome, or a service saying it is ready.
+    pub fn on_report(
         &mut self,
         now: Instant,
-        service: usize,
-        ok: bool,
-        hands: &mut impl Hands,
+        report: Report,
+        fx: &mut dyn FleetEffects,
     ) -> Verdict {
-        if let Run::Starting {
-            pid,
-            since,
-            until,
-            check: Check::Running,
-        } = self.units[service].run
-        {
-            if ok {
-                self.become_ready(service, pid, now, hands);
-            } else {
-                self.units[service].run = Run::Starting {
-                    pid,
-                    since,
-                    until,
-                    check: Check::At(now + self.probe_interval(service)),
-                };
+        let verdict = match report {
+            Report::Started { service, pid } => self.step(service, now, Event::Started(pid), fx),
+            Report::StartFailed { service, status } => {
+                self.step(service, now, Event::StartFailed(status), fx)
             }
-        }
-        self.advance(now, hands)
+            Report::Ready { service } => self.step(service, now, Event::Ready, fx),
+            Report::Probe { service, ok } => self.step(service, now, Event::Probed(ok), fx),
+            Report::MainStarted if self.main == Main::Starting => {
+                self.main = Main::Running;
+                Verdict::Nothing
+            }
+            Report::MainStarted => Verdict::Nothing,
+            Report::MainFailed { status } => {
+                fx.note(ServiceNote::MainFailed { status });
+                self.main = Main::Done;
+                self.outcome.get_or_insert(status);
+                Verdict::StopAll
+            }
+        };
+        verdict.or(self.advance(now, fx))
     }
 
     /// A reaped process: None if it was no service's.
     pub fn on_exit(
         &mut self,
         now: Instant,
-        pid: i32,
-        status: WaitStatus,
-        hands: &mut impl Hands,
+        exit: Exit,
+        fx: &mut dyn FleetEffects,
     ) -> Option<Verdict> {
-        let service = self.service_of(pid)?;
-        hands.note(Note::Exited {
-            service,
-            pid,
-            status,
-        });
-        hands.forget_readiness(service);
-        self.generation += 1;
-        if self.stopping.is_some() {
-            self.gone(service, pid, status, hands);
-            return Some(self.advance(now, hands));
-        }
-        let verdict = self.exited(service, status, now, hands);
-        Some(verdict.or(self.advance(now, hands)))
+        let service = self.service_of(exit.pid)?;
+        let verdict = self.step(service, now, Event::Exited(exit), fx);
+        Some(verdict.or(self.advance(now, fx)))
     }
 
-    /// After a reaping pass during the stop: services whose process is
-    /// gone but whose group was not are looked at again.
-    pub fn after_reap(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
-        if self.stopping.is_none() {
-            return Verdict::Nothing;
-        }
-        for service in 0..self.units.len() {
-            if let Run::Stopping {
-                pid: None, group, ..
-            } = self.units[service].run
-                && !hands.group_alive(group)
-            {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last_status(),
-                };
-                self.generation += 1;
-            }
-        }
-        self.advance(now, hands)
+    /// Nothing is left of the process group of `service`, whose process
+    /// was already gone (`lingering`).
+    pub fn on_group_gone(
+        &mut self,
+        now: Instant,
+        service: usize,
+        fx: &mut dyn FleetEffects,
+    ) -> Verdict {
+        let verdict = self.step(service, now, Event::GroupGone, fx);
+        verdict.or(self.advance(now, fx))
     }
 
-    pub fn on_main_exit(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
+    pub fn on_main_exit(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
         self.main = Main::Done;
-        self.advance(now, hands)
+        self.advance(now, fx)
     }
 
     /// The stop begins: nothing starts or restarts any more, and the
@@ -505,7 +536,7 @@ impl Fleet {
         &mut self,
         now: Instant,
         deadline: Instant,
-        hands: &mut impl Hands,
+        fx: &mut dyn FleetEffects,
     ) -> Verdict {
         if self.stopping.is_some() {
             return Verdict::Nothing;
@@ -516,21 +547,197 @@ impl Fleet {
             self.main = Main::Done;
         }
         for service in 0..self.units.len() {
-            match self.units[service].run {
-                Run::Waiting => self.units[service].run = Run::Down { status: None },
-                Run::Backoff { .. } => {
-                    self.units[service].run = Run::Down {
-                        status: self.units[service].last_status(),
-                    }
-                }
-                Run::Starting { .. } => hands.forget_readiness(service),
-                _ => {}
-            }
+            self.step(service, now, Event::StopBegins, fx);
         }
-        self.advance(now, hands)
+        self.advance(now, fx)
     }
 
-    // The transitions.
+    // The grid.
+
+    /// What `event` does to `service` in the state it is in: every
+    /// transition of a service's life, in one place. A pair not listed
+    /// means nothing (a late answer to a request the stop abandoned).
+    fn step(
+        &mut self,
+        service: usize,
+        now: Instant,
+        event: Event,
+        fx: &mut dyn FleetEffects,
+    ) -> Verdict {
+        let stopping = self.stopping.is_some();
+        match (self.units[service].run, event) {
+            (Run::Waiting, Event::Turn) | (Run::Backoff { .. }, Event::BackoffOver)
+                if !stopping =>
+            {
+                if event == Event::BackoffOver {
+                    self.units[service].restarts += 1;
+                }
+                self.start(service, now, fx)
+            }
+            (Run::Spawning, Event::Started(pid)) => self.started(service, pid, now, fx),
+            (Run::Spawning, Event::StartFailed(status)) => {
+                fx.note(ServiceNote::Exited {
+                    service,
+                    pid: 0,
+                    status,
+                });
+                if stopping {
+                    self.units[service].last = Some(status);
+                    self.units[service].run = Run::Down {
+                        status: Some(status),
+                    };
+                    Verdict::Nothing
+                } else {
+                    self.exited(service, status, now, fx)
+                }
+            }
+            (Run::Starting { pid, .. }, Event::Ready)
+            | (
+                Run::Starting {
+                    pid,
+                    check: Check::Running,
+                    ..
+                },
+                Event::Probed(true),
+            ) => {
+                self.become_ready(service, pid, now, fx);
+                Verdict::Nothing
+            }
+            (
+                Run::Starting {
+                    pid,
+                    since,
+                    until,
+                    check: Check::Running,
+                },
+                Event::Probed(false),
+            ) => {
+                let check = Check::At(now + self.probe_interval(service));
+                self.units[service].run = Run::Starting {
+                    pid,
+                    since,
+                    until,
+                    check,
+                };
+                Verdict::Nothing
+            }
+            (
+                Run::Starting {
+                    pid,
+                    since,
+                    until,
+                    check: Check::At(_),
+                },
+                Event::ProbeDue,
+            ) => {
+                fx.probe(service);
+                self.units[service].run = Run::Starting {
+                    pid,
+                    since,
+                    until,
+                    check: Check::Running,
+                };
+                Verdict::Nothing
+            }
+            (Run::Starting { pid, since, .. }, Event::StartTimeout) => {
+                let mut verdict = Verdict::Nothing;
+                if !stopping && self.outcome.is_none() {
+                    fx.note(ServiceNote::NotReady {
+                        service,
+                        waited: now.saturating_duration_since(since),
+                    });
+                    self.outcome = Some(WaitStatus::Exited(1));
+                    verdict = Verdict::StopAll;
+                }
+                self.unchecked(service, pid, since, fx);
+                verdict
+            }
+            (
+                Run::Starting { .. } | Run::Ready { .. } | Run::Stopping { pid: Some(_), .. },
+                Event::Exited(exit),
+            ) => {
+                fx.note(ServiceNote::Exited {
+                    service,
+                    pid: exit.pid,
+                    status: exit.status,
+                });
+                fx.forget_readiness(service);
+                self.generation += 1;
+                if stopping {
+                    self.gone(service, exit, fx);
+                    Verdict::Nothing
+                } else {
+                    self.exited(service, exit.status, now, fx)
+                }
+            }
+            (Run::Stopping { pid: None, .. }, Event::GroupGone) => {
+                self.units[service].run = Run::Down {
+                    status: self.units[service].last,
+                };
+                self.generation += 1;
+                Verdict::Nothing
+            }
+            (Run::Waiting, Event::StopBegins) => {
+                self.units[service].run = Run::Down { status: None };
+                Verdict::Nothing
+            }
+            (Run::Backoff { .. }, Event::StopBegins) => {
+                self.units[service].run = Run::Down {
+                    status: self.units[service].last,
+                };
+                Verdict::Nothing
+            }
+            (Run::Starting { pid, since, .. }, Event::StopBegins) => {
+                self.unchecked(service, pid, since, fx);
+                Verdict::Nothing
+            }
+            (Run::Starting { pid, .. } | Run::Ready { pid, .. }, Event::StopTurn) => {
+                let signal = self.stop_signal[service];
+                fx.note(ServiceNote::Stopping {
+                    service,
+                    pid,
+                    signal,
+                });
+                fx.signal(service, pid, signal);
+                // At the deadline the final kill names everyone anyway.
+                let kill_at = match (self.stop_timeout[service], self.stopping) {
+                    (Some(timeout), Some(deadline)) if now + timeout < deadline => {
+                        Some(now + timeout)
+                    }
+                    _ => None,
+                };
+                self.units[service].run = Run::Stopping {
+                    pid: Some(pid),
+                    group: pid,
+                    since: now,
+                    kill_at,
+                };
+                self.generation += 1;
+                Verdict::Nothing
+            }
+            (
+                Run::Stopping {
+                    pid,
+                    group,
+                    since,
+                    kill_at: Some(_),
+                },
+                Event::KillDue,
+            ) => {
+                fx.kill(service, group);
+                self.units[service].run = Run::Stopping {
+                    pid,
+                    group,
+                    since,
+                    kill_at: None,
+                };
+                Verdict::Nothing
+            }
+            _ => Verdict::Nothing,
+        }
+    }
+
+    // The transitions the grid names.
 
     fn probe_interval(&self, service: usize) -> Duration {
         match &self.readiness[service] {
@@ -539,45 +746,58 @@ impl Fleet {
         }
     }
 
-    fn start(&mut self, service: usize, now: Instant, hands: &mut impl Hands) -> Verdict {
+    fn start(&mut self, service: usize, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
         self.generation += 1;
         self.units[service].started = Some(now);
-        match hands.spawn(service) {
-            Ok(pid) => {
-                hands.note(Note::Started { service, pid });
-                let check = match self.readiness[service] {
-                    Ready::Spawned => {
-                        self.become_ready(service, pid, now, hands);
-                        return Verdict::Nothing;
-                    }
-                    Ready::Fd(_) | Ready::Notify => Check::Told,
-                    // Asked at once, a service is rarely ready yet.
-                    Ready::Exec(_) | Ready::Tcp(_) => Check::At(now + self.probe_interval(service)),
-                };
-                self.units[service].run = Run::Starting {
-                    pid,
-                    since: now,
-                    until: now + self.start_timeout[service],
-                    check,
-                };
-                Verdict::Nothing
-            }
-            Err(status) => {
-                hands.note(Note::Exited {
-                    service,
-                    pid: 0,
-                    status,
-                });
-                self.exited(service, status, now, hands)
-            }
-        }
+        self.units[service].run = Run::Spawning;
+        fx.start(service);
+        Verdict::Nothing
     }
 
-    fn become_ready(&mut self, service: usize, pid: i32, now: Instant, hands: &mut impl Hands) {
-        hands.forget_readiness(service);
+    fn started(
+        &mut self,
+        service: usize,
+        pid: i32,
+        now: Instant,
+        fx: &mut dyn FleetEffects,
+    ) -> Verdict {
+        fx.note(ServiceNote::Started { service, pid });
+        let check = match self.readiness[service] {
+            Ready::Spawned => {
+                self.become_ready(service, pid, now, fx);
+                return Verdict::Nothing;
+            }
+            Ready::Fd(_) | Ready::Notify => Check::Told,
+            // Asked at once, a service is rarely ready yet.
+            Ready::Exec(_) | Ready::Tcp(_) => Check::At(now + self.probe_interval(service)),
+        };
+        self.units[service].run = Run::Starting {
+            pid,
+            since: now,
+            until: now + self.start_timeout[service],
+            check,
+        };
+        Verdict::Nothing
+    }
+
+    fn become_ready(&mut self, service: usize, pid: i32, now: Instant, fx: &mut dyn FleetEffects) {
+        fx.forget_readiness(service);
         self.units[service].run = Run::Ready { pid, since: now };
         self.generation += 1;
-        hands.note(Note::Ready { service });
+        fx.note(ServiceNote::Ready { service });
+    }
+
+    /// A starting service whose readiness is no longer looked at (bounded
+    /// once by its start_timeout, or the stop began): it stays a running,
+    /// unready service.
+    fn unchecked(&mut self, service: usize, pid: i32, since: Instant, fx: &mut dyn FleetEffects) {
+        fx.forget_readiness(service);
+        self.units[service].run = Run::Starting {
+            pid,
+            since,
+            until: Instant::far_future(),
+            check: Check::Told,
+        };
     }
 
     /// A service's own exit, outside the stop: restarted, or the end.
@@ -586,7 +806,7 @@ impl Fleet {
         service: usize,
         status: WaitStatus,
         now: Instant,
-        hands: &mut impl Hands,
+        fx: &mut dyn FleetEffects,
     ) -> Verdict {
         let failed = status != WaitStatus::Exited(0);
         let restart = match self.restart[service] {
@@ -604,7 +824,7 @@ impl Fleet {
             unit.failures = 0;
             unit.last = Some(status);
             if self.restart[service] == Restart::No {
-                hands.note(Note::Essential { service, status });
+                fx.note(ServiceNote::Essential { service, status });
                 self.outcome.get_or_insert(status);
                 return Verdict::StopAll;
             }
@@ -615,7 +835,7 @@ impl Fleet {
                 status: Some(status),
             };
             unit.last = Some(status);
-            hands.note(Note::GaveUp {
+            fx.note(ServiceNote::GaveUp {
                 service,
                 restarts: unit.recent.len() as u32,
             });
@@ -633,7 +853,7 @@ impl Fleet {
         unit.recent.push(now);
         unit.run = Run::Backoff { until: now + delay };
         unit.last = Some(status);
-        hands.note(Note::Restarting {
+        fx.note(ServiceNote::Restarting {
             service,
             after: delay,
         });
@@ -644,12 +864,12 @@ impl Fleet {
     /// once its group is too. What its process left in the group (a
     /// shell's children) gets the service's stop signal now: nobody else
     /// is left to pass it on.
-    fn gone(&mut self, service: usize, pid: i32, status: WaitStatus, hands: &mut impl Hands) {
-        self.units[service].last = Some(status);
-        let group = pid;
-        let run = match self.units[service].run {
-            Run::Stopping { since, kill_at, .. } if hands.group_alive(group) => {
-                hands.signal(service, -group, self.stop_signal[service]);
+    fn gone(&mut self, service: usize, exit: Exit, fx: &mut dyn FleetEffects) {
+        self.units[service].last = Some(exit.status);
+        let group = exit.pid;
+        self.units[service].run = match self.units[service].run {
+            Run::Stopping { since, kill_at, .. } if exit.group_left => {
+                fx.signal(service, -group, self.stop_signal[service]);
                 Run::Stopping {
                     pid: None,
                     group,
@@ -658,50 +878,27 @@ impl Fleet {
                 }
             }
             _ => Run::Down {
-                status: Some(status),
+                status: Some(exit.status),
             },
         };
-        self.units[service].run = run;
     }
 
     /// Starts what may start, then, during the stop, signals what may be
     /// signalled.
-    fn advance(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
-        let Some(deadline) = self.stopping else {
-            return self.advance_start(now, hands);
-        };
-        if self.main == Main::Running {
+    fn advance(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
+        if self.stopping.is_none() {
+            return self.advance_start(now, fx);
+        }
+        if matches!(self.main, Main::Starting | Main::Running) {
             return Verdict::Nothing;
         }
         for service in (0..self.units.len()).rev() {
-            let pid = match self.units[service].run {
-                Run::Starting { pid, .. } | Run::Ready { pid, .. } => pid,
-                _ => continue,
-            };
-            let waits = self.dependents[service]
+            let dependents_down = self.dependents[service]
                 .iter()
-                .any(|&d| !matches!(self.units[d].run, Run::Down { .. }));
-            if waits {
-                continue;
+                .all(|&d| matches!(self.units[d].run, Run::Down { .. }));
+            if dependents_down {
+                self.step(service, now, Event::StopTurn, fx);
             }
-            let signal = self.stop_signal[service];
-            hands.note(Note::Stopping {
-                service,
-                pid,
-                signal,
-            });
-            hands.signal(service, pid, signal);
-            // At the deadline the final kill names everyone anyway.
-            let kill_at = self.stop_timeout[service]
-                .map(|timeout| now + timeout)
-                .filter(|&at| at < deadline);
-            self.units[service].run = Run::Stopping {
-                pid: Some(pid),
-                group: pid,
-                since: now,
-                kill_at,
-            };
-            self.generation += 1;
         }
         let all_down = self
             .units
@@ -714,37 +911,26 @@ impl Fleet {
         Verdict::Nothing
     }
 
-    fn advance_start(&mut self, now: Instant, hands: &mut impl Hands) -> Verdict {
-        let mut verdict = Verdict::Nothing;
-        // In start order: a service may become ready at its spawn, which
-        // lets the next one start in the same pass.
+    fn advance_start(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
+        // A service decided that the container ends: nothing more starts
+        // before the stop begins.
+        if self.outcome.is_some() {
+            return Verdict::Nothing;
+        }
         for service in 0..self.units.len() {
-            if self.units[service].run != Run::Waiting {
-                continue;
-            }
             let ready = |d: &usize| matches!(self.units[*d].run, Run::Ready { .. });
             if self.after[service].iter().all(ready) {
-                verdict = verdict.or(self.start(service, now, hands));
-                if verdict == Verdict::StopAll {
-                    return verdict;
-                }
+                self.step(service, now, Event::Turn, fx);
             }
         }
         let all_ready = self.all_ready();
         if all_ready && !self.all_ready {
-            hands.note(Note::AllReady);
+            fx.note(ServiceNote::AllReady);
         }
         self.all_ready = all_ready;
         if all_ready && self.main == Main::Waiting {
-            match hands.start_main() {
-                Ok(_) => self.main = Main::Running,
-                Err(status) => {
-                    hands.note(Note::MainFailed { status });
-                    self.main = Main::Done;
-                    self.outcome.get_or_insert(status);
-                    return Verdict::StopAll;
-                }
-            }
+            self.main = Main::Starting;
+            fx.start_main();
         }
         // Nothing left to run and no command: the job is done.
         let idle = self
@@ -754,13 +940,7 @@ impl Fleet {
         if idle && self.main == Main::Absent && !self.units.is_empty() {
             return Verdict::StopAll;
         }
-        verdict
-    }
-}
-
-impl Unit {
-    fn last_status(&self) -> Option<WaitStatus> {
-        self.last
+        Verdict::Nothing
     }
 }
 
@@ -781,70 +961,166 @@ mod tests {
     /// What the fleet asked for, in order.
     #[derive(Debug, Clone, PartialEq, Eq)]
     enum Done {
-        Spawn(usize),
+        Start(usize),
         Probe(usize),
+        Forget(usize),
         Signal(usize, Signal),
         Kill(usize),
         StartMain,
-        Note(Note),
+        Note(ServiceNote),
     }
 
+    /// Records what the fleet asks, and answers its starts as the runtime
+    /// does: later, as reports.
     #[derive(Default)]
     struct Recording {
         done: Vec<Done>,
         next_pid: i32,
-        /// Services whose spawn fails with this status.
+        /// Services whose start fails with this status.
         fails: Vec<(usize, WaitStatus)>,
-        /// Groups that still have members.
-        alive: Vec<i32>,
+        /// The answers the fleet is yet to hear, oldest first.
+        reports: Vec<Report>,
     }
 
-    impl Hands for Recording {
-        fn spawn(&mut self, service: usize) -> Result<i32, WaitStatus> {
-            self.done.push(Done::Spawn(service));
-            if let Some(&(_, status)) = self.fails.iter().find(|(s, _)| *s == service) {
-                return Err(status);
-            }
-            self.next_pid += 1;
-            Ok(100 + self.next_pid)
+    impl FleetEffects for Recording {
+        fn start(&mut self, service: usize) {
+            self.done.push(Done::Start(service));
+            let report = match self.fails.iter().find(|(s, _)| *s == service) {
+                Some(&(_, status)) => Report::StartFailed { service, status },
+                None => {
+                    self.next_pid += 1;
+                    Report::Started {
+                        service,
+                        pid: 100 + self.next_pid,
+                    }
+                }
+            };
+            self.reports.push(report);
         }
-        fn probe(&mut self, service: usize) -> bool {
+        fn probe(&mut self, service: usize) {
             self.done.push(Done::Probe(service));
-            true
         }
-        fn forget_readiness(&mut self, _service: usize) {}
+        fn forget_readiness(&mut self, service: usize) {
+            self.done.push(Done::Forget(service));
+        }
         fn signal(&mut self, service: usize, _pid: i32, signal: Signal) {
             self.done.push(Done::Signal(service, signal));
         }
         fn kill(&mut self, service: usize, _group: i32) {
             self.done.push(Done::Kill(service));
         }
-        fn group_alive(&mut self, group: i32) -> bool {
-            self.alive.contains(&group)
-        }
-        fn start_main(&mut self) -> Result<i32, WaitStatus> {
+        fn start_main(&mut self) {
             self.done.push(Done::StartMain);
-            Ok(99)
+            self.reports.push(Report::MainStarted);
         }
-        fn note(&mut self, note: Note) {
+        fn note(&mut self, note: ServiceNote) {
             self.done.push(Done::Note(note));
         }
     }
 
-    impl Recording {
-        /// Only the acts, not the notes.
+    /// The fleet with a recording, driven as `run::Driver` drives it: after
+    /// each event, the recording's answers go back, oldest first.
+    struct Harness {
+        fleet: Fleet,
+        rec: Recording,
+    }
+
+    impl Harness {
+        fn new(services: &Services, has_main: bool) -> Harness {
+            Harness {
+                fleet: Fleet::new(services, has_main),
+                rec: Recording::default(),
+            }
+        }
+
+        fn settle(&mut self, now: Instant, mut verdict: Verdict) -> Verdict {
+            while !self.rec.reports.is_empty() {
+                let report = self.rec.reports.remove(0);
+                verdict = verdict.or(self.fleet.on_report(now, report, &mut self.rec));
+            }
+            verdict
+        }
+
+        fn time(&mut self, now: Instant) -> Verdict {
+            let verdict = self.fleet.on_time(now, &mut self.rec);
+            self.settle(now, verdict)
+        }
+
+        fn report(&mut self, now: Instant, report: Report) -> Verdict {
+            let verdict = self.fleet.on_report(now, report, &mut self.rec);
+            self.settle(now, verdict)
+        }
+
+        fn ready(&mut self, now: Instant, service: usize) -> Verdict {
+            self.report(now, Report::Ready { service })
+        }
+
+        fn probed(&mut self, now: Instant, service: usize, ok: bool) -> Verdict {
+            self.report(now, Report::Probe { service, ok })
+        }
+
+        /// `pid` exited, its group with it unless `group_left`.
+        fn exit_with(
+            &mut self,
+            now: Instant,
+            pid: i32,
+            status: WaitStatus,
+            group_left: bool,
+        ) -> Option<Verdict> {
+            let exit = Exit {
+                pid,
+                status,
+                group_left,
+            };
+            let verdict = self.fleet.on_exit(now, exit, &mut self.rec)?;
+            Some(self.settle(now, verdict))
+        }
+
+        fn exit(&mut self, now: Instant, pid: i32, status: WaitStatus) -> Option<Verdict> {
+            self.exit_with(now, pid, status, false)
+        }
+
+        /// The service `service`'s process exited.
+        fn service_exit(&mut self, now: Instant, service: usize, status: WaitStatus) -> Verdict {
+            let pid = self.pid(service);
+            self.exit(now, pid, status).expect("a service's exit")
+        }
+
+        fn begin_stop(&mut self, now: Instant, deadline: Instant) -> Verdict {
+            let verdict = self.fleet.begin_stop(now, deadline, &mut self.rec);
+            self.settle(now, verdict)
+        }
+
+        fn main_exit(&mut self, now: Instant) -> Verdict {
+            let verdict = self.fleet.on_main_exit(now, &mut self.rec);
+            self.settle(now, verdict)
+        }
+
+        fn pid(&self, service: usize) -> i32 {
+            self.fleet.view(service).pid.expect("running")
+        }
+
+        fn state(&self, service: usize) -> State {
+            self.fleet.view(service).state
+        }
+
+        /// Only the acts, not the notes nor what readiness is forgotten,
+        /// since the last look.
         fn acts(&mut self) -> Vec<Done> {
             let acts = self
+                .rec
                 .done
                 .iter()
-                .filter(|d| !matches!(d, Done::Note(_)))
+                .filter(|d| !matches!(d, Done::Note(_) | Done::Forget(_)))
                 .cloned()
                 .collect();
-            self.done.clear();
+            self.rec.done.clear();
             acts
         }
-        fn notes(&self) -> Vec<Note> {
-            self.done
+
+        fn notes(&self) -> Vec<ServiceNote> {
+            self.rec
+                .done
                 .iter()
                 .filter_map(|d| match d {
                     Done::Note(n) => Some(*n),
@@ -886,6 +1162,15 @@ mod tests {
         }
     }
 
+    /// Ready once /bin/true, run every 50 ms, says so.
+    fn probed() -> Ready {
+        Ready::Exec(Probe {
+            command: vec!["/bin/true".into()],
+            executable: "/bin/true".into(),
+            interval: 50 * MS,
+        })
+    }
+
     /// db ← app ← web, ready by fd, by spawn, by spawn.
     fn chain() -> Services {
         services(vec![
@@ -895,31 +1180,50 @@ mod tests {
         ])
     }
 
-    fn pid(fleet: &Fleet, service: usize) -> i32 {
-        fleet.view(service).pid.expect("running")
+    /// The chain, db ready, everything running.
+    fn chain_up(t0: Instant, has_main: bool) -> Harness {
+        let mut h = Harness::new(&chain(), has_main);
+        h.time(t0);
+        h.ready(t0, 0);
+        h.acts();
+        h
     }
 
     #[test]
     fn services_start_in_order_each_once_the_ones_before_are_ready() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), true);
-        let mut rec = Recording::default();
-        assert_eq!(fleet.on_time(t0, &mut rec), Verdict::Nothing);
-        assert_eq!(rec.acts(), [Done::Spawn(0)]);
-        assert_eq!(fleet.view(0).state, State::Starting);
-        // Spawned readiness lets the whole rest of the chain start in one
-        // pass, and then the main command.
-        fleet.on_ready(t0 + MS, 0, &mut rec);
+        let mut h = Harness::new(&chain(), true);
+        assert_eq!(h.time(t0), Verdict::Nothing);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        assert_eq!(h.state(0), State::Starting);
+        // Spawned readiness lets the whole rest of the chain start, each
+        // once the one before is reported started, and then the main
+        // command.
+        h.ready(t0 + MS, 0);
+        assert_eq!(h.acts(), [Done::Start(1), Done::Start(2), Done::StartMain]);
+        assert!(h.fleet.all_ready());
         assert_eq!(
-            rec.acts(),
-            [Done::Spawn(1), Done::Spawn(2), Done::StartMain]
-        );
-        assert!(fleet.all_ready());
-        assert_eq!(
-            fleet.next_wakeup(),
+            h.fleet.next_wakeup(),
             None,
             "nothing to wake up for once ready"
         );
+    }
+
+    #[test]
+    fn a_start_is_a_request_whose_answer_is_the_next_event() {
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&chain(), false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        assert_eq!(rec.done, [Done::Start(0)]);
+        assert_eq!(fleet.view(0).state, State::Starting);
+        assert_eq!(fleet.view(0).pid, None, "no pid before the answer");
+        fleet.on_report(t0, Report::Started { service: 0, pid: 7 }, &mut rec);
+        assert_eq!(fleet.view(0).pid, Some(7));
+        assert_eq!(fleet.service_of(7), Some(0));
+        // An answer that does not fit the state changes nothing.
+        fleet.on_report(t0, Report::Started { service: 0, pid: 8 }, &mut rec);
+        assert_eq!(fleet.view(0).pid, Some(7));
     }
 
     #[test]
@@ -930,105 +1234,95 @@ mod tests {
             service("c", Ready::Spawned, &[0, 1], Restart::No),
         ]);
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        assert_eq!(rec.acts(), [Done::Spawn(0), Done::Spawn(1)]);
-        fleet.on_ready(t0, 1, &mut rec);
-        assert_eq!(rec.acts(), [], "c waits for a too");
-        fleet.on_ready(t0, 0, &mut rec);
-        assert_eq!(rec.acts(), [Done::Spawn(2)]);
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        assert_eq!(h.acts(), [Done::Start(0), Done::Start(1)]);
+        assert_eq!(
+            h.notes(),
+            [],
+            "the acts were cleared with their notes: nothing since"
+        );
+        h.ready(t0, 1);
+        assert_eq!(h.acts(), [], "c waits for a too");
+        h.ready(t0, 0);
+        assert_eq!(h.acts(), [Done::Start(2)]);
     }
 
     #[test]
     fn a_probe_runs_at_its_interval_until_it_succeeds() {
-        let probe = Probe {
-            command: vec!["/bin/true".into()],
-            executable: "/bin/true".into(),
-            interval: 50 * MS,
-        };
-        let list = services(vec![service("a", Ready::Exec(probe), &[], Restart::No)]);
+        let list = services(vec![service("a", probed(), &[], Restart::No)]);
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        assert_eq!(rec.acts(), [Done::Spawn(0)]);
-        assert_eq!(fleet.next_wakeup(), Some(t0 + 50 * MS));
-        fleet.on_time(t0 + 50 * MS, &mut rec);
-        assert_eq!(rec.acts(), [Done::Probe(0)]);
-        fleet.on_probe(t0 + MS, 0, false, &mut rec);
-        assert_eq!(fleet.next_wakeup(), Some(t0 + 51 * MS));
-        fleet.on_time(t0 + 20 * MS, &mut rec);
-        assert_eq!(rec.acts(), [], "not before the interval");
-        fleet.on_time(t0 + 51 * MS, &mut rec);
-        assert_eq!(rec.acts(), [Done::Probe(0)]);
-        fleet.on_probe(t0 + 52 * MS, 0, true, &mut rec);
-        assert_eq!(fleet.view(0).state, State::Ready);
-        assert_eq!(fleet.next_wakeup(), None);
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + 50 * MS));
+        h.time(t0 + 50 * MS);
+        assert_eq!(h.acts(), [Done::Probe(0)]);
+        // No answer, or a probe that could not even start: not yet.
+        h.probed(t0 + MS, 0, false);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + 51 * MS));
+        h.time(t0 + 20 * MS);
+        assert_eq!(h.acts(), [], "not before the interval");
+        h.time(t0 + 51 * MS);
+        assert_eq!(h.acts(), [Done::Probe(0)]);
+        h.probed(t0 + 52 * MS, 0, true);
+        assert_eq!(h.state(0), State::Ready);
+        assert_eq!(h.fleet.next_wakeup(), None);
     }
 
     #[test]
     fn not_ready_by_the_start_timeout_ends_the_container() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), true);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        assert_eq!(fleet.next_wakeup(), Some(t0 + Duration::from_secs(60)));
-        let verdict = fleet.on_time(t0 + Duration::from_secs(60), &mut rec);
+        let mut h = Harness::new(&chain(), true);
+        h.time(t0);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(60)));
+        let verdict = h.time(t0 + Duration::from_secs(60));
         assert_eq!(verdict, Verdict::StopAll);
         assert!(
-            rec.notes()
+            h.notes()
                 .iter()
-                .any(|n| matches!(n, Note::NotReady { service: 0, .. }))
+                .any(|n| matches!(n, ServiceNote::NotReady { service: 0, .. }))
         );
-        assert_eq!(fleet.outcome(), Some(WaitStatus::Exited(1)));
-        assert_eq!(fleet.next_wakeup(), None, "bounded once");
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Exited(1)));
+        assert_eq!(h.fleet.next_wakeup(), None, "bounded once");
     }
 
     #[test]
     fn an_essential_exit_stops_everything_with_its_status() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_ready(t0, 0, &mut rec);
-        let app = pid(&fleet, 1);
-        let verdict = fleet.on_exit(t0, app, WaitStatus::Signaled(9), &mut rec);
-        assert_eq!(verdict, Some(Verdict::StopAll));
-        assert_eq!(fleet.outcome(), Some(WaitStatus::Signaled(9)));
-        assert_eq!(
-            fleet.on_exit(t0, 4242, WaitStatus::Exited(0), &mut rec),
-            None
-        );
+        let mut h = chain_up(t0, false);
+        let verdict = h.service_exit(t0, 1, WaitStatus::Signaled(9));
+        assert_eq!(verdict, Verdict::StopAll);
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Signaled(9)));
+        assert_eq!(h.exit(t0, 4242, WaitStatus::Exited(0)), None);
     }
 
     #[test]
     fn restarts_back_off_doubling_and_start_over_after_a_steady_run() {
         let list = services(vec![service("a", Ready::Spawned, &[], Restart::Always)]);
         let mut t = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t, &mut rec);
+        let mut h = Harness::new(&list, false);
+        h.time(t);
         let mut waits = Vec::new();
         for _ in 0..4 {
-            let verdict = fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(0), &mut rec);
-            assert_eq!(verdict, Some(Verdict::Nothing));
-            let State::Restarting { at } = fleet.view(0).state else {
-                panic!("{:?}", fleet.view(0))
+            let verdict = h.service_exit(t, 0, WaitStatus::Exited(0));
+            assert_eq!(verdict, Verdict::Nothing);
+            let State::Restarting { at } = h.state(0) else {
+                panic!("{:?}", h.fleet.view(0))
             };
             waits.push(at.saturating_duration_since(t));
-            assert_eq!(fleet.next_wakeup(), Some(at));
+            assert_eq!(h.fleet.next_wakeup(), Some(at));
             t = at;
-            fleet.on_time(t, &mut rec);
-            assert_eq!(fleet.view(0).state, State::Ready);
+            h.time(t);
+            assert_eq!(h.state(0), State::Ready);
         }
         assert_eq!(waits, [100 * MS, 200 * MS, 400 * MS, 800 * MS]);
-        assert_eq!(fleet.view(0).restarts, 4);
+        assert_eq!(h.fleet.view(0).restarts, 4);
         // Up for 10 s: the next failure waits the first backoff again.
         t = t + STEADY;
-        fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(1), &mut rec);
+        h.service_exit(t, 0, WaitStatus::Exited(1));
         assert_eq!(
-            fleet.view(0).state,
+            h.state(0),
             State::Restarting {
                 at: t + FIRST_BACKOFF
             }
@@ -1043,18 +1337,17 @@ mod tests {
             service("b", Ready::Spawned, &[], Restart::No),
         ]);
         let t = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t, &mut rec);
-        fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Signaled(15), &mut rec);
-        assert!(matches!(fleet.view(0).state, State::Restarting { .. }));
-        fleet.on_time(t + FIRST_BACKOFF, &mut rec);
-        let verdict = fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(0), &mut rec);
-        assert_eq!(verdict, Some(Verdict::Nothing));
-        assert_eq!(fleet.view(0).state, State::Exited(WaitStatus::Exited(0)));
+        let mut h = Harness::new(&list, false);
+        h.time(t);
+        h.service_exit(t, 0, WaitStatus::Signaled(15));
+        assert!(matches!(h.state(0), State::Restarting { .. }));
+        h.time(t + FIRST_BACKOFF);
+        let verdict = h.service_exit(t, 0, WaitStatus::Exited(0));
+        assert_eq!(verdict, Verdict::Nothing);
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
         // With nothing left running at all, the job is over.
-        let verdict = fleet.on_exit(t, pid(&fleet, 1), WaitStatus::Exited(0), &mut rec);
-        assert_eq!(verdict, Some(Verdict::StopAll));
+        let verdict = h.service_exit(t, 1, WaitStatus::Exited(0));
+        assert_eq!(verdict, Verdict::StopAll);
     }
 
     #[test]
@@ -1063,47 +1356,40 @@ mod tests {
         a.max_restarts = 2;
         let list = services(vec![a]);
         let mut t = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t, &mut rec);
+        let mut h = Harness::new(&list, false);
+        h.time(t);
         for _ in 0..2 {
-            fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(3), &mut rec);
+            h.service_exit(t, 0, WaitStatus::Exited(3));
             t = t + Duration::from_secs(1);
-            fleet.on_time(t, &mut rec);
+            h.time(t);
         }
-        let verdict = fleet.on_exit(t, pid(&fleet, 0), WaitStatus::Exited(3), &mut rec);
-        assert_eq!(verdict, Some(Verdict::StopAll));
-        assert_eq!(fleet.outcome(), Some(WaitStatus::Exited(3)));
+        let verdict = h.service_exit(t, 0, WaitStatus::Exited(3));
+        assert_eq!(verdict, Verdict::StopAll);
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Exited(3)));
         assert!(
-            rec.notes()
+            h.notes()
                 .iter()
-                .any(|n| matches!(n, Note::GaveUp { service: 0, .. }))
+                .any(|n| matches!(n, ServiceNote::GaveUp { service: 0, .. }))
         );
     }
 
     #[test]
     fn the_stop_goes_from_the_last_started_to_the_first() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), true);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_ready(t0, 0, &mut rec);
-        rec.acts();
+        let mut h = chain_up(t0, true);
         let deadline = t0 + Duration::from_secs(9);
         // The main command first: nothing is signalled while it runs.
-        assert_eq!(fleet.begin_stop(t0, deadline, &mut rec), Verdict::Nothing);
-        assert_eq!(rec.acts(), []);
-        fleet.on_main_exit(t0, &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(2, SIGTERM)]);
-        let (app, db) = (pid(&fleet, 1), pid(&fleet, 0));
-        let web = pid(&fleet, 2);
-        fleet.on_exit(t0, web, WaitStatus::Exited(0), &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(1, SIGTERM)]);
-        fleet.on_exit(t0, app, WaitStatus::Exited(0), &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(0, SIGTERM)]);
-        let verdict = fleet.on_exit(t0, db, WaitStatus::Signaled(15), &mut rec);
-        assert_eq!(verdict, Some(Verdict::Down));
-        assert_eq!(fleet.outcome(), None, "a stopped service decides nothing");
+        assert_eq!(h.begin_stop(t0, deadline), Verdict::Nothing);
+        assert_eq!(h.acts(), []);
+        h.main_exit(t0);
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
+        h.service_exit(t0, 2, WaitStatus::Exited(0));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+        h.service_exit(t0, 1, WaitStatus::Exited(0));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+        let verdict = h.service_exit(t0, 0, WaitStatus::Signaled(15));
+        assert_eq!(verdict, Verdict::Down);
+        assert_eq!(h.fleet.outcome(), None, "a stopped service decides nothing");
     }
 
     /// uptime_ms is the run's: neither becoming ready nor stopping starts
@@ -1111,64 +1397,53 @@ mod tests {
     #[test]
     fn a_run_s_time_counts_from_its_start_through_ready_and_stopping() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
+        let mut h = Harness::new(&chain(), false);
+        h.time(t0);
         // db, ready a second after its start; then app and web start
         // (ready once spawned).
         let t1 = t0 + Duration::from_secs(1);
-        fleet.on_ready(t1, 0, &mut rec);
-        assert_eq!(fleet.view(0).state, State::Ready);
-        assert_eq!(fleet.view(0).since, Some(t0));
-        assert_eq!(fleet.view(2).since, Some(t1));
+        h.ready(t1, 0);
+        assert_eq!(h.state(0), State::Ready);
+        assert_eq!(h.fleet.view(0).since, Some(t0));
+        assert_eq!(h.fleet.view(2).since, Some(t1));
         // web, the last started, is the first to stop.
         let t5 = t0 + Duration::from_secs(5);
-        fleet.begin_stop(t5, t5 + Duration::from_secs(9), &mut rec);
-        assert_eq!(fleet.view(2).state, State::Stopping);
-        assert_eq!(fleet.view(2).since, Some(t1));
+        h.begin_stop(t5, t5 + Duration::from_secs(9));
+        assert_eq!(h.state(2), State::Stopping);
+        assert_eq!(h.fleet.view(2).since, Some(t1));
     }
 
     #[test]
     fn a_dead_service_in_the_middle_of_a_chain_still_orders_the_stop() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_ready(t0, 0, &mut rec);
-        rec.acts();
-        let verdict = fleet.on_exit(t0, pid(&fleet, 1), WaitStatus::Signaled(9), &mut rec);
-        assert_eq!(verdict, Some(Verdict::StopAll));
-        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
-        assert_eq!(
-            rec.acts(),
-            [Done::Signal(2, SIGTERM)],
-            "web first, db waits"
-        );
-        fleet.on_exit(t0, pid(&fleet, 2), WaitStatus::Exited(0), &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(0, SIGTERM)]);
+        let mut h = chain_up(t0, false);
+        let verdict = h.service_exit(t0, 1, WaitStatus::Signaled(9));
+        assert_eq!(verdict, Verdict::StopAll);
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)], "web first, db waits");
+        h.service_exit(t0, 2, WaitStatus::Exited(0));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
     }
 
     #[test]
     fn a_service_whose_group_lingers_holds_back_the_ones_before_it() {
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&chain(), false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_ready(t0, 0, &mut rec);
-        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
-        rec.acts();
-        let web = pid(&fleet, 2);
-        rec.alive.push(web);
-        fleet.on_exit(t0, web, WaitStatus::Exited(0), &mut rec);
+        let mut h = chain_up(t0, false);
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        h.acts();
+        let web = h.pid(2);
+        h.exit_with(t0, web, WaitStatus::Exited(0), true);
         assert_eq!(
-            rec.acts(),
+            h.acts(),
             [Done::Signal(2, SIGTERM)],
             "web's worker, left in its group, gets web's signal, and app waits"
         );
-        assert_eq!(fleet.view(2).state, State::Stopping);
-        rec.alive.clear();
-        fleet.after_reap(t0, &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(1, SIGTERM)]);
+        assert_eq!(h.state(2), State::Stopping);
+        assert_eq!(h.fleet.lingering().collect::<Vec<_>>(), [(2, web)]);
+        let verdict = h.fleet.on_group_gone(t0, 2, &mut h.rec);
+        assert_eq!(verdict, Verdict::Nothing);
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+        assert_eq!(h.fleet.lingering().count(), 0);
     }
 
     #[test]
@@ -1178,22 +1453,21 @@ mod tests {
         list.services[2].stop_signal = SIGINT;
         list.services[1].stop_timeout = Some(Duration::from_secs(20));
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&list, false);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_ready(t0, 0, &mut rec);
-        rec.acts();
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        h.ready(t0, 0);
+        h.acts();
         let deadline = t0 + Duration::from_secs(9);
-        fleet.begin_stop(t0, deadline, &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(2, SIGINT)]);
-        assert_eq!(fleet.next_wakeup(), Some(t0 + Duration::from_secs(2)));
+        h.begin_stop(t0, deadline);
+        assert_eq!(h.acts(), [Done::Signal(2, SIGINT)]);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(2)));
         let t2 = t0 + Duration::from_secs(2);
-        fleet.on_time(t2, &mut rec);
-        assert_eq!(rec.acts(), [Done::Kill(2)]);
-        fleet.on_exit(t2, pid(&fleet, 2), WaitStatus::Signaled(9), &mut rec);
-        assert_eq!(rec.acts(), [Done::Signal(1, SIGTERM)]);
+        h.time(t2);
+        assert_eq!(h.acts(), [Done::Kill(2)]);
+        h.service_exit(t2, 2, WaitStatus::Signaled(9));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
         // 20 s is past the deadline: the deadline's own kill is the bound.
-        assert_eq!(fleet.next_wakeup(), None);
+        assert_eq!(h.fleet.next_wakeup(), None);
     }
 
     #[test]
@@ -1204,32 +1478,115 @@ mod tests {
             service("c", Ready::Spawned, &[1], Restart::No),
         ]);
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&list, true);
-        let mut rec = Recording::default();
-        fleet.on_time(t0, &mut rec);
-        fleet.on_exit(t0, pid(&fleet, 0), WaitStatus::Exited(1), &mut rec);
-        rec.acts();
-        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
-        fleet.on_time(t0 + Duration::from_secs(1), &mut rec);
+        let mut h = Harness::new(&list, true);
+        h.time(t0);
+        h.service_exit(t0, 0, WaitStatus::Exited(1));
+        h.acts();
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        h.time(t0 + Duration::from_secs(1));
         assert_eq!(
-            rec.acts(),
+            h.acts(),
             [Done::Signal(1, SIGTERM)],
             "a is not restarted, c never starts, the main command never starts"
         );
-        assert_eq!(fleet.view(2).state, State::Waiting);
+        assert_eq!(h.state(2), State::Waiting);
+    }
+
+    #[test]
+    fn a_starting_service_is_checked_no_more_once_the_stop_began() {
+        let list = services(vec![service("a", probed(), &[], Restart::Always)]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, true);
+        h.time(t0);
+        h.time(t0 + 50 * MS);
+        h.probed(t0 + 50 * MS, 0, true);
+        assert_eq!(h.acts(), [Done::Start(0), Done::Probe(0), Done::StartMain]);
+        // Restarted while the main command runs, and not ready yet when
+        // the stop begins: it waits for the main command's exit, probed no
+        // more.
+        let t1 = t0 + Duration::from_secs(1);
+        h.service_exit(t1, 0, WaitStatus::Exited(1));
+        h.time(t1 + FIRST_BACKOFF);
+        assert_eq!(h.state(0), State::Starting);
+        h.acts();
+        h.begin_stop(t1 + FIRST_BACKOFF, t1 + Duration::from_secs(9));
+        assert!(h.rec.done.contains(&Done::Forget(0)));
+        assert_eq!(h.fleet.next_wakeup(), None);
+        h.time(t1 + Duration::from_secs(2));
+        assert_eq!(h.acts(), []);
+        // A late probe answer changes nothing either.
+        h.probed(t1 + Duration::from_secs(2), 0, true);
+        assert_eq!(h.state(0), State::Starting);
+        h.main_exit(t1 + Duration::from_secs(2));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+    }
+
+    /// A start answered only once the stop began (as a recording may
+    /// answer): started, it is stopped in its turn; failed, it is gone.
+    #[test]
+    fn a_start_answered_after_the_stop_began_is_stopped_or_gone() {
+        let list = services(vec![
+            service("a", Ready::Spawned, &[], Restart::Always),
+            service("b", Ready::Spawned, &[], Restart::Always),
+        ]);
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&list, false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        rec.reports.clear();
+        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
+        rec.done.clear();
+        let started = Report::Started { service: 0, pid: 7 };
+        fleet.on_report(t0, started, &mut rec);
+        assert_eq!(rec.done.last(), Some(&Done::Signal(0, SIGTERM)));
+        let failed = Report::StartFailed {
+            service: 1,
+            status: WaitStatus::Exited(127),
+        };
+        assert_eq!(fleet.on_report(t0, failed, &mut rec), Verdict::Nothing);
+        assert_eq!(fleet.view(1).state, State::Exited(WaitStatus::Exited(127)));
+        let exit = Exit {
+            pid: 7,
+            status: WaitStatus::Signaled(15),
+            group_left: false,
+        };
+        assert_eq!(fleet.on_exit(t0, exit, &mut rec), Some(Verdict::Down));
     }
 
     #[test]
     fn a_service_that_cannot_start_counts_as_its_exit() {
         let list = services(vec![service("a", Ready::Spawned, &[], Restart::No)]);
         let t0 = Instant::now();
-        let mut fleet = Fleet::new(&list, true);
-        let mut rec = Recording {
-            fails: vec![(0, WaitStatus::Exited(126))],
-            ..Default::default()
-        };
-        assert_eq!(fleet.on_time(t0, &mut rec), Verdict::StopAll);
-        assert_eq!(fleet.outcome(), Some(WaitStatus::Exited(126)));
-        assert!(!rec.done.contains(&Done::StartMain));
+        let mut h = Harness::new(&list, true);
+        h.rec.fails = vec![(0, WaitStatus::Exited(126))];
+        assert_eq!(h.time(t0), Verdict::StopAll);
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Exited(126)));
+        assert!(!h.rec.done.contains(&Done::StartMain));
+        assert!(h.notes().contains(&ServiceNote::Exited {
+            service: 0,
+            pid: 0,
+            status: WaitStatus::Exited(126)
+        }));
+    }
+
+    #[test]
+    fn a_main_command_that_cannot_start_ends_the_container_with_its_status() {
+        let list = services(vec![service("a", Ready::Spawned, &[], Restart::No)]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, true);
+        h.time(t0);
+        assert_eq!(h.acts(), [Done::Start(0), Done::StartMain]);
+        h.rec.reports.clear();
+        let verdict = h.report(
+            t0,
+            Report::MainFailed {
+                status: WaitStatus::Exited(127),
+            },
+        );
+        assert_eq!(verdict, Verdict::StopAll);
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Exited(127)));
+        // The main command never ran: the services stop at once.
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
     }
 }

@@ -57,12 +57,9 @@ pub fn start_order<S: Clone>(
     names: &[&str],
     after: &[Vec<(&str, S)>],
 ) -> Result<Order, Problem<S>> {
-    // Filled by insertion: collecting into a map sorts, and a stable sort
-    // is kilobytes of code that nothing else in grace needs.
-    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, name) in names.iter().enumerate() {
-        index.insert(name, i);
-    }
+    // Names are found by a scan, not through a map: a file has a few
+    // services, and a BTreeMap of its own is kilobytes of code.
+    let index = |name: &str| names.iter().rposition(|known| *known == name);
     // Each service's dependencies, once each, with the first entry naming
     // them. named_by[i]: the last service found to name service i.
     let mut needs: Vec<Vec<(usize, S)>> = Vec::with_capacity(names.len());
@@ -70,7 +67,7 @@ pub fn start_order<S: Clone>(
     for (service, entries) in after.iter().enumerate() {
         let mut resolved: Vec<(usize, S)> = Vec::new();
         for (name, site) in entries {
-            let Some(&other) = index.get(name) else {
+            let Some(other) = index(name) else {
                 return Err(Problem::Unknown {
                     service,
                     site: site.clone(),

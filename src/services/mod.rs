@@ -17,12 +17,13 @@
 //! - `import`: the `grace import` subcommand, a supervisord configuration
 //!   or a Procfile translated into a services file;
 //! - `fleet`: the services' lives as a state machine (start, readiness,
-//!   restarts, essential exits, the ordered stop), effects out through a
-//!   trait;
-//! - `run`: the fleet's effects on real processes, and readiness read from
-//!   descriptors and probes;
+//!   restarts, essential exits, the ordered stop): events in, effects out
+//!   through `FleetEffects`, its state × event grid in one match;
+//! - `runtime`: the fleet's effects on real processes, readiness read from
+//!   descriptors and probes, and the glue (`Driver`) that hands what it
+//!   learns back to the fleet as events;
 //! - `output`: services' stdout and stderr, a line at a time, on grace's;
-//! - `status`: the state the running grace publishes for `grace status`
+//! - `published`: the state the running grace publishes for `grace status`
 //!   and `grace inspect`, its file format, and reading it back;
 //! - `rundir`: where the run directory is (the one order the running grace
 //!   and its readers follow), and which directories and files in it are
@@ -39,8 +40,8 @@ mod graph;
 pub mod import;
 pub mod model;
 pub mod output;
-pub mod run;
+pub mod published;
 mod rundir;
+pub mod runtime;
 pub mod show;
-pub mod status;
 mod variables;

@@ -9,7 +9,7 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use crate::base::signals::Signal;
-use crate::process::user::UserSpec;
+use crate::process::user::{Credentials, UserSpec};
 
 /// `start_timeout` when none is given.
 pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
@@ -38,8 +38,9 @@ pub struct Service {
     /// The argv, as written (argv[0] included). Never empty, no NUL byte.
     pub command: Vec<String>,
     /// argv[0] found as execvp(3) would find it (through PATH, or relative
-    /// to `working_directory`): what to execute, so that the program run is
-    /// the one that was checked.
+    /// to `working_directory`), absolute unless grace's own working
+    /// directory has no name: what to execute, so that the program run is
+    /// the one that was checked, wherever it runs.
     pub executable: String,
     pub ready: Ready,
     pub stop_signal: Signal,
@@ -55,11 +56,29 @@ pub struct Service {
     pub dependents: Vec<usize>,
     pub restart: Restart,
     pub max_restarts: u32,
-    /// As --user; it resolved in the container's user database.
-    pub user: Option<UserSpec>,
+    /// As --user, resolved once when the file was read: no start reads
+    /// the user database again.
+    pub user: Option<User>,
     /// Added to the environment grace was given, in the file's key order.
     pub environment: Vec<(String, String)>,
+    /// Where it runs, as an absolute path (a relative one was resolved from
+    /// grace's working directory when the file was read); None: where grace
+    /// runs.
     pub working_directory: Option<String>,
+}
+
+/// A service's `user`: as written, and who that is in the container's
+/// user database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub spec: UserSpec,
+    pub credentials: Credentials,
+}
+
+impl fmt::Display for User {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.spec.fmt(f)
+    }
 }
 
 /// When a service counts as ready.

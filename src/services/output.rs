@@ -36,6 +36,12 @@
 //!   room is known before it is written. Bytes that are not UTF-8 become
 //!   U+FFFD, one per invalid sequence (as `String::from_utf8_lossy`).
 //!   Text lines pass the service's bytes on unchanged.
+//! - **A wait of its own at exit.** `finish` runs after the event loop has
+//!   ended, when grace has nothing left to do but exit: it polls grace's
+//!   stdout and stderr alone, for room to write the services' last lines,
+//!   within `log::LAST_LINES`. No signal, exit or timer matters any more,
+//!   so the loop's wait (the signalfd and everything else) has no part in
+//!   it; its bound keeps a reader that never reads from holding PID 1.
 
 use core::time::Duration;
 
@@ -180,14 +186,11 @@ impl Output {
     /// After ppoll, for a descriptor with `revents != 0`: handles it,
     /// without blocking, if it is one of this module's (true); false if it
     /// is not.
-    pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
+    pub fn on_ready(&mut self, fd: i32) -> bool {
         let mut ours = false;
         for index in 0..self.sinks.len() {
             if self.sinks[index].poll_fd() == Some(fd) {
                 ours = true;
-                if revents != 0 {
-                    self.sinks[index].writable = true;
-                }
                 self.stamp();
                 flush(&mut self.sinks[index], &mut self.dropped);
                 self.refill(index);
@@ -289,16 +292,6 @@ impl Output {
             }
             if sys::poll(&mut fds, Some(left)).is_err() {
                 break;
-            }
-            for ready in &fds {
-                if let Some(sink) = self
-                    .sinks
-                    .iter_mut()
-                    .find(|s| s.poll_fd() == Some(ready.fd))
-                    && ready.revents != 0
-                {
-                    sink.writable = true;
-                }
             }
         }
         for sink in &mut self.sinks {
@@ -815,7 +808,7 @@ mod tests {
             if extra.contains(&fd.fd) {
                 extras.push(fd.fd);
             } else {
-                assert!(output.on_ready(fd.fd, fd.revents), "fd {} is ours", fd.fd);
+                assert!(output.on_ready(fd.fd), "fd {} is ours", fd.fd);
             }
         }
         extras
@@ -965,8 +958,8 @@ mod tests {
         // Spurious wake-ups return at once too.
         let sink = output.sinks[0].poll_fd().unwrap();
         for _ in 0..100 {
-            assert!(output.on_ready(sink, libc::POLLOUT));
-            assert!(output.on_ready(pipe, libc::POLLIN));
+            assert!(output.on_ready(sink));
+            assert!(output.on_ready(pipe));
         }
         let dropped = output.finish_counting(Duration::ZERO);
         // The queue's lines (`flood | ` and 99 bytes): the pipe's are not

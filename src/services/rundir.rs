@@ -1,5 +1,5 @@
 //! The run directory: where the running grace publishes its services'
-//! state (`status`) and makes their notify sockets, and where `grace
+//! state (`published`) and makes their notify sockets, and where `grace
 //! status` and `grace inspect` look for that state. Both ask here, so that
 //! they cannot disagree on where to look.
 //!
@@ -31,7 +31,7 @@ const RUN: &str = "/run/grace";
 
 /// The largest file a reader takes from a run directory: the state file
 /// is the only one read.
-const READ_LIMIT: usize = super::status::STATE_LIMIT;
+const READ_LIMIT: usize = super::published::STATE_LIMIT;
 
 /// Where to look, in order: `explicit` alone if given, else the
 /// conventional places for each of `uids` (the per-user ones once per uid).

@@ -1,4 +1,4 @@
-//! `grace status`: the state the running grace published (`status`), as a
+//! `grace status`: the state the running grace published (`published`), as a
 //! table for people or JSON for scripts, and an exit code a HEALTHCHECK or
 //! a readiness probe can use: 0 when every service is ready and no stop
 //! has begun, 1 otherwise.
@@ -12,7 +12,7 @@ use core::fmt::Write as _;
 
 use crate::base::prelude::*;
 
-use super::status::{self, Published, ServiceStatus, State};
+use super::published::{self, Published, ServiceStatus, State};
 use crate::base::environment::lookup;
 use crate::base::json::Value as Json;
 use crate::base::signals::Signal;
@@ -26,7 +26,7 @@ const EXIT_NOT_READY: i32 = 1;
 
 /// Runs `grace status` and returns its exit code. `environment` is grace's
 /// own, as (name, value): GRACE_RUN_DIR applies as it does to grace.
-pub fn run(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+pub fn status(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
     let variable = |name: &str| {
         lookup(environment, name)
             .filter(|value| !value.is_empty())
@@ -36,10 +36,10 @@ pub fn run(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
         .run_dir
         .clone()
         .or_else(|| variable("GRACE_RUN_DIR"));
-    let published = match status::find(
+    let published = match published::find(
         explicit.as_deref(),
         variable("XDG_RUNTIME_DIR").as_deref(),
-        &status::trusted_users(),
+        &published::trusted_users(),
     ) {
         Ok((_, published)) => published,
         Err(why) => {
@@ -51,7 +51,7 @@ pub fn run(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
             return EXIT_NOT_READY;
         }
     };
-    let running = status::publisher_runs(&published);
+    let running = published::publisher_runs(&published);
     let now = Instant::now();
     let text = if options.json {
         render_json(&published, running, now)
@@ -226,23 +226,20 @@ pub(crate) fn render_json(published: &Published, running: bool, now: Instant) ->
         })
         .collect();
     let document = Json::Obj(vec![
-        ("version", Json::Int(status::VERSION.into())),
+        ("version", Json::Int(published::VERSION.into())),
         ("grace_pid", Json::Int(published.grace_pid.into())),
         ("grace_running", Json::Bool(running)),
         ("stopping", Json::Bool(published.stopping)),
         ("ready", Json::Bool(exit_code(published, running) == 0)),
         ("services", Json::Arr(services)),
     ]);
-    let mut out = String::new();
-    document.write_pretty(&mut out);
-    out.push('\n');
-    out
+    document.pretty_document()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::services::status::tests::every_state;
+    use crate::services::published::tests::every_state;
 
     fn published(services: Vec<ServiceStatus>, stopping: bool) -> Published {
         Published {

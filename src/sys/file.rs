@@ -37,6 +37,23 @@ pub fn change_directory(path: &str) -> Result<()> {
     Ok(())
 }
 
+/// getcwd(2): the working directory's absolute path. ENOENT when it was
+/// removed or lies outside the root, ERANGE when longer than PATH_MAX.
+pub fn current_directory() -> Result<String> {
+    let mut buffer = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: a live buffer of the length passed, which the kernel fills
+    // with a NUL-terminated path; it returns that length, NUL included.
+    let length =
+        check(unsafe { libc::syscall(libc::SYS_getcwd, buffer.as_mut_ptr(), buffer.len()) })?;
+    buffer.truncate((length as usize).saturating_sub(1));
+    // Outside the root (a chroot's escapee), the kernel says
+    // "(unreachable)/...": no path at all.
+    if buffer.first() != Some(&b'/') {
+        return Err(Error::from_raw_os_error(libc::ENOENT));
+    }
+    String::from_utf8(buffer).map_err(|_| Error::from_raw_os_error(libc::EILSEQ))
+}
+
 /// open(2) read-only and close-on-exec.
 fn open_read_only(path: &str, flags: c_int) -> Result<Fd> {
     let path = c_string(path.as_bytes())?;

@@ -12,19 +12,25 @@
 //! - `ready`: what a service's readiness is read from (a pipe, the
 //!   notify socket, a TCP connect), and the run directory;
 //! - `clock`: the monotonic and wall clocks;
+//! - `sockdiag`: sockets as the kernel reports them (sock_diag), and which
+//!   of a process's descriptors are sockets;
 //! - `pipe`: services' output: pipes, reads and writes that never wait,
 //!   a non-blocking second open of stdout, ppoll;
+//! - `image`: grace's own code in memory, whose set-up pages are given
+//!   back when the event loop first goes idle;
 //! - `abi`: what grace assumes about the architecture (signal numbers,
 //!   struct layouts, widths, byte order), checked at compile time.
 
 mod abi;
 mod clock;
 mod file;
+mod image;
 mod pipe;
 mod process;
 mod ready;
 mod runtime;
 mod signal;
+mod sockdiag;
 
 use core::ffi::{CStr, c_int};
 use core::fmt;
@@ -33,11 +39,11 @@ use crate::base::prelude::*;
 
 pub use clock::{monotonic_now, wall_clock_now};
 pub use file::{
-    FileType, change_directory, create_in, descriptor_limit, effective_uid, file_type, give_socket,
-    is_terminal, is_too_large, list_directory, list_directory_up_to, make_directories,
-    make_directory, may_execute, may_write, open_descriptors, open_directory, open_in, read_file,
-    read_head, read_link, read_up_to, rename, rename_in, set_mode, status_of, unlink, unlink_in,
-    write_all,
+    FileType, change_directory, create_in, current_directory, descriptor_limit, effective_uid,
+    file_type, give_socket, is_terminal, is_too_large, list_directory, list_directory_up_to,
+    make_directories, make_directory, may_execute, may_write, open_descriptors, open_directory,
+    open_in, read_file, read_head, read_link, read_up_to, rename, rename_in, set_mode, status_of,
+    unlink, unlink_in, write_all,
 };
 pub use pipe::{
     DescriptorKind, descriptor_kind, find_byte, find_last_byte, pipe, poll, read_append, read_some,
@@ -51,6 +57,11 @@ pub use process::{
 pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
 pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
+#[cfg(test)]
+pub use sockdiag::TCP_ESTABLISHED;
+pub use sockdiag::{
+    Endpoint, TCP_LISTEN, TcpSocket, UnixSocket, socket_inodes, tcp_sockets, unix_sockets,
+};
 
 /// A descriptor number, as the kernel hands them out.
 pub type RawFd = c_int;

@@ -157,13 +157,20 @@ impl SignalFd {
 
     /// As `receive`, while also waiting on `others` (descriptors of the
     /// caller's, with the events it wants): their `revents` are filled in.
-    /// Returns how many signals were read.
+    /// Returns how many signals were read. The event loop's one wait; the
+    /// first without a timeout gives back the set-up's code pages
+    /// (`release_code_pages`).
     pub fn receive_polling(
         &self,
         buffer: &mut [ReceivedSignal],
         timeout: Option<Duration>,
         others: &mut [libc::pollfd],
     ) -> Result<usize> {
+        // The first wait with nothing scheduled is where the set-up ends
+        // and idling begins: the set-up's code is not needed any more.
+        if timeout.is_none() {
+            super::image::release_code_pages();
+        }
         if others.is_empty() {
             return self.receive(buffer, timeout);
         }

@@ -9,7 +9,7 @@ use crate::base::prelude::*;
 use crate::base::time::Instant;
 use crate::cli::{self, Personality};
 use crate::services::container::{Container, Errno};
-use crate::services::{check, config, run, show, status};
+use crate::services::{check, config, published, runtime, show};
 use crate::{process::procfs, process::user};
 
 /// The command line and environment of one personality: the first byte
@@ -72,6 +72,10 @@ impl Container for Anything {
         (name == "PATH").then(|| "/usr/bin:/bin".into())
     }
 
+    fn working_directory(&self) -> Result<String, Errno> {
+        Ok("/".into())
+    }
+
     fn descriptor_limit(&self) -> u64 {
         1024
     }
@@ -85,7 +89,7 @@ pub fn services_file(data: &[u8]) {
     };
     if let Ok(services) = config::parse(text, &Anything) {
         let _ = check::summary(&services);
-        let _ = run::descriptors_needed(&services);
+        let _ = runtime::descriptors_needed(&services);
     }
 }
 
@@ -113,7 +117,7 @@ pub fn proc_files(data: &[u8]) {
 /// The state file `grace status` reads, and both its renderings.
 pub fn state_file(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    if let Ok(published) = status::decode(&text) {
+    if let Ok(published) = published::decode(&text) {
         let _ = published.all_ready();
         let now = Instant::from_millis(u64::MAX / 2);
         for running in [false, true] {
@@ -143,7 +147,7 @@ pub fn values(data: &[u8]) {
 
 /// One sd_notify datagram.
 pub fn notify(data: &[u8]) {
-    let _ = run::says_ready(data);
+    let _ = runtime::says_ready(data);
 }
 
 pub use crate::inspect::fuzz::proc_tree;

@@ -3,9 +3,12 @@
 //! the services file, the services' state file.
 //! Inputs come from proptest, mixing random text from an alphabet chosen to
 //! hit the parsers' edges, mutations of valid inputs and known hostile
-//! shapes. The properties: never panic, and what is accepted means what it
-//! says (names round-trip, durations are bounded, /proc fields are found
-//! whatever the command name holds).
+//! shapes. Each test asserts what the parser's answer means, beyond not
+//! panicking: names and state files round-trip, durations are bounded, a
+//! signal list is accepted exactly when each of its names is, an accepted
+//! services file is in dependency order and a refused one names a line it
+//! has, /proc fields are found whatever surrounds them or the command name
+//! holds, and a command line reads the same whole and as arguments.
 //!
 //! Each property runs `CASES` cases from a fixed seed, so that every CI run
 //! tries the same inputs; `PROPTEST_CASES` and `PROPTEST_RNG_SEED` override
@@ -21,12 +24,12 @@ use proptest::prelude::*;
 use proptest::sample::{Index, select};
 use proptest::test_runner::{Config, RngSeed};
 
-use crate::base::signals::Signal;
+use crate::base::signals::{Signal, SignalSet};
 use crate::base::time::Instant;
 use crate::services::config as services_file;
 use crate::services::container::fake::Fake;
 use crate::services::model::Services;
-use crate::services::status;
+use crate::services::published;
 use crate::{cli, process::procfs};
 
 const CASES: u32 = 20_000;
@@ -292,18 +295,18 @@ proptest! {
     fn state_files_never_panic_and_accepted_ones_read_back(
         text in prop_oneof![edits().prop_map(|e| damage(RUN_STATE, &e)), text(16)],
     ) {
-        if let Ok(state) = status::decode(&text) {
-            let services: Vec<status::ServiceStatus> =
+        if let Ok(state) = published::decode(&text) {
+            let services: Vec<published::ServiceStatus> =
                 state.services.iter().map(|(service, _)| service.clone()).collect();
             let mut again = String::new();
             let grace = (state.grace_pid, state.grace_start);
-            status::encode(&mut again, grace, state.published, &services, state.stopping);
-            let read = status::decode(&again);
+            published::encode(&mut again, grace, state.published, &services, state.stopping);
+            let read = published::decode(&again);
             prop_assert!(read.is_ok(), "{:?} from {:?}", again, text);
             let read = read.unwrap_or_else(|_| unreachable!());
             prop_assert_eq!((read.grace_pid, read.grace_start), grace);
             prop_assert_eq!(read.published, state.published);
-            let back: Vec<status::ServiceStatus> =
+            let back: Vec<published::ServiceStatus> =
                 read.services.into_iter().map(|(service, _)| service).collect();
             prop_assert_eq!(back, services);
         }
@@ -339,8 +342,23 @@ proptest! {
     }
 
     #[test]
-    fn signal_lists_never_panic(parts in prop::collection::vec(signal_input(), 0..5)) {
-        let _ = cli::parse_signal_list(&parts.join(","));
+    fn a_signal_list_is_accepted_exactly_when_each_name_is_and_holds_those(
+        parts in prop::collection::vec(signal_input(), 0..5),
+    ) {
+        let list = parts.join(",");
+        // Split again: a part may hold a comma of its own.
+        let each: Result<Vec<Signal>, _> =
+            list.split(',').map(|name| name.trim().parse::<Signal>()).collect();
+        match (cli::parse_signal_list(&list), each) {
+            (Ok(set), Ok(signals)) => {
+                let expected = signals.iter().fold(SignalSet::EMPTY, |set, &s| set.with(s));
+                prop_assert_eq!(set, expected, "{:?}", list);
+            }
+            (Err(_), Err(_)) => {}
+            (list_read, each) => {
+                prop_assert!(false, "{list:?}: the list {list_read:?}, its names {each:?}");
+            }
+        }
     }
 
     #[test]
@@ -386,34 +404,90 @@ proptest! {
         prop_assert_eq!(&stat.comm, &comm);
         prop_assert_eq!((stat.pid, stat.state, stat.ppid), (4242, 'S', 1));
         prop_assert_eq!(stat.start_time, 987654);
+        prop_assert_eq!(procfs::parse_kernel_thread(&text), Some(false), "{:?}", text);
 
         let _ = procfs::parse_stat(&damage(&text, &edits));
     }
 
     #[test]
-    fn services_files_never_panic_and_accepted_ones_are_in_order(text in services_input()) {
-        if let Ok(services) = services_file::parse(&text, &Fake::new()) {
-            order_holds(&services)?;
+    fn services_files_accepted_are_in_order_and_refused_name_a_line_of_theirs(
+        text in services_input(),
+    ) {
+        match services_file::parse(&text, &Fake::new()) {
+            Ok(services) => order_holds(&services)?,
+            Err(error) => {
+                // None: the file as a whole (no service at all).
+                if let Some(line) = error.line {
+                    let lines = text.matches('\n').count() + 1;
+                    prop_assert!((1..=lines).contains(&line), "line {line} of {lines}: {text:?}");
+                }
+                prop_assert!(!error.message.is_empty(), "{text:?}");
+            }
         }
     }
 
     #[test]
-    fn status_and_cmdline_parsing_never_panic(
-        status in prop_oneof![edits().prop_map(|e| damage(STATUS, &e)), text(12)],
-        raw in prop::collection::vec(any::<u8>(), 0..64),
+    fn status_fields_read_back_whatever_lines_surround_them(
+        tgid in 1..=i32::MAX,
+        ns_pids in prop::collection::vec(1..=i32::MAX, 1..4),
+        masks in any::<[u64; 3]>(),
+        (before, after) in (status_noise(), status_noise()),
+        damaged in prop_oneof![edits().prop_map(|e| damage(STATUS, &e)), text(12)],
     ) {
-        let _ = procfs::parse_dispositions(&status);
-        let _ = procfs::parse_ns_pid(&status);
-        let _ = procfs::parse_tgid(&status);
-        let _ = procfs::parse_kernel_thread(&status);
-        let _ = procfs::parse_cmdline(&raw);
-        let _ = procfs::parse_cmdline_args(&raw);
+        let ns_pids: Vec<String> = ns_pids.iter().map(i32::to_string).collect();
+        let [blocked, ignored, caught] = masks;
+        let status = format!(
+            "{before}Tgid:\t{tgid}\nNSpid:\t{}\nSigBlk:\t{blocked:016x}\n\
+             SigIgn:\t{ignored:016x}\nSigCgt:\t{caught:016x}\n{after}",
+            ns_pids.join("\t"),
+        );
+        prop_assert_eq!(procfs::parse_tgid(&status), Some(tgid), "{:?}", status);
+        let own = ns_pids.last().and_then(|pid| pid.parse().ok());
+        prop_assert_eq!(procfs::parse_ns_pid(&status), own, "{:?}", status);
+        let expected = procfs::Dispositions { blocked, ignored, caught };
+        prop_assert_eq!(procfs::parse_dispositions(&status), Some(expected), "{:?}", status);
+
+        // Damaged, it may be refused, but never with a panic.
+        let _ = procfs::parse_dispositions(&damaged);
+        let _ = procfs::parse_ns_pid(&damaged);
+        let _ = procfs::parse_tgid(&damaged);
+        let _ = procfs::parse_kernel_thread(&damaged);
     }
+
+    #[test]
+    fn a_command_line_reads_the_same_whole_and_as_arguments(
+        raw in prop::collection::vec(prop_oneof![any::<u8>(), Just(0u8)], 0..64),
+    ) {
+        let args = procfs::parse_cmdline_args(&raw);
+        let trimmed = raw.strip_suffix(&[0]).unwrap_or(&raw);
+        let nuls = trimmed.iter().filter(|&&b| b == 0).count();
+        let count = if trimmed.is_empty() { 0 } else { nuls + 1 };
+        prop_assert_eq!(args.len(), count, "{:?}", raw);
+        prop_assert_eq!(procfs::parse_cmdline(&raw), args.join(" "), "{:?}", raw);
+    }
+}
+
+/// Lines of /proc/PID/status that are none of the fields the parsers read:
+/// random text, cut at its newlines.
+fn status_noise() -> impl Strategy<Value = String> {
+    prop::collection::vec(text(6), 0..4).prop_map(|lines| {
+        let mut noise = String::new();
+        for line in lines.iter().flat_map(|text| text.split('\n')) {
+            let field = ["Tgid", "NSpid", "SigBlk", "SigIgn", "SigCgt"]
+                .iter()
+                .any(|name| line.starts_with(name));
+            if !field {
+                noise.push_str(line);
+                noise.push('\n');
+            }
+        }
+        noise
+    })
 }
 
 #[test]
 fn the_valid_state_file_parses() {
-    let state = status::decode(RUN_STATE).unwrap();
+    let state = published::decode(RUN_STATE).unwrap();
     assert_eq!(state.services.len(), 3);
     assert_eq!(state.published, Instant::from_millis(1_000_000));
 }
@@ -469,7 +543,7 @@ fn the_corpus_is_refused_without_a_panic() {
         assert!(result.is_err(), "services/{name}: {result:?}");
     }
     for (name, text) in corpus("state") {
-        assert!(status::decode(&text).is_err(), "state/{name}");
+        assert!(published::decode(&text).is_err(), "state/{name}");
     }
     for (_, text) in corpus("status") {
         assert_eq!(procfs::parse_dispositions(&text), None);
