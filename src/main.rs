@@ -111,14 +111,29 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::License => return print_stdout(&cli::license()),
         Invocation::InspectHelp => return print_stdout(cli::INSPECT_HELP),
         Invocation::CheckHelp => return print_stdout(cli::CHECK_HELP),
+        Invocation::ImportHelp => return print_stdout(cli::IMPORT_HELP),
         Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
         Invocation::Inspect(options) => {
             as_tool();
             return inspect::inspect(options, &variables);
         }
-        Invocation::Check(file) => {
+        Invocation::Check(file, asked) => {
             as_tool();
-            return services::check::check(&file, &variables);
+            return services::check::check(&file, &asked, &variables);
+        }
+        Invocation::Import(file) => {
+            as_tool();
+            #[cfg(feature = "import")]
+            return services::import::run(&file);
+            #[cfg(not(feature = "import"))]
+            {
+                error!(
+                    "import",
+                    [file = file],
+                    "grace import is not built into this grace (cargo build --features import)"
+                );
+                return services::check::EXIT_INVALID;
+            }
         }
         Invocation::Status(options) => {
             as_tool();

@@ -262,3 +262,50 @@ fn unreadable_files_and_usage_errors_exit_2() {
     assert_eq!(shell_code(output.status), 0);
     assert!(String::from_utf8_lossy(&output.stdout).contains("usage: grace check FILE"));
 }
+
+/// An unset `${VAR}` without a default is refused, naming the variable at
+/// its line; `--services` shows what would run, and an unknown name is
+/// exit 2.
+#[test]
+fn variables_and_chosen_services_are_checked() {
+    let dir = TempDir::new();
+    let path = write(
+        &dir,
+        "[service.app]\nenvironment = { A = \"1\" }\ncommand = [\"true\", \"${GRACE_TEST_UNSET}\"]\n",
+    );
+    let (code, stdout, stderr) = check(&path);
+    assert_eq!((code, stdout.as_str()), (2, ""), "{stderr}");
+    assert!(
+        stderr.contains("services.toml:3:") && stderr.contains("GRACE_TEST_UNSET"),
+        "{stderr}"
+    );
+
+    let path = write(
+        &dir,
+        "[service.db]\ncommand = [\"true\"]\n\
+         [service.web]\ncommand = [\"true\"]\nafter = [\"db\"]\n\
+         [service.worker]\ncommand = [\"true\"]\nenabled = false\n",
+    );
+    let run = |extra: &[&str]| {
+        let output = grace_command()
+            .arg("check")
+            .arg(&path)
+            .args(extra)
+            .env_remove("GRACE_SERVICES")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run grace check");
+        let names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|line| line.split(':').next().map(String::from))
+            .collect();
+        (shell_code(output.status), names)
+    };
+    assert_eq!(run(&[]), (0, vec!["db".into(), "web".into()]));
+    assert_eq!(run(&["--services", "worker"]), (0, vec!["worker".into()]));
+    assert_eq!(
+        run(&["--services", "web,worker"]),
+        (0, vec!["db".into(), "web".into(), "worker".into()])
+    );
+    assert_eq!(run(&["--services", "wrker"]), (2, vec![]));
+}

@@ -20,8 +20,8 @@ use crate::support::services::{assert_stopped_in_order, chain, toml_argv, write_
 use crate::support::{
     AFTER_KILL, Grace, Mode, TempDir, descendants, event_time, executable, finished_cleanup,
     host_pid_of, host_pid_of_probe, json_log, json_string, log_events, monotonic_ms, named, probe,
-    probe_args, probe_log, send_signal, services_of, signals_received, state_of, wait_ready,
-    wait_until,
+    probe_args, probe_log, run_plain, send_signal, services_of, signals_received, state_of,
+    wait_ready, wait_until,
 };
 
 /// The `command` of a probe service named `name`.
@@ -862,6 +862,111 @@ fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
     assert_eq!(exited.len(), 1, "{log}");
     assert_eq!(exited[0]["signal"], "SIGKILL", "{log}");
     assert_eq!(exited[0]["exit_code"], serde_json::Value::Null, "{log}");
+}
+
+/// `env_file` and `${VAR:-default}` reach the command, resolved when the
+/// file is read: the shell sees the values, never the `${...}`.
+#[test]
+fn env_files_and_defaults_reach_the_command() {
+    let dir = TempDir::new();
+    let env_file = dir.join("app.env");
+    fs::write(&env_file, "# settings\nFROM_FILE=\"from a file\"\nDIR=x\n").unwrap();
+    let out = dir.join("out");
+    let script = format!(
+        "printf '%s|%s|%s' \"$FROM_FILE\" '${{GREETING:-hello}}' '$${{DIR}}' > {}",
+        out.display()
+    );
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.app]\nenv_file = [{}]\ncommand = {}\n",
+            json_string(&env_file.display().to_string()),
+            sh(&script)
+        ),
+    );
+    // app is essential: its exit ends grace.
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    grace.wait_code();
+    assert_eq!(
+        fs::read_to_string(&out).unwrap_or_default(),
+        "from a file|hello|${DIR}",
+        "{}",
+        grace.stderr()
+    );
+}
+
+/// GRACE_SERVICES=worker runs worker and the services it starts after
+/// (cache, itself `enabled = false`), and nothing else.
+#[test]
+fn grace_services_runs_the_named_service_and_what_it_needs() {
+    let dir = TempDir::new();
+    let started = dir.join("started");
+    let mark = |name: &str| {
+        sh(&format!(
+            "echo {name} >> {}; exec sleep 1000",
+            started.display()
+        ))
+    };
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.db]\ncommand = {}\n\
+             [service.cache]\ncommand = {}\nenabled = false\n\
+             [service.web]\ncommand = {}\nafter = [\"db\"]\n\
+             [service.worker]\ncommand = {}\nafter = [\"cache\"]\nenabled = false\n",
+            mark("db"),
+            mark("cache"),
+            mark("web"),
+            sh(&format!("echo worker >> {}", started.display())),
+        ),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .configure(|command| {
+            command.env("GRACE_SERVICES", "worker");
+        })
+        .arg("--config")
+        .arg(&config)
+        .start(&dir);
+    // worker is essential: its exit ends grace, after every service that
+    // was going to start has started.
+    grace.wait_code();
+    let log = grace.stderr();
+    let mut names: Vec<String> = named(&log, "service_started")
+        .iter()
+        .map(|event| event["service"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["cache", "worker"], "{log}");
+    let wrote = fs::read_to_string(&started).unwrap_or_default();
+    assert!(!wrote.contains("db") && !wrote.contains("web"), "{wrote}");
+}
+
+/// A service name the file does not declare stops grace before anything
+/// starts, with the exit code of a bad file.
+#[test]
+fn an_unknown_service_asked_for_exits_2() {
+    let dir = TempDir::new();
+    let ran = dir.join("ran");
+    let config = write_config(
+        &dir,
+        &format!(
+            "[service.web]\ncommand = {}\n",
+            sh(&format!("touch {}", ran.display()))
+        ),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .arg("--config")
+        .arg(&config)
+        .arg("--services")
+        .arg("web,wrker")
+        .start(&dir);
+    assert_eq!(grace.wait_code(), 2, "{}", grace.stderr());
+    assert!(grace.stderr().contains("wrker"), "{}", grace.stderr());
+    assert!(!ran.exists());
+    // Services named without a services file to take them from.
+    let (code, stderr) = run_plain(&["--services", "web", "--", "true"]);
+    assert_eq!(code, 2, "{stderr}");
 }
 
 /// Relative paths in the file are resolved once, from grace's working

@@ -28,6 +28,16 @@ mod recipes;
 mod services;
 mod services_e2e;
 mod services_example;
+#[cfg(feature = "import")]
+mod services_import;
+#[cfg(not(feature = "import"))]
+mod services_import {
+    /// Says, in the runner's output, that `grace import`'s tests did not run.
+    #[test]
+    fn not_built_without_the_import_feature() {
+        eprintln!("grace import is not built: cargo nextest run --features import runs its tests");
+    }
+}
 mod services_run;
 mod shutdown;
 mod status;

@@ -41,7 +41,11 @@ pub fn parse_with(
     }
     if personality == Personality::Grace && super::is_check(&args) {
         args.remove(0);
-        return Ok(Parsed::only(super::check::parse(args)?));
+        return Ok(Parsed::only(super::check::parse(args, env)?));
+    }
+    if personality == Personality::Grace && super::is_import(&args) {
+        args.remove(0);
+        return Ok(Parsed::only(super::import::parse(args)?));
     }
     if personality == Personality::Grace && super::is_status(&args) {
         args.remove(0);

@@ -10,6 +10,8 @@ use crate::base::prelude::*;
 #[cfg(test)]
 use super::check::CHECK_HELP;
 #[cfg(test)]
+use super::import::IMPORT_HELP;
+#[cfg(test)]
 use super::inspect::INSPECT_HELP;
 use super::options::{OPTIONS, OptionDoc};
 use super::personality::{Personality, USAGE};
@@ -53,6 +55,11 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
         "grace check FILE",
         "validate a services file (docs/services.md) without running anything, as \
          --config checks it before starting (grace check --help)",
+    ),
+    (
+        "grace import FILE",
+        "print a services file equivalent to a supervisord configuration or a \
+         Procfile (grace import --help)",
     ),
     (
         "grace status",
@@ -283,6 +290,7 @@ pub fn man_page() -> String {
         ".B grace\n[\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARG\\fR]...\n.br\n\
          .B grace inspect\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-signal\\fR \\fISIGNAL\\fR] \
          [\\fIPID\\fR]\n.br\n.B grace check\n\\fIFILE\\fR\n.br\n\
+         .B grace import\n\\fIFILE\\fR\n.br\n\
          .B grace status\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-run\\-dir\\fR \\fIDIR\\fR]\n",
     );
     out.push_str(".SH DESCRIPTION\n");
@@ -343,6 +351,12 @@ pub fn man_page() -> String {
     out.push_str(".fi\n");
     out.push_str(".SH \"CHECK\"\n.nf\n");
     for line in CHECK_HELP.lines() {
+        out.push_str(&roff(line));
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
+    out.push_str(".SH \"IMPORT\"\n.nf\n");
+    for line in IMPORT_HELP.lines() {
         out.push_str(&roff(line));
         out.push('\n');
     }
@@ -417,7 +431,12 @@ mod tests {
                 assert!(line.chars().count() <= WIDTH, "{line:?}");
             }
         }
-        for subcommand in ["grace inspect", "grace check FILE", "grace status"] {
+        for subcommand in [
+            "grace inspect",
+            "grace check FILE",
+            "grace import FILE",
+            "grace status",
+        ] {
             assert!(text.contains(subcommand), "{subcommand}");
             assert!(
                 !help(Personality::Tini).contains(subcommand),

@@ -17,13 +17,13 @@
 //! - `doc.rs`: `--help`, the man page (man/grace.1) and the environment
 //!   table in docs/configuration.md, generated from the tables so that they
 //!   cannot drift.
-//! - `inspect.rs`, `check.rs`, `status.rs`: the `inspect`, `check` and
-//!   `status` subcommands' command lines.
+//! - `inspect.rs`, `check.rs`, `import.rs`, `status.rs`: the `inspect`,
+//!   `check`, `import` and `status` subcommands' command lines.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
 //! untouched as raw bytes, so the command's own flags are never read and
-//! arguments need not be UTF-8. `inspect`, `check` and `status` are
+//! arguments need not be UTF-8. `inspect`, `check`, `import` and `status` are
 //! subcommands only as the very first word: `grace -- inspect` runs a
 //! command named inspect.
 
@@ -38,6 +38,7 @@ mod declare;
 mod check;
 mod config;
 mod doc;
+mod import;
 mod inspect;
 mod lexer;
 mod options;
@@ -49,6 +50,7 @@ pub use self::{
     check::{CHECK_HELP, CHECK_USAGE},
     config::parse_with,
     doc::{help, license, version},
+    import::{IMPORT_HELP, IMPORT_USAGE},
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
     options::{Config, SERVICE_VARIABLE},
     personality::Personality,
@@ -81,9 +83,13 @@ pub enum Invocation {
     License,
     Inspect(InspectOptions),
     InspectHelp,
-    /// `grace check FILE`.
-    Check(String),
+    /// `grace check FILE`, and the services asked for (`--services`, else
+    /// GRACE_SERVICES; none: every enabled one).
+    Check(String, Vec<String>),
     CheckHelp,
+    /// `grace import FILE`.
+    Import(String),
+    ImportHelp,
     /// `grace status`.
     Status(StatusOptions),
     StatusHelp,
@@ -139,6 +145,12 @@ pub fn is_check(args: &[Vec<u8>]) -> bool {
     args.first().is_some_and(|first| first == b"check")
 }
 
+/// Whether the arguments (without the program name) ask for `import`: the
+/// very first word, before any option.
+pub fn is_import(args: &[Vec<u8>]) -> bool {
+    args.first().is_some_and(|first| first == b"import")
+}
+
 /// Whether the arguments (without the program name) ask for `status`: the
 /// very first word, before any option.
 pub fn is_status(args: &[Vec<u8>]) -> bool {
@@ -151,6 +163,8 @@ pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &
         (INSPECT_USAGE, "grace inspect --help")
     } else if personality == Personality::Grace && is_check(args) {
         (CHECK_USAGE, "grace check --help")
+    } else if personality == Personality::Grace && is_import(args) {
+        (IMPORT_USAGE, "grace import --help")
     } else if personality == Personality::Grace && is_status(args) {
         (STATUS_USAGE, "grace status --help")
     } else {

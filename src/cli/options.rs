@@ -58,6 +58,18 @@ declare_options! {
         env: "/etc/grace/services.toml",
     },
 
+    /// Empty: every service of the file not `enabled = false`.
+    pub services: Vec<String> = Vec::new() => Services {
+        long: "services",
+        value: "NAME[,NAME...]",
+        parse: one(values::service_names),
+        section: SERVICES,
+        help: "run only these services of --config, and every service they start after, \
+               enabled = false or not (default: every enabled service and what they start \
+               after); an unknown NAME is an error",
+        env: "web,worker",
+    },
+
     pub stop_on: SignalSet = SignalSet::EMPTY.with(signals::SIGTERM).with(signals::SIGINT)
     => StopOn {
         long: "stop-on",

@@ -242,6 +242,21 @@ pub fn forward_to(text: &str) -> Result<ForwardTo, String> {
     )
 }
 
+/// `--services`: service names, separated by commas (which of them the
+/// file declares is the services file's check).
+pub fn service_names(text: &str) -> Result<Vec<String>, String> {
+    let names: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(String::from)
+        .collect();
+    if names.is_empty() {
+        return Err("no service named: expected NAME[,NAME...]".into());
+    }
+    Ok(names)
+}
+
 pub fn parse_code(text: &str) -> Result<u8, String> {
     text.parse::<u8>()
         .map_err(|_| format!("invalid exit code '{text}': expected a number from 0 to 255"))

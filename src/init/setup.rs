@@ -68,10 +68,18 @@ impl Setup {
         }
         // A bad services file stops grace before anything starts.
         let services = match &config.config {
+            None if !config.services.is_empty() => {
+                error!(
+                    "config",
+                    "--services (or GRACE_SERVICES) names services of a services file: \
+                     give one with --config"
+                );
+                return Err(services::check::EXIT_INVALID);
+            }
             None => None,
             Some(path) => {
                 let file = String::from_utf8_lossy(path);
-                let loaded = services::check::load(&file, variables);
+                let loaded = services::check::load(&file, &config.services, variables);
                 Some(loaded.ok_or(services::check::EXIT_INVALID)?)
             }
         };

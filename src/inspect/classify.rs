@@ -320,7 +320,8 @@ fn load_services(
     let loaded = read(&path).and_then(|bytes| {
         let text = core::str::from_utf8(&bytes).map_err(|_| format!("{path}: not UTF-8"))?;
         let seen = Seen { read, grace };
-        crate::services::config::parse(text, &seen).map_err(|why| why.render(&path))
+        crate::services::config::parse_selecting(text, &seen, &config.services)
+            .map_err(|why| why.render(&path))
     });
     if let Ok(services) = &loaded {
         config.grace_period =
@@ -349,6 +350,11 @@ impl Container for Seen<'_> {
 
     fn working_directory(&self) -> Result<String, Errno> {
         Ok("/".into())
+    }
+
+    fn text(&self, path: &str) -> Result<String, Errno> {
+        let bytes = (self.read)(path).map_err(|_| libc::ENOENT)?;
+        String::from_utf8(bytes).map_err(|_| libc::EILSEQ)
     }
 
     fn read(&self, path: &str) -> String {

@@ -4,8 +4,6 @@
 //! stdout, exit 0. Invalid: the one error (`FILE:LINE: KEY: MESSAGE`), exit
 //! 2, as for a command line grace cannot run.
 
-use core::str;
-
 use crate::base::prelude::*;
 
 use super::container::Real;
@@ -21,8 +19,9 @@ pub const EXIT_INVALID: i32 = 2;
 /// /dev/zero is) is refused rather than read into PID 1's memory.
 pub const FILE_LIMIT: usize = 1 << 20;
 
-pub fn check(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
-    match load(file, variables) {
+/// `asked`: the services to run (`--services`; none: every enabled one).
+pub fn check(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
+    match load(file, asked, variables) {
         Some(services) => {
             let _ = sys::write_all(libc::STDOUT_FILENO, summary(&services).as_bytes());
             0
@@ -32,40 +31,11 @@ pub fn check(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> i32 {
 }
 
 /// The services file read and checked, as `grace check` and `grace
-/// --config` both read it; None once the one error has been logged.
-pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
-    let bytes = match sys::read_file(file, FILE_LIMIT) {
-        Ok(bytes) => bytes,
-        Err(why) if sys::is_too_large(&why) => {
-            error!(
-                "config",
-                [file = file],
-                "{file}: larger than {} MiB: not a services file",
-                FILE_LIMIT >> 20
-            );
-            return None;
-        }
-        Err(why) => {
-            error!("config", [file = file], "{file}: cannot read: {why}");
-            return None;
-        }
-    };
-    let text = match str::from_utf8(&bytes) {
-        Ok(text) => text,
-        Err(why) => {
-            let line = 1 + bytes[..why.valid_up_to()]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count();
-            error!(
-                "config",
-                [file = file, line = line],
-                "{file}:{line}: not UTF-8 (a TOML file is UTF-8)"
-            );
-            return None;
-        }
-    };
-    match config::parse(text, &Real { variables }) {
+/// --config` both read it, with the services that run (`asked`, see
+/// `config::parse_selecting`); None once the one error has been logged.
+pub fn load(file: &str, asked: &[String], variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
+    let text = read(file)?;
+    match config::parse_selecting(&text, &Real { variables }, asked) {
         Ok(services) => fits_descriptors(file, &services).then_some(services),
         Err(why) => {
             error!(
@@ -77,6 +47,34 @@ pub fn load(file: &str, variables: &[(Vec<u8>, Vec<u8>)]) -> Option<Services> {
             None
         }
     }
+}
+
+/// A file given to grace to read (a services file, or one to `grace
+/// import`): UTF-8, 1 MiB at most; None once the one error has been
+/// logged.
+pub fn read(file: &str) -> Option<String> {
+    let (why, line) = match sys::read_file(file, FILE_LIMIT) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => return Some(text),
+            Err(error) => {
+                let bytes = error.as_bytes();
+                let valid = error.utf8_error().valid_up_to();
+                let line = 1 + bytes[..valid].iter().filter(|&&b| b == b'\n').count();
+                let why = format!("{file}:{line}: not UTF-8 (a TOML file is UTF-8)");
+                (why, Some(line))
+            }
+        },
+        Err(why) if sys::is_too_large(&why) => (
+            format!(
+                "{file}: larger than {} MiB: not a services file",
+                FILE_LIMIT >> 20
+            ),
+            None,
+        ),
+        Err(why) => (format!("{file}: cannot read: {why}"), None),
+    };
+    error!("config", [file = file, line = line], "{why}");
+    None
 }
 
 /// Whether the descriptors the services need fit under RLIMIT_NOFILE

@@ -31,7 +31,8 @@ use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
     Service, Services, TcpAddress, User,
 };
-use crate::base::signals;
+use super::variables;
+use crate::base::{environment, signals};
 use crate::cli;
 use crate::process::user::{self, UserSpec};
 
@@ -81,7 +82,7 @@ const READY_EXPECTED: &str =
 const FILE_KEYS: &str = "`grace_period` or `service`";
 const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
      `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
-     `working_directory`";
+     `env_file`, `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 
@@ -131,7 +132,12 @@ impl<'i> Document<'i> {
         let table = self.table(value)?;
         for (key, value) in table {
             match key.get_ref().as_ref() {
-                "command" | "after" => self.strings(value)?,
+                "command" | "after" | "env_file" => self.strings(value)?,
+                "enabled" => {
+                    if !value.get_ref().is_bool() {
+                        return Err(self.wrong_type(value, "a boolean"));
+                    }
+                }
                 "ready" => self.ready_shape(value)?,
                 "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
                     self.string(value)?;
@@ -420,7 +426,7 @@ fn search_value(
 }
 
 /// One part of a dotted key, quoted as TOML would need it.
-fn key_part(name: &str) -> String {
+pub fn key_part(name: &str) -> String {
     let bare = !name.is_empty()
         && name
             .bytes()
@@ -428,8 +434,13 @@ fn key_part(name: &str) -> String {
     if bare {
         return name.to_string();
     }
+    basic_string(name)
+}
+
+/// `text` as a TOML basic string (`"..."`, escaped as TOML needs).
+pub fn basic_string(text: &str) -> String {
     let mut quoted = String::from("\"");
-    for letter in name.chars() {
+    for letter in text.chars() {
         match letter {
             '"' | '\\' => {
                 quoted.push('\\');
@@ -447,9 +458,22 @@ fn key_part(name: &str) -> String {
 // Checking it
 // ---------------------------------------------------------------------------
 
-/// The file's text, read and checked against `container`.
-#[inline(never)] // Inlined into grace's main dispatch, it is a kilobyte larger.
+/// The file's text, read and checked against `container`: every service
+/// that is not `enabled = false`, and those they start after.
+#[cfg(any(test, fuzzing))]
 pub fn parse(text: &str, container: &dyn Container) -> Result<Services, Error> {
+    parse_selecting(text, container, &[])
+}
+
+/// The file's text, read and checked against `container`: the services
+/// named in `asked` (`--services`; none: every enabled one), and every
+/// service they start after, transitively.
+#[inline(never)] // Inlined into grace's main dispatch, it is a kilobyte larger.
+pub fn parse_selecting(
+    text: &str,
+    container: &dyn Container,
+    asked: &[String],
+) -> Result<Services, Error> {
     // One parse, with recovery: its first error is the one a plain parse
     // stops at, and the rest of the tree still holds that error's key.
     let (root, errors) = DeTable::parse_recoverable(text);
@@ -475,7 +499,7 @@ pub fn parse(text: &str, container: &dyn Container) -> Result<Services, Error> {
         document: &document,
         container,
     }
-    .file()
+    .file(asked)
 }
 
 struct Checker<'d, 'i> {
@@ -488,6 +512,8 @@ struct Checked<'d, 'i> {
     service: Service,
     /// Its `after` entries.
     after: &'d [Value<'i>],
+    /// `enabled`.
+    enabled: bool,
 }
 
 impl<'d, 'i> Checker<'d, 'i> {
@@ -500,7 +526,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         cli::parse_duration(text(value)).map_err(|why| self.error(value.span(), why))
     }
 
-    fn file(&self) -> Result<Services, Error> {
+    fn file(&self, asked: &[String]) -> Result<Services, Error> {
         let root = &self.document.root;
         let grace_period = match root.get("grace_period") {
             Some(value) => Some(self.duration(value)?),
@@ -556,9 +582,36 @@ impl<'d, 'i> Checker<'d, 'i> {
             };
             self.error(checked[service].after[entry].span(), message)
         })?;
+        let whole_file = |message: String| Error {
+            line: None,
+            key: String::new(),
+            message,
+        };
+        let mut roots = Vec::new();
+        for name in asked {
+            let Some(index) = names.iter().position(|known| known == name) else {
+                return Err(whole_file(format!(
+                    "unknown service \"{name}\" asked for (--services or GRACE_SERVICES): \
+                     the file declares {}",
+                    names.join(", ")
+                )));
+            };
+            roots.push(index);
+        }
+        if asked.is_empty() {
+            roots.extend((0..checked.len()).filter(|&index| checked[index].enabled));
+        }
+        let runs = graph::needed(roots, &order.after);
+        if !runs.contains(&true) {
+            return Err(whole_file(
+                "no service to run: every one is enabled = false; name those to run with \
+                 --services or GRACE_SERVICES"
+                    .into(),
+            ));
+        }
         Ok(Services {
             grace_period,
-            services: in_order(checked, &order),
+            services: in_order(checked, &order, &runs),
         })
     }
 
@@ -574,6 +627,41 @@ impl<'d, 'i> Checker<'d, 'i> {
             ));
         }
 
+        // The env files first, then `environment`: a later value of a name
+        // replaces an earlier one, as the service will see them.
+        let mut environment: Vec<(String, String)> = Vec::new();
+        let inherited = |name: &str| self.container.variable(name);
+        for file in table.get("env_file").map_or(&[][..], |value| items(value)) {
+            let path = text(file);
+            if !path.starts_with('/') {
+                return Err(self.error(
+                    file.span(),
+                    format!("\"{path}\": expected an absolute path"),
+                ));
+            }
+            let contents = self.container.text(path).map_err(|code| {
+                self.error(file.span(), format!("\"{path}\": {}", describe(code)))
+            })?;
+            let read = variables::env_file(&contents, &inherited)
+                .map_err(|(line, why)| self.error(file.span(), format!("{path}:{line}: {why}")))?;
+            for (name, value) in read {
+                set(&mut environment, name, value);
+            }
+        }
+        // `${VAR}` is what the env files say, else grace's environment.
+        let from_files: Vec<(Vec<u8>, Vec<u8>)> = environment
+            .iter()
+            .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
+            .collect();
+        let lookup = |name: &str| {
+            environment::lookup(&from_files, name)
+                .map(|value| String::from_utf8_lossy(value).into_owned())
+                .or_else(|| inherited(name))
+        };
+        let expand = |value: &Value<'i>| {
+            variables::expand(text(value), &lookup).map_err(|why| self.error(value.span(), why))
+        };
+
         // Relative paths are resolved here, once, from grace's own working
         // directory: the start changes into the service's directory before
         // it executes, and must find there what was checked here. (A
@@ -582,11 +670,11 @@ impl<'d, 'i> Checker<'d, 'i> {
         let here = self.container.working_directory().ok();
         let working_directory = match table.get("working_directory") {
             Some(value) => {
-                let written = text(value);
+                let written = expand(value)?;
                 if written.is_empty() || written.contains('\0') {
                     return Err(self.error(value.span(), "expected a directory's path"));
                 }
-                let directory = command::within(here.as_deref(), written);
+                let directory = command::within(here.as_deref(), &written);
                 self.container.directory(&directory).map_err(|code| {
                     self.error(value.span(), format!("\"{directory}\": {}", describe(code)))
                 })?;
@@ -595,7 +683,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             None => None,
         };
 
-        let mut environment: Vec<(String, String)> = Vec::new();
+        let mut own = Vec::new();
         if let Some(variables) = table
             .get("environment")
             .and_then(|value| value.get_ref().as_table())
@@ -611,8 +699,11 @@ impl<'d, 'i> Checker<'d, 'i> {
                 if text(value).contains('\0') {
                     return Err(self.error(value.span(), "a value cannot hold a NUL byte"));
                 }
-                environment.push((variable.to_string(), text(value).to_string()));
+                own.push((variable.to_string(), expand(value)?));
             }
+        }
+        for (name, value) in own {
+            set(&mut environment, name, value);
         }
         // The program is looked for in the PATH the service will have.
         let search_path = environment
@@ -621,7 +712,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             .map(|(_, value)| value.clone())
             .or_else(|| self.container.variable("PATH"));
         let base = working_directory.as_deref().or(here.as_deref());
-        let find = |argv: &Value<'i>| self.argv(argv, base, search_path.as_deref());
+        let find = |argv: &Value<'i>| self.argv(argv, &expand, base, search_path.as_deref());
 
         let Some(command) = table.get("command") else {
             return Err(self.error(key.span(), "missing field `command`"));
@@ -707,6 +798,10 @@ impl<'d, 'i> Checker<'d, 'i> {
                 working_directory,
             },
             after: table.get("after").map_or(&[], |value| items(value)),
+            enabled: table
+                .get("enabled")
+                .and_then(|value| value.get_ref().as_bool())
+                .unwrap_or(true),
         })
     }
 
@@ -715,6 +810,7 @@ impl<'d, 'i> Checker<'d, 'i> {
     fn argv(
         &self,
         argv: &Value<'i>,
+        expand: &Expand<'_, 'i>,
         base: Option<&str>,
         search_path: Option<&str>,
     ) -> Result<(Vec<String>, String), Error> {
@@ -725,9 +821,9 @@ impl<'d, 'i> Checker<'d, 'i> {
         if let Some(word) = words.iter().find(|word| text(word).contains('\0')) {
             return Err(self.error(word.span(), "an argument cannot hold a NUL byte"));
         }
-        let executable = command::find(text(program), base, search_path, self.container)
+        let words = words.iter().map(expand).collect::<Result<Vec<_>, _>>()?;
+        let executable = command::find(&words[0], base, search_path, self.container)
             .map_err(|why| self.error(program.span(), why))?;
-        let words = words.iter().map(|word| text(word).to_string()).collect();
         Ok((words, executable))
     }
 
@@ -820,6 +916,16 @@ impl<'d, 'i> Checker<'d, 'i> {
     }
 }
 
+/// `environment` with `name` set to `value`, once: a later value replaces
+/// an earlier one, as it will for the service.
+fn set(environment: &mut Vec<(String, String)>, name: String, value: String) {
+    environment.retain(|(known, _)| *known != name);
+    environment.push((name, value));
+}
+
+/// A string value with its variables expanded.
+type Expand<'a, 'i> = dyn Fn(&Value<'i>) -> Result<String, Error> + 'a;
+
 /// Checks an argv: its words and the program's path.
 type FindArgv<'a, 'i> = dyn Fn(&Value<'i>) -> Result<(Vec<String>, String), Error> + 'a;
 
@@ -870,17 +976,24 @@ fn parse_tcp(text: &str) -> Result<TcpAddress, String> {
     Ok(TcpAddress { ip, port })
 }
 
-/// The checked services in start order, with `after` and `dependents` as
-/// positions in that order.
-fn in_order(checked: Vec<Checked<'_, '_>>, order: &Order) -> Vec<Service> {
+/// The checked services that run (`runs[i]` for the file's i-th) in start
+/// order, with `after` and `dependents` as positions in that order. Every
+/// service a running one starts after runs too.
+fn in_order(checked: Vec<Checked<'_, '_>>, order: &Order, runs: &[bool]) -> Vec<Service> {
+    let starting: Vec<usize> = order
+        .order
+        .iter()
+        .copied()
+        .filter(|&index| runs[index])
+        .collect();
     // position[i]: where the file's i-th service starts.
-    let mut position = vec![0; order.order.len()];
-    for (at, &index) in order.order.iter().enumerate() {
+    let mut position = vec![0; runs.len()];
+    for (at, &index) in starting.iter().enumerate() {
         position[index] = at;
     }
     let mut slots: Vec<Option<Service>> = checked.into_iter().map(|c| Some(c.service)).collect();
-    let mut services: Vec<Service> = Vec::with_capacity(order.order.len());
-    for &index in &order.order {
+    let mut services: Vec<Service> = Vec::with_capacity(starting.len());
+    for &index in &starting {
         let Some(mut service) = slots[index].take() else {
             continue;
         };
@@ -1379,6 +1492,133 @@ command = ["/bin/true"]
         assert_eq!(
             file.services[0].environment,
             [("Z".into(), "1".into()), ("A".into(), "2".into())]
+        );
+    }
+
+    #[test]
+    fn env_files_and_variables_are_resolved_when_the_file_is_read() {
+        let mut fake = Fake::new();
+        fake.texts.insert(
+            "/etc/app.env".into(),
+            "# app\nPORT=8080\nDIR=\"/data\"\nPORT=9090\nBIN=/usr/bin\n".into(),
+        );
+        fake.variables.insert("USER_NAME".into(), "ada".into());
+        fake.variables.insert("PORT".into(), "1".into());
+        let text = "[service.s]\nenv_file = [\"/etc/app.env\"]\n\
+                    command = [\"${BIN}/db\", \"--port=${PORT}\", \"${NONE:-x}\", \"$$1 $HOME\"]\n\
+                    working_directory = \"${DIR}\"\n\
+                    environment = { GREETING = \"hi ${USER_NAME}\", PORT = \"${PORT}0\" }\n";
+        let file = parse_with(text, &fake).unwrap();
+        let service = &file.services[0];
+        // The env file's last PORT, not grace's; `environment` over the file.
+        assert_eq!(
+            service.command,
+            ["/usr/bin/db", "--port=9090", "x", "$1 $HOME"]
+        );
+        assert_eq!(service.executable, "/usr/bin/db");
+        assert_eq!(service.working_directory.as_deref(), Some("/data"));
+        assert_eq!(
+            service.environment,
+            [
+                ("DIR".into(), "/data".into()),
+                ("BIN".into(), "/usr/bin".into()),
+                ("GREETING".into(), "hi ada".into()),
+                ("PORT".into(), "90900".into()),
+            ]
+        );
+        assert_eq!(
+            refused_in(
+                "[service.s]\ncommand = [\n  \"true\",\n  \"${TOKEN}\",\n]\n",
+                &fake
+            ),
+            "f.toml:4: service.s.command: variable TOKEN is not set: set it, or give a default \
+             (${TOKEN:-VALUE})"
+        );
+        assert!(
+            refused_in(
+                "[service.s]\ncommand = [\"true\"]\nenvironment = { A = \"${B\" }\n",
+                &fake
+            )
+            .starts_with("f.toml:3: service.s.environment.A: unclosed")
+        );
+        assert_eq!(
+            refused_in(
+                "[service.s]\ncommand = [\"true\"]\nenv_file = [\"/nope.env\"]\n",
+                &fake
+            ),
+            "f.toml:3: service.s.env_file: \"/nope.env\": not found"
+        );
+        assert!(
+            refused_in(
+                "[service.s]\ncommand = [\"true\"]\nenv_file = [\"app.env\"]\n",
+                &fake
+            )
+            .contains("expected an absolute path")
+        );
+        fake.texts.insert("/bad.env".into(), "A=1\nB C=2\n".into());
+        assert!(
+            refused_in(
+                "[service.s]\ncommand = [\"true\"]\nenv_file = [\"/bad.env\"]\n",
+                &fake
+            )
+            .starts_with("f.toml:3: service.s.env_file: /bad.env:2: invalid variable name")
+        );
+    }
+
+    #[test]
+    fn enabled_and_asked_services_run_with_what_they_start_after() {
+        let text = r#"
+[service.db]
+command = ["true"]
+[service.cache]
+command = ["true"]
+enabled = false
+[service.web]
+command = ["true"]
+after = ["db"]
+[service.worker]
+command = ["true"]
+after = ["cache"]
+enabled = false
+"#;
+        let names = |asked: &[&str]| {
+            let asked: Vec<String> = asked.iter().map(|name| name.to_string()).collect();
+            let file = parse_selecting(text, &Fake::new(), &asked)
+                .unwrap_or_else(|e| panic!("{}", e.render("f.toml")));
+            let names: Vec<String> = file.services.iter().map(|s| s.name.clone()).collect();
+            let relations: Vec<(Vec<usize>, Vec<usize>)> = file
+                .services
+                .iter()
+                .map(|s| (s.after.clone(), s.dependents.clone()))
+                .collect();
+            (names.join(" "), relations)
+        };
+        assert_eq!(
+            names(&[]),
+            ("db web".into(), vec![(vec![], vec![1]), (vec![0], vec![])])
+        );
+        assert_eq!(
+            names(&["worker"]),
+            (
+                "cache worker".into(),
+                vec![(vec![], vec![1]), (vec![0], vec![])]
+            )
+        );
+        assert_eq!(names(&["web", "cache"]).0, "db cache web");
+        let unknown = parse_selecting(text, &Fake::new(), &["wrker".into()]).unwrap_err();
+        assert_eq!(
+            unknown.render("f.toml"),
+            "f.toml: unknown service \"wrker\" asked for (--services or GRACE_SERVICES): the \
+             file declares db, cache, web, worker"
+        );
+        assert!(
+            refused("[service.a]\ncommand = [\"true\"]\nenabled = false\n")
+                .starts_with("f.toml: no service to run")
+        );
+        assert!(
+            refused("[service.a]\ncommand = [\"true\"]\nenabled = \"no\"\n").starts_with(
+                "f.toml:3: service.a.enabled: invalid type: string \"no\", expected a boolean"
+            )
         );
     }
 

@@ -20,6 +20,8 @@ pub trait Container {
     fn directory(&self, path: &str) -> Result<(), Errno>;
     /// A whole file (/etc/passwd, /etc/group); empty when unreadable.
     fn read(&self, path: &str) -> String;
+    /// A text file (an `env_file`).
+    fn text(&self, path: &str) -> Result<String, Errno>;
     /// One of grace's own environment variables.
     fn variable(&self, name: &str) -> Option<String>;
     /// grace's own working directory, as an absolute path: what relative
@@ -58,6 +60,11 @@ impl Container for Real<'_> {
         crate::process::user::read_database(path)
     }
 
+    fn text(&self, path: &str) -> Result<String, Errno> {
+        let bytes = sys::read_file(path, super::check::FILE_LIMIT).map_err(errno)?;
+        String::from_utf8(bytes).map_err(|_| libc::EILSEQ)
+    }
+
     fn variable(&self, name: &str) -> Option<String> {
         lookup(self.variables, name).map(|value| String::from_utf8_lossy(value).into_owned())
     }
@@ -78,6 +85,7 @@ pub fn describe(code: Errno) -> String {
         libc::EACCES => "permission denied".into(),
         libc::ENOTDIR => "not a directory".into(),
         libc::ELOOP => "too many symbolic links".into(),
+        libc::EILSEQ => "not UTF-8".into(),
         libc::ENAMETOOLONG => "name too long".into(),
         other => sys::Error::from_raw_os_error(other).to_string(),
     }
@@ -96,6 +104,10 @@ pub mod fake {
         pub passwd: String,
         pub group: String,
         pub path: Option<String>,
+        /// Text files (env files) by path.
+        pub texts: BTreeMap<String, String>,
+        /// grace's environment besides PATH.
+        pub variables: BTreeMap<String, String>,
         /// grace's working directory; None: it has no name (removed).
         pub cwd: Option<String>,
     }
@@ -147,8 +159,15 @@ pub mod fake {
             }
         }
 
+        fn text(&self, path: &str) -> Result<String, Errno> {
+            self.texts.get(path).cloned().ok_or(libc::ENOENT)
+        }
+
         fn variable(&self, name: &str) -> Option<String> {
-            (name == "PATH").then(|| self.path.clone()).flatten()
+            if name == "PATH" {
+                return self.path.clone();
+            }
+            self.variables.get(name).cloned()
         }
 
         fn working_directory(&self) -> Result<String, Errno> {

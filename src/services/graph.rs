@@ -37,6 +37,19 @@ pub struct Order {
     pub after: Vec<Vec<usize>>,
 }
 
+/// Which services run: each of `roots`, and every service one that runs
+/// starts after (`after`, as `Order::after`), transitively.
+pub fn needed(roots: Vec<usize>, after: &[Vec<usize>]) -> Vec<bool> {
+    let mut runs = vec![false; after.len()];
+    let mut pending = roots;
+    while let Some(service) = pending.pop() {
+        if !core::mem::replace(&mut runs[service], true) {
+            pending.extend_from_slice(&after[service]);
+        }
+    }
+    runs
+}
+
 /// The services in start order: each after every service it names, and
 /// otherwise in the file's order. `after[i]` lists service `i`'s entries,
 /// by name.

@@ -8,11 +8,14 @@
 //! - `config`: the file's format (read from toml's document tree) and every
 //!   check on it;
 //! - `graph`: the `after` relation: unknown names, cycles, the start order;
+//! - `variables`: `env_file` and `${VAR}` expansion, read while checking;
 //! - `command`: finding a service's program the way execvp(3) would;
 //! - `container`: what the file is checked against (the container's files,
 //!   its user database, grace's PATH);
 //! - `check`: the `grace check` subcommand, and reading the file for
 //!   `--config`;
+//! - `import`: the `grace import` subcommand, a supervisord configuration
+//!   or a Procfile translated into a services file;
 //! - `fleet`: the services' lives as a state machine (start, readiness,
 //!   restarts, essential exits, the ordered stop): events in, effects out
 //!   through `FleetEffects`, its state × event grid in one match;
@@ -33,9 +36,12 @@ pub mod config;
 pub mod container;
 pub mod fleet;
 mod graph;
+#[cfg(feature = "import")]
+pub mod import;
 pub mod model;
 pub mod output;
 pub mod published;
 mod rundir;
 pub mod runtime;
 pub mod show;
+mod variables;
