@@ -847,9 +847,10 @@ fn an_on_failure_service_that_succeeds_is_not_restarted_and_ends_nothing() {
 #[test]
 fn a_service_killed_by_a_signal_is_logged_with_the_signal_s_name() {
     let dir = TempDir::new();
+    // `$$$$`: the services file reads `$$` as a literal `$`.
     let config = write_config(
         &dir,
-        &format!("[service.doomed]\ncommand = {}\n", sh("kill -9 $$")),
+        &format!("[service.doomed]\ncommand = {}\n", sh("kill -9 $$$$")),
     );
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(json_log)
