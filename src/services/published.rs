@@ -55,6 +55,8 @@ pub enum State {
     Restarting {
         at: Instant,
     },
+    /// Stopped by `grace stop`, until `grace start`.
+    Stopped,
 }
 
 impl State {
@@ -66,6 +68,7 @@ impl State {
             State::Stopping => "stopping",
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
+            State::Stopped => "stopped",
         }
     }
 
@@ -250,6 +253,7 @@ fn decode_service(
         ("starting", None) => State::Starting,
         ("ready", None) => State::Ready,
         ("stopping", None) => State::Stopping,
+        ("stopped", None) => State::Stopped,
         ("exited", Some(status)) => State::Exited(status),
         ("restarting", None) => State::Restarting {
             at: Instant::from_millis(at.parse().ok()?),
