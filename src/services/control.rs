@@ -27,7 +27,7 @@ use super::published::{self, Published, State};
 use super::rundir::{self, RunDir};
 use crate::base::environment::lookup;
 use crate::base::signals::Signal;
-use crate::base::time::Instant;
+use crate::base::time::{Instant, decimal_seconds};
 pub use crate::cli::ControlCommand as Command;
 use crate::cli::ControlOptions;
 use crate::sys::{self, Fd};
@@ -241,7 +241,7 @@ fn timed_out(options: &ControlOptions, service: &str, published: &Published) -> 
         .map_or("unknown", |(s, _)| s.state.name());
     format!(
         "timed out after {} s: service {service} is {state}",
-        options.timeout.as_secs_f32()
+        decimal_seconds(options.timeout, 1)
     )
 }
 
