@@ -6,12 +6,11 @@
 //! clock; their pids and states are read with `grace status --json`;
 //! what grace logged, from its JSON log events.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::containers::{Container, Rootfs, Runtime};
-use crate::support::services::{toml_argv, write_config};
+use crate::support::containers::{Container, Rootfs};
+use crate::support::services::{lines_of, start_in_podman, toml_argv, write_config};
 use crate::support::{Grace, Mode, TempDir, grace_command_line, json_log, named, wait_until};
 
 /// A service that appends `start NAME`, and once ready (db: 200 ms later,
@@ -42,14 +41,6 @@ fn file(order: &str) -> String {
         service("app"),
         service("web"),
     )
-}
-
-fn lines(path: &Path) -> Vec<String> {
-    fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(str::to_string)
-        .collect()
 }
 
 /// Whether each of `sequence` appears in `lines` after the one before.
@@ -97,6 +88,21 @@ fn state(status: &Status, name: &str) -> String {
         .iter()
         .find(|s| s.0 == name)
         .map_or(String::new(), |s| s.1.clone())
+}
+
+/// After `grace restart app`: ready when the command returned, a new app,
+/// db and web as they were, app stopped and started after web started.
+fn assert_app_restarted_alone(before: &Status, after: &Status, order: &Path) {
+    assert_eq!(after.0, 0, "ready when the command returns: {after:?}");
+    assert_ne!(pid(after, "app"), pid(before, "app"));
+    for name in ["db", "web"] {
+        assert_eq!(pid(after, name), pid(before, name), "{name}");
+    }
+    let lines = lines_of(order);
+    assert!(
+        in_order(&lines, &["start web", "stop app", "start app"]),
+        "{lines:?}"
+    );
 }
 
 /// grace as PID 1 of its namespace, and commands run inside it.
@@ -176,15 +182,7 @@ fn restart_stop_start_and_signal_one_service_from_inside_grace_s_namespace() {
     // Restart app: a new app, the others as they were.
     assert_eq!(inside.control(&["restart", "app"]), 0, "{}", log());
     let after = inside.status();
-    assert_eq!(after.0, 0, "ready when the command returns: {after:?}");
-    assert_ne!(pid(&after, "app"), pid(&before, "app"));
-    for name in ["db", "web"] {
-        assert_eq!(pid(&after, name), pid(&before, name), "{name}");
-    }
-    assert!(in_order(
-        &lines(&order),
-        &["start web", "stop app", "start app"]
-    ));
+    assert_app_restarted_alone(&before, &after, &order);
 
     // Stop app: it stays stopped, grace and web run on, status says 1.
     assert_eq!(inside.control(&["stop", "app"]), 0, "{}", log());
@@ -202,7 +200,7 @@ fn restart_stop_start_and_signal_one_service_from_inside_grace_s_namespace() {
     assert_eq!(inside.control(&["signal", "HUP", "app"]), 1);
     assert_eq!(inside.control(&["signal", "HUP", "web"]), 0);
     wait_until("web's HUP", || {
-        lines(&order).contains(&"hup web".to_string())
+        lines_of(&order).contains(&"hup web".to_string())
     });
 
     // Start app: back, ready.
@@ -212,7 +210,7 @@ fn restart_stop_start_and_signal_one_service_from_inside_grace_s_namespace() {
 
     // Restart db with its dependents: the last started stop first, and
     // each starts once the one before it is ready.
-    let from = lines(&order).len();
+    let from = lines_of(&order).len();
     assert_eq!(
         inside.control(&["restart", "--with-dependents", "db"]),
         0,
@@ -224,7 +222,7 @@ fn restart_stop_start_and_signal_one_service_from_inside_grace_s_namespace() {
     for name in ["db", "app", "web"] {
         assert_ne!(pid(&restarted, name), pid(&started, name), "{name}");
     }
-    let tail = lines(&order)[from..].to_vec();
+    let tail = lines_of(&order)[from..].to_vec();
     assert!(
         in_order(
             &tail,
@@ -278,21 +276,7 @@ fn exec_code(container: &Container, args: &[&str]) -> (i32, String) {
 
 #[test]
 fn podman_exec_grace_restart_stop_and_start_and_a_non_root_user_is_refused() {
-    let rootfs = Rootfs::new();
-    fs::write(rootfs.root().join("services.toml"), file("/markers/order"))
-        .expect("write services.toml");
-    let mut container = Container::start(
-        Runtime::Podman,
-        rootfs,
-        &[
-            "/grace",
-            "--log-format",
-            "json",
-            "--config",
-            "/services.toml",
-        ],
-        &[],
-    );
+    let mut container = start_in_podman(Rootfs::new(), &file("/markers/order"), &[], &[]);
     let order = container.rootfs.markers().join("order");
     wait_until("every service ready", || status_in(&container).0 == 0);
     let before = status_in(&container);
@@ -300,15 +284,7 @@ fn podman_exec_grace_restart_stop_and_start_and_a_non_root_user_is_refused() {
     let (code, stderr) = exec_code(&container, &["/grace", "restart", "app"]);
     assert_eq!(code, 0, "{stderr}\n{}", container.logs());
     let after = status_in(&container);
-    assert_eq!(after.0, 0, "{after:?}");
-    assert_ne!(pid(&after, "app"), pid(&before, "app"));
-    for name in ["db", "web"] {
-        assert_eq!(pid(&after, name), pid(&before, name), "{name}");
-    }
-    assert!(in_order(
-        &lines(&order),
-        &["start web", "stop app", "start app"]
-    ));
+    assert_app_restarted_alone(&before, &after, &order);
 
     // Stopped: status exits 1, the container stays up; started: back.
     let (code, stderr) = exec_code(&container, &["/grace", "stop", "app"]);

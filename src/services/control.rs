@@ -24,8 +24,7 @@
 use crate::base::prelude::*;
 
 use super::published::{self, Published, State};
-use super::rundir::{self, RunDir};
-use crate::base::environment::lookup;
+use super::rundir::RunDir;
 use crate::base::signals::Signal;
 use crate::base::time::{Instant, decimal_seconds};
 pub use crate::cli::ControlCommand as Command;
@@ -165,21 +164,8 @@ pub fn run(options: &ControlOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 
 }
 
 fn command(options: &ControlOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> Result<(), String> {
-    let variable = |name: &str| {
-        lookup(environment, name)
-            .filter(|value| !value.is_empty())
-            .map(|value| String::from_utf8_lossy(value).into_owned())
-    };
-    let explicit = options
-        .run_dir
-        .clone()
-        .or_else(|| variable("GRACE_RUN_DIR"));
+    let (path, before) = published::find_for_reader(options.run_dir.as_deref(), environment)?;
     let uids = published::trusted_users();
-    let (path, before) = published::find(
-        explicit.as_deref(),
-        variable("XDG_RUNTIME_DIR").as_deref(),
-        &uids,
-    )?;
     if !published::publisher_runs(&before) {
         return Err(format!("{path}: the grace that wrote it no longer runs"));
     }
@@ -225,9 +211,8 @@ fn command(options: &ControlOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> Resu
                 break;
             }
         }
-        if let Ok(Some(bytes)) = rundir::read_trusted(&dir, published::STATE_FILE, &uids)
-            && let Ok(now) = published::decode(&String::from_utf8_lossy(&bytes))
-        {
+        // The same reading as the first, of that directory alone.
+        if let Ok((_, now)) = published::find(Some(&dir), None, &uids) {
             published = now;
         }
     }

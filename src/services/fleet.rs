@@ -714,7 +714,8 @@ impl Fleet {
                 });
                 fx.forget_readiness(service);
                 self.generation += 1;
-                if stopping {
+                // A service a command stops is gone, whatever its restart.
+                if stopping || self.units[service].then.is_some() {
                     self.gone(service, exit, fx);
                     Verdict::Nothing
                 } else {
@@ -1005,73 +1006,52 @@ impl Fleet {
         unit.then == Some(Then::Stay) && matches!(unit.run, Run::Down { .. })
     }
 
-    /// The grid's rows for commands, seen before the others: a command, and
-    /// the exit of a service a command stops (not an essential exit, never
-    /// restarted by its policy). None: the grid decides. Once the
-    /// container's stop began, a command changes nothing.
+    /// The grid's row for a command, seen before the others; None for any
+    /// other event. (The exit of a service a command stops is the grid's
+    /// `Exited` row: gone, as in the stop, neither an essential exit nor
+    /// restarted by its policy.) Once the container's stop began, a
+    /// command changes nothing.
     fn commanded(
         &mut self,
         service: usize,
         event: Event,
         fx: &mut dyn FleetEffects,
     ) -> Option<Verdict> {
+        let Event::Command(command) = event else {
+            return None;
+        };
+        // Answered by a publish, even when it changes nothing.
+        self.generation += 1;
+        if self.stopping.is_some() {
+            return Some(Verdict::Nothing);
+        }
         let run = self.units[service].run;
         let running = matches!(
             run,
             Run::Spawning | Run::Starting { .. } | Run::Ready { .. }
         );
-        match event {
-            Event::Command(command) => {
-                // Answered by a publish, even when it changes nothing.
-                self.generation += 1;
-                if self.stopping.is_some() {
-                    return Some(Verdict::Nothing);
+        let then = &mut self.units[service].then;
+        match command {
+            Command::Signal(signal) => {
+                if let Run::Starting { pid, .. } | Run::Ready { pid, .. } = run {
+                    fx.deliver(service, pid, signal);
                 }
-                let then = &mut self.units[service].then;
-                match command {
-                    Command::Signal(signal) => {
-                        if let Run::Starting { pid, .. } | Run::Ready { pid, .. } = run {
-                            fx.deliver(service, pid, signal);
-                        }
-                    }
-                    Command::Stop => *then = Some(Then::Stay),
-                    Command::Start if running => *then = None,
-                    Command::Start => *then = Some(Then::Start),
-                    Command::Restart { dependents } => {
+            }
+            Command::Stop => *then = Some(Then::Stay),
+            Command::Start if running => *then = None,
+            Command::Start => *then = Some(Then::Start),
+            Command::Restart { dependents } => {
+                *then = Some(Then::Start);
+                // A dependent a command keeps stopped stays so.
+                for &dependent in self.dependents[service].iter().filter(|_| dependents) {
+                    let then = &mut self.units[dependent].then;
+                    if *then != Some(Then::Stay) {
                         *then = Some(Then::Start);
-                        // A dependent a command keeps stopped stays so.
-                        for &dependent in self.dependents[service].iter().filter(|_| dependents) {
-                            let then = &mut self.units[dependent].then;
-                            if *then != Some(Then::Stay) {
-                                *then = Some(Then::Start);
-                            }
-                        }
                     }
                 }
-                Some(Verdict::Nothing)
             }
-            Event::Exited(exit)
-                if self.stopping.is_none()
-                    && self.units[service].then.is_some()
-                    && matches!(
-                        run,
-                        Run::Starting { .. }
-                            | Run::Ready { .. }
-                            | Run::Stopping { pid: Some(_), .. }
-                    ) =>
-            {
-                fx.note(ServiceNote::Exited {
-                    service,
-                    pid: exit.pid,
-                    status: exit.status,
-                });
-                fx.forget_readiness(service);
-                self.generation += 1;
-                self.gone(service, exit, fx);
-                Some(Verdict::Nothing)
-            }
-            _ => None,
         }
+        Some(Verdict::Nothing)
     }
 
     /// Carries out the commands: a service to stop gets its stop signal

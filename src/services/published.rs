@@ -313,6 +313,29 @@ pub fn find(
     found.ok_or_else(|| format!("no services' state: looked in {}", looked.join(", ")))
 }
 
+/// `find` for a reader run as grace's tools are: in `run_dir` (`--run-dir`)
+/// else GRACE_RUN_DIR alone, else the conventional places, for the reader's
+/// own uid and PID 1's. `environment` is the reader's own, as (name,
+/// value).
+pub fn find_for_reader(
+    run_dir: Option<&str>,
+    environment: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(String, Published), String> {
+    let variable = |name: &str| {
+        crate::base::environment::lookup(environment, name)
+            .filter(|value| !value.is_empty())
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    };
+    let explicit = run_dir
+        .map(str::to_string)
+        .or_else(|| variable("GRACE_RUN_DIR"));
+    find(
+        explicit.as_deref(),
+        variable("XDG_RUNTIME_DIR").as_deref(),
+        &trusted_users(),
+    )
+}
+
 /// Whose run directories a reader trusts besides root's: its own user's,
 /// and the user the container's init (PID 1) runs as, in that order.
 pub fn trusted_users() -> Vec<u32> {
