@@ -113,7 +113,8 @@ struct Inside {
 
 impl Inside {
     /// `grace ARGS --run-dir RUN` in grace's PID and mount namespaces (its
-    /// /proc), as `setpriv_as` (a uid) if given: (exit code, stderr).
+    /// /proc), as the uid `as_user` if given (setpriv): (exit code,
+    /// stdout, stderr).
     fn grace(&self, args: &[&str], as_user: Option<u32>) -> (i32, Vec<u8>, String) {
         let mut command = Command::new("nsenter");
         command.args([
@@ -307,6 +308,7 @@ fn podman_exec_grace_restart_stop_and_start_and_a_non_root_user_is_refused() {
         String::from_utf8_lossy(&output.stderr).into_owned(),
     );
     assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("refused"), "{stderr}");
     assert_eq!(pid(&status_in(&container), "app"), app);
 
     let logs = container.logs();

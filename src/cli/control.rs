@@ -104,14 +104,7 @@ pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
                 timeout = values::parse_duration(&text)
                     .map_err(|why| UsageError::new(format!("--timeout: {why}")))?;
             }
-            Long("run-dir") => {
-                let dir = String::from_utf8(parser.value()?)
-                    .map_err(|_| UsageError::new("--run-dir: the path is not UTF-8"))?;
-                if dir.is_empty() {
-                    return Err(UsageError::new("--run-dir: the path is empty"));
-                }
-                run_dir = Some(dir);
-            }
+            Long("run-dir") => run_dir = Some(super::status::run_dir(&mut parser)?),
             Value(word) => words.push(String::from_utf8_lossy(&word).into_owned()),
             _ => return Err(arg.unexpected()),
         }
