@@ -113,6 +113,7 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::CheckHelp => return print_stdout(cli::CHECK_HELP),
         Invocation::ImportHelp => return print_stdout(cli::IMPORT_HELP),
         Invocation::StatusHelp => return print_stdout(cli::STATUS_HELP),
+        Invocation::ControlHelp => return print_stdout(cli::CONTROL_HELP),
         Invocation::Inspect(options) => {
             as_tool();
             return inspect::inspect(options, &variables);
@@ -138,6 +139,10 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         Invocation::Status(options) => {
             as_tool();
             return services::show::status(&options, &variables);
+        }
+        Invocation::Control(options) => {
+            as_tool();
+            return services::control::run(&options, &variables);
         }
     };
     match Setup::resolve(

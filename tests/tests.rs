@@ -26,6 +26,7 @@ mod privileges;
 mod reaping;
 mod recipes;
 mod services;
+mod services_control;
 mod services_e2e;
 mod services_example;
 #[cfg(feature = "import")]

@@ -51,6 +51,9 @@ pub fn parse_with(
         args.remove(0);
         return Ok(Parsed::only(super::status::parse(args)?));
     }
+    if personality == Personality::Grace && super::is_control(&args) {
+        return Ok(Parsed::only(super::control::parse(args)?));
+    }
     let mut warnings = Vec::new();
     // The log format asked for, so that an error is written the way the
     // rest would have been: the command line's, else the environment's.

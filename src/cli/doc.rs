@@ -10,6 +10,8 @@ use crate::base::prelude::*;
 #[cfg(test)]
 use super::check::CHECK_HELP;
 #[cfg(test)]
+use super::control::CONTROL_HELP;
+#[cfg(test)]
 use super::import::IMPORT_HELP;
 #[cfg(test)]
 use super::inspect::INSPECT_HELP;
@@ -65,6 +67,11 @@ const SUBCOMMANDS: &[(&str, &str)] = &[
         "grace status",
         "show the state of the services grace runs, from inside the container; exit 0 \
          when every one is ready (grace status --help)",
+    ),
+    (
+        "grace restart SERVICE",
+        "and grace stop, start, signal SIGNAL: control one service of the running grace, \
+         from inside the container (grace restart --help)",
     ),
 ];
 
@@ -291,7 +298,10 @@ pub fn man_page() -> String {
          .B grace inspect\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-signal\\fR \\fISIGNAL\\fR] \
          [\\fIPID\\fR]\n.br\n.B grace check\n\\fIFILE\\fR\n.br\n\
          .B grace import\n\\fIFILE\\fR\n.br\n\
-         .B grace status\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-run\\-dir\\fR \\fIDIR\\fR]\n",
+         .B grace status\n[\\fB\\-\\-json\\fR] [\\fB\\-\\-run\\-dir\\fR \\fIDIR\\fR]\n.br\n\
+         .B grace restart\n[\\fB\\-\\-with\\-dependents\\fR] \\fISERVICE\\fR\n.br\n\
+         .B grace stop\n\\fISERVICE\\fR\n.br\n.B grace start\n\\fISERVICE\\fR\n.br\n\
+         .B grace signal\n\\fISIGNAL\\fR \\fISERVICE\\fR\n",
     );
     out.push_str(".SH DESCRIPTION\n");
     out.push_str(&roff(DESCRIPTION));
@@ -367,6 +377,12 @@ pub fn man_page() -> String {
         out.push('\n');
     }
     out.push_str(".fi\n");
+    out.push_str(".SH \"CONTROL\"\n.nf\n");
+    for line in CONTROL_HELP.lines() {
+        out.push_str(&roff(line));
+        out.push('\n');
+    }
+    out.push_str(".fi\n");
     out.push_str(".SH \"EXIT STATUS\"\n");
     for (code, meaning) in EXIT_STATUS {
         roff_entry(&mut out, code, meaning);
@@ -379,10 +395,11 @@ pub fn man_page() -> String {
     );
     roff_entry(
         &mut out,
-        "RUN_DIR/state, RUN_DIR/ready, RUN_DIR/notify/NAME",
+        "RUN_DIR/state, RUN_DIR/ready, RUN_DIR/notify/NAME, RUN_DIR/control",
         "the services' state, replaced whole on every change, which grace status reads; \
          ready exists while every service is ready and no stop has begun; a notify \
-         service's socket. RUN_DIR is the one --run-dir describes (docs/services.md)",
+         service's socket; the socket grace restart, stop, start and signal write to \
+         (grace's user only). RUN_DIR is the one --run-dir describes (docs/services.md)",
     );
     out.push_str(".SH \"SEE ALSO\"\n");
     out.push_str(
@@ -436,6 +453,7 @@ mod tests {
             "grace check FILE",
             "grace import FILE",
             "grace status",
+            "grace restart SERVICE",
         ] {
             assert!(text.contains(subcommand), "{subcommand}");
             assert!(

@@ -17,15 +17,16 @@
 //! - `doc.rs`: `--help`, the man page (man/grace.1) and the environment
 //!   table in docs/configuration.md, generated from the tables so that they
 //!   cannot drift.
-//! - `inspect.rs`, `check.rs`, `import.rs`, `status.rs`: the `inspect`,
-//!   `check`, `import` and `status` subcommands' command lines.
+//! - `inspect.rs`, `check.rs`, `import.rs`, `status.rs`, `control.rs`: the
+//!   `inspect`, `check`, `import` and `status` subcommands' command lines,
+//!   and those of `restart`, `stop`, `start` and `signal`.
 //!
 //! Parsing stops at `--` or at the first word that is not an option; that
 //! word and everything after it belong to the command and are passed through
 //! untouched as raw bytes, so the command's own flags are never read and
-//! arguments need not be UTF-8. `inspect`, `check`, `import` and `status` are
-//! subcommands only as the very first word: `grace -- inspect` runs a
-//! command named inspect.
+//! arguments need not be UTF-8. `inspect`, `check`, `import`, `status` and
+//! the control commands are subcommands only as the very first word:
+//! `grace -- inspect` runs a command named inspect.
 
 use core::fmt;
 
@@ -37,6 +38,7 @@ use crate::base::log::Format;
 mod declare;
 mod check;
 mod config;
+mod control;
 mod doc;
 mod import;
 mod inspect;
@@ -49,17 +51,18 @@ mod values;
 pub use self::{
     check::{CHECK_HELP, CHECK_USAGE},
     config::parse_with,
+    control::{CONTROL_HELP, CONTROL_USAGE, ControlCommand, ControlOptions, is_control},
     doc::{help, license, version},
     import::{IMPORT_HELP, IMPORT_USAGE},
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
-    options::{Config, SERVICE_VARIABLE},
+    options::{Config, DEFAULT_GRACE_PERIOD, SERVICE_VARIABLE},
     personality::Personality,
     status::{STATUS_HELP, STATUS_USAGE, StatusOptions},
     values::{ForwardTo, StopOrder, parse_duration, stop_signal},
 };
 // The type of `Config::rewrites`, for code that names a rule.
 #[cfg(test)]
-pub use self::{options::DEFAULT_GRACE_PERIOD, personality::USAGE, values::parse_signal_list};
+pub use self::{personality::USAGE, values::parse_signal_list};
 // Every value parser, for the fuzz targets.
 #[cfg(fuzzing)]
 pub use self::values::{
@@ -93,6 +96,9 @@ pub enum Invocation {
     /// `grace status`.
     Status(StatusOptions),
     StatusHelp,
+    /// `grace restart`, `stop`, `start`, `signal`.
+    Control(ControlOptions),
+    ControlHelp,
 }
 
 /// A command line (or environment) grace cannot run: shown with the usage
@@ -167,6 +173,8 @@ pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &
         (IMPORT_USAGE, "grace import --help")
     } else if personality == Personality::Grace && is_status(args) {
         (STATUS_USAGE, "grace status --help")
+    } else if personality == Personality::Grace && is_control(args) {
+        (CONTROL_USAGE, "grace restart --help")
     } else {
         (personality.usage(), personality.help_command())
     }

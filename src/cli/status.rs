@@ -53,19 +53,21 @@ pub fn parse(args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
         match arg {
             Short('h') | Long("help") => return Ok(Invocation::StatusHelp),
             Long("json") => options.json = true,
-            Long("run-dir") => {
-                let value = parser.value()?;
-                let dir = String::from_utf8(value)
-                    .map_err(|_| UsageError::new("--run-dir: the path is not UTF-8"))?;
-                if dir.is_empty() {
-                    return Err(UsageError::new("--run-dir: the path is empty"));
-                }
-                options.run_dir = Some(dir);
-            }
+            Long("run-dir") => options.run_dir = Some(run_dir(&mut parser)?),
             _ => return Err(arg.unexpected()),
         }
     }
     Ok(Invocation::Status(options))
+}
+
+/// `--run-dir DIR`'s value, for `status` and the control commands.
+pub fn run_dir(parser: &mut Tokens) -> Result<String, UsageError> {
+    let dir = String::from_utf8(parser.value()?)
+        .map_err(|_| UsageError::new("--run-dir: the path is not UTF-8"))?;
+    if dir.is_empty() {
+        return Err(UsageError::new("--run-dir: the path is empty"));
+    }
+    Ok(dir)
 }
 
 #[cfg(test)]

@@ -73,7 +73,7 @@ pub fn launch(setup: &Setup) -> i32 {
     };
     let edge = Edge::new(setup, signal_fd, started.map_or(0, |started| started.pid));
     let running = setup.services.as_ref().map(|services| Running {
-        fleet: Fleet::new(services, config.has_command),
+        fleet: Fleet::new(services, config.has_command).with_grace_period(config.grace_period),
         runtime: Runtime::new(
             services,
             config,

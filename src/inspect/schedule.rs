@@ -279,6 +279,8 @@ impl FleetEffects for World {
         }
     }
     fn kill(&mut self, _: usize, _: i32) {}
+    // A prediction of the stop gives no commands.
+    fn deliver(&mut self, _: usize, _: i32, _: Signal) {}
     fn start_main(&mut self) {
         self.reports.push(Report::MainStarted);
     }

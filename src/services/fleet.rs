@@ -18,6 +18,7 @@ use core::time::Duration;
 
 use crate::base::prelude::*;
 
+use super::control::Command;
 use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
 pub use super::published::State;
 use crate::base::signals::Signal;
@@ -50,6 +51,8 @@ pub trait FleetEffects {
     /// The service's stop timeout: SIGKILL to its process group, and who
     /// was in it named with the service.
     fn kill(&mut self, service: usize, group: i32);
+    /// `signal` alone to the service's process, as `grace signal` asks.
+    fn deliver(&mut self, service: usize, pid: i32, signal: Signal);
     /// Starts the main command, once every service is ready:
     /// `Report::MainStarted` or `Report::MainFailed` follows.
     fn start_main(&mut self);
@@ -83,6 +86,12 @@ pub enum Report {
     /// The main command could not start: `status` is its outcome.
     MainFailed {
         status: WaitStatus,
+    },
+    /// A command for the service, from `grace stop`, `start`, `restart` or
+    /// `signal` (control.rs).
+    Command {
+        service: usize,
+        command: Command,
     },
 }
 
@@ -239,6 +248,8 @@ enum Event {
     StopTurn,
     /// Its `stop_timeout` passed.
     KillDue,
+    /// A command came for it (`commanded`).
+    Command(Command),
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +265,18 @@ struct Unit {
     started: Option<Instant>,
     /// How the last run ended.
     last: Option<WaitStatus>,
+    /// What a command asked of it that is not done yet, or `Then::Stay`
+    /// for as long as a command keeps it stopped.
+    then: Option<Then>,
+}
+
+/// What a command wants of a service once it is down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Then {
+    /// `grace stop`: it stays down (`stopped`) until `grace start`.
+    Stay,
+    /// `grace restart` or `start`: it starts again in its turn.
+    Start,
 }
 
 /// The main command's part.
@@ -302,8 +325,11 @@ pub struct Fleet {
     down: bool,
     /// Whether every service was ready at the last look.
     all_ready: bool,
-    /// Bumped on every change `grace status` would show.
+    /// Bumped on every change `grace status` would show, and on every
+    /// command, whose publish is its answer.
     pub generation: u64,
+    /// What bounds a command's stop of a service without `stop_timeout`.
+    grace_period: Duration,
 }
 
 impl Fleet {
@@ -319,6 +345,7 @@ impl Fleet {
                     recent: Vec::new(),
                     started: None,
                     last: None,
+                    then: None,
                 })
                 .collect(),
             after: list.iter().map(|s| s.after.clone()).collect(),
@@ -351,13 +378,31 @@ impl Fleet {
             down: false,
             all_ready: false,
             generation: 0,
+            grace_period: services
+                .grace_period
+                .unwrap_or(crate::cli::DEFAULT_GRACE_PERIOD),
         }
+    }
+
+    /// The grace period in effect, which bounds a command's stop of a
+    /// service that has no `stop_timeout`.
+    pub fn with_grace_period(mut self, grace_period: Duration) -> Fleet {
+        self.grace_period = grace_period;
+        self
     }
 
     // The questions.
 
     pub fn view(&self, service: usize) -> View {
         let unit = &self.units[service];
+        if self.held(service) {
+            return View {
+                state: State::Stopped,
+                pid: None,
+                restarts: unit.restarts,
+                since: None,
+            };
+        }
         // A run's time counts from its start, whatever state it is in now
         // (ready, stopping, exited): uptime is the run's, not the state's.
         let (state, pid, since) = match unit.run {
@@ -486,6 +531,9 @@ impl Fleet {
             }
             Report::Ready { service } => self.step(service, now, Event::Ready, fx),
             Report::Probe { service, ok } => self.step(service, now, Event::Probed(ok), fx),
+            Report::Command { service, command } => {
+                self.step(service, now, Event::Command(command), fx)
+            }
             Report::MainStarted if self.main == Main::Starting => {
                 self.main = Main::Running;
                 Verdict::Nothing
@@ -564,6 +612,9 @@ impl Fleet {
         event: Event,
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
+        if let Some(verdict) = self.commanded(service, event, fx) {
+            return verdict;
+        }
         let stopping = self.stopping.is_some();
         match (self.units[service].run, event) {
             (Run::Waiting, Event::Turn) | (Run::Backoff { .. }, Event::BackoffOver)
@@ -663,7 +714,8 @@ impl Fleet {
                 });
                 fx.forget_readiness(service);
                 self.generation += 1;
-                if stopping {
+                // A service a command stops is gone, whatever its restart.
+                if stopping || self.units[service].then.is_some() {
                     self.gone(service, exit, fx);
                     Verdict::Nothing
                 } else {
@@ -887,6 +939,7 @@ impl Fleet {
     /// signalled.
     fn advance(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
         if self.stopping.is_none() {
+            self.advance_commands(now, fx);
             return self.advance_start(now, fx);
         }
         if matches!(self.main, Main::Starting | Main::Running) {
@@ -932,15 +985,122 @@ impl Fleet {
             self.main = Main::Starting;
             fx.start_main();
         }
-        // Nothing left to run and no command: the job is done.
+        // Nothing left to run and no command: the job is done. A service
+        // stopped by `grace stop` waits for `grace start`.
         let idle = self
             .units
             .iter()
-            .all(|unit| matches!(unit.run, Run::Down { .. }));
+            .all(|unit| matches!(unit.run, Run::Down { .. }) && unit.then != Some(Then::Stay));
         if idle && self.main == Main::Absent && !self.units.is_empty() {
             return Verdict::StopAll;
         }
         Verdict::Nothing
+    }
+}
+
+// Commands: `grace stop`, `start`, `restart` and `signal` (control.rs).
+impl Fleet {
+    /// Whether a command keeps the service stopped.
+    fn held(&self, service: usize) -> bool {
+        let unit = &self.units[service];
+        unit.then == Some(Then::Stay) && matches!(unit.run, Run::Down { .. })
+    }
+
+    /// The grid's row for a command, seen before the others; None for any
+    /// other event. (The exit of a service a command stops is the grid's
+    /// `Exited` row: gone, as in the stop, neither an essential exit nor
+    /// restarted by its policy.) Once the container's stop began, a
+    /// command changes nothing.
+    fn commanded(
+        &mut self,
+        service: usize,
+        event: Event,
+        fx: &mut dyn FleetEffects,
+    ) -> Option<Verdict> {
+        let Event::Command(command) = event else {
+            return None;
+        };
+        // Answered by a publish, even when it changes nothing.
+        self.generation += 1;
+        if self.stopping.is_some() {
+            return Some(Verdict::Nothing);
+        }
+        let run = self.units[service].run;
+        let running = matches!(
+            run,
+            Run::Spawning | Run::Starting { .. } | Run::Ready { .. }
+        );
+        let then = &mut self.units[service].then;
+        match command {
+            Command::Signal(signal) => {
+                if let Run::Starting { pid, .. } | Run::Ready { pid, .. } = run {
+                    fx.deliver(service, pid, signal);
+                }
+            }
+            Command::Stop => *then = Some(Then::Stay),
+            Command::Start if running => *then = None,
+            Command::Start => *then = Some(Then::Start),
+            Command::Restart { dependents } => {
+                *then = Some(Then::Start);
+                // A dependent a command keeps stopped stays so.
+                for &dependent in self.dependents[service].iter().filter(|_| dependents) {
+                    let then = &mut self.units[dependent].then;
+                    if *then != Some(Then::Stay) {
+                        *then = Some(Then::Start);
+                    }
+                }
+            }
+        }
+        Some(Verdict::Nothing)
+    }
+
+    /// Carries out the commands: a service to stop gets its stop signal
+    /// once the services that start after it and are stopped by the same
+    /// command are down (`--with-dependents`), bounded by its stop_timeout
+    /// or the grace period; once down, it stays so or waits for its turn
+    /// to start again. The last started go first, as in the stop.
+    fn advance_commands(&mut self, now: Instant, fx: &mut dyn FleetEffects) {
+        for service in (0..self.units.len()).rev() {
+            let Some(then) = self.units[service].then else {
+                continue;
+            };
+            match self.units[service].run {
+                Run::Starting { .. } | Run::Ready { .. } => {
+                    let first = self.dependents[service].iter().any(|&d| {
+                        self.units[d].then.is_some()
+                            && matches!(
+                                self.units[d].run,
+                                Run::Spawning
+                                    | Run::Starting { .. }
+                                    | Run::Ready { .. }
+                                    | Run::Stopping { .. }
+                            )
+                    });
+                    if !first {
+                        fx.forget_readiness(service);
+                        self.step(service, now, Event::StopTurn, fx);
+                        let timeout = self.stop_timeout[service].unwrap_or(self.grace_period);
+                        if let Run::Stopping { kill_at, .. } = &mut self.units[service].run {
+                            *kill_at = Some(now + timeout);
+                        }
+                    }
+                }
+                Run::Down { .. } | Run::Backoff { .. } | Run::Waiting if then == Then::Start => {
+                    self.units[service].then = None;
+                    self.units[service].run = Run::Waiting;
+                    self.generation += 1;
+                }
+                Run::Backoff { .. } | Run::Waiting => {
+                    self.units[service].run = Run::Down {
+                        status: self.units[service].last,
+                    };
+                    self.generation += 1;
+                }
+                // Spawning: its answer comes first; stopping: its exit;
+                // down: held.
+                _ => {}
+            }
+        }
     }
 }
 
@@ -966,6 +1126,7 @@ mod tests {
         Forget(usize),
         Signal(usize, Signal),
         Kill(usize),
+        Deliver(usize, Signal),
         StartMain,
         Note(ServiceNote),
     }
@@ -1008,6 +1169,9 @@ mod tests {
         }
         fn kill(&mut self, service: usize, _group: i32) {
             self.done.push(Done::Kill(service));
+        }
+        fn deliver(&mut self, service: usize, _pid: i32, signal: Signal) {
+            self.done.push(Done::Deliver(service, signal));
         }
         fn start_main(&mut self) {
             self.done.push(Done::StartMain);
@@ -1588,5 +1752,141 @@ mod tests {
         // The main command never ran: the services stop at once.
         h.begin_stop(t0, t0 + Duration::from_secs(9));
         assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+    }
+
+    // Commands (`grace stop`, `start`, `restart`, `signal`).
+
+    fn command(h: &mut Harness, now: Instant, service: usize, command: Command) -> Verdict {
+        h.report(now, Report::Command { service, command })
+    }
+
+    const RESTART: Command = Command::Restart { dependents: false };
+
+    #[test]
+    fn a_restart_stops_the_service_and_starts_it_again_and_nothing_else() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, false);
+        let (db, web) = (h.pid(0), h.pid(2));
+        let generation = h.fleet.generation;
+        assert_eq!(command(&mut h, t0, 1, RESTART), Verdict::Nothing);
+        assert!(h.fleet.generation > generation, "answered by a publish");
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+        assert_eq!(h.state(1), State::Stopping);
+        // Its exit is not an essential one (restart = "no"): it starts
+        // again, at once, since db is ready.
+        let t1 = t0 + 5 * MS;
+        assert_eq!(
+            h.service_exit(t1, 1, WaitStatus::Signaled(15)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.acts(), [Done::Start(1)]);
+        assert_eq!(h.state(1), State::Ready);
+        assert_eq!(h.fleet.view(1).since, Some(t1));
+        assert_eq!((h.pid(0), h.pid(2)), (db, web), "the others keep running");
+        assert_eq!(h.fleet.outcome(), None);
+        assert!(h.fleet.all_ready());
+    }
+
+    #[test]
+    fn with_its_dependents_the_last_started_stop_first_and_start_after_it() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, false);
+        command(&mut h, t0, 0, Command::Restart { dependents: true });
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
+        h.service_exit(t0, 2, WaitStatus::Signaled(15));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+        h.service_exit(t0, 1, WaitStatus::Signaled(15));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+        h.service_exit(t0, 0, WaitStatus::Signaled(15));
+        // db first, the others once it is ready (its fd).
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        assert_eq!((h.state(1), h.state(2)), (State::Waiting, State::Waiting));
+        h.ready(t0, 0);
+        assert_eq!(h.acts(), [Done::Start(1), Done::Start(2)]);
+        assert!(h.fleet.all_ready());
+        assert_eq!(h.fleet.outcome(), None);
+    }
+
+    #[test]
+    fn a_stopped_service_stays_stopped_until_started_and_its_dependents_run_on() {
+        let list = services(vec![service("only", Ready::Spawned, &[], Restart::Always)]);
+        let t0 = Instant::now();
+        // Alone, with no main command: the container stays up for it.
+        let mut alone = Harness::new(&list, false);
+        alone.time(t0);
+        alone.acts();
+        command(&mut alone, t0, 0, Command::Stop);
+        assert_eq!(
+            alone.service_exit(t0, 0, WaitStatus::Exited(0)),
+            Verdict::Nothing
+        );
+        assert_eq!(alone.state(0), State::Stopped);
+
+        let mut h = chain_up(t0, false);
+        let web = h.pid(2);
+        command(&mut h, t0, 1, Command::Stop);
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+        assert_eq!(
+            h.service_exit(t0, 1, WaitStatus::Signaled(15)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.acts(), [], "not restarted");
+        assert_eq!(h.state(1), State::Stopped);
+        assert_eq!(h.fleet.view(1).pid, None);
+        assert!(!h.fleet.all_ready());
+        assert_eq!(h.pid(2), web);
+        // Nothing to wait for, nothing more happens.
+        assert_eq!(h.fleet.next_wakeup(), None);
+        assert_eq!(h.time(t0 + Duration::from_secs(60)), Verdict::Nothing);
+        assert_eq!(h.state(1), State::Stopped);
+        // A signal to a stopped service goes nowhere; a restart of its
+        // dependencies leaves it stopped.
+        command(&mut h, t0, 1, Command::Signal(SIGINT));
+        command(&mut h, t0, 0, Command::Restart { dependents: true });
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
+        h.service_exit(t0, 2, WaitStatus::Signaled(15));
+        h.acts();
+        h.service_exit(t0, 0, WaitStatus::Signaled(15));
+        h.ready(t0, 0);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        assert_eq!((h.state(1), h.state(2)), (State::Stopped, State::Waiting));
+        command(&mut h, t0, 1, Command::Start);
+        assert_eq!(h.acts(), [Done::Start(1), Done::Start(2)]);
+        assert!(h.fleet.all_ready());
+    }
+
+    #[test]
+    fn a_command_s_stop_is_bounded_by_the_stop_timeout_or_the_grace_period() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, false);
+        h.fleet = core::mem::replace(&mut h.fleet, Fleet::new(&chain(), false))
+            .with_grace_period(Duration::from_secs(5));
+        command(&mut h, t0, 2, Command::Stop);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(5)));
+        h.acts();
+        h.time(t0 + Duration::from_secs(5));
+        assert_eq!(h.acts(), [Done::Kill(2)]);
+    }
+
+    #[test]
+    fn a_signal_goes_alone_to_a_running_service_and_commands_wait_for_no_stop() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, false);
+        command(&mut h, t0, 1, Command::Signal(SIGINT));
+        assert_eq!(h.acts(), [Done::Deliver(1, SIGINT)]);
+        assert_eq!(h.state(1), State::Ready);
+        // Once the container's stop began, a command changes nothing.
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        h.acts();
+        for asked in [
+            Command::Stop,
+            Command::Start,
+            RESTART,
+            Command::Signal(SIGINT),
+        ] {
+            command(&mut h, t0, 0, asked);
+        }
+        assert_eq!(h.acts(), []);
+        assert_eq!(h.state(0), State::Ready);
     }
 }

@@ -28,12 +28,16 @@
 //! - `rundir`: where the run directory is (the one order the running grace
 //!   and its readers follow), and which directories and files in it are
 //!   trusted;
-//! - `show`: the `grace status` subcommand.
+//! - `show`: the `grace status` subcommand;
+//! - `control`: `grace restart`, `stop`, `start` and `signal`: the control
+//!   socket PID 1 reads, the protocol, and the command that waits for its
+//!   answer in the published state.
 
 pub mod check;
 mod command;
 pub mod config;
 pub mod container;
+pub mod control;
 pub mod fleet;
 mod graph;
 #[cfg(feature = "import")]

@@ -55,6 +55,8 @@ pub enum State {
     Restarting {
         at: Instant,
     },
+    /// Stopped by `grace stop`, until `grace start`.
+    Stopped,
 }
 
 impl State {
@@ -66,6 +68,7 @@ impl State {
             State::Stopping => "stopping",
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
+            State::Stopped => "stopped",
         }
     }
 
@@ -250,6 +253,7 @@ fn decode_service(
         ("starting", None) => State::Starting,
         ("ready", None) => State::Ready,
         ("stopping", None) => State::Stopping,
+        ("stopped", None) => State::Stopped,
         ("exited", Some(status)) => State::Exited(status),
         ("restarting", None) => State::Restarting {
             at: Instant::from_millis(at.parse().ok()?),
@@ -307,6 +311,29 @@ pub fn find(
         }
     }
     found.ok_or_else(|| format!("no services' state: looked in {}", looked.join(", ")))
+}
+
+/// `find` for a reader run as grace's tools are: in `run_dir` (`--run-dir`)
+/// else GRACE_RUN_DIR alone, else the conventional places, for the reader's
+/// own uid and PID 1's. `environment` is the reader's own, as (name,
+/// value).
+pub fn find_for_reader(
+    run_dir: Option<&str>,
+    environment: &[(Vec<u8>, Vec<u8>)],
+) -> Result<(String, Published), String> {
+    let variable = |name: &str| {
+        crate::base::environment::lookup(environment, name)
+            .filter(|value| !value.is_empty())
+            .map(|value| String::from_utf8_lossy(value).into_owned())
+    };
+    let explicit = run_dir
+        .map(str::to_string)
+        .or_else(|| variable("GRACE_RUN_DIR"));
+    find(
+        explicit.as_deref(),
+        variable("XDG_RUNTIME_DIR").as_deref(),
+        &trusted_users(),
+    )
 }
 
 /// Whose run directories a reader trusts besides root's: its own user's,

@@ -14,6 +14,7 @@ use core::net::SocketAddr;
 
 use crate::base::prelude::*;
 
+use super::control::Control;
 use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict};
 use super::model::{Ready, Service, Services};
 use super::output::{Output, Stream};
@@ -78,6 +79,8 @@ pub struct Runtime<'a> {
     /// Their state, for `grace status`, and what was last published.
     publisher: Publisher,
     published: Option<(u64, bool)>,
+    /// Where `grace restart` and the others reach grace (control.rs).
+    control: Option<Control>,
 }
 
 /// The descriptors grace needs at once beside its services' own: the
@@ -119,6 +122,17 @@ impl<'a> Runtime<'a> {
             "XDG_RUNTIME_DIR",
         )
         .map(|value| String::from_utf8_lossy(value).into_owned());
+        let publisher = Publisher::new(run_dir, runtime_dir.as_deref());
+        let control = publisher.run_dir().and_then(|dir| {
+            Control::open(dir)
+                .map_err(|why| {
+                    warn!(
+                        "control",
+                        "{why}: grace restart and the others will not work"
+                    )
+                })
+                .ok()
+        });
         Runtime {
             services,
             config,
@@ -131,8 +145,9 @@ impl<'a> Runtime<'a> {
             sent: Sent::default(),
             null: None,
             output: Output::new(config.log_format),
-            publisher: Publisher::new(run_dir, runtime_dir.as_deref()),
+            publisher,
             published: None,
+            control,
         }
     }
 
@@ -143,6 +158,13 @@ impl<'a> Runtime<'a> {
     /// The descriptors to wait on, with the events wanted.
     pub fn watched(&self, out: &mut Vec<libc::pollfd>) {
         self.output.watches(out);
+        if let Some(control) = &self.control {
+            out.push(libc::pollfd {
+                fd: control.fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            });
+        }
         for watch in &self.watches {
             let (fd, events) = match watch {
                 Watch::Pipe(fd) | Watch::Notify(Notify { socket: fd, .. }) => {
@@ -163,6 +185,19 @@ impl<'a> Runtime<'a> {
     /// meant is reported to the fleet.
     pub fn on_ready(&mut self, fd: i32, revents: i16) -> bool {
         if self.output.on_ready(fd) {
+            return true;
+        }
+        if let Some(control) = self.control.as_ref().filter(|control| control.fd() == fd) {
+            let names: Vec<&str> = self
+                .services
+                .services
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect();
+            let reports = &mut self.reports;
+            control.receive(&names, |service, command| {
+                reports.push(Report::Command { service, command })
+            });
             return true;
         }
         let Some(service) = self.watches.iter().position(|watch| match watch {
@@ -196,7 +231,7 @@ impl<'a> Runtime<'a> {
             Watch::Notify(notify) => {
                 let main = notify.main;
                 let mut intruders = Vec::new();
-                while let Ok(Some((count, sender))) =
+                while let Ok(Some((count, sys::Sender { pid: sender, .. }))) =
                     sys::receive_with_sender(&notify.socket, &mut buffer)
                 {
                     if !sent_by_service(sender, main) {
@@ -324,6 +359,9 @@ impl<'a> Runtime<'a> {
     pub fn finish(&mut self) {
         for service in 0..self.watches.len() {
             self.forget_readiness(service);
+        }
+        if let Some(control) = &self.control {
+            control.close();
         }
         self.publisher.finish();
         self.output.finish(log::LAST_LINES);
@@ -554,6 +592,10 @@ impl FleetEffects for Runtime<'_> {
         if let Some(to) = scope::send(pid, signal) {
             self.sent.record(to, signal);
         }
+    }
+
+    fn deliver(&mut self, _service: usize, pid: i32, signal: Signal) {
+        let _ = sys::kill(pid, signal.number());
     }
 
     fn kill(&mut self, index: usize, group: i32) {
@@ -848,6 +890,10 @@ mod tests {
         }
         fn kill(&mut self, service: usize, _group: i32) {
             self.asked.push(format!("kill {service}"));
+        }
+        fn deliver(&mut self, service: usize, pid: i32, signal: Signal) {
+            self.asked
+                .push(format!("{signal} alone to {pid} of {service}"));
         }
         fn start_main(&mut self) {
             self.asked.push("start main".into());

@@ -13,7 +13,6 @@ use core::fmt::Write as _;
 use crate::base::prelude::*;
 
 use super::published::{self, Published, ServiceStatus, State};
-use crate::base::environment::lookup;
 use crate::base::json::Value as Json;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
@@ -27,20 +26,7 @@ const EXIT_NOT_READY: i32 = 1;
 /// Runs `grace status` and returns its exit code. `environment` is grace's
 /// own, as (name, value): GRACE_RUN_DIR applies as it does to grace.
 pub fn status(options: &StatusOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 {
-    let variable = |name: &str| {
-        lookup(environment, name)
-            .filter(|value| !value.is_empty())
-            .map(|value| String::from_utf8_lossy(value).into_owned())
-    };
-    let explicit = options
-        .run_dir
-        .clone()
-        .or_else(|| variable("GRACE_RUN_DIR"));
-    let published = match published::find(
-        explicit.as_deref(),
-        variable("XDG_RUNTIME_DIR").as_deref(),
-        &published::trusted_users(),
-    ) {
+    let published = match published::find_for_reader(options.run_dir.as_deref(), environment) {
         Ok((_, published)) => published,
         Err(why) => {
             error!(

@@ -10,7 +10,8 @@
 //! - `file`: reading files and directories, writing to descriptors, the
 //!   working directory, what a path is and whether it may be executed;
 //! - `ready`: what a service's readiness is read from (a pipe, the
-//!   notify socket, a TCP connect), and the run directory;
+//!   notify socket, a TCP connect), and the run directory; the control
+//!   socket's datagrams, and the watch on the state file;
 //! - `clock`: the monotonic and wall clocks;
 //! - `sockdiag`: sockets as the kernel reports them (sock_diag), and which
 //!   of a process's descriptors are sockets;
@@ -54,7 +55,10 @@ pub use process::{
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
     set_foreground_group, set_parent_death_signal, spawn,
 };
-pub use ready::{Connect, connect, connect_result, notify_socket, open_null, receive_with_sender};
+pub use ready::{
+    Connect, Sender, connect, connect_result, notify_socket, open_null, receive_with_sender,
+    send_datagram, watch_renames,
+};
 pub use runtime::{Exclusive, environment};
 pub use signal::{PidFd, ReceivedSignal, SignalFd, is_ignored, kill, set_signal_mask};
 #[cfg(test)]

@@ -13,30 +13,11 @@ use super::{Error, Fd, RawFd, Result, c_string, check};
 /// systemd gives a `Type=notify` service as NOTIFY_SOCKET. A stale socket
 /// file left by an earlier grace is replaced.
 pub fn notify_socket(path: &str) -> Result<Fd> {
-    let mut address: libc::sockaddr_un = unsafe_zeroed_sockaddr_un();
-    let bytes = path.as_bytes();
-    if bytes.len() >= address.sun_path.len() {
-        return Err(Error::with_detail(
-            libc::ENAMETOOLONG,
-            "the socket's path is longer than a socket address holds",
-        ));
-    }
-    for (slot, &byte) in address.sun_path.iter_mut().zip(bytes) {
-        *slot = byte as libc::c_char;
-    }
-    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    let c_path = c_string(bytes)?;
+    let address = unix_address(path)?;
+    let c_path = c_string(path.as_bytes())?;
     // SAFETY: unlink of a NUL-terminated path; failure (none there) is fine.
     unsafe { libc::unlink(c_path.as_ptr().cast()) };
-    // SAFETY: integer arguments only.
-    let fd = check(unsafe {
-        libc::socket(
-            libc::AF_UNIX,
-            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
-            0,
-        )
-    } as libc::c_long)?;
-    let fd = Fd(fd as RawFd);
+    let fd = datagram_socket()?;
     // The kernel attaches each sender's pid to its datagrams: who may say
     // a service is ready is decided from that (`receive_with_sender`).
     let on: libc::c_int = 1;
@@ -61,11 +42,84 @@ pub fn notify_socket(path: &str) -> Result<Fd> {
     Ok(fd)
 }
 
+/// `path` as a UNIX socket address.
+fn unix_address(path: &str) -> Result<libc::sockaddr_un> {
+    let mut address: libc::sockaddr_un = unsafe_zeroed_sockaddr_un();
+    let bytes = path.as_bytes();
+    if bytes.len() >= address.sun_path.len() {
+        return Err(Error::with_detail(
+            libc::ENAMETOOLONG,
+            "the socket's path is longer than a socket address holds",
+        ));
+    }
+    for (slot, &byte) in address.sun_path.iter_mut().zip(bytes) {
+        *slot = byte as libc::c_char;
+    }
+    address.sun_family = libc::AF_UNIX as libc::sa_family_t;
+    Ok(address)
+}
+
+fn datagram_socket() -> Result<Fd> {
+    // SAFETY: integer arguments only.
+    let fd = check(unsafe {
+        libc::socket(
+            libc::AF_UNIX,
+            libc::SOCK_DGRAM | libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK,
+            0,
+        )
+    } as libc::c_long)?;
+    Ok(Fd(fd as RawFd))
+}
+
+/// Sends `bytes` as one datagram to the socket bound at `path` (made by
+/// `notify_socket`), which learns who sent it from the kernel. EACCES
+/// when the socket's mode does not let this user write to it.
+pub fn send_datagram(path: &str, bytes: &[u8]) -> Result<()> {
+    let address = unix_address(path)?;
+    let fd = datagram_socket()?;
+    // SAFETY: a live buffer and a live sockaddr_un, with their sizes.
+    check(unsafe {
+        libc::sendto(
+            fd.raw(),
+            bytes.as_ptr().cast(),
+            bytes.len(),
+            libc::MSG_NOSIGNAL,
+            (&address as *const libc::sockaddr_un).cast(),
+            size_of::<libc::sockaddr_un>() as libc::socklen_t,
+        )
+    } as libc::c_long)?;
+    Ok(())
+}
+
+/// An inotify descriptor watching the directory `path` for files renamed
+/// into it (as a state file is replaced), close-on-exec and non-blocking:
+/// readable once such a rename happened.
+pub fn watch_renames(path: &str) -> Result<Fd> {
+    let c_path = c_string(path.as_bytes())?;
+    // SAFETY: integer arguments only.
+    let fd = check(
+        unsafe { libc::inotify_init1(libc::IN_CLOEXEC | libc::IN_NONBLOCK) } as libc::c_long,
+    )?;
+    let fd = Fd(fd as RawFd);
+    // SAFETY: a descriptor of ours and a NUL-terminated path.
+    check(
+        unsafe { libc::inotify_add_watch(fd.raw(), c_path.as_ptr().cast(), libc::IN_MOVED_TO) }
+            as libc::c_long,
+    )?;
+    Ok(fd)
+}
+
+/// Who sent a datagram, as the kernel vouches for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sender {
+    /// In grace's PID namespace; 0 for a sender outside it.
+    pub pid: i32,
+    pub uid: u32,
+}
+
 /// One datagram from a socket made by `notify_socket`, into `buffer`: its
-/// length and the pid of the process that sent it, as the kernel vouches
-/// for it in grace's PID namespace (0 for a sender outside it). None when
-/// nothing is waiting.
-pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, i32)>> {
+/// length and who sent it. None when nothing is waiting.
+pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, Sender)>> {
     // Room for one SCM_CREDENTIALS message, aligned as cmsghdr wants.
     let mut control = [0u64; 8];
     let mut part = libc::iovec {
@@ -91,7 +145,11 @@ pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, 
         Err(error) if error.code == libc::EAGAIN => return Ok(None),
         Err(error) => return Err(error),
     };
-    let mut sender = 0;
+    // No credentials: nobody grace knows (a uid no user has).
+    let mut sender = Sender {
+        pid: 0,
+        uid: u32::MAX,
+    };
     // SAFETY: the kernel filled msg_control with msg_controllen bytes of
     // control messages; CMSG_FIRSTHDR and CMSG_NXTHDR stay within them.
     let mut header = unsafe { libc::CMSG_FIRSTHDR(&message) };
@@ -103,7 +161,10 @@ pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, 
             // unaligned as the buffer may place it anywhere.
             let credentials: libc::ucred =
                 unsafe { core::ptr::read_unaligned(libc::CMSG_DATA(header).cast()) };
-            sender = credentials.pid;
+            sender = Sender {
+                pid: credentials.pid,
+                uid: credentials.uid,
+            };
         } else if level == libc::SOL_SOCKET && kind == libc::SCM_RIGHTS {
             // Descriptors nobody asked for: closed, not leaked.
             // SAFETY: as above, the header lies within the buffer.

@@ -14,6 +14,16 @@ pub fn toml_argv<S: AsRef<str>>(argv: &[S]) -> String {
     format!("[{}]", words.join(", "))
 }
 
+/// The lines of a file the services append to, in the order they were
+/// appended (none when it is missing).
+pub fn lines_of(path: &Path) -> Vec<String> {
+    fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
 /// Writes `text` as DIR/services.toml.
 pub fn write_config(dir: &impl AsRef<Path>, text: &str) -> PathBuf {
     let path = dir.as_ref().join("services.toml");
