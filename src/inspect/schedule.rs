@@ -118,7 +118,7 @@ pub(super) struct Schedule {
     /// The SIGKILL of everyone left.
     pub(super) deadline: Duration,
     /// `--stop-order auto`: the processes the order signals one by one,
-    /// by pid (empty: the stop is not ordered).
+    /// as it signalled them (empty: the stop is not ordered).
     pub(super) ordered: Vec<Ordered>,
 }
 
@@ -182,7 +182,7 @@ impl Schedule {
                 _ => None,
             })
         };
-        let mut ordered: Vec<Ordered> = fast
+        let ordered: Vec<Ordered> = fast
             .iter()
             .filter_map(|&(_, _, act)| match act {
                 Act::Process(pid, signal) => Some(Ordered {
@@ -197,7 +197,6 @@ impl Schedule {
                 _ => None,
             })
             .collect();
-        ordered.sort_by_key(|o| o.pid);
         let others_at = others_of(&slow).map(|(at, _)| since(at));
         let fast_others = others_of(&fast);
         let main_signalled = fast.iter().find_map(|&(at, _, act)| match act {
@@ -255,8 +254,9 @@ impl Schedule {
 
     /// The ordered stop's part for `pid`, if it signals it.
     pub(super) fn ordered(&self, pid: i32) -> Option<&Ordered> {
-        let at = self.ordered.binary_search_by_key(&pid, |o| o.pid).ok()?;
-        Some(&self.ordered[at])
+        // A search, not a sort and a binary search: a sort of its own
+        // would be kilobytes of the binary, for a container's processes.
+        self.ordered.iter().find(|o| o.pid == pid)
     }
 }
 
