@@ -532,7 +532,7 @@ fn json_log_lines_follow_the_documented_schema() {
         .args(["sh", "-c", &script])
         .start(&dir);
     let ignorer = wait_ready(&dir, "ignorer");
-    wait_ready(&dir, "main");
+    let main_pid = wait_ready(&dir, "main");
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
 
@@ -572,9 +572,21 @@ fn json_log_lines_follow_the_documented_schema() {
     assert_eq!(stop["grace_period_ms"], 1000);
     assert!(stop["sender"].is_i64(), "{stop}");
 
-    let all = event("signal_all");
-    assert_eq!(all["signal"], "SIGTERM");
-    assert!(all["elapsed_ms"].is_u64(), "{all}");
+    // The default order: the main process first, the ignorer (its child)
+    // once its parent has exited.
+    let first = event("signal_main");
+    assert_eq!(first["signal"], "SIGTERM");
+    assert_eq!(first["pid"], main_pid);
+    assert!(first["elapsed_ms"].is_u64(), "{first}");
+    let ordered = event("stop_ordered");
+    assert_eq!(ordered["level"], "info");
+    assert_eq!(ordered["pid"], ignorer);
+    assert_eq!(ordered["command"], "probe");
+    assert_eq!(ordered["after"], main_pid);
+    assert_eq!(ordered["after_command"], "probe");
+    assert_eq!(ordered["reason"], "parent");
+    assert_eq!(ordered["late"], false);
+    assert!(ordered["elapsed_ms"].is_u64(), "{ordered}");
 
     let main = event("main_exited");
     assert_eq!(main["signal"], "SIGTERM");

@@ -251,7 +251,11 @@ fn start_tree() -> Tree {
     }
     let grace = builder
         .configure(clean_signal_state)
-        .args(["--grace-period", "3s", "--", "sh", "-c", &script])
+        // `all`: this tree checks the reading and every process's
+        // verdict as signalled at once; the default order's predictions
+        // are the golden corpus's (tests/golden/inspect/grace-*.txt).
+        .args(["--stop-order", "all", "--grace-period", "3s", "--"])
+        .args(["sh", "-c", &script])
         .start(&dir);
     let init_bin = if emulated {
         host_grace_bin()
@@ -359,7 +363,7 @@ const EXPECTED: &str = r#"{
       "state": "S",
       "state_name": "sleeping",
       "comm": "grace",
-      "command": ["$GRACE", "--grace-period", "3s", "--", "sh", "-c", "$PROBE --dir $DIR --name handler & '$DIR/x) (y\nz' --dir $DIR --name plain --exit-on 10 & $PROBE --dir $DIR --name ignorer --ignore 15 --exit-on 10 & $PROBE --dir $DIR --name blocker --block 15 & $PROBE --dir $DIR --name session --setsid & $PROBE --dir $DIR --name parent --zombie & $PROBE --dir $DIR --name daemon --daemonize; exec $PROBE --dir $DIR --name main --handle 1"],
+      "command": ["$GRACE", "--stop-order", "all", "--grace-period", "3s", "--", "sh", "-c", "$PROBE --dir $DIR --name handler & '$DIR/x) (y\nz' --dir $DIR --name plain --exit-on 10 & $PROBE --dir $DIR --name ignorer --ignore 15 --exit-on 10 & $PROBE --dir $DIR --name blocker --block 15 & $PROBE --dir $DIR --name session --setsid & $PROBE --dir $DIR --name parent --zombie & $PROBE --dir $DIR --name daemon --daemonize; exec $PROBE --dir $DIR --name main --handle 1"],
       "exe": "$GRACE",
       "kernel_thread": false,
       "role": "init",
@@ -685,7 +689,7 @@ fn the_tree_for_people_is_plain_text_off_a_terminal() {
         .map(|line| names.text(&line[column..]))
         .collect();
     assert!(
-        commands[0].starts_with("$GRACE --grace-period 3s -- sh -c "),
+        commands[0].starts_with("$GRACE --stop-order all --grace-period 3s -- sh -c "),
         "{commands:?}"
     );
     let shapes: Vec<&str> = commands[1..]

@@ -84,6 +84,56 @@ fn a_helper_started_by_the_main_process_on_its_way_out_gets_the_stop_as_subreape
     helper_started_on_the_way_out(Mode::Subreaper);
 }
 
+/// While the default order still waits (a child for its parent, which
+/// ignores the stop), a helper the main process's handler started and
+/// orphaned is a newcomer nobody else will stop: it gets the signal at
+/// once, not when the order's wait ends at half the grace period.
+fn helper_orphaned_while_the_order_waits(mode: Mode) {
+    let dir = TempDir::new();
+    let unit = format!(
+        "{child} & exec {parent}",
+        child = probe(&dir, "child", &[]),
+        parent = probe(&dir, "parent", &["--ignore", "15", "--exit-on", "10"]),
+    );
+    let helper = probe(&dir, "helper", &["--cleanup-ms", "100"]);
+    let on_term = format!(
+        "{helper} & while [ ! -e {ready} ]; do sleep 0.01; done",
+        ready = dir.join("helper.ready").display()
+    );
+    // The unit is grace's own (its starter exits at once).
+    let script = format!("(sh -c '{unit}' &); {}", main_script(&dir, &on_term, 7));
+    let mut grace = Grace::builder(mode)
+        .args(["--grace-period", "4s", "--", "sh", "-c", &script])
+        .start(&dir);
+    for name in ["child", "parent", "main"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 7, "{}", grace.stderr());
+    let signalled = |name| event_time(&dir, name, "signal");
+    let (helper, child) = (signalled("helper"), signalled("child"));
+    assert!(
+        helper.is_some() && finished_cleanup(&dir, "helper"),
+        "{}",
+        grace.stderr()
+    );
+    assert!(
+        helper < child,
+        "the helper waited for the order (helper {helper:?}, child {child:?})\n{}",
+        grace.stderr()
+    );
+}
+
+#[test]
+fn a_helper_orphaned_while_the_order_waits_gets_the_stop_at_once_as_pid1() {
+    helper_orphaned_while_the_order_waits(Mode::Pid1);
+}
+
+#[test]
+fn a_helper_orphaned_while_the_order_waits_gets_the_stop_at_once_as_subreaper() {
+    helper_orphaned_while_the_order_waits(Mode::Subreaper);
+}
+
 /// A process that a TERM handler starts and waits for is part of that
 /// handler's cleanup: it must not be sent the stop signal itself.
 #[test]
@@ -254,12 +304,17 @@ fn an_entered_process_that_ignores_the_stop_is_named_and_killed_at_the_deadline(
 fn the_deadline_says_who_was_never_sent_the_stop_signal() {
     // The main process's handler starts a worker and waits for it: the
     // worker is its parent's business, and never gets SIGTERM from grace.
+    // With `--stop-order all`: under the default order the worker, forked
+    // while the order is read, may be listed (and signalled at half time,
+    // as the order does with whoever still waits) or come after (a
+    // newcomer), a race this test must not depend on.
     let dir = TempDir::new();
     let worker = probe(&dir, "worker", &[]);
     let script = main_script(&dir, &format!("{worker} & wait $!"), 3);
     let mut grace = Grace::builder(Mode::Pid1)
         .configure(json_log)
-        .args(["--grace-period", "1s", "--", "sh", "-c", &script])
+        .args(["--stop-order", "all", "--grace-period", "1s", "--"])
+        .args(["sh", "-c", &script])
         .start(&dir);
     let main_pid = wait_ready(&dir, "main");
     grace.signal(15);

@@ -403,7 +403,8 @@ fn main_first_signals_the_others_after_the_main_process_as_subreaper() {
 }
 
 /// Issue 20's shape 3: a process whose child must not be signalled before
-/// it. With `--stop-order auto` the main process gets the signal first;
+/// it. With `--stop-order auto`, the default, the main process gets the
+/// signal first;
 /// a second unit (a parent and its child) waits for it, and the child
 /// waits for its parent's exit. main-first or all would signal the child
 /// while its parent still cleans up.
@@ -419,13 +420,19 @@ fn auto_order(mode: Mode) {
         main = probe(&dir, "main", &["--cleanup-ms", "200"]),
     );
     let mut grace = Grace::builder(mode)
-        .args(["--stop-order", "auto", "--", "sh", "-c", &script])
+        .args(["--", "sh", "-c", &script])
         .start(&dir);
     for name in ["child", "parent", "main"] {
         wait_ready(&dir, name);
     }
     grace.signal(15);
     assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    // The summary counts the processes the order stopped.
+    assert!(
+        grace.stderr().contains("stopped 3 processes"),
+        "{}",
+        grace.stderr()
+    );
     let done = |name| event_time(&dir, name, "cleanup-done").unwrap();
     let got = |name| event_time(&dir, name, "signal").unwrap();
     assert!(

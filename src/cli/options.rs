@@ -90,15 +90,15 @@ declare_options! {
                received",
         env: "INT",
     },
-    pub stop_order: StopOrder = StopOrder::All => StopOrder {
+    pub stop_order: StopOrder = StopOrder::Auto => StopOrder {
         long: "stop-order",
-        value: "all|main-first|auto",
+        value: "auto|all|main-first",
         parse: one(values::stop_order),
         section: STOPPING,
-        help: "signal everyone at once (default); or the command first and the rest once \
-               it exited or at half the grace period; or auto: the command first, then each \
-               process once its parent and the processes connected to it exited, or at half \
-               the grace period",
+        help: "auto (default): the command first, then each process once its parent and \
+               the processes connected to it exited, or at half the grace period; all: \
+               everyone at once; main-first: the command first and the rest once it exited \
+               or at half the grace period (docs/stopping.md)",
         env: "main-first",
     },
     pub grace_period: Duration = DEFAULT_GRACE_PERIOD => GracePeriod {

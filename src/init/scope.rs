@@ -104,8 +104,10 @@ pub struct Sweeper {
 }
 
 impl Sweeper {
-    /// Sends each of `signals` in turn to every member not yet signalled;
-    /// returns how many processes were newly signalled.
+    /// Sends each of `signals` in turn to every member, once in this
+    /// sweep (one signalled before, by an ordered stop or a first sweep,
+    /// gets it again: a second stop signal means everyone); returns how
+    /// many processes were signalled.
     pub fn sweep(
         &mut self,
         scope: Scope,
@@ -119,7 +121,7 @@ impl Sweeper {
         for round in 0..MAX_SWEEP_ROUNDS {
             let mut new = 0;
             for member in members(scope, own_pid, except)? {
-                if self.sent.contains(member.pid, member.start_time) || member.state == 'Z' {
+                if signalled_now.binary_search(&member.pid).is_ok() || member.state == 'Z' {
                     continue;
                 }
                 // A process that appeared under a parent this sweep has
@@ -302,6 +304,9 @@ pub struct Signalling {
     unsettled: Vec<i32>,
     /// Newcomers whose parent still runs, looked at again each time.
     waiting: Vec<i32>,
+    /// The processes an ordered stop listed, by pid: it signals them as
+    /// its order releases them, so none of them is a newcomer.
+    listed: Vec<Stat>,
 }
 
 /// How many pids are kept for another look: a fork flood must not make
@@ -317,6 +322,7 @@ impl Signalling {
             frontier: None,
             unsettled: Vec::new(),
             waiting: Vec::new(),
+            listed: Vec::new(),
         }
     }
 
@@ -336,8 +342,8 @@ impl Signalling {
         result
     }
 
-    /// Sends `signals` to every member but `except` not signalled yet;
-    /// returns how many were newly signalled.
+    /// Sends `signals` to every member but `except`; returns how many were
+    /// signalled.
     pub fn sweep(&mut self, except: Option<i32>, signals: &[Signal]) -> sys::Result<usize> {
         if self.scope == Scope::Namespace && self.frontier.is_none() {
             // Everyone the sweep lists has a pid up to this one; later ones
@@ -386,6 +392,9 @@ impl Signalling {
             if member.ppid == self.own_pid
                 && member.state != 'Z'
                 && !self.sweeper.sent.contains(member.pid, member.start_time)
+                && self
+                    .listed(member.pid)
+                    .is_none_or(|listed| listed.start_time != member.start_time)
                 && signal_if_same(member, &[stop_signal, SIGCONT])
             {
                 self.sweeper.sent.record_swept(member, stop_signal);
@@ -443,14 +452,30 @@ impl Signalling {
         }
     }
 
-    /// `signal` and SIGCONT to `process`, as listed, if its pid still
+    /// The processes the ordered stop listed, in pid order.
+    pub fn set_listed(&mut self, listed: Vec<Stat>) {
+        self.listed = listed;
+    }
+
+    /// The listed process `pid`, as listed.
+    pub fn listed(&self, pid: i32) -> Option<&Stat> {
+        let at = self
+            .listed
+            .binary_search_by_key(&pid, |stat| stat.pid)
+            .ok()?;
+        Some(&self.listed[at])
+    }
+
+    /// `signal` and SIGCONT to the listed process `pid`, if its pid still
     /// names it; recorded like a sweep's.
-    pub fn signal_listed(&mut self, process: &Stat, signal: Signal) -> bool {
-        let sent = signal_if_same(process, &[signal, SIGCONT]);
-        if sent {
+    pub fn signal_listed(&mut self, pid: i32, signal: Signal) {
+        let Ok(at) = self.listed.binary_search_by_key(&pid, |stat| stat.pid) else {
+            return;
+        };
+        let process = &self.listed[at];
+        if signal_if_same(process, &[signal, SIGCONT]) {
             self.sweeper.sent.record_swept(process, signal);
         }
-        sent
     }
 
     /// What the stop sent to whom.

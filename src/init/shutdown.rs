@@ -202,7 +202,7 @@ impl Shutdown {
     /// The main process was reaped.
     pub fn on_main_exit(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         self.main_running = false;
-        if self.step() == Some(Step::Draining) {
+        if self.catches_up() {
             fx.catch_up(self.stop_signal, true);
         }
         self.advance(now, fx);
@@ -230,13 +230,21 @@ impl Shutdown {
         self.advance(now, fx);
     }
 
-    /// The last service is gone: whoever is left gets the stop signal.
-    pub fn on_services_down(&mut self, _now: Instant, fx: &mut dyn StopEffects) {
+    /// The last service is gone: whoever is left gets the stop signal, in
+    /// the order of `--stop-order auto` (everyone by half of what is left
+    /// of the grace period), or at once.
+    pub fn on_services_down(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if let Some(stop) = &mut self.stop
             && stop.step == Step::Services
         {
-            stop.step = Step::Draining;
-            fx.signal_others(self.stop_signal);
+            if self.order == StopOrder::Auto {
+                let latest = now + stop.deadline.saturating_duration_since(now) / 2;
+                stop.step = Step::Ordered { latest };
+                fx.read_order();
+            } else {
+                stop.step = Step::Draining;
+                fx.signal_others(self.stop_signal);
+            }
         }
     }
 
@@ -304,7 +312,6 @@ impl Shutdown {
 
     /// `Step::Ordered` at `now`: whether it just ended (to `Draining`).
     fn drive_order(&mut self, now: Instant, fx: &mut dyn StopEffects) -> bool {
-        let main_running = self.main_running;
         let Some(stop) = &mut self.stop else {
             return false;
         };
@@ -312,8 +319,9 @@ impl Shutdown {
             return false;
         };
         let Some((order, main)) = &mut stop.order else {
-            // Not read (yet): as main-first.
-            if now >= latest || !main_running {
+            // Not read yet (it is, in the wake-up that asked): at half
+            // time, as main-first.
+            if now >= latest {
                 stop.step = Step::Draining;
                 fx.signal_others(self.stop_signal);
                 return true;
@@ -379,9 +387,17 @@ impl Shutdown {
             return;
         }
         self.advance(now, fx);
-        if self.step() == Some(Step::Draining) {
+        if self.catches_up() {
             fx.catch_up(self.stop_signal, false);
         }
+    }
+
+    /// Whether processes created since the signalling are looked for:
+    /// once everyone has been signalled, and during an ordered stop,
+    /// whose order lists only those present when it was read (a newcomer
+    /// whose parent runs is that parent's, as ever).
+    fn catches_up(&self) -> bool {
+        matches!(self.step(), Some(Step::Draining | Step::Ordered { .. }))
     }
 
     // The questions the supervisor asks.
@@ -396,6 +412,12 @@ impl Shutdown {
 
     pub fn step(&self) -> Option<Step> {
         self.stop.as_ref().map(|stop| stop.step)
+    }
+
+    /// The order of `Step::Ordered`, once read: what `grace inspect` asks
+    /// who waits for whom.
+    pub fn order(&self) -> Option<&Order> {
+        self.stop.as_ref()?.order.as_ref().map(|(order, _)| order)
     }
 
     /// Whether a process reaped now was reached by the stop's signal (not
@@ -515,12 +537,15 @@ impl Shutdown {
             let until = (stop.started + self.grace_period / 2).min(stop.deadline);
             stop.step = Step::MainFirst { until };
             fx.signal_main(main_signal);
-        } else if self.order == StopOrder::Auto && main_running {
+        } else if self.order == StopOrder::Auto {
             // The main process first, so its signal is never delayed by
-            // the reading; the others as the order says.
+            // the reading; the others as the order says (with the main
+            // process gone, each still after its own parent).
             let latest = (stop.started + self.grace_period / 2).min(stop.deadline);
             stop.step = Step::Ordered { latest };
-            fx.signal_main(main_signal);
+            if main_running {
+                fx.signal_main(main_signal);
+            }
             fx.read_order();
         } else if main_running && stop.trigger.is_some() {
             stop.step = Step::Draining;
@@ -536,6 +561,7 @@ impl Shutdown {
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
+    use crate::init::order::{After, Reason};
 
     fn config(args: &[&str]) -> Config {
         let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
@@ -650,11 +676,38 @@ mod tests {
         s.on_main_exit(t0 + MS, &mut fx);
         s.on_time(t0 + 2 * MS, &mut fx);
         assert_eq!(fx.acts(), [], "no sweep while services stop");
-        s.on_services_down(t0 + 3 * MS, &mut fx);
-        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+        // The rest in the order, everyone by half of what is left.
+        let down = t0 + 1000 * MS;
+        s.on_services_down(down, &mut fx);
+        assert_eq!(fx.acts(), [Done::ReadOrder]);
+        let latest = down + 4000 * MS;
+        assert_eq!(s.step(), Some(Step::Ordered { latest }));
+        let orphan = [Process {
+            pid: CHILD,
+            ppid: GRACE,
+        }];
+        s.on_order_read(down, GRACE, None, &orphan, Vec::new(), &mut fx);
+        let at_once = Due {
+            pid: CHILD,
+            why: Why::AtOnce,
+        };
+        assert_eq!(
+            fx.acts(),
+            [
+                Done::SignalProcesses(SIGTERM, vec![at_once]),
+                Done::CatchUp(false)
+            ]
+        );
         assert_eq!(s.step(), Some(Step::Draining));
         s.on_time(deadline, &mut fx);
         assert_eq!(fx.acts(), [Done::Kill(SIGTERM)]);
+        // With `--stop-order all`, everyone left at once.
+        let mut s = Shutdown::new(&config(&["--stop-order", "all"])).with_services();
+        s.on_stop_signal(t0, SIGTERM, SIGTERM, 0, &mut fx);
+        fx.acts();
+        s.on_services_down(down, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
+        assert_eq!(s.step(), Some(Step::Draining));
     }
 
     #[test]
@@ -693,10 +746,10 @@ mod tests {
     }
 
     #[test]
-    fn default_stop_signals_everyone_at_once_and_kills_at_the_deadline() {
+    fn all_signals_everyone_at_once_and_kills_at_the_deadline() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = started(&[], t0, &mut fx);
+        let mut s = started(&["--stop-order", "all"], t0, &mut fx);
         assert_eq!(
             fx.notes(),
             [StopNote::Began {
@@ -730,7 +783,7 @@ mod tests {
     fn a_rewritten_signal_is_what_the_main_process_gets() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = Shutdown::new(&config(&["--stop-signal", "INT"]));
+        let mut s = Shutdown::new(&config(&["--stop-order", "all", "--stop-signal", "INT"]));
         let quit = Signal::new(3).unwrap();
         s.on_stop_signal(t0, SIGTERM, quit, 7, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalEveryone(quit, SIGINT)]);
@@ -742,7 +795,7 @@ mod tests {
     fn stop_delay_keeps_everything_running_until_it_ends() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = started(&["--stop-delay", "2s"], t0, &mut fx);
+        let mut s = started(&["--stop-order", "all", "--stop-delay", "2s"], t0, &mut fx);
         assert_eq!(fx.acts(), []);
         assert_eq!(s.next_wakeup(), Some(t0 + 2000 * MS));
         s.on_time(t0 + 1999 * MS, &mut fx);
@@ -758,7 +811,7 @@ mod tests {
     fn the_main_process_exiting_ends_the_delay() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = started(&["--stop-delay", "2s"], t0, &mut fx);
+        let mut s = started(&["--stop-order", "all", "--stop-delay", "2s"], t0, &mut fx);
         s.on_main_exit(t0 + MS, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
     }
@@ -776,6 +829,8 @@ mod tests {
         let t0 = Instant::now();
         let mut fx = Recording::default();
         let args = [
+            "--stop-order",
+            "all",
             "--stop-delay",
             "1s",
             "--pre-stop",
@@ -807,7 +862,14 @@ mod tests {
         let t0 = Instant::now();
         let mut fx = Recording::default();
         let mut s = started(
-            &["--pre-stop", "sleep 99", "--grace-period", "8s"],
+            &[
+                "--stop-order",
+                "all",
+                "--pre-stop",
+                "sleep 99",
+                "--grace-period",
+                "8s",
+            ],
             t0,
             &mut fx,
         );
@@ -842,7 +904,7 @@ mod tests {
             pre_stop_fails: true,
             ..Recording::default()
         };
-        let s = started(&["--pre-stop", "true"], t0, &mut fx);
+        let s = started(&["--stop-order", "all", "--pre-stop", "true"], t0, &mut fx);
         assert_eq!(
             fx.acts(),
             [Done::StartPreStop, Done::SignalEveryone(SIGTERM, SIGTERM)]
@@ -936,14 +998,16 @@ mod tests {
             "the child waits; the main process has its signal"
         );
         assert_eq!(s.next_wakeup(), Some(t0 + 5000 * MS));
+        // Newcomers are looked for while the order runs.
         s.on_time(t0 + 4999 * MS, &mut fx);
-        assert_eq!(fx.acts(), []);
+        assert_eq!(fx.acts(), [Done::CatchUp(false)]);
         s.on_main_exit(t0 + 2000 * MS, &mut fx);
         s.on_exits(t0 + 2000 * MS, &[MAIN], &mut fx);
         let done = fx.done.clone();
         assert_eq!(
             fx.acts(),
             [
+                Done::CatchUp(true),
                 Done::SignalProcesses(
                     SIGTERM,
                     vec![Due {
@@ -991,7 +1055,10 @@ mod tests {
         s.on_time(t0 + 5000 * MS, &mut fx);
         let late = Due {
             pid: CHILD,
-            why: Why::Late,
+            why: Why::Late(After {
+                pid: MAIN,
+                reason: Reason::Parent,
+            }),
         };
         assert!(fx.notes().contains(&StopNote::Waited { due: late }));
         assert_eq!(
@@ -1057,14 +1124,53 @@ mod tests {
             fx.acts(),
             [Done::SignalOthers(SIGTERM), Done::CatchUp(false)]
         );
-        // Unread yet when the main process exits: the others at once.
+        // Unread yet when the main process exits (the read comes in the
+        // same wake-up): the order still decides.
         let mut fx = Recording::default();
         let mut s = auto(t0, &mut fx);
         fx.acts();
         s.on_main_exit(t0 + MS, &mut fx);
-        assert_eq!(fx.acts(), [Done::SignalOthers(SIGTERM)]);
-        s.on_order_read(t0 + 2 * MS, GRACE, None, &[], Vec::new(), &mut fx);
-        assert_eq!(fx.acts(), [], "too late to matter");
+        assert_eq!(fx.acts(), [Done::CatchUp(true)]);
+        let tree = [
+            Process {
+                pid: CHILD,
+                ppid: GRACE,
+            },
+            Process {
+                pid: CHILD + 1,
+                ppid: CHILD,
+            },
+        ];
+        s.on_order_read(t0 + 2 * MS, GRACE, None, &tree, Vec::new(), &mut fx);
+        let at_once = Due {
+            pid: CHILD,
+            why: Why::AtOnce,
+        };
+        assert_eq!(
+            fx.acts(),
+            [Done::SignalProcesses(SIGTERM, vec![at_once])],
+            "the orphan now; its child once it exited"
+        );
+    }
+
+    #[test]
+    fn the_default_is_the_ordered_stop_even_once_the_main_process_is_gone() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let s = started(&[], t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::SignalMain(SIGTERM), Done::ReadOrder]);
+        assert!(matches!(s.step(), Some(Step::Ordered { .. })));
+        // The main process left others: they are stopped in the order too.
+        let mut s = Shutdown::new(&config(&[]));
+        s.on_main_exit(t0, &mut fx);
+        s.on_others_left(t0, &mut fx);
+        assert_eq!(fx.acts(), [Done::ReadOrder]);
+        assert_eq!(
+            s.step(),
+            Some(Step::Ordered {
+                latest: t0 + 4500 * MS
+            })
+        );
     }
 
     #[test]
@@ -1091,7 +1197,14 @@ mod tests {
     fn main_exiting_on_its_own_stops_the_others_without_delay_or_pre_stop() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = Shutdown::new(&config(&["--stop-delay", "5s", "--pre-stop", "true"]));
+        let mut s = Shutdown::new(&config(&[
+            "--stop-order",
+            "all",
+            "--stop-delay",
+            "5s",
+            "--pre-stop",
+            "true",
+        ]));
         // While the main process runs, others left behind mean nothing.
         s.on_others_left(t0, &mut fx);
         assert!(!s.is_stopping());
@@ -1144,7 +1257,7 @@ mod tests {
     fn a_zero_grace_period_kills_at_the_first_look() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = started(&["--grace-period", "0"], t0, &mut fx);
+        let mut s = started(&["--stop-order", "all", "--grace-period", "0"], t0, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalEveryone(SIGTERM, SIGTERM)]);
         assert_eq!(s.next_wakeup(), Some(t0));
         s.on_time(t0, &mut fx);

@@ -11,6 +11,7 @@ use crate::base::environment;
 use crate::base::signals::Signal;
 use crate::cli::{self, Config, Invocation, Parsed, Personality};
 use crate::init::setup;
+use crate::process::sockets::Connection;
 use crate::services::container::{Container, Errno};
 use crate::services::model::Services;
 
@@ -380,6 +381,8 @@ pub(super) struct Scenario<'a> {
     pub(super) processes: &'a [Process],
     pub(super) init: &'a Init,
     pub(super) signal: Signal,
+    /// Who is connected to whom (`process::sockets`), by /proc's pids.
+    pub(super) connections: &'a [Connection],
 }
 
 impl Scenario<'_> {

@@ -13,6 +13,7 @@ use super::judge::predict;
 use super::render::{render_json, render_text};
 use crate::base::signals::{SIGINT, SIGKILL, SIGSTOP, SIGTERM, Signal};
 use crate::cli::InspectOptions;
+use crate::process::sockets::Connection;
 
 /// One tree to inspect, with the stop signal.
 struct Case {
@@ -23,6 +24,8 @@ struct Case {
     signal: Signal,
     /// The services file the grace in the tree was started with.
     file: Option<&'static str>,
+    /// Who is connected to whom.
+    connections: Vec<Connection>,
 }
 
 fn case(name: &str, processes: Vec<Process>, signal: Signal) -> Case {
@@ -32,6 +35,7 @@ fn case(name: &str, processes: Vec<Process>, signal: Signal) -> Case {
         top: Some(0),
         signal,
         file: None,
+        connections: Vec::new(),
     }
 }
 
@@ -79,8 +83,9 @@ pub(super) fn services_tree(options: &[&str]) -> Vec<Process> {
 fn cases() -> Vec<Case> {
     let mut cases = Vec::new();
     let quit = signal(3);
-    let grace_options: [(&str, &[&str]); 10] = [
+    let grace_options: [(&str, &[&str]); 11] = [
         ("grace", &[]),
+        ("grace-all", &["--stop-order", "all"]),
         ("grace-period-3s", &["--grace-period", "3s"]),
         ("grace-rewrite-term-0", &["--rewrite", "TERM:0"]),
         ("grace-rewrite-15-3", &["--rewrite", "15:3"]),
@@ -117,6 +122,32 @@ fn cases() -> Vec<Case> {
         ("usr1", signal(10)),
     ] {
         cases.push(case(&format!("grace-{name}"), grace_tree(&[]), signal));
+    }
+    // The default order on a tree it orders: the start script left
+    // postgres (20, with its backend 21) and exec'd the app (7), whose
+    // psql (8) is connected to the backend.
+    let database = vec![
+        blocking(
+            args(process(1, 0, "grace"), &["/usr/bin/grace", "--", "app"]),
+            &[15],
+        ),
+        group(handling(process(7, 1, "app"), &[15]), 7, 1),
+        group(process(8, 7, "psql"), 7, 1),
+        group(handling(process(20, 1, "postgres"), &[2, 3, 15]), 20, 1),
+        group(handling(process(21, 20, "postgres"), &[15]), 20, 1),
+    ];
+    for (signal_name, signal) in [("term", SIGTERM), ("quit", quit)] {
+        cases.push(Case {
+            connections: vec![Connection {
+                client: 8,
+                server: 21,
+            }],
+            ..case(
+                &format!("grace-ordered-database-{signal_name}"),
+                database.clone(),
+                signal,
+            )
+        });
     }
     // Not PID 1 of its namespace: a subreaper.
     let mut subreaper = grace_tree(&["--grace-period", "3s"]);
@@ -250,7 +281,7 @@ fn outputs(case: &Case) -> (String, String) {
         _ => no_file(path),
     };
     let init = top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
-    let report = predict(&snapshot.processes, init, case.signal);
+    let report = predict(&snapshot.processes, &case.connections, init, case.signal);
     let text = render_text(&snapshot, &report, case.signal, false);
     let options = InspectOptions {
         json: true,

@@ -138,7 +138,7 @@ pub(super) fn run(processes: &[Process], signal: Signal) -> Report {
 /// visible), no process in a service and no file readable.
 pub(super) fn at(processes: &[Process], top: Option<usize>, signal: Signal) -> Report {
     let init = top.map(|top| Init::identify(processes, top, &[], &no_file));
-    predict(processes, init, signal)
+    predict(processes, &[], init, signal)
 }
 
 /// A target none of whose files can be read.

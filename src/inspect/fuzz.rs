@@ -68,7 +68,7 @@ pub fn proc_tree(data: &[u8]) {
         let read = |path: &str| target_file(&source, 1, path);
         let init =
             top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
-        let report = predict(&snapshot.processes, init, SIGTERM);
+        let report = predict(&snapshot.processes, &[], init, SIGTERM);
         let options = InspectOptions {
             json: true,
             signal: SIGTERM,

@@ -104,6 +104,7 @@ mod tests {
             processes: tree,
             init: &init,
             signal,
+            connections: &[],
         };
         expected(stop.behaviour())
     }

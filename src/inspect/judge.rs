@@ -12,6 +12,7 @@ use super::collect::Process;
 use super::fate::{KilledBy, Outcome, Prediction, Reaction, StopEnds, react};
 use super::plan::Delivery;
 use super::schedule::Schedule;
+use crate::process::sockets::Connection;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Report {
@@ -22,11 +23,18 @@ pub(super) struct Report {
     pub(super) stop_ends: StopEnds,
     /// The whole tree's verdict, sentence by sentence.
     pub(super) summary: Vec<String>,
+    /// grace's stop, as its machines carried it out (None: not grace's).
+    pub(super) schedule: Option<Schedule>,
 }
 
 /// Predicts what a stop signal `signal` sent to the process `init` is does
 /// to every process. `init` is None when PID 1 is not visible.
-pub(super) fn predict(processes: &[Process], init: Option<Init>, signal: Signal) -> Report {
+pub(super) fn predict(
+    processes: &[Process],
+    connections: &[Connection],
+    init: Option<Init>,
+    signal: Signal,
+) -> Report {
     let Some(init) = init.filter(|init| init.index < processes.len()) else {
         let predictions = processes
             .iter()
@@ -46,6 +54,7 @@ pub(super) fn predict(processes: &[Process], init: Option<Init>, signal: Signal)
             init: None,
             predictions,
             stop_ends: StopEnds::Unknown,
+            schedule: None,
             summary: vec![
                 "PID 1 is not visible in /proc (mounted with hidepid, or another namespace's): \
                  the stop cannot be predicted."
@@ -53,10 +62,11 @@ pub(super) fn predict(processes: &[Process], init: Option<Init>, signal: Signal)
             ],
         };
     };
-    let (predictions, stop_ends, summary) = Scenario {
+    let (predictions, stop_ends, summary, schedule) = Scenario {
         processes,
         init: &init,
         signal,
+        connections,
     }
     .judge_all();
     Report {
@@ -65,6 +75,7 @@ pub(super) fn predict(processes: &[Process], init: Option<Init>, signal: Signal)
         predictions,
         stop_ends,
         summary,
+        schedule,
     }
 }
 
@@ -84,7 +95,7 @@ fn fixed(p: &Process) -> Option<Prediction> {
 
 impl Scenario<'_> {
     /// Every process's prediction, when the stop ends, and the summary.
-    fn judge_all(&self) -> (Vec<Prediction>, StopEnds, Vec<String>) {
+    fn judge_all(&self) -> (Vec<Prediction>, StopEnds, Vec<String>, Option<Schedule>) {
         let init = self.init;
         let ((deliveries, init_prediction), schedule) = self.plan();
         let mut predictions = Vec::with_capacity(self.processes.len());
@@ -114,7 +125,7 @@ impl Scenario<'_> {
         }
         let stop_ends = self.stop_ends(&predictions);
         let summary = self.summary(&predictions, stop_ends, schedule.as_ref());
-        (predictions, stop_ends, summary)
+        (predictions, stop_ends, summary, schedule)
     }
 
     /// A process's outcome and verdict from how the stop reaches it.

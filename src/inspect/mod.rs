@@ -106,7 +106,13 @@ pub fn inspect(options: InspectOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i
     snapshot.services = collect::services(&snapshot.processes, published.as_ref());
     let read = |path: &str| collect::target_file(&ProcFs, top_pid, path);
     let init = top.map(|top| Init::identify(&snapshot.processes, top, &snapshot.services, &read));
-    let report = predict(&snapshot.processes, init, options.signal);
+    // Who is connected to whom, for grace's ordered stop: read as its
+    // edge reads it (nothing, where the sockets cannot be read).
+    let pids: Vec<i32> = snapshot.processes.iter().map(|p| p.pid).collect();
+    let connections = crate::process::sockets::read(&pids)
+        .map(|reading| reading.connections)
+        .unwrap_or_default();
+    let report = predict(&snapshot.processes, &connections, init, options.signal);
     let text = if options.json {
         render_json(&snapshot, &report, options)
     } else {

@@ -18,8 +18,9 @@ use crate::cli::{Config, ForwardTo};
 use super::classify::{Forwarder, Kind, Role, Scenario};
 use super::fate::{KilledBy, Outcome, Prediction, react};
 use super::inits::Behaviour;
-use super::schedule::{Schedule, Start};
+use super::schedule::{Ordered, Schedule, Start, Tree};
 use super::words::{label, seconds, signal_list};
+use crate::init::order;
 
 /// How one process is reached by the stop.
 #[derive(Debug, Clone)]
@@ -273,7 +274,59 @@ impl Scenario<'_> {
                 })
             })
             .collect();
-        Schedule::of(config, services, start, &lingering)
+        Schedule::of(config, services, start, &lingering, &self.tree())
+    }
+
+    /// What an ordered stop would list: the processes in reach but grace,
+    /// zombies and kernel threads, and the connections among them.
+    fn tree(&self) -> Tree {
+        let in_reach = self.in_reach();
+        let processes = self
+            .processes
+            .iter()
+            .enumerate()
+            .filter(|&(index, p)| {
+                in_reach[index] && index != self.init.index && p.state != 'Z' && !p.kernel_thread
+            })
+            .map(|(_, p)| order::Process {
+                pid: p.pid,
+                ppid: p.ppid,
+            })
+            .collect();
+        Tree {
+            grace: self.top().pid,
+            main: self.main().map(|m| m.pid),
+            processes,
+            connections: self.connections.to_vec(),
+        }
+    }
+
+    /// When the ordered stop signals a process, in words: ` once 7 (main),
+    /// its parent, has exited (at 4.5 s at the latest)`.
+    fn ordered_when(&self, ordered: &Ordered) -> String {
+        if ordered.after.is_empty() {
+            return String::new();
+        }
+        let waited: Vec<String> = ordered
+            .after
+            .iter()
+            .map(|after| {
+                let who = self
+                    .processes
+                    .iter()
+                    .find(|p| p.pid == after.pid)
+                    .map_or(after.pid.to_string(), label);
+                format!("{who}, {},", after.reason.words())
+            })
+            .collect();
+        let latest = ordered.at_latest.map_or(String::new(), |at| {
+            format!(" (at {} at the latest)", seconds(at))
+        });
+        format!(
+            " once {} {} exited{latest}",
+            waited.join(" and "),
+            if waited.len() == 1 { "has" } else { "have" },
+        )
     }
 
     /// The process of a service: grace's child in it.
@@ -408,13 +461,24 @@ impl Scenario<'_> {
         if !in_reach {
             return Delivery::none(None, "gets no signal: it is not below grace".into());
         }
-        let Some(signal) = schedule.others else {
+        let ordered = schedule.ordered(p.pid);
+        let Some(signal) = ordered.map(|o| o.signal).or(schedule.others) else {
             return Delivery::none(
                 DEADLINE,
                 "gets no signal from grace before its deadline".into(),
             );
         };
-        let when = self.others_when(schedule);
+        // After the services, or the main process's own exit, those say
+        // when, unless the order adds a wait of its own.
+        let when = match ordered {
+            Some(ordered)
+                if schedule.services.is_empty()
+                    && (schedule.start != Start::MainExit || !ordered.after.is_empty()) =>
+            {
+                self.ordered_when(ordered)
+            }
+            _ => self.others_when(schedule),
+        };
         let how = if self.role(index) == Role::Entered {
             // Not grace's children, but watched through pidfds: grace
             // waits for them like for any other.
@@ -752,7 +816,7 @@ mod tests {
 
     #[test]
     fn grace_signals_everyone_and_kills_stragglers_at_its_deadline() {
-        let tree = grace_tree(&["--grace-period", "3s"]);
+        let tree = grace_tree(&["--stop-order", "all", "--grace-period", "3s"]);
         let report = run(&tree, SIGTERM);
         assert_eq!(
             fates(&report),
@@ -908,11 +972,19 @@ mod tests {
 
     #[test]
     fn the_headline_names_what_the_main_process_gets_as_the_policy_decides() {
-        let (receives, headline) = on_term(&["--rewrite", "15:3"]);
+        let (receives, headline) = on_term(&["--stop-order", "all", "--rewrite", "15:3"]);
         assert_eq!(receives, Some(signal(3)));
         assert!(
             headline
                 .contains("it sends SIGQUIT to the main process 7 (main) and SIGTERM then SIGCONT"),
+            "{headline}"
+        );
+        // The default order: the main process first.
+        let (_, headline) = on_term(&["--rewrite", "15:3"]);
+        assert!(
+            headline.contains(
+                "it sends SIGQUIT to the main process 7 (main) first, and SIGTERM then SIGCONT"
+            ),
             "{headline}"
         );
         let (receives, headline) = on_term(&["--rewrite", "TERM:0"]);
@@ -958,7 +1030,7 @@ mod tests {
         let init = Init::identify(&tree, 0, &names, &read);
         // The main command, not the first service, is the main process.
         assert_eq!(init.main, Some(1));
-        let report = predict(&tree, Some(init), SIGTERM);
+        let report = predict(&tree, &[], Some(init), SIGTERM);
         assert_eq!(
             report.summary[0],
             "PID 1, 1 (grace), is grace and stops on SIGTERM: it sends SIGTERM to the main process \
@@ -1000,7 +1072,7 @@ mod tests {
         tree[4] = handling(tree[4].clone(), &[2]);
         tree[4].dispositions.as_mut().unwrap().ignored = 0;
         let init = Init::identify(&tree, 0, &names, &read);
-        let report = predict(&tree, Some(init), SIGTERM);
+        let report = predict(&tree, &[], Some(init), SIGTERM);
         assert_eq!(report.predictions[5].receives, Some(signal(2)));
         assert_eq!(
             verdict(&report, 5),

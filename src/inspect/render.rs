@@ -330,6 +330,34 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
                 ("verdict", Json::str(prediction.verdict.clone())),
                 ("error", Json::opt(p.error.clone(), Json::Str)),
             ];
+            // Only for an ordered stop (`--stop-order auto`), as its
+            // machine read the order: whose exits each process waits for.
+            if let Some(schedule) = report.schedule.as_ref().filter(|s| !s.ordered.is_empty()) {
+                let ordered = schedule.ordered(p.pid);
+                let after_receives = fields
+                    .iter()
+                    .position(|(key, _)| *key == "receives")
+                    .map_or(fields.len(), |at| at + 1);
+                let stop_after = Json::opt(ordered, |ordered| {
+                    Json::Arr(
+                        ordered
+                            .after
+                            .iter()
+                            .map(|after| {
+                                Json::Obj(vec![
+                                    ("pid", Json::Int(after.pid.into())),
+                                    ("reason", Json::str(after.reason.name())),
+                                ])
+                            })
+                            .collect(),
+                    )
+                });
+                let at_latest = Json::opt(ordered.and_then(|o| o.at_latest), |at| {
+                    Json::Int(at.as_millis() as i64)
+                });
+                fields.insert(after_receives, ("stop_at_latest_ms", at_latest));
+                fields.insert(after_receives, ("stop_after", stop_after));
+            }
             // Only when some process belongs to a service, so that the
             // document is as it was where no services run.
             if !snapshot.services.is_empty() {

@@ -23,8 +23,10 @@ use crate::base::prelude::*;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::cli::Config;
+use crate::init::order::{self, After, Due};
 use crate::init::shutdown::{self, Shutdown, StopEffects};
 use crate::process::reap::WaitStatus;
+use crate::process::sockets::Connection;
 use crate::services::fleet::{Exit, Fleet, FleetEffects, Report, ServiceNote, State, Verdict};
 use crate::services::model::Services;
 
@@ -49,6 +51,44 @@ pub(super) struct ServiceStop {
     /// Its process group is SIGKILLed this long after its signal (None:
     /// only the deadline's kill bounds it).
     pub(super) kill_after: Option<Duration>,
+}
+
+/// What an ordered stop reads when it begins (`StopEffects::read_order`),
+/// as the inspected tree shows it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Tree {
+    pub(super) grace: i32,
+    pub(super) main: Option<i32>,
+    /// Every process the stop lists: in reach, not grace, not a zombie.
+    pub(super) processes: Vec<order::Process>,
+    pub(super) connections: Vec<Connection>,
+}
+
+impl Tree {
+    /// `pid` exited: a later reading no longer lists it, and its children
+    /// are grace's, as the kernel makes them.
+    fn exited(&mut self, pid: i32) {
+        self.processes.retain(|p| p.pid != pid);
+        for p in &mut self.processes {
+            if p.ppid == pid {
+                p.ppid = self.grace;
+            }
+        }
+    }
+}
+
+/// One process of an ordered stop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Ordered {
+    pub(super) pid: i32,
+    pub(super) signal: Signal,
+    /// Whose exits it waits for, and why: `init::order`'s answer when the
+    /// stop read the order.
+    pub(super) after: Vec<After>,
+    /// When it gets the signal at the latest: when the run in which
+    /// nothing exits by itself signalled it (None: in that run the
+    /// services held out until the deadline).
+    pub(super) at_latest: Option<Duration>,
 }
 
 /// A stop, as grace's machines carry it out; times count from its start.
@@ -77,6 +117,9 @@ pub(super) struct Schedule {
     pub(super) services: Vec<Vec<ServiceStop>>,
     /// The SIGKILL of everyone left.
     pub(super) deadline: Duration,
+    /// `--stop-order auto`: the processes the order signals one by one,
+    /// as it signalled them (empty: the stop is not ordered).
+    pub(super) ordered: Vec<Ordered>,
 }
 
 impl Schedule {
@@ -88,9 +131,17 @@ impl Schedule {
         services: Option<&Services>,
         start: Start,
         lingering: &[usize],
+        tree: &Tree,
     ) -> Schedule {
-        let slow = Machines::run(config, services, start, lingering, false);
-        let fast = Machines::run(config, services, start, lingering, true);
+        let (slow, slow_waits) = Machines::run(config, services, start, lingering, tree, false);
+        let (fast, fast_waits) = Machines::run(config, services, start, lingering, tree, true);
+        // As read in the run that reached the order (with services, the
+        // slow one may not: they hold out until the deadline).
+        let waits = if slow_waits.is_empty() {
+            fast_waits
+        } else {
+            slow_waits
+        };
         let since = |at: Instant| at.saturating_duration_since(t0());
         let slow_at = |wanted: &dyn Fn(&Act) -> bool| {
             slow.iter()
@@ -125,6 +176,27 @@ impl Schedule {
                 _ => None,
             })
         };
+        let signalled_in = |acts: &[(Instant, usize, Act)], pid: i32| {
+            acts.iter().find_map(|&(at, _, act)| match act {
+                Act::Process(signalled, _) if signalled == pid => Some(since(at)),
+                _ => None,
+            })
+        };
+        let ordered: Vec<Ordered> = fast
+            .iter()
+            .filter_map(|&(_, _, act)| match act {
+                Act::Process(pid, signal) => Some(Ordered {
+                    pid,
+                    signal,
+                    after: waits
+                        .iter()
+                        .find(|(waiter, _)| *waiter == pid)
+                        .map_or(Vec::new(), |(_, after)| after.clone()),
+                    at_latest: signalled_in(&slow, pid),
+                }),
+                _ => None,
+            })
+            .collect();
         let others_at = others_of(&slow).map(|(at, _)| since(at));
         let fast_others = others_of(&fast);
         let main_signalled = fast.iter().find_map(|&(at, _, act)| match act {
@@ -169,12 +241,22 @@ impl Schedule {
             pre_stop,
             main,
             together,
-            others: fast_others.map(|(_, signal)| signal),
-            others_at,
+            others: fast_others
+                .map(|(_, signal)| signal)
+                .or(ordered.first().map(|o| o.signal)),
+            others_at: others_at.or(ordered.iter().filter_map(|o| o.at_latest).max()),
             others_follow_main,
             services,
             deadline,
+            ordered,
         }
+    }
+
+    /// The ordered stop's part for `pid`, if it signals it.
+    pub(super) fn ordered(&self, pid: i32) -> Option<&Ordered> {
+        // A search, not a sort and a binary search: a sort of its own
+        // would be kilobytes of the binary, for a container's processes.
+        self.ordered.iter().find(|o| o.pid == pid)
     }
 }
 
@@ -206,7 +288,12 @@ enum Act {
         kill_after: Option<Duration>,
     },
     Group(usize, Signal),
+    /// The order signalled this process.
+    Process(i32, Signal),
 }
+
+/// What each process waited for when the order was read.
+type Waits = Vec<(i32, Vec<After>)>;
 
 /// The recording world: every act with its time and the event that
 /// caused it.
@@ -220,6 +307,8 @@ struct World {
     lingering: Vec<i32>,
     /// The answers to the fleet's requests, oldest first.
     reports: Vec<Report>,
+    /// The stop asked for the order.
+    order_wanted: bool,
 }
 
 impl World {
@@ -252,6 +341,14 @@ impl StopEffects for World {
     }
     fn stop_services(&mut self, deadline: Instant) {
         self.begin_services = Some(deadline);
+    }
+    fn read_order(&mut self) {
+        self.order_wanted = true;
+    }
+    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
+        for due in due {
+            self.record(Act::Process(due.pid, signal));
+        }
     }
 }
 
@@ -295,6 +392,9 @@ struct Machines {
     fleet: Option<Fleet>,
     world: World,
     verdicts: Vec<Verdict>,
+    /// What the order is read from; `main` None once it exited.
+    tree: Tree,
+    waits: Waits,
 }
 
 impl Machines {
@@ -305,8 +405,9 @@ impl Machines {
         services: Option<&Services>,
         start: Start,
         lingering: &[usize],
+        tree: &Tree,
         fast: bool,
-    ) -> Vec<(Instant, usize, Act)> {
+    ) -> (Vec<(Instant, usize, Act)>, Waits) {
         let mut m = Machines {
             has_main: config.has_command,
             stop: Shutdown::new(config),
@@ -318,8 +419,11 @@ impl Machines {
                 begin_services: None,
                 lingering: lingering.iter().map(|&i| service_pid(i)).collect(),
                 reports: Vec::new(),
+                order_wanted: false,
             },
             verdicts: Vec::new(),
+            tree: tree.clone(),
+            waits: Vec::new(),
         };
         if let Some(services) = services {
             m.stop = Shutdown::new(config).with_services();
@@ -372,7 +476,7 @@ impl Machines {
             m.stop.on_time(m.world.now, &mut m.world);
             m.settle();
         }
-        m.world.acts
+        (m.world.acts, m.waits)
     }
 
     /// Every service started and ready, and the main command with them.
@@ -436,6 +540,11 @@ impl Machines {
                 }
                 self.settle();
             }
+            Act::Process(pid, _) => {
+                self.tree.exited(pid);
+                self.stop.on_exits(self.world.now, &[pid], &mut self.world);
+                self.settle();
+            }
             _ => {}
         }
     }
@@ -447,6 +556,10 @@ impl Machines {
             let verdict = fleet.on_main_exit(now, &mut self.world);
             self.verdicts.push(verdict);
         }
+        if let Some(main) = self.tree.main.take() {
+            self.tree.exited(main);
+            self.stop.on_exits(now, &[main], &mut self.world);
+        }
         self.settle();
     }
 
@@ -455,6 +568,28 @@ impl Machines {
     fn settle(&mut self) {
         let now = self.world.now;
         loop {
+            if core::mem::take(&mut self.world.order_wanted) {
+                let tree = &self.tree;
+                let (grace, main) = (tree.grace, tree.main);
+                let connections = tree.connections.clone();
+                self.stop.on_order_read(
+                    now,
+                    grace,
+                    main,
+                    &tree.processes,
+                    connections,
+                    &mut self.world,
+                );
+                // What each waited for as read, before any exit: those
+                // signalled at once waited for nothing.
+                if let Some(order) = self.stop.order() {
+                    self.waits = tree
+                        .processes
+                        .iter()
+                        .map(|p| (p.pid, order.waits_for(p.pid).to_vec()))
+                        .collect();
+                }
+            }
             if let Some(fleet) = &mut self.fleet {
                 for report in core::mem::take(&mut self.world.reports) {
                     let verdict = fleet.on_report(now, report, &mut self.world);
@@ -481,6 +616,7 @@ impl Machines {
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
+    use crate::init::order::Reason;
     use crate::inspect::classify::{Init, Kind};
     use crate::inspect::corpus::{CHAIN, services_tree};
     use crate::inspect::fixtures::{grace_tree, no_file};
@@ -514,16 +650,59 @@ mod tests {
                 main_signal: SIGTERM,
             },
             &[],
+            &Tree::default(),
         )
     }
 
     #[test]
-    fn the_default_stop_signals_everyone_at_once() {
-        let schedule = on_term(&[]);
+    fn all_signals_everyone_at_once() {
+        let schedule = on_term(&["--stop-order", "all"]);
         assert!(schedule.together);
         assert_eq!(schedule.main, Some(SIGTERM));
         assert_eq!(schedule.others, Some(SIGTERM));
         assert_eq!((schedule.delay, schedule.deadline), (S(0), S(9)));
+        assert!(schedule.ordered.is_empty());
+    }
+
+    #[test]
+    fn the_default_stop_is_ordered_as_the_order_read_says() {
+        // The start-script database: the app (10, main) and its psql
+        // child (11), connected to a backend (21) of postgres (20).
+        let p = |pid: i32, ppid: i32| order::Process { pid, ppid };
+        let tree = Tree {
+            grace: 1,
+            main: Some(10),
+            processes: vec![p(10, 1), p(11, 10), p(20, 1), p(21, 20)],
+            connections: vec![Connection {
+                client: 11,
+                server: 21,
+            }],
+        };
+        let start = Start::Signal {
+            signal: SIGTERM,
+            main_signal: SIGTERM,
+        };
+        let schedule = Schedule::of(&config(&[]), None, start, &[], &tree);
+        assert!(!schedule.together);
+        assert_eq!(schedule.main, Some(SIGTERM));
+        assert!(
+            schedule.ordered(10).is_none(),
+            "the main process has its own"
+        );
+        let after = |pid: i32| {
+            let ordered = schedule.ordered(pid).unwrap();
+            assert_eq!(ordered.at_latest, Some(Duration::from_millis(4500)));
+            assert_eq!(ordered.signal, SIGTERM);
+            ordered
+                .after
+                .iter()
+                .map(|a| (a.pid, a.reason))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(after(11), [(10, Reason::Parent)]);
+        assert_eq!(after(20), [(10, Reason::Connected)]);
+        assert_eq!(after(21), [(20, Reason::Parent)]);
+        assert_eq!(schedule.others_at, Some(Duration::from_millis(4500)));
     }
 
     #[test]
@@ -556,6 +735,16 @@ mod tests {
                 main_signal: SIGTERM,
             },
             &[2],
+            // The main process's helper, left for the order after them.
+            &Tree {
+                grace: 1,
+                main: Some(7),
+                processes: vec![
+                    order::Process { pid: 7, ppid: 1 },
+                    order::Process { pid: 30, ppid: 7 },
+                ],
+                connections: Vec::new(),
+            },
         );
         assert_eq!(schedule.main, Some(SIGTERM));
         let order: Vec<Vec<(usize, Signal, Option<Duration>)>> = schedule

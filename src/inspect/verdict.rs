@@ -368,6 +368,10 @@ impl Scenario<'_> {
                         format!("sends {main_signal} to {main} and {others_text} at once")
                     } else {
                         let when = match (schedule.others_follow_main, schedule.others_at) {
+                            _ if !schedule.ordered.is_empty() => format!(
+                                "in the order their work depends on (each once those it waits for have exited), all by {}",
+                                seconds(schedule.others_at.unwrap_or_default())
+                            ),
                             (true, Some(at)) => format!("once it has exited or at {}", seconds(at)),
                             (true, None) => "once it has exited".into(),
                             (false, Some(at)) => format!("at {}", seconds(at)),

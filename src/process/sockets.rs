@@ -19,9 +19,6 @@
 //! beyond `MAX_DESCRIPTORS` it is refused, and the stop falls back to
 //! `main-first`.
 
-// The stop wires these in (issue 20); until then only the tests use them.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use crate::base::prelude::*;
 use crate::sys::{self, Endpoint, TCP_LISTEN, TcpSocket, UnixSocket};
 
@@ -86,6 +83,7 @@ impl Holders {
         })
     }
 
+    #[cfg(test)]
     pub fn from_pairs(pairs: Vec<(u32, i32)>) -> Self {
         Holders {
             pairs: sorted(pairs.into_iter().map(|(i, pid)| (key(i), pid)).collect()),
@@ -113,6 +111,8 @@ pub struct Connection {
 /// The processes' sockets and the connections among them, read now.
 #[derive(Debug, Clone, Default)]
 pub struct Reading {
+    /// Who holds which socket: the namespace test checks it against `ss`.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub holders: Holders,
     pub connections: Vec<Connection>,
 }

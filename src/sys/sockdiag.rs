@@ -9,9 +9,6 @@
 //! at `MAX_SOCKETS` and `MAX_REPLY_BYTES` whatever the kernel sends.
 //! sock_diag(7), linux/unix_diag.h, linux/inet_diag.h.
 
-// The stop wires these in (issue 20); until then only the tests use them.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use core::mem::size_of;
 
 use super::{Error, Fd, RawFd, Result, c_string, check};

@@ -113,7 +113,7 @@ mod tests {
         let c = config(&["cmd"]);
         assert_eq!(c.stop_on.bits(), 1 << 14 | 1 << 1);
         assert_eq!(c.stop_signal.number(), 15);
-        assert_eq!(c.stop_order, StopOrder::All);
+        assert_eq!(c.stop_order, StopOrder::Auto);
         assert_eq!(c.grace_period, Duration::from_secs(9));
         assert_eq!(c.stop_delay, Duration::ZERO);
         assert_eq!(c.pre_stop, None);

@@ -80,9 +80,6 @@ pub struct Edge<'a> {
     /// The stop asked for the order (`read_order`): the supervisor reads
     /// it with `read_order_now` in the same wake-up.
     order_wanted: bool,
-    /// The processes the order was read from: who `signal_processes` may
-    /// reach (a pid that names another process by then is left alone).
-    listed: Vec<Stat>,
 }
 
 impl<'a> Edge<'a> {
@@ -110,7 +107,6 @@ impl<'a> Edge<'a> {
             outsiders: Vec::new(),
             waits_for_outsiders: scope == Scope::Namespace,
             order_wanted: false,
-            listed: Vec::new(),
         }
     }
 
@@ -134,20 +130,23 @@ impl<'a> Edge<'a> {
             .collect();
         by_pid.sort_unstable();
         let mut listed: Vec<Option<Stat>> = listed.into_iter().map(Some).collect();
-        self.listed = by_pid
+        let listed: Vec<Stat> = by_pid
             .iter()
             .filter_map(|&(_, at)| listed[at as usize].take())
             .collect();
-        let pids: Vec<i32> = self.listed.iter().map(|stat| stat.pid).collect();
-        let connections = sockets::read(&pids)?.connections;
-        let processes = self
-            .listed
+        let pids: Vec<i32> = listed.iter().map(|stat| stat.pid).collect();
+        let processes = listed
             .iter()
             .map(|stat| order::Process {
                 pid: stat.pid,
                 ppid: stat.ppid,
             })
             .collect();
+        // Everyone listed is the stop's to stop, by its signal or its
+        // parent's: counted as kill(-1) counts those present.
+        self.tally.saw_signalled(Some(listed.len()));
+        self.signalling.set_listed(listed);
+        let connections = sockets::read(&pids)?.connections;
         Ok((processes, connections))
     }
 
@@ -391,14 +390,10 @@ impl StopEffects for Edge<'_> {
     }
 
     fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
-        let mut count = 0;
+        // Counted when listed (`read_order_now`).
         for due in due {
-            let Ok(at) = self.listed.binary_search_by_key(&due.pid, |stat| stat.pid) else {
-                continue;
-            };
-            count += usize::from(self.signalling.signal_listed(&self.listed[at], signal));
+            self.signalling.signal_listed(due.pid, signal);
         }
-        self.tally.add_signalled(count);
     }
 
     fn kill_stragglers(&mut self, main_signal: Signal) {

@@ -103,29 +103,42 @@ impl Edge<'_> {
                 [elapsed_ms = self.elapsed_ms()],
                 "stop order: could not read the processes; stopping as main-first"
             ),
-            StopNote::Waited { due } => match due.why {
-                Why::Released(after) => info!(
+            StopNote::Waited { due } => {
+                let (after, late) = match due.why {
+                    Why::Released(after) => (after, false),
+                    Why::Late(after) => (after, true),
+                    Why::AtOnce => return,
+                };
+                let name = |pid: i32| {
+                    self.signalling
+                        .listed(pid)
+                        .map_or(String::new(), |stat| stat.comm.clone())
+                };
+                let (command, after_command) = (name(due.pid), name(after.pid));
+                let when = if late {
+                    "at half the grace period, still waiting for"
+                } else {
+                    "after"
+                };
+                info!(
                     "stop_ordered",
                     [
                         pid = due.pid,
+                        command = command.clone(),
                         after = after.pid,
+                        after_command = after_command.clone(),
                         reason = after.reason.name(),
+                        late = late,
                         elapsed_ms = self.elapsed_ms()
                     ],
-                    "stop: signalled {} after {} exited ({}){}",
+                    "stop: signalled {} ({command}) {when} {} ({after_command}){}: {}{}",
                     due.pid,
                     after.pid,
-                    after.reason.name(),
+                    if late { "" } else { " exited" },
+                    after.reason.words(),
                     self.elapsed()
-                ),
-                _ => info!(
-                    "stop_ordered",
-                    [pid = due.pid, late = true, elapsed_ms = self.elapsed_ms()],
-                    "stop: signalled {} at half the grace period{}",
-                    due.pid,
-                    self.elapsed()
-                ),
-            },
+                );
+            }
         }
     }
 
