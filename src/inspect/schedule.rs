@@ -26,7 +26,7 @@ use crate::cli::Config;
 use crate::init::shutdown::{self, Shutdown, StopEffects};
 use crate::process::reap::WaitStatus;
 use crate::services::fleet::{Exit, Fleet, FleetEffects, Report, ServiceNote, State, Verdict};
-use crate::services::model::Services;
+use crate::services::model::{Kind, Services};
 
 /// What begins the stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,8 +42,10 @@ pub(super) enum Start {
 pub(super) struct ServiceStop {
     /// Its index in the services file's start order.
     pub(super) index: usize,
-    /// What its process gets, then SIGCONT.
+    /// What its process gets, then SIGCONT, unless `command`.
     pub(super) signal: Signal,
+    /// Its `stop_command` runs instead.
+    pub(super) command: bool,
     /// What the rest of its process group gets once its process has exited.
     pub(super) group_signal: Option<Signal>,
     /// Its process group is SIGKILLed this long after its signal (None:
@@ -144,6 +146,7 @@ impl Schedule {
                 index,
                 signal,
                 kill_after,
+                command,
             } = act
             else {
                 continue;
@@ -151,6 +154,7 @@ impl Schedule {
             let stop = ServiceStop {
                 index,
                 signal,
+                command,
                 group_signal: fast.iter().find_map(|&(_, _, act)| match act {
                     Act::Group(group, signal) if group == index => Some(signal),
                     _ => None,
@@ -189,6 +193,10 @@ const PRE_STOP_PID: i32 = MAIN_PID + 1;
 fn service_pid(index: usize) -> i32 {
     MAIN_PID + 2 + index as i32
 }
+/// A service's `stop_command`.
+fn command_pid(index: usize) -> i32 {
+    service_pid(index) + (1 << 20)
+}
 
 /// What the machines asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -204,6 +212,7 @@ enum Act {
         index: usize,
         signal: Signal,
         kill_after: Option<Duration>,
+        command: bool,
     },
     Group(usize, Signal),
 }
@@ -275,8 +284,22 @@ impl FleetEffects for World {
                 index: service,
                 signal,
                 kill_after: None,
+                command: false,
             });
         }
+    }
+    fn stop_command(&mut self, service: usize) {
+        self.record(Act::Service {
+            index: service,
+            // Not sent: the command runs instead.
+            signal: crate::base::signals::SIGTERM,
+            kill_after: None,
+            command: true,
+        });
+        self.reports.push(Report::CommandStarted {
+            service,
+            pid: command_pid(service),
+        });
     }
     fn kill(&mut self, _: usize, _: i32) {}
     fn start_main(&mut self) {
@@ -382,7 +405,18 @@ impl Machines {
                 fleet.on_report(t0(), report, &mut self.world);
             }
             for service in 0..services.services.len() {
-                if fleet.view(service).state == State::Starting {
+                if fleet.view(service).state != State::Starting {
+                    continue;
+                }
+                // A oneshot is ready once it is done.
+                if services.services[service].kind == Kind::Oneshot {
+                    let exit = Exit {
+                        pid: service_pid(service),
+                        status: WaitStatus::Exited(0),
+                        group_left: false,
+                    };
+                    fleet.on_exit(t0(), exit, &mut self.world);
+                } else {
                     fleet.on_report(t0(), Report::Ready { service }, &mut self.world);
                 }
             }
@@ -418,6 +452,15 @@ impl Machines {
                 if let (_, _, Act::Service { kill_after: k, .. }) = &mut self.world.acts[at] {
                     *k = kill_after;
                 }
+                // What a stop command does is its own: it ends, and the
+                // service with it.
+                let command = Exit {
+                    pid: command_pid(index),
+                    status: WaitStatus::Exited(0),
+                    group_left: false,
+                };
+                let verdict = fleet.on_exit(now, command, &mut self.world);
+                self.verdicts.extend(verdict);
                 let group = service_pid(index);
                 let group_left = self.world.lingering.contains(&group);
                 self.world.lingering.retain(|&g| g != group);

@@ -28,8 +28,8 @@ use super::command;
 use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
-    Service, Services, TcpAddress, User,
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Kind, Probe, Ready,
+    Restart, Service, Services, TcpAddress, User,
 };
 use super::variables;
 use crate::base::{environment, signals};
@@ -81,7 +81,7 @@ const READY_EXPECTED: &str =
 /// documentation).
 const FILE_KEYS: &str = "`grace_period` or `service`";
 const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
-     `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
+     `type`, `stop_command`, `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
      `env_file`, `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
@@ -132,14 +132,15 @@ impl<'i> Document<'i> {
         let table = self.table(value)?;
         for (key, value) in table {
             match key.get_ref().as_ref() {
-                "command" | "after" | "env_file" => self.strings(value)?,
+                "command" | "after" | "env_file" | "stop_command" => self.strings(value)?,
                 "enabled" => {
                     if !value.get_ref().is_bool() {
                         return Err(self.wrong_type(value, "a boolean"));
                     }
                 }
                 "ready" => self.ready_shape(value)?,
-                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
+                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory"
+                | "type" => {
                     self.string(value)?;
                 }
                 "restart" => {
@@ -746,6 +747,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             Some(value) => Some(self.duration(value)?),
             None => None,
         };
+        let (kind, stop_command) = self.kind(table, &find)?;
         let start_timeout = match table.get("start_timeout") {
             Some(value) => self.duration(value)?,
             None => DEFAULT_START_TIMEOUT,
@@ -786,6 +788,8 @@ impl<'d, 'i> Checker<'d, 'i> {
                 ready,
                 stop_signal,
                 stop_timeout,
+                kind,
+                stop_command,
                 start_timeout,
                 after: Vec::new(),
                 dependents: Vec::new(),
@@ -803,6 +807,53 @@ impl<'d, 'i> Checker<'d, 'i> {
                 .and_then(|value| value.get_ref().as_bool())
                 .unwrap_or(true),
         })
+    }
+
+    /// `type` and `stop_command`, and the keys a oneshot has no use for.
+    fn kind(
+        &self,
+        table: &DeTable<'i>,
+        find: &FindArgv<'_, 'i>,
+    ) -> Result<(Kind, Option<super::model::Command>), Error> {
+        let kind = match table.get("type") {
+            None => Kind::Longrun,
+            Some(value) => match text(value) {
+                "longrun" => Kind::Longrun,
+                "oneshot" => Kind::Oneshot,
+                other => {
+                    return Err(self.error(
+                        value.span(),
+                        format!("unknown type \"{other}\": expected \"longrun\" or \"oneshot\""),
+                    ));
+                }
+            },
+        };
+        if kind == Kind::Oneshot {
+            // Each would be ignored: refused, so that nobody counts on it.
+            for (key, why) in [
+                ("ready", "it is ready once it exits 0"),
+                ("restart", "it runs once, and a failure stops the container"),
+                ("max_restarts", "it is never restarted"),
+            ] {
+                if let Some(value) = table.get(key) {
+                    return Err(self.error(
+                        value.span(),
+                        format!("{key} does not apply to a oneshot: {why}"),
+                    ));
+                }
+            }
+        }
+        let stop_command = match table.get("stop_command") {
+            Some(value) => {
+                let (command, executable) = find(value)?;
+                Some(super::model::Command {
+                    command,
+                    executable,
+                })
+            }
+            None => None,
+        };
+        Ok((kind, stop_command))
     }
 
     /// An argv: not empty, no NUL byte, its program found. Its words, and

@@ -50,6 +50,8 @@ pub enum State {
     Waiting,
     Starting,
     Ready,
+    /// A oneshot that exited 0: counts as ready.
+    Done,
     Stopping,
     Exited(WaitStatus),
     Restarting {
@@ -63,6 +65,7 @@ impl State {
             State::Waiting => "waiting",
             State::Starting => "starting",
             State::Ready => "ready",
+            State::Done => "done",
             State::Stopping => "stopping",
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
@@ -72,6 +75,11 @@ impl State {
     /// Whether a process of the service runs (its pid is its own).
     pub fn running(&self) -> bool {
         matches!(self, State::Starting | State::Ready | State::Stopping)
+    }
+
+    /// Whether it counts as ready for "all ready".
+    pub fn ready(&self) -> bool {
+        matches!(self, State::Ready | State::Done)
     }
 }
 
@@ -109,7 +117,7 @@ impl Published {
             && self
                 .services
                 .iter()
-                .all(|(service, _)| service.state == State::Ready)
+                .all(|(service, _)| service.state.ready())
     }
 }
 
@@ -249,6 +257,7 @@ fn decode_service(
         ("waiting", None) => State::Waiting,
         ("starting", None) => State::Starting,
         ("ready", None) => State::Ready,
+        ("done", None) => State::Done,
         ("stopping", None) => State::Stopping,
         ("exited", Some(status)) => State::Exited(status),
         ("restarting", None) => State::Restarting {
@@ -415,7 +424,7 @@ impl Publisher {
         let Some(dir) = &self.dir else {
             return;
         };
-        let ready = !stopping && services.iter().all(|s| s.state == State::Ready);
+        let ready = !stopping && services.iter().all(|s| s.state.ready());
         self.text.clear();
         encode(
             &mut self.text,

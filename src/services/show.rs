@@ -169,7 +169,7 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
     let ready = published
         .services
         .iter()
-        .filter(|(service, _)| service.state == State::Ready)
+        .filter(|(service, _)| service.state.ready())
         .count();
     if !running {
         let _ = writeln!(
