@@ -1354,6 +1354,56 @@ command = ["/bin/true"]
     }
 
     #[test]
+    fn types_and_stop_commands_are_checked() {
+        let file = ok("[service.m]\ncommand = [\"true\"]\ntype = \"oneshot\"\n\
+             stop_command = [\"true\", \"undo\"]\n\
+             [service.app]\ncommand = [\"true\"]\nafter = [\"m\"]\ntype = \"longrun\"\n");
+        let (m, app) = (&file.services[0], &file.services[1]);
+        assert_eq!((m.kind, app.kind), (Kind::Oneshot, Kind::Longrun));
+        let stop = m.stop_command.as_ref().unwrap();
+        assert_eq!(stop.command, ["true", "undo"]);
+        assert_eq!(stop.executable, "/bin/true");
+        assert_eq!(app.stop_command, None);
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\ntype = \"forking\"\n"),
+            "f.toml:3: service.db.type: unknown type \"forking\": expected \"longrun\" or \
+             \"oneshot\""
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\ntype = 1\n"),
+            "f.toml:3: service.db.type: invalid type: integer `1`, expected a string"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = []\n"),
+            "f.toml:3: service.db.stop_command: empty command: expected [PROGRAM, ARG...]"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = \"true\"\n"),
+            "f.toml:3: service.db.stop_command: invalid type: string \"true\", expected a \
+             sequence"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = [\"dbctl\"]\n"),
+            "f.toml:3: service.db.stop_command: \"dbctl\" not found in PATH (/usr/bin:/bin)"
+        );
+        for (key, value, why) in [
+            ("ready", "{ fd = 3 }", "it is ready once it exits 0"),
+            ("restart", "\"always\"", "it runs once"),
+            ("max_restarts", "3", "it is never restarted"),
+        ] {
+            let message = refused(&format!(
+                "[service.m]\ncommand = [\"true\"]\ntype = \"oneshot\"\n{key} = {value}\n"
+            ));
+            assert!(
+                message.starts_with(&format!(
+                    "f.toml:4: service.m.{key}: {key} does not apply to a oneshot: {why}"
+                )),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn commands_must_exist_and_be_executable() {
         assert_eq!(
             refused("[service.db]\ncommand = []\n"),

@@ -526,6 +526,7 @@ pub mod tests {
                 ago(61_000),
             ),
             service("app", State::Stopping, Some(30), 1, ago(7_200_000)),
+            service("migrate", State::Done, None, 0, ago(9_000)),
         ]
     }
 

@@ -856,6 +856,33 @@ impl<W: World> Driver<W> {
 }
 
 impl Running<'_> {
+    /// At the deadline, before its kill: one line naming the services not
+    /// gone, whose processes the kill ends. grace's exit status stays
+    /// what it would be (the main command's, or the service's that ended
+    /// the container): an orchestrator reads it as how the work ended, and
+    /// a stop it asked for must not read as a failure.
+    pub fn unstopped_at_deadline(&self) {
+        let lingering: Vec<usize> = self.fleet.lingering().map(|(service, _)| service).collect();
+        let left: Vec<&str> = (0..self.runtime.services.services.len())
+            .filter(|&s| self.fleet.view(s).pid.is_some() || lingering.contains(&s))
+            .map(|s| self.runtime.name(s))
+            .collect();
+        if left.is_empty() {
+            return;
+        }
+        let names = left.join(", ");
+        warn!(
+            "services_killed",
+            [services = names.clone()],
+            "deadline: {} {names} had not stopped: SIGKILLed",
+            if left.len() == 1 {
+                "service"
+            } else {
+                "services"
+            }
+        );
+    }
+
     /// The state for `grace status`, written out when it changed since the
     /// last time (a change of the fleet's, or the stop's beginning).
     pub fn publish(&mut self, stopping: bool) {
