@@ -622,4 +622,30 @@ mod tests {
         assert_eq!(schedule.others, Some(SIGTERM));
         assert_eq!(schedule.deadline, S(9));
     }
+
+    /// A service with a stop_command is predicted to run it, not to get a
+    /// signal; a oneshot without one is passed over, and the order holds.
+    #[test]
+    fn a_stop_command_is_predicted_and_a_done_oneshot_passed_over() {
+        use crate::services::model::{Command, Kind};
+        let (config, services) = grace(&services_tree(&[]));
+        let mut services = services.unwrap();
+        services.services[2].stop_command = Some(Command {
+            command: vec!["/bin/quit".into()],
+            executable: "/bin/quit".into(),
+        });
+        services.services[1].kind = Kind::Oneshot;
+        let start = Start::Signal {
+            signal: SIGTERM,
+            main_signal: SIGTERM,
+        };
+        let schedule = Schedule::of(&config, Some(&services), start, &[]);
+        let order: Vec<Vec<(usize, bool)>> = schedule
+            .services
+            .iter()
+            .map(|batch| batch.iter().map(|s| (s.index, s.command)).collect())
+            .collect();
+        assert_eq!(order, [vec![(2, true)], vec![(0, false)]]);
+        assert_eq!(schedule.services[0][0].kill_after, Some(S(5)));
+    }
 }
