@@ -722,7 +722,7 @@ impl FleetEffects for Runtime<'_> {
                 name(service)
             ),
             ServiceNote::StopCommand { service, pid } => info!(
-                "service_stop",
+                "service_stop_command",
                 [service = name(service), pid = pid],
                 "stop: ran stop_command of service {} as {pid}",
                 name(service)
