@@ -55,7 +55,11 @@ fn a_oneshot_gates_its_dependents_and_counts_as_ready_once_done() {
     grace.signal(libc::SIGTERM);
     assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
     let log = grace.stderr();
-    assert_eq!(services_of(&log, "service_done"), ["migrate"], "{log}");
+    assert_eq!(
+        services_of(&log, "service_ready"),
+        ["migrate", "app"],
+        "{log}"
+    );
 }
 
 /// A oneshot that exits 3 brings the container down with its status: what

@@ -85,6 +85,7 @@ const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_time
      `env_file`, `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
+const TYPE_VALUES: &str = "one of `longrun`, `oneshot`";
 
 /// A value of the wrong type, or a key that does not belong: where, and
 /// what is wrong.
@@ -139,12 +140,14 @@ impl<'i> Document<'i> {
                     }
                 }
                 "ready" => self.ready_shape(value)?,
-                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory"
-                | "type" => {
+                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
                     self.string(value)?;
                 }
                 "restart" => {
                     self.restart(value)?;
+                }
+                "type" => {
+                    self.service_type(value)?;
                 }
                 "max_restarts" => {
                     self.integer::<u32>(value, "u32")?;
@@ -186,17 +189,29 @@ impl<'i> Document<'i> {
         Ok(())
     }
 
-    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+    /// One of `names`, as written: its index.
+    fn word(&self, value: &Value<'i>, names: &[&str], expected: &str) -> Shaped<usize> {
         let DeValue::String(word) = value.get_ref() else {
-            return Err(self.wrong_type(value, RESTART_VALUES));
+            return Err(self.wrong_type(value, expected));
         };
-        [Restart::No, Restart::OnFailure, Restart::Always]
-            .into_iter()
-            .find(|restart| restart.name() == word)
+        names
+            .iter()
+            .position(|name| name == word)
             .ok_or_else(|| Flaw {
                 span: value.span(),
-                message: format!("unknown variant `{word}`, expected {RESTART_VALUES}"),
+                message: format!("unknown variant `{word}`, expected {expected}"),
             })
+    }
+
+    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+        let all = [Restart::No, Restart::OnFailure, Restart::Always];
+        let at = self.word(value, &all.map(Restart::name), RESTART_VALUES)?;
+        Ok(all[at])
+    }
+
+    fn service_type(&self, value: &Value<'i>) -> Shaped<Kind> {
+        let at = self.word(value, &["longrun", "oneshot"], TYPE_VALUES)?;
+        Ok([Kind::Longrun, Kind::Oneshot][at])
     }
 
     fn string(&self, value: &Value<'i>) -> Shaped<()> {
@@ -815,19 +830,11 @@ impl<'d, 'i> Checker<'d, 'i> {
         table: &DeTable<'i>,
         find: &FindArgv<'_, 'i>,
     ) -> Result<(Kind, Option<super::model::Command>), Error> {
-        let kind = match table.get("type") {
-            None => Kind::Longrun,
-            Some(value) => match text(value) {
-                "longrun" => Kind::Longrun,
-                "oneshot" => Kind::Oneshot,
-                other => {
-                    return Err(self.error(
-                        value.span(),
-                        format!("unknown type \"{other}\": expected \"longrun\" or \"oneshot\""),
-                    ));
-                }
-            },
-        };
+        // Of a shape already checked.
+        let kind = table
+            .get("type")
+            .and_then(|value| self.document.service_type(value).ok())
+            .unwrap_or_default();
         if kind == Kind::Oneshot {
             // Each would be ignored: refused, so that nobody counts on it.
             for (key, why) in [
@@ -1366,12 +1373,13 @@ command = ["/bin/true"]
         assert_eq!(app.stop_command, None);
         assert_eq!(
             refused("[service.db]\ncommand = [\"true\"]\ntype = \"forking\"\n"),
-            "f.toml:3: service.db.type: unknown type \"forking\": expected \"longrun\" or \
-             \"oneshot\""
+            "f.toml:3: service.db.type: unknown variant `forking`, expected one of `longrun`, \
+             `oneshot`"
         );
         assert_eq!(
             refused("[service.db]\ncommand = [\"true\"]\ntype = 1\n"),
-            "f.toml:3: service.db.type: invalid type: integer `1`, expected a string"
+            "f.toml:3: service.db.type: invalid type: integer `1`, expected one of `longrun`, \
+             `oneshot`"
         );
         assert_eq!(
             refused("[service.db]\ncommand = [\"true\"]\nstop_command = []\n"),

@@ -153,10 +153,6 @@ pub enum ServiceNote {
         pid: i32,
         signal: Signal,
     },
-    /// A oneshot exited 0: the services after it may start.
-    Done {
-        service: usize,
-    },
     /// The stop ran the service's `stop_command` as `pid`.
     StopCommand {
         service: usize,
@@ -973,7 +969,8 @@ impl Fleet {
         if self.oneshot[service] && !failed {
             self.units[service].run = Run::Done;
             self.units[service].last = Some(status);
-            fx.note(ServiceNote::Done { service });
+            // Done: ready, as the services after it see it.
+            fx.note(ServiceNote::Ready { service });
             return Verdict::Nothing;
         }
         let restart = match self.restart[service] {

@@ -640,8 +640,13 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::Ready { service } => info!(
                 "service_ready",
                 [service = name(service)],
-                "service {} is ready",
-                name(service)
+                "service {} is {}",
+                name(service),
+                if self.oneshot(service) {
+                    "done"
+                } else {
+                    "ready"
+                }
             ),
             ServiceNote::AllReady => info!("services_ready", "every service is ready"),
             ServiceNote::Exited {
@@ -713,12 +718,6 @@ impl FleetEffects for Runtime<'_> {
                 "service_stop",
                 [service = name(service), pid = pid, signal = signal],
                 "stop: sent {signal} to service {} ({pid})",
-                name(service)
-            ),
-            ServiceNote::Done { service } => info!(
-                "service_done",
-                [service = name(service)],
-                "service {} is done",
                 name(service)
             ),
             ServiceNote::StopCommand { service, pid } => info!(
@@ -862,25 +861,21 @@ impl Running<'_> {
     /// the container): an orchestrator reads it as how the work ended, and
     /// a stop it asked for must not read as a failure.
     pub fn unstopped_at_deadline(&self) {
-        let lingering: Vec<usize> = self.fleet.lingering().map(|(service, _)| service).collect();
-        let left: Vec<&str> = (0..self.runtime.services.services.len())
-            .filter(|&s| self.fleet.view(s).pid.is_some() || lingering.contains(&s))
-            .map(|s| self.runtime.name(s))
-            .collect();
-        if left.is_empty() {
-            return;
-        }
-        let names = left.join(", ");
-        warn!(
-            "services_killed",
-            [services = names.clone()],
-            "deadline: {} {names} had not stopped: SIGKILLed",
-            if left.len() == 1 {
-                "service"
-            } else {
-                "services"
+        let mut names = String::new();
+        let fleet = &self.fleet;
+        for (service, _) in fleet.running().chain(fleet.lingering()) {
+            if !names.is_empty() {
+                names.push_str(", ");
             }
-        );
+            names.push_str(self.runtime.name(service));
+        }
+        if !names.is_empty() {
+            warn!(
+                "services_killed",
+                [services = names.clone()],
+                "deadline: not stopped, SIGKILLed: service {names}"
+            );
+        }
     }
 
     /// The state for `grace status`, written out when it changed since the
