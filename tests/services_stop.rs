@@ -83,13 +83,26 @@ fn a_failing_oneshot_stops_the_container_with_its_status() {
     let log = grace.stderr();
     assert_eq!(services_of(&log, "service_essential"), ["migrate"], "{log}");
     assert_eq!(signals_received(&dir, "db"), [15], "{log}");
-    assert!(
-        probe_log(&dir, "db")
-            .iter()
-            .any(|(event, _, _)| event == "cleanup-done"),
-        "{log}"
-    );
+    assert!(cleaned_up(&dir, "db"), "{log}");
     assert!(order(&lines).is_empty(), "app started\n{log}");
+}
+
+/// Whether probe `name` finished its cleanup, whatever the signal.
+fn cleaned_up(dir: &TempDir, name: &str) -> bool {
+    probe_log(dir, name)
+        .iter()
+        .any(|(event, _, _)| event == "cleanup-done")
+}
+
+/// The service and exit code of the one `stop_command_exited` event.
+fn stop_command_exited(log: &str) -> (String, i64) {
+    let exited = named(log, "stop_command_exited");
+    assert_eq!(exited.len(), 1, "{log}");
+    let service = exited[0]["service"].as_str().unwrap_or_default();
+    (
+        service.to_string(),
+        exited[0]["exit_code"].as_i64().unwrap_or(-1),
+    )
 }
 
 /// A shell service that appends NAME when it starts and NAME-stop when it
@@ -130,10 +143,11 @@ fn a_oneshot_s_stop_command_runs_at_the_stop_in_reverse_order() {
         ["db", "migrate", "app", "app-stop", "undo", "db-stop"],
         "{log}"
     );
-    let exited = named(&log, "stop_command_exited");
-    assert_eq!(exited.len(), 1, "{log}");
-    assert_eq!(exited[0]["service"], "migrate", "{log}");
-    assert_eq!(exited[0]["exit_code"], 0, "{log}");
+    assert_eq!(
+        stop_command_exited(&log),
+        ("migrate".to_string(), 0),
+        "{log}"
+    );
 }
 
 /// A longrun's stop_command runs instead of its stop signal: web is told
@@ -164,10 +178,7 @@ fn a_stop_command_runs_at_the_stop_and_the_stop_waits_for_the_service() {
         at(&dir, "web", "cleanup-done") <= at(&dir, "db", "signal"),
         "db was signalled before web had finished\n{log}"
     );
-    let exited = named(&log, "stop_command_exited");
-    assert_eq!(exited.len(), 1, "{log}");
-    assert_eq!(exited[0]["service"], "web", "{log}");
-    assert_eq!(exited[0]["exit_code"], 4, "{log}");
+    assert_eq!(stop_command_exited(&log), ("web".to_string(), 4), "{log}");
     assert!(named(&log, "service_kill").is_empty(), "{log}");
 }
 
@@ -194,12 +205,7 @@ fn a_service_ignoring_its_signal_holds_its_dependency_half_of_what_remains() {
     grace.wait();
     let log = grace.stderr();
     assert_eq!(signals_received(&dir, "db"), [15], "{log}");
-    assert!(
-        probe_log(&dir, "db")
-            .iter()
-            .any(|(event, _, _)| event == "cleanup-done"),
-        "{log}"
-    );
+    assert!(cleaned_up(&dir, "db"), "{log}");
     // Against grace's own bounds: not before half of the 3 s (app was
     // signalled after the test's stamp), and before the deadline.
     let waited = at(&dir, "db", "signal").saturating_sub(signalled);
