@@ -105,11 +105,13 @@ fn stop_command_exited(log: &str) -> (String, i64) {
     )
 }
 
-/// A shell service that appends NAME when it starts and NAME-stop when it
-/// gets TERM, then exits 0.
+/// A shell service that appends NAME when it starts (then says it is
+/// ready on fd 3: `ready = { fd = 3 }`) and NAME-stop when it gets TERM,
+/// then exits 0.
 fn marking(name: &str, lines: &std::path::Path) -> String {
     sh(&format!(
-        "trap 'echo {name}-stop >> {file}; exit 0' TERM; echo {name} >> {file}; sleep 1000 & wait",
+        "trap 'echo {name}-stop >> {file}; exit 0' TERM; echo {name} >> {file}; echo >&3; \
+         sleep 1000 & wait",
         file = lines.display()
     ))
 }
@@ -123,10 +125,10 @@ fn a_oneshot_s_stop_command_runs_at_the_stop_in_reverse_order() {
     let lines = dir.join("order");
     let text = format!(
         "grace_period = \"10s\"\n\
-         [service.db]\ncommand = {db}\n\
+         [service.db]\ncommand = {db}\nready = {{ fd = 3 }}\n\
          [service.migrate]\ntype = \"oneshot\"\ncommand = {migrate}\nafter = [\"db\"]\n\
          stop_command = {undo}\n\
-         [service.app]\ncommand = {app}\nafter = [\"migrate\"]\n",
+         [service.app]\ncommand = {app}\nafter = [\"migrate\"]\nready = {{ fd = 3 }}\n",
         db = marking("db", &lines),
         migrate = sh(&format!("echo migrate >> {}", lines.display())),
         undo = sh(&format!("sleep 0.2; echo undo >> {}", lines.display())),
