@@ -25,18 +25,18 @@ use crate::support::{
 };
 
 /// The `command` of a probe service named `name`.
-fn probe_service(dir: &TempDir, name: &str, extra: &[&str]) -> String {
+pub(crate) fn probe_service(dir: &TempDir, name: &str, extra: &[&str]) -> String {
     toml_argv(&probe_args(dir, name, extra))
 }
 
 /// The `command` of a shell service.
-fn sh(script: &str) -> String {
+pub(crate) fn sh(script: &str) -> String {
     toml_argv(&["sh", "-c", script])
 }
 
 /// grace as `mode` with `--config FILE`, logging JSON, and `command` as
 /// the main command if there is one.
-fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
+pub(crate) fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
     let mut builder = Grace::builder(mode)
         .configure(json_log)
         .arg("--config")
@@ -48,13 +48,13 @@ fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
 }
 
 /// When probe `name` first logged `event`, which it must have.
-fn at(dir: &TempDir, name: &str, event: &str) -> u64 {
+pub(crate) fn at(dir: &TempDir, name: &str, event: &str) -> u64 {
     event_time(dir, name, event)
         .unwrap_or_else(|| panic!("{name} never logged {event}: {:?}", probe_log(dir, name)))
 }
 
 /// The lines of the order file, in the order they were appended.
-fn order(path: &Path) -> Vec<String> {
+pub(crate) fn order(path: &Path) -> Vec<String> {
     fs::read_to_string(path)
         .unwrap_or_default()
         .lines()
@@ -63,7 +63,7 @@ fn order(path: &Path) -> Vec<String> {
 }
 
 /// Whether `first` was appended before `then`, both present.
-fn before(lines: &[String], first: &str, then: &str) -> bool {
+pub(crate) fn before(lines: &[String], first: &str, then: &str) -> bool {
     let find = |what: &str| lines.iter().position(|line| line == what);
     matches!((find(first), find(then)), (Some(a), Some(b)) if a < b)
 }

@@ -40,6 +40,7 @@ mod services_import {
     }
 }
 mod services_run;
+mod services_stop;
 mod shutdown;
 mod status;
 mod terminal;

@@ -87,6 +87,7 @@ impl StopEffects for StopWithServices<'_, '_> {
         // reads.
         if let Some(running) = self.services {
             self.edge.absorb_sent(&mut running.runtime.sent);
+            running.unstopped_at_deadline();
         }
         self.edge.kill_stragglers(main_signal)
     }

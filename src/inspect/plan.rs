@@ -419,6 +419,15 @@ impl Scenario<'_> {
             );
             let name = self.service_name(stop.index);
             let owner = self.service_process(stop.index);
+            if owner == Some(index) && stop.command {
+                return Delivery::none(
+                    backstop,
+                    format!(
+                        "service {name}: gets no signal: grace runs its stop_command{}",
+                        self.service_when(schedule, batch)
+                    ),
+                );
+            }
             if owner == Some(index) {
                 return Delivery {
                     receives: Some(stop.signal),
@@ -674,7 +683,11 @@ impl Scenario<'_> {
                             .kill_after
                             .map(|after| format!(", SIGKILL after {}", seconds(after)))
                             .unwrap_or_default();
-                        format!("{} ({}{kill})", self.service_name(stop.index), stop.signal)
+                        let how = match stop.command {
+                            true => "stop_command".to_string(),
+                            false => stop.signal.to_string(),
+                        };
+                        format!("{} ({how}{kill})", self.service_name(stop.index))
                     })
                     .collect::<Vec<_>>()
                     .join(" and ")

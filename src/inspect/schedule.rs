@@ -28,7 +28,7 @@ use crate::init::shutdown::{self, Shutdown, StopEffects};
 use crate::process::reap::WaitStatus;
 use crate::process::sockets::Connection;
 use crate::services::fleet::{Exit, Fleet, FleetEffects, Report, ServiceNote, State, Verdict};
-use crate::services::model::Services;
+use crate::services::model::{Kind, Services};
 
 /// What begins the stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,8 +44,10 @@ pub(super) enum Start {
 pub(super) struct ServiceStop {
     /// Its index in the services file's start order.
     pub(super) index: usize,
-    /// What its process gets, then SIGCONT.
+    /// What its process gets, then SIGCONT, unless `command`.
     pub(super) signal: Signal,
+    /// Its `stop_command` runs instead.
+    pub(super) command: bool,
     /// What the rest of its process group gets once its process has exited.
     pub(super) group_signal: Option<Signal>,
     /// Its process group is SIGKILLed this long after its signal (None:
@@ -216,6 +218,7 @@ impl Schedule {
                 index,
                 signal,
                 kill_after,
+                command,
             } = act
             else {
                 continue;
@@ -223,6 +226,7 @@ impl Schedule {
             let stop = ServiceStop {
                 index,
                 signal,
+                command,
                 group_signal: fast.iter().find_map(|&(_, _, act)| match act {
                     Act::Group(group, signal) if group == index => Some(signal),
                     _ => None,
@@ -271,6 +275,10 @@ const PRE_STOP_PID: i32 = MAIN_PID + 1;
 fn service_pid(index: usize) -> i32 {
     MAIN_PID + 2 + index as i32
 }
+/// A service's `stop_command`.
+fn command_pid(index: usize) -> i32 {
+    service_pid(index) + (1 << 20)
+}
 
 /// What the machines asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +294,7 @@ enum Act {
         index: usize,
         signal: Signal,
         kill_after: Option<Duration>,
+        command: bool,
     },
     Group(usize, Signal),
     /// The order signalled this process.
@@ -372,8 +381,22 @@ impl FleetEffects for World {
                 index: service,
                 signal,
                 kill_after: None,
+                command: false,
             });
         }
+    }
+    fn stop_command(&mut self, service: usize) {
+        self.record(Act::Service {
+            index: service,
+            // Not sent: the command runs instead.
+            signal: crate::base::signals::SIGTERM,
+            kill_after: None,
+            command: true,
+        });
+        self.reports.push(Report::CommandStarted {
+            service,
+            pid: command_pid(service),
+        });
     }
     fn kill(&mut self, _: usize, _: i32) {}
     // A prediction of the stop gives no commands.
@@ -488,7 +511,18 @@ impl Machines {
                 fleet.on_report(t0(), report, &mut self.world);
             }
             for service in 0..services.services.len() {
-                if fleet.view(service).state == State::Starting {
+                if fleet.view(service).state != State::Starting {
+                    continue;
+                }
+                // A oneshot is ready once it is done.
+                if services.services[service].kind == Kind::Oneshot {
+                    let exit = Exit {
+                        pid: service_pid(service),
+                        status: WaitStatus::Exited(0),
+                        group_left: false,
+                    };
+                    fleet.on_exit(t0(), exit, &mut self.world);
+                } else {
                     fleet.on_report(t0(), Report::Ready { service }, &mut self.world);
                 }
             }
@@ -524,6 +558,15 @@ impl Machines {
                 if let (_, _, Act::Service { kill_after: k, .. }) = &mut self.world.acts[at] {
                     *k = kill_after;
                 }
+                // What a stop command does is its own: it ends, and the
+                // service with it.
+                let command = Exit {
+                    pid: command_pid(index),
+                    status: WaitStatus::Exited(0),
+                    group_left: false,
+                };
+                let verdict = fleet.on_exit(now, command, &mut self.world);
+                self.verdicts.extend(verdict);
                 let group = service_pid(index);
                 let group_left = self.world.lingering.contains(&group);
                 self.world.lingering.retain(|&g| g != group);
@@ -769,5 +812,31 @@ mod tests {
         assert_eq!(schedule.services[0][0].group_signal, Some(SIGINT));
         assert_eq!(schedule.others, Some(SIGTERM));
         assert_eq!(schedule.deadline, S(9));
+    }
+
+    /// A service with a stop_command is predicted to run it, not to get a
+    /// signal; a oneshot without one is passed over, and the order holds.
+    #[test]
+    fn a_stop_command_is_predicted_and_a_done_oneshot_passed_over() {
+        use crate::services::model::{Command, Kind};
+        let (config, services) = grace(&services_tree(&[]));
+        let mut services = services.unwrap();
+        services.services[2].stop_command = Some(Command {
+            command: vec!["/bin/quit".into()],
+            executable: "/bin/quit".into(),
+        });
+        services.services[1].kind = Kind::Oneshot;
+        let start = Start::Signal {
+            signal: SIGTERM,
+            main_signal: SIGTERM,
+        };
+        let schedule = Schedule::of(&config, Some(&services), start, &[], &Tree::default());
+        let order: Vec<Vec<(usize, bool)>> = schedule
+            .services
+            .iter()
+            .map(|batch| batch.iter().map(|s| (s.index, s.command)).collect())
+            .collect();
+        assert_eq!(order, [vec![(2, true)], vec![(0, false)]]);
+        assert_eq!(schedule.services[0][0].kill_after, Some(S(5)));
     }
 }

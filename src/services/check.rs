@@ -7,7 +7,7 @@
 use crate::base::prelude::*;
 
 use super::container::Real;
-use super::model::{Ready, Restart, Service, Services};
+use super::model::{Kind, Ready, Restart, Service, Services};
 use super::{config, runtime};
 use crate::{error, sys};
 
@@ -113,9 +113,11 @@ pub fn summary(services: &Services) -> String {
 }
 
 fn line(service: &Service, services: &Services) -> String {
-    let mut words = vec![shell_word(&service.executable)];
-    words.extend(service.command.iter().skip(1).map(|word| shell_word(word)));
-    let mut notes = vec![format!("ready: {}", ready(&service.ready))];
+    let ready = match service.kind {
+        Kind::Oneshot => "once it exits 0 (oneshot)".into(),
+        Kind::Longrun => ready(&service.ready),
+    };
+    let mut notes = vec![format!("ready: {ready}")];
     if !service.after.is_empty() {
         let names: Vec<&str> = service
             .after
@@ -127,23 +129,34 @@ fn line(service: &Service, services: &Services) -> String {
     if service.restart != Restart::No {
         notes.push(format!("restart: {}", service.restart.name()));
     }
+    if let Some(stop) = &service.stop_command {
+        let command = argv(&stop.executable, &stop.command);
+        notes.push(format!("stop_command: {command}"));
+    }
     format!(
         "{}: {} ({})",
         service.name,
-        words.join(" "),
+        argv(&service.executable, &service.command),
         notes.join("; ")
     )
+}
+
+/// A command as it runs: the program found, then its arguments.
+fn argv(executable: &str, command: &[String]) -> String {
+    let mut words = vec![shell_word(executable)];
+    words.extend(command.iter().skip(1).map(|word| shell_word(word)));
+    words.join(" ")
 }
 
 fn ready(ready: &Ready) -> String {
     match ready {
         Ready::Spawned => "once started".into(),
         Ready::Fd(fd) => format!("fd {fd}"),
-        Ready::Exec(probe) => {
-            let mut words = vec![shell_word(&probe.executable)];
-            words.extend(probe.command.iter().skip(1).map(|word| shell_word(word)));
-            format!("exec {} every {:?}", words.join(" "), probe.interval)
-        }
+        Ready::Exec(probe) => format!(
+            "exec {} every {:?}",
+            argv(&probe.executable, &probe.command),
+            probe.interval
+        ),
         Ready::Tcp(address) => format!("tcp {address}"),
         Ready::Notify => "notify".into(),
     }
@@ -190,6 +203,11 @@ ready = { exec = ["sh", "-c", "exit 0"], interval = "1.5s" }
 [service.n]
 command = ["true"]
 ready = "notify"
+
+[service.m]
+command = ["true", "migrate"]
+type = "oneshot"
+stop_command = ["true", "undo it"]
 "#;
         let services = config::parse(text, &Fake::new()).unwrap();
         assert_eq!(
@@ -198,7 +216,9 @@ ready = "notify"
              app: /app/server --greeting 'hello world' 'it'\\''s' (ready: tcp 127.0.0.1:8080; \
              after: db; restart: always)\n\
              probe: /bin/true (ready: exec /bin/sh -c 'exit 0' every 1.5s)\n\
-             n: /bin/true (ready: notify)\n"
+             n: /bin/true (ready: notify)\n\
+             m: /bin/true migrate (ready: once it exits 0 (oneshot); stop_command: /bin/true \
+             'undo it')\n"
         );
         assert_eq!(shell_word(""), "''");
     }

@@ -28,8 +28,8 @@ use super::command;
 use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
-    Service, Services, TcpAddress, User,
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Kind, Probe, Ready,
+    Restart, Service, Services, TcpAddress, User,
 };
 use super::variables;
 use crate::base::{environment, signals};
@@ -81,10 +81,11 @@ const READY_EXPECTED: &str =
 /// documentation).
 const FILE_KEYS: &str = "`grace_period` or `service`";
 const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
-     `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
+     `type`, `stop_command`, `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
      `env_file`, `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
+const TYPE_VALUES: &str = "one of `longrun`, `oneshot`";
 
 /// A value of the wrong type, or a key that does not belong: where, and
 /// what is wrong.
@@ -132,7 +133,7 @@ impl<'i> Document<'i> {
         let table = self.table(value)?;
         for (key, value) in table {
             match key.get_ref().as_ref() {
-                "command" | "after" | "env_file" => self.strings(value)?,
+                "command" | "after" | "env_file" | "stop_command" => self.strings(value)?,
                 "enabled" => {
                     if !value.get_ref().is_bool() {
                         return Err(self.wrong_type(value, "a boolean"));
@@ -144,6 +145,9 @@ impl<'i> Document<'i> {
                 }
                 "restart" => {
                     self.restart(value)?;
+                }
+                "type" => {
+                    self.service_type(value)?;
                 }
                 "max_restarts" => {
                     self.integer::<u32>(value, "u32")?;
@@ -185,17 +189,29 @@ impl<'i> Document<'i> {
         Ok(())
     }
 
-    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+    /// One of `names`, as written: its index.
+    fn word(&self, value: &Value<'i>, names: &[&str], expected: &str) -> Shaped<usize> {
         let DeValue::String(word) = value.get_ref() else {
-            return Err(self.wrong_type(value, RESTART_VALUES));
+            return Err(self.wrong_type(value, expected));
         };
-        [Restart::No, Restart::OnFailure, Restart::Always]
-            .into_iter()
-            .find(|restart| restart.name() == word)
+        names
+            .iter()
+            .position(|name| name == word)
             .ok_or_else(|| Flaw {
                 span: value.span(),
-                message: format!("unknown variant `{word}`, expected {RESTART_VALUES}"),
+                message: format!("unknown variant `{word}`, expected {expected}"),
             })
+    }
+
+    fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
+        let all = [Restart::No, Restart::OnFailure, Restart::Always];
+        let at = self.word(value, &all.map(Restart::name), RESTART_VALUES)?;
+        Ok(all[at])
+    }
+
+    fn service_type(&self, value: &Value<'i>) -> Shaped<Kind> {
+        let at = self.word(value, &["longrun", "oneshot"], TYPE_VALUES)?;
+        Ok([Kind::Longrun, Kind::Oneshot][at])
     }
 
     fn string(&self, value: &Value<'i>) -> Shaped<()> {
@@ -746,6 +762,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             Some(value) => Some(self.duration(value)?),
             None => None,
         };
+        let (kind, stop_command) = self.kind(table, &find)?;
         let start_timeout = match table.get("start_timeout") {
             Some(value) => self.duration(value)?,
             None => DEFAULT_START_TIMEOUT,
@@ -786,6 +803,8 @@ impl<'d, 'i> Checker<'d, 'i> {
                 ready,
                 stop_signal,
                 stop_timeout,
+                kind,
+                stop_command,
                 start_timeout,
                 after: Vec::new(),
                 dependents: Vec::new(),
@@ -803,6 +822,45 @@ impl<'d, 'i> Checker<'d, 'i> {
                 .and_then(|value| value.get_ref().as_bool())
                 .unwrap_or(true),
         })
+    }
+
+    /// `type` and `stop_command`, and the keys a oneshot has no use for.
+    fn kind(
+        &self,
+        table: &DeTable<'i>,
+        find: &FindArgv<'_, 'i>,
+    ) -> Result<(Kind, Option<super::model::Command>), Error> {
+        // Of a shape already checked.
+        let kind = table
+            .get("type")
+            .and_then(|value| self.document.service_type(value).ok())
+            .unwrap_or_default();
+        if kind == Kind::Oneshot {
+            // Each would be ignored: refused, so that nobody counts on it.
+            for (key, why) in [
+                ("ready", "it is ready once it exits 0"),
+                ("restart", "it runs once, and a failure stops the container"),
+                ("max_restarts", "it is never restarted"),
+            ] {
+                if let Some(value) = table.get(key) {
+                    return Err(self.error(
+                        value.span(),
+                        format!("{key} does not apply to a oneshot: {why}"),
+                    ));
+                }
+            }
+        }
+        let stop_command = match table.get("stop_command") {
+            Some(value) => {
+                let (command, executable) = find(value)?;
+                Some(super::model::Command {
+                    command,
+                    executable,
+                })
+            }
+            None => None,
+        };
+        Ok((kind, stop_command))
     }
 
     /// An argv: not empty, no NUL byte, its program found. Its words, and
@@ -1300,6 +1358,57 @@ command = ["/bin/true"]
             refused("[service.me]\ncommand = [\"true\"]\nafter = [\"me\"]\n"),
             "f.toml:3: service.me.after: dependency cycle: me after me"
         );
+    }
+
+    #[test]
+    fn types_and_stop_commands_are_checked() {
+        let file = ok("[service.m]\ncommand = [\"true\"]\ntype = \"oneshot\"\n\
+             stop_command = [\"true\", \"undo\"]\n\
+             [service.app]\ncommand = [\"true\"]\nafter = [\"m\"]\ntype = \"longrun\"\n");
+        let (m, app) = (&file.services[0], &file.services[1]);
+        assert_eq!((m.kind, app.kind), (Kind::Oneshot, Kind::Longrun));
+        let stop = m.stop_command.as_ref().unwrap();
+        assert_eq!(stop.command, ["true", "undo"]);
+        assert_eq!(stop.executable, "/bin/true");
+        assert_eq!(app.stop_command, None);
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\ntype = \"forking\"\n"),
+            "f.toml:3: service.db.type: unknown variant `forking`, expected one of `longrun`, \
+             `oneshot`"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\ntype = 1\n"),
+            "f.toml:3: service.db.type: invalid type: integer `1`, expected one of `longrun`, \
+             `oneshot`"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = []\n"),
+            "f.toml:3: service.db.stop_command: empty command: expected [PROGRAM, ARG...]"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = \"true\"\n"),
+            "f.toml:3: service.db.stop_command: invalid type: string \"true\", expected a \
+             sequence"
+        );
+        assert_eq!(
+            refused("[service.db]\ncommand = [\"true\"]\nstop_command = [\"dbctl\"]\n"),
+            "f.toml:3: service.db.stop_command: \"dbctl\" not found in PATH (/usr/bin:/bin)"
+        );
+        for (key, value, why) in [
+            ("ready", "{ fd = 3 }", "it is ready once it exits 0"),
+            ("restart", "\"always\"", "it runs once"),
+            ("max_restarts", "3", "it is never restarted"),
+        ] {
+            let message = refused(&format!(
+                "[service.m]\ncommand = [\"true\"]\ntype = \"oneshot\"\n{key} = {value}\n"
+            ));
+            assert!(
+                message.starts_with(&format!(
+                    "f.toml:4: service.m.{key}: {key} does not apply to a oneshot: {why}"
+                )),
+                "{message}"
+            );
+        }
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The services' lives as a state machine: when each one starts, when it
 //! counts as ready, what its exit means (a restart after a backoff, or the
 //! end of the container), and the ordered stop, in which a service gets
-//! its signal only once every service that starts after it is gone.
+//! its signal only once every service that starts after it is gone, or
+//! at the latest once half of what remained when that one was signalled
+//! has passed (a service that ignores its signal cannot hold the ones it
+//! starts after until the deadline).
 //!
 //! As `shutdown` does for the stop, this decides and does nothing itself,
 //! and never asks the world a question: events go in (time, a report
@@ -19,7 +22,7 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use super::control::Command;
-use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
+use super::model::{DEFAULT_PROBE_INTERVAL, Kind, Ready, Restart, Services};
 pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
@@ -53,6 +56,9 @@ pub trait FleetEffects {
     fn kill(&mut self, service: usize, group: i32);
     /// `signal` alone to the service's process, as `grace signal` asks.
     fn deliver(&mut self, service: usize, pid: i32, signal: Signal);
+    /// Starts the service's `stop_command`: `Report::CommandStarted` or
+    /// `Report::CommandFailed` follows.
+    fn stop_command(&mut self, service: usize);
     /// Starts the main command, once every service is ready:
     /// `Report::MainStarted` or `Report::MainFailed` follows.
     fn start_main(&mut self);
@@ -81,6 +87,15 @@ pub enum Report {
     Probe {
         service: usize,
         ok: bool,
+    },
+    /// The service's `stop_command` runs as `pid`.
+    CommandStarted {
+        service: usize,
+        pid: i32,
+    },
+    /// It could not start (the reason is logged).
+    CommandFailed {
+        service: usize,
     },
     MainStarted,
     /// The main command could not start: `status` is its outcome.
@@ -147,6 +162,17 @@ pub enum ServiceNote {
         pid: i32,
         signal: Signal,
     },
+    /// The stop ran the service's `stop_command` as `pid`.
+    StopCommand {
+        service: usize,
+        pid: i32,
+    },
+    /// The `stop_command` exited.
+    CommandExited {
+        service: usize,
+        pid: i32,
+        status: WaitStatus,
+    },
     /// The main command could not start.
     MainFailed {
         status: WaitStatus,
@@ -206,6 +232,12 @@ enum Run {
     Backoff {
         until: Instant,
     },
+    /// A oneshot that exited 0: counts as ready.
+    Done,
+    /// In the stop, a oneshot's `stop_command` was asked to start.
+    Cleaning {
+        since: Instant,
+    },
     /// Signalled by the stop; `pid` None once reaped while others of its
     /// group remain.
     Stopping {
@@ -250,6 +282,10 @@ enum Event {
     KillDue,
     /// A command came for it (`commanded`).
     Command(Command),
+    CommandStarted(i32),
+    CommandFailed,
+    /// Its `stop_command` exited.
+    CommandExited(Exit),
 }
 
 #[derive(Debug, Clone)]
@@ -265,6 +301,8 @@ struct Unit {
     started: Option<Instant>,
     /// How the last run ended.
     last: Option<WaitStatus>,
+    /// Its `stop_command`'s pid, while it runs.
+    command: Option<i32>,
     /// What a command asked of it that is not done yet, or `Then::Stay`
     /// for as long as a command keeps it stopped.
     then: Option<Then>,
@@ -316,9 +354,14 @@ pub struct Fleet {
     start_timeout: Vec<Duration>,
     stop_signal: Vec<Signal>,
     stop_timeout: Vec<Option<Duration>>,
+    oneshot: Vec<bool>,
+    stop_command: Vec<bool>,
     main: Main,
     /// The stop's deadline, once it began.
     stopping: Option<Instant>,
+    /// In the stop, when the main command stops holding the services
+    /// back, if it still runs: half of what remained when it began.
+    main_release: Option<Instant>,
     /// Why the container ends, when a service decided it.
     outcome: Option<WaitStatus>,
     /// Whether `Down` was reported.
@@ -346,6 +389,7 @@ impl Fleet {
                     started: None,
                     last: None,
                     then: None,
+                    command: None,
                 })
                 .collect(),
             after: list.iter().map(|s| s.after.clone()).collect(),
@@ -368,12 +412,15 @@ impl Fleet {
             start_timeout: list.iter().map(|s| s.start_timeout).collect(),
             stop_signal: list.iter().map(|s| s.stop_signal).collect(),
             stop_timeout: list.iter().map(|s| s.stop_timeout).collect(),
+            oneshot: list.iter().map(|s| s.kind == Kind::Oneshot).collect(),
+            stop_command: list.iter().map(|s| s.stop_command.is_some()).collect(),
             main: if has_main {
                 Main::Waiting
             } else {
                 Main::Absent
             },
             stopping: None,
+            main_release: None,
             outcome: None,
             down: false,
             all_ready: false,
@@ -411,6 +458,8 @@ impl Fleet {
             Run::Starting { pid, .. } => (State::Starting, Some(pid), unit.started),
             Run::Ready { pid, .. } => (State::Ready, Some(pid), unit.started),
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
+            Run::Done => (State::Done, None, unit.started),
+            Run::Cleaning { .. } => (State::Stopping, None, unit.started),
             Run::Stopping { pid, .. } => (State::Stopping, pid, unit.started),
             // Never started: still waiting, for good.
             Run::Down { status: None } => (State::Waiting, None, None),
@@ -472,7 +521,7 @@ impl Fleet {
             && self
                 .units
                 .iter()
-                .all(|unit| matches!(unit.run, Run::Ready { .. }))
+                .all(|unit| matches!(unit.run, Run::Ready { .. } | Run::Done))
     }
 
     /// When the fleet must wake up even if nothing happens; None: never
@@ -489,8 +538,37 @@ impl Fleet {
                 Run::Stopping { kill_at, .. } => kill_at,
                 _ => None,
             })
+            .chain((0..self.units.len()).filter_map(|service| self.turn_at(service)))
+            .chain(self.down_at().filter(|_| self.stopping.is_some()))
             .filter(|&at| at != Instant::far_future())
             .min()
+    }
+
+    /// In the stop, when `service` gets its turn, if nothing but time is
+    /// awaited: once every service that starts after it (and the main
+    /// command) is gone, or half of what remained when each was signalled
+    /// has passed. None: it is not waiting for its turn, or one of those
+    /// is not signalled yet.
+    fn turn_at(&self, service: usize) -> Option<Instant> {
+        let deadline = self.stopping?;
+        if !matches!(
+            self.units[service].run,
+            Run::Starting { .. } | Run::Ready { .. } | Run::Done
+        ) {
+            return None;
+        }
+        let holds = matches!(self.main, Main::Starting | Main::Running);
+        let mut at = self.main_release.filter(|_| holds);
+        for &dependent in &self.dependents[service] {
+            let since = match self.units[dependent].run {
+                Run::Down { .. } => continue,
+                Run::Stopping { since, .. } | Run::Cleaning { since } => since,
+                _ => return None,
+            };
+            let released = since + deadline.saturating_duration_since(since) / 2;
+            at = Some(at.map_or(released, |at| at.max(released)));
+        }
+        Some(at.unwrap_or(Instant::from_millis(0)))
     }
 
     // The events.
@@ -534,6 +612,10 @@ impl Fleet {
             Report::Command { service, command } => {
                 self.step(service, now, Event::Command(command), fx)
             }
+            Report::CommandStarted { service, pid } => {
+                self.step(service, now, Event::CommandStarted(pid), fx)
+            }
+            Report::CommandFailed { service } => self.step(service, now, Event::CommandFailed, fx),
             Report::MainStarted if self.main == Main::Starting => {
                 self.main = Main::Running;
                 Verdict::Nothing
@@ -556,8 +638,12 @@ impl Fleet {
         exit: Exit,
         fx: &mut dyn FleetEffects,
     ) -> Option<Verdict> {
-        let service = self.service_of(exit.pid)?;
-        let verdict = self.step(service, now, Event::Exited(exit), fx);
+        let command = self.units.iter().position(|u| u.command == Some(exit.pid));
+        let (service, event) = match command {
+            Some(service) => (service, Event::CommandExited(exit)),
+            None => (self.service_of(exit.pid)?, Event::Exited(exit)),
+        };
+        let verdict = self.step(service, now, event, fx);
         Some(verdict.or(self.advance(now, fx)))
     }
 
@@ -590,6 +676,7 @@ impl Fleet {
             return Verdict::Nothing;
         }
         self.stopping = Some(deadline);
+        self.main_release = Some(now + deadline.saturating_duration_since(now) / 2);
         self.generation += 1;
         if self.main == Main::Waiting {
             self.main = Main::Done;
@@ -650,7 +737,7 @@ impl Fleet {
                     ..
                 },
                 Event::Probed(true),
-            ) => {
+            ) if !self.oneshot[service] => {
                 self.become_ready(service, pid, now, fx);
                 Verdict::Nothing
             }
@@ -744,27 +831,75 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Starting { pid, .. } | Run::Ready { pid, .. }, Event::StopTurn) => {
-                let signal = self.stop_signal[service];
-                fx.note(ServiceNote::Stopping {
-                    service,
-                    pid,
-                    signal,
-                });
-                fx.signal(service, pid, signal);
-                // At the deadline the final kill names everyone anyway.
-                let kill_at = match (self.stop_timeout[service], self.stopping) {
-                    (Some(timeout), Some(deadline)) if now + timeout < deadline => {
-                        Some(now + timeout)
-                    }
-                    _ => None,
-                };
+                if self.stop_command[service] {
+                    fx.stop_command(service);
+                } else {
+                    self.send_stop_signal(service, pid, fx);
+                }
                 self.units[service].run = Run::Stopping {
                     pid: Some(pid),
                     group: pid,
                     since: now,
-                    kill_at,
+                    kill_at: self.kill_at_from(service, now),
                 };
                 self.generation += 1;
+                Verdict::Nothing
+            }
+            (Run::Done, Event::StopTurn) => {
+                self.units[service].run = if self.stop_command[service] {
+                    fx.stop_command(service);
+                    Run::Cleaning { since: now }
+                } else {
+                    Run::Down {
+                        status: self.units[service].last,
+                    }
+                };
+                self.generation += 1;
+                Verdict::Nothing
+            }
+            (Run::Cleaning { since }, Event::CommandStarted(pid)) => {
+                self.units[service].command = Some(pid);
+                fx.note(ServiceNote::StopCommand { service, pid });
+                // The oneshot's stop is its stop command's run.
+                self.units[service].run = Run::Stopping {
+                    pid: Some(pid),
+                    group: pid,
+                    since,
+                    kill_at: self.kill_at_from(service, since),
+                };
+                Verdict::Nothing
+            }
+            (Run::Cleaning { .. }, Event::CommandFailed) => {
+                self.units[service].run = Run::Down {
+                    status: self.units[service].last,
+                };
+                self.generation += 1;
+                Verdict::Nothing
+            }
+            (Run::Stopping { .. }, Event::CommandStarted(pid)) => {
+                self.units[service].command = Some(pid);
+                fx.note(ServiceNote::StopCommand { service, pid });
+                Verdict::Nothing
+            }
+            // Better its stop signal than nothing until the kill.
+            (Run::Stopping { pid: Some(pid), .. }, Event::CommandFailed) => {
+                self.send_stop_signal(service, pid, fx);
+                Verdict::Nothing
+            }
+            (run, Event::CommandExited(exit)) => {
+                self.units[service].command = None;
+                fx.note(ServiceNote::CommandExited {
+                    service,
+                    pid: exit.pid,
+                    status: exit.status,
+                });
+                // A oneshot's: its stop is over once the command's group
+                // is gone; it stays the oneshot that was done.
+                if matches!(run, Run::Stopping { pid: Some(pid), .. } if pid == exit.pid) {
+                    self.generation += 1;
+                    let status = self.units[service].last.unwrap_or(exit.status);
+                    self.gone(service, Exit { status, ..exit }, fx);
+                }
                 Verdict::Nothing
             }
             (
@@ -791,6 +926,26 @@ impl Fleet {
 
     // The transitions the grid names.
 
+    fn send_stop_signal(&mut self, service: usize, pid: i32, fx: &mut dyn FleetEffects) {
+        let signal = self.stop_signal[service];
+        fx.note(ServiceNote::Stopping {
+            service,
+            pid,
+            signal,
+        });
+        fx.signal(service, pid, signal);
+    }
+
+    /// When the stop SIGKILLs a service stopped at `since`: at its
+    /// `stop_timeout` if that comes first; at the deadline the final kill
+    /// names everyone anyway.
+    fn kill_at_from(&self, service: usize, since: Instant) -> Option<Instant> {
+        match (self.stop_timeout[service], self.stopping) {
+            (Some(timeout), Some(deadline)) if since + timeout < deadline => Some(since + timeout),
+            _ => None,
+        }
+    }
+
     fn probe_interval(&self, service: usize) -> Duration {
         match &self.readiness[service] {
             Ready::Exec(probe) => probe.interval,
@@ -815,6 +970,8 @@ impl Fleet {
     ) -> Verdict {
         fx.note(ServiceNote::Started { service, pid });
         let check = match self.readiness[service] {
+            // Ready once done: its exit says it.
+            _ if self.oneshot[service] => Check::Told,
             Ready::Spawned => {
                 self.become_ready(service, pid, now, fx);
                 return Verdict::Nothing;
@@ -861,6 +1018,13 @@ impl Fleet {
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
         let failed = status != WaitStatus::Exited(0);
+        if self.oneshot[service] && !failed {
+            self.units[service].run = Run::Done;
+            self.units[service].last = Some(status);
+            // Done: ready, as the services after it see it.
+            fx.note(ServiceNote::Ready { service });
+            return Verdict::Nothing;
+        }
         let restart = match self.restart[service] {
             Restart::No => false,
             Restart::OnFailure => failed,
@@ -942,26 +1106,37 @@ impl Fleet {
             self.advance_commands(now, fx);
             return self.advance_start(now, fx);
         }
-        if matches!(self.main, Main::Starting | Main::Running) {
-            return Verdict::Nothing;
-        }
         for service in (0..self.units.len()).rev() {
-            let dependents_down = self.dependents[service]
-                .iter()
-                .all(|&d| matches!(self.units[d].run, Run::Down { .. }));
-            if dependents_down {
+            if self.turn_at(service).is_some_and(|at| now >= at) {
                 self.step(service, now, Event::StopTurn, fx);
             }
         }
-        let all_down = self
-            .units
-            .iter()
-            .all(|unit| matches!(unit.run, Run::Down { .. }));
-        if all_down && !self.down {
+        // The others (the sweep) wait for the main command as the
+        // services do.
+        let released = self.down_at().is_some_and(|at| now >= at);
+        if released && !self.down {
             self.down = true;
             return Verdict::Down;
         }
         Verdict::Nothing
+    }
+
+    /// In the stop, once every service is gone: when that is reported,
+    /// the main command's hold aside. None: not all gone, or reported.
+    fn down_at(&self) -> Option<Instant> {
+        let all_down = self
+            .units
+            .iter()
+            .all(|unit| matches!(unit.run, Run::Down { .. }));
+        if !all_down || self.down {
+            return None;
+        }
+        let holds = matches!(self.main, Main::Starting | Main::Running);
+        Some(
+            self.main_release
+                .filter(|_| holds)
+                .unwrap_or(Instant::from_millis(0)),
+        )
     }
 
     fn advance_start(&mut self, now: Instant, fx: &mut dyn FleetEffects) -> Verdict {
@@ -971,7 +1146,7 @@ impl Fleet {
             return Verdict::Nothing;
         }
         for service in 0..self.units.len() {
-            let ready = |d: &usize| matches!(self.units[*d].run, Run::Ready { .. });
+            let ready = |d: &usize| matches!(self.units[*d].run, Run::Ready { .. } | Run::Done);
             if self.after[service].iter().all(ready) {
                 self.step(service, now, Event::Turn, fx);
             }
@@ -1127,6 +1302,7 @@ mod tests {
         Signal(usize, Signal),
         Kill(usize),
         Deliver(usize, Signal),
+        Command(usize),
         StartMain,
         Note(ServiceNote),
     }
@@ -1141,6 +1317,13 @@ mod tests {
         fails: Vec<(usize, WaitStatus)>,
         /// The answers the fleet is yet to hear, oldest first.
         reports: Vec<Report>,
+    }
+
+    impl Recording {
+        /// The pid the last stop command of `service` was started as.
+        fn reports_seen_command(&self, _service: usize) -> i32 {
+            900 + self.next_pid
+        }
     }
 
     impl FleetEffects for Recording {
@@ -1172,6 +1355,14 @@ mod tests {
         }
         fn deliver(&mut self, service: usize, _pid: i32, signal: Signal) {
             self.done.push(Done::Deliver(service, signal));
+        }
+        fn stop_command(&mut self, service: usize) {
+            self.done.push(Done::Command(service));
+            self.next_pid += 1;
+            self.reports.push(Report::CommandStarted {
+                service,
+                pid: 900 + self.next_pid,
+            });
         }
         fn start_main(&mut self) {
             self.done.push(Done::StartMain);
@@ -1302,6 +1493,8 @@ mod tests {
             ready,
             stop_signal: SIGTERM,
             stop_timeout: None,
+            kind: Kind::Longrun,
+            stop_command: None,
             start_timeout: Duration::from_secs(60),
             after: after.to_vec(),
             dependents: Vec::new(),
@@ -1630,8 +1823,10 @@ mod tests {
         assert_eq!(h.acts(), [Done::Kill(2)]);
         h.service_exit(t2, 2, WaitStatus::Signaled(9));
         assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
-        // 20 s is past the deadline: the deadline's own kill is the bound.
-        assert_eq!(h.fleet.next_wakeup(), None);
+        // 20 s is past the deadline: the deadline's own kill is the bound,
+        // and what is timed is db's turn, at half of what app had left.
+        let half = Duration::from_millis(3500);
+        assert_eq!(h.fleet.next_wakeup(), Some(t2 + half));
     }
 
     #[test]
@@ -1673,9 +1868,15 @@ mod tests {
         h.time(t1 + FIRST_BACKOFF);
         assert_eq!(h.state(0), State::Starting);
         h.acts();
-        h.begin_stop(t1 + FIRST_BACKOFF, t1 + Duration::from_secs(9));
+        let begun = t1 + FIRST_BACKOFF;
+        let deadline = t1 + Duration::from_secs(9);
+        h.begin_stop(begun, deadline);
         assert!(h.rec.done.contains(&Done::Forget(0)));
-        assert_eq!(h.fleet.next_wakeup(), None);
+        assert_eq!(
+            h.fleet.next_wakeup(),
+            Some(begun + deadline.saturating_duration_since(begun) / 2),
+            "only the main command's hold is left to time"
+        );
         h.time(t1 + Duration::from_secs(2));
         assert_eq!(h.acts(), []);
         // A late probe answer changes nothing either.
@@ -1888,5 +2089,162 @@ mod tests {
         }
         assert_eq!(h.acts(), []);
         assert_eq!(h.state(0), State::Ready);
+    }
+
+    fn oneshot(name: &str, after: &[usize], stop_command: bool) -> Service {
+        let mut s = service(name, Ready::Spawned, after, Restart::No);
+        s.kind = Kind::Oneshot;
+        s.stop_command = stop_command.then(|| crate::services::model::Command {
+            command: vec!["/bin/undo".into()],
+            executable: "/bin/undo".into(),
+        });
+        s
+    }
+
+    /// migrate (a oneshot, with a stop command) ← app.
+    fn migrated() -> Services {
+        services(vec![
+            oneshot("migrate", &[], true),
+            service("app", Ready::Spawned, &[0], Restart::No),
+        ])
+    }
+
+    #[test]
+    fn a_oneshot_gates_its_dependents_until_it_exits_0_and_counts_as_ready() {
+        let t0 = Instant::now();
+        let mut h = Harness::new(&migrated(), true);
+        h.time(t0);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        assert_eq!(h.state(0), State::Starting, "spawned is not done");
+        h.ready(t0, 0);
+        assert_eq!(h.acts(), [], "a oneshot is not ready by word");
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(60)));
+        assert_eq!(
+            h.service_exit(t0, 0, WaitStatus::Exited(0)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(0), State::Done);
+        assert_eq!(h.acts(), [Done::Start(1), Done::StartMain]);
+        assert!(h.fleet.all_ready());
+        assert_eq!(h.fleet.next_wakeup(), None);
+    }
+
+    #[test]
+    fn a_failing_oneshot_ends_the_container_with_its_status() {
+        let t0 = Instant::now();
+        let mut h = Harness::new(&migrated(), false);
+        h.time(t0);
+        let verdict = h.service_exit(t0, 0, WaitStatus::Exited(3));
+        assert_eq!(verdict, Verdict::StopAll);
+        assert_eq!(h.fleet.outcome(), Some(WaitStatus::Exited(3)));
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        assert!(!h.rec.done.contains(&Done::Start(1)), "app never starts");
+        assert!(!h.rec.done.contains(&Done::Command(0)), "nothing to undo");
+    }
+
+    #[test]
+    fn a_oneshot_s_stop_command_runs_in_reverse_order_and_is_waited_for() {
+        let t0 = Instant::now();
+        let mut h = Harness::new(&migrated(), false);
+        h.time(t0);
+        h.service_exit(t0, 0, WaitStatus::Exited(0));
+        h.acts();
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)], "app first");
+        h.service_exit(t0, 1, WaitStatus::Exited(0));
+        assert_eq!(h.acts(), [Done::Command(0)]);
+        assert_eq!(h.state(0), State::Stopping);
+        let command = h.pid(0);
+        let verdict = h.exit(t0, command, WaitStatus::Exited(4)).unwrap();
+        assert_eq!(verdict, Verdict::Down);
+        assert!(h.notes().contains(&ServiceNote::CommandExited {
+            service: 0,
+            pid: command,
+            status: WaitStatus::Exited(4)
+        }));
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
+    }
+
+    #[test]
+    fn a_stop_command_runs_instead_of_the_signal_and_the_stop_waits_for_the_service() {
+        let mut list = chain();
+        list.services[2].stop_command = oneshot("x", &[], true).stop_command;
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        h.ready(t0, 0);
+        h.acts();
+        h.begin_stop(t0, t0 + Duration::from_secs(9));
+        assert_eq!(h.acts(), [Done::Command(2)]);
+        let web = h.pid(2);
+        let command = h.rec.reports_seen_command(2);
+        assert_eq!(
+            h.exit(t0, command, WaitStatus::Exited(0)),
+            Some(Verdict::Nothing)
+        );
+        assert_eq!(
+            h.state(2),
+            State::Stopping,
+            "the command's end is not the service's"
+        );
+        assert_eq!(h.acts(), []);
+        h.exit(t0, web, WaitStatus::Exited(0));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)]);
+    }
+
+    #[test]
+    fn a_stop_command_that_cannot_start_leaves_the_stop_signal() {
+        let mut list = chain();
+        list.services[2].stop_command = oneshot("x", &[], true).stop_command;
+        let t0 = Instant::now();
+        let mut fleet = Fleet::new(&list, false);
+        let mut rec = Recording::default();
+        fleet.on_time(t0, &mut rec);
+        for service in 0..3 {
+            fleet.on_report(
+                t0,
+                Report::Started {
+                    service,
+                    pid: 10 + service as i32,
+                },
+                &mut rec,
+            );
+            fleet.on_report(t0, Report::Ready { service }, &mut rec);
+        }
+        fleet.begin_stop(t0, t0 + Duration::from_secs(9), &mut rec);
+        rec.done.clear();
+        fleet.on_report(t0, Report::CommandFailed { service: 2 }, &mut rec);
+        assert!(rec.done.contains(&Done::Signal(2, SIGTERM)));
+    }
+
+    /// Issue 20, rule 4: with app after db and app ignoring its signal,
+    /// db gets its own once half of what remained has passed.
+    #[test]
+    fn a_service_that_ignores_its_signal_holds_the_ones_before_it_half_of_what_remains() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, false);
+        let deadline = t0 + Duration::from_secs(8);
+        h.begin_stop(t0, deadline);
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(4)));
+        h.time(t0 + Duration::from_secs(3));
+        assert_eq!(h.acts(), []);
+        h.time(t0 + Duration::from_secs(4));
+        assert_eq!(h.acts(), [Done::Signal(1, SIGTERM)], "app, though web runs");
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(6)));
+        h.time(t0 + Duration::from_secs(6));
+        assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+        assert_eq!(h.fleet.next_wakeup(), None, "the deadline is the stop's");
+    }
+
+    #[test]
+    fn a_main_command_that_ignores_its_signal_holds_the_services_half_the_time() {
+        let t0 = Instant::now();
+        let mut h = chain_up(t0, true);
+        h.begin_stop(t0, t0 + Duration::from_secs(8));
+        assert_eq!(h.acts(), []);
+        assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(4)));
+        h.time(t0 + Duration::from_secs(4));
+        assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
     }
 }

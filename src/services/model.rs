@@ -46,6 +46,11 @@ pub struct Service {
     pub stop_signal: Signal,
     /// None: what remains of the grace period.
     pub stop_timeout: Option<Duration>,
+    /// `type`: a longrun runs until stopped, a oneshot until it is done.
+    pub kind: Kind,
+    /// Run at the stop instead of sending `stop_signal` (a longrun), or as
+    /// the oneshot's undoing, in reverse order.
+    pub stop_command: Option<Command>,
     pub start_timeout: Duration,
     /// The services this one starts after, as indices into
     /// `Services::services` (each one smaller than this service's own),
@@ -94,6 +99,25 @@ pub enum Ready {
     Tcp(TcpAddress),
     /// `"notify"`: READY=1 on the NOTIFY_SOCKET grace creates.
     Notify,
+}
+
+/// A service's `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Kind {
+    /// Runs until it is stopped; ready as `ready` says.
+    #[default]
+    Longrun,
+    /// Runs once: done, and ready, once it exits 0.
+    Oneshot,
+}
+
+/// A command beside the service's own (`stop_command`): run with the
+/// service's environment, user and directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Command {
+    pub command: Vec<String>,
+    /// As `Service::executable`.
+    pub executable: String,
 }
 
 /// A readiness command, run every `interval` until it exits 0.

@@ -50,6 +50,8 @@ pub enum State {
     Waiting,
     Starting,
     Ready,
+    /// A oneshot that exited 0: counts as ready.
+    Done,
     Stopping,
     Exited(WaitStatus),
     Restarting {
@@ -65,6 +67,7 @@ impl State {
             State::Waiting => "waiting",
             State::Starting => "starting",
             State::Ready => "ready",
+            State::Done => "done",
             State::Stopping => "stopping",
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
@@ -75,6 +78,11 @@ impl State {
     /// Whether a process of the service runs (its pid is its own).
     pub fn running(&self) -> bool {
         matches!(self, State::Starting | State::Ready | State::Stopping)
+    }
+
+    /// Whether it counts as ready for "all ready".
+    pub fn ready(&self) -> bool {
+        matches!(self, State::Ready | State::Done)
     }
 }
 
@@ -112,7 +120,7 @@ impl Published {
             && self
                 .services
                 .iter()
-                .all(|(service, _)| service.state == State::Ready)
+                .all(|(service, _)| service.state.ready())
     }
 }
 
@@ -252,6 +260,7 @@ fn decode_service(
         ("waiting", None) => State::Waiting,
         ("starting", None) => State::Starting,
         ("ready", None) => State::Ready,
+        ("done", None) => State::Done,
         ("stopping", None) => State::Stopping,
         ("stopped", None) => State::Stopped,
         ("exited", Some(status)) => State::Exited(status),
@@ -442,7 +451,7 @@ impl Publisher {
         let Some(dir) = &self.dir else {
             return;
         };
-        let ready = !stopping && services.iter().all(|s| s.state == State::Ready);
+        let ready = !stopping && services.iter().all(|s| s.state.ready());
         self.text.clear();
         encode(
             &mut self.text,
@@ -544,6 +553,7 @@ pub mod tests {
                 ago(61_000),
             ),
             service("app", State::Stopping, Some(30), 1, ago(7_200_000)),
+            service("migrate", State::Done, None, 0, ago(9_000)),
         ]
     }
 

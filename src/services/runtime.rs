@@ -16,7 +16,7 @@ use crate::base::prelude::*;
 
 use super::control::Control;
 use super::fleet::{self, Exit, Fleet, FleetEffects, Report, ServiceNote, Verdict};
-use super::model::{Ready, Service, Services};
+use super::model::{Kind, Ready, Service, Services};
 use super::output::{Output, Stream};
 use super::published::{Publisher, ServiceStatus};
 use crate::base::signals::{SIGKILL, Signal, SignalSet};
@@ -153,6 +153,10 @@ impl<'a> Runtime<'a> {
 
     pub fn name(&self, service: usize) -> &str {
         &self.services.services[service].name
+    }
+
+    fn oneshot(&self, service: usize) -> bool {
+        self.services.services[service].kind == Kind::Oneshot
     }
 
     /// The descriptors to wait on, with the events wanted.
@@ -457,22 +461,7 @@ impl Runtime<'_> {
         let mut descriptors = Vec::new();
         let mut extra: Vec<(&str, &str)> = Vec::new();
         let mut keep_until_started = Vec::new();
-        for (stream, number) in [(Stream::Stdout, 1), (Stream::Stderr, 2)] {
-            match self.output.pipe_for(&service.name, stream) {
-                Ok(write) => {
-                    descriptors.push((write.raw(), number));
-                    keep_until_started.push(write);
-                }
-                // It writes where grace does, unprefixed: better than not
-                // at all.
-                Err(error) => warn!(
-                    "output",
-                    [service = service.name.clone()],
-                    "service {}: cannot make its output pipe: {error}",
-                    service.name
-                ),
-            }
-        }
+        self.output_pipes(service, &mut descriptors, &mut keep_until_started);
         let notify_path;
         match &service.ready {
             Ready::Fd(number) => match sys::pipe() {
@@ -518,6 +507,51 @@ impl Runtime<'_> {
             _ => {}
         }
         result
+    }
+
+    /// The write ends of `service`'s stdout and stderr pipes, as its
+    /// descriptors 1 and 2, kept open in `keep` until it has started.
+    fn output_pipes(
+        &mut self,
+        service: &Service,
+        descriptors: &mut Vec<(i32, i32)>,
+        keep: &mut Vec<Fd>,
+    ) {
+        for (stream, number) in [(Stream::Stdout, 1), (Stream::Stderr, 2)] {
+            match self.output.pipe_for(&service.name, stream) {
+                Ok(write) => {
+                    descriptors.push((write.raw(), number));
+                    keep.push(write);
+                }
+                // It writes where grace does, unprefixed: better than not
+                // at all.
+                Err(error) => warn!(
+                    "output",
+                    [service = service.name.clone()],
+                    "service {}: cannot make its output pipe: {error}",
+                    service.name
+                ),
+            }
+        }
+    }
+
+    /// Starts service `index`'s `stop_command`, its output as the
+    /// service's: its pid.
+    fn start_stop_command(&mut self, index: usize) -> Option<i32> {
+        let service = &self.services.services[index];
+        let command = service.stop_command.as_ref()?;
+        let (mut descriptors, mut keep) = (Vec::new(), Vec::new());
+        self.output_pipes(service, &mut descriptors, &mut keep);
+        let environment = self.environment_of(service, &[]);
+        let args = &command.command[1..];
+        self.launch(
+            service,
+            &command.executable,
+            args,
+            &environment,
+            &descriptors,
+        )
+        .ok()
     }
 
     /// Starts service `index`'s readiness check: whether it could.
@@ -573,6 +607,14 @@ impl FleetEffects for Runtime<'_> {
         if !self.start_probe(service) {
             self.reports.push(Report::Probe { service, ok: false });
         }
+    }
+
+    fn stop_command(&mut self, service: usize) {
+        let report = match self.start_stop_command(service) {
+            Some(pid) => Report::CommandStarted { service, pid },
+            None => Report::CommandFailed { service },
+        };
+        self.reports.push(report);
     }
 
     fn forget_readiness(&mut self, service: usize) {
@@ -640,8 +682,13 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::Ready { service } => info!(
                 "service_ready",
                 [service = name(service)],
-                "service {} is ready",
-                name(service)
+                "service {} is {}",
+                name(service),
+                if self.oneshot(service) {
+                    "done"
+                } else {
+                    "ready"
+                }
             ),
             ServiceNote::AllReady => info!("services_ready", "every service is ready"),
             ServiceNote::Exited {
@@ -673,9 +720,14 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::Essential { service, status } => warn!(
                 "service_essential",
                 [service = name(service)],
-                "service {} {}: it is not restarted (restart = \"no\"), so everything stops",
+                "service {} {}: {}, so everything stops",
                 name(service),
-                status.describe()
+                status.describe(),
+                if self.oneshot(service) {
+                    "a oneshot must exit 0"
+                } else {
+                    "it is not restarted (restart = \"no\")"
+                }
             ),
             ServiceNote::GaveUp { service, restarts } => warn!(
                 "service_gave_up",
@@ -690,8 +742,13 @@ impl FleetEffects for Runtime<'_> {
                 "service_not_ready",
                 &[("service", &name(service))],
                 format_args!(
-                    "service {} is not ready after {} ms (start_timeout): everything stops",
+                    "service {} is not {} after {} ms (start_timeout): everything stops",
                     name(service),
+                    if self.oneshot(service) {
+                        "done"
+                    } else {
+                        "ready"
+                    },
                     waited.as_millis()
                 ),
             ),
@@ -705,6 +762,41 @@ impl FleetEffects for Runtime<'_> {
                 "stop: sent {signal} to service {} ({pid})",
                 name(service)
             ),
+            ServiceNote::StopCommand { service, pid } => info!(
+                "service_stop_command",
+                [service = name(service), pid = pid],
+                "stop: ran stop_command of service {} as {pid}",
+                name(service)
+            ),
+            ServiceNote::CommandExited {
+                service,
+                pid,
+                status,
+            } => {
+                let (code, signal) = status.log_fields();
+                // Its failure is worth seeing: the service may not have
+                // been told to stop.
+                let level = if status == WaitStatus::Exited(0) {
+                    log::Level::Info
+                } else {
+                    log::Level::Warn
+                };
+                log::write(
+                    level,
+                    "stop_command_exited",
+                    &[
+                        ("service", &name(service)),
+                        ("pid", &pid),
+                        ("exit_code", &code),
+                        ("signal", &signal),
+                    ],
+                    format_args!(
+                        "stop: stop_command of service {} ({pid}) {}",
+                        name(service),
+                        status.describe()
+                    ),
+                )
+            }
             ServiceNote::MainFailed { .. } => {}
         }
     }
@@ -805,6 +897,29 @@ impl<W: World> Driver<W> {
 }
 
 impl Running<'_> {
+    /// At the deadline, before its kill: one line naming the services not
+    /// gone, whose processes the kill ends. grace's exit status stays
+    /// what it would be (the main command's, or the service's that ended
+    /// the container): an orchestrator reads it as how the work ended, and
+    /// a stop it asked for must not read as a failure.
+    pub fn unstopped_at_deadline(&self) {
+        let mut names = String::new();
+        let fleet = &self.fleet;
+        for (service, _) in fleet.running().chain(fleet.lingering()) {
+            if !names.is_empty() {
+                names.push_str(", ");
+            }
+            names.push_str(self.runtime.name(service));
+        }
+        if !names.is_empty() {
+            warn!(
+                "services_killed",
+                [services = names.clone()],
+                "deadline: not stopped, SIGKILLed: service {names}"
+            );
+        }
+    }
+
     /// The state for `grace status`, written out when it changed since the
     /// last time (a change of the fleet's, or the stop's beginning).
     pub fn publish(&mut self, stopping: bool) {
@@ -852,6 +967,8 @@ mod tests {
             ready: Ready::Spawned,
             stop_signal: SIGTERM,
             stop_timeout: None,
+            kind: Kind::Longrun,
+            stop_command: None,
             start_timeout: Duration::from_secs(60),
             after: after.to_vec(),
             dependents: dependents.to_vec(),
@@ -894,6 +1011,9 @@ mod tests {
         fn deliver(&mut self, service: usize, pid: i32, signal: Signal) {
             self.asked
                 .push(format!("{signal} alone to {pid} of {service}"));
+        }
+        fn stop_command(&mut self, service: usize) {
+            self.asked.push(format!("stop_command {service}"));
         }
         fn start_main(&mut self) {
             self.asked.push("start main".into());

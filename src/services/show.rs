@@ -155,7 +155,7 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
     let ready = published
         .services
         .iter()
-        .filter(|(service, _)| service.state == State::Ready)
+        .filter(|(service, _)| service.state.ready())
         .count();
     if !running {
         let _ = writeln!(
@@ -261,7 +261,7 @@ mod tests {
         for index in 0..every_state(now).len() {
             let mut services = all_ready(now);
             services[index].state = every_state(now)[index].state;
-            let expected = i32::from(services[index].state != State::Ready);
+            let expected = i32::from(!services[index].state.ready());
             assert_eq!(exit_code(&published(services, false), true), expected);
         }
     }
@@ -280,7 +280,8 @@ mod tests {
              job      exited 1             -         0  -\n\
              killed   killed by SIGKILL    -        10  -\n\
              app      stopping            30         1  2 h 0 min\n\
-             1 of 7 services ready\n"
+             migrate  done                 -         0  -\n\
+             2 of 8 services ready\n"
         );
         let text = render_text(&published(all_ready(now), true), true, now);
         assert!(text.ends_with("\ngrace is stopping\n"), "{text}");
@@ -318,7 +319,7 @@ mod tests {
         assert_eq!(value["stopping"], false);
         assert_eq!(value["ready"], false);
         let services = value["services"].as_array().unwrap();
-        assert_eq!(services.len(), 7);
+        assert_eq!(services.len(), 8);
         assert_eq!(
             services[0],
             serde_json::json!({
@@ -332,6 +333,7 @@ mod tests {
         assert_eq!(services[4]["exit_code"], 1);
         assert_eq!(services[4]["pid"], serde_json::Value::Null);
         assert_eq!(services[5]["signal"], "SIGKILL");
+        assert_eq!(services[7]["state"], "done");
         let json = render_json(&published(all_ready(now), false), true, now);
         assert!(json.contains("\"ready\": true,"), "{json}");
     }
