@@ -28,7 +28,7 @@ use super::command;
 use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Probe, Ready, Restart,
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Ending, Probe, Ready, Restart,
     Service, Services, TcpAddress, User,
 };
 use super::variables;
@@ -81,8 +81,9 @@ const READY_EXPECTED: &str =
 /// documentation).
 const FILE_KEYS: &str = "`grace_period` or `service`";
 const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
-     `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
-     `env_file`, `working_directory`, `enabled`";
+     `start_timeout`, `after`, `restart`, `max_restarts`, `essential`, `restart_delay`, \
+     `restart_max_delay`, `success_exit_codes`, `user`, `environment`, `env_file`, \
+     `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 
@@ -133,13 +134,14 @@ impl<'i> Document<'i> {
         for (key, value) in table {
             match key.get_ref().as_ref() {
                 "command" | "after" | "env_file" => self.strings(value)?,
-                "enabled" => {
+                "enabled" | "essential" => {
                     if !value.get_ref().is_bool() {
                         return Err(self.wrong_type(value, "a boolean"));
                     }
                 }
                 "ready" => self.ready_shape(value)?,
-                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
+                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory"
+                | "restart_delay" | "restart_max_delay" => {
                     self.string(value)?;
                 }
                 "restart" => {
@@ -148,6 +150,14 @@ impl<'i> Document<'i> {
                 "max_restarts" => {
                     self.integer::<u32>(value, "u32")?;
                 }
+                "success_exit_codes" => match value.get_ref() {
+                    DeValue::Array(codes) if !codes.is_empty() => {
+                        for code in codes {
+                            self.integer::<u8>(code, "an exit code from 0 to 255")?;
+                        }
+                    }
+                    _ => return Err(self.wrong_type(value, "a non-empty array of exit codes")),
+                },
                 "environment" => {
                     for (_, text) in self.table(value)? {
                         self.string(text)?;
@@ -778,6 +788,8 @@ impl<'d, 'i> Checker<'d, 'i> {
             .get("max_restarts")
             .map(|value| self.document.integer(value, "u32"));
 
+        let ending = self.ending(table, restart.as_ref())?;
+
         Ok(Checked {
             service: Service {
                 name: name.to_string(),
@@ -793,6 +805,7 @@ impl<'d, 'i> Checker<'d, 'i> {
                 max_restarts: max_restarts
                     .and_then(Result::ok)
                     .unwrap_or(DEFAULT_MAX_RESTARTS),
+                ending,
                 user,
                 environment,
                 working_directory,
@@ -803,6 +816,58 @@ impl<'d, 'i> Checker<'d, 'i> {
                 .and_then(|value| value.get_ref().as_bool())
                 .unwrap_or(true),
         })
+    }
+
+    /// `essential`, `restart_delay`, `restart_max_delay` and
+    /// `success_exit_codes` (each of a shape already checked).
+    fn ending(
+        &self,
+        table: &DeTable<'i>,
+        restart: Option<&Shaped<Restart>>,
+    ) -> Result<Ending, Error> {
+        let mut ending = Ending::default();
+        if let Some(value) = table.get("essential") {
+            ending.essential = value.get_ref().as_bool().unwrap_or(true);
+            if !ending.essential && !matches!(restart, None | Some(Ok(Restart::No))) {
+                return Err(self.error(
+                    value.span(),
+                    "essential = false is for a service that is not restarted \
+                     (restart = \"no\"): a restarted one ends the container only once it \
+                     gives up (max_restarts)",
+                ));
+            }
+        }
+        for (key, slot) in [
+            ("restart_delay", &mut ending.delay),
+            ("restart_max_delay", &mut ending.max_delay),
+        ] {
+            if let Some(value) = table.get(key) {
+                *slot = self.duration(value)?;
+                if slot.is_zero() {
+                    return Err(self.error(value.span(), "expected a duration above 0"));
+                }
+            }
+        }
+        if ending.max_delay < ending.delay {
+            let value = table
+                .get("restart_max_delay")
+                .or_else(|| table.get("restart_delay"));
+            return Err(self.error(
+                value.map_or(0..0, |value| value.span()),
+                format!(
+                    "restart_max_delay ({} ms) is shorter than restart_delay ({} ms)",
+                    ending.max_delay.as_millis(),
+                    ending.delay.as_millis()
+                ),
+            ));
+        }
+        if let Some(value) = table.get("success_exit_codes") {
+            ending.success = items(value)
+                .iter()
+                .filter_map(|code| self.document.integer::<u8>(code, "").ok())
+                .collect();
+        }
+        Ok(ending)
     }
 
     /// An argv: not empty, no NUL byte, its program found. Its words, and

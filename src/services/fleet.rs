@@ -18,16 +18,12 @@ use core::time::Duration;
 
 use crate::base::prelude::*;
 
-use super::model::{DEFAULT_PROBE_INTERVAL, Ready, Restart, Services};
+use super::model::{DEFAULT_PROBE_INTERVAL, Ending, Ready, Restart, Services};
 pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::process::reap::WaitStatus;
 
-/// The first wait before a restart; it doubles on each failure in a row.
-pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest wait before a restart.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A run this long counts as a success: the backoff starts over.
 pub const STEADY: Duration = Duration::from_secs(10);
 /// `max_restarts` counts the restarts within this window.
@@ -116,11 +112,29 @@ pub enum ServiceNote {
     Restarting {
         service: usize,
         after: Duration,
+        /// How its last run ended.
+        status: WaitStatus,
+        /// Restarts so far, this one not counted.
+        restarts: u32,
     },
     /// The exit of a service that is not restarted: the container ends.
     Essential {
         service: usize,
         status: WaitStatus,
+    },
+    /// An exit that ends the service, which is not restarted, and not
+    /// the container either (`essential = false`, or `on-failure` after a
+    /// success).
+    Ended {
+        service: usize,
+        status: WaitStatus,
+    },
+    /// Its exit, outside the stop, left processes of the service running
+    /// (it daemonized): restarted, it is once they are gone.
+    LeftBehind {
+        service: usize,
+        status: WaitStatus,
+        restarts: bool,
     },
     /// More than `max_restarts` within a minute: the container ends.
     GaveUp {
@@ -196,6 +210,12 @@ enum Run {
     /// Exited; starts again at `until`.
     Backoff {
         until: Instant,
+    },
+    /// Exited, to be restarted, but what its run left in `group` (or
+    /// elsewhere: the runtime knows) still runs: its backoff begins once
+    /// that is gone, so that restarts do not pile up daemons.
+    Held {
+        group: i32,
     },
     /// Signalled by the stop; `pid` None once reaped while others of its
     /// group remain.
@@ -290,6 +310,7 @@ pub struct Fleet {
     readiness: Vec<Ready>,
     restart: Vec<Restart>,
     max_restarts: Vec<u32>,
+    ending: Vec<Ending>,
     start_timeout: Vec<Duration>,
     stop_signal: Vec<Signal>,
     stop_timeout: Vec<Option<Duration>>,
@@ -338,6 +359,7 @@ impl Fleet {
             readiness: list.iter().map(|s| s.ready.clone()).collect(),
             restart: list.iter().map(|s| s.restart).collect(),
             max_restarts: list.iter().map(|s| s.max_restarts).collect(),
+            ending: list.iter().map(|s| s.ending.clone()).collect(),
             start_timeout: list.iter().map(|s| s.start_timeout).collect(),
             stop_signal: list.iter().map(|s| s.stop_signal).collect(),
             stop_timeout: list.iter().map(|s| s.stop_timeout).collect(),
@@ -366,9 +388,18 @@ impl Fleet {
             Run::Starting { pid, .. } => (State::Starting, Some(pid), unit.started),
             Run::Ready { pid, .. } => (State::Ready, Some(pid), unit.started),
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
+            // Its run is over, whatever it left: it shows how that ended.
+            Run::Held { .. } => (
+                State::Exited(unit.last.unwrap_or(WaitStatus::Exited(0))),
+                None,
+                unit.started,
+            ),
             Run::Stopping { pid, .. } => (State::Stopping, pid, unit.started),
             // Never started: still waiting, for good.
             Run::Down { status: None } => (State::Waiting, None, None),
+            Run::Down {
+                status: Some(status),
+            } if self.counts_ready(service) => (State::Ended(status), None, unit.started),
             Run::Down {
                 status: Some(status),
             } => (State::Exited(status), None, unit.started),
@@ -402,7 +433,8 @@ impl Fleet {
     }
 
     /// The services whose process is gone while others of its group
-    /// remain, with that group: `on_group_gone` is awaited for each.
+    /// remain (or, `Held`, others of its run elsewhere), with that group:
+    /// `on_group_gone` is awaited for each.
     pub fn lingering(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
         self.units
             .iter()
@@ -410,9 +442,30 @@ impl Fleet {
             .filter_map(|(service, unit)| match unit.run {
                 Run::Stopping {
                     pid: None, group, ..
-                } => Some((service, group)),
+                }
+                | Run::Held { group } => Some((service, group)),
                 _ => None,
             })
+    }
+
+    /// Whether a stop has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.is_some()
+    }
+
+    /// Whether `service` counts as ready: it is, or it ended as it may
+    /// (`essential = false`, with a success).
+    fn counts_ready(&self, service: usize) -> bool {
+        match self.units[service].run {
+            Run::Ready { .. } => true,
+            Run::Down {
+                status: Some(status),
+            } => {
+                let ending = &self.ending[service];
+                !ending.essential && ending.success(status)
+            }
+            _ => false,
+        }
     }
 
     /// How the container ends when no main command decides it: a
@@ -423,11 +476,7 @@ impl Fleet {
 
     /// Whether every service is ready and no stop has begun.
     pub fn all_ready(&self) -> bool {
-        self.stopping.is_none()
-            && self
-                .units
-                .iter()
-                .all(|unit| matches!(unit.run, Run::Ready { .. }))
+        self.stopping.is_none() && (0..self.units.len()).all(|s| self.counts_ready(s))
     }
 
     /// When the fleet must wake up even if nothing happens; None: never
@@ -667,8 +716,25 @@ impl Fleet {
                     self.gone(service, exit, fx);
                     Verdict::Nothing
                 } else {
-                    self.exited(service, exit.status, now, fx)
+                    let verdict = self.exited(service, exit.status, now, fx);
+                    if exit.group_left {
+                        self.left_behind(service, exit, fx);
+                    }
+                    verdict
                 }
+            }
+            (Run::Held { .. }, Event::GroupGone) if !stopping => {
+                let unit = &mut self.units[service];
+                let after = self.ending[service].backoff(unit.failures.saturating_sub(1));
+                unit.run = Run::Backoff { until: now + after };
+                self.generation += 1;
+                fx.note(ServiceNote::Restarting {
+                    service,
+                    after,
+                    status: unit.last.unwrap_or(WaitStatus::Exited(0)),
+                    restarts: unit.restarts,
+                });
+                Verdict::Nothing
             }
             (Run::Stopping { pid: None, .. }, Event::GroupGone) => {
                 self.units[service].run = Run::Down {
@@ -681,7 +747,7 @@ impl Fleet {
                 self.units[service].run = Run::Down { status: None };
                 Verdict::Nothing
             }
-            (Run::Backoff { .. }, Event::StopBegins) => {
+            (Run::Backoff { .. } | Run::Held { .. }, Event::StopBegins) => {
                 self.units[service].run = Run::Down {
                     status: self.units[service].last,
                 };
@@ -808,7 +874,7 @@ impl Fleet {
         now: Instant,
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
-        let failed = status != WaitStatus::Exited(0);
+        let failed = !self.ending[service].success(status);
         let restart = match self.restart[service] {
             Restart::No => false,
             Restart::OnFailure => failed,
@@ -823,11 +889,12 @@ impl Fleet {
             };
             unit.failures = 0;
             unit.last = Some(status);
-            if self.restart[service] == Restart::No {
+            if self.restart[service] == Restart::No && self.ending[service].essential {
                 fx.note(ServiceNote::Essential { service, status });
                 self.outcome.get_or_insert(status);
                 return Verdict::StopAll;
             }
+            fx.note(ServiceNote::Ended { service, status });
             return Verdict::Nothing;
         }
         if unit.recent.len() as u32 >= self.max_restarts[service] {
@@ -848,7 +915,7 @@ impl Fleet {
         if steady {
             unit.failures = 0;
         }
-        let delay = backoff(unit.failures);
+        let delay = self.ending[service].backoff(unit.failures);
         unit.failures = unit.failures.saturating_add(1);
         unit.recent.push(now);
         unit.run = Run::Backoff { until: now + delay };
@@ -856,8 +923,26 @@ impl Fleet {
         fx.note(ServiceNote::Restarting {
             service,
             after: delay,
+            status,
+            restarts: unit.restarts,
         });
         Verdict::Nothing
+    }
+
+    /// Outside the stop, the service's exit left some of its processes
+    /// running (it daemonized): said, and a restart waits until they are
+    /// gone (`on_group_gone`), or each one would leave another daemon.
+    fn left_behind(&mut self, service: usize, exit: Exit, fx: &mut dyn FleetEffects) {
+        let unit = &mut self.units[service];
+        let restarts = matches!(unit.run, Run::Backoff { .. });
+        if restarts {
+            unit.run = Run::Held { group: exit.pid };
+        }
+        fx.note(ServiceNote::LeftBehind {
+            service,
+            status: exit.status,
+            restarts,
+        });
     }
 
     /// During the stop: the service's process is gone; the service is,
@@ -918,8 +1003,7 @@ impl Fleet {
             return Verdict::Nothing;
         }
         for service in 0..self.units.len() {
-            let ready = |d: &usize| matches!(self.units[*d].run, Run::Ready { .. });
-            if self.after[service].iter().all(ready) {
+            if self.after[service].iter().all(|&d| self.counts_ready(d)) {
                 self.step(service, now, Event::Turn, fx);
             }
         }
@@ -944,17 +1028,11 @@ impl Fleet {
     }
 }
 
-/// The wait before the restart that follows `failures` failures in a row.
-pub fn backoff(failures: u32) -> Duration {
-    let factor = 1u32.checked_shl(failures.min(20)).unwrap_or(u32::MAX);
-    FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
-    use crate::services::model::{Probe, Service};
+    use crate::services::model::{DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MAX_DELAY, Probe, Service};
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -1143,6 +1221,7 @@ mod tests {
             dependents: Vec::new(),
             restart,
             max_restarts: 10,
+            ending: Ending::default(),
             user: None,
             environment: Vec::new(),
             working_directory: None,
@@ -1324,10 +1403,10 @@ mod tests {
         assert_eq!(
             h.state(0),
             State::Restarting {
-                at: t + FIRST_BACKOFF
+                at: t + DEFAULT_RESTART_DELAY
             }
         );
-        assert_eq!(backoff(30), MAX_BACKOFF);
+        assert_eq!(Ending::default().backoff(30), DEFAULT_RESTART_MAX_DELAY);
     }
 
     #[test]
@@ -1341,7 +1420,7 @@ mod tests {
         h.time(t);
         h.service_exit(t, 0, WaitStatus::Signaled(15));
         assert!(matches!(h.state(0), State::Restarting { .. }));
-        h.time(t + FIRST_BACKOFF);
+        h.time(t + DEFAULT_RESTART_DELAY);
         let verdict = h.service_exit(t, 0, WaitStatus::Exited(0));
         assert_eq!(verdict, Verdict::Nothing);
         assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
@@ -1506,10 +1585,10 @@ mod tests {
         // more.
         let t1 = t0 + Duration::from_secs(1);
         h.service_exit(t1, 0, WaitStatus::Exited(1));
-        h.time(t1 + FIRST_BACKOFF);
+        h.time(t1 + DEFAULT_RESTART_DELAY);
         assert_eq!(h.state(0), State::Starting);
         h.acts();
-        h.begin_stop(t1 + FIRST_BACKOFF, t1 + Duration::from_secs(9));
+        h.begin_stop(t1 + DEFAULT_RESTART_DELAY, t1 + Duration::from_secs(9));
         assert!(h.rec.done.contains(&Done::Forget(0)));
         assert_eq!(h.fleet.next_wakeup(), None);
         h.time(t1 + Duration::from_secs(2));

@@ -55,6 +55,9 @@ pub enum State {
     Restarting {
         at: Instant,
     },
+    /// Exited as it may (`essential = false`, a success): not restarted,
+    /// and it counts as ready.
+    Ended(WaitStatus),
 }
 
 impl State {
@@ -66,7 +69,21 @@ impl State {
             State::Stopping => "stopping",
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
+            State::Ended(_) => "ended",
         }
+    }
+
+    /// How its last run ended, for `exited` and `ended`.
+    pub fn status(&self) -> Option<WaitStatus> {
+        match *self {
+            State::Exited(status) | State::Ended(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Whether it counts towards "every service is ready".
+    pub fn counts_ready(&self) -> bool {
+        matches!(self, State::Ready | State::Ended(_))
     }
 
     /// Whether a process of the service runs (its pid is its own).
@@ -109,7 +126,7 @@ impl Published {
             && self
                 .services
                 .iter()
-                .all(|(service, _)| service.state == State::Ready)
+                .all(|(service, _)| service.state.counts_ready())
     }
 }
 
@@ -139,14 +156,14 @@ pub(crate) fn encode(
         out.push('\t');
         out.push_str(service.state.name());
         out.push('\t');
-        match service.state {
-            State::Exited(WaitStatus::Exited(code)) => {
+        match service.state.status() {
+            Some(WaitStatus::Exited(code)) => {
                 let _ = write!(out, "exit:{code}");
             }
-            State::Exited(WaitStatus::Signaled(signal)) => {
+            Some(WaitStatus::Signaled(signal)) => {
                 let _ = write!(out, "signal:{signal}");
             }
-            _ => out.push('-'),
+            None => out.push('-'),
         }
         // The pid, then the process group: the runtime starts each service
         // in a group of its own.
@@ -251,6 +268,7 @@ fn decode_service(
         ("ready", None) => State::Ready,
         ("stopping", None) => State::Stopping,
         ("exited", Some(status)) => State::Exited(status),
+        ("ended", Some(status)) => State::Ended(status),
         ("restarting", None) => State::Restarting {
             at: Instant::from_millis(at.parse().ok()?),
         },
@@ -415,7 +433,7 @@ impl Publisher {
         let Some(dir) = &self.dir else {
             return;
         };
-        let ready = !stopping && services.iter().all(|s| s.state == State::Ready);
+        let ready = !stopping && services.iter().all(|s| s.state.counts_ready());
         self.text.clear();
         encode(
             &mut self.text,

@@ -28,7 +28,7 @@ use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
 use crate::process::user::Credentials;
 use crate::sys::{self, Fd};
-use crate::{base::log, debug, info, warn};
+use crate::{base::log, debug, info, notice, warn};
 
 pub use crate::cli::SERVICE_VARIABLE;
 
@@ -78,6 +78,9 @@ pub struct Runtime<'a> {
     /// Their state, for `grace status`, and what was last published.
     publisher: Publisher,
     published: Option<(u64, bool)>,
+    /// Per service: what its last exit outside the stop left running
+    /// (pid, start time, name), until that is gone.
+    left: Vec<Vec<(i32, u64, String)>>,
 }
 
 /// The descriptors grace needs at once beside its services' own: the
@@ -133,6 +136,7 @@ impl<'a> Runtime<'a> {
             output: Output::new(config.log_format),
             publisher: Publisher::new(run_dir, runtime_dir.as_deref()),
             published: None,
+            left: services.services.iter().map(|_| Vec::new()).collect(),
         }
     }
 
@@ -608,7 +612,7 @@ impl FleetEffects for Runtime<'_> {
                 status,
             } => {
                 let (code, signal) = status.log_fields();
-                info!(
+                notice!(
                     "service_exited",
                     [
                         service = name(service),
@@ -621,13 +625,62 @@ impl FleetEffects for Runtime<'_> {
                     status.describe()
                 )
             }
-            ServiceNote::Restarting { service, after } => info!(
-                "service_restart",
-                [service = name(service), after_ms = after.as_millis() as u64],
-                "service {} restarts in {} ms",
-                name(service),
-                after.as_millis()
-            ),
+            ServiceNote::Restarting {
+                service,
+                after,
+                status,
+                restarts,
+            } => {
+                let (code, signal) = status.log_fields();
+                notice!(
+                    "service_restart",
+                    [
+                        service = name(service),
+                        after_ms = after.as_millis() as u64,
+                        exit_code = code,
+                        signal = signal,
+                        restarts = restarts
+                    ],
+                    "service {} {}: restart {} in {} ms",
+                    name(service),
+                    status.describe(),
+                    restarts + 1,
+                    after.as_millis()
+                )
+            }
+            ServiceNote::Ended { service, status } => {
+                let (code, signal) = status.log_fields();
+                notice!(
+                    "service_ended",
+                    [service = name(service), exit_code = code, signal = signal],
+                    "service {} {}: not restarted, and the others keep running",
+                    name(service),
+                    status.describe()
+                )
+            }
+            ServiceNote::LeftBehind {
+                service,
+                status,
+                restarts,
+            } => {
+                let left = &self.left[service];
+                let pids: Vec<i32> = left.iter().map(|process| process.0).collect();
+                let named: Vec<String> = left
+                    .iter()
+                    .map(|(pid, _, comm)| format!("{pid} ({comm})"))
+                    .collect();
+                warn!(
+                    "service_left",
+                    [service = name(service), pids = pids, restart_waits = restarts],
+                    "service {} {} but left {} running: it put itself in the background; run \
+                     it in the foreground (nginx: daemon off;, most daemons: a flag such as \
+                     -f, -D or --foreground){}",
+                    name(service),
+                    status.describe(),
+                    if named.is_empty() { "its process group".into() } else { named.join(", ") },
+                    if restarts { "; it restarts once they are gone" } else { "" }
+                )
+            }
             ServiceNote::Essential { service, status } => warn!(
                 "service_essential",
                 [service = name(service)],
@@ -677,6 +730,16 @@ pub trait World: FleetEffects {
     fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool;
     /// Whether any process is left in process group `group`.
     fn group_left(&self, group: i32) -> bool;
+    /// Whether the exit of `service`'s process, which led `group`, left
+    /// any of its processes: in the group, or with `wide` (outside the
+    /// stop) anywhere its environment names the service.
+    fn left_behind(&mut self, _service: usize, group: i32, _wide: bool) -> bool {
+        self.group_left(group)
+    }
+    /// Whether what `left_behind` found still runs.
+    fn still_left(&mut self, _service: usize, group: i32) -> bool {
+        self.group_left(group)
+    }
 }
 
 impl World for Runtime<'_> {
@@ -700,6 +763,46 @@ impl World for Runtime<'_> {
 
     fn group_left(&self, group: i32) -> bool {
         sys::kill(-group, 0).is_ok()
+    }
+
+    fn left_behind(&mut self, service: usize, group: i32, wide: bool) -> bool {
+        self.left[service].clear();
+        if !wide {
+            return self.group_left(group);
+        }
+        let name = &self.services.services[service].name;
+        // Its probe has the service's environment too, and is no leftover.
+        let probe = match self.watches[service] {
+            Watch::Probe(pid) => pid,
+            _ => 0,
+        };
+        let own = sys::getpid();
+        let Ok(members) = scope::members(scope::Scope::for_pid(own), own, None) else {
+            return self.group_left(group);
+        };
+        self.left[service] = members
+            .into_iter()
+            .filter(|stat| {
+                stat.state != 'Z'
+                    && stat.pgrp != probe
+                    && (stat.pgrp == group
+                        || procfs::read_service(stat.pid).as_deref() == Some(name.as_str()))
+            })
+            .map(|stat| (stat.pid, stat.start_time, stat.comm))
+            .collect();
+        !self.left[service].is_empty()
+    }
+
+    fn still_left(&mut self, service: usize, group: i32) -> bool {
+        let left = &mut self.left[service];
+        if left.is_empty() {
+            return self.group_left(group);
+        }
+        // A pid is the same process only with the same start time.
+        left.retain(|&(pid, start, _)| {
+            procfs::read_stat(pid).is_ok_and(|stat| stat.start_time == start && stat.state != 'Z')
+        });
+        !left.is_empty()
     }
 }
 
@@ -736,7 +839,11 @@ impl<W: World> Driver<W> {
         }
         // A service's process leads its group: what remains of it is
         // looked at now, once.
-        let group_left = self.fleet.service_of(pid).is_some() && self.runtime.group_left(pid);
+        let wide = !self.fleet.is_stopping();
+        let group_left = self
+            .fleet
+            .service_of(pid)
+            .is_some_and(|service| self.runtime.left_behind(service, pid, wide));
         let exit = Exit {
             pid,
             status,
@@ -751,7 +858,7 @@ impl<W: World> Driver<W> {
         let emptied: Vec<usize> = self
             .fleet
             .lingering()
-            .filter(|&(_, group)| !self.runtime.group_left(group))
+            .filter(|&(service, group)| !self.runtime.still_left(service, group))
             .map(|(service, _)| service)
             .collect();
         let mut verdict = Verdict::Nothing;
@@ -815,6 +922,7 @@ mod tests {
             dependents: dependents.to_vec(),
             restart: Restart::No,
             max_restarts: 10,
+            ending: Default::default(),
             user: None,
             environment: Vec::new(),
             working_directory: None,

@@ -101,6 +101,10 @@ fn uptime(service: &ServiceStatus, now: Instant) -> Option<u64> {
 /// `ready`, `exited 1`, `killed by SIGKILL`, `restarting in 2 s`.
 fn state_words(out: &mut String, state: State, now: Instant) {
     match state {
+        State::Ended(status) => {
+            out.push_str("ended, ");
+            state_words(out, State::Exited(status), now);
+        }
         State::Exited(WaitStatus::Exited(code)) => {
             let _ = write!(out, "exited {code}");
         }
@@ -166,11 +170,12 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
         }
         out.push('\n');
     }
-    let ready = published
-        .services
-        .iter()
-        .filter(|(service, _)| service.state == State::Ready)
-        .count();
+    let count = |of: fn(&State) -> bool| {
+        let services = published.services.iter();
+        services.filter(|(service, _)| of(&service.state)).count()
+    };
+    let ready = count(|state| *state == State::Ready);
+    let ended = count(|state| matches!(state, State::Ended(_)));
     if !running {
         let _ = writeln!(
             out,
@@ -180,11 +185,15 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
     } else if published.stopping {
         out.push_str("grace is stopping\n");
     } else {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{ready} of {} services ready",
             published.services.len()
         );
+        if ended > 0 {
+            let _ = write!(out, ", {ended} ended");
+        }
+        out.push('\n');
     }
     out
 }
@@ -196,9 +205,9 @@ pub(crate) fn render_json(published: &Published, running: bool, now: Instant) ->
         .services
         .iter()
         .map(|(service, pgid)| {
-            let (code, signal) = match service.state {
-                State::Exited(WaitStatus::Exited(code)) => (Some(i64::from(code)), None),
-                State::Exited(WaitStatus::Signaled(number)) => (
+            let (code, signal) = match service.state.status() {
+                Some(WaitStatus::Exited(code)) => (Some(i64::from(code)), None),
+                Some(WaitStatus::Signaled(number)) => (
                     None,
                     Some(Signal::new(number).map_or_else(|| number.to_string(), |s| s.to_string())),
                 ),
