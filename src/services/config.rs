@@ -28,8 +28,8 @@ use super::command;
 use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Ending, Probe, Ready, Restart,
-    Service, Services, TcpAddress, User,
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Ending, Probe, Ready,
+    Restart, Service, Services, TcpAddress, User,
 };
 use super::variables;
 use crate::base::{environment, signals};
@@ -1301,6 +1301,98 @@ command = ["/bin/true"]
             refused("# nothing\n"),
             "f.toml: no service: declare at least one [service.NAME] table"
         );
+    }
+
+    #[test]
+    fn the_ending_keys_are_read_with_their_defaults() {
+        let services = ok("[service.db]\ncommand = [\"true\"]\n\
+             [service.warm]\ncommand = [\"true\"]\nessential = false\n\
+             success_exit_codes = [0, 3, 255]\n\
+             [service.app]\ncommand = [\"true\"]\nrestart = \"on-failure\"\n\
+             restart_delay = \"1.5s\"\nrestart_max_delay = \"2m\"\n");
+        let [db, warm, app] = &services.services[..] else {
+            panic!("{services:?}")
+        };
+        assert_eq!(db.ending, Ending::default());
+        assert_eq!(
+            (db.ending.delay, db.ending.max_delay, &db.ending.success[..]),
+            (
+                Duration::from_millis(100),
+                Duration::from_secs(30),
+                &[0u8][..]
+            )
+        );
+        assert!(!warm.ending.essential);
+        assert_eq!(warm.ending.success, [0, 3, 255]);
+        assert_eq!(app.ending.delay, Duration::from_millis(1500));
+        assert_eq!(app.ending.max_delay, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn mistakes_in_the_ending_keys_are_refused_at_their_line() {
+        let service = "[service.db]\ncommand = [\"true\"]\n";
+        for (text, expected) in [
+            (
+                "essential = \"no\"\n",
+                "f.toml:3: service.db.essential: invalid type: string \"no\", expected a boolean",
+            ),
+            (
+                "restart = \"always\"\nessential = false\n",
+                "f.toml:4: service.db.essential: essential = false is for a service that is \
+                 not restarted (restart = \"no\"): a restarted one ends the container only \
+                 once it gives up (max_restarts)",
+            ),
+            (
+                "restart_delay = 5\n",
+                "f.toml:3: service.db.restart_delay: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "restart_delay = \"-1s\"\n",
+                "f.toml:3: service.db.restart_delay: invalid duration '-1s': expected a number \
+                 with a unit, such as 500ms, 9s, 1.5s, 2m or 1h",
+            ),
+            (
+                "restart_max_delay = \"0s\"\n",
+                "f.toml:3: service.db.restart_max_delay: expected a duration above 0",
+            ),
+            (
+                "restart_delay = \"40s\"\n",
+                "f.toml:3: service.db.restart_delay: restart_max_delay (30000 ms) is shorter \
+                 than restart_delay (40000 ms)",
+            ),
+            (
+                "restart_delay = \"5s\"\nrestart_max_delay = \"1s\"\n",
+                "f.toml:4: service.db.restart_max_delay: restart_max_delay (1000 ms) is \
+                 shorter than restart_delay (5000 ms)",
+            ),
+            (
+                "success_exit_codes = [0, 256]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid value: integer `256`, \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = [-1]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid value: integer `-1`, \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = [\"0\"]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: string \"0\", \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = []\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: sequence, expected a \
+                 non-empty array of exit codes",
+            ),
+            (
+                "success_exit_codes = 0\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: integer `0`, expected \
+                 a non-empty array of exit codes",
+            ),
+        ] {
+            assert_eq!(refused(&format!("{service}{text}")), expected, "{text}");
+        }
     }
 
     #[test]

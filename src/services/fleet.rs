@@ -637,7 +637,7 @@ impl Fleet {
                     };
                     Verdict::Nothing
                 } else {
-                    self.exited(service, status, now, fx)
+                    self.exited(service, status, None, now, fx)
                 }
             }
             (Run::Starting { pid, .. }, Event::Ready)
@@ -716,11 +716,8 @@ impl Fleet {
                     self.gone(service, exit, fx);
                     Verdict::Nothing
                 } else {
-                    let verdict = self.exited(service, exit.status, now, fx);
-                    if exit.group_left {
-                        self.left_behind(service, exit, fx);
-                    }
-                    verdict
+                    let left = exit.group_left.then_some(exit.pid);
+                    self.exited(service, exit.status, left, now, fx)
                 }
             }
             (Run::Held { .. }, Event::GroupGone) if !stopping => {
@@ -867,10 +864,15 @@ impl Fleet {
     }
 
     /// A service's own exit, outside the stop: restarted, or the end.
+    /// `left`: the process group it led, when the exit left processes of
+    /// the service running (it daemonized): that is said, and a restart
+    /// waits until they are gone (`on_group_gone`), or each one would
+    /// leave another daemon.
     fn exited(
         &mut self,
         service: usize,
         status: WaitStatus,
+        left: Option<i32>,
         now: Instant,
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
@@ -883,6 +885,13 @@ impl Fleet {
         let unit = &mut self.units[service];
         unit.recent
             .retain(|&at| now.saturating_duration_since(at) < RESTART_WINDOW);
+        if left.is_some() {
+            fx.note(ServiceNote::LeftBehind {
+                service,
+                status,
+                restarts: restart,
+            });
+        }
         if !restart {
             unit.run = Run::Down {
                 status: Some(status),
@@ -918,8 +927,12 @@ impl Fleet {
         let delay = self.ending[service].backoff(unit.failures);
         unit.failures = unit.failures.saturating_add(1);
         unit.recent.push(now);
-        unit.run = Run::Backoff { until: now + delay };
         unit.last = Some(status);
+        if let Some(group) = left {
+            unit.run = Run::Held { group };
+            return Verdict::Nothing;
+        }
+        unit.run = Run::Backoff { until: now + delay };
         fx.note(ServiceNote::Restarting {
             service,
             after: delay,
@@ -927,22 +940,6 @@ impl Fleet {
             restarts: unit.restarts,
         });
         Verdict::Nothing
-    }
-
-    /// Outside the stop, the service's exit left some of its processes
-    /// running (it daemonized): said, and a restart waits until they are
-    /// gone (`on_group_gone`), or each one would leave another daemon.
-    fn left_behind(&mut self, service: usize, exit: Exit, fx: &mut dyn FleetEffects) {
-        let unit = &mut self.units[service];
-        let restarts = matches!(unit.run, Run::Backoff { .. });
-        if restarts {
-            unit.run = Run::Held { group: exit.pid };
-        }
-        fx.note(ServiceNote::LeftBehind {
-            service,
-            status: exit.status,
-            restarts,
-        });
     }
 
     /// During the stop: the service's process is gone; the service is,
@@ -1032,7 +1029,9 @@ impl Fleet {
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
-    use crate::services::model::{DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MAX_DELAY, Probe, Service};
+    use crate::services::model::{
+        DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MAX_DELAY, Probe, Service,
+    };
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -1667,5 +1666,125 @@ mod tests {
         // The main command never ran: the services stop at once.
         h.begin_stop(t0, t0 + Duration::from_secs(9));
         assert_eq!(h.acts(), [Done::Signal(0, SIGTERM)]);
+    }
+
+    /// `essential = false`: its exit ends it alone; exited 0 it counts as
+    /// ready (the main command starts), and a failure does not.
+    #[test]
+    fn a_service_that_may_end_leaves_the_others_running() {
+        let mut warm = service("warm", Ready::Spawned, &[], Restart::No);
+        warm.ending.essential = false;
+        let mut flaky = warm.clone();
+        flaky.name = "flaky".into();
+        let list = services(vec![
+            warm,
+            flaky,
+            service("db", Ready::Fd(3), &[], Restart::No),
+        ]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, true);
+        h.time(t0);
+        assert_eq!(
+            h.service_exit(t0, 0, WaitStatus::Exited(0)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(0), State::Ended(WaitStatus::Exited(0)));
+        assert!(h.notes().contains(&ServiceNote::Ended {
+            service: 0,
+            status: WaitStatus::Exited(0)
+        }));
+        h.ready(t0, 2);
+        assert!(
+            h.fleet.all_ready(),
+            "warm ended as it may, flaky and db run"
+        );
+        assert!(h.rec.done.contains(&Done::StartMain));
+        assert_eq!(
+            h.service_exit(t0, 1, WaitStatus::Exited(2)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(1), State::Exited(WaitStatus::Exited(2)));
+        assert!(!h.fleet.all_ready(), "a failure counts against ready");
+        assert_eq!(h.fleet.outcome(), None);
+        assert_eq!(h.state(2), State::Ready);
+    }
+
+    /// `success_exit_codes` decides what `on-failure` restarts;
+    /// `restart_delay` and `restart_max_delay` pace the restarts.
+    #[test]
+    fn restarts_follow_the_service_s_codes_and_delays() {
+        let mut a = service("a", Ready::Spawned, &[], Restart::OnFailure);
+        a.ending.success = vec![0, 3];
+        a.ending.delay = Duration::from_secs(1);
+        a.ending.max_delay = Duration::from_millis(2500);
+        let list = services(vec![a, service("b", Ready::Spawned, &[], Restart::No)]);
+        let mut t = Instant::now();
+        let mut h = Harness::new(&list, false);
+        h.time(t);
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            h.service_exit(t, 0, WaitStatus::Exited(1));
+            let State::Restarting { at } = h.state(0) else {
+                panic!("{:?}", h.fleet.view(0))
+            };
+            waits.push(at.saturating_duration_since(t));
+            t = at;
+            h.time(t);
+        }
+        assert_eq!(waits, [1000 * MS, 2000 * MS, 2500 * MS]);
+        assert_eq!(
+            h.service_exit(t, 0, WaitStatus::Exited(3)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(3)));
+        assert!(h.notes().contains(&ServiceNote::Ended {
+            service: 0,
+            status: WaitStatus::Exited(3)
+        }));
+    }
+
+    /// A run that leaves processes behind outside the stop is said, and
+    /// its restart waits until they are gone, then its backoff.
+    #[test]
+    fn a_service_that_left_processes_restarts_only_once_they_are_gone() {
+        let list = services(vec![
+            service("d", Ready::Spawned, &[], Restart::Always),
+            service("e", Ready::Spawned, &[], Restart::Always),
+        ]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        h.acts();
+        let pid = h.pid(0);
+        h.exit_with(t0, pid, WaitStatus::Exited(0), true);
+        assert!(h.notes().contains(&ServiceNote::LeftBehind {
+            service: 0,
+            status: WaitStatus::Exited(0),
+            restarts: true
+        }));
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
+        assert_eq!(h.fleet.lingering().collect::<Vec<_>>(), [(0, pid)]);
+        assert_eq!(h.fleet.next_wakeup(), None, "no timer while they run");
+        let t1 = t0 + Duration::from_secs(5);
+        h.time(t1);
+        assert_eq!(h.acts(), [], "not restarted over what it left");
+        h.fleet.on_group_gone(t1, 0, &mut h.rec);
+        assert_eq!(
+            h.state(0),
+            State::Restarting {
+                at: t1 + DEFAULT_RESTART_DELAY
+            }
+        );
+        h.time(t1 + DEFAULT_RESTART_DELAY);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        // During the stop, what a service leaves is the stop's business.
+        h.begin_stop(t1, t1 + Duration::from_secs(9));
+        let e = h.pid(1);
+        h.exit_with(t1, e, WaitStatus::Exited(0), true);
+        assert!(
+            !h.notes()
+                .iter()
+                .any(|n| matches!(n, ServiceNote::LeftBehind { service: 1, .. }))
+        );
     }
 }

@@ -671,14 +671,26 @@ impl FleetEffects for Runtime<'_> {
                     .collect();
                 warn!(
                     "service_left",
-                    [service = name(service), pids = pids, restart_waits = restarts],
+                    [
+                        service = name(service),
+                        pids = pids,
+                        restart_waits = restarts
+                    ],
                     "service {} {} but left {} running: it put itself in the background; run \
                      it in the foreground (nginx: daemon off;, most daemons: a flag such as \
                      -f, -D or --foreground){}",
                     name(service),
                     status.describe(),
-                    if named.is_empty() { "its process group".into() } else { named.join(", ") },
-                    if restarts { "; it restarts once they are gone" } else { "" }
+                    if named.is_empty() {
+                        "its process group".into()
+                    } else {
+                        named.join(", ")
+                    },
+                    if restarts {
+                        "; it restarts once they are gone"
+                    } else {
+                        ""
+                    }
                 )
             }
             ServiceNote::Essential { service, status } => warn!(
