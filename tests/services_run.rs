@@ -1167,7 +1167,7 @@ fn a_service_that_may_end_leaves_the_others_running_and_status_shows_it() {
         .start(&dir);
     wait_ready(&dir, "db");
     wait_until("warm's end", || {
-        services_of(&grace.stderr(), "service_ended") == ["warm"]
+        services_of(&grace.stderr(), "service_finished") == ["warm"]
     });
     // What status shows is published once grace has handled the exit.
     let mut status = (1, serde_json::Value::Null);
@@ -1264,10 +1264,10 @@ fn an_exit_code_counted_as_success_is_not_restarted() {
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     wait_ready(&dir, "db");
     wait_until("once's end", || {
-        services_of(&grace.stderr(), "service_ended") == ["once"]
+        services_of(&grace.stderr(), "service_finished") == ["once"]
     });
     let log = grace.stderr();
-    let ended = named(&log, "service_ended");
+    let ended = named(&log, "service_finished");
     assert_eq!(ended[0]["exit_code"], 3, "{log}");
     assert!(named(&log, "service_restart").is_empty(), "{log}");
     assert!(named(&log, "stop").is_empty(), "{log}");

@@ -651,7 +651,7 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::Ended { service, status } => {
                 let (code, signal) = status.log_fields();
                 notice!(
-                    "service_ended",
+                    "service_finished",
                     [service = name(service), exit_code = code, signal = signal],
                     "service {} {}: not restarted, and the others keep running",
                     name(service),
