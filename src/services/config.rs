@@ -854,18 +854,15 @@ impl<'d, 'i> Checker<'d, 'i> {
                 .or_else(|| table.get("restart_delay"));
             return Err(self.error(
                 value.map_or(0..0, |value| value.span()),
-                format!(
-                    "restart_max_delay ({} ms) is shorter than restart_delay ({} ms)",
-                    ending.max_delay.as_millis(),
-                    ending.delay.as_millis()
-                ),
+                "restart_max_delay (default 30s) is shorter than restart_delay (default 100ms)",
             ));
         }
         if let Some(value) = table.get("success_exit_codes") {
-            ending.success = items(value)
-                .iter()
-                .filter_map(|code| self.document.integer::<u8>(code, "").ok())
-                .collect();
+            ending.success = Ending::codes(
+                items(value)
+                    .iter()
+                    .filter_map(|code| self.document.integer::<u8>(code, "").ok()),
+            );
         }
         Ok(ending)
     }
@@ -1079,6 +1076,7 @@ fn in_order(checked: Vec<Checked<'_, '_>>, order: &Order, runs: &[bool]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::reap::WaitStatus;
     use crate::services::container::fake::Fake;
 
     fn parse_with(text: &str, fake: &Fake) -> Result<Services, Error> {
@@ -1315,15 +1313,23 @@ command = ["/bin/true"]
         };
         assert_eq!(db.ending, Ending::default());
         assert_eq!(
-            (db.ending.delay, db.ending.max_delay, &db.ending.success[..]),
+            (db.ending.delay, db.ending.max_delay, db.ending.success),
             (
                 Duration::from_millis(100),
                 Duration::from_secs(30),
-                &[0u8][..]
+                Ending::codes([0])
             )
         );
         assert!(!warm.ending.essential);
-        assert_eq!(warm.ending.success, [0, 3, 255]);
+        assert_eq!(warm.ending.success, Ending::codes([0, 3, 255]));
+        for (code, success) in [(0, true), (3, true), (255, true), (1, false), (64, false)] {
+            assert_eq!(
+                warm.ending.success(WaitStatus::Exited(code)),
+                success,
+                "{code}"
+            );
+        }
+        assert!(!warm.ending.success(WaitStatus::Signaled(3)));
         assert_eq!(app.ending.delay, Duration::from_millis(1500));
         assert_eq!(app.ending.max_delay, Duration::from_secs(120));
     }
@@ -1357,13 +1363,13 @@ command = ["/bin/true"]
             ),
             (
                 "restart_delay = \"40s\"\n",
-                "f.toml:3: service.db.restart_delay: restart_max_delay (30000 ms) is shorter \
-                 than restart_delay (40000 ms)",
+                "f.toml:3: service.db.restart_delay: restart_max_delay (default 30s) is \
+                 shorter than restart_delay (default 100ms)",
             ),
             (
                 "restart_delay = \"5s\"\nrestart_max_delay = \"1s\"\n",
-                "f.toml:4: service.db.restart_max_delay: restart_max_delay (1000 ms) is \
-                 shorter than restart_delay (5000 ms)",
+                "f.toml:4: service.db.restart_max_delay: restart_max_delay (default 30s) is \
+                 shorter than restart_delay (default 100ms)",
             ),
             (
                 "success_exit_codes = [0, 256]\n",

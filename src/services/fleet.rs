@@ -112,8 +112,6 @@ pub enum ServiceNote {
     Restarting {
         service: usize,
         after: Duration,
-        /// How its last run ended.
-        status: WaitStatus,
         /// Restarts so far, this one not counted.
         restarts: u32,
     },
@@ -127,13 +125,11 @@ pub enum ServiceNote {
     /// success).
     Ended {
         service: usize,
-        status: WaitStatus,
     },
     /// Its exit, outside the stop, left processes of the service running
     /// (it daemonized): restarted, it is once they are gone.
     LeftBehind {
         service: usize,
-        status: WaitStatus,
         restarts: bool,
     },
     /// More than `max_restarts` within a minute: the container ends.
@@ -359,7 +355,7 @@ impl Fleet {
             readiness: list.iter().map(|s| s.ready.clone()).collect(),
             restart: list.iter().map(|s| s.restart).collect(),
             max_restarts: list.iter().map(|s| s.max_restarts).collect(),
-            ending: list.iter().map(|s| s.ending.clone()).collect(),
+            ending: list.iter().map(|s| s.ending).collect(),
             start_timeout: list.iter().map(|s| s.start_timeout).collect(),
             stop_signal: list.iter().map(|s| s.stop_signal).collect(),
             stop_timeout: list.iter().map(|s| s.stop_timeout).collect(),
@@ -728,7 +724,6 @@ impl Fleet {
                 fx.note(ServiceNote::Restarting {
                     service,
                     after,
-                    status: unit.last.unwrap_or(WaitStatus::Exited(0)),
                     restarts: unit.restarts,
                 });
                 Verdict::Nothing
@@ -888,7 +883,6 @@ impl Fleet {
         if left.is_some() {
             fx.note(ServiceNote::LeftBehind {
                 service,
-                status,
                 restarts: restart,
             });
         }
@@ -903,7 +897,7 @@ impl Fleet {
                 self.outcome.get_or_insert(status);
                 return Verdict::StopAll;
             }
-            fx.note(ServiceNote::Ended { service, status });
+            fx.note(ServiceNote::Ended { service });
             return Verdict::Nothing;
         }
         if unit.recent.len() as u32 >= self.max_restarts[service] {
@@ -936,7 +930,6 @@ impl Fleet {
         fx.note(ServiceNote::Restarting {
             service,
             after: delay,
-            status,
             restarts: unit.restarts,
         });
         Verdict::Nothing
@@ -1689,10 +1682,7 @@ mod tests {
             Verdict::Nothing
         );
         assert_eq!(h.state(0), State::Ended(WaitStatus::Exited(0)));
-        assert!(h.notes().contains(&ServiceNote::Ended {
-            service: 0,
-            status: WaitStatus::Exited(0)
-        }));
+        assert!(h.notes().contains(&ServiceNote::Ended { service: 0 }));
         h.ready(t0, 2);
         assert!(
             h.fleet.all_ready(),
@@ -1714,7 +1704,7 @@ mod tests {
     #[test]
     fn restarts_follow_the_service_s_codes_and_delays() {
         let mut a = service("a", Ready::Spawned, &[], Restart::OnFailure);
-        a.ending.success = vec![0, 3];
+        a.ending.success = Ending::codes([0, 3]);
         a.ending.delay = Duration::from_secs(1);
         a.ending.max_delay = Duration::from_millis(2500);
         let list = services(vec![a, service("b", Ready::Spawned, &[], Restart::No)]);
@@ -1737,10 +1727,7 @@ mod tests {
             Verdict::Nothing
         );
         assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(3)));
-        assert!(h.notes().contains(&ServiceNote::Ended {
-            service: 0,
-            status: WaitStatus::Exited(3)
-        }));
+        assert!(h.notes().contains(&ServiceNote::Ended { service: 0 }));
     }
 
     /// A run that leaves processes behind outside the stop is said, and
@@ -1759,7 +1746,6 @@ mod tests {
         h.exit_with(t0, pid, WaitStatus::Exited(0), true);
         assert!(h.notes().contains(&ServiceNote::LeftBehind {
             service: 0,
-            status: WaitStatus::Exited(0),
             restarts: true
         }));
         assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));

@@ -154,7 +154,7 @@ impl Restart {
 }
 
 /// How a service's exits are judged and its restarts paced.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Ending {
     /// false (`essential = false`, with `restart = "no"` only): its exit
     /// leaves the others running.
@@ -164,8 +164,9 @@ pub struct Ending {
     pub delay: Duration,
     pub max_delay: Duration,
     /// The exit codes that are a success (for `on-failure`, and for an
-    /// `essential = false` service's end): never empty.
-    pub success: Vec<u8>,
+    /// `essential = false` service's end), one bit each (`codes`): never
+    /// none.
+    pub success: [u64; 4],
 }
 
 impl Default for Ending {
@@ -174,7 +175,8 @@ impl Default for Ending {
             essential: true,
             delay: DEFAULT_RESTART_DELAY,
             max_delay: DEFAULT_RESTART_MAX_DELAY,
-            success: vec![0],
+            // Exit code 0.
+            success: [1, 0, 0, 0],
         }
     }
 }
@@ -183,7 +185,17 @@ impl Ending {
     /// Whether a run that ended with `status` succeeded: an exit code
     /// counted as success; a signal never is.
     pub fn success(&self, status: WaitStatus) -> bool {
-        matches!(status, WaitStatus::Exited(code) if self.success.contains(&code))
+        matches!(status, WaitStatus::Exited(code)
+            if self.success[usize::from(code / 64)] >> (code % 64) & 1 == 1)
+    }
+
+    /// `codes` as `success` holds them.
+    pub fn codes(codes: impl IntoIterator<Item = u8>) -> [u64; 4] {
+        let mut set = [0; 4];
+        for code in codes {
+            set[usize::from(code / 64)] |= 1 << (code % 64);
+        }
+        set
     }
 
     /// The wait before the restart that follows `failures` failures in a

@@ -10,6 +10,7 @@
 //! is written against `World`, so that the tests below drive it with a
 //! recording one.
 
+use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use crate::base::prelude::*;
@@ -78,9 +79,9 @@ pub struct Runtime<'a> {
     /// Their state, for `grace status`, and what was last published.
     publisher: Publisher,
     published: Option<(u64, bool)>,
-    /// Per service: what its last exit outside the stop left running
-    /// (pid, start time, name), until that is gone.
-    left: Vec<Vec<(i32, u64, String)>>,
+    /// Per service: what its last exit outside the stop left running,
+    /// until that is gone.
+    left: Vec<Vec<procfs::Stat>>,
 }
 
 /// The descriptors grace needs at once beside its services' own: the
@@ -628,47 +629,32 @@ impl FleetEffects for Runtime<'_> {
             ServiceNote::Restarting {
                 service,
                 after,
-                status,
                 restarts,
-            } => {
-                let (code, signal) = status.log_fields();
-                notice!(
-                    "service_restart",
-                    [
-                        service = name(service),
-                        after_ms = after.as_millis() as u64,
-                        exit_code = code,
-                        signal = signal,
-                        restarts = restarts
-                    ],
-                    "service {} {}: restart {} in {} ms",
-                    name(service),
-                    status.describe(),
-                    restarts + 1,
-                    after.as_millis()
-                )
-            }
-            ServiceNote::Ended { service, status } => {
-                let (code, signal) = status.log_fields();
-                notice!(
-                    "service_finished",
-                    [service = name(service), exit_code = code, signal = signal],
-                    "service {} {}: not restarted, and the others keep running",
-                    name(service),
-                    status.describe()
-                )
-            }
-            ServiceNote::LeftBehind {
-                service,
-                status,
-                restarts,
-            } => {
-                let left = &self.left[service];
-                let pids: Vec<i32> = left.iter().map(|process| process.0).collect();
-                let named: Vec<String> = left
-                    .iter()
-                    .map(|(pid, _, comm)| format!("{pid} ({comm})"))
-                    .collect();
+            } => notice!(
+                "service_restart",
+                [
+                    service = name(service),
+                    after_ms = after.as_millis() as u64,
+                    restarts = restarts
+                ],
+                "service {} restarts in {} ms (restart {})",
+                name(service),
+                after.as_millis(),
+                restarts + 1
+            ),
+            ServiceNote::Ended { service } => notice!(
+                "service_finished",
+                [service = name(service)],
+                "service {} is not restarted, and the others keep running",
+                name(service)
+            ),
+            ServiceNote::LeftBehind { service, restarts } => {
+                let mut pids = Vec::new();
+                let mut named = String::new();
+                for process in &self.left[service] {
+                    pids.push(process.pid);
+                    let _ = write!(named, "{} ({}) ", process.pid, process.comm);
+                }
                 warn!(
                     "service_left",
                     [
@@ -676,16 +662,10 @@ impl FleetEffects for Runtime<'_> {
                         pids = pids,
                         restart_waits = restarts
                     ],
-                    "service {} {} but left {} running: it put itself in the background; run \
-                     it in the foreground (nginx: daemon off;, most daemons: a flag such as \
-                     -f, -D or --foreground){}",
+                    "service {} exited but left {named}running: it put itself in the \
+                     background; run it in the foreground (nginx: daemon off;, most daemons: \
+                     a flag such as -f, -D or --foreground){}",
                     name(service),
-                    status.describe(),
-                    if named.is_empty() {
-                        "its process group".into()
-                    } else {
-                        named.join(", ")
-                    },
                     if restarts {
                         "; it restarts once they are gone"
                     } else {
@@ -789,20 +769,18 @@ impl World for Runtime<'_> {
             _ => 0,
         };
         let own = sys::getpid();
-        let Ok(members) = scope::members(scope::Scope::for_pid(own), own, None) else {
+        let Ok(mut members) = scope::members(scope::Scope::for_pid(own), own, None) else {
             return self.group_left(group);
         };
-        self.left[service] = members
-            .into_iter()
-            .filter(|stat| {
-                stat.state != 'Z'
-                    && stat.pgrp != probe
-                    && (stat.pgrp == group
-                        || procfs::read_service(stat.pid).as_deref() == Some(name.as_str()))
-            })
-            .map(|stat| (stat.pid, stat.start_time, stat.comm))
-            .collect();
-        !self.left[service].is_empty()
+        members.retain(|stat| {
+            stat.state != 'Z'
+                && stat.pgrp != probe
+                && (stat.pgrp == group
+                    || procfs::read_service(stat.pid).as_deref() == Some(name.as_str()))
+        });
+        let found = !members.is_empty();
+        self.left[service] = members;
+        found
     }
 
     fn still_left(&mut self, service: usize, group: i32) -> bool {
@@ -811,8 +789,9 @@ impl World for Runtime<'_> {
             return self.group_left(group);
         }
         // A pid is the same process only with the same start time.
-        left.retain(|&(pid, start, _)| {
-            procfs::read_stat(pid).is_ok_and(|stat| stat.start_time == start && stat.state != 'Z')
+        left.retain(|left| {
+            procfs::read_stat(left.pid)
+                .is_ok_and(|now| now.start_time == left.start_time && now.state != 'Z')
         });
         !left.is_empty()
     }

@@ -100,25 +100,24 @@ fn uptime(service: &ServiceStatus, now: Instant) -> Option<u64> {
 
 /// `ready`, `exited 1`, `killed by SIGKILL`, `restarting in 2 s`.
 fn state_words(out: &mut String, state: State, now: Instant) {
-    match state {
-        State::Ended(status) => {
-            out.push_str("ended, ");
-            state_words(out, State::Exited(status), now);
-        }
-        State::Exited(WaitStatus::Exited(code)) => {
+    if let State::Ended(_) = state {
+        out.push_str("ended, ");
+    }
+    match (state, state.status()) {
+        (_, Some(WaitStatus::Exited(code))) => {
             let _ = write!(out, "exited {code}");
         }
-        State::Exited(WaitStatus::Signaled(number)) => {
+        (_, Some(WaitStatus::Signaled(number))) => {
             let _ = match Signal::new(number) {
                 Some(signal) => write!(out, "killed by {signal}"),
                 None => write!(out, "killed by signal {number}"),
             };
         }
-        State::Restarting { at } => {
+        (State::Restarting { at }, _) => {
             out.push_str("restarting in ");
             duration_words(out, until(at, now));
         }
-        other => out.push_str(other.name()),
+        (other, _) => out.push_str(other.name()),
     }
 }
 
