@@ -535,6 +535,13 @@ pub mod tests {
                 ago(61_000),
             ),
             service("app", State::Stopping, Some(30), 1, ago(7_200_000)),
+            service(
+                "warm",
+                State::Ended(WaitStatus::Exited(0)),
+                None,
+                0,
+                ago(9_000),
+            ),
         ]
     }
 

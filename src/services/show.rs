@@ -283,7 +283,7 @@ mod tests {
         for index in 0..every_state(now).len() {
             let mut services = all_ready(now);
             services[index].state = every_state(now)[index].state;
-            let expected = i32::from(services[index].state != State::Ready);
+            let expected = i32::from(!services[index].state.counts_ready());
             assert_eq!(exit_code(&published(services, false), true), expected);
         }
     }
@@ -302,7 +302,8 @@ mod tests {
              job      exited 1             -         0  -\n\
              killed   killed by SIGKILL    -        10  -\n\
              app      stopping            30         1  2 h 0 min\n\
-             1 of 7 services ready\n"
+             warm     ended, exited 0      -         0  -\n\
+             1 of 8 services ready, 1 ended\n"
         );
         let text = render_text(&published(all_ready(now), true), true, now);
         assert!(text.ends_with("\ngrace is stopping\n"), "{text}");
@@ -340,7 +341,7 @@ mod tests {
         assert_eq!(value["stopping"], false);
         assert_eq!(value["ready"], false);
         let services = value["services"].as_array().unwrap();
-        assert_eq!(services.len(), 7);
+        assert_eq!(services.len(), 8);
         assert_eq!(
             services[0],
             serde_json::json!({
@@ -354,6 +355,8 @@ mod tests {
         assert_eq!(services[4]["exit_code"], 1);
         assert_eq!(services[4]["pid"], serde_json::Value::Null);
         assert_eq!(services[5]["signal"], "SIGKILL");
+        assert_eq!(services[7]["state"], "ended");
+        assert_eq!(services[7]["exit_code"], 0);
         let json = render_json(&published(all_ready(now), false), true, now);
         assert!(json.contains("\"ready\": true,"), "{json}");
     }
