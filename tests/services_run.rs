@@ -34,6 +34,27 @@ fn sh(script: &str) -> String {
     toml_argv(&["sh", "-c", script])
 }
 
+/// A file of db (a probe) and `name`, a shell service that marks its
+/// start as a probe, then exits with `code`, with `keys` in its table.
+fn db_and_exiting(dir: &TempDir, name: &str, code: u8, keys: &str) -> std::path::PathBuf {
+    let script = format!("{}; exit {code}", probe(dir, name, &["--mark", "start"]));
+    let text = format!(
+        "[service.db]\ncommand = {db}\n[service.{name}]\ncommand = {script}\n{keys}",
+        db = probe_service(dir, "db", &["--cleanup-ms", "100"]),
+        script = sh(&script),
+    );
+    write_config(dir, &text)
+}
+
+/// When probe `name` marked each of its starts, in monotonic ms.
+fn starts_of(dir: &TempDir, name: &str) -> Vec<u64> {
+    probe_log(dir, name)
+        .into_iter()
+        .filter(|(event, _, _)| event == "start")
+        .map(|(_, _, ms)| ms)
+        .collect()
+}
+
 /// grace as `mode` with `--config FILE`, logging JSON, and `command` as
 /// the main command if there is one.
 fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
@@ -258,11 +279,7 @@ fn a_failing_helper_restarts_with_growing_backoff_then_brings_the_container_down
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     assert_eq!(grace.wait_code(), 3, "{}", grace.stderr());
     let log = grace.stderr();
-    let starts: Vec<u64> = probe_log(&dir, "helper")
-        .into_iter()
-        .filter(|(event, _, _)| event == "start")
-        .map(|(_, _, ms)| ms)
-        .collect();
+    let starts = starts_of(&dir, "helper");
     // The first run and 3 restarts; the 4th failure is past max_restarts.
     assert_eq!(starts.len(), 4, "{starts:?}\n{log}");
     let gaps: Vec<u64> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
@@ -759,21 +776,10 @@ fn a_forwarded_signal_reaches_every_service() {
 #[test]
 fn no_restart_once_the_stop_has_begun() {
     let dir = TempDir::new();
-    let helper = format!("{}; exit 1", probe(&dir, "helper", &["--mark", "start"]));
-    let text = format!(
-        "[service.db]\ncommand = {db}\n\
-         [service.helper]\ncommand = {helper}\nrestart = \"on-failure\"\nmax_restarts = 100\n",
-        db = probe_service(&dir, "db", &[]),
-        helper = sh(&helper),
-    );
-    let config = write_config(&dir, &text);
+    let keys = "restart = \"on-failure\"\nmax_restarts = 100\n";
+    let config = db_and_exiting(&dir, "helper", 1, keys);
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
-    let starts = || {
-        probe_log(&dir, "helper")
-            .into_iter()
-            .filter(|(event, _, _)| event == "start")
-            .count()
-    };
+    let starts = || starts_of(&dir, "helper").len();
     // After the 5th start the next one is 1.6 s away: the stop comes in
     // the middle of that backoff.
     wait_until("the helper's 5th start", || starts() >= 5);
@@ -1119,6 +1125,18 @@ fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
     assert!(named(&log, "deadline_kill").is_empty(), "{log}");
 }
 
+/// grace as PID 1 with `--config FILE`, logging JSON and publishing its
+/// state in the run directory `run`.
+fn start_publishing(dir: &TempDir, run: &Path, config: &Path) -> Grace {
+    Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .arg("--run-dir")
+        .arg(run)
+        .arg("--config")
+        .arg(config)
+        .start(dir)
+}
+
 /// `grace status --json` run inside grace's namespace, as `docker exec`
 /// runs it, reading the run directory `run`: its exit code and document.
 fn status_inside(grace: &Grace, run: &Path) -> (i32, serde_json::Value) {
@@ -1158,13 +1176,7 @@ fn a_service_that_may_end_leaves_the_others_running_and_status_shows_it() {
         warm = sh("exit 0"),
     );
     let config = write_config(&dir, &text);
-    let mut grace = Grace::builder(Mode::Pid1)
-        .configure(json_log)
-        .arg("--run-dir")
-        .arg(&run)
-        .arg("--config")
-        .arg(&config)
-        .start(&dir);
+    let mut grace = start_publishing(&dir, &run, &config);
     wait_ready(&dir, "db");
     wait_until("warm's end", || {
         services_of(&grace.stderr(), "service_finished") == ["warm"]
@@ -1198,23 +1210,13 @@ fn a_service_that_may_end_leaves_the_others_running_and_status_shows_it() {
 #[test]
 fn restarts_wait_the_service_s_delays_and_each_exit_and_restart_is_logged() {
     let dir = TempDir::new();
-    let helper = format!("{}; exit 5", probe(&dir, "helper", &["--mark", "start"]));
-    let text = format!(
-        "[service.db]\ncommand = {db}\n\
-         [service.helper]\ncommand = {helper}\nrestart = \"on-failure\"\nmax_restarts = 2\n\
-         restart_delay = \"600ms\"\nrestart_max_delay = \"900ms\"\n",
-        db = probe_service(&dir, "db", &["--cleanup-ms", "100"]),
-        helper = sh(&helper),
-    );
-    let config = write_config(&dir, &text);
+    let keys = "restart = \"on-failure\"\nmax_restarts = 2\n\
+                restart_delay = \"600ms\"\nrestart_max_delay = \"900ms\"\n";
+    let config = db_and_exiting(&dir, "helper", 5, keys);
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     assert_eq!(grace.wait_code(), 5, "{}", grace.stderr());
     let log = grace.stderr();
-    let starts: Vec<u64> = probe_log(&dir, "helper")
-        .into_iter()
-        .filter(|(event, _, _)| event == "start")
-        .map(|(_, _, ms)| ms)
-        .collect();
+    let starts = starts_of(&dir, "helper");
     assert_eq!(starts.len(), 3, "{starts:?}\n{log}");
     let gaps: Vec<u64> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
     // The first wait is restart_delay; the second, doubled to 1200 ms, is
@@ -1252,14 +1254,8 @@ fn restarts_wait_the_service_s_delays_and_each_exit_and_restart_is_logged() {
 #[test]
 fn an_exit_code_counted_as_success_is_not_restarted() {
     let dir = TempDir::new();
-    let once = format!("{}; exit 3", probe(&dir, "once", &["--mark", "start"]));
-    let text = format!(
-        "[service.db]\ncommand = {db}\n\
-         [service.once]\ncommand = {once}\nrestart = \"on-failure\"\nsuccess_exit_codes = [0, 3]\n",
-        db = probe_service(&dir, "db", &[]),
-        once = sh(&once),
-    );
-    let config = write_config(&dir, &text);
+    let keys = "restart = \"on-failure\"\nsuccess_exit_codes = [0, 3]\n";
+    let config = db_and_exiting(&dir, "once", 3, keys);
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     wait_ready(&dir, "db");
     wait_until("once's end", || {
@@ -1314,13 +1310,7 @@ fn a_daemonizing_service_is_named_and_not_restarted_over_its_daemon() {
         apart = daemon("apart", "setsid", "1002"),
     );
     let config = write_config(&dir, &text);
-    let mut grace = Grace::builder(Mode::Pid1)
-        .configure(json_log)
-        .arg("--run-dir")
-        .arg(&run)
-        .arg("--config")
-        .arg(&config)
-        .start(&dir);
+    let mut grace = start_publishing(&dir, &run, &config);
     wait_ready(&dir, "db");
     let pids = |name: &str| -> Vec<i64> {
         fs::read_to_string(dir.join(&format!("{name}.pids")))
