@@ -1,8 +1,10 @@
 //! Where the fleet's decisions meet real processes: starting a service
 //! (its environment, user, directory and descriptors), reading its
 //! readiness (the fd pipe, the notify socket, a TCP connect, an `exec`
-//! probe), signalling and killing it, starting the main command, and the
-//! log lines of all of it. What to do and when is decided in `fleet`.
+//! probe), signalling and killing it, starting the main command, finding
+//! what a service's exit left running (its group, or a daemon that its
+//! environment names) until that is gone, and the log lines of all of it.
+//! What to do and when is decided in `fleet`.
 //!
 //! `Running` is the glue between the two: what the runtime learns (how a
 //! start went, a readiness report, what an exit left of a process group)
