@@ -34,6 +34,27 @@ pub(crate) fn sh(script: &str) -> String {
     toml_argv(&["sh", "-c", script])
 }
 
+/// A file of db (a probe) and `name`, a shell service that marks its
+/// start as a probe, then exits with `code`, with `keys` in its table.
+fn db_and_exiting(dir: &TempDir, name: &str, code: u8, keys: &str) -> std::path::PathBuf {
+    let script = format!("{}; exit {code}", probe(dir, name, &["--mark", "start"]));
+    let text = format!(
+        "[service.db]\ncommand = {db}\n[service.{name}]\ncommand = {script}\n{keys}",
+        db = probe_service(dir, "db", &["--cleanup-ms", "100"]),
+        script = sh(&script),
+    );
+    write_config(dir, &text)
+}
+
+/// When probe `name` marked each of its starts, in monotonic ms.
+fn starts_of(dir: &TempDir, name: &str) -> Vec<u64> {
+    probe_log(dir, name)
+        .into_iter()
+        .filter(|(event, _, _)| event == "start")
+        .map(|(_, _, ms)| ms)
+        .collect()
+}
+
 /// grace as `mode` with `--config FILE`, logging JSON, and `command` as
 /// the main command if there is one.
 pub(crate) fn start(mode: Mode, dir: &TempDir, config: &Path, command: &[&str]) -> Grace {
@@ -258,11 +279,7 @@ fn a_failing_helper_restarts_with_growing_backoff_then_brings_the_container_down
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
     assert_eq!(grace.wait_code(), 3, "{}", grace.stderr());
     let log = grace.stderr();
-    let starts: Vec<u64> = probe_log(&dir, "helper")
-        .into_iter()
-        .filter(|(event, _, _)| event == "start")
-        .map(|(_, _, ms)| ms)
-        .collect();
+    let starts = starts_of(&dir, "helper");
     // The first run and 3 restarts; the 4th failure is past max_restarts.
     assert_eq!(starts.len(), 4, "{starts:?}\n{log}");
     let gaps: Vec<u64> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
@@ -762,21 +779,10 @@ fn a_forwarded_signal_reaches_every_service() {
 #[test]
 fn no_restart_once_the_stop_has_begun() {
     let dir = TempDir::new();
-    let helper = format!("{}; exit 1", probe(&dir, "helper", &["--mark", "start"]));
-    let text = format!(
-        "[service.db]\ncommand = {db}\n\
-         [service.helper]\ncommand = {helper}\nrestart = \"on-failure\"\nmax_restarts = 100\n",
-        db = probe_service(&dir, "db", &[]),
-        helper = sh(&helper),
-    );
-    let config = write_config(&dir, &text);
+    let keys = "restart = \"on-failure\"\nmax_restarts = 100\n";
+    let config = db_and_exiting(&dir, "helper", 1, keys);
     let mut grace = start(Mode::Pid1, &dir, &config, &[]);
-    let starts = || {
-        probe_log(&dir, "helper")
-            .into_iter()
-            .filter(|(event, _, _)| event == "start")
-            .count()
-    };
+    let starts = || starts_of(&dir, "helper").len();
     // After the 5th start the next one is 1.6 s away: the stop comes in
     // the middle of that backoff.
     wait_until("the helper's 5th start", || starts() >= 5);
@@ -1121,4 +1127,248 @@ fn a_stop_timeout_kill_names_each_process_with_its_disposition() {
     }
     assert!(kills.iter().any(|kill| kill["pid"] == leader), "{log}");
     assert!(named(&log, "deadline_kill").is_empty(), "{log}");
+}
+
+/// grace as PID 1 with `--config FILE`, logging JSON and publishing its
+/// state in the run directory `run`.
+fn start_publishing(dir: &TempDir, run: &Path, config: &Path) -> Grace {
+    Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .arg("--run-dir")
+        .arg(run)
+        .arg("--config")
+        .arg(config)
+        .start(dir)
+}
+
+/// `grace status --json` run inside grace's namespace, as `docker exec`
+/// runs it, reading the run directory `run`: its exit code and document.
+fn status_inside(grace: &Grace, run: &Path) -> (i32, serde_json::Value) {
+    let output = Command::new("nsenter")
+        .args(["--target", &grace.pid.to_string(), "--pid", "--mount"])
+        .args(crate::support::grace_command_line())
+        .args(["status", "--json", "--run-dir"])
+        .arg(run)
+        .stdin(Stdio::null())
+        .output()
+        .expect("nsenter grace status");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let document = crate::support::parse_json(&text).unwrap_or_else(|why| panic!("{why}: {text}"));
+    (output.status.code().unwrap_or(-1), document)
+}
+
+/// The service `name` in a `grace status --json` document.
+fn service_in<'a>(document: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    document["services"]
+        .as_array()
+        .and_then(|services| services.iter().find(|s| s["name"] == name))
+        .unwrap_or_else(|| panic!("no {name} in {document}"))
+}
+
+/// `essential = false`: a warm-up that exits 0 leaves the others running,
+/// its end is logged, and `grace status` shows it ended and counts it as
+/// ready; one that fails is shown and counts against ready, and still
+/// ends nothing.
+#[test]
+fn a_service_that_may_end_leaves_the_others_running_and_status_shows_it() {
+    let dir = TempDir::new();
+    let run = dir.join("run");
+    let text = format!(
+        "[service.db]\ncommand = {db}\n\
+         [service.warm]\ncommand = {warm}\nessential = false\n",
+        db = probe_service(&dir, "db", &[]),
+        warm = sh("exit 0"),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start_publishing(&dir, &run, &config);
+    wait_ready(&dir, "db");
+    wait_until("warm's end", || {
+        services_of(&grace.stderr(), "service_finished") == ["warm"]
+    });
+    // What status shows is published once grace has handled the exit.
+    let mut status = (1, serde_json::Value::Null);
+    wait_until("warm ended in the published state", || {
+        status = status_inside(&grace, &run);
+        service_in(&status.1, "warm")["state"] == "ended"
+    });
+    let (code, document) = status;
+    assert_eq!(code, 0, "{document}\n{}", grace.stderr());
+    assert_eq!(document["ready"], true, "{document}");
+    assert_eq!(service_in(&document, "warm")["exit_code"], 0, "{document}");
+    assert_eq!(service_in(&document, "db")["state"], "ready", "{document}");
+    let log = grace.stderr();
+    let exited = named(&log, "service_exited");
+    assert_eq!(exited.len(), 1, "{log}");
+    assert_eq!(exited[0]["exit_code"], 0, "{log}");
+    assert!(named(&log, "stop").is_empty(), "{log}");
+    assert!(named(&log, "service_essential").is_empty(), "{log}");
+    assert_eq!(signals_received(&dir, "db"), Vec::<i64>::new(), "{log}");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
+    assert!(finished_cleanup(&dir, "db"), "{}", grace.stderr());
+}
+
+/// `restart_delay` is the first wait and `restart_max_delay` caps the
+/// doubling; every exit and every restart is a line at the default level
+/// (notice: shown in text logs without -v), with the status and the wait.
+#[test]
+fn restarts_wait_the_service_s_delays_and_each_exit_and_restart_is_logged() {
+    let dir = TempDir::new();
+    let keys = "restart = \"on-failure\"\nmax_restarts = 2\n\
+                restart_delay = \"600ms\"\nrestart_max_delay = \"900ms\"\n";
+    let config = db_and_exiting(&dir, "helper", 5, keys);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    assert_eq!(grace.wait_code(), 5, "{}", grace.stderr());
+    let log = grace.stderr();
+    let starts = starts_of(&dir, "helper");
+    assert_eq!(starts.len(), 3, "{starts:?}\n{log}");
+    let gaps: Vec<u64> = starts.windows(2).map(|pair| pair[1] - pair[0]).collect();
+    // The first wait is restart_delay; the second, doubled to 1200 ms, is
+    // capped at restart_max_delay. Each is a lower bound: grace waits at
+    // least that long, however slow the machine.
+    for (gap, delay) in gaps.iter().zip([600, 900]) {
+        assert!(
+            *gap >= delay - 1,
+            "gaps {gaps:?}: one shorter than {delay} ms\n{log}"
+        );
+    }
+    let helper_lines = |event: &str| -> Vec<serde_json::Value> {
+        named(&log, event)
+            .into_iter()
+            .filter(|line| line["service"] == "helper")
+            .collect()
+    };
+    let exits = helper_lines("service_exited");
+    assert_eq!(exits.len(), 3, "{log}");
+    let restarts = helper_lines("service_restart");
+    let field = |lines: &[serde_json::Value], key: &str| -> Vec<serde_json::Value> {
+        lines.iter().map(|line| line[key].clone()).collect()
+    };
+    assert_eq!(field(&restarts, "after_ms"), [600, 900], "{log}");
+    assert_eq!(field(&restarts, "restarts"), [0, 1], "{log}");
+    assert_eq!(field(&exits, "exit_code"), [5, 5, 5], "{log}");
+    for line in exits.iter().chain(&restarts) {
+        assert_eq!(line["level"], "notice", "{line}");
+    }
+    assert_eq!(services_of(&log, "service_gave_up"), ["helper"], "{log}");
+}
+
+/// `success_exit_codes`: an `on-failure` service that exits 3, counted as
+/// a success, is not restarted, and ends nothing.
+#[test]
+fn an_exit_code_counted_as_success_is_not_restarted() {
+    let dir = TempDir::new();
+    let keys = "restart = \"on-failure\"\nsuccess_exit_codes = [0, 3]\n";
+    let config = db_and_exiting(&dir, "once", 3, keys);
+    let mut grace = start(Mode::Pid1, &dir, &config, &[]);
+    wait_ready(&dir, "db");
+    wait_until("once's end", || {
+        services_of(&grace.stderr(), "service_finished") == ["once"]
+    });
+    let log = grace.stderr();
+    let exited = named(&log, "service_exited");
+    assert_eq!(exited[0]["exit_code"], 3, "{log}");
+    assert!(named(&log, "service_restart").is_empty(), "{log}");
+    assert!(named(&log, "stop").is_empty(), "{log}");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
+    assert_eq!(probe_log(&dir, "once").len(), 1, "once ran again");
+}
+
+/// The host pids of the processes below grace whose command line holds
+/// `word`.
+fn running_with(grace: &Grace, word: &str) -> Vec<i32> {
+    descendants(grace.pid)
+        .into_iter()
+        .filter(|&pid| {
+            fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|line| {
+                String::from_utf8_lossy(&line)
+                    .replace('\0', " ")
+                    .contains(word)
+            })
+        })
+        .collect()
+}
+
+/// A service that puts itself in the background and exits 0 (a daemon
+/// left in its process group, or one that left it with setsid) is named
+/// in a warning with what it left, and with `restart = "always"` it is
+/// not restarted over what it left: once that is gone, it is.
+#[test]
+fn a_daemonizing_service_is_named_and_not_restarted_over_its_daemon() {
+    let dir = TempDir::new();
+    let run = dir.join("run");
+    let daemon = |name: &str, launch: &str, seconds: &str| {
+        let pids = dir.join(&format!("{name}.pids"));
+        sh(&format!(
+            "{launch} sleep {seconds} & echo $! >> {}; exit 0",
+            pids.display()
+        ))
+    };
+    let text = format!(
+        "[service.db]\ncommand = {db}\n\
+         [service.grouped]\ncommand = {grouped}\nrestart = \"always\"\n\
+         [service.apart]\ncommand = {apart}\nrestart = \"always\"\n",
+        db = probe_service(&dir, "db", &[]),
+        grouped = daemon("grouped", "", "1001"),
+        apart = daemon("apart", "setsid", "1002"),
+    );
+    let config = write_config(&dir, &text);
+    let mut grace = start_publishing(&dir, &run, &config);
+    wait_ready(&dir, "db");
+    let pids = |name: &str| -> Vec<i64> {
+        fs::read_to_string(dir.join(&format!("{name}.pids")))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| line.trim().parse().ok())
+            .collect()
+    };
+    for (name, word) in [("grouped", "sleep 1001"), ("apart", "sleep 1002")] {
+        wait_until(&format!("{name}'s warning"), || {
+            services_of(&grace.stderr(), "service_left").contains(&name.to_string())
+        });
+        let log = grace.stderr();
+        let warning = named(&log, "service_left")
+            .into_iter()
+            .find(|line| line["service"] == name)
+            .unwrap();
+        assert_eq!(warning["level"], "warn", "{log}");
+        let first = pids(name);
+        assert_eq!(first.len(), 1, "{name}: {first:?}\n{log}");
+        assert!(
+            warning["pids"]
+                .as_array()
+                .is_some_and(|left| left.contains(&first[0].into())),
+            "{name}: {first:?} not named\n{log}"
+        );
+        // The exit's outcome, as published: exited, not restarting.
+        let mut document = serde_json::Value::Null;
+        wait_until(&format!("{name}'s exit published"), || {
+            document = status_inside(&grace, &run).1;
+            service_in(&document, name)["state"] != "ready"
+                || service_in(&document, name)["restarts"] != 0
+        });
+        let service = service_in(&document, name);
+        assert_eq!(service["state"], "exited", "{name}: {document}\n{log}");
+        assert_eq!(service["restarts"], 0, "{name}: {document}\n{log}");
+        assert_eq!(running_with(&grace, word).len(), 1, "{name}\n{log}");
+        // Its daemon gone, it starts again (and daemonizes again).
+        for pid in running_with(&grace, word) {
+            send_signal(pid, libc::SIGKILL);
+        }
+        wait_until(&format!("{name}'s restart"), || pids(name).len() == 2);
+        wait_until(&format!("{name}'s second daemon"), || {
+            running_with(&grace, word).len() == 1
+        });
+    }
+    let log = grace.stderr();
+    for name in ["grouped", "apart"] {
+        let restarts: Vec<_> = named(&log, "service_restart")
+            .into_iter()
+            .filter(|line| line["service"] == name)
+            .collect();
+        assert_eq!(restarts.len(), 1, "{name}\n{log}");
+    }
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
 }

@@ -120,6 +120,35 @@ fn every_service_ready_is_exit_0_and_a_table() {
     assert!(db["exit_code"].is_null() && db["signal"].is_null() && db["restart_in_ms"].is_null());
 }
 
+/// A service that may end (`essential = false`) and ended as it should
+/// counts as ready: exit 0, its state and status shown.
+#[test]
+fn an_ended_service_counts_as_ready() {
+    let dir = TempDir::new();
+    let now = monotonic_ms();
+    publish(
+        dir.path(),
+        alive(),
+        false,
+        &[
+            Line("db", "ready", "-", Some(12), 0, now - 5_000, None),
+            Line("warm", "ended", "exit:0", None, 0, now - 4_000, None),
+        ],
+    );
+    let (code, stdout, stderr) = status_in(dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.contains("warm "), "{stdout}");
+    let (code, stdout, _) = status_in(dir.path(), &["--json"]);
+    assert_eq!(code, 0, "{stdout}");
+    let json = parse_json(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(json["ready"], true);
+    let warm = &json["services"][1];
+    assert_eq!(
+        (&warm["state"], &warm["exit_code"], &warm["pid"]),
+        (&"ended".into(), &0.into(), &serde_json::Value::Null)
+    );
+}
+
 #[test]
 fn anything_not_ready_is_exit_1() {
     let dir = TempDir::new();

@@ -28,8 +28,8 @@ use super::command;
 use super::container::{Container, describe};
 use super::graph::{self, Order, Problem};
 use super::model::{
-    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Kind, Probe, Ready,
-    Restart, Service, Services, TcpAddress, User,
+    DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Ending, Kind, Probe,
+    Ready, Restart, Service, Services, TcpAddress, User,
 };
 use super::variables;
 use crate::base::{environment, signals};
@@ -81,8 +81,9 @@ const READY_EXPECTED: &str =
 /// documentation).
 const FILE_KEYS: &str = "`grace_period` or `service`";
 const SERVICE_KEYS: &str = "one of `command`, `ready`, `stop_signal`, `stop_timeout`, \
-     `type`, `stop_command`, `start_timeout`, `after`, `restart`, `max_restarts`, `user`, `environment`, \
-     `env_file`, `working_directory`, `enabled`";
+     `type`, `stop_command`, `start_timeout`, `after`, `restart`, `max_restarts`, `essential`, \
+     `restart_delay`, `restart_max_delay`, `success_exit_codes`, `user`, `environment`, `env_file`, \
+     `working_directory`, `enabled`";
 const READY_KEYS: &str = "one of `fd`, `exec`, `interval`, `tcp`";
 const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 const TYPE_VALUES: &str = "one of `longrun`, `oneshot`";
@@ -134,13 +135,14 @@ impl<'i> Document<'i> {
         for (key, value) in table {
             match key.get_ref().as_ref() {
                 "command" | "after" | "env_file" | "stop_command" => self.strings(value)?,
-                "enabled" => {
+                "enabled" | "essential" => {
                     if !value.get_ref().is_bool() {
                         return Err(self.wrong_type(value, "a boolean"));
                     }
                 }
                 "ready" => self.ready_shape(value)?,
-                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory" => {
+                "stop_signal" | "stop_timeout" | "start_timeout" | "user" | "working_directory"
+                | "restart_delay" | "restart_max_delay" => {
                     self.string(value)?;
                 }
                 "restart" => {
@@ -152,6 +154,14 @@ impl<'i> Document<'i> {
                 "max_restarts" => {
                     self.integer::<u32>(value, "u32")?;
                 }
+                "success_exit_codes" => match value.get_ref() {
+                    DeValue::Array(codes) if !codes.is_empty() => {
+                        for code in codes {
+                            self.integer::<u8>(code, "an exit code from 0 to 255")?;
+                        }
+                    }
+                    _ => return Err(self.wrong_type(value, "a non-empty array of exit codes")),
+                },
                 "environment" => {
                     for (_, text) in self.table(value)? {
                         self.string(text)?;
@@ -795,6 +805,8 @@ impl<'d, 'i> Checker<'d, 'i> {
             .get("max_restarts")
             .map(|value| self.document.integer(value, "u32"));
 
+        let ending = self.ending(table, restart.as_ref())?;
+
         Ok(Checked {
             service: Service {
                 name: name.to_string(),
@@ -812,6 +824,7 @@ impl<'d, 'i> Checker<'d, 'i> {
                 max_restarts: max_restarts
                     .and_then(Result::ok)
                     .unwrap_or(DEFAULT_MAX_RESTARTS),
+                ending,
                 user,
                 environment,
                 working_directory,
@@ -861,6 +874,55 @@ impl<'d, 'i> Checker<'d, 'i> {
             None => None,
         };
         Ok((kind, stop_command))
+    }
+
+    /// `essential`, `restart_delay`, `restart_max_delay` and
+    /// `success_exit_codes` (each of a shape already checked).
+    fn ending(
+        &self,
+        table: &DeTable<'i>,
+        restart: Option<&Shaped<Restart>>,
+    ) -> Result<Ending, Error> {
+        let mut ending = Ending::default();
+        if let Some(value) = table.get("essential") {
+            ending.essential = value.get_ref().as_bool().unwrap_or(true);
+            if !ending.essential && !matches!(restart, None | Some(Ok(Restart::No))) {
+                return Err(self.error(
+                    value.span(),
+                    "essential = false is for a service that is not restarted \
+                     (restart = \"no\"): a restarted one ends the container only once it \
+                     gives up (max_restarts)",
+                ));
+            }
+        }
+        for (key, slot) in [
+            ("restart_delay", &mut ending.delay),
+            ("restart_max_delay", &mut ending.max_delay),
+        ] {
+            if let Some(value) = table.get(key) {
+                *slot = self.duration(value)?;
+                if slot.is_zero() {
+                    return Err(self.error(value.span(), "expected a duration above 0"));
+                }
+            }
+        }
+        if ending.max_delay < ending.delay {
+            let value = table
+                .get("restart_max_delay")
+                .or_else(|| table.get("restart_delay"));
+            return Err(self.error(
+                value.map_or(0..0, |value| value.span()),
+                "restart_max_delay (default 30s) is shorter than restart_delay (default 100ms)",
+            ));
+        }
+        if let Some(value) = table.get("success_exit_codes") {
+            ending.success = Ending::codes(
+                items(value)
+                    .iter()
+                    .filter_map(|code| self.document.integer::<u8>(code, "").ok()),
+            );
+        }
+        Ok(ending)
     }
 
     /// An argv: not empty, no NUL byte, its program found. Its words, and
@@ -1072,6 +1134,7 @@ fn in_order(checked: Vec<Checked<'_, '_>>, order: &Order, runs: &[bool]) -> Vec<
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::process::reap::WaitStatus;
     use crate::services::container::fake::Fake;
 
     fn parse_with(text: &str, fake: &Fake) -> Result<Services, Error> {
@@ -1294,6 +1357,106 @@ command = ["/bin/true"]
             refused("# nothing\n"),
             "f.toml: no service: declare at least one [service.NAME] table"
         );
+    }
+
+    #[test]
+    fn the_ending_keys_are_read_with_their_defaults() {
+        let services = ok("[service.db]\ncommand = [\"true\"]\n\
+             [service.warm]\ncommand = [\"true\"]\nessential = false\n\
+             success_exit_codes = [0, 3, 255]\n\
+             [service.app]\ncommand = [\"true\"]\nrestart = \"on-failure\"\n\
+             restart_delay = \"1.5s\"\nrestart_max_delay = \"2m\"\n");
+        let [db, warm, app] = &services.services[..] else {
+            panic!("{services:?}")
+        };
+        assert_eq!(db.ending, Ending::default());
+        assert_eq!(
+            (db.ending.delay, db.ending.max_delay, db.ending.success),
+            (
+                Duration::from_millis(100),
+                Duration::from_secs(30),
+                Ending::codes([0])
+            )
+        );
+        assert!(!warm.ending.essential);
+        assert_eq!(warm.ending.success, Ending::codes([0, 3, 255]));
+        for (code, success) in [(0, true), (3, true), (255, true), (1, false), (64, false)] {
+            assert_eq!(
+                warm.ending.success(WaitStatus::Exited(code)),
+                success,
+                "{code}"
+            );
+        }
+        assert!(!warm.ending.success(WaitStatus::Signaled(3)));
+        assert_eq!(app.ending.delay, Duration::from_millis(1500));
+        assert_eq!(app.ending.max_delay, Duration::from_secs(120));
+    }
+
+    #[test]
+    fn mistakes_in_the_ending_keys_are_refused_at_their_line() {
+        let service = "[service.db]\ncommand = [\"true\"]\n";
+        for (text, expected) in [
+            (
+                "essential = \"no\"\n",
+                "f.toml:3: service.db.essential: invalid type: string \"no\", expected a boolean",
+            ),
+            (
+                "restart = \"always\"\nessential = false\n",
+                "f.toml:4: service.db.essential: essential = false is for a service that is \
+                 not restarted (restart = \"no\"): a restarted one ends the container only \
+                 once it gives up (max_restarts)",
+            ),
+            (
+                "restart_delay = 5\n",
+                "f.toml:3: service.db.restart_delay: invalid type: integer `5`, expected a string",
+            ),
+            (
+                "restart_delay = \"-1s\"\n",
+                "f.toml:3: service.db.restart_delay: invalid duration '-1s': expected a number \
+                 with a unit, such as 500ms, 9s, 1.5s, 2m or 1h",
+            ),
+            (
+                "restart_max_delay = \"0s\"\n",
+                "f.toml:3: service.db.restart_max_delay: expected a duration above 0",
+            ),
+            (
+                "restart_delay = \"40s\"\n",
+                "f.toml:3: service.db.restart_delay: restart_max_delay (default 30s) is \
+                 shorter than restart_delay (default 100ms)",
+            ),
+            (
+                "restart_delay = \"5s\"\nrestart_max_delay = \"1s\"\n",
+                "f.toml:4: service.db.restart_max_delay: restart_max_delay (default 30s) is \
+                 shorter than restart_delay (default 100ms)",
+            ),
+            (
+                "success_exit_codes = [0, 256]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid value: integer `256`, \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = [-1]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid value: integer `-1`, \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = [\"0\"]\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: string \"0\", \
+                 expected an exit code from 0 to 255",
+            ),
+            (
+                "success_exit_codes = []\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: sequence, expected a \
+                 non-empty array of exit codes",
+            ),
+            (
+                "success_exit_codes = 0\n",
+                "f.toml:3: service.db.success_exit_codes: invalid type: integer `0`, expected \
+                 a non-empty array of exit codes",
+            ),
+        ] {
+            assert_eq!(refused(&format!("{service}{text}")), expected, "{text}");
+        }
     }
 
     #[test]

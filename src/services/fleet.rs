@@ -22,16 +22,12 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use super::control::Command;
-use super::model::{DEFAULT_PROBE_INTERVAL, Kind, Ready, Restart, Services};
+use super::model::{DEFAULT_PROBE_INTERVAL, Ending, Kind, Ready, Restart, Services};
 pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
 use crate::process::reap::WaitStatus;
 
-/// The first wait before a restart; it doubles on each failure in a row.
-pub const FIRST_BACKOFF: Duration = Duration::from_millis(100);
-/// The longest wait before a restart.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 /// A run this long counts as a success: the backoff starts over.
 pub const STEADY: Duration = Duration::from_secs(10);
 /// `max_restarts` counts the restarts within this window.
@@ -140,11 +136,25 @@ pub enum ServiceNote {
     Restarting {
         service: usize,
         after: Duration,
+        /// Restarts so far, this one not counted.
+        restarts: u32,
     },
     /// The exit of a service that is not restarted: the container ends.
     Essential {
         service: usize,
         status: WaitStatus,
+    },
+    /// An exit that ends the service, which is not restarted, and not
+    /// the container either (`essential = false`, or `on-failure` after a
+    /// success).
+    Ended {
+        service: usize,
+    },
+    /// Its exit, outside the stop, left processes of the service running
+    /// (it daemonized): restarted, it is once they are gone.
+    LeftBehind {
+        service: usize,
+        restarts: bool,
     },
     /// More than `max_restarts` within a minute: the container ends.
     GaveUp {
@@ -237,6 +247,12 @@ enum Run {
     /// In the stop, a oneshot's `stop_command` was asked to start.
     Cleaning {
         since: Instant,
+    },
+    /// Exited, to be restarted, but what its run left in `group` (or
+    /// elsewhere: the runtime knows) still runs: its backoff begins once
+    /// that is gone, so that restarts do not pile up daemons.
+    Held {
+        group: i32,
     },
     /// Signalled by the stop; `pid` None once reaped while others of its
     /// group remain.
@@ -351,6 +367,7 @@ pub struct Fleet {
     readiness: Vec<Ready>,
     restart: Vec<Restart>,
     max_restarts: Vec<u32>,
+    ending: Vec<Ending>,
     start_timeout: Vec<Duration>,
     stop_signal: Vec<Signal>,
     stop_timeout: Vec<Option<Duration>>,
@@ -409,6 +426,7 @@ impl Fleet {
             readiness: list.iter().map(|s| s.ready.clone()).collect(),
             restart: list.iter().map(|s| s.restart).collect(),
             max_restarts: list.iter().map(|s| s.max_restarts).collect(),
+            ending: list.iter().map(|s| s.ending).collect(),
             start_timeout: list.iter().map(|s| s.start_timeout).collect(),
             stop_signal: list.iter().map(|s| s.stop_signal).collect(),
             stop_timeout: list.iter().map(|s| s.stop_timeout).collect(),
@@ -460,9 +478,18 @@ impl Fleet {
             Run::Backoff { until } => (State::Restarting { at: until }, None, unit.started),
             Run::Done => (State::Done, None, unit.started),
             Run::Cleaning { .. } => (State::Stopping, None, unit.started),
+            // Its run is over, whatever it left: it shows how that ended.
+            Run::Held { .. } => (
+                State::Exited(unit.last.unwrap_or(WaitStatus::Exited(0))),
+                None,
+                unit.started,
+            ),
             Run::Stopping { pid, .. } => (State::Stopping, pid, unit.started),
             // Never started: still waiting, for good.
             Run::Down { status: None } => (State::Waiting, None, None),
+            Run::Down {
+                status: Some(status),
+            } if self.counts_ready(service) => (State::Ended(status), None, unit.started),
             Run::Down {
                 status: Some(status),
             } => (State::Exited(status), None, unit.started),
@@ -496,7 +523,8 @@ impl Fleet {
     }
 
     /// The services whose process is gone while others of its group
-    /// remain, with that group: `on_group_gone` is awaited for each.
+    /// remain (or, `Held`, others of its run elsewhere), with that group:
+    /// `on_group_gone` is awaited for each.
     pub fn lingering(&self) -> impl Iterator<Item = (usize, i32)> + '_ {
         self.units
             .iter()
@@ -504,9 +532,30 @@ impl Fleet {
             .filter_map(|(service, unit)| match unit.run {
                 Run::Stopping {
                     pid: None, group, ..
-                } => Some((service, group)),
+                }
+                | Run::Held { group } => Some((service, group)),
                 _ => None,
             })
+    }
+
+    /// Whether a stop has begun.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.is_some()
+    }
+
+    /// Whether `service` counts as ready: it is, or it ended as it may
+    /// (`essential = false`, with a success).
+    fn counts_ready(&self, service: usize) -> bool {
+        match self.units[service].run {
+            Run::Ready { .. } | Run::Done => true,
+            Run::Down {
+                status: Some(status),
+            } => {
+                let ending = &self.ending[service];
+                !ending.essential && ending.success(status)
+            }
+            _ => false,
+        }
     }
 
     /// How the container ends when no main command decides it: a
@@ -517,11 +566,7 @@ impl Fleet {
 
     /// Whether every service is ready and no stop has begun.
     pub fn all_ready(&self) -> bool {
-        self.stopping.is_none()
-            && self
-                .units
-                .iter()
-                .all(|unit| matches!(unit.run, Run::Ready { .. } | Run::Done))
+        self.stopping.is_none() && (0..self.units.len()).all(|s| self.counts_ready(s))
     }
 
     /// When the fleet must wake up even if nothing happens; None: never
@@ -726,7 +771,7 @@ impl Fleet {
                     };
                     Verdict::Nothing
                 } else {
-                    self.exited(service, status, now, fx)
+                    self.exited(service, status, None, now, fx)
                 }
             }
             (Run::Starting { pid, .. }, Event::Ready)
@@ -806,8 +851,21 @@ impl Fleet {
                     self.gone(service, exit, fx);
                     Verdict::Nothing
                 } else {
-                    self.exited(service, exit.status, now, fx)
+                    let left = exit.group_left.then_some(exit.pid);
+                    self.exited(service, exit.status, left, now, fx)
                 }
+            }
+            (Run::Held { .. }, Event::GroupGone) if !stopping => {
+                let unit = &mut self.units[service];
+                let after = self.ending[service].backoff(unit.failures.saturating_sub(1));
+                unit.run = Run::Backoff { until: now + after };
+                self.generation += 1;
+                fx.note(ServiceNote::Restarting {
+                    service,
+                    after,
+                    restarts: unit.restarts,
+                });
+                Verdict::Nothing
             }
             (Run::Stopping { pid: None, .. }, Event::GroupGone) => {
                 self.units[service].run = Run::Down {
@@ -820,7 +878,7 @@ impl Fleet {
                 self.units[service].run = Run::Down { status: None };
                 Verdict::Nothing
             }
-            (Run::Backoff { .. }, Event::StopBegins) => {
+            (Run::Backoff { .. } | Run::Held { .. }, Event::StopBegins) => {
                 self.units[service].run = Run::Down {
                     status: self.units[service].last,
                 };
@@ -1010,21 +1068,26 @@ impl Fleet {
     }
 
     /// A service's own exit, outside the stop: restarted, or the end.
+    /// `left`: the process group it led, when the exit left processes of
+    /// the service running (it daemonized): that is said, and a restart
+    /// waits until they are gone (`on_group_gone`), or each one would
+    /// leave another daemon.
     fn exited(
         &mut self,
         service: usize,
         status: WaitStatus,
+        left: Option<i32>,
         now: Instant,
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
-        let failed = status != WaitStatus::Exited(0);
-        if self.oneshot[service] && !failed {
+        if self.oneshot[service] && status == WaitStatus::Exited(0) {
             self.units[service].run = Run::Done;
             self.units[service].last = Some(status);
             // Done: ready, as the services after it see it.
             fx.note(ServiceNote::Ready { service });
             return Verdict::Nothing;
         }
+        let failed = !self.ending[service].success(status);
         let restart = match self.restart[service] {
             Restart::No => false,
             Restart::OnFailure => failed,
@@ -1033,17 +1096,24 @@ impl Fleet {
         let unit = &mut self.units[service];
         unit.recent
             .retain(|&at| now.saturating_duration_since(at) < RESTART_WINDOW);
+        if left.is_some() {
+            fx.note(ServiceNote::LeftBehind {
+                service,
+                restarts: restart,
+            });
+        }
         if !restart {
             unit.run = Run::Down {
                 status: Some(status),
             };
             unit.failures = 0;
             unit.last = Some(status);
-            if self.restart[service] == Restart::No {
+            if self.restart[service] == Restart::No && self.ending[service].essential {
                 fx.note(ServiceNote::Essential { service, status });
                 self.outcome.get_or_insert(status);
                 return Verdict::StopAll;
             }
+            fx.note(ServiceNote::Ended { service });
             return Verdict::Nothing;
         }
         if unit.recent.len() as u32 >= self.max_restarts[service] {
@@ -1064,14 +1134,19 @@ impl Fleet {
         if steady {
             unit.failures = 0;
         }
-        let delay = backoff(unit.failures);
+        let delay = self.ending[service].backoff(unit.failures);
         unit.failures = unit.failures.saturating_add(1);
         unit.recent.push(now);
-        unit.run = Run::Backoff { until: now + delay };
         unit.last = Some(status);
+        if let Some(group) = left {
+            unit.run = Run::Held { group };
+            return Verdict::Nothing;
+        }
+        unit.run = Run::Backoff { until: now + delay };
         fx.note(ServiceNote::Restarting {
             service,
             after: delay,
+            restarts: unit.restarts,
         });
         Verdict::Nothing
     }
@@ -1146,8 +1221,7 @@ impl Fleet {
             return Verdict::Nothing;
         }
         for service in 0..self.units.len() {
-            let ready = |d: &usize| matches!(self.units[*d].run, Run::Ready { .. } | Run::Done);
-            if self.after[service].iter().all(ready) {
+            if self.after[service].iter().all(|&d| self.counts_ready(d)) {
                 self.step(service, now, Event::Turn, fx);
             }
         }
@@ -1279,17 +1353,13 @@ impl Fleet {
     }
 }
 
-/// The wait before the restart that follows `failures` failures in a row.
-pub fn backoff(failures: u32) -> Duration {
-    let factor = 1u32.checked_shl(failures.min(20)).unwrap_or(u32::MAX);
-    FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::base::signals::{SIGINT, SIGTERM};
-    use crate::services::model::{Probe, Service};
+    use crate::services::model::{
+        DEFAULT_RESTART_DELAY, DEFAULT_RESTART_MAX_DELAY, Probe, Service,
+    };
 
     const MS: Duration = Duration::from_millis(1);
 
@@ -1500,6 +1570,7 @@ mod tests {
             dependents: Vec::new(),
             restart,
             max_restarts: 10,
+            ending: Ending::default(),
             user: None,
             environment: Vec::new(),
             working_directory: None,
@@ -1681,10 +1752,10 @@ mod tests {
         assert_eq!(
             h.state(0),
             State::Restarting {
-                at: t + FIRST_BACKOFF
+                at: t + DEFAULT_RESTART_DELAY
             }
         );
-        assert_eq!(backoff(30), MAX_BACKOFF);
+        assert_eq!(Ending::default().backoff(30), DEFAULT_RESTART_MAX_DELAY);
     }
 
     #[test]
@@ -1698,7 +1769,7 @@ mod tests {
         h.time(t);
         h.service_exit(t, 0, WaitStatus::Signaled(15));
         assert!(matches!(h.state(0), State::Restarting { .. }));
-        h.time(t + FIRST_BACKOFF);
+        h.time(t + DEFAULT_RESTART_DELAY);
         let verdict = h.service_exit(t, 0, WaitStatus::Exited(0));
         assert_eq!(verdict, Verdict::Nothing);
         assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
@@ -1865,10 +1936,10 @@ mod tests {
         // more.
         let t1 = t0 + Duration::from_secs(1);
         h.service_exit(t1, 0, WaitStatus::Exited(1));
-        h.time(t1 + FIRST_BACKOFF);
+        h.time(t1 + DEFAULT_RESTART_DELAY);
         assert_eq!(h.state(0), State::Starting);
         h.acts();
-        let begun = t1 + FIRST_BACKOFF;
+        let begun = t1 + DEFAULT_RESTART_DELAY;
         let deadline = t1 + Duration::from_secs(9);
         h.begin_stop(begun, deadline);
         assert!(h.rec.done.contains(&Done::Forget(0)));
@@ -2246,5 +2317,118 @@ mod tests {
         assert_eq!(h.fleet.next_wakeup(), Some(t0 + Duration::from_secs(4)));
         h.time(t0 + Duration::from_secs(4));
         assert_eq!(h.acts(), [Done::Signal(2, SIGTERM)]);
+    }
+
+    /// `essential = false`: its exit ends it alone; exited 0 it counts as
+    /// ready (the main command starts), and a failure does not.
+    #[test]
+    fn a_service_that_may_end_leaves_the_others_running() {
+        let mut warm = service("warm", Ready::Spawned, &[], Restart::No);
+        warm.ending.essential = false;
+        let mut flaky = warm.clone();
+        flaky.name = "flaky".into();
+        let list = services(vec![
+            warm,
+            flaky,
+            service("db", Ready::Fd(3), &[], Restart::No),
+        ]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, true);
+        h.time(t0);
+        assert_eq!(
+            h.service_exit(t0, 0, WaitStatus::Exited(0)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(0), State::Ended(WaitStatus::Exited(0)));
+        assert!(h.notes().contains(&ServiceNote::Ended { service: 0 }));
+        h.ready(t0, 2);
+        assert!(
+            h.fleet.all_ready(),
+            "warm ended as it may, flaky and db run"
+        );
+        assert!(h.rec.done.contains(&Done::StartMain));
+        assert_eq!(
+            h.service_exit(t0, 1, WaitStatus::Exited(2)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(1), State::Exited(WaitStatus::Exited(2)));
+        assert!(!h.fleet.all_ready(), "a failure counts against ready");
+        assert_eq!(h.fleet.outcome(), None);
+        assert_eq!(h.state(2), State::Ready);
+    }
+
+    /// `success_exit_codes` decides what `on-failure` restarts;
+    /// `restart_delay` and `restart_max_delay` pace the restarts.
+    #[test]
+    fn restarts_follow_the_service_s_codes_and_delays() {
+        let mut a = service("a", Ready::Spawned, &[], Restart::OnFailure);
+        a.ending.success = Ending::codes([0, 3]);
+        a.ending.delay = Duration::from_secs(1);
+        a.ending.max_delay = Duration::from_millis(2500);
+        let list = services(vec![a, service("b", Ready::Spawned, &[], Restart::No)]);
+        let mut t = Instant::now();
+        let mut h = Harness::new(&list, false);
+        h.time(t);
+        let mut waits = Vec::new();
+        for _ in 0..3 {
+            h.service_exit(t, 0, WaitStatus::Exited(1));
+            let State::Restarting { at } = h.state(0) else {
+                panic!("{:?}", h.fleet.view(0))
+            };
+            waits.push(at.saturating_duration_since(t));
+            t = at;
+            h.time(t);
+        }
+        assert_eq!(waits, [1000 * MS, 2000 * MS, 2500 * MS]);
+        assert_eq!(
+            h.service_exit(t, 0, WaitStatus::Exited(3)),
+            Verdict::Nothing
+        );
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(3)));
+        assert!(h.notes().contains(&ServiceNote::Ended { service: 0 }));
+    }
+
+    /// A run that leaves processes behind outside the stop is said, and
+    /// its restart waits until they are gone, then its backoff.
+    #[test]
+    fn a_service_that_left_processes_restarts_only_once_they_are_gone() {
+        let list = services(vec![
+            service("d", Ready::Spawned, &[], Restart::Always),
+            service("e", Ready::Spawned, &[], Restart::Always),
+        ]);
+        let t0 = Instant::now();
+        let mut h = Harness::new(&list, false);
+        h.time(t0);
+        h.acts();
+        let pid = h.pid(0);
+        h.exit_with(t0, pid, WaitStatus::Exited(0), true);
+        assert!(h.notes().contains(&ServiceNote::LeftBehind {
+            service: 0,
+            restarts: true
+        }));
+        assert_eq!(h.state(0), State::Exited(WaitStatus::Exited(0)));
+        assert_eq!(h.fleet.lingering().collect::<Vec<_>>(), [(0, pid)]);
+        assert_eq!(h.fleet.next_wakeup(), None, "no timer while they run");
+        let t1 = t0 + Duration::from_secs(5);
+        h.time(t1);
+        assert_eq!(h.acts(), [], "not restarted over what it left");
+        h.fleet.on_group_gone(t1, 0, &mut h.rec);
+        assert_eq!(
+            h.state(0),
+            State::Restarting {
+                at: t1 + DEFAULT_RESTART_DELAY
+            }
+        );
+        h.time(t1 + DEFAULT_RESTART_DELAY);
+        assert_eq!(h.acts(), [Done::Start(0)]);
+        // During the stop, what a service leaves is the stop's business.
+        h.begin_stop(t1, t1 + Duration::from_secs(9));
+        let e = h.pid(1);
+        h.exit_with(t1, e, WaitStatus::Exited(0), true);
+        assert!(
+            !h.notes()
+                .iter()
+                .any(|n| matches!(n, ServiceNote::LeftBehind { service: 1, .. }))
+        );
     }
 }

@@ -9,6 +9,7 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use crate::base::signals::Signal;
+use crate::process::reap::WaitStatus;
 use crate::process::user::{Credentials, UserSpec};
 
 /// `start_timeout` when none is given.
@@ -16,6 +17,12 @@ pub const DEFAULT_START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// `max_restarts` when none is given (within a minute).
 pub const DEFAULT_MAX_RESTARTS: u32 = 10;
+
+/// `restart_delay` when none is given: the first wait before a restart.
+pub const DEFAULT_RESTART_DELAY: Duration = Duration::from_millis(100);
+
+/// `restart_max_delay` when none is given: the longest wait.
+pub const DEFAULT_RESTART_MAX_DELAY: Duration = Duration::from_secs(30);
 
 /// How often an `exec` probe runs when no `interval` is given.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_millis(200);
@@ -61,6 +68,9 @@ pub struct Service {
     pub dependents: Vec<usize>,
     pub restart: Restart,
     pub max_restarts: u32,
+    /// `essential`, `restart_delay`, `restart_max_delay`,
+    /// `success_exit_codes`.
+    pub ending: Ending,
     /// As --user, resolved once when the file was read: no start reads
     /// the user database again.
     pub user: Option<User>,
@@ -164,5 +174,58 @@ impl Restart {
             Restart::OnFailure => "on-failure",
             Restart::Always => "always",
         }
+    }
+}
+
+/// How a service's exits are judged and its restarts paced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ending {
+    /// false (`essential = false`, with `restart = "no"` only): its exit
+    /// leaves the others running.
+    pub essential: bool,
+    /// The wait before the first restart in a row; it doubles with each
+    /// failure in a row, up to `max_delay`.
+    pub delay: Duration,
+    pub max_delay: Duration,
+    /// The exit codes that are a success (for `on-failure`, and for an
+    /// `essential = false` service's end), one bit each (`codes`): never
+    /// none.
+    pub success: [u64; 4],
+}
+
+impl Default for Ending {
+    fn default() -> Self {
+        Ending {
+            essential: true,
+            delay: DEFAULT_RESTART_DELAY,
+            max_delay: DEFAULT_RESTART_MAX_DELAY,
+            // Exit code 0.
+            success: [1, 0, 0, 0],
+        }
+    }
+}
+
+impl Ending {
+    /// Whether a run that ended with `status` succeeded: an exit code
+    /// counted as success; a signal never is.
+    pub fn success(&self, status: WaitStatus) -> bool {
+        matches!(status, WaitStatus::Exited(code)
+            if self.success[usize::from(code / 64)] >> (code % 64) & 1 == 1)
+    }
+
+    /// `codes` as `success` holds them.
+    pub fn codes(codes: impl IntoIterator<Item = u8>) -> [u64; 4] {
+        let mut set = [0; 4];
+        for code in codes {
+            set[usize::from(code / 64)] |= 1 << (code % 64);
+        }
+        set
+    }
+
+    /// The wait before the restart that follows `failures` failures in a
+    /// row.
+    pub fn backoff(&self, failures: u32) -> Duration {
+        let factor = 1u32.checked_shl(failures.min(20)).unwrap_or(u32::MAX);
+        self.delay.saturating_mul(factor).min(self.max_delay)
     }
 }

@@ -59,6 +59,9 @@ pub enum State {
     },
     /// Stopped by `grace stop`, until `grace start`.
     Stopped,
+    /// Exited as it may (`essential = false`, a success): not restarted,
+    /// and it counts as ready.
+    Ended(WaitStatus),
 }
 
 impl State {
@@ -72,17 +75,26 @@ impl State {
             State::Exited(_) => "exited",
             State::Restarting { .. } => "restarting",
             State::Stopped => "stopped",
+            State::Ended(_) => "ended",
         }
+    }
+
+    /// How its last run ended, for `exited` and `ended`.
+    pub fn status(&self) -> Option<WaitStatus> {
+        match *self {
+            State::Exited(status) | State::Ended(status) => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Whether it counts towards "every service is ready".
+    pub fn counts_ready(&self) -> bool {
+        matches!(self, State::Ready | State::Done | State::Ended(_))
     }
 
     /// Whether a process of the service runs (its pid is its own).
     pub fn running(&self) -> bool {
         matches!(self, State::Starting | State::Ready | State::Stopping)
-    }
-
-    /// Whether it counts as ready for "all ready".
-    pub fn ready(&self) -> bool {
-        matches!(self, State::Ready | State::Done)
     }
 }
 
@@ -120,7 +132,7 @@ impl Published {
             && self
                 .services
                 .iter()
-                .all(|(service, _)| service.state.ready())
+                .all(|(service, _)| service.state.counts_ready())
     }
 }
 
@@ -150,14 +162,14 @@ pub(crate) fn encode(
         out.push('\t');
         out.push_str(service.state.name());
         out.push('\t');
-        match service.state {
-            State::Exited(WaitStatus::Exited(code)) => {
+        match service.state.status() {
+            Some(WaitStatus::Exited(code)) => {
                 let _ = write!(out, "exit:{code}");
             }
-            State::Exited(WaitStatus::Signaled(signal)) => {
+            Some(WaitStatus::Signaled(signal)) => {
                 let _ = write!(out, "signal:{signal}");
             }
-            _ => out.push('-'),
+            None => out.push('-'),
         }
         // The pid, then the process group: the runtime starts each service
         // in a group of its own.
@@ -264,6 +276,7 @@ fn decode_service(
         ("stopping", None) => State::Stopping,
         ("stopped", None) => State::Stopped,
         ("exited", Some(status)) => State::Exited(status),
+        ("ended", Some(status)) => State::Ended(status),
         ("restarting", None) => State::Restarting {
             at: Instant::from_millis(at.parse().ok()?),
         },
@@ -451,7 +464,7 @@ impl Publisher {
         let Some(dir) = &self.dir else {
             return;
         };
-        let ready = !stopping && services.iter().all(|s| s.state.ready());
+        let ready = !stopping && services.iter().all(|s| s.state.counts_ready());
         self.text.clear();
         encode(
             &mut self.text,
@@ -554,6 +567,13 @@ pub mod tests {
             ),
             service("app", State::Stopping, Some(30), 1, ago(7_200_000)),
             service("migrate", State::Done, None, 0, ago(9_000)),
+            service(
+                "warm",
+                State::Ended(WaitStatus::Exited(0)),
+                None,
+                0,
+                ago(9_000),
+            ),
         ]
     }
 

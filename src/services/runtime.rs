@@ -1,8 +1,10 @@
 //! Where the fleet's decisions meet real processes: starting a service
 //! (its environment, user, directory and descriptors), reading its
 //! readiness (the fd pipe, the notify socket, a TCP connect, an `exec`
-//! probe), signalling and killing it, starting the main command, and the
-//! log lines of all of it. What to do and when is decided in `fleet`.
+//! probe), signalling and killing it, starting the main command, finding
+//! what a service's exit left running (its group, or a daemon that its
+//! environment names) until that is gone, and the log lines of all of it.
+//! What to do and when is decided in `fleet`.
 //!
 //! `Running` is the glue between the two: what the runtime learns (how a
 //! start went, a readiness report, what an exit left of a process group)
@@ -10,6 +12,7 @@
 //! is written against `World`, so that the tests below drive it with a
 //! recording one.
 
+use core::fmt::Write as _;
 use core::net::SocketAddr;
 
 use crate::base::prelude::*;
@@ -29,7 +32,7 @@ use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
 use crate::process::user::Credentials;
 use crate::sys::{self, Fd};
-use crate::{base::log, debug, info, warn};
+use crate::{base::log, debug, info, notice, warn};
 
 pub use crate::cli::SERVICE_VARIABLE;
 
@@ -81,6 +84,9 @@ pub struct Runtime<'a> {
     published: Option<(u64, bool)>,
     /// Where `grace restart` and the others reach grace (control.rs).
     control: Option<Control>,
+    /// Per service: what its last exit outside the stop left running,
+    /// until that is gone.
+    left: Vec<Vec<procfs::Stat>>,
 }
 
 /// The descriptors grace needs at once beside its services' own: the
@@ -148,6 +154,7 @@ impl<'a> Runtime<'a> {
             publisher,
             published: None,
             control,
+            left: services.services.iter().map(|_| Vec::new()).collect(),
         }
     }
 
@@ -697,7 +704,7 @@ impl FleetEffects for Runtime<'_> {
                 status,
             } => {
                 let (code, signal) = status.log_fields();
-                info!(
+                notice!(
                     "service_exited",
                     [
                         service = name(service),
@@ -710,13 +717,53 @@ impl FleetEffects for Runtime<'_> {
                     status.describe()
                 )
             }
-            ServiceNote::Restarting { service, after } => info!(
+            ServiceNote::Restarting {
+                service,
+                after,
+                restarts,
+            } => notice!(
                 "service_restart",
-                [service = name(service), after_ms = after.as_millis() as u64],
-                "service {} restarts in {} ms",
+                [
+                    service = name(service),
+                    after_ms = after.as_millis() as u64,
+                    restarts = restarts
+                ],
+                "service {} restarts in {} ms (restart {})",
                 name(service),
-                after.as_millis()
+                after.as_millis(),
+                restarts + 1
             ),
+            ServiceNote::Ended { service } => notice!(
+                "service_finished",
+                [service = name(service)],
+                "service {} is not restarted, and the others keep running",
+                name(service)
+            ),
+            ServiceNote::LeftBehind { service, restarts } => {
+                let mut pids = Vec::new();
+                let mut named = String::new();
+                for process in &self.left[service] {
+                    pids.push(process.pid);
+                    let _ = write!(named, "{} ({}) ", process.pid, process.comm);
+                }
+                warn!(
+                    "service_left",
+                    [
+                        service = name(service),
+                        pids = pids,
+                        restart_waits = restarts
+                    ],
+                    "service {} exited but left {named}running: it put itself in the \
+                     background; run it in the foreground (nginx: daemon off;, most daemons: \
+                     a flag such as -f, -D or --foreground){}",
+                    name(service),
+                    if restarts {
+                        "; it restarts once they are gone"
+                    } else {
+                        ""
+                    }
+                )
+            }
             ServiceNote::Essential { service, status } => warn!(
                 "service_essential",
                 [service = name(service)],
@@ -811,6 +858,16 @@ pub trait World: FleetEffects {
     fn probe_exited(&mut self, pid: i32, status: WaitStatus) -> bool;
     /// Whether any process is left in process group `group`.
     fn group_left(&self, group: i32) -> bool;
+    /// Whether the exit of `service`'s process, which led `group`, left
+    /// any of its processes: in the group, or with `wide` (outside the
+    /// stop) anywhere its environment names the service.
+    fn left_behind(&mut self, _service: usize, group: i32, _wide: bool) -> bool {
+        self.group_left(group)
+    }
+    /// Whether what `left_behind` found still runs.
+    fn still_left(&mut self, _service: usize, group: i32) -> bool {
+        self.group_left(group)
+    }
 }
 
 impl World for Runtime<'_> {
@@ -834,6 +891,45 @@ impl World for Runtime<'_> {
 
     fn group_left(&self, group: i32) -> bool {
         sys::kill(-group, 0).is_ok()
+    }
+
+    fn left_behind(&mut self, service: usize, group: i32, wide: bool) -> bool {
+        self.left[service].clear();
+        if !wide {
+            return self.group_left(group);
+        }
+        let name = &self.services.services[service].name;
+        // Its probe has the service's environment too, and is no leftover.
+        let probe = match self.watches[service] {
+            Watch::Probe(pid) => pid,
+            _ => 0,
+        };
+        let own = sys::getpid();
+        let Ok(mut members) = scope::members(scope::Scope::for_pid(own), own, None) else {
+            return self.group_left(group);
+        };
+        members.retain(|stat| {
+            stat.state != 'Z'
+                && stat.pgrp != probe
+                && (stat.pgrp == group
+                    || procfs::read_service(stat.pid).as_deref() == Some(name.as_str()))
+        });
+        let found = !members.is_empty();
+        self.left[service] = members;
+        found
+    }
+
+    fn still_left(&mut self, service: usize, group: i32) -> bool {
+        let left = &mut self.left[service];
+        if left.is_empty() {
+            return self.group_left(group);
+        }
+        // A pid is the same process only with the same start time.
+        left.retain(|left| {
+            procfs::read_stat(left.pid)
+                .is_ok_and(|now| now.start_time == left.start_time && now.state != 'Z')
+        });
+        !left.is_empty()
     }
 }
 
@@ -870,7 +966,11 @@ impl<W: World> Driver<W> {
         }
         // A service's process leads its group: what remains of it is
         // looked at now, once.
-        let group_left = self.fleet.service_of(pid).is_some() && self.runtime.group_left(pid);
+        let wide = !self.fleet.is_stopping();
+        let group_left = self
+            .fleet
+            .service_of(pid)
+            .is_some_and(|service| self.runtime.left_behind(service, pid, wide));
         let exit = Exit {
             pid,
             status,
@@ -885,7 +985,7 @@ impl<W: World> Driver<W> {
         let emptied: Vec<usize> = self
             .fleet
             .lingering()
-            .filter(|&(_, group)| !self.runtime.group_left(group))
+            .filter(|&(service, group)| !self.runtime.still_left(service, group))
             .map(|(service, _)| service)
             .collect();
         let mut verdict = Verdict::Nothing;
@@ -974,6 +1074,7 @@ mod tests {
             dependents: dependents.to_vec(),
             restart: Restart::No,
             max_restarts: 10,
+            ending: Default::default(),
             user: None,
             environment: Vec::new(),
             working_directory: None,

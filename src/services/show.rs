@@ -86,21 +86,24 @@ fn uptime(service: &ServiceStatus, now: Instant) -> Option<u64> {
 
 /// `ready`, `exited 1`, `killed by SIGKILL`, `restarting in 2 s`.
 fn state_words(out: &mut String, state: State, now: Instant) {
-    match state {
-        State::Exited(WaitStatus::Exited(code)) => {
+    if let State::Ended(_) = state {
+        out.push_str("ended, ");
+    }
+    match (state, state.status()) {
+        (_, Some(WaitStatus::Exited(code))) => {
             let _ = write!(out, "exited {code}");
         }
-        State::Exited(WaitStatus::Signaled(number)) => {
+        (_, Some(WaitStatus::Signaled(number))) => {
             let _ = match Signal::new(number) {
                 Some(signal) => write!(out, "killed by {signal}"),
                 None => write!(out, "killed by signal {number}"),
             };
         }
-        State::Restarting { at } => {
+        (State::Restarting { at }, _) => {
             out.push_str("restarting in ");
             duration_words(out, until(at, now));
         }
-        other => out.push_str(other.name()),
+        (other, _) => out.push_str(other.name()),
     }
 }
 
@@ -152,11 +155,12 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
         }
         out.push('\n');
     }
-    let ready = published
-        .services
-        .iter()
-        .filter(|(service, _)| service.state.ready())
-        .count();
+    let count = |of: fn(&State) -> bool| {
+        let services = published.services.iter();
+        services.filter(|(service, _)| of(&service.state)).count()
+    };
+    let ready = count(|state| matches!(state, State::Ready | State::Done));
+    let ended = count(|state| matches!(state, State::Ended(_)));
     if !running {
         let _ = writeln!(
             out,
@@ -166,11 +170,15 @@ pub(crate) fn render_text(published: &Published, running: bool, now: Instant) ->
     } else if published.stopping {
         out.push_str("grace is stopping\n");
     } else {
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{ready} of {} services ready",
             published.services.len()
         );
+        if ended > 0 {
+            let _ = write!(out, ", {ended} ended");
+        }
+        out.push('\n');
     }
     out
 }
@@ -182,9 +190,9 @@ pub(crate) fn render_json(published: &Published, running: bool, now: Instant) ->
         .services
         .iter()
         .map(|(service, pgid)| {
-            let (code, signal) = match service.state {
-                State::Exited(WaitStatus::Exited(code)) => (Some(i64::from(code)), None),
-                State::Exited(WaitStatus::Signaled(number)) => (
+            let (code, signal) = match service.state.status() {
+                Some(WaitStatus::Exited(code)) => (Some(i64::from(code)), None),
+                Some(WaitStatus::Signaled(number)) => (
                     None,
                     Some(Signal::new(number).map_or_else(|| number.to_string(), |s| s.to_string())),
                 ),
@@ -261,7 +269,7 @@ mod tests {
         for index in 0..every_state(now).len() {
             let mut services = all_ready(now);
             services[index].state = every_state(now)[index].state;
-            let expected = i32::from(!services[index].state.ready());
+            let expected = i32::from(!services[index].state.counts_ready());
             assert_eq!(exit_code(&published(services, false), true), expected);
         }
     }
@@ -281,7 +289,8 @@ mod tests {
              killed   killed by SIGKILL    -        10  -\n\
              app      stopping            30         1  2 h 0 min\n\
              migrate  done                 -         0  -\n\
-             2 of 8 services ready\n"
+             warm     ended, exited 0      -         0  -\n\
+             2 of 9 services ready, 1 ended\n"
         );
         let text = render_text(&published(all_ready(now), true), true, now);
         assert!(text.ends_with("\ngrace is stopping\n"), "{text}");
@@ -319,7 +328,7 @@ mod tests {
         assert_eq!(value["stopping"], false);
         assert_eq!(value["ready"], false);
         let services = value["services"].as_array().unwrap();
-        assert_eq!(services.len(), 8);
+        assert_eq!(services.len(), 9);
         assert_eq!(
             services[0],
             serde_json::json!({
@@ -334,6 +343,8 @@ mod tests {
         assert_eq!(services[4]["pid"], serde_json::Value::Null);
         assert_eq!(services[5]["signal"], "SIGKILL");
         assert_eq!(services[7]["state"], "done");
+        assert_eq!(services[8]["state"], "ended");
+        assert_eq!(services[8]["exit_code"], 0);
         let json = render_json(&published(all_ready(now), false), true, now);
         assert!(json.contains("\"ready\": true,"), "{json}");
     }
