@@ -5,6 +5,7 @@
 //! 2, as for a command line grace cannot run.
 
 use crate::base::prelude::*;
+use crate::base::time;
 
 use super::container::Real;
 use super::model::{Ready, Restart, Service, Services};
@@ -142,7 +143,11 @@ fn ready(ready: &Ready) -> String {
         Ready::Exec(probe) => {
             let mut words = vec![shell_word(&probe.executable)];
             words.extend(probe.command.iter().skip(1).map(|word| shell_word(word)));
-            format!("exec {} every {:?}", words.join(" "), probe.interval)
+            format!(
+                "exec {} every {}",
+                words.join(" "),
+                time::Shown(probe.interval)
+            )
         }
         Ready::Tcp(address) => format!("tcp {address}"),
         Ready::Notify => "notify".into(),

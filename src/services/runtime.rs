@@ -626,7 +626,7 @@ impl FleetEffects for Runtime<'_> {
                 [service = name(service), after_ms = after.as_millis() as u64],
                 "service {} restarts in {} ms",
                 name(service),
-                after.as_millis()
+                after.as_millis() as u64
             ),
             ServiceNote::Essential { service, status } => warn!(
                 "service_essential",
@@ -650,7 +650,7 @@ impl FleetEffects for Runtime<'_> {
                 format_args!(
                     "service {} is not ready after {} ms (start_timeout): everything stops",
                     name(service),
-                    waited.as_millis()
+                    waited.as_millis() as u64
                 ),
             ),
             ServiceNote::Stopping {
