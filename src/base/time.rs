@@ -1,6 +1,7 @@
 //! Points on the monotonic clock, for deadlines: what std's `Instant` would
 //! give, without std.
 
+use core::fmt;
 use core::ops::{Add, Sub};
 use core::time::Duration;
 
@@ -68,17 +69,52 @@ impl Sub<Instant> for Instant {
 
 /// `duration` in seconds with `places` decimals (at most 9), rounded, as
 /// `{:.N}` of its f64 would print it: without float formatting, which
-/// costs the static binary 12 KB.
+/// costs the static binary 12 KB, nor u128 formatting and division (1.5 KB).
+/// The seconds saturate at u64::MAX, which no duration grace measures nears.
 pub fn decimal_seconds(duration: Duration, places: u32) -> String {
     let places = places.min(9);
-    let unit = 10u128.pow(places);
-    let nanos = duration.as_nanos();
-    let scaled = (nanos * unit + 500_000_000) / 1_000_000_000;
-    let (whole, fraction) = (scaled / unit, scaled % unit);
+    let unit = 10u32.pow(places);
+    let divisor = 1_000_000_000 / unit;
+    let mut whole = duration.as_secs();
+    let mut fraction = (duration.subsec_nanos() + divisor / 2) / divisor;
+    if fraction == unit {
+        whole = whole.saturating_add(1);
+        fraction = 0;
+    }
     if places == 0 {
         return format!("{whole}");
     }
     format!("{whole}.{fraction:0width$}", width = places as usize)
+}
+
+/// A duration as its `{:?}` prints it (`1.5s`, `250ms`, `10µs`, `0ns`),
+/// without core's Debug formatting of durations (1.8 KB of the static
+/// binary): the whole units, then the fraction's digits without trailing
+/// zeros.
+pub struct Shown(pub Duration);
+
+impl fmt::Display for Shown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (secs, nanos) = (self.0.as_secs(), self.0.subsec_nanos());
+        let (whole, mut fraction, mut width, unit) = if secs > 0 {
+            (secs, nanos, 9, "s")
+        } else if nanos >= 1_000_000 {
+            (u64::from(nanos / 1_000_000), nanos % 1_000_000, 6, "ms")
+        } else if nanos >= 1_000 {
+            (u64::from(nanos / 1_000), nanos % 1_000, 3, "µs")
+        } else {
+            (u64::from(nanos), 0, 0, "ns")
+        };
+        write!(f, "{whole}")?;
+        if fraction > 0 {
+            while fraction % 10 == 0 {
+                fraction /= 10;
+                width -= 1;
+            }
+            write!(f, ".{fraction:0width$}")?;
+        }
+        f.write_str(unit)
+    }
 }
 
 #[cfg(test)]
@@ -104,6 +140,40 @@ mod tests {
         }
         assert_eq!(decimal_seconds(Duration::from_millis(1399), 3), "1.399");
         assert_eq!(decimal_seconds(Duration::from_millis(2), 0), "0");
+        assert_eq!(decimal_seconds(Duration::from_millis(9_999), 2), "10.00");
+        assert_eq!(
+            decimal_seconds(Duration::from_nanos(1_999_999_999), 9),
+            "1.999999999"
+        );
+    }
+
+    #[test]
+    fn shown_prints_as_debug_does() {
+        for nanos in [
+            0u64,
+            1,
+            999,
+            1_000,
+            1_500,
+            10_000,
+            999_999,
+            1_000_000,
+            1_000_001,
+            250_000_000,
+            999_999_999,
+            1_000_000_000,
+            1_500_000_000,
+            9_000_000_000,
+            61_234_000_001,
+            u64::MAX,
+        ] {
+            let d = Duration::from_nanos(nanos);
+            assert_eq!(Shown(d).to_string(), format!("{d:?}"));
+        }
+        assert_eq!(
+            Shown(Duration::MAX).to_string(),
+            format!("{:?}", Duration::MAX)
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub(super) fn label(p: &Process) -> String {
 /// `3 s`, `1.5 s`, `500 ms`.
 pub(super) fn seconds(duration: Duration) -> String {
     if duration < Duration::from_secs(1) {
-        return format!("{} ms", duration.as_millis());
+        return format!("{} ms", duration.subsec_millis());
     }
     let text = crate::base::time::decimal_seconds(duration, 3);
     let text = text.trim_end_matches('0').trim_end_matches('.');

@@ -5,6 +5,7 @@
 //! 2, as for a command line grace cannot run.
 
 use crate::base::prelude::*;
+use crate::base::time;
 
 use super::container::Real;
 use super::model::{Kind, Ready, Restart, Service, Services};
@@ -153,9 +154,9 @@ fn ready(ready: &Ready) -> String {
         Ready::Spawned => "once started".into(),
         Ready::Fd(fd) => format!("fd {fd}"),
         Ready::Exec(probe) => format!(
-            "exec {} every {:?}",
+            "exec {} every {}",
             argv(&probe.executable, &probe.command),
-            probe.interval
+            time::Shown(probe.interval)
         ),
         Ready::Tcp(address) => format!("tcp {address}"),
         Ready::Notify => "notify".into(),

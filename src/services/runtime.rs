@@ -730,7 +730,7 @@ impl FleetEffects for Runtime<'_> {
                 ],
                 "service {} restarts in {} ms (restart {})",
                 name(service),
-                after.as_millis(),
+                after.as_millis() as u64,
                 restarts + 1
             ),
             ServiceNote::Ended { service } => notice!(
@@ -796,7 +796,7 @@ impl FleetEffects for Runtime<'_> {
                     } else {
                         "ready"
                     },
-                    waited.as_millis()
+                    waited.as_millis() as u64
                 ),
             ),
             ServiceNote::Stopping {

@@ -17,7 +17,7 @@ use crate::base::prelude::*;
 
 use crate::base::log;
 use crate::base::signals::{Signal, SignalSet};
-use crate::base::time::Instant;
+use crate::base::time::{Instant, Shown};
 use crate::init::kill::{self, Snapshot, Whom, Why};
 use crate::init::scope::Scope;
 use crate::process::procfs;
@@ -90,7 +90,8 @@ impl Edge<'_> {
             if now >= bound {
                 warn!(
                     "kill_timeout",
-                    "processes still present {AFTER_KILL_BOUND:?} after SIGKILL; exiting anyway"
+                    "processes still present {} after SIGKILL; exiting anyway",
+                    Shown(AFTER_KILL_BOUND)
                 );
                 return Ok(());
             }

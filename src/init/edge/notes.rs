@@ -51,9 +51,9 @@ impl Edge<'_> {
                         main_signal = main_signal,
                         grace_period_ms = self.config.grace_period.as_millis()
                     ],
-                    "stop: {signal} from {}{rewritten}; grace period {:?}",
+                    "stop: {signal} from {}{rewritten}; grace period {}",
                     describe_sender(sender),
-                    self.config.grace_period
+                    time::Shown(self.config.grace_period)
                 );
             }
             StopNote::ServiceEnded { .. } => info!(
