@@ -100,8 +100,7 @@ fn postgres_alone_stops_its_own_workers() {
     let pg_isready = pgbin().join("pg_isready");
     wait_until("PostgreSQL to accept connections", || {
         Command::new(&pg_isready)
-            .arg("-q")
-            .arg("-h")
+            .args(["-q", "-U", "postgres", "-h"])
             .arg(&run.run)
             .status()
             .is_ok_and(|status| status.success())
@@ -174,7 +173,7 @@ fn nginx_alone_stops_its_own_workers() {
 /// namespace gets the whole response.
 #[test]
 fn nginx_answers_a_request_in_flight_through_php_fpm() {
-    require(&["nginx", "curl"]);
+    require(&["nginx", "curl", "/usr/sbin/php-fpm*"]);
     let run = Run::new();
     let mut grace = run.start("auto", &["--stop-on", "QUIT,TERM,INT"], "start-fastcgi.sh");
     let socket = run.path("nginx.sock");

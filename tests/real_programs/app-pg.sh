@@ -1,7 +1,7 @@
 # The app: holds a transaction open through a psql child and commits it in its
 # SIGTERM handler, then leaves.
 . "$SHAPES/lib.sh"
-await "$PGBIN/pg_isready" -q -h "$RUN"
+await "$PGBIN/pg_isready" -q -U postgres -h "$RUN"
 coproc PSQL { as_postgres "$PGBIN/psql" -X -q -h "$RUN" -d postgres >"$RUN/psql.out" 2>&1; }
 exec 4>&"${PSQL[1]}"
 psql_pid=$PSQL_PID

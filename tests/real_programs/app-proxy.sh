@@ -3,16 +3,17 @@
 # says goodbye over that connection.
 . "$SHAPES/lib.sh"
 await test -S "$RUN/proxy.sock"
-coproc LINK { socat - "UNIX-CONNECT:$RUN/proxy.sock"; }
-exec 4>&"${LINK[1]}"
+coproc LINK { socat -t 0.1 - "UNIX-CONNECT:$RUN/proxy.sock"; }
+link=${LINK[1]}
 link_pid=$LINK_PID
 stop() {
     sleep "$CLEANUP"
-    echo goodbye >&4
-    exec 4>&-
+    echo goodbye >&"$link"
+    # The end of the app's input is the end of the link's.
+    eval "exec $link>&-"
     wait "$link_pid"
     exit 0
 }
 trap stop TERM
-echo hello >&4
+echo hello >&"$link"
 idle

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::containers::unique;
+use super::containers::{RUN_FLAGS, unique};
 use super::podman::{Made, podman};
 use super::{Grace, Mode, TempDir, check, host_grace_bin, state_of, wait_until};
 
@@ -29,18 +29,20 @@ pub fn shapes_dir() -> PathBuf {
 }
 
 /// Fails, saying so, when a program the test runs is not installed
-/// (`.ci/run` installs them all): such a test cannot run here.
+/// (`.ci/run` installs them all): such a test cannot run here. A program
+/// is a command, or a shell pattern of a path (`/usr/sbin/php-fpm*`).
 pub fn require(programs: &[&str]) {
     for program in programs {
-        let found = if program.starts_with('/') {
-            Path::new(program).exists()
+        let test = if program.starts_with('/') {
+            format!("test -e {program}")
         } else {
-            Command::new("sh")
-                .args(["-c", &format!("command -v {program}")])
-                .stdout(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
+            format!("command -v {program}")
         };
+        let found = Command::new("sh")
+            .args(["-c", &test])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
         assert!(
             found,
             "cannot run here: {program} is not installed (.ci/run installs it)"
@@ -316,22 +318,12 @@ impl<'a> Container<'a> {
         let name = unique("grace-real");
         let mut made = Made::new(&run.dir);
         made.containers.push(name.clone());
-        let mut args: Vec<String> = [
-            "run",
-            "-d",
-            "--name",
-            &name,
-            "--network",
-            "none",
-            "--ulimit",
-            "nofile=1024:1024",
-            "--ulimit",
-            "nproc=4096:4096",
-            "-v",
-            "/usr:/usr:ro",
-        ]
-        .map(String::from)
-        .to_vec();
+        let mut args: Vec<String> = ["run", "-d", "--name", &name]
+            .iter()
+            .chain(RUN_FLAGS)
+            .chain(&["-v", "/usr:/usr:ro"])
+            .map(|arg| arg.to_string())
+            .collect();
         let shapes = shapes_dir().display().to_string();
         let run_dir = run.run.display().to_string();
         for volume in [
