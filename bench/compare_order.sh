@@ -87,26 +87,21 @@ init_command() {
 
 # The run's PID 1, by what it is rather than by its parents (setsid may or
 # may not fork): the process that is PID 1 of its namespace and runs this
-# run's start script (the run's directory is its last argument).
+# run's start script (the run's directory is its last argument). pgrep reads
+# /proc in one process: a loaded machine has thousands.
 pid_one() {
-    local status pid
-    for status in /proc/[0-9]*/status; do
-        pid=${status#/proc/}
-        pid=${pid%/status}
-        grep -qP '^NSpid:\t\d+\t1$' "$status" 2>/dev/null || continue
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$RUN " && { echo "$pid"; return; }
+    local pid
+    for pid in $(pgrep -f -- " $RUN\$"); do
+        grep -qP '^NSpid:\t\d+\t1$' "/proc/$pid/status" 2>/dev/null && { echo "$pid"; return; }
     done
     return 0
 }
 has_pid_one() { [ -n "$(pid_one)" ]; }
-# Whether a process other than a zombie is left in the PID namespace $1.
+# Whether a process, zombies included, is left in the PID namespace $1
+# (pid:[INODE]), in one find.
 namespace_alive() {
-    local dir
-    for dir in /proc/[0-9]*; do
-        [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$1" ] || continue
-        [ "$(awk '{print $3}' "$dir/stat" 2>/dev/null)" = Z ] || return 0
-    done
-    return 1
+    local inode=${1//[^0-9]/}
+    [ -n "$(find /proc/[0-9]*/ns/pid -maxdepth 0 -lname "pid:?$inode?" 2>/dev/null | head -1)" ]
 }
 namespace_gone() { ! namespace_alive "$1"; }
 # Whether process $1 has exited (a zombie has).
@@ -208,10 +203,11 @@ for shape in "${SHAPES[@]}"; do
             bounded "$init $shape PID 1 killed" 10 exited "$pid1" || true
         fi
         stop=$(printf %.2f "$(echo "$(date +%s.%N) - $start" | bc)")
-        # The kernel kills the rest of the namespace with its PID 1.
+        # The kernel kills the rest of the namespace with its PID 1, whose
+        # exit waits for them; unshare reaps it.
+        wait "$unshare_pid" 2>/dev/null || true
         bounded "$init $shape killed" 10 namespace_gone "$namespace" ||
             { echo "$init $shape: the namespace outlived its PID 1's SIGKILL" >&2; exit 1; }
-        wait "$unshare_pid" 2>/dev/null || true
         [ -n "$outside" ] && { kill "$outside"; wait "$outside" 2>/dev/null || true; }
         RUNNING=()
 

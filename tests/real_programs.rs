@@ -269,3 +269,33 @@ fn podman_redis_keeps_the_dump_the_app_saves_on_its_stop() {
     assert_ne!(code, 137, "killed at the deadline: {}", container.logs());
     assert_eq!(run.dump_keys(), Some(KEYS), "keys in the dump");
 }
+
+/// tini's own signal test, the shape that made its suite flaky under
+/// grace as tini (issue 20: 2 runs in 6 with `all`): a Python child that
+/// keeps SIGTERM at its default action and `os.system("sleep 100")`s. tini
+/// exits by the child's signal (143); signalled with Python, the sleep
+/// may die first, and Python return from os.system and exit 0. With the
+/// ordered stop the sleep, Python's child, waits for Python. 10 stops.
+#[test]
+fn grace_as_tini_exits_by_the_signal_of_a_child_that_runs_os_system() {
+    require(&["python3", "sleep"]);
+    let script = "import os, signal; signal.signal(signal.SIGTERM, signal.SIG_DFL); \
+                  os.system('sleep 100')";
+    for _ in 0..10 {
+        let dir = crate::support::TempDir::new();
+        let tini = crate::support::personality_link(&dir, "tini");
+        let mut grace = crate::support::Grace::builder(crate::support::Mode::Pid1)
+            .configure(|command| {
+                command.env("GRACE_STOP_ORDER", "auto");
+            })
+            .args(["--", "python3", "-c", script])
+            .start_as(&tini, &[], &dir);
+        wait_until("the sleep under Python", || {
+            crate::support::descendants(grace.pid).iter().any(|pid| {
+                fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
+            })
+        });
+        let code = stop_like_containerd(&mut grace, libc::SIGTERM);
+        assert_eq!(code, 143, "{}", grace.stderr());
+    }
+}
