@@ -19,9 +19,39 @@ use std::time::Instant;
 use crate::support::real_programs::{
     Container, KEYS, ROWS, Run, kill_at_the_stop_timeout, pgbin, require, stop_like_containerd,
 };
-use crate::support::wait_until;
+use crate::support::{Grace, Mode, TempDir, descendants, personality_link, wait_exit, wait_until};
 
 const SHUT_DOWN: &str = "shut down";
+
+/// How a run was stopped: its exit code and what to show when it fails.
+type Stopped = (i32, String);
+
+/// Waits for the PostgreSQL app's open transaction, stops the run with
+/// `stop`, which must not need the deadline's SIGKILL: (rows committed,
+/// cluster state).
+fn database_after(run: &Run, stop: impl FnOnce() -> Stopped) -> (usize, String) {
+    run.wait_for_transaction();
+    let (code, log) = stop();
+    assert_ne!(code, 137, "killed at the deadline: {log}");
+    // The state first: reading the rows restarts the cluster.
+    let state = run.cluster_state();
+    (run.rows_committed(), state)
+}
+
+/// Waits for the Redis app's keys, stops the run with `stop`, which must
+/// not need the deadline's SIGKILL: the keys of the dump left.
+fn dump_after(run: &Run, stop: impl FnOnce() -> Stopped) -> Option<usize> {
+    let written = run.path("keys-written");
+    wait_until("the app's keys", || written.exists());
+    let (code, log) = stop();
+    assert_ne!(code, 137, "killed at the deadline: {log}");
+    run.dump_keys()
+}
+
+/// grace as PID 1 of a PID namespace, stopped as containerd stops it.
+fn stopped_by_sigterm(grace: &mut Grace) -> Stopped {
+    (stop_like_containerd(grace, libc::SIGTERM), grace.stderr())
+}
 
 /// The start-script database with the committing app, under `order`:
 /// (rows committed, cluster state).
@@ -29,12 +59,7 @@ fn start_script_database(order: &str) -> (usize, String) {
     require(&["setpriv", "psql"]);
     let run = Run::with_cluster();
     let mut grace = run.start(order, &[], "start-exec.sh");
-    run.wait_for_transaction();
-    let code = stop_like_containerd(&mut grace, libc::SIGTERM);
-    assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
-    // The state first: reading the rows restarts the cluster.
-    let state = run.cluster_state();
-    (run.rows_committed(), state)
+    database_after(&run, || stopped_by_sigterm(&mut grace))
 }
 
 /// Shape 1: PostgreSQL started by the start script, then `exec app`; the
@@ -68,11 +93,9 @@ fn wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down() {
     require(&["setpriv", "psql"]);
     let run = Run::with_cluster();
     let mut grace = run.start("auto", &[], "start-wait-n.sh");
-    run.wait_for_transaction();
-    let code = stop_like_containerd(&mut grace, libc::SIGTERM);
-    assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
-    assert_eq!(run.cluster_state(), SHUT_DOWN);
-    assert_eq!(run.rows_committed(), ROWS, "rows committed");
+    let (rows, state) = database_after(&run, || stopped_by_sigterm(&mut grace));
+    assert_eq!(rows, ROWS, "rows committed");
+    assert_eq!(state, SHUT_DOWN);
 }
 
 /// Shape 3: Redis daemonized by the start script, then `exec app`; the app
@@ -83,11 +106,8 @@ fn redis_keeps_the_dump_the_app_saves_on_its_stop() {
     require(&["redis-server", "redis-cli", "redis-check-rdb"]);
     let run = Run::new();
     let mut grace = run.start("auto", &[], "start-redis.sh");
-    let written = run.path("keys-written");
-    wait_until("the app's keys", || written.exists());
-    let code = stop_like_containerd(&mut grace, libc::SIGTERM);
-    assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
-    assert_eq!(run.dump_keys(), Some(KEYS), "keys in the dump");
+    let keys = dump_after(&run, || stopped_by_sigterm(&mut grace));
+    assert_eq!(keys, Some(KEYS), "keys in the dump");
 }
 
 /// Shape 4: PostgreSQL alone, a master that stops its own workers: only the
@@ -198,7 +218,7 @@ fn nginx_answers_a_request_in_flight_through_php_fpm() {
         fs::read_to_string(&log_path).is_ok_and(|log| log.contains("signal 3 (SIGQUIT) received"))
     });
     fs::write(run.path("release"), "").unwrap();
-    let answered = crate::support::wait_exit(&mut client, "the client");
+    let answered = wait_exit(&mut client, "the client");
     let code = kill_at_the_stop_timeout(&mut grace, sent);
     assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
     assert!(
@@ -250,24 +270,19 @@ fn podman_start_script_database_keeps_the_committing_apps_rows() {
     require(&["podman", "setpriv", "psql"]);
     let run = Run::with_cluster();
     let container = Container::start(&run, "auto", "start-exec.sh");
-    run.wait_for_transaction();
-    let code = container.stop();
-    assert_ne!(code, 137, "killed at the deadline: {}", container.logs());
-    assert_eq!(run.cluster_state(), SHUT_DOWN);
-    assert_eq!(run.rows_committed(), ROWS, "rows committed");
+    let (rows, state) = database_after(&run, || (container.stop(), container.logs()));
+    assert_eq!(rows, ROWS, "rows committed");
+    assert_eq!(state, SHUT_DOWN);
 }
 
 /// Shape 3 in a real container.
 #[test]
 fn podman_redis_keeps_the_dump_the_app_saves_on_its_stop() {
-    require(&["podman", "redis-server", "redis-check-rdb"]);
+    require(&["podman", "redis-server", "redis-cli", "redis-check-rdb"]);
     let run = Run::new();
     let container = Container::start(&run, "auto", "start-redis.sh");
-    let written = run.path("keys-written");
-    wait_until("the app's keys", || written.exists());
-    let code = container.stop();
-    assert_ne!(code, 137, "killed at the deadline: {}", container.logs());
-    assert_eq!(run.dump_keys(), Some(KEYS), "keys in the dump");
+    let keys = dump_after(&run, || (container.stop(), container.logs()));
+    assert_eq!(keys, Some(KEYS), "keys in the dump");
 }
 
 /// tini's own signal test, the shape that made its suite flaky under
@@ -282,16 +297,16 @@ fn grace_as_tini_exits_by_the_signal_of_a_child_that_runs_os_system() {
     let script = "import os, signal; signal.signal(signal.SIGTERM, signal.SIG_DFL); \
                   os.system('sleep 100')";
     for _ in 0..10 {
-        let dir = crate::support::TempDir::new();
-        let tini = crate::support::personality_link(&dir, "tini");
-        let mut grace = crate::support::Grace::builder(crate::support::Mode::Pid1)
+        let dir = TempDir::new();
+        let tini = personality_link(&dir, "tini");
+        let mut grace = Grace::builder(Mode::Pid1)
             .configure(|command| {
                 command.env("GRACE_STOP_ORDER", "auto");
             })
             .args(["--", "python3", "-c", script])
             .start_as(&tini, &[], &dir);
         wait_until("the sleep under Python", || {
-            crate::support::descendants(grace.pid).iter().any(|pid| {
+            descendants(grace.pid).iter().any(|pid| {
                 fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
             })
         });
