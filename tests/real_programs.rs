@@ -19,7 +19,7 @@ use std::time::Instant;
 use crate::support::real_programs::{
     Container, KEYS, ROWS, Run, kill_at_the_stop_timeout, pgbin, require, stop_like_containerd,
 };
-use crate::support::{Grace, Mode, TempDir, descendants, personality_link, wait_exit, wait_until};
+use crate::support::{Grace, wait_exit, wait_until};
 
 const SHUT_DOWN: &str = "shut down";
 
@@ -283,34 +283,4 @@ fn podman_redis_keeps_the_dump_the_app_saves_on_its_stop() {
     let container = Container::start(&run, "auto", "start-redis.sh");
     let keys = dump_after(&run, || (container.stop(), container.logs()));
     assert_eq!(keys, Some(KEYS), "keys in the dump");
-}
-
-/// tini's own signal test, the shape that made its suite flaky under
-/// grace as tini (issue 20: 2 runs in 6 with `all`): a Python child that
-/// keeps SIGTERM at its default action and `os.system("sleep 100")`s. tini
-/// exits by the child's signal (143); signalled with Python, the sleep
-/// may die first, and Python return from os.system and exit 0. With the
-/// ordered stop the sleep, Python's child, waits for Python. 10 stops.
-#[test]
-fn grace_as_tini_exits_by_the_signal_of_a_child_that_runs_os_system() {
-    require(&["python3", "sleep"]);
-    let script = "import os, signal; signal.signal(signal.SIGTERM, signal.SIG_DFL); \
-                  os.system('sleep 100')";
-    for _ in 0..10 {
-        let dir = TempDir::new();
-        let tini = personality_link(&dir, "tini");
-        let mut grace = Grace::builder(Mode::Pid1)
-            .configure(|command| {
-                command.env("GRACE_STOP_ORDER", "auto");
-            })
-            .args(["--", "python3", "-c", script])
-            .start_as(&tini, &[], &dir);
-        wait_until("the sleep under Python", || {
-            descendants(grace.pid).iter().any(|pid| {
-                fs::read_to_string(format!("/proc/{pid}/comm")).is_ok_and(|comm| comm == "sleep\n")
-            })
-        });
-        let code = stop_like_containerd(&mut grace, libc::SIGTERM);
-        assert_eq!(code, 143, "{}", grace.stderr());
-    }
 }
