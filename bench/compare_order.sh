@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # The measuring harness for issue 20's real-program shapes (scripts/compare-order
-# runs it): PostgreSQL and Redis from Debian, started the ways images start
-# them, each under grace (--stop-order all and main-first), tini, dumb-init and
+# runs it): PostgreSQL, Redis, nginx, php-fpm and socat from Debian, started
+# the ways images start them (the suite's tests/real_programs/ scripts), each
+# under grace (--stop-order auto, all and main-first), tini, dumb-init and
 # catatonit as PID 1 of a fresh PID namespace, stopped as containerd stops a
-# container (SIGTERM to PID 1, SIGKILL after $STOP_TIMEOUT). The verdict is
-# only what the programs left on disk, read with their own tools: the rows
-# committed (psql on the restarted cluster), the cluster state
-# (pg_controldata), Redis's dump and the keys it holds (redis-check-rdb).
+# container (SIGTERM to PID 1, SIGQUIT for nginx before php-fpm, the
+# STOPSIGNAL of Docker's nginx image; SIGKILL after $STOP_TIMEOUT). The
+# verdict is only what the programs left, read with their own tools: the
+# rows committed (psql on the restarted cluster), the cluster state
+# (pg_controldata), Redis's dump and the keys it holds (redis-check-rdb),
+# the response the client got, the message the server outside the
+# namespace got, nginx's own log of how its workers stopped.
 #
 # Usage: bench/compare_order.sh GRACE_BINARY OUT_DIR
 # Writes OUT_DIR/compare-order.md and OUT_DIR/compare-order.json.
-# COMPARE_INITS / COMPARE_SHAPES (space-separated, e.g. "all tini" "redis") run a
+# COMPARE_INITS / COMPARE_SHAPES (space-separated, e.g. "auto tini" "redis proxy") run a
 # part; KEEP=1 leaves the runs' directories (logs, data) and prints where.
 set -euo pipefail
 
@@ -58,91 +62,15 @@ bounded() {
 install -d -o postgres -g postgres "$WORK/template"
 as_postgres "$PGBIN/initdb" -D "$WORK/template" -A trust -U postgres --no-sync >/dev/null
 
-# The programs every shape runs, written once. $RUN is the run's directory.
-cat >"$WORK/app-pg.sh" <<'APP'
-# The app: holds a transaction open through a psql child and commits it in its
-# SIGTERM handler, then leaves.
-as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-end=$((SECONDS + READY_TIMEOUT))
-until "$PGBIN/pg_isready" -q -h "$RUN"; do
-    ((SECONDS < end)) || exit 3
-    sleep 0.1
-done
-coproc PSQL { as_postgres "$PGBIN/psql" -X -q -h "$RUN" -d postgres >"$RUN/psql.out" 2>&1; }
-exec 4>&"${PSQL[1]}"
-psql_pid=$PSQL_PID
-commit() {
-    echo 'COMMIT;' >&4
-    echo '\echo committed' >&4
-    echo '\q' >&4
-    exec 4>&-
-    wait "$psql_pid"
-    exit 0
-}
-trap commit TERM
-echo 'CREATE TABLE t (i int);' >&4
-echo "BEGIN; INSERT INTO t SELECT generate_series(1, $ROWS);" >&4
-echo '\echo inserted' >&4
-sleep infinity &
-while :; do wait $! || true; done
-APP
+# The shapes' start scripts and apps: the suite's (tests/real_programs/,
+# whose README says what each does and the environment they read).
+SHAPES_DIR=$(realpath "$(dirname "$0")/../tests/real_programs")
 
-cat >"$WORK/app-redis.sh" <<'APP'
-# The app: writes keys, and on SIGTERM finishes its work ($CLEANUP seconds,
-# longer than the 100 ms tick on which Redis acts on its own SIGTERM, so that
-# the race between them is not what decides), then asks Redis to SAVE and
-# shut down.
-end=$((SECONDS + READY_TIMEOUT))
-until redis-cli -s "$RUN/redis.sock" ping | grep -q PONG; do
-    ((SECONDS < end)) || exit 3
-    sleep 0.1
-done
-stop() {
-    sleep "$CLEANUP"
-    redis-cli -s "$RUN/redis.sock" SAVE >"$RUN/save.out" 2>&1
-    redis-cli -s "$RUN/redis.sock" SHUTDOWN NOSAVE >/dev/null 2>&1
-    exit 0
-}
-trap stop TERM
-for i in $(seq 1 "$KEYS"); do echo "SET key$i value$i"; done | redis-cli -s "$RUN/redis.sock" >/dev/null
-touch "$RUN/keys-written"
-sleep infinity &
-while :; do wait $! || true; done
-APP
-
-# The shapes' start scripts.
-cat >"$WORK/start-exec.sh" <<'START'
-# The start-script database: pg_ctl starts the server in the background, then
-# `exec app`.
-as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -l "$RUN/pg.log" -w -t "$READY_TIMEOUT" \
-    -o "-k $RUN -c listen_addresses=" start >/dev/null
-exec bash "$WORK/app-pg.sh"
-START
-
-cat >"$WORK/start-wait-n.sh" <<'START'
-# Docker's documented pattern for several processes: both in the background,
-# then `wait -n`.
-as_postgres() { setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; }
-as_postgres "$PGBIN/postgres" -D "$RUN/pgdata" -k "$RUN" -c listen_addresses= >"$RUN/pg.log" 2>&1 &
-bash "$WORK/app-pg.sh" &
-wait -n
-exit $?
-START
-
-cat >"$WORK/start-redis.sh" <<'START'
-# Redis daemonized by the start script, then `exec app`. No save points: the
-# dump is what the app asked for.
-redis-server --daemonize yes --port 0 --unixsocket "$RUN/redis.sock" --dir "$RUN" \
-    --save '' --appendonly no --logfile "$RUN/redis.log" --pidfile "$RUN/redis.pid"
-exec bash "$WORK/app-redis.sh"
-START
-
-INITS=("grace all" "grace main-first" "tini" "dumb-init" "catatonit")
-SHAPES=("exec" "wait-n" "redis")
+INITS=("grace auto" "grace all" "grace main-first" "tini" "dumb-init" "catatonit")
+SHAPES=("exec" "wait-n" "redis" "postgres" "nginx" "fastcgi" "proxy")
 if [ -n "${COMPARE_INITS:-}" ]; then
     INITS=()
-    for init in "grace all" "grace main-first" tini dumb-init catatonit; do
+    for init in "grace auto" "grace all" "grace main-first" tini dumb-init catatonit; do
         [[ " $COMPARE_INITS " == *" ${init#grace } "* ]] && INITS+=("$init")
     done
 fi
@@ -150,8 +78,7 @@ fi
 
 init_command() {
     case $1 in
-        "grace all") echo "$GRACE --stop-order all --" ;;
-        "grace main-first") echo "$GRACE --stop-order main-first --" ;;
+        "grace "*) echo "$GRACE --stop-order ${1#grace } --" ;;
         tini) echo "/usr/bin/tini --" ;;
         dumb-init) echo "/usr/bin/dumb-init" ;;
         catatonit) echo "/usr/bin/catatonit --" ;;
@@ -160,26 +87,21 @@ init_command() {
 
 # The run's PID 1, by what it is rather than by its parents (setsid may or
 # may not fork): the process that is PID 1 of its namespace and runs this
-# run's start script.
+# run's start script (the run's directory is its last argument). pgrep reads
+# /proc in one process: a loaded machine has thousands.
 pid_one() {
-    local status pid
-    for status in /proc/[0-9]*/status; do
-        pid=${status#/proc/}
-        pid=${pid%/status}
-        grep -qP '^NSpid:\t\d+\t1$' "$status" 2>/dev/null || continue
-        tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$WORK/start-" && { echo "$pid"; return; }
+    local pid
+    for pid in $(pgrep -f -- " $RUN\$"); do
+        grep -qP '^NSpid:\t\d+\t1$' "/proc/$pid/status" 2>/dev/null && { echo "$pid"; return; }
     done
     return 0
 }
 has_pid_one() { [ -n "$(pid_one)" ]; }
-# Whether a process other than a zombie is left in the PID namespace $1.
+# Whether a process, zombies included, is left in the PID namespace $1
+# (pid:[INODE]), in one find.
 namespace_alive() {
-    local dir
-    for dir in /proc/[0-9]*; do
-        [ "$(readlink "$dir/ns/pid" 2>/dev/null)" = "$1" ] || continue
-        [ "$(awk '{print $3}' "$dir/stat" 2>/dev/null)" = Z ] || return 0
-    done
-    return 1
+    local inode=${1//[^0-9]/}
+    [ -n "$(find /proc/[0-9]*/ns/pid -maxdepth 0 -lname "pid:?$inode?" 2>/dev/null | head -1)" ]
 }
 namespace_gone() { ! namespace_alive "$1"; }
 # Whether process $1 has exited (a zombie has).
@@ -188,25 +110,60 @@ exited() {
     state=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)
     [ -z "$state" ] || [ "$state" = Z ]
 }
+# Whether the app or server of the run's shape is ready for the stop.
+ready() {
+    case $shape in
+        exec | wait-n) grep -q inserted "$RUN/psql.out" ;;
+        redis) test -e "$RUN/keys-written" ;;
+        postgres) "$PGBIN/pg_isready" -q -U postgres -h "$RUN" ;;
+        nginx) [ "$(grep -c 'start worker process ' "$RUN/nginx-error.log")" = 2 ] ;;
+        fastcgi) test -e "$RUN/request-started" ;;
+        proxy) grep -q hello "$RUN/received" ;;
+    esac
+}
+# nginx alone: whether its workers were stopped by their master only (none
+# got a signal from PID 1, both exited with code 0).
+workers_via_master() {
+    local log=$RUN/nginx-error.log master
+    master=$(sed -n 's/.*\] \([0-9]*\)#[0-9]*: start worker processes$/\1/p' "$log")
+    if grep ' received from 1\b' "$log" | grep -vq "\] $master#"; then
+        echo "no: signalled by PID 1"
+    elif [ "$(grep -c 'exited with code 0' "$log")" = 2 ]; then
+        echo yes
+    else
+        echo "no: killed"
+    fi
+}
 
+columns=(rows state dump answered arrived workers)
 rows_json=()
-table="| init | shape | rows committed | cluster state | dump written (keys) | stop (s) |
-|---|---|---|---|---|---|"
+table="| init | shape | rows committed | cluster state | Redis dump (keys) | request answered | cleanup message arrived | nginx workers stopped by their master | stop (s) |
+|---|---|---|---|---|---|---|---|---|"
 
 for shape in "${SHAPES[@]}"; do
     for init in "${INITS[@]}"; do
         RUN="$WORK/run-${init// /-}-$shape"
         mkdir -p "$RUN"
         chmod 777 "$RUN"
-        if [ "$shape" != redis ]; then
-            cp -a "$WORK/template" "$RUN/pgdata"
+        case $shape in exec | wait-n | postgres) cp -a "$WORK/template" "$RUN/pgdata" ;; esac
+        outside=
+        if [ "$shape" = proxy ]; then
+            # The server outside the container's PID namespace.
+            socat -u "UNIX-LISTEN:$RUN/outside.sock,fork" "OPEN:$RUN/received,creat,append" &
+            outside=$!
+            bounded "the outside server" 10 test -S "$RUN/outside.sock"
         fi
+        # nginx stops gracefully on SIGQUIT, the STOPSIGNAL of Docker's nginx
+        # image; grace is told to stop on it.
+        signal=TERM
+        [ "$shape" = fastcgi ] && signal=QUIT
         # shellcheck disable=SC2046
-        env RUN="$RUN" WORK="$WORK" PGBIN="$PGBIN" ROWS=$ROWS KEYS=$KEYS CLEANUP="$CLEANUP" READY_TIMEOUT="$READY_TIMEOUT" \
-            setsid unshare --pid --fork --mount-proc $(init_command "$init") bash "$WORK/start-$shape.sh" \
+        env SHAPES="$SHAPES_DIR" RUN="$RUN" PGBIN="$PGBIN" ROWS=$ROWS KEYS=$KEYS CLEANUP="$CLEANUP" \
+            READY_TIMEOUT="$READY_TIMEOUT" GRACE_STOP_ON=QUIT,TERM,INT \
+            setsid unshare --pid --fork --mount-proc $(init_command "$init") bash "$SHAPES_DIR/start-$shape.sh" "$RUN" \
             </dev/null >"$RUN/init.log" 2>&1 &
         unshare_pid=$!
-        RUNNING=("$unshare_pid")
+        RUNNING=("$unshare_pid" "$outside")
         # Killing the namespace's PID 1 is what ends every process in it
         # (killing unshare would leave them running).
         if ! bounded "$init $shape PID 1" 10 has_pid_one; then
@@ -215,57 +172,83 @@ for shape in "${SHAPES[@]}"; do
             wait "$unshare_pid" || true
             echo "$init / $shape: ended by itself before the stop" >&2
             table+="
-| $init | $shape | not ready | - | not ready | - |"
-            rows_json+=("{\"init\": \"$init\", \"shape\": \"$shape\", \"rows_committed\": \"not ready\", \"cluster_state\": \"-\", \"dump\": \"not ready\", \"stop_seconds\": null}")
+| $init | $shape | not ready | - | - | - | - | - | - |"
+            rows_json+=("{\"init\": \"$init\", \"shape\": \"$shape\", \"ready\": false}")
             continue
         fi
         pid1=$(pid_one)
-        RUNNING=("$pid1" "$unshare_pid")
+        RUNNING=("$pid1" "$unshare_pid" "$outside")
         namespace=$(readlink "/proc/$pid1/ns/pid")
-        ready="$RUN/psql.out"
-        [ "$shape" = redis ] && ready="$RUN/keys-written"
+        client=
+        if [ "$shape" = fastcgi ]; then
+            bounded "nginx's socket" "$READY_TIMEOUT" test -S "$RUN/nginx.sock"
+            curl -sS --fail --unix-socket "$RUN/nginx.sock" -o "$RUN/body" http://localhost/ 2>"$RUN/curl.err" &
+            client=$!
+        fi
         # A run whose app never got ready says so in its row, rather than
         # passing for data lost at the stop.
-        ready_check=(grep -q inserted "$ready")
-        [ "$shape" = redis ] && ready_check=(test -e "$ready")
         was_ready=yes
-        bounded "$init $shape ready" "$READY_TIMEOUT" "${ready_check[@]}" || was_ready=no
+        bounded "$init $shape ready" "$READY_TIMEOUT" ready || was_ready=no
         start=$(date +%s.%N)
-        kill -TERM "$pid1"
-        # containerd: SIGTERM, then SIGKILL after the timeout.
+        kill "-$signal" "$pid1"
+        if [ "$shape" = fastcgi ]; then
+            # The request in flight is let go once nginx has its signal (or
+            # once it is clear it will not get it).
+            bounded "nginx's SIGQUIT" 2 grep -q 'signal 3 (SIGQUIT) received' "$RUN/nginx-error.log" || true
+            touch "$RUN/release"
+        fi
+        # containerd: the signal, then SIGKILL after the timeout.
         if ! bounded "$init $shape stop" "$STOP_TIMEOUT" exited "$pid1"; then
             kill -KILL "$pid1" 2>/dev/null || true
             bounded "$init $shape PID 1 killed" 10 exited "$pid1" || true
         fi
         stop=$(printf %.2f "$(echo "$(date +%s.%N) - $start" | bc)")
-        # The kernel kills the rest of the namespace with its PID 1.
+        # The kernel kills the rest of the namespace with its PID 1, whose
+        # exit waits for them; unshare reaps it.
+        wait "$unshare_pid" 2>/dev/null || true
         bounded "$init $shape killed" 10 namespace_gone "$namespace" ||
             { echo "$init $shape: the namespace outlived its PID 1's SIGKILL" >&2; exit 1; }
-        wait "$unshare_pid" 2>/dev/null || true
+        [ -n "$outside" ] && { kill "$outside"; wait "$outside" 2>/dev/null || true; }
         RUNNING=()
 
-        rows=- state=- dump=-
-        if [ "$shape" != redis ]; then
-            state=$("$PGBIN/pg_controldata" "$RUN/pgdata" | sed -n 's/^Database cluster state: *//p')
-            rm -f "$RUN/pgdata/postmaster.pid"
-            as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -l "$RUN/pg-read.log" -w -t "$READ_TIMEOUT" \
-                -o "-k $RUN -c listen_addresses=" start >/dev/null
-            rows=$(as_postgres "$PGBIN/psql" -X -Atq -h "$RUN" -d postgres \
-                -c "SELECT CASE WHEN to_regclass('t') IS NULL THEN 0 ELSE (SELECT count(*) FROM t) END" 2>/dev/null || echo error)
-            as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -m fast -t 30 stop >/dev/null
-        else
-            if [ -f "$RUN/dump.rdb" ]; then
-                keys=$(redis-check-rdb "$RUN/dump.rdb" 2>&1 | sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p')
-                dump="yes (${keys:-0})"
-            else
-                dump="no"
-            fi
+        rows=- state=- dump=- answered=- arrived=- workers=-
+        case $shape in
+            exec | wait-n | postgres)
+                state=$("$PGBIN/pg_controldata" "$RUN/pgdata" | sed -n 's/^Database cluster state: *//p')
+                if [ "$shape" != postgres ]; then
+                    rm -f "$RUN/pgdata/postmaster.pid"
+                    as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -l "$RUN/pg-read.log" -w -t "$READ_TIMEOUT" \
+                        -o "-k $RUN -c listen_addresses=" start >/dev/null
+                    rows=$(as_postgres "$PGBIN/psql" -X -Atq -h "$RUN" -d postgres \
+                        -c "SELECT CASE WHEN to_regclass('t') IS NULL THEN 0 ELSE (SELECT count(*) FROM t) END" 2>/dev/null || echo error)
+                    as_postgres "$PGBIN/pg_ctl" -D "$RUN/pgdata" -m fast -t 30 stop >/dev/null
+                fi
+                ;;
+            redis)
+                if [ -f "$RUN/dump.rdb" ]; then
+                    keys=$(redis-check-rdb "$RUN/dump.rdb" 2>&1 | sed -n 's/.*\[info\] \([0-9]*\) keys read.*/\1/p')
+                    dump="yes (${keys:-0})"
+                else
+                    dump="no"
+                fi
+                ;;
+            fastcgi)
+                answered=no
+                if wait "$client" && [ "$(stat -c %s "$RUN/body" 2>/dev/null)" = 100005 ]; then answered=yes; fi
+                ;;
+            proxy)
+                arrived=no
+                grep -q goodbye "$RUN/received" && arrived=yes
+                ;;
+            nginx) workers=$(workers_via_master) ;;
+        esac
+        if [ "$was_ready" = no ]; then
+            for column in "${columns[@]}"; do [ "${!column}" = - ] || printf -v "$column" 'not ready'; done
         fi
-        if [ "$was_ready" = no ]; then rows="not ready"; dump="not ready"; fi
-        echo "$init / $shape: rows=$rows state=$state dump=$dump stop=${stop}s" >&2
+        echo "$init / $shape: rows=$rows state=$state dump=$dump answered=$answered arrived=$arrived workers=$workers stop=${stop}s" >&2
         table+="
-| $init | $shape | $rows | $state | $dump | $stop |"
-        rows_json+=("{\"init\": \"$init\", \"shape\": \"$shape\", \"rows_committed\": \"$rows\", \"cluster_state\": \"$state\", \"dump\": \"$dump\", \"stop_seconds\": $stop}")
+| $init | $shape | $rows | $state | $dump | $answered | $arrived | $workers | $stop |"
+        rows_json+=("{\"init\": \"$init\", \"shape\": \"$shape\", \"rows_committed\": \"$rows\", \"cluster_state\": \"$state\", \"dump\": \"$dump\", \"request_answered\": \"$answered\", \"cleanup_arrived\": \"$arrived\", \"workers_via_master\": \"$workers\", \"stop_seconds\": $stop}")
     done
 done
 

@@ -23,6 +23,7 @@ mod lockdown;
 mod newcomers;
 mod packages;
 mod privileges;
+mod real_programs;
 mod reaping;
 mod recipes;
 mod services;

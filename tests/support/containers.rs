@@ -178,7 +178,7 @@ pub type RunFlags<'a> = &'a [&'a str];
 /// What every podman and docker container here runs with: no network, and
 /// resource limits this machine allows (podman's default NOFILE is too high
 /// for it).
-const RUN_FLAGS: &[&str] = &[
+pub const RUN_FLAGS: &[&str] = &[
     "--network",
     "none",
     "--ulimit",

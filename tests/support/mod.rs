@@ -17,6 +17,7 @@ mod json_log;
 pub mod podman;
 mod probe;
 mod process;
+pub mod real_programs;
 mod scratch;
 pub mod services;
 pub mod shapes;
