@@ -29,13 +29,21 @@ fn main() {
         .as_slice()
     {
         ["workload", n] => workload(n.parse().unwrap()),
+        ["main", n] => first_signal_main(n.parse().unwrap()),
+        ["first-signal", grace, sizes, rounds] => {
+            first_signal(grace, sizes, rounds.parse().unwrap())
+        }
+        ["shape", kind, t] => shape_main(kind, t.parse().unwrap()),
+        ["shapes", grace, t, rounds] => shapes(grace, t.parse().unwrap(), rounds.parse().unwrap()),
         ["floor"] => {
             let start = Instant::now();
             let descriptors = floor();
             println!("{} {descriptors}", start.elapsed().as_nanos());
         }
         _ => {
-            eprintln!("usage: order workload N | floor");
+            eprintln!(
+                "usage: order workload N | floor | first-signal GRACE SIZES ROUNDS | shapes GRACE T_MS ROUNDS"
+            );
             std::process::exit(2);
         }
     }
@@ -322,4 +330,398 @@ fn floor() -> usize {
         libc::closedir(processes);
     }
     count
+}
+
+// The real binary's figures: grace as PID 1 of new PID and network
+// namespaces (`unshare`), stopped by a SIGTERM from outside, as a
+// container runtime stops it.
+
+/// CLOCK_MONOTONIC in nanoseconds: one clock across PID namespaces.
+fn monotonic_ns() -> u64 {
+    // SAFETY: all-zero bytes are a valid timespec.
+    let mut now: libc::timespec = unsafe { std::mem::zeroed() };
+    // SAFETY: a live timespec for the kernel to fill.
+    check(
+        unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) },
+        "clock_gettime",
+    );
+    now.tv_sec as u64 * 1_000_000_000 + now.tv_nsec as u64
+}
+
+/// SIGTERM blocked, to be taken by `await_sigterm` (grace's SIGCONT,
+/// which comes with it, changes nothing).
+fn block_sigterm() {
+    // SAFETY: a local set, filled before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        check(
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()),
+            "sigprocmask",
+        );
+    }
+}
+
+fn await_sigterm() {
+    // SAFETY: a local set, filled before use.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, libc::SIGTERM);
+        while libc::sigwaitinfo(&set, std::ptr::null_mut()) != libc::SIGTERM {}
+    }
+}
+
+/// The main process of `first-signal`: `workload N` around it (its child,
+/// holding the connections), then `ready` on stdout; on SIGTERM, the
+/// monotonic nanoseconds it was taken at, and exit.
+fn first_signal_main(clients: usize) {
+    use std::io::{BufRead, BufReader, Write};
+    let mut workload = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["workload", &clients.to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(workload.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.starts_with("ready"), "the workload: {line}");
+    block_sigterm();
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    await_sigterm();
+    let at = monotonic_ns();
+    println!("signalled {at}");
+    std::io::stdout().flush().unwrap();
+    // The workload kills its own on EOF; grace reaps them.
+    std::process::exit(0);
+}
+
+/// An unshare running `grace ARGS` as PID 1 of new PID and network
+/// namespaces (loopback up), its stdout piped.
+struct Namespace {
+    unshare: std::process::Child,
+    lines: std::io::BufReader<std::process::ChildStdout>,
+}
+
+impl Namespace {
+    fn start(grace: &str, args: &[&str]) -> Self {
+        let mut unshare = std::process::Command::new("unshare")
+            .args(["--pid", "--fork", "--mount-proc", "--net", "sh", "-c"])
+            .arg("ip link set lo up && exec \"$@\"")
+            .arg("sh")
+            .arg(grace)
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = std::io::BufReader::new(unshare.stdout.take().unwrap());
+        Namespace { unshare, lines }
+    }
+
+    fn line(&mut self) -> String {
+        use std::io::BufRead;
+        let mut line = String::new();
+        self.lines.read_line(&mut line).unwrap();
+        line.trim().to_string()
+    }
+
+    /// grace's pid here: unshare's one child.
+    fn grace(&self) -> i32 {
+        let pid = self.unshare.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")).unwrap();
+        children.split_whitespace().next().unwrap().parse().unwrap()
+    }
+
+    /// SIGTERMs grace: (the monotonic ns it was sent at, a pidfd on grace,
+    /// readable once the namespace is empty).
+    fn stop(&self) -> (u64, libc::c_int) {
+        let grace = self.grace();
+        // SAFETY: integer arguments; the result is a new descriptor.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, grace, 0) } as libc::c_int;
+        check(pidfd, "pidfd_open");
+        let at = monotonic_ns();
+        // SAFETY: integer arguments; grace, PID 1 of its own namespace.
+        check(unsafe { libc::kill(grace, libc::SIGTERM) }, "kill");
+        (at, pidfd)
+    }
+
+    /// Waits for the pidfd (grace and its namespace gone): when, in
+    /// monotonic ns; then reaps unshare.
+    fn wait(mut self, pidfd: libc::c_int) -> u64 {
+        let mut fd = libc::pollfd {
+            fd: pidfd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one live pollfd; the descriptor is ours.
+        let polled = unsafe { libc::poll(&mut fd, 1, 60_000) };
+        let at = monotonic_ns();
+        assert!(polled > 0, "grace still running a minute after its stop");
+        // SAFETY: ours, closed once.
+        unsafe { libc::close(pidfd) };
+        let status = self.unshare.wait().unwrap();
+        assert!(status.code().is_some(), "grace: {status}");
+        at
+    }
+}
+
+const MODES: [&str; 3] = ["auto", "main-first", "all"];
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// The main process's signal, from the SIGTERM to grace until the main
+/// process takes it, under each `--stop-order`, with `order workload N`
+/// around it; interleaved rounds, medians. Prints a markdown table.
+fn first_signal(grace: &str, sizes: &str, rounds: usize) {
+    let me = std::env::current_exe().unwrap();
+    let me = me.to_str().unwrap();
+    println!(
+        "| processes | auto (µs) | main-first (µs) | all (µs) | auto ÷ main-first | auto ÷ all | stop with auto (ms) | main-first (ms) | all (ms) |"
+    );
+    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for clients in sizes.split(',') {
+        let mut latency = [Vec::new(), Vec::new(), Vec::new()];
+        let mut stop = [Vec::new(), Vec::new(), Vec::new()];
+        // The clients, their servers, the workload, the main process.
+        let n: usize = clients.parse().unwrap();
+        let processes = n + n / FAN_IN + 1 + 2;
+        // The first round warms the caches and is not counted.
+        for round in 0..=rounds {
+            for turn in 0..MODES.len() {
+                let mode = (round + turn) % MODES.len();
+                let mut namespace = Namespace::start(
+                    grace,
+                    &["--stop-order", MODES[mode], "--", me, "main", clients],
+                );
+                assert_eq!(namespace.line(), "ready");
+                let (sent, pidfd) = namespace.stop();
+                let taken: u64 = namespace
+                    .line()
+                    .strip_prefix("signalled ")
+                    .expect("the main process's signal")
+                    .parse()
+                    .unwrap();
+                let gone = namespace.wait(pidfd);
+                if round > 0 {
+                    latency[mode].push(taken.saturating_sub(sent) as f64 / 1e3);
+                    stop[mode].push((gone - sent) as f64 / 1e6);
+                }
+            }
+        }
+        let [auto, main_first, all] = latency.map(median);
+        let [stop_auto, stop_main_first, stop_all] = stop.map(median);
+        println!(
+            "| {processes} | {auto:.0} | {main_first:.0} | {all:.0} | {:.2} | {:.2} | {stop_auto:.1} | {stop_main_first:.1} | {stop_all:.1} |",
+            auto / main_first,
+            auto / all,
+        );
+    }
+}
+
+/// A process of a shape, an orphan of the main process (grace's child):
+/// listens on `listen` (then a byte `l` to `ready`), connects to
+/// `connect`, accepts `accepts` connections, then a byte `r`; on SIGTERM,
+/// its cleanup of `cleanup_ms`, and exit.
+fn shape_node(
+    listen: Option<usize>,
+    accepts: usize,
+    connect: Option<usize>,
+    cleanup_ms: u64,
+    ready: libc::c_int,
+) -> ! {
+    block_sigterm();
+    let mut held = Vec::new();
+    if let Some(name) = listen {
+        let listener = socket(libc::AF_UNIX);
+        let (address, length) = unix_address(name);
+        // SAFETY: a live address of the length passed.
+        check(
+            unsafe {
+                libc::bind(
+                    listener,
+                    (&address as *const libc::sockaddr_un).cast(),
+                    length,
+                )
+            },
+            "bind",
+        );
+        // SAFETY: integer arguments.
+        check(unsafe { libc::listen(listener, 64) }, "listen");
+        // SAFETY: one byte from the stack.
+        unsafe { libc::write(ready, b"l".as_ptr().cast(), 1) };
+        held.push(listener);
+    }
+    if let Some(name) = connect {
+        let client = socket(libc::AF_UNIX);
+        let (address, length) = unix_address(name);
+        // SAFETY: a live address of the length passed.
+        check(
+            unsafe {
+                libc::connect(
+                    client,
+                    (&address as *const libc::sockaddr_un).cast(),
+                    length,
+                )
+            },
+            "connect",
+        );
+        held.push(client);
+    }
+    for _ in 0..accepts {
+        // SAFETY: accept without the peer's address.
+        held.push(check(
+            unsafe { libc::accept(held[0], std::ptr::null_mut(), std::ptr::null_mut()) },
+            "accept",
+        ));
+    }
+    // SAFETY: one byte from the stack; the pipe is not needed after.
+    unsafe {
+        libc::write(ready, b"r".as_ptr().cast(), 1);
+        libc::close(ready);
+    }
+    await_sigterm();
+    std::thread::sleep(std::time::Duration::from_millis(cleanup_ms));
+    std::process::exit(0);
+}
+
+/// Starts `node` as an orphan (a double fork: grace adopts it) with a
+/// pipe it reports on; the read end.
+fn orphan(node: impl FnOnce(libc::c_int)) -> libc::c_int {
+    let mut pipe = [0; 2];
+    // SAFETY: room for two descriptors.
+    check(unsafe { libc::pipe(pipe.as_mut_ptr()) }, "pipe");
+    // SAFETY: the children only make system calls (and sleep) until they
+    // exit.
+    let middle = check(unsafe { libc::fork() }, "fork");
+    if middle == 0 {
+        // SAFETY: as above.
+        if check(unsafe { libc::fork() }, "fork") == 0 {
+            // SAFETY: the read end is the main process's.
+            unsafe { libc::close(pipe[0]) };
+            node(pipe[1]);
+            // SAFETY: a node never returns; if it did, it must not run on.
+            unsafe { libc::_exit(1) };
+        }
+        // SAFETY: no destructors to run in a forked child.
+        unsafe { libc::_exit(0) };
+    }
+    // SAFETY: our child; the write end is the node's.
+    unsafe {
+        libc::waitpid(middle, std::ptr::null_mut(), 0);
+        libc::close(pipe[1]);
+    }
+    pipe[0]
+}
+
+fn expect_byte(fd: libc::c_int, byte: u8) {
+    let mut got = 0u8;
+    // SAFETY: one byte into a live local.
+    let read = unsafe { libc::read(fd, (&mut got as *mut u8).cast(), 1) };
+    assert!(read == 1 && got == byte, "a shape's process failed");
+}
+
+/// The shapes: (name, servers below the main process in one chain, idle
+/// orphans beside them). The main process is a client of the first
+/// server, each server of the next; the last only serves.
+const SHAPES: [(&str, usize, usize); 3] = [
+    ("app → db", 1, 0),
+    ("app → proxy → db", 2, 0),
+    ("app → db, 200 idle orphans", 1, 200),
+];
+
+/// The main process of a shape: the app at the head of its chain; then
+/// `ready` on stdout; on SIGTERM, its cleanup of `cleanup_ms`, and exit.
+fn shape_main(kind: &str, cleanup_ms: u64) {
+    use std::io::Write;
+    let (_, servers, idle) = SHAPES
+        .iter()
+        .find(|shape| shape.0 == kind)
+        .copied()
+        .expect("a shape of SHAPES");
+    let mut reports = Vec::new();
+    // From the chain's end, each listening before its client connects.
+    for server in (0..servers).rev() {
+        let connect = (server + 1 < servers).then_some(server + 1);
+        let report = orphan(|ready| shape_node(Some(server), 1, connect, cleanup_ms, ready));
+        expect_byte(report, b'l');
+        reports.push(report);
+    }
+    for _ in 0..idle {
+        reports.push(orphan(|ready| {
+            // SAFETY: one byte from the stack; then the default SIGTERM.
+            unsafe {
+                libc::write(ready, b"r".as_ptr().cast(), 1);
+                libc::close(ready);
+                loop {
+                    libc::pause();
+                }
+            }
+        }));
+    }
+    let app = socket(libc::AF_UNIX);
+    let (address, length) = unix_address(0);
+    // SAFETY: a live address of the length passed.
+    check(
+        unsafe { libc::connect(app, (&address as *const libc::sockaddr_un).cast(), length) },
+        "connect",
+    );
+    for report in reports {
+        expect_byte(report, b'r');
+        // SAFETY: ours, closed once.
+        unsafe { libc::close(report) };
+    }
+    block_sigterm();
+    println!("ready");
+    std::io::stdout().flush().unwrap();
+    await_sigterm();
+    std::thread::sleep(std::time::Duration::from_millis(cleanup_ms));
+    std::process::exit(0);
+}
+
+/// The stop time of each shape under each `--stop-order`, from the SIGTERM
+/// to grace until its namespace is gone, against the floor: the cleanups
+/// along the chain, one after the other. Prints a markdown table.
+fn shapes(grace: &str, cleanup_ms: u64, rounds: usize) {
+    let me = std::env::current_exe().unwrap();
+    let me = me.to_str().unwrap();
+    let t = cleanup_ms.to_string();
+    println!(
+        "| shape | floor (ms) | auto (ms) | auto − floor (ms) | target: floor + 5 % + 10 ms | met | main-first (ms) | all (ms) |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | --- | ---: | ---: |");
+    for (kind, servers, _) in SHAPES {
+        let floor = ((servers + 1) as u64 * cleanup_ms) as f64;
+        let mut stop = [Vec::new(), Vec::new(), Vec::new()];
+        for round in 0..=rounds {
+            for turn in 0..MODES.len() {
+                let mode = (round + turn) % MODES.len();
+                let mut namespace = Namespace::start(
+                    grace,
+                    &["--stop-order", MODES[mode], "--", me, "shape", kind, &t],
+                );
+                assert_eq!(namespace.line(), "ready");
+                let (sent, pidfd) = namespace.stop();
+                let gone = namespace.wait(pidfd);
+                if round > 0 {
+                    stop[mode].push((gone - sent) as f64 / 1e6);
+                }
+            }
+        }
+        let [auto, main_first, all] = stop.map(median);
+        let target = floor * 1.05 + 10.0;
+        println!(
+            "| {kind} | {floor:.0} | {auto:.1} | {:+.1} | {target:.0} | {} | {main_first:.1} | {all:.1} |",
+            auto - floor,
+            if auto <= target { "yes" } else { "**no**" },
+        );
+    }
 }
