@@ -1,7 +1,7 @@
-//! The workload and the floor for the ordered stop's figures (issue 20),
-//! which `bench/order` measures: grace's side is an ignored unit test
-//! (src/testing/order_bench.rs), since the order is not in the binary
-//! yet, run as PID 1 of a new PID and network namespace.
+//! The workloads, the floor and the real binary's figures of the ordered
+//! stop (issue 20), which `bench/order` runs; the order's computation is
+//! timed by an ignored unit test (src/testing/order_bench.rs) run as PID 1
+//! of a new PID and network namespace.
 //!
 //! - `workload N`: N client processes, each holding a UNIX stream
 //!   connection and a TCP connection to one of N/100 + 1 server processes
@@ -12,6 +12,18 @@
 //! - `floor`: the scan floor: one pass of getdents64 (readdir) and
 //!   readlinkat over every /proc/PID/fd, as a C program would do it;
 //!   prints its nanoseconds and how many descriptors it read.
+//! - `first-signal GRACE SIZES ROUNDS`: grace as PID 1 of new PID and
+//!   network namespaces, its main process (`main N`) with `workload N`
+//!   around it; the time from the SIGTERM sent to grace until the main
+//!   process takes it (sigwaitinfo, CLOCK_MONOTONIC on both sides), and
+//!   until the namespace is gone (a pidfd on grace), under each
+//!   `--stop-order`, in interleaved rounds.
+//! - `shapes GRACE T_MS ROUNDS`: chains of processes connected by UNIX
+//!   sockets (the main process a client at the head, orphans of grace
+//!   below it, each accepting its client), each with a cleanup of T_MS on
+//!   SIGTERM (`shape KIND T_MS` is the main process); the stop from the
+//!   SIGTERM until the namespace is gone, against the floor: the cleanups
+//!   along the chain, one after the other.
 
 use std::ffi::CString;
 use std::io::Read;
@@ -605,9 +617,14 @@ fn orphan(node: impl FnOnce(libc::c_int)) -> libc::c_int {
     if middle == 0 {
         // SAFETY: as above.
         if check(unsafe { libc::fork() }, "fork") == 0 {
-            // SAFETY: the read end is the main process's.
-            unsafe { libc::close(pipe[0]) };
-            node(pipe[1]);
+            // SAFETY: integer arguments. The node holds its report pipe
+            // as descriptor 3 and nothing else it inherited (the reports
+            // of the nodes before it): what it holds is what it makes.
+            unsafe {
+                check(libc::dup2(pipe[1], 3), "dup2");
+                libc::close_range(4, libc::c_uint::MAX, 0);
+            }
+            node(3);
             // SAFETY: a node never returns; if it did, it must not run on.
             unsafe { libc::_exit(1) };
         }

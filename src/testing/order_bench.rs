@@ -1,11 +1,13 @@
-//! The measuring side of bench/order (issue 20's figures): the ordered
-//! stop's computation (the sock_diag dumps, the map of sockets to
-//! processes through /proc/PID/fd, the connections, the order) against
-//! the scan floor (one C-like pass of readdir and readlinkat over every
-//! /proc/PID/fd, `order floor` from bench/order.rs), in the same run, on
-//! the workload of `order workload N`. An ignored test, since the order is
-//! not in the binary yet; bench/order runs it as PID 1 of new PID and
-//! network namespaces.
+//! The measuring side of bench/order's first part (issue 20's figures):
+//! the ordered stop's computation (the sock_diag dumps, the map of sockets
+//! to processes through /proc/PID/fd, the connections, the order, the
+//! tree) against the scan floor (one C-like pass of readdir and readlinkat
+//! over every /proc/PID/fd, `order floor` from bench/order.rs), in the
+//! same run, on the workload of `order workload N`; then what an exit
+//! costs the order afterwards (`Order::on_exits`, which reads nothing
+//! again), against the whole computation. An ignored test, since it times
+//! the order's parts one by one; bench/order runs it as PID 1 of new PID
+//! and network namespaces.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
