@@ -82,6 +82,44 @@ fn unix_address(server: usize) -> (libc::sockaddr_un, libc::socklen_t) {
     (address, length as libc::socklen_t)
 }
 
+/// A UNIX stream listener at `unix_address(name)`.
+fn unix_listener(name: usize, backlog: libc::c_int) -> libc::c_int {
+    let listener = socket(libc::AF_UNIX);
+    let (address, length) = unix_address(name);
+    // SAFETY: a live address of the length passed.
+    check(
+        unsafe {
+            libc::bind(
+                listener,
+                (&address as *const libc::sockaddr_un).cast(),
+                length,
+            )
+        },
+        "bind",
+    );
+    // SAFETY: integer arguments.
+    check(unsafe { libc::listen(listener, backlog) }, "listen");
+    listener
+}
+
+/// A UNIX stream connection to `unix_address(name)`.
+fn unix_client(name: usize) -> libc::c_int {
+    let client = socket(libc::AF_UNIX);
+    let (address, length) = unix_address(name);
+    // SAFETY: a live address of the length passed.
+    check(
+        unsafe {
+            libc::connect(
+                client,
+                (&address as *const libc::sockaddr_un).cast(),
+                length,
+            )
+        },
+        "connect",
+    );
+    client
+}
+
 fn loopback(port: u16) -> libc::sockaddr_in {
     // SAFETY: all-zero bytes are a valid sockaddr_in.
     let mut address: libc::sockaddr_in = unsafe { std::mem::zeroed() };
@@ -101,15 +139,7 @@ fn socket(family: libc::c_int) -> libc::c_int {
 
 /// A UNIX and a TCP listener for server `server`: (unix, tcp, tcp port).
 fn listeners(server: usize) -> (libc::c_int, libc::c_int, u16) {
-    let unix = socket(libc::AF_UNIX);
-    let (address, length) = unix_address(server);
-    // SAFETY: a live address of the length passed.
-    check(
-        unsafe { libc::bind(unix, (&address as *const libc::sockaddr_un).cast(), length) },
-        "bind",
-    );
-    // SAFETY: integer arguments.
-    check(unsafe { libc::listen(unix, 4096) }, "listen");
+    let unix = unix_listener(server, 4096);
     let tcp = socket(libc::AF_INET);
     let address = loopback(0);
     let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
@@ -177,13 +207,7 @@ fn serve(unix: libc::c_int, tcp: libc::c_int, expected: usize, ready: libc::c_in
 /// A client: a UNIX and a TCP connection to its server, a socketpair,
 /// a byte to `ready`, then waits to be killed.
 fn client(server: usize, port: u16, ready: libc::c_int) -> ! {
-    let unix = socket(libc::AF_UNIX);
-    let (address, length) = unix_address(server);
-    // SAFETY: a live address of the length passed.
-    check(
-        unsafe { libc::connect(unix, (&address as *const libc::sockaddr_un).cast(), length) },
-        "connect",
-    );
+    let _unix = unix_client(server);
     let tcp = socket(libc::AF_INET);
     let address = loopback(port);
     let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
@@ -553,40 +577,12 @@ fn shape_node(
     block_sigterm();
     let mut held = Vec::new();
     if let Some(name) = listen {
-        let listener = socket(libc::AF_UNIX);
-        let (address, length) = unix_address(name);
-        // SAFETY: a live address of the length passed.
-        check(
-            unsafe {
-                libc::bind(
-                    listener,
-                    (&address as *const libc::sockaddr_un).cast(),
-                    length,
-                )
-            },
-            "bind",
-        );
-        // SAFETY: integer arguments.
-        check(unsafe { libc::listen(listener, 64) }, "listen");
+        held.push(unix_listener(name, 64));
         // SAFETY: one byte from the stack.
         unsafe { libc::write(ready, b"l".as_ptr().cast(), 1) };
-        held.push(listener);
     }
     if let Some(name) = connect {
-        let client = socket(libc::AF_UNIX);
-        let (address, length) = unix_address(name);
-        // SAFETY: a live address of the length passed.
-        check(
-            unsafe {
-                libc::connect(
-                    client,
-                    (&address as *const libc::sockaddr_un).cast(),
-                    length,
-                )
-            },
-            "connect",
-        );
-        held.push(client);
+        held.push(unix_client(name));
     }
     for _ in 0..accepts {
         // SAFETY: accept without the peer's address.
@@ -684,13 +680,7 @@ fn shape_main(kind: &str, cleanup_ms: u64) {
             }
         }));
     }
-    let app = socket(libc::AF_UNIX);
-    let (address, length) = unix_address(0);
-    // SAFETY: a live address of the length passed.
-    check(
-        unsafe { libc::connect(app, (&address as *const libc::sockaddr_un).cast(), length) },
-        "connect",
-    );
+    let _app = unix_client(0);
     for report in reports {
         expect_byte(report, b'r');
         // SAFETY: ours, closed once.
