@@ -3,7 +3,7 @@
 
 use crate::support::{
     AFTER_KILL, Grace, Mode, TempDir, children_of, event_time, finished_cleanup, has_event,
-    host_pid_of, host_pid_of_probe, json_log, log_events, monotonic_ms, probe, probe_args,
+    host_pid_of, host_pid_of_probe, json_log, log_events, monotonic_ms, named, probe, probe_args,
     probe_log, signals_received, state_of, wait_for_work, wait_ready, wait_until,
 };
 
@@ -453,6 +453,87 @@ fn auto_signals_a_child_after_its_parent_as_pid1() {
 #[test]
 fn auto_signals_a_child_after_its_parent_as_subreaper() {
     auto_order(Mode::Subreaper);
+}
+
+/// `--stop-order auto` maps sockets to processes through every
+/// /proc/PID/fd; beyond its bound (`MAX_DESCRIPTORS` in
+/// src/process/sockets.rs: 50,000 descriptors in all) it stops reading and
+/// stops as main-first, with one warning. A server and its client, orphans
+/// both: ordered, the server would wait for the client's cleanup; as
+/// main-first both get the signal when the main process exits.
+#[test]
+fn auto_falls_back_to_main_first_beyond_its_bound_of_descriptors() {
+    let dir = TempDir::new();
+    let server = probe_args(&dir, "server", &[]);
+    let client = probe_args(&dir, "client", &["--cleanup-ms", "1500"]);
+    // Processes holding 50,100 descriptors (copies of one), as many as
+    // their hard limit takes without CAP_SYS_RESOURCE; then the server
+    // and its client, connected, their sockets kept across exec.
+    let program = dir.join("shape.py");
+    std::fs::write(
+        &program,
+        format!(
+            "import os, resource, signal, socket\n\
+             soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n\
+             try:\n    resource.setrlimit(resource.RLIMIT_NOFILE, (60000, 60000))\n    hard = 60000\n\
+             except (ValueError, OSError):\n    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))\n\
+             each = min(hard, 60000) - 16\n\
+             fd = os.open('/dev/null', os.O_RDONLY)\n\
+             done = os.pipe()\n\
+             helpers = 50100 // (each - 3) + 1\n\
+             for _ in range(helpers):\n    \
+             if os.fork() == 0:\n        \
+             for i in range(done[1] + 1, each): os.dup2(fd, i)\n        \
+             os.write(done[1], b'.')\n        \
+             while True: signal.pause()\n\
+             hoarding = 0\n\
+             while hoarding < helpers: hoarding += len(os.read(done[0], helpers))\n\
+             listener = socket.socket(socket.AF_UNIX)\n\
+             listener.bind({address:?})\n\
+             listener.listen()\n\
+             if os.fork() == 0:\n    \
+             connection = socket.socket(socket.AF_UNIX)\n    \
+             connection.connect({address:?})\n    \
+             connection.set_inheritable(True)\n    \
+             os.execv({client_program:?}, {client:?})\n\
+             if os.fork() == 0:\n    \
+             accepted, _ = listener.accept()\n    \
+             accepted.set_inheritable(True)\n    \
+             os.execv({server_program:?}, {server:?})\n",
+            address = dir.join("socket").display().to_string(),
+            client_program = client[0],
+            server_program = server[0],
+        ),
+    )
+    .unwrap();
+    let script = format!(
+        "(python3 {program}); exec {main}",
+        program = program.display(),
+        main = probe(&dir, "main", &["--cleanup-ms", "200"]),
+    );
+    let mut grace = Grace::builder(Mode::Pid1)
+        .configure(json_log)
+        .args(["--stop-order", "auto", "--", "sh", "-c", &script])
+        .start(&dir);
+    for name in ["server", "client", "main"] {
+        wait_ready(&dir, name);
+    }
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let client_done = event_time(&dir, "client", "cleanup-done").unwrap();
+    let server_got = event_time(&dir, "server", "signal").unwrap();
+    let main_done = event_time(&dir, "main", "cleanup-done").unwrap();
+    assert!(
+        server_got < client_done,
+        "the server waited for its client: ordered, not main-first"
+    );
+    assert!(
+        server_got >= main_done,
+        "the server was signalled before the main process finished"
+    );
+    assert!(finished_cleanup(&dir, "client"), "{}", grace.stderr());
+    let stderr = grace.stderr();
+    assert_eq!(named(&stderr, "stop_order_unread").len(), 1, "{stderr}");
 }
 
 #[test]

@@ -161,6 +161,9 @@ impl<'a> Supervisor<'a> {
         if !self.edge.order_wanted() {
             return;
         }
+        // The main process was just signalled: if it waits for this CPU,
+        // it takes its signal before the reading, not after a time slice.
+        sys::yield_cpu();
         let read = self.edge.read_order_now();
         let grace = self.edge.own_pid;
         let main = self.edge.main_running().then_some(self.edge.main_pid);

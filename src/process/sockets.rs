@@ -23,9 +23,13 @@ use crate::base::prelude::*;
 use crate::sys::{self, Endpoint, TCP_LISTEN, TcpSocket, UnixSocket};
 
 /// The most descriptors read across all processes before the mapping is
-/// abandoned: about 3 µs each, so 200,000 is about 0.6 s, a small part
-/// of any grace period worth ordering.
-pub const MAX_DESCRIPTORS: usize = 200_000;
+/// abandoned and the stop goes on as main-first (one warning). A
+/// descriptor costs 3 µs on an idle machine and 20-50 µs on a loaded one
+/// (BENCHMARKS.md, "The stop order"), and grace's loop waits meanwhile:
+/// 50,000 is 0.15 s to 2.5 s, within half of the default grace period even
+/// loaded, and above 5,000 processes of 6 descriptors each (30,000), which
+/// the figures order.
+pub const MAX_DESCRIPTORS: usize = 50_000;
 
 // Every table here is (i32, i32) pairs, sorted: the order's tables are
 // too, and each element type sorted is kilobytes of the binary. A key

@@ -53,7 +53,7 @@ pub use pipe::{
 pub use process::{
     ChildCredentials, ChildSetup, SpawnFailure, become_child_subreaper,
     detach_controlling_terminal, foreground_group, getpid, process_group, reap_one,
-    set_foreground_group, set_parent_death_signal, spawn,
+    set_foreground_group, set_parent_death_signal, spawn, yield_cpu,
 };
 pub use ready::{
     Connect, Sender, connect, connect_result, notify_socket, open_null, receive_with_sender,

@@ -429,3 +429,10 @@ pub fn getpid() -> i32 {
     // SAFETY: getpid cannot fail and touches no memory.
     unsafe { libc::getpid() }
 }
+
+/// Gives the CPU to whoever is waiting for it on this one, such as a
+/// process just signalled.
+pub fn yield_cpu() {
+    // SAFETY: no arguments; it cannot fail on Linux.
+    unsafe { libc::sched_yield() };
+}

@@ -1,11 +1,13 @@
-//! The measuring side of bench/order (issue 20's figures): the ordered
-//! stop's computation (the sock_diag dumps, the map of sockets to
-//! processes through /proc/PID/fd, the connections, the order) against
-//! the scan floor (one C-like pass of readdir and readlinkat over every
-//! /proc/PID/fd, `order floor` from bench/order.rs), in the same run, on
-//! the workload of `order workload N`. An ignored test, since the order is
-//! not in the binary yet; bench/order runs it as PID 1 of new PID and
-//! network namespaces.
+//! The measuring side of bench/order's first part (issue 20's figures):
+//! the ordered stop's computation (the sock_diag dumps, the map of sockets
+//! to processes through /proc/PID/fd, the connections, the order, the
+//! tree) against the scan floor (one C-like pass of readdir and readlinkat
+//! over every /proc/PID/fd, `order floor` from bench/order.rs), in the
+//! same run, on the workload of `order workload N`; then what an exit
+//! costs the order afterwards (`Order::on_exits`, which reads nothing
+//! again), against the whole computation. An ignored test, since it times
+//! the order's parts one by one; bench/order runs it as PID 1 of new PID
+//! and network namespaces.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -35,6 +37,8 @@ struct Rounds {
     order: Vec<f64>,
     tree: Vec<f64>,
     exit: Vec<f64>,
+    /// The exits of a server's clients, which release it.
+    release: Vec<f64>,
 }
 
 #[test]
@@ -51,9 +55,11 @@ fn figures() {
     // After the harness's "test … " on the same line.
     println!();
     println!(
-        "| processes | descriptors | scan floor | sock_diag dumps | fd map and connections (of which /proc) | order | computation / floor | tree (stat of each) | with the tree / floor | again after an exit |"
+        "| processes | descriptors | scan floor | sock_diag dumps | fd map and connections (of which /proc) | order | computation ÷ floor | tree (stat of each) | with the tree ÷ floor | after a client's exit | after a server's last client's exit | full computation ÷ that |"
     );
-    println!("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!(
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    );
     for clients in sizes {
         let mut workload = Command::new(&program)
             .args(["workload", &clients.to_string()])
@@ -116,6 +122,14 @@ fn figures() {
             // TCP alike: one pair of processes).
             assert_eq!(reading.connections.len(), clients, "connections");
             let client = reading.connections[0].client;
+            let server = reading.connections[0].server;
+            // The rest of that server's clients.
+            let rest: Vec<i32> = reading
+                .connections
+                .iter()
+                .filter(|c| c.server == server && c.client != client)
+                .map(|c| c.client)
+                .collect();
             let now = Instant::now();
             let order_start = Clock::now();
             // The helper stands for grace: its children are the units.
@@ -133,6 +147,13 @@ fn figures() {
             let exit_start = Clock::now();
             order.on_exits(now, &[client]);
             let exit_ms = ms(exit_start);
+            assert!(order.take_due(now).is_empty(), "one client released nobody");
+            let release_start = Clock::now();
+            order.on_exits(now, &rest);
+            let released = order.take_due(now);
+            let release_ms = ms(release_start);
+            assert_eq!(released.len(), 1, "the server's last client released it");
+            assert_eq!(released[0].pid, server);
 
             if round % 2 == 1 {
                 (floor_ms, descriptors) = floor();
@@ -144,6 +165,7 @@ fn figures() {
                 figures.tree.push(tree_ms);
                 figures.order.push(order_ms);
                 figures.exit.push(exit_ms);
+                figures.release.push(release_ms);
                 figures.dumps.push(dumps_ms);
             }
         }
@@ -152,12 +174,15 @@ fn figures() {
         let map = median(figures.map);
         let order = median(figures.order);
         let tree = median(figures.tree);
+        let release = median(figures.release);
         println!(
-            "| {processes} | {descriptors} | {floor:.2} ms | {dumps:.2} ms | {map:.2} ms ({:.2} ms) | {order:.2} ms | {:.2}x | {tree:.2} ms | {:.2}x | {:.3} ms |",
+            "| {processes} | {descriptors} | {floor:.2} ms | {dumps:.2} ms | {map:.2} ms ({:.2} ms) | {order:.2} ms | {:.2}x | {tree:.2} ms | {:.2}x | {:.1} µs | {:.1} µs | {:.0}x |",
             median(figures.scan),
             (dumps + map + order) / floor,
             (dumps + map + order + tree) / floor,
-            median(figures.exit),
+            median(figures.exit) * 1e3,
+            release * 1e3,
+            (dumps + map + order + tree) / release,
         );
         drop(workload.stdin.take());
         workload.wait().unwrap();
