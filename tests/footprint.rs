@@ -1,6 +1,6 @@
 //! grace's footprint: the static release binary stays within 450 KB on
-//! disk, and an idle grace as PID 1 with one command within 400 kB of
-//! resident memory. Most of that is the binary's own pages, which the
+//! disk, an idle grace as PID 1 with one command within 400 kB of
+//! resident memory, and with ten services within 600 kB (issue 22). Most of that is the binary's own pages, which the
 //! kernel maps 64 KB at a time around each page touched (fault-around),
 //! until grace gives back the set-up's when its loop first goes idle
 //! (src/sys/image.rs). A change that crosses either bound (a dependency,
@@ -13,6 +13,7 @@
 use std::fs;
 
 use crate::support::containers::static_binaries;
+use crate::support::services::{toml_argv, write_config};
 use crate::support::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready, wait_until};
 
 /// Bytes: the static musl release binary on disk.
@@ -20,6 +21,9 @@ const MAX_BINARY: u64 = 450_000;
 /// kB: VmRSS of an idle grace as PID 1 with one sleeping command (issue
 /// 19's bound).
 const MAX_IDLE_RSS: u64 = 400;
+/// kB: VmRSS of an idle grace as PID 1 running ten services (issue 22's
+/// bound: their state, output pipes, readiness and control socket).
+const MAX_SERVICES_RSS: u64 = 600;
 
 #[test]
 fn the_static_binary_is_at_most_450_kb() {
@@ -59,6 +63,44 @@ fn an_idle_static_grace_as_pid_1_is_at_most_400_kb_resident() {
     assert!(
         rss <= MAX_IDLE_RSS,
         "idle VmRSS is {rss} kB, over {MAX_IDLE_RSS} kB"
+    );
+}
+
+#[test]
+fn an_idle_static_grace_with_ten_services_is_at_most_600_kb_resident() {
+    let binary = fs::canonicalize(&static_binaries().grace).expect("static grace");
+    let dir = TempDir::new();
+    let mut text = String::new();
+    for n in 0..10 {
+        // Each a probe, so that it says when it runs; the second half
+        // each after the one before, as real files are.
+        let probe = probe_args(&dir, &format!("s{n}"), &[]);
+        text += &format!("[service.s{n}]\ncommand = {}\n", toml_argv(&probe));
+        if n >= 5 {
+            text += &format!("after = [\"s{}\"]\n", n - 1);
+        }
+    }
+    let config = write_config(&dir, &text);
+    let run_dir = dir.join("run");
+    let mut grace = Grace::builder(Mode::Pid1)
+        .arg("--run-dir")
+        .arg(&run_dir)
+        .arg("--config")
+        .arg(&config)
+        .start_as(&binary, &[], &dir);
+    for n in 0..10 {
+        wait_ready(&dir, &format!("s{n}"));
+    }
+    wait_until("grace to wait in its event loop", || {
+        waiting_in_its_loop(grace.pid)
+    });
+    let rss = rss_kb(grace.pid);
+    eprintln!("idle VmRSS with ten services: {rss} kB");
+    grace.signal(libc::SIGTERM);
+    assert_eq!(grace.wait_code(), 0, "{}", grace.stderr());
+    assert!(
+        rss <= MAX_SERVICES_RSS,
+        "idle VmRSS with ten services is {rss} kB, over {MAX_SERVICES_RSS} kB"
     );
 }
 
