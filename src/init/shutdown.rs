@@ -78,8 +78,15 @@ pub trait StopEffects {
     /// `on_order_failed`). Only `--stop-order auto` asks.
     fn read_order(&mut self) {}
     /// Each of `due` gets the stop signal and SIGCONT, if it is still the
-    /// process the order saw (pidfd, or the start-time check).
-    fn signal_processes(&mut self, _signal: Signal, _due: &[Due]) {}
+    /// process the order saw (pidfd, or the start-time check); those it
+    /// no longer reaches are taken out of `due`, and reported as exited
+    /// (`Shutdown::on_exits`).
+    fn signal_processes(&mut self, _signal: Signal, _due: &mut Vec<Due>) {}
+    /// The order waits to hear of the exits of `pids` (sorted), which
+    /// may not be grace's children: from now on each is reported through
+    /// `Shutdown::on_exits` when it exits, and nothing else is watched
+    /// (none once the order is over).
+    fn watch_exits(&mut self, _pids: &[i32]) {}
 }
 
 /// What the stop tells the log.
@@ -192,7 +199,9 @@ impl Shutdown {
             Some(stop) => {
                 stop.trigger = Some(main_signal);
                 stop.step = Step::Draining;
-                stop.order = None;
+                if stop.order.take().is_some() {
+                    fx.watch_exits(&[]);
+                }
                 fx.note(StopNote::Again { signal, sender });
                 fx.signal_everyone(main_signal, self.stop_signal);
             }
@@ -289,8 +298,9 @@ impl Shutdown {
         }
     }
 
-    /// Processes were reaped (one batch of a wake-up): the order releases
-    /// what waited for them.
+    /// Processes exited (one batch of a wake-up: reaped, or seen to exit
+    /// through `StopEffects::watch_exits`): the order releases what
+    /// waited for them.
     pub fn on_exits(&mut self, now: Instant, pids: &[i32], fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
@@ -306,7 +316,14 @@ impl Shutdown {
     /// signal the stop drains, catching up with what was created since.
     fn release(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if self.drive_order(now, fx) {
+            fx.watch_exits(&[]);
             fx.catch_up(self.stop_signal, false);
+        } else if let Some(Ongoing {
+            order: Some((order, _)),
+            ..
+        }) = &self.stop
+        {
+            fx.watch_exits(&order.watched());
         }
     }
 
@@ -329,13 +346,13 @@ impl Shutdown {
             return false;
         };
         let main = *main;
-        let due: Vec<Due> = order
+        let mut due: Vec<Due> = order
             .take_due(now)
             .into_iter()
             .filter(|due| Some(due.pid) != main)
             .collect();
         if !due.is_empty() {
-            fx.signal_processes(self.stop_signal, &due);
+            fx.signal_processes(self.stop_signal, &mut due);
             for &due in due.iter().filter(|due| due.why != Why::AtOnce) {
                 fx.note(StopNote::Waited { due });
             }
@@ -497,7 +514,9 @@ impl Shutdown {
                 fx.signal_others(self.stop_signal);
             }
             Step::Ordered { .. } => {
-                self.drive_order(now, fx);
+                if self.drive_order(now, fx) {
+                    fx.watch_exits(&[]);
+                }
             }
             _ => {}
         }
@@ -630,8 +649,8 @@ mod tests {
         fn read_order(&mut self) {
             self.done.push(Done::ReadOrder);
         }
-        fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
-            self.done.push(Done::SignalProcesses(signal, due.to_vec()));
+        fn signal_processes(&mut self, signal: Signal, due: &mut Vec<Due>) {
+            self.done.push(Done::SignalProcesses(signal, due.clone()));
         }
     }
 
