@@ -2,9 +2,10 @@
 //! and nothing else. While nothing happens grace sleeps in a single blocking
 //! read, so an idle container costs no wake-ups at all; during a stop the
 //! only timeout is the next step of the stop, and the only other things
-//! waited on are the pidfd of each process entered from outside, the
-//! services' descriptors, and room on stderr while grace's own lines wait
-//! for it (`log::watch`).
+//! waited on are the pidfd of each process entered from outside, during an
+//! ordered stop the pidfd of each process whose exit the order waits for
+//! and that grace does not reap, the services' descriptors, and room on
+//! stderr while grace's own lines wait for it (`log::watch`).
 //!
 //! The loop turns what the kernel reports into events: `policy` says what a
 //! signal means, `shutdown` decides what a stop does next, and `edge`
