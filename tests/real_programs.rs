@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::support::real_programs::{
     Container, KEYS, ROWS, Run, kill_at_the_stop_timeout, pgbin, require, stop_like_containerd,
@@ -51,6 +51,24 @@ fn dump_after(run: &Run, stop: impl FnOnce() -> Stopped) -> Option<usize> {
 /// grace as PID 1 of a PID namespace, stopped as containerd stops it.
 fn stopped_by_sigterm(grace: &mut Grace) -> Stopped {
     (stop_like_containerd(grace, libc::SIGTERM), grace.stderr())
+}
+
+/// The grace period of the shapes whose stop must not last until half
+/// of it: every exit the order waits for is heard, whoever reaps it.
+const GRACE_PERIOD: Duration = Duration::from_secs(9);
+
+/// `stopped_by_sigterm`, and the stop ended before half of
+/// `GRACE_PERIOD`, when the order signals whoever still waits.
+fn stopped_before_half_time(grace: &mut Grace) -> Stopped {
+    let sent = Instant::now();
+    let stopped = stopped_by_sigterm(grace);
+    let took = sent.elapsed();
+    assert!(
+        took < GRACE_PERIOD / 2,
+        "the stop lasted {took:?}, until half the grace period: {}",
+        stopped.1
+    );
+    stopped
 }
 
 /// The start-script database with the committing app, under `order`:
@@ -92,8 +110,9 @@ fn start_script_database_loses_the_rows_when_all_are_signalled_at_once() {
 fn wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down() {
     require(&["setpriv", "psql"]);
     let run = Run::with_cluster();
-    let mut grace = run.start("auto", &[], "start-wait-n.sh");
-    let (rows, state) = database_after(&run, || stopped_by_sigterm(&mut grace));
+    let period = format!("{}s", GRACE_PERIOD.as_secs());
+    let mut grace = run.start("auto", &["--grace-period", &period], "start-wait-n.sh");
+    let (rows, state) = database_after(&run, || stopped_before_half_time(&mut grace));
     assert_eq!(rows, ROWS, "rows committed");
     assert_eq!(state, SHUT_DOWN);
 }
@@ -249,10 +268,11 @@ fn cleanup_through_a_sidecar_proxy_reaches_the_outside_server() {
         .stdin(Stdio::null())
         .spawn()
         .expect("socat");
-    let mut grace = run.start("auto", &[], "start-proxy.sh");
+    let period = format!("{}s", GRACE_PERIOD.as_secs());
+    let mut grace = run.start("auto", &["--grace-period", &period], "start-proxy.sh");
     let said = |word: &str| fs::read_to_string(&received).is_ok_and(|text| text.contains(word));
     wait_until("the app's hello through the proxy", || said("hello"));
-    let code = stop_like_containerd(&mut grace, libc::SIGTERM);
+    let (code, _) = stopped_before_half_time(&mut grace);
     let goodbye = said("goodbye");
     let _ = server.kill();
     let _ = server.wait();

@@ -536,6 +536,63 @@ fn auto_falls_back_to_main_first_beyond_its_bound_of_descriptors() {
     assert_eq!(named(&stderr, "stop_order_unread").len(), 1, "{stderr}");
 }
 
+/// Rule 4 of issue 20 for a client grace never reaps: a server (a probe
+/// whose socat child accepted) waits for the unit that holds its client,
+/// a bash whose coproc runs `socat` into it; on SIGTERM the bash closes
+/// the link and reaps its coproc itself. The server must be signalled
+/// once that client has gone, not at half the grace period: grace hears
+/// the exit of a process that is not its child through a pidfd.
+fn server_signalled_when_its_unreaped_client_exits(mode: Mode) {
+    crate::support::real_programs::require(&["bash", "socat"]);
+    let dir = TempDir::new();
+    let socket = dir.join("s.sock");
+    let script = dir.join("shape.sh");
+    std::fs::write(
+        &script,
+        r#"sh -c 'socat UNIX-LISTEN:SOCKET,fork EXEC:cat & exec SERVER' &
+bash -c '
+  while [ ! -S SOCKET ]; do sleep 0.05; done
+  coproc C { socat - UNIX-CONNECT:SOCKET; }
+  out=${C[1]}; pid=$C_PID
+  trap "eval \"exec \$out>&-\"; wait \$pid; exit 0" TERM
+  echo hi >&$out; read -r line <&${C[0]}; touch DIR/client.ready
+  sleep infinity & while :; do wait $! || true; done' &
+wait -n
+"#
+        .replace("SOCKET", &socket.display().to_string())
+        .replace("SERVER", &probe(&dir, "server", &[]))
+        .replace("DIR", &dir.path().display().to_string()),
+    )
+    .unwrap();
+    let grace_period = std::time::Duration::from_secs(20);
+    let mut grace = Grace::builder(mode)
+        .args(["--grace-period", "20s", "-v", "--", "bash"])
+        .args([script.display().to_string()])
+        .start(&dir);
+    wait_ready(&dir, "server");
+    wait_until("the client's echo", || dir.join("client.ready").exists());
+    let sent = std::time::Instant::now();
+    grace.signal(15);
+    assert_eq!(grace.wait_code(), 143, "{}", grace.stderr());
+    let took = sent.elapsed();
+    assert!(finished_cleanup(&dir, "server"), "{}", grace.stderr());
+    assert!(
+        took < grace_period / 2,
+        "the server waited {took:?}, until half the grace period, for a client gone long before: {}",
+        grace.stderr()
+    );
+}
+
+#[test]
+fn a_server_is_signalled_once_its_unreaped_client_exits_as_pid1() {
+    server_signalled_when_its_unreaped_client_exits(Mode::Pid1);
+}
+
+#[test]
+fn a_server_is_signalled_once_its_unreaped_client_exits_as_subreaper() {
+    server_signalled_when_its_unreaped_client_exits(Mode::Subreaper);
+}
+
 #[test]
 fn main_first_signals_the_others_at_half_the_grace_period_at_the_latest() {
     let dir = TempDir::new();

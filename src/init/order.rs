@@ -291,11 +291,24 @@ impl Order {
                 entry.1 = self.grace;
             }
         }
-        // What each waited for among the exited, to tell what released it.
+        // What each waited for among the exited, to tell what released it;
+        // a server whose client unit still runs was released by the exit
+        // of the client inside it (one of them, if several exited).
+        let client = gone.iter().copied().find(|&pid| has(&self.connected, pid));
         let was_waiting: Vec<(i32, After)> = self
             .waits
             .iter()
-            .filter_map(|(pid, waits)| Some((*pid, *waits.iter().find(|a| is_gone(a.pid))?)))
+            .filter_map(|(pid, waits)| {
+                let after = waits.iter().find(|a| is_gone(a.pid)).copied().or_else(|| {
+                    let pid = client?;
+                    let reason = Reason::Connected;
+                    waits
+                        .iter()
+                        .any(|a| a.reason == reason)
+                        .then_some(After { pid, reason })
+                })?;
+                Some((*pid, after))
+            })
             .collect();
         self.work_out();
         for (pid, after) in was_waiting {
@@ -303,6 +316,23 @@ impl Order {
                 release(&mut self.released_by, pid, after);
             }
         }
+    }
+
+    /// The live processes whose exit changes the order: every one
+    /// something waits for, and every end of a connection. Sorted. grace
+    /// hears of its own children's exits by reaping them; the others'
+    /// must be watched (`StopEffects::watch_exits`), or whoever waits for
+    /// them waits until half the grace period.
+    pub fn watched(&self) -> Vec<i32> {
+        let mut pids = sorted(
+            self.waited_by
+                .iter()
+                .map(|entry| entry.0)
+                .chain(self.connected.iter().copied())
+                .collect(),
+        );
+        pids.retain(|&pid| at(&self.parents, pid).is_some());
+        pids
     }
 
     /// What `pid` waits for (nothing once it is signalled or gone).

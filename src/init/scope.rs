@@ -150,18 +150,30 @@ impl Sweeper {
 
 /// Opens a pidfd on `member`, checks that the pid still names the process
 /// that was read from /proc (same start time), and signals through the
-/// pidfd. False when the process is gone or the pid was reused.
+/// pidfd. False when the process is gone (a zombie included) or the pid
+/// was reused.
 fn signal_if_same(member: &Stat, signals: &[Signal]) -> bool {
-    let Ok(pidfd) = PidFd::open(member.pid) else {
+    let Ok(Some(pidfd)) = open_if_same(member) else {
         return false;
     };
-    match procfs::read_stat(member.pid) {
-        Ok(now) if now.start_time == member.start_time => {}
-        _ => return false,
-    }
     signals
         .iter()
         .all(|signal| pidfd.send_signal(signal.number()).is_ok())
+}
+
+/// A pidfd on `member` if its pid still names the process read from
+/// /proc (same start time) and it has not exited (None: gone, a zombie,
+/// or the pid reused); an error other than its absence (no pidfds, no
+/// descriptor left) as such.
+pub fn open_if_same(member: &Stat) -> sys::Result<Option<PidFd>> {
+    let pidfd = match PidFd::open(member.pid) {
+        Ok(pidfd) => pidfd,
+        Err(error) if error.raw_os_error() == Some(libc::ESRCH) => return Ok(None),
+        Err(error) => return Err(error),
+    };
+    Ok(procfs::read_stat(member.pid)
+        .is_ok_and(|now| now.start_time == member.start_time && now.state != 'Z')
+        .then_some(pidfd))
 }
 
 /// What a stop sent to whom, in one place: the stop's own signalling
@@ -467,15 +479,18 @@ impl Signalling {
     }
 
     /// `signal` and SIGCONT to the listed process `pid`, if its pid still
-    /// names it; recorded like a sweep's.
-    pub fn signal_listed(&mut self, pid: i32, signal: Signal) {
+    /// names it and it has not exited; recorded like a sweep's. Whether
+    /// it was signalled.
+    pub fn signal_listed(&mut self, pid: i32, signal: Signal) -> bool {
         let Ok(at) = self.listed.binary_search_by_key(&pid, |stat| stat.pid) else {
-            return;
+            return false;
         };
         let process = &self.listed[at];
-        if signal_if_same(process, &[signal, SIGCONT]) {
+        let reached = signal_if_same(process, &[signal, SIGCONT]);
+        if reached {
             self.sweeper.sent.record_swept(process, signal);
         }
+        reached
     }
 
     /// What the stop sent to whom.

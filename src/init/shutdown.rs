@@ -78,8 +78,15 @@ pub trait StopEffects {
     /// `on_order_failed`). Only `--stop-order auto` asks.
     fn read_order(&mut self) {}
     /// Each of `due` gets the stop signal and SIGCONT, if it is still the
-    /// process the order saw (pidfd, or the start-time check).
-    fn signal_processes(&mut self, _signal: Signal, _due: &[Due]) {}
+    /// process the order saw (pidfd, or the start-time check); those it
+    /// no longer reaches are taken out of `due`, and reported as exited
+    /// (`Shutdown::on_exits`).
+    fn signal_processes(&mut self, _signal: Signal, _due: &mut Vec<Due>) {}
+    /// The order waits to hear of the exits of `pids` (sorted), which
+    /// may not be grace's children: from now on each is reported through
+    /// `Shutdown::on_exits` when it exits, and nothing else is watched
+    /// (none once the order is over).
+    fn watch_exits(&mut self, _pids: &[i32]) {}
 }
 
 /// What the stop tells the log.
@@ -192,7 +199,9 @@ impl Shutdown {
             Some(stop) => {
                 stop.trigger = Some(main_signal);
                 stop.step = Step::Draining;
-                stop.order = None;
+                if stop.order.take().is_some() {
+                    fx.watch_exits(&[]);
+                }
                 fx.note(StopNote::Again { signal, sender });
                 fx.signal_everyone(main_signal, self.stop_signal);
             }
@@ -289,8 +298,9 @@ impl Shutdown {
         }
     }
 
-    /// Processes were reaped (one batch of a wake-up): the order releases
-    /// what waited for them.
+    /// Processes exited (one batch of a wake-up: reaped, or seen to exit
+    /// through `StopEffects::watch_exits`): the order releases what
+    /// waited for them.
     pub fn on_exits(&mut self, now: Instant, pids: &[i32], fx: &mut dyn StopEffects) {
         let Some(stop) = &mut self.stop else {
             return;
@@ -307,6 +317,12 @@ impl Shutdown {
     fn release(&mut self, now: Instant, fx: &mut dyn StopEffects) {
         if self.drive_order(now, fx) {
             fx.catch_up(self.stop_signal, false);
+        } else if let Some(Ongoing {
+            order: Some((order, _)),
+            ..
+        }) = &self.stop
+        {
+            fx.watch_exits(&order.watched());
         }
     }
 
@@ -329,13 +345,13 @@ impl Shutdown {
             return false;
         };
         let main = *main;
-        let due: Vec<Due> = order
+        let mut due: Vec<Due> = order
             .take_due(now)
             .into_iter()
             .filter(|due| Some(due.pid) != main)
             .collect();
         if !due.is_empty() {
-            fx.signal_processes(self.stop_signal, &due);
+            fx.signal_processes(self.stop_signal, &mut due);
             for &due in due.iter().filter(|due| due.why != Why::AtOnce) {
                 fx.note(StopNote::Waited { due });
             }
@@ -343,6 +359,7 @@ impl Shutdown {
         if order.next_due().is_none() {
             stop.step = Step::Draining;
             stop.order = None;
+            fx.watch_exits(&[]);
             return true;
         }
         false
@@ -596,6 +613,10 @@ mod tests {
         done: Vec<Done>,
         /// Whether the pre-stop command starts.
         pre_stop_fails: bool,
+        /// What the order last asked to watch.
+        watching: Option<Vec<i32>>,
+        /// Processes the signal no longer reaches.
+        gone: Vec<i32>,
     }
 
     impl StopEffects for Recording {
@@ -630,8 +651,12 @@ mod tests {
         fn read_order(&mut self) {
             self.done.push(Done::ReadOrder);
         }
-        fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
-            self.done.push(Done::SignalProcesses(signal, due.to_vec()));
+        fn signal_processes(&mut self, signal: Signal, due: &mut Vec<Due>) {
+            self.done.push(Done::SignalProcesses(signal, due.clone()));
+            due.retain(|due| !self.gone.contains(&due.pid));
+        }
+        fn watch_exits(&mut self, pids: &[i32]) {
+            self.watching = Some(pids.to_vec());
         }
     }
 
@@ -1102,6 +1127,80 @@ mod tests {
                 .iter()
                 .any(|n| matches!(n, StopNote::Waited { .. }))
         );
+    }
+
+    /// The main process; a unit (20) whose child (21) is a client of a
+    /// server unit (30): the server waits for the client's unit.
+    fn client_in_a_unit_and_its_server(s: &mut Shutdown, t0: Instant, fx: &mut Recording) -> Due {
+        let tree = [
+            Process {
+                pid: MAIN,
+                ppid: GRACE,
+            },
+            Process {
+                pid: 20,
+                ppid: GRACE,
+            },
+            Process { pid: 21, ppid: 20 },
+            Process {
+                pid: 30,
+                ppid: GRACE,
+            },
+        ];
+        let link = Connection {
+            client: 21,
+            server: 30,
+        };
+        s.on_order_read(t0, GRACE, Some(MAIN), &tree, vec![link], fx);
+        s.on_main_exit(t0 + MS, fx);
+        s.on_exits(t0 + MS, &[MAIN], fx);
+        // The client exits, reaped by its parent (which still runs): grace
+        // hears of it only through what it watches.
+        s.on_exits(t0 + 2 * MS, &[21], fx);
+        Due {
+            pid: 30,
+            why: Why::Released(After {
+                pid: 21,
+                reason: Reason::Connected,
+            }),
+        }
+    }
+
+    #[test]
+    fn auto_watches_the_exits_it_waits_for_until_it_is_over() {
+        let t0 = Instant::now();
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        let server = client_in_a_unit_and_its_server(&mut s, t0, &mut fx);
+        assert!(fx.notes().contains(&StopNote::Waited { due: server }));
+        assert_eq!(fx.watching, Some(Vec::new()), "nothing once over");
+        assert_eq!(s.step(), Some(Step::Draining));
+        // What it watched while it ran: what is waited for, and the ends
+        // of the connection.
+        let mut fx = Recording::default();
+        let mut s = auto(t0, &mut fx);
+        let tree = [
+            Process {
+                pid: 20,
+                ppid: MAIN,
+            },
+            Process { pid: 21, ppid: 20 },
+        ];
+        s.on_order_read(t0, GRACE, None, &tree, Vec::new(), &mut fx);
+        assert_eq!(fx.watching, Some(vec![20]));
+    }
+
+    #[test]
+    fn auto_neither_signals_nor_names_a_process_already_gone() {
+        let t0 = Instant::now();
+        let mut fx = Recording {
+            gone: vec![30],
+            ..Recording::default()
+        };
+        let mut s = auto(t0, &mut fx);
+        let server = client_in_a_unit_and_its_server(&mut s, t0, &mut fx);
+        assert!(!fx.notes().contains(&StopNote::Waited { due: server }));
+        assert_eq!(s.step(), Some(Step::Draining));
     }
 
     #[test]

@@ -2,9 +2,10 @@
 //! and nothing else. While nothing happens grace sleeps in a single blocking
 //! read, so an idle container costs no wake-ups at all; during a stop the
 //! only timeout is the next step of the stop, and the only other things
-//! waited on are the pidfd of each process entered from outside, the
-//! services' descriptors, and room on stderr while grace's own lines wait
-//! for it (`log::watch`).
+//! waited on are the pidfd of each process entered from outside, during an
+//! ordered stop the pidfd of each process whose exit the order waits for
+//! and that grace does not reap, the services' descriptors, and room on
+//! stderr while grace's own lines wait for it (`log::watch`).
 //!
 //! The loop turns what the kernel reports into events: `policy` says what a
 //! signal means, `shutdown` decides what a stop does next, and `edge`
@@ -79,8 +80,11 @@ impl StopEffects for StopWithServices<'_, '_> {
     fn read_order(&mut self) {
         self.edge.read_order()
     }
-    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
+    fn signal_processes(&mut self, signal: Signal, due: &mut Vec<Due>) {
         self.edge.signal_processes(signal, due)
+    }
+    fn watch_exits(&mut self, pids: &[i32]) {
+        self.edge.watch_exits(pids)
     }
     fn kill_stragglers(&mut self, main_signal: Signal) {
         // What the services' stop sent goes on the record the deadline
@@ -179,6 +183,21 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// The order hears of the exits grace saw other than by reaping (a
+    /// pidfd it watched, a process its signal no longer reached), until
+    /// none is left: each may release processes whose signal finds
+    /// another gone.
+    fn order_exits(&mut self, now: Instant) {
+        loop {
+            let pids = self.edge.take_order_exits();
+            if pids.is_empty() {
+                return;
+            }
+            let (stop, mut acts) = self.acts();
+            stop.on_exits(now, &pids, &mut acts);
+        }
+    }
+
     /// How the container ends: the main process's status; without one, a
     /// service's that ended it; else 0, a stop of services all done.
     fn outcome(&self) -> WaitStatus {
@@ -225,6 +244,7 @@ impl<'a> Supervisor<'a> {
                 let (stop, mut acts) = self.acts();
                 stop.on_time(now, &mut acts);
                 self.settle(now);
+                self.order_exits(now);
             }
             // Whether children are left is learned when one exits. A stop
             // begun with none ever started (the only service failed before
@@ -260,6 +280,14 @@ impl<'a> Supervisor<'a> {
                 });
             }
             let outsiders = pollfds.len();
+            for pidfd in self.edge.order_watched() {
+                pollfds.push(libc::pollfd {
+                    fd: pidfd.raw(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                });
+            }
+            let order_watched = pollfds.len();
             crate::base::log::watch(&mut pollfds);
             if let Some(running) = &self.services {
                 running.runtime.watched(&mut pollfds);
@@ -269,7 +297,10 @@ impl<'a> Supervisor<'a> {
                 .signals
                 .receive_polling(&mut batch, timeout, &mut pollfds)?;
             let outsider_exited = pollfds[..outsiders].iter().any(|p| p.revents != 0);
-            for polled in &pollfds[outsiders..] {
+            // Taken before the signals, whose reaping changes what the
+            // order watches.
+            self.edge.order_polled(&pollfds[outsiders..order_watched]);
+            for polled in &pollfds[order_watched..] {
                 if polled.revents == 0 || crate::base::log::on_ready(polled.fd) {
                     continue;
                 }

@@ -354,8 +354,8 @@ impl StopEffects for World {
     fn read_order(&mut self) {
         self.order_wanted = true;
     }
-    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
-        for due in due {
+    fn signal_processes(&mut self, signal: Signal, due: &mut Vec<Due>) {
+        for due in due.iter() {
             self.record(Act::Process(due.pid, signal));
         }
     }

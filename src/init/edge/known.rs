@@ -1,7 +1,9 @@
 //! What grace knows of the processes it is responsible for: the main
 //! process and its status, whether children are left (learned by
-//! reaping), and the processes entered from outside the namespace, which
-//! it watches through pidfds since their exits are reported to others.
+//! reaping), the processes entered from outside the namespace, and during
+//! an ordered stop the processes whose exit the order waits for; the last
+//! two it watches through pidfds since their exits are reported to
+//! others.
 
 use crate::base::prelude::*;
 
@@ -11,6 +13,12 @@ use crate::sys::{self, PidFd};
 use crate::{debug, warn};
 
 use super::Edge;
+
+/// How many processes an ordered stop watches through pidfds at most, so
+/// that their descriptors leave grace room under a low `ulimit -n`
+/// (1024): one beyond it that exits unseen still has its waiters
+/// signalled at half the grace period.
+const MAX_ORDER_WATCHED: usize = 256;
 
 impl Edge<'_> {
     pub fn main_running(&self) -> bool {
@@ -26,6 +34,62 @@ impl Edge<'_> {
     /// The outsiders' pidfds, for the loop's one wait.
     pub fn watched(&self) -> Vec<&PidFd> {
         self.outsiders.iter().collect()
+    }
+
+    /// The pidfds of the processes the order watches, for the loop's one
+    /// wait, in the order `order_polled` takes them back.
+    pub fn order_watched(&self) -> impl Iterator<Item = &PidFd> {
+        self.order_watched.iter().map(|(_, pidfd)| pidfd)
+    }
+
+    /// What the loop's wait said of `order_watched`'s pidfds, in their
+    /// order: those readable have exited.
+    pub fn order_polled(&mut self, polled: &[libc::pollfd]) {
+        let mut polled = polled.iter();
+        let exits = &mut self.order_exits;
+        self.order_watched.retain(|(pid, _)| {
+            let exited = polled.next().is_some_and(|p| p.revents != 0);
+            if exited {
+                exits.push(*pid);
+            }
+            !exited
+        });
+    }
+
+    /// The exits of processes in the order that grace learned other than
+    /// by reaping, since the last call.
+    pub fn take_order_exits(&mut self) -> Vec<i32> {
+        core::mem::take(&mut self.order_exits)
+    }
+
+    /// Watches the exits of `pids` (sorted), and no other, for the order:
+    /// each that is not grace's child (whose exit grace reaps) through a
+    /// pidfd, opened if its pid still names the process the order listed;
+    /// one already gone is an exit at once.
+    pub(super) fn watch_order_exits(&mut self, pids: &[i32]) {
+        self.order_watched
+            .retain(|(pid, _)| pids.binary_search(pid).is_ok());
+        for &pid in pids {
+            if self.order_watched.len() >= MAX_ORDER_WATCHED {
+                return;
+            }
+            let Err(at) = self.order_watched.binary_search_by_key(&pid, |w| w.0) else {
+                continue;
+            };
+            let Some(listed) = self.signalling.listed(pid) else {
+                continue;
+            };
+            if listed.ppid == self.own_pid {
+                continue;
+            }
+            match scope::open_if_same(listed) {
+                Ok(Some(pidfd)) => self.order_watched.insert(at, (pid, pidfd)),
+                Ok(None) => self.order_exits.push(pid),
+                // No pidfds, or no descriptor left: the rest wait for half
+                // the grace period at the latest.
+                Err(_) => return,
+            }
+        }
     }
 
     /// Every child that has exited so far, and whether children are left.

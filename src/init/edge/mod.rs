@@ -80,6 +80,13 @@ pub struct Edge<'a> {
     /// The stop asked for the order (`read_order`): the supervisor reads
     /// it with `read_order_now` in the same wake-up.
     order_wanted: bool,
+    /// During an ordered stop: the processes the order waits to see exit
+    /// that are not grace's children, by pid, each with its pidfd (the
+    /// kernel tells their parents of their exits, not grace).
+    order_watched: Vec<(i32, PidFd)>,
+    /// Exits of processes in the order that grace saw other than by
+    /// reaping, for `Shutdown::on_exits`.
+    order_exits: Vec<i32>,
 }
 
 impl<'a> Edge<'a> {
@@ -107,6 +114,8 @@ impl<'a> Edge<'a> {
             outsiders: Vec::new(),
             waits_for_outsiders: scope == Scope::Namespace,
             order_wanted: false,
+            order_watched: Vec::new(),
+            order_exits: Vec::new(),
         }
     }
 
@@ -389,11 +398,21 @@ impl StopEffects for Edge<'_> {
         self.order_wanted = true;
     }
 
-    fn signal_processes(&mut self, signal: Signal, due: &[Due]) {
-        // Counted when listed (`read_order_now`).
-        for due in due {
-            self.signalling.signal_listed(due.pid, signal);
-        }
+    fn signal_processes(&mut self, signal: Signal, due: &mut Vec<Due>) {
+        // Counted when listed (`read_order_now`). One the signal no longer
+        // reaches has exited unseen (grace heard of it neither by reaping
+        // nor through a pidfd): said to the order as an exit, not logged.
+        due.retain(|due| {
+            let reached = self.signalling.signal_listed(due.pid, signal);
+            if !reached {
+                self.order_exits.push(due.pid);
+            }
+            reached
+        });
+    }
+
+    fn watch_exits(&mut self, pids: &[i32]) {
+        self.watch_order_exits(pids);
     }
 
     fn kill_stragglers(&mut self, main_signal: Signal) {
