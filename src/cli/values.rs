@@ -5,7 +5,6 @@
 //! Every parser says what it expected in its error; the caller adds which
 //! option or variable it came from.
 
-use core::fmt;
 use core::str;
 use core::time::Duration;
 
@@ -87,23 +86,22 @@ pub fn parse_path(text: &str) -> Result<String, String> {
 // stores an `Input` into its slot of one layer.
 
 /// One value; a later one replaces it.
-pub fn one<T, E: fmt::Display>(
+pub fn one<T>(
     slot: &mut Option<T>,
     input: Input,
-    parse: impl Fn(&str) -> Result<T, E>,
+    parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<(), String> {
-    *slot = Some(parse(input.text()?).map_err(|error| error.to_string())?);
+    *slot = Some(parse(input.text()?)?);
     Ok(())
 }
 
 /// A repeatable option: each typed value adds an item, a variable gives
 /// the whole list.
-pub fn list<T, E: fmt::Display>(
+pub fn list<T>(
     slot: &mut Option<Vec<T>>,
     input: Input,
-    parse: impl Fn(&str) -> Result<T, E>,
+    parse: impl Fn(&str) -> Result<T, String>,
 ) -> Result<(), String> {
-    let parse = |text: &str| parse(text).map_err(|error| error.to_string());
     let text = input.text()?;
     if let Input::Variable(_) = input {
         let items = text.split(',').map(str::trim).map(parse);
