@@ -120,10 +120,10 @@ fn line(service: &Service, services: &Services) -> String {
     };
     let mut notes = vec![format!("ready: {ready}")];
     if !service.after.is_empty() {
-        let names: Vec<&str> = service
+        let names: Vec<String> = service
             .after
             .iter()
-            .map(|&at| services.services[at].name.as_str())
+            .map(|&at| services.services[at].name.clone())
             .collect();
         notes.push(format!("after: {}", names.join(", ")));
     }

@@ -64,15 +64,22 @@ pub fn within(directory: Option<&str>, path: &str) -> String {
         _ => path.to_string(),
     };
     let absolute = joined.starts_with('/');
-    let parts: Vec<&str> = joined
-        .split('/')
-        .filter(|part| !part.is_empty() && *part != ".")
-        .collect();
+    // Joined by hand: the only join of &strs in the binary would be a
+    // kilobyte of its own, beside the one of Strings.
+    let mut parts = String::new();
+    for part in joined.split('/') {
+        if !part.is_empty() && part != "." {
+            if !parts.is_empty() {
+                parts.push('/');
+            }
+            parts.push_str(part);
+        }
+    }
     match (absolute, parts.is_empty()) {
-        (true, _) => format!("/{}", parts.join("/")),
+        (true, _) => format!("/{parts}"),
         (false, true) => ".".into(),
-        (false, false) if parts.len() == 1 => format!("./{}", parts[0]),
-        (false, false) => parts.join("/"),
+        (false, false) if !parts.contains('/') => format!("./{parts}"),
+        (false, false) => parts,
     }
 }
 

@@ -600,8 +600,8 @@ impl<'d, 'i> Checker<'d, 'i> {
                     site,
                     cycle,
                 } => {
-                    let mut path = vec![names[service]];
-                    path.extend(cycle.iter().map(|&i| names[i]));
+                    let mut path = vec![names[service].to_string()];
+                    path.extend(cycle.iter().map(|&i| names[i].to_string()));
                     let message = format!("dependency cycle: {}", path.join(" after "));
                     (service, site, message)
                 }
@@ -619,7 +619,11 @@ impl<'d, 'i> Checker<'d, 'i> {
                 return Err(whole_file(format!(
                     "unknown service \"{name}\" asked for (--services or GRACE_SERVICES): \
                      the file declares {}",
-                    names.join(", ")
+                    checked
+                        .iter()
+                        .map(|c| c.service.name.clone())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             };
             roots.push(index);
