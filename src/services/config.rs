@@ -108,6 +108,11 @@ fn unknown_key(key: &Key<'_>, expected: &str) -> Flaw {
     }
 }
 
+/// The ranges of the integer types the file has, for `Document::integer`.
+const U8: (i64, i64) = (0, u8::MAX as i64);
+const U32: (i64, i64) = (0, u32::MAX as i64);
+const I64: (i64, i64) = (i64::MIN, i64::MAX);
+
 /// An integer that fits an i64, as serde took it (a larger one is
 /// reported as written).
 fn integer(number: &DeInteger<'_>) -> Option<i64> {
@@ -152,12 +157,12 @@ impl<'i> Document<'i> {
                     self.service_type(value)?;
                 }
                 "max_restarts" => {
-                    self.integer::<u32>(value, "u32")?;
+                    self.integer(value, "u32", U32)?;
                 }
                 "success_exit_codes" => match value.get_ref() {
                     DeValue::Array(codes) if !codes.is_empty() => {
                         for code in codes {
-                            self.integer::<u8>(code, "an exit code from 0 to 255")?;
+                            self.integer(code, "an exit code from 0 to 255", U8)?;
                         }
                     }
                     _ => return Err(self.wrong_type(value, "a non-empty array of exit codes")),
@@ -189,7 +194,7 @@ impl<'i> Document<'i> {
         for (key, value) in table {
             match key.get_ref().as_ref() {
                 "fd" => {
-                    self.integer::<i64>(value, "i64")?;
+                    self.integer(value, "i64", I64)?;
                 }
                 "exec" => self.strings(value)?,
                 "interval" | "tcp" => self.string(value)?,
@@ -245,12 +250,14 @@ impl<'i> Document<'i> {
         }
     }
 
-    /// An integer that fits a `T`, `kind` being T's name for a message.
-    fn integer<T: TryFrom<i64>>(&self, value: &Value<'i>, kind: &str) -> Shaped<T> {
+    /// An integer from `min` to `max`, `kind` naming its type for a
+    /// message. (One function for every integer type, not one per type:
+    /// the callers cast what it checked.)
+    fn integer(&self, value: &Value<'i>, kind: &str, (min, max): (i64, i64)) -> Shaped<i64> {
         let DeValue::Integer(number) = value.get_ref() else {
             return Err(self.wrong_type(value, kind));
         };
-        if let Some(Ok(n)) = integer(number).map(T::try_from) {
+        if let Some(n) = integer(number).filter(|n| (min..=max).contains(n)) {
             return Ok(n);
         }
         Err(Flaw {
@@ -807,7 +814,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             .map(|value| self.document.restart(value));
         let max_restarts = table
             .get("max_restarts")
-            .map(|value| self.document.integer(value, "u32"));
+            .map(|value| self.document.integer(value, "u32", U32));
 
         let ending = self.ending(table, restart.as_ref())?;
 
@@ -827,7 +834,7 @@ impl<'d, 'i> Checker<'d, 'i> {
                 restart: restart.and_then(Result::ok).unwrap_or_default(),
                 max_restarts: max_restarts
                     .and_then(Result::ok)
-                    .unwrap_or(DEFAULT_MAX_RESTARTS),
+                    .map_or(DEFAULT_MAX_RESTARTS, |n| n as u32),
                 ending,
                 user,
                 environment,
@@ -923,7 +930,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             ending.success = Ending::codes(
                 items(value)
                     .iter()
-                    .filter_map(|code| self.document.integer::<u8>(code, "").ok()),
+                    .filter_map(|code| Some(self.document.integer(code, "", U8).ok()? as u8)),
             );
         }
         Ok(ending)
@@ -982,7 +989,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         }
         if let Some(fd) = fd {
             // Of a shape already checked: an i64.
-            let number: i64 = self.document.integer(fd, "i64").unwrap_or(-1);
+            let number = self.document.integer(fd, "i64", I64).unwrap_or(-1);
             return match number {
                 0..=2 => Err(self.error(
                     fd.span(),
