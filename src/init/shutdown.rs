@@ -977,6 +977,15 @@ mod tests {
     const MAIN: i32 = 10;
     const CHILD: i32 = 11;
 
+    /// An ordered stop begun at `t0` whose order, read at once, is
+    /// `shell_and_child`; what it did so far taken.
+    fn auto_shell_and_child(t0: Instant, fx: &mut Recording) -> Shutdown {
+        let mut s = auto(t0, fx);
+        s.on_order_read(t0, GRACE, Some(MAIN), &shell_and_child(), Vec::new(), fx);
+        fx.acts();
+        s
+    }
+
     /// The shape 3: a shell (the main process) and its child.
     fn shell_and_child() -> [Process; 2] {
         [
@@ -1067,16 +1076,7 @@ mod tests {
     fn auto_signals_whoever_still_waits_at_half_the_grace_period() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = auto(t0, &mut fx);
-        s.on_order_read(
-            t0,
-            GRACE,
-            Some(MAIN),
-            &shell_and_child(),
-            Vec::new(),
-            &mut fx,
-        );
-        fx.acts();
+        let mut s = auto_shell_and_child(t0, &mut fx);
         s.on_time(t0 + 5000 * MS, &mut fx);
         let late = Due {
             pid: CHILD,
@@ -1276,16 +1276,7 @@ mod tests {
     fn a_second_signal_during_an_ordered_stop_signals_everyone() {
         let t0 = Instant::now();
         let mut fx = Recording::default();
-        let mut s = auto(t0, &mut fx);
-        s.on_order_read(
-            t0,
-            GRACE,
-            Some(MAIN),
-            &shell_and_child(),
-            Vec::new(),
-            &mut fx,
-        );
-        fx.acts();
+        let mut s = auto_shell_and_child(t0, &mut fx);
         s.on_stop_signal(t0 + MS, SIGINT, SIGINT, 0, &mut fx);
         assert_eq!(fx.acts(), [Done::SignalEveryone(SIGINT, SIGTERM)]);
         s.on_exits(t0 + 2 * MS, &[MAIN], &mut fx);
