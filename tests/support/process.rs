@@ -66,11 +66,24 @@ pub fn status_field(pid: i32, field: &str) -> Option<String> {
 /// The host pid of a process in grace's namespace, found by the ready
 /// marker's namespace pid in /proc/PID/status's NSpid line.
 pub fn host_pid_of(namespace_pid: i32, below: i32) -> Option<i32> {
-    descendants(below).into_iter().find(|&pid| {
+    // Breadth first, each process checked as it is found: the one sought
+    // is usually a child of grace, and a flood of thousands of orphans
+    // below grace must not make every look a walk of all of them.
+    let is_it = |pid: i32| {
         status_field(pid, "NSpid")
             .and_then(|line| line.split_whitespace().last().map(str::to_string))
             .is_some_and(|inner| inner == namespace_pid.to_string())
-    })
+    };
+    let mut queue = std::collections::VecDeque::from([below]);
+    while let Some(next) = queue.pop_front() {
+        for child in children_of(next) {
+            if is_it(child) {
+                return Some(child);
+            }
+            queue.push_back(child);
+        }
+    }
+    None
 }
 
 /// Every descendant of `pid`, from /proc's children lists.
