@@ -133,12 +133,13 @@ fn a_stop_ends_and_grace_exits_with_services_flooding_and_no_reader() {
     };
     let config = dir.join("services.toml");
     std::fs::write(&config, flood("a") + &flood("b")).unwrap();
-    // The main command's own writer fills both pipes to the last byte
+    // The main command's own writers fill both pipes to the last byte
     // (the services' lines come in batches that may leave room), so that
-    // nothing more fits, grace's summary line included.
+    // nothing more fits, grace's summary line included. One writer per
+    // pipe: a single one blocked on a full stdout would never fill stderr.
     let script = format!(
-        "trap 'exit 7' TERM; (trap - TERM; while :; do echo m; echo m >&2; done) & \
-         echo > {}; wait",
+        "trap 'exit 7' TERM; (trap - TERM; while :; do echo m; done) & \
+         (trap - TERM; while :; do echo m >&2; done) & echo > {}; wait",
         dir.join("ready").display()
     );
     let mut grace = Grace::builder(Mode::Pid1)
