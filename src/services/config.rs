@@ -1,6 +1,6 @@
 //! The services file's format and every check on it, before anything
-//! starts. toml reads the file into its document tree (`DeTable`: every key
-//! and value with its span), whose shape is checked here by hand, as serde
+//! starts. `tree` reads the file into its document tree (every key and
+//! value with its span), whose shape is checked here by hand, as serde
 //! would have: a key no table has is an error, not ignored, so that a
 //! misspelt key is never a default; then the checks read the tree itself. Values are read by grace's own parsers
 //! (`cli::parse_duration`, `cli::stop_signal`, `UserSpec`), so that a
@@ -19,9 +19,6 @@ use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use core::ops::Range;
 use core::time::Duration;
 
-use toml::Spanned;
-use toml::de::{DeInteger, DeString, DeTable, DeValue};
-
 use crate::base::prelude::*;
 
 use super::command;
@@ -31,6 +28,7 @@ use super::model::{
     DEFAULT_MAX_RESTARTS, DEFAULT_PROBE_INTERVAL, DEFAULT_START_TIMEOUT, Ending, Kind, Probe,
     Ready, Restart, Service, Services, TcpAddress, User,
 };
+use super::tree::{self, Table, Value as Node};
 use super::variables;
 use crate::base::{environment, signals};
 use crate::cli;
@@ -97,9 +95,9 @@ struct Flaw {
 
 type Shaped<T> = Result<T, Flaw>;
 
-type Value<'i> = Spanned<DeValue<'i>>;
+type Value<'i> = tree::Item<'i>;
 
-type Key<'i> = Spanned<DeString<'i>>;
+type Key<'i> = tree::Key<'i>;
 
 fn unknown_key(key: &Key<'_>, expected: &str) -> Flaw {
     Flaw {
@@ -115,8 +113,8 @@ const I64: (i64, i64) = (i64::MIN, i64::MAX);
 
 /// An integer that fits an i64, as serde took it (a larger one is
 /// reported as written).
-fn integer(number: &DeInteger<'_>) -> Option<i64> {
-    i64::from_str_radix(number.as_str(), number.radix()).ok()
+fn integer(digits: &str, radix: u32) -> Option<i64> {
+    i64::from_str_radix(digits, radix).ok()
 }
 
 impl<'i> Document<'i> {
@@ -125,7 +123,7 @@ impl<'i> Document<'i> {
             match key.get_ref().as_ref() {
                 "grace_period" => self.string(value)?,
                 "service" => {
-                    for (_, service) in self.table(value)? {
+                    for (_, service) in self.table(value)?.iter() {
                         self.service_shape(service)?;
                     }
                 }
@@ -137,11 +135,11 @@ impl<'i> Document<'i> {
 
     fn service_shape(&self, value: &Value<'i>) -> Shaped<()> {
         let table = self.table(value)?;
-        for (key, value) in table {
+        for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
                 "command" | "after" | "env_file" | "stop_command" => self.strings(value)?,
                 "enabled" | "essential" => {
-                    if !value.get_ref().is_bool() {
+                    if value.get_ref().as_bool().is_none() {
                         return Err(self.wrong_type(value, "a boolean"));
                     }
                 }
@@ -159,8 +157,8 @@ impl<'i> Document<'i> {
                 "max_restarts" => {
                     self.integer(value, "u32", U32)?;
                 }
-                "success_exit_codes" => match value.get_ref() {
-                    DeValue::Array(codes) if !codes.is_empty() => {
+                "success_exit_codes" => match value.get_ref().as_array() {
+                    Some(codes) if !codes.is_empty() => {
                         for code in codes {
                             self.integer(code, "an exit code from 0 to 255", U8)?;
                         }
@@ -168,7 +166,7 @@ impl<'i> Document<'i> {
                     _ => return Err(self.wrong_type(value, "a non-empty array of exit codes")),
                 },
                 "environment" => {
-                    for (_, text) in self.table(value)? {
+                    for (_, text) in self.table(value)?.iter() {
                         self.string(text)?;
                     }
                 }
@@ -187,11 +185,11 @@ impl<'i> Document<'i> {
     /// `ready`: a word (`"notify"`) or a table (`{ fd = 3 }`, ...).
     fn ready_shape(&self, value: &Value<'i>) -> Shaped<()> {
         let table = match value.get_ref() {
-            DeValue::String(_) => return Ok(()),
-            DeValue::Table(table) => table,
+            Node::String(_) => return Ok(()),
+            Node::Table(table) => table,
             _ => return Err(self.wrong_type(value, READY_EXPECTED)),
         };
-        for (key, value) in table {
+        for (key, value) in table.iter() {
             match key.get_ref().as_ref() {
                 "fd" => {
                     self.integer(value, "i64", I64)?;
@@ -206,7 +204,7 @@ impl<'i> Document<'i> {
 
     /// One of `names`, as written: its index.
     fn word(&self, value: &Value<'i>, names: &[&str], expected: &str) -> Shaped<usize> {
-        let DeValue::String(word) = value.get_ref() else {
+        let Node::String(word) = value.get_ref() else {
             return Err(self.wrong_type(value, expected));
         };
         names
@@ -231,21 +229,21 @@ impl<'i> Document<'i> {
 
     fn string(&self, value: &Value<'i>) -> Shaped<()> {
         match value.get_ref() {
-            DeValue::String(_) => Ok(()),
+            Node::String(_) => Ok(()),
             _ => Err(self.wrong_type(value, "a string")),
         }
     }
 
     fn strings(&self, value: &Value<'i>) -> Shaped<()> {
         match value.get_ref() {
-            DeValue::Array(items) => items.iter().try_for_each(|item| self.string(item)),
+            Node::Array(_) => items(value).iter().try_for_each(|item| self.string(item)),
             _ => Err(self.wrong_type(value, "a sequence")),
         }
     }
 
-    fn table<'v>(&self, value: &'v Value<'i>) -> Shaped<&'v DeTable<'i>> {
+    fn table<'v>(&self, value: &'v Value<'i>) -> Shaped<&'v Table<'i>> {
         match value.get_ref() {
-            DeValue::Table(table) => Ok(table),
+            Node::Table(table) => Ok(table),
             _ => Err(self.wrong_type(value, "a map")),
         }
     }
@@ -254,10 +252,10 @@ impl<'i> Document<'i> {
     /// message. (One function for every integer type, not one per type:
     /// the callers cast what it checked.)
     fn integer(&self, value: &Value<'i>, kind: &str, (min, max): (i64, i64)) -> Shaped<i64> {
-        let DeValue::Integer(number) = value.get_ref() else {
+        let Node::Integer(digits, radix) = value.get_ref() else {
             return Err(self.wrong_type(value, kind));
         };
-        if let Some(n) = integer(number).filter(|n| (min..=max).contains(n)) {
+        if let Some(n) = integer(digits, *radix).filter(|n| (min..=max).contains(n)) {
             return Ok(n);
         }
         Err(Flaw {
@@ -281,16 +279,16 @@ impl<'i> Document<'i> {
         // link its parser for the sake of a message.
         let written = || self.text.get(value.span()).unwrap_or_default();
         match value.get_ref() {
-            DeValue::String(text) => format!("string {text:?}"),
-            DeValue::Integer(number) => match integer(number) {
+            Node::String(text) => format!("string {text:?}"),
+            Node::Integer(digits, radix) => match integer(digits, *radix) {
                 Some(n) => format!("integer `{n}`"),
                 None => format!("integer `{}`", written()),
             },
-            DeValue::Float(_) => format!("floating point `{}`", written()),
-            DeValue::Boolean(truth) => format!("boolean `{truth}`"),
-            DeValue::Datetime(_) => format!("datetime `{}`", written()),
-            DeValue::Array(_) => "sequence".into(),
-            DeValue::Table(_) => "map".into(),
+            Node::Float => format!("floating point `{}`", written()),
+            Node::Boolean(truth) => format!("boolean `{truth}`"),
+            Node::Datetime => format!("datetime `{}`", written()),
+            Node::Array(_) => "sequence".into(),
+            Node::Table(_) => "map".into(),
         }
     }
 }
@@ -303,12 +301,12 @@ fn text<'v>(value: &'v Value<'_>) -> &'v str {
 
 /// An array value's items (none for any other value).
 fn items<'v, 'i>(value: &'v Value<'i>) -> &'v [Value<'i>] {
-    value.get_ref().as_array().map_or(&[], |items| items)
+    value.get_ref().as_array().unwrap_or_default()
 }
 
 /// A table's entries in the order they are written (the tree keeps them
 /// sorted by key).
-fn in_file_order<'t, 'i>(table: &'t DeTable<'i>) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
+fn in_file_order<'t, 'i>(table: &'t Table<'i>) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
     let entries: Vec<_> = table.iter().collect();
     let starts: Vec<usize> = entries.iter().map(|(key, _)| key.span().start).collect();
     file_order(&starts)
@@ -350,7 +348,7 @@ struct Document<'i> {
     text: &'i str,
     /// Read with recovery, so that a syntax error is found under its key
     /// too.
-    root: DeTable<'i>,
+    root: Table<'i>,
 }
 
 impl<'i> Document<'i> {
@@ -412,7 +410,7 @@ struct Found {
 }
 
 fn search_table(
-    table: &DeTable<'_>,
+    table: &Table<'_>,
     span: &Range<usize>,
     written: &str,
     path: &mut Vec<String>,
@@ -441,20 +439,19 @@ fn search_table(
 }
 
 fn search_value(
-    value: &DeValue<'_>,
+    value: &Node<'_>,
     span: &Range<usize>,
     written: &str,
     path: &mut Vec<String>,
     found: &mut Found,
 ) {
     match value {
-        DeValue::Table(table) => search_table(table, span, written, path, found),
-        DeValue::Array(items) => {
-            for item in items {
+        Node::Table(table) => search_table(table, span, written, path, found),
+        _ => {
+            for item in value.as_array().unwrap_or_default() {
                 search_value(item.get_ref(), span, written, path, found);
             }
         }
-        _ => {}
     }
 }
 
@@ -509,14 +506,10 @@ pub fn parse_selecting(
 ) -> Result<Services, Error> {
     // One parse, with recovery: its first error is the one a plain parse
     // stops at, and the rest of the tree still holds that error's key.
-    let (root, errors) = DeTable::parse_recoverable(text);
-    let document = Document {
-        text,
-        root: root.into_inner(),
-    };
-    if let Some(error) = errors.first() {
-        let message = error.message().to_string();
-        return Err(match error.span() {
+    let (root, error) = tree::parse(text);
+    let document = Document { text, root };
+    if let Some(tree::Error { message, span }) = error {
+        return Err(match span {
             Some(span) => document.error(span, message),
             None => Error {
                 line: None,
@@ -652,7 +645,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         })
     }
 
-    fn service(&self, key: &'d Key<'i>, table: &'d DeTable<'i>) -> Result<Checked<'d, 'i>, Error> {
+    fn service(&self, key: &'d Key<'i>, table: &'d Table<'i>) -> Result<Checked<'d, 'i>, Error> {
         let name = key.get_ref();
         if !valid_name(name) {
             return Err(self.error(
@@ -759,7 +752,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         let ready = match table.get("ready") {
             None => Ready::Spawned,
             Some(value) => match value.get_ref() {
-                DeValue::Table(spec) => self.ready(value, spec, &find)?,
+                Node::Table(spec) => self.ready(value, spec, &find)?,
                 _ if text(value) == "notify" => Ready::Notify,
                 _ => {
                     return Err(self.error(
@@ -851,7 +844,7 @@ impl<'d, 'i> Checker<'d, 'i> {
     /// `type` and `stop_command`, and the keys a oneshot has no use for.
     fn kind(
         &self,
-        table: &DeTable<'i>,
+        table: &Table<'i>,
         find: &FindArgv<'_, 'i>,
     ) -> Result<(Kind, Option<super::model::Command>), Error> {
         // Of a shape already checked.
@@ -891,7 +884,7 @@ impl<'d, 'i> Checker<'d, 'i> {
     /// `success_exit_codes` (each of a shape already checked).
     fn ending(
         &self,
-        table: &DeTable<'i>,
+        table: &Table<'i>,
         restart: Option<&Shaped<Restart>>,
     ) -> Result<Ending, Error> {
         let mut ending = Ending::default();
@@ -961,7 +954,7 @@ impl<'d, 'i> Checker<'d, 'i> {
     fn ready(
         &self,
         value: &Value<'i>,
-        spec: &DeTable<'i>,
+        spec: &Table<'i>,
         find: &FindArgv<'_, 'i>,
     ) -> Result<Ready, Error> {
         let (fd, exec, interval, tcp) = (

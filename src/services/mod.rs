@@ -48,4 +48,5 @@ pub mod published;
 mod rundir;
 pub mod runtime;
 pub mod show;
+mod tree;
 mod variables;
