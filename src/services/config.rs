@@ -30,7 +30,7 @@ use super::model::{
 };
 use super::tree::{self, Table, Value as Node};
 use super::variables;
-use crate::base::{environment, signals};
+use crate::base::signals;
 use crate::cli;
 use crate::process::user::{self, UserSpec};
 
@@ -679,15 +679,8 @@ impl<'d, 'i> Checker<'d, 'i> {
             }
         }
         // `${VAR}` is what the env files say, else grace's environment.
-        let from_files: Vec<(Vec<u8>, Vec<u8>)> = environment
-            .iter()
-            .map(|(name, value)| (name.as_bytes().to_vec(), value.as_bytes().to_vec()))
-            .collect();
-        let lookup = |name: &str| {
-            environment::lookup(&from_files, name)
-                .map(|value| String::from_utf8_lossy(value).into_owned())
-                .or_else(|| inherited(name))
-        };
+        let from_files = environment.clone();
+        let lookup = |name: &str| value_of(&from_files, name).or_else(|| inherited(name));
         let expand = |value: &Value<'i>| {
             variables::expand(text(value), &lookup).map_err(|why| self.error(value.span(), why))
         };
@@ -736,11 +729,7 @@ impl<'d, 'i> Checker<'d, 'i> {
             set(&mut environment, name, value);
         }
         // The program is looked for in the PATH the service will have.
-        let search_path = environment
-            .iter()
-            .find(|(variable, _)| variable == "PATH")
-            .map(|(_, value)| value.clone())
-            .or_else(|| self.container.variable("PATH"));
+        let search_path = value_of(&environment, "PATH").or_else(|| inherited("PATH"));
         let base = working_directory.as_deref().or(here.as_deref());
         let find = |argv: &Value<'i>| self.argv(argv, &expand, base, search_path.as_deref());
 
@@ -1038,6 +1027,12 @@ impl<'d, 'i> Checker<'d, 'i> {
             None => Err(self.error(value.span(), format!("expected {READY_EXPECTED}"))),
         }
     }
+}
+
+/// The value of `name` in `environment` (where `set` put it).
+fn value_of(environment: &[(String, String)], name: &str) -> Option<String> {
+    let (_, value) = environment.iter().find(|(known, _)| known == name)?;
+    Some(value.clone())
 }
 
 /// `environment` with `name` set to `value`, once: a later value replaces
