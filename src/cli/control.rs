@@ -79,17 +79,8 @@ pub struct ControlOptions {
     pub timeout: Duration,
 }
 
-/// Whether the arguments (without the program name) ask for a control
-/// subcommand: its word first, before any option.
-pub fn is_control(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| {
-        [&b"restart"[..], b"stop", b"start", b"signal"].contains(&first.as_slice())
-    })
-}
-
-/// A control subcommand's arguments, its word first.
-pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
-    let verb = args.remove(0);
+/// A control subcommand's arguments, after its word `verb`.
+pub fn parse(verb: &[u8], args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
     let mut parser = Tokens::new(args);
     let mut words = Vec::new();
     let mut dependents = false;
@@ -118,7 +109,7 @@ pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
         }));
     }
     let service = words.pop().unwrap_or_default();
-    let command = match verb.as_slice() {
+    let command = match verb {
         b"restart" => ControlCommand::Restart { dependents },
         b"stop" => ControlCommand::Stop,
         b"start" => ControlCommand::Start,
