@@ -69,6 +69,9 @@ pub use self::values::{
     forward_to, parse_code, parse_path, parse_rewrite, parse_signal, parse_signal_list, stop_on,
     stop_order,
 };
+// supervisord's truth values are grace's.
+#[cfg(feature = "import")]
+pub use self::values::truth;
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;

@@ -260,14 +260,20 @@ pub fn parse_code(text: &str) -> Result<u8, String> {
         .map_err(|_| format!("invalid exit code '{text}': expected a number from 0 to 255"))
 }
 
-fn parse_bool(text: &str) -> Result<bool, String> {
+/// A truth value in any case: 1, true, yes or on; 0, false, no or off
+/// (supervisord's words too, for `grace import`); None for anything else.
+pub fn truth(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!(
-            "invalid value '{text}': expected 1, true, yes or on (0, false, no or off)"
-        )),
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    truth(text).ok_or_else(|| {
+        format!("invalid value '{text}': expected 1, true, yes or on (0, false, no or off)")
+    })
 }
 
 /// `FROM:TO` for grace's own `--rewrite`: signals in any accepted form; TO

@@ -9,6 +9,8 @@
 
 use crate::base::prelude::*;
 
+use crate::cli::truth;
+
 use super::ini::{self, Section};
 use super::{Output, literal, service_name, shlex};
 
@@ -117,18 +119,6 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
     Ok(())
 }
 
-/// supervisord's truth values; None for anything else.
-fn truth(text: &str) -> Option<bool> {
-    let is = |words: [&str; 4]| words.iter().any(|word| text.eq_ignore_ascii_case(word));
-    if is(["true", "yes", "on", "1"]) {
-        Some(true)
-    } else if is(["false", "no", "off", "0"]) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mut Output) {
     let section = program.section;
     let expand = |value: &str| expand(value, program.program, here);
@@ -189,22 +179,20 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
                 }
                 None => Err("expected true or false".into()),
             },
-            "autorestart" => match value.to_ascii_lowercase().as_str() {
-                "unexpected" => Ok(()),
-                _ => match truth(value) {
-                    Some(true) => {
-                        out.string("restart", "always");
-                        Ok(())
-                    }
-                    Some(false) => {
-                        out.string("restart", "no");
-                        notes.push(
-                            "autorestart = false: under grace its exit stops the container".into(),
-                        );
-                        Ok(())
-                    }
-                    None => Err("expected true, false or unexpected".into()),
-                },
+            "autorestart" if value.eq_ignore_ascii_case("unexpected") => Ok(()),
+            "autorestart" => match truth(value) {
+                Some(true) => {
+                    out.string("restart", "always");
+                    Ok(())
+                }
+                Some(false) => {
+                    out.string("restart", "no");
+                    notes.push(
+                        "autorestart = false: under grace its exit stops the container".into(),
+                    );
+                    Ok(())
+                }
+                None => Err("expected true, false or unexpected".into()),
             },
             "stopsignal" => {
                 out.string("stop_signal", value);
