@@ -116,7 +116,7 @@ fn grace_environment(
             continue;
         }
         key.set(&mut settings, Input::Variable(value.to_vec()))
-            .map_err(|error| UsageError::new(format!("{name}: {error}")))?;
+            .map_err(|error| UsageError::of("", &name, error))?;
     }
     for (key, _) in env {
         let Ok(key) = str::from_utf8(key) else {

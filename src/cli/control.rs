@@ -93,7 +93,7 @@ pub fn parse(verb: &[u8], args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> 
             Long("timeout") => {
                 let text = String::from_utf8_lossy(&parser.value()?).into_owned();
                 timeout = values::parse_duration(&text)
-                    .map_err(|why| UsageError::new(format!("--timeout: {why}")))?;
+                    .map_err(|why| UsageError::of("--", "timeout", why))?;
             }
             Long("run-dir") => run_dir = Some(super::status::run_dir(&mut parser)?),
             Value(word) => words.push(String::from_utf8_lossy(&word).into_owned()),
@@ -114,8 +114,7 @@ pub fn parse(verb: &[u8], args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> 
         b"stop" => ControlCommand::Stop,
         b"start" => ControlCommand::Start,
         _ => ControlCommand::Signal(
-            values::parse_signal(&words[0])
-                .map_err(|why| UsageError::new(format!("SIGNAL: {why}")))?,
+            values::parse_signal(&words[0]).map_err(|why| UsageError::of("", "SIGNAL", why))?,
         ),
     };
     Ok(Invocation::Control(ControlOptions {

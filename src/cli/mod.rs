@@ -121,6 +121,13 @@ impl UsageError {
             log_format: Format::Text,
         }
     }
+
+    /// `--timeout: WHY`: what a value of `--timeout` (`prefix` and `name`)
+    /// is wrong for. One copy of the formatting for every option.
+    #[inline(never)]
+    fn of(prefix: &str, name: &str, why: String) -> Self {
+        UsageError::new(format!("{prefix}{name}: {why}"))
+    }
 }
 
 impl fmt::Display for UsageError {
