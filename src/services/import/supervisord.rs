@@ -164,13 +164,14 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
                 out.string("user", value);
                 Ok(())
             }
-            "environment" => expand(value).and_then(|text| pairs(&text)).map(|pairs| {
-                let pairs: Vec<(String, String)> = pairs
-                    .into_iter()
-                    .map(|(name, value)| (name, grace(&value)))
-                    .collect();
-                out.table("environment", &pairs);
-            }),
+            "environment" => expand(value)
+                .and_then(|text| pairs(&text))
+                .map(|mut pairs| {
+                    for (_, value) in &mut pairs {
+                        *value = grace(value);
+                    }
+                    out.table("environment", &pairs);
+                }),
             "autostart" => match truth(value) {
                 Some(true) => Ok(()),
                 Some(false) => {
@@ -236,19 +237,19 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
 
 /// The enabled programs of the nearest priority below `program`'s.
 fn earlier_level(program: &Program<'_>, programs: &[Program<'_>]) -> Vec<String> {
-    let below = programs
-        .iter()
-        .filter(|other| other.enabled && other.priority < program.priority)
-        .map(|other| other.priority)
-        .max();
-    let Some(level) = below else {
-        return Vec::new();
-    };
-    programs
-        .iter()
-        .filter(|other| other.enabled && other.priority == level)
-        .map(|other| other.name.clone())
-        .collect()
+    let mut below = None;
+    for other in programs {
+        if other.enabled && other.priority < program.priority {
+            below = below.max(Some(other.priority));
+        }
+    }
+    let mut names = Vec::new();
+    for other in programs {
+        if other.enabled && Some(other.priority) == below {
+            names.push(other.name.clone());
+        }
+    }
+    names
 }
 
 /// `value` with supervisord's `%(NAME)s` expansions done: `%(ENV_X)s` as
