@@ -96,8 +96,7 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
                         || (prefix.ends_with(':') && section.name.starts_with(prefix))
                 })
                 .map_or("no equivalent", |(_, why)| why);
-            out.gap();
-            out.comment(&format!("[{}]: not translated: {why}", section.name));
+            skipped(out, &section.name, "", why);
             continue;
         };
         let priority = section.get("priority").map(str::parse::<u32>);
@@ -133,11 +132,7 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
     let command = match command {
         Ok(words) => words,
         Err(why) => {
-            out.gap();
-            out.comment(&format!(
-                "[{}]: not translated: command: {why}",
-                section.name
-            ));
+            skipped(out, &section.name, "command: ", &why);
             return;
         }
     };
@@ -233,6 +228,12 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
     for note in notes {
         out.comment(&note);
     }
+}
+
+/// `[SECTION]: not translated: WHAT WHY`, apart from what comes before.
+fn skipped(out: &mut Output, section: &str, what: &str, why: &str) {
+    out.gap();
+    out.comment(&format!("[{section}]: not translated: {what}{why}"));
 }
 
 /// The enabled programs of the nearest priority below `program`'s.
