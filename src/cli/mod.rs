@@ -155,9 +155,12 @@ struct Subcommand {
     word: &'static [u8],
     usage: &'static str,
     help_command: &'static str,
-    /// Given the subcommand's word, the words after it and the environment.
-    parse: fn(&[u8], Vec<Vec<u8>>, &[(Vec<u8>, Vec<u8>)]) -> Result<Invocation, UsageError>,
+    parse: SubcommandParser,
 }
+
+/// Given the subcommand's word, the words after it and the environment.
+type SubcommandParser =
+    fn(&[u8], Vec<Vec<u8>>, &[(Vec<u8>, Vec<u8>)]) -> Result<Invocation, UsageError>;
 
 /// The restart, stop, start and signal commands' shared entry.
 const CONTROL: Subcommand = Subcommand {
