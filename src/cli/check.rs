@@ -47,7 +47,7 @@ pub fn parse(args: Vec<Vec<u8>>, env: &[(Vec<u8>, Vec<u8>)]) -> Result<Invocatio
     let mut services = None;
     let names = |text: &[u8]| {
         let text = String::from_utf8_lossy(text);
-        values::service_names(&text).map_err(|why| UsageError::new(format!("--services: {why}")))
+        values::service_names(&text).map_err(|why| UsageError::of("--", "services", why))
     };
     while let Some(arg) = parser.next()? {
         match arg {

@@ -35,24 +35,9 @@ pub fn parse_with(
     env: &[(Vec<u8>, Vec<u8>)],
 ) -> Result<Parsed, UsageError> {
     let mut args: Vec<Vec<u8>> = args.into_iter().collect();
-    if personality == Personality::Grace && super::is_inspect(&args) {
-        args.remove(0);
-        return Ok(Parsed::only(super::inspect::parse(args)?));
-    }
-    if personality == Personality::Grace && super::is_check(&args) {
-        args.remove(0);
-        return Ok(Parsed::only(super::check::parse(args, env)?));
-    }
-    if personality == Personality::Grace && super::is_import(&args) {
-        args.remove(0);
-        return Ok(Parsed::only(super::import::parse(args)?));
-    }
-    if personality == Personality::Grace && super::is_status(&args) {
-        args.remove(0);
-        return Ok(Parsed::only(super::status::parse(args)?));
-    }
-    if personality == Personality::Grace && super::is_control(&args) {
-        return Ok(Parsed::only(super::control::parse(args)?));
+    if let Some(sub) = super::subcommand(personality, &args) {
+        let word = args.remove(0);
+        return (sub.parse)(&word, args, env).map(Parsed::only);
     }
     let mut warnings = Vec::new();
     // The log format asked for, so that an error is written the way the
@@ -131,7 +116,7 @@ fn grace_environment(
             continue;
         }
         key.set(&mut settings, Input::Variable(value.to_vec()))
-            .map_err(|error| UsageError::new(format!("{name}: {error}")))?;
+            .map_err(|error| UsageError::of("", &name, error))?;
     }
     for (key, _) in env {
         let Ok(key) = str::from_utf8(key) else {

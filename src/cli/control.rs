@@ -79,17 +79,8 @@ pub struct ControlOptions {
     pub timeout: Duration,
 }
 
-/// Whether the arguments (without the program name) ask for a control
-/// subcommand: its word first, before any option.
-pub fn is_control(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| {
-        [&b"restart"[..], b"stop", b"start", b"signal"].contains(&first.as_slice())
-    })
-}
-
-/// A control subcommand's arguments, its word first.
-pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
-    let verb = args.remove(0);
+/// A control subcommand's arguments, after its word `verb`.
+pub fn parse(verb: &[u8], args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
     let mut parser = Tokens::new(args);
     let mut words = Vec::new();
     let mut dependents = false;
@@ -102,7 +93,7 @@ pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
             Long("timeout") => {
                 let text = String::from_utf8_lossy(&parser.value()?).into_owned();
                 timeout = values::parse_duration(&text)
-                    .map_err(|why| UsageError::new(format!("--timeout: {why}")))?;
+                    .map_err(|why| UsageError::of("--", "timeout", why))?;
             }
             Long("run-dir") => run_dir = Some(super::status::run_dir(&mut parser)?),
             Value(word) => words.push(String::from_utf8_lossy(&word).into_owned()),
@@ -118,13 +109,12 @@ pub fn parse(mut args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
         }));
     }
     let service = words.pop().unwrap_or_default();
-    let command = match verb.as_slice() {
+    let command = match verb {
         b"restart" => ControlCommand::Restart { dependents },
         b"stop" => ControlCommand::Stop,
         b"start" => ControlCommand::Start,
         _ => ControlCommand::Signal(
-            values::parse_signal(&words[0])
-                .map_err(|why| UsageError::new(format!("SIGNAL: {why}")))?,
+            values::parse_signal(&words[0]).map_err(|why| UsageError::of("", "SIGNAL", why))?,
         ),
     };
     Ok(Invocation::Control(ControlOptions {

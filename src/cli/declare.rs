@@ -58,10 +58,15 @@ macro_rules! declare_options {
 
         impl Settings {
             /// This layer over `lower`: each field that this one sets wins.
-            pub fn over(self, lower: Settings) -> Settings {
-                Settings {
-                    $( $field: self.$field.or(lower.$field), )*
-                }
+            // Swapped in place, so that what is left of `lower` is dropped
+            // by one shared call rather than field by field at each layer.
+            pub fn over(mut self, mut lower: Settings) -> Settings {
+                $(
+                    if self.$field.is_none() {
+                        core::mem::swap(&mut self.$field, &mut lower.$field);
+                    }
+                )*
+                self
             }
 
             /// The configuration, with the table's default where no layer

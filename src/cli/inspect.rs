@@ -63,7 +63,7 @@ pub fn parse(args: Vec<Vec<u8>>) -> Result<Invocation, UsageError> {
                 options.signal = str::from_utf8(&value)
                     .map_err(|_| "not UTF-8".to_string())
                     .and_then(parse_signal)
-                    .map_err(|error| UsageError::new(format!("--signal: {error}")))?;
+                    .map_err(|error| UsageError::of("--", "signal", error))?;
             }
             Value(word) if options.pid.is_none() => {
                 let text = String::from_utf8_lossy(&word);

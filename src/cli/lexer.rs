@@ -95,7 +95,10 @@ impl Tokens {
             }
             let (letter, len) = first_char(&word[at..]);
             self.shorts = Some((word, at + len));
-            self.last = format!("-{letter}");
+            // Pushed rather than formatted: less code, and no new String.
+            self.last.clear();
+            self.last.push('-');
+            self.last.push(letter);
             return Ok(Some(Short(letter)));
         }
         let Some(word) = self.rest.pop() else {
@@ -116,7 +119,9 @@ impl Tokens {
                 }
                 None => name,
             };
-            self.last = format!("--{}", String::from_utf8_lossy(name));
+            self.last.clear();
+            self.last.push_str("--");
+            self.last.push_str(&String::from_utf8_lossy(name));
             return Ok(Some(Long(&self.last[2..])));
         }
         if word.len() > 1 && word[0] == b'-' {

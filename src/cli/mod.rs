@@ -51,7 +51,7 @@ mod values;
 pub use self::{
     check::{CHECK_HELP, CHECK_USAGE},
     config::parse_with,
-    control::{CONTROL_HELP, CONTROL_USAGE, ControlCommand, ControlOptions, is_control},
+    control::{CONTROL_HELP, CONTROL_USAGE, ControlCommand, ControlOptions},
     doc::{help, license, version},
     import::{IMPORT_HELP, IMPORT_USAGE},
     inspect::{INSPECT_HELP, INSPECT_USAGE, InspectOptions},
@@ -69,6 +69,9 @@ pub use self::values::{
     forward_to, parse_code, parse_path, parse_rewrite, parse_signal, parse_signal_list, stop_on,
     stop_order,
 };
+// supervisord's truth values are grace's.
+#[cfg(feature = "import")]
+pub use self::values::truth;
 use options::Settings;
 #[allow(unused_imports)]
 pub use values::Rewrite;
@@ -118,6 +121,13 @@ impl UsageError {
             log_format: Format::Text,
         }
     }
+
+    /// `--timeout: WHY`: what a value of `--timeout` (`prefix` and `name`)
+    /// is wrong for. One copy of the formatting for every option.
+    #[inline(never)]
+    fn of(prefix: &str, name: &str, why: String) -> Self {
+        UsageError::new(format!("{prefix}{name}: {why}"))
+    }
 }
 
 impl fmt::Display for UsageError {
@@ -139,44 +149,82 @@ pub struct Parsed {
     pub grace_period_given: bool,
 }
 
-/// Whether the arguments (without the program name) ask for `inspect`: the
-/// very first word, before any option.
-pub fn is_inspect(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| first == b"inspect")
+/// A subcommand: the first word that asks for it, its usage line, the
+/// command that shows its help, and its parser.
+struct Subcommand {
+    word: &'static [u8],
+    usage: &'static str,
+    help_command: &'static str,
+    parse: SubcommandParser,
 }
 
-/// Whether the arguments (without the program name) ask for `check`: the
-/// very first word, before any option.
-pub fn is_check(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| first == b"check")
-}
+/// Given the subcommand's word, the words after it and the environment.
+type SubcommandParser =
+    fn(&[u8], Vec<Vec<u8>>, &[(Vec<u8>, Vec<u8>)]) -> Result<Invocation, UsageError>;
 
-/// Whether the arguments (without the program name) ask for `import`: the
-/// very first word, before any option.
-pub fn is_import(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| first == b"import")
-}
+/// The restart, stop, start and signal commands' shared entry.
+const CONTROL: Subcommand = Subcommand {
+    word: b"restart",
+    usage: CONTROL_USAGE,
+    help_command: "grace restart --help",
+    parse: |verb, args, _| control::parse(verb, args),
+};
 
-/// Whether the arguments (without the program name) ask for `status`: the
-/// very first word, before any option.
-pub fn is_status(args: &[Vec<u8>]) -> bool {
-    args.first().is_some_and(|first| first == b"status")
+/// grace's subcommands. One table for the parser and the usage errors, so
+/// that a word is a subcommand for both or neither.
+const SUBCOMMANDS: &[Subcommand] = &[
+    Subcommand {
+        word: b"inspect",
+        usage: INSPECT_USAGE,
+        help_command: "grace inspect --help",
+        parse: |_, args, _| inspect::parse(args),
+    },
+    Subcommand {
+        word: b"check",
+        usage: CHECK_USAGE,
+        help_command: "grace check --help",
+        parse: |_, args, env| check::parse(args, env),
+    },
+    Subcommand {
+        word: b"import",
+        usage: IMPORT_USAGE,
+        help_command: "grace import --help",
+        parse: |_, args, _| import::parse(args),
+    },
+    Subcommand {
+        word: b"status",
+        usage: STATUS_USAGE,
+        help_command: "grace status --help",
+        parse: |_, args, _| status::parse(args),
+    },
+    CONTROL,
+    Subcommand {
+        word: b"stop",
+        ..CONTROL
+    },
+    Subcommand {
+        word: b"start",
+        ..CONTROL
+    },
+    Subcommand {
+        word: b"signal",
+        ..CONTROL
+    },
+];
+
+/// The subcommand that the arguments (without the program name) ask for:
+/// only grace's own command line, and only its very first word, before any
+/// option.
+fn subcommand(personality: Personality, args: &[Vec<u8>]) -> Option<&'static Subcommand> {
+    let first = args.first().filter(|_| personality == Personality::Grace)?;
+    SUBCOMMANDS.iter().find(|sub| sub.word == first.as_slice())
 }
 
 /// The usage line and the help command to show with a usage error in `args`.
 pub fn usage_for(personality: Personality, args: &[Vec<u8>]) -> (&'static str, &'static str) {
-    if personality == Personality::Grace && is_inspect(args) {
-        (INSPECT_USAGE, "grace inspect --help")
-    } else if personality == Personality::Grace && is_check(args) {
-        (CHECK_USAGE, "grace check --help")
-    } else if personality == Personality::Grace && is_import(args) {
-        (IMPORT_USAGE, "grace import --help")
-    } else if personality == Personality::Grace && is_status(args) {
-        (STATUS_USAGE, "grace status --help")
-    } else if personality == Personality::Grace && is_control(args) {
-        (CONTROL_USAGE, "grace restart --help")
-    } else {
-        (personality.usage(), personality.help_command())
+    match subcommand(personality, args) {
+        Some(sub) => (sub.usage, sub.help_command),
+        None => (personality.usage(), personality.help_command()),
     }
 }
 

@@ -104,8 +104,12 @@ pub fn list<T>(
 ) -> Result<(), String> {
     let text = input.text()?;
     if let Input::Variable(_) = input {
-        let items = text.split(',').map(str::trim).map(parse);
-        *slot = Some(items.collect::<Result<_, _>>()?);
+        // A loop, not a collect into a Result: less code per item type.
+        let mut items = Vec::new();
+        for item in text.split(',') {
+            items.push(parse(item.trim())?);
+        }
+        *slot = Some(items);
     } else {
         slot.get_or_insert_with(Vec::new).push(parse(text)?);
     }
@@ -243,12 +247,12 @@ pub fn forward_to(text: &str) -> Result<ForwardTo, String> {
 /// `--services`: service names, separated by commas (which of them the
 /// file declares is the services file's check).
 pub fn service_names(text: &str) -> Result<Vec<String>, String> {
-    let names: Vec<String> = text
-        .split(',')
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .map(String::from)
-        .collect();
+    let mut names = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        if !name.is_empty() {
+            names.push(name.to_string());
+        }
+    }
     if names.is_empty() {
         return Err("no service named: expected NAME[,NAME...]".into());
     }
@@ -260,14 +264,20 @@ pub fn parse_code(text: &str) -> Result<u8, String> {
         .map_err(|_| format!("invalid exit code '{text}': expected a number from 0 to 255"))
 }
 
-fn parse_bool(text: &str) -> Result<bool, String> {
+/// A truth value in any case: 1, true, yes or on; 0, false, no or off
+/// (supervisord's words too, for `grace import`); None for anything else.
+pub fn truth(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!(
-            "invalid value '{text}': expected 1, true, yes or on (0, false, no or off)"
-        )),
+        "1" | "true" | "yes" | "on" => Some(true),
+        "0" | "false" | "no" | "off" => Some(false),
+        _ => None,
     }
+}
+
+fn parse_bool(text: &str) -> Result<bool, String> {
+    truth(text).ok_or_else(|| {
+        format!("invalid value '{text}': expected 1, true, yes or on (0, false, no or off)")
+    })
 }
 
 /// `FROM:TO` for grace's own `--rewrite`: signals in any accepted form; TO

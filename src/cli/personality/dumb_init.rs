@@ -80,8 +80,8 @@ pub fn parse(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<CommandLine,
             Short('r') | Long("rewrite") => {
                 let value = parser.value()?;
                 let text = String::from_utf8_lossy(&value);
-                let rule = parse_rewrite(&text)
-                    .map_err(|error| UsageError::new(format!("--rewrite: {error}")))?;
+                let rule =
+                    parse_rewrite(&text).map_err(|error| UsageError::of("--", "rewrite", error))?;
                 settings.rewrites.get_or_insert_with(Vec::new).push(rule);
             }
             Value(command) => return Ok(CommandLine::Command(command, parser.raw_args())),

@@ -35,7 +35,7 @@ pub fn parse(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<CommandLine,
             None => Input::Flag,
         };
         key.set(settings, input)
-            .map_err(|error| UsageError::new(format!("--{}: {error}", option.long)))?;
+            .map_err(|error| UsageError::of("--", option.long, error))?;
     }
     // With --config the services may be the whole job; whether one was
     // given is known once the environment is read too.

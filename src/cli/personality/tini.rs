@@ -95,7 +95,7 @@ pub fn parse(args: Vec<Vec<u8>>, settings: &mut Settings) -> Result<CommandLine,
                     _ => (Key::SuccessExit, Input::Typed(parser.value()?)),
                 };
                 key.set(settings, input)
-                    .map_err(|error| UsageError::new(format!("-{letter}: {error}")))?;
+                    .map_err(|error| UsageError::of("-", letter.encode_utf8(&mut [0; 4]), error))?;
             }
             Value(command) => return Ok(CommandLine::Command(command, parser.raw_args())),
             _ => return Err(arg.unexpected()),

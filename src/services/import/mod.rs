@@ -103,17 +103,37 @@ impl Output {
 
     /// `KEY = ["WORD", ...]`.
     pub fn strings<S: AsRef<str>>(&mut self, key: &str, words: &[S]) {
-        let words: Vec<String> = words.iter().map(|w| basic_string(w.as_ref())).collect();
-        self.raw(key, &["[", &words.join(", "), "]"].concat());
+        let mut items = words.iter().map(|word| basic_string(word.as_ref()));
+        self.list(key, "[", &mut items, "]");
     }
 
     /// `KEY = { NAME = "VALUE", ... }`.
     pub fn table(&mut self, key: &str, entries: &[(String, String)]) {
-        let entries: Vec<String> = entries
+        let mut items = entries
             .iter()
-            .map(|(name, value)| [key_part(name), basic_string(value)].join(" = "))
-            .collect();
-        self.raw(key, &["{ ", &entries.join(", "), " }"].concat());
+            .map(|(name, value)| [key_part(name), basic_string(value)].join(" = "));
+        self.list(key, "{ ", &mut items, " }");
+    }
+
+    /// `KEY = OPEN ITEM, ... CLOSE`: one copy for every kind of item.
+    fn list(
+        &mut self,
+        key: &str,
+        open: &str,
+        items: &mut dyn Iterator<Item = String>,
+        close: &str,
+    ) {
+        for part in [key, " = ", open] {
+            self.text.push_str(part);
+        }
+        for (at, item) in items.enumerate() {
+            if at > 0 {
+                self.text.push_str(", ");
+            }
+            self.text.push_str(&item);
+        }
+        self.text.push_str(close);
+        self.text.push('\n');
     }
 
     /// `KEY = VALUE`, the value written as it is.
@@ -133,13 +153,13 @@ pub fn literal(text: &str) -> String {
 /// A service name grace accepts, from `name`: letters, digits, `-` and
 /// `_` kept, anything else `-`.
 pub fn service_name(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect()
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        out.push(if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else {
+            '-'
+        });
+    }
+    out
 }

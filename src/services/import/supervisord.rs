@@ -9,6 +9,8 @@
 
 use crate::base::prelude::*;
 
+use crate::cli::truth;
+
 use super::ini::{self, Section};
 use super::{Output, literal, service_name, shlex};
 
@@ -94,8 +96,7 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
                         || (prefix.ends_with(':') && section.name.starts_with(prefix))
                 })
                 .map_or("no equivalent", |(_, why)| why);
-            out.gap();
-            out.comment(&format!("[{}]: not translated: {why}", section.name));
+            skipped(out, &section.name, "", why);
             continue;
         };
         let priority = section.get("priority").map(str::parse::<u32>);
@@ -117,18 +118,6 @@ pub fn translate(file: &str, text: &str, out: &mut Output) -> Result<(), String>
     Ok(())
 }
 
-/// supervisord's truth values; None for anything else.
-fn truth(text: &str) -> Option<bool> {
-    let is = |words: [&str; 4]| words.iter().any(|word| text.eq_ignore_ascii_case(word));
-    if is(["true", "yes", "on", "1"]) {
-        Some(true)
-    } else if is(["false", "no", "off", "0"]) {
-        Some(false)
-    } else {
-        None
-    }
-}
-
 fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mut Output) {
     let section = program.section;
     let expand = |value: &str| expand(value, program.program, here);
@@ -143,11 +132,7 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
     let command = match command {
         Ok(words) => words,
         Err(why) => {
-            out.gap();
-            out.comment(&format!(
-                "[{}]: not translated: command: {why}",
-                section.name
-            ));
+            skipped(out, &section.name, "command: ", &why);
             return;
         }
     };
@@ -174,13 +159,14 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
                 out.string("user", value);
                 Ok(())
             }
-            "environment" => expand(value).and_then(|text| pairs(&text)).map(|pairs| {
-                let pairs: Vec<(String, String)> = pairs
-                    .into_iter()
-                    .map(|(name, value)| (name, grace(&value)))
-                    .collect();
-                out.table("environment", &pairs);
-            }),
+            "environment" => expand(value)
+                .and_then(|text| pairs(&text))
+                .map(|mut pairs| {
+                    for (_, value) in &mut pairs {
+                        *value = grace(value);
+                    }
+                    out.table("environment", &pairs);
+                }),
             "autostart" => match truth(value) {
                 Some(true) => Ok(()),
                 Some(false) => {
@@ -189,22 +175,20 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
                 }
                 None => Err("expected true or false".into()),
             },
-            "autorestart" => match value.to_ascii_lowercase().as_str() {
-                "unexpected" => Ok(()),
-                _ => match truth(value) {
-                    Some(true) => {
-                        out.string("restart", "always");
-                        Ok(())
-                    }
-                    Some(false) => {
-                        out.string("restart", "no");
-                        notes.push(
-                            "autorestart = false: under grace its exit stops the container".into(),
-                        );
-                        Ok(())
-                    }
-                    None => Err("expected true, false or unexpected".into()),
-                },
+            "autorestart" if value.eq_ignore_ascii_case("unexpected") => Ok(()),
+            "autorestart" => match truth(value) {
+                Some(true) => {
+                    out.string("restart", "always");
+                    Ok(())
+                }
+                Some(false) => {
+                    out.string("restart", "no");
+                    notes.push(
+                        "autorestart = false: under grace its exit stops the container".into(),
+                    );
+                    Ok(())
+                }
+                None => Err("expected true, false or unexpected".into()),
             },
             "stopsignal" => {
                 out.string("stop_signal", value);
@@ -246,21 +230,27 @@ fn service(program: &Program<'_>, programs: &[Program<'_>], here: &str, out: &mu
     }
 }
 
+/// `[SECTION]: not translated: WHAT WHY`, apart from what comes before.
+fn skipped(out: &mut Output, section: &str, what: &str, why: &str) {
+    out.gap();
+    out.comment(&format!("[{section}]: not translated: {what}{why}"));
+}
+
 /// The enabled programs of the nearest priority below `program`'s.
 fn earlier_level(program: &Program<'_>, programs: &[Program<'_>]) -> Vec<String> {
-    let below = programs
-        .iter()
-        .filter(|other| other.enabled && other.priority < program.priority)
-        .map(|other| other.priority)
-        .max();
-    let Some(level) = below else {
-        return Vec::new();
-    };
-    programs
-        .iter()
-        .filter(|other| other.enabled && other.priority == level)
-        .map(|other| other.name.clone())
-        .collect()
+    let mut below = None;
+    for other in programs {
+        if other.enabled && other.priority < program.priority {
+            below = below.max(Some(other.priority));
+        }
+    }
+    let mut names = Vec::new();
+    for other in programs {
+        if other.enabled && Some(other.priority) == below {
+            names.push(other.name.clone());
+        }
+    }
+    names
 }
 
 /// `value` with supervisord's `%(NAME)s` expansions done: `%(ENV_X)s` as
