@@ -196,12 +196,13 @@ impl Scenario<'_> {
             parts.join(", ")
         ));
         let named = |filter: &dyn Fn(&Prediction) -> bool| -> Vec<String> {
-            predictions
-                .iter()
-                .zip(self.processes)
-                .filter(|(prediction, _)| filter(prediction))
-                .map(|(_, p)| label(p))
-                .collect()
+            let mut named = Vec::new();
+            for (prediction, p) in predictions.iter().zip(self.processes) {
+                if filter(prediction) {
+                    named.push(label(p));
+                }
+            }
+            named
         };
         match stop_ends {
             StopEnds::GraceDeadline => {
@@ -255,21 +256,20 @@ impl Scenario<'_> {
     /// The processes SIGKILLed by what `killed_by` accepts, each with why
     /// it cannot stop gracefully.
     fn late(&self, predictions: &[Prediction], killed_by: fn(KilledBy) -> bool) -> Vec<String> {
-        predictions
-            .iter()
-            .zip(self.processes)
-            .filter(|(prediction, _)| {
-                prediction.outcome == Outcome::Sigkill
-                    && prediction.killed_by.is_some_and(killed_by)
-            })
-            .map(|(prediction, p)| {
-                let why = match prediction.receives.map(|s| react(p, s, true)) {
-                    Some(Reaction::CannotAct(why)) => why,
-                    _ => "gets no stop signal".into(),
-                };
-                format!("{} {why}", label(p))
-            })
-            .collect()
+        let mut late = Vec::new();
+        for (prediction, p) in predictions.iter().zip(self.processes) {
+            if prediction.outcome != Outcome::Sigkill
+                || !prediction.killed_by.is_some_and(killed_by)
+            {
+                continue;
+            }
+            let why = match prediction.receives.map(|s| react(p, s, true)) {
+                Some(Reaction::CannotAct(why)) => why,
+                _ => "gets no stop signal".into(),
+            };
+            late.push(format!("{} {why}", label(p)));
+        }
+        late
     }
 
     fn headline(&self, predictions: &[Prediction], schedule: Option<&Schedule>) -> String {
