@@ -264,16 +264,17 @@ impl Scenario<'_> {
             } => Some(&**services),
             _ => None,
         };
-        let lingering: Vec<usize> = (0..services.map_or(0, |s| s.services.len()))
-            .filter(|&service| {
-                self.service_process(service).is_some_and(|owner| {
-                    let group = self.processes[owner].pid;
-                    self.processes
-                        .iter()
-                        .any(|p| p.pid != group && p.pgid == group)
-                })
-            })
-            .collect();
+        let mut lingering = Vec::new();
+        for service in 0..services.map_or(0, |s| s.services.len()) {
+            if self.service_process(service).is_some_and(|owner| {
+                let group = self.processes[owner].pid;
+                self.processes
+                    .iter()
+                    .any(|p| p.pid != group && p.pgid == group)
+            }) {
+                lingering.push(service);
+            }
+        }
         Schedule::of(config, services, start, &lingering, &self.tree())
     }
 
@@ -281,18 +282,15 @@ impl Scenario<'_> {
     /// zombies and kernel threads, and the connections among them.
     fn tree(&self) -> Tree {
         let in_reach = self.in_reach();
-        let processes = self
-            .processes
-            .iter()
-            .enumerate()
-            .filter(|&(index, p)| {
-                in_reach[index] && index != self.init.index && p.state != 'Z' && !p.kernel_thread
-            })
-            .map(|(_, p)| order::Process {
-                pid: p.pid,
-                ppid: p.ppid,
-            })
-            .collect();
+        let mut processes = Vec::new();
+        for (index, p) in self.processes.iter().enumerate() {
+            if in_reach[index] && index != self.init.index && p.state != 'Z' && !p.kernel_thread {
+                processes.push(order::Process {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                });
+            }
+        }
         Tree {
             grace: self.top().pid,
             main: self.main().map(|m| m.pid),
