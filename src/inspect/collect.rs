@@ -473,10 +473,10 @@ fn forest(processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
     }
     let depths = order.iter().map(|&(_, depth)| depth).collect();
     let mut slots: Vec<Option<Process>> = processes.into_iter().map(Some).collect();
-    let ordered = order
-        .iter()
-        .filter_map(|&(index, _)| slots[index].take())
-        .collect();
+    let mut ordered = Vec::with_capacity(order.len());
+    for &(index, _) in &order {
+        ordered.extend(slots[index].take());
+    }
     (ordered, depths)
 }
 
