@@ -81,6 +81,16 @@ impl Scenario<'_> {
         }
     }
 
+    /// Each process's delivery, in the processes' order: one loop for
+    /// every plan, not one per plan.
+    fn each(&self, delivery: &dyn Fn(usize) -> Delivery) -> Vec<Delivery> {
+        let mut deliveries = Vec::with_capacity(self.processes.len());
+        for index in 0..self.processes.len() {
+            deliveries.push(delivery(index));
+        }
+        deliveries
+    }
+
     /// The SIGKILL everyone but the init faces once the init exits (or
     /// does not).
     pub(super) fn after_init(&self, init_exits: bool) -> Option<KilledBy> {
@@ -95,25 +105,23 @@ impl Scenario<'_> {
     /// a namespace's init, everyone.
     fn plan_sigkill(&self) -> Plan {
         let top = self.init.index;
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                if index == top {
-                    Delivery {
-                        receives: Some(SIGKILL),
-                        continued: false,
-                        backstop: None,
-                        how: "gets SIGKILL".into(),
-                    }
-                } else if self.init.namespace_init {
-                    Delivery::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
-                } else {
-                    Delivery::none(
-                        None,
-                        format!("gets no signal (only {} does)", label(self.top())),
-                    )
+        let deliveries = self.each(&|index| {
+            if index == top {
+                Delivery {
+                    receives: Some(SIGKILL),
+                    continued: false,
+                    backstop: None,
+                    how: "gets SIGKILL".into(),
                 }
-            })
-            .collect();
+            } else if self.init.namespace_init {
+                Delivery::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
+            } else {
+                Delivery::none(
+                    None,
+                    format!("gets no signal (only {} does)", label(self.top())),
+                )
+            }
+        });
         (deliveries, None)
     }
 
@@ -131,25 +139,23 @@ impl Scenario<'_> {
         } else {
             format!("gets no signal: only {} does", label(top))
         };
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                if index == self.init.index {
-                    let how = match (self.init.namespace_init, shell) {
-                        (true, true) => "PID 1, a shell: gets {signal}",
-                        (true, false) => "PID 1: gets {signal}",
-                        (false, _) => "gets {signal}",
-                    };
-                    Delivery {
-                        receives: Some(self.signal),
-                        continued: false,
-                        backstop: self.after_init(false),
-                        how: how.replace("{signal}", &self.signal.to_string()),
-                    }
-                } else {
-                    Delivery::none(after, why_not.clone())
+        let deliveries = self.each(&|index| {
+            if index == self.init.index {
+                let how = match (self.init.namespace_init, shell) {
+                    (true, true) => "PID 1, a shell: gets {signal}",
+                    (true, false) => "PID 1: gets {signal}",
+                    (false, _) => "gets {signal}",
+                };
+                Delivery {
+                    receives: Some(self.signal),
+                    continued: false,
+                    backstop: self.after_init(false),
+                    how: how.replace("{signal}", &self.signal.to_string()),
                 }
-            })
-            .collect();
+            } else {
+                Delivery::none(after, why_not.clone())
+            }
+        });
         (deliveries, None)
     }
 
@@ -159,8 +165,7 @@ impl Scenario<'_> {
         let main = self.main();
         let main_exits = main.is_some_and(|m| react(m, signal, false).exits());
         let after = self.after_init(main_exits);
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
+        let deliveries = self.each(&|index| {
                 let p = &self.processes[index];
                 match main {
                     _ if index == self.init.index => Delivery::none(None, String::new()),
@@ -199,8 +204,7 @@ impl Scenario<'_> {
                         format!("gets no signal: {name} has no child to forward {signal} to"),
                     ),
                 }
-            })
-            .collect();
+            });
         let target = match main {
             Some(m) if group => format!("the process group of its child {}", label(m)),
             Some(m) => format!("its child {} only", label(m)),
@@ -507,25 +511,23 @@ impl Scenario<'_> {
         let signal = self.signal;
         let main = self.main();
         let in_reach = self.in_reach();
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                let p = &self.processes[index];
-                if index == self.init.index {
-                    Delivery::none(None, String::new())
-                } else if let Some(main_signal) = schedule.main
-                    && main.is_some_and(|m| m.pid == p.pid)
-                {
-                    Delivery {
-                        receives: Some(main_signal),
-                        continued: true,
-                        backstop: DEADLINE,
-                        how: format!("main process: gets {main_signal} from grace"),
-                    }
-                } else {
-                    self.grace_delivery(index, schedule, in_reach[index])
+        let deliveries = self.each(&|index| {
+            let p = &self.processes[index];
+            if index == self.init.index {
+                Delivery::none(None, String::new())
+            } else if let Some(main_signal) = schedule.main
+                && main.is_some_and(|m| m.pid == p.pid)
+            {
+                Delivery {
+                    receives: Some(main_signal),
+                    continued: true,
+                    backstop: DEADLINE,
+                    how: format!("main process: gets {main_signal} from grace"),
                 }
-            })
-            .collect();
+            } else {
+                self.grace_delivery(index, schedule, in_reach[index])
+            }
+        });
         let as_what = self.grace_as_what();
         let prediction = Prediction {
             role: Role::Init,
@@ -578,39 +580,35 @@ impl Scenario<'_> {
         } else {
             format!("grace does not stop on {signal} (--stop-on {stop_on})")
         };
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                let p = &self.processes[index];
-                let is_main = main.is_some_and(|m| m.pid == p.pid);
-                let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
-                if index == self.init.index {
-                    Delivery::none(None, String::new())
-                } else if forwarded && (is_main || in_group) {
-                    Delivery {
-                        receives: Some(outgoing),
-                        continued: false,
-                        backstop: if main_exits {
-                            DEADLINE
-                        } else {
-                            self.after_init(false)
-                        },
-                        how: if is_main {
-                            format!("main process: gets {outgoing}, forwarded by grace")
-                        } else {
-                            format!(
-                                "gets {outgoing} (grace forwards it to the main process's group)"
-                            )
-                        },
-                    }
-                } else if let Some(schedule) = &schedule {
-                    self.grace_delivery(index, schedule, in_reach[index])
-                } else if !in_reach[index] {
-                    Delivery::none(None, "gets no signal: it is not below grace".into())
-                } else {
-                    Delivery::none(self.after_init(false), format!("gets no signal: {why_not}"))
+        let deliveries = self.each(&|index| {
+            let p = &self.processes[index];
+            let is_main = main.is_some_and(|m| m.pid == p.pid);
+            let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
+            if index == self.init.index {
+                Delivery::none(None, String::new())
+            } else if forwarded && (is_main || in_group) {
+                Delivery {
+                    receives: Some(outgoing),
+                    continued: false,
+                    backstop: if main_exits {
+                        DEADLINE
+                    } else {
+                        self.after_init(false)
+                    },
+                    how: if is_main {
+                        format!("main process: gets {outgoing}, forwarded by grace")
+                    } else {
+                        format!("gets {outgoing} (grace forwards it to the main process's group)")
+                    },
                 }
-            })
-            .collect();
+            } else if let Some(schedule) = &schedule {
+                self.grace_delivery(index, schedule, in_reach[index])
+            } else if !in_reach[index] {
+                Delivery::none(None, "gets no signal: it is not below grace".into())
+            } else {
+                Delivery::none(self.after_init(false), format!("gets no signal: {why_not}"))
+            }
+        });
         let what = if dropped {
             format!("drops {signal} (--rewrite {signal}:0)")
         } else if !forwarded {
