@@ -309,26 +309,28 @@ impl Scenario<'_> {
         if ordered.after.is_empty() {
             return String::new();
         }
-        let waited: Vec<String> = ordered
-            .after
-            .iter()
-            .map(|after| {
-                let who = self
-                    .processes
-                    .iter()
-                    .find(|p| p.pid == after.pid)
-                    .map_or(after.pid.to_string(), label);
-                format!("{who}, {},", after.reason.words())
-            })
-            .collect();
-        let latest = ordered.at_latest.map_or(String::new(), |at| {
-            format!(" (at {} at the latest)", seconds(at))
+        let mut text = String::from(" once ");
+        for (n, after) in ordered.after.iter().enumerate() {
+            if n > 0 {
+                text.push_str(" and ");
+            }
+            match self.processes.iter().find(|p| p.pid == after.pid) {
+                Some(p) => text.push_str(&label(p)),
+                None => {
+                    let _ = write!(text, "{}", after.pid);
+                }
+            }
+            let _ = write!(text, ", {},", after.reason.words());
+        }
+        text.push_str(if ordered.after.len() == 1 {
+            " has exited"
+        } else {
+            " have exited"
         });
-        format!(
-            " once {} {} exited{latest}",
-            waited.join(" and "),
-            if waited.len() == 1 { "has" } else { "have" },
-        )
+        if let Some(at) = ordered.at_latest {
+            let _ = write!(text, " (at {} at the latest)", seconds(at));
+        }
+        text
     }
 
     /// The process of a service: grace's child in it.
@@ -380,19 +382,24 @@ impl Scenario<'_> {
                 String::new()
             };
         }
-        let before: Vec<String> = schedule.services[batch - 1]
-            .iter()
-            .map(|stop| self.service_name(stop.index))
-            .collect();
-        format!(
-            " once {} {} stopped",
-            if before.len() == 1 {
-                format!("service {}", before[0])
-            } else {
-                format!("services {}", before.join(" and "))
-            },
-            if before.len() == 1 { "has" } else { "have" }
-        )
+        let before = &schedule.services[batch - 1];
+        let mut text = String::from(if before.len() == 1 {
+            " once service "
+        } else {
+            " once services "
+        });
+        for (n, stop) in before.iter().enumerate() {
+            if n > 0 {
+                text.push_str(" and ");
+            }
+            text.push_str(&self.service_name(stop.index));
+        }
+        text.push_str(if before.len() == 1 {
+            " has stopped"
+        } else {
+            " have stopped"
+        });
+        text
     }
 
     /// How grace's stop reaches a process other than the init and the
@@ -668,28 +675,29 @@ impl Scenario<'_> {
 
     /// `c (SIGINT, SIGKILL after 5 s), then b (SIGTERM)`.
     pub(super) fn services_in_turn(&self, schedule: &Schedule) -> String {
-        schedule
-            .services
-            .iter()
-            .map(|batch| {
-                batch
-                    .iter()
-                    .map(|stop| {
-                        let kill = stop
-                            .kill_after
-                            .map(|after| format!(", SIGKILL after {}", seconds(after)))
-                            .unwrap_or_default();
-                        let how = match stop.command {
-                            true => "stop_command".to_string(),
-                            false => stop.signal.to_string(),
-                        };
-                        format!("{} ({how}{kill})", self.service_name(stop.index))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            })
-            .collect::<Vec<_>>()
-            .join(", then ")
+        // Written into one string, not joined from lists of strings.
+        let mut text = String::new();
+        for (n, batch) in schedule.services.iter().enumerate() {
+            if n > 0 {
+                text.push_str(", then ");
+            }
+            for (m, stop) in batch.iter().enumerate() {
+                if m > 0 {
+                    text.push_str(" and ");
+                }
+                let _ = write!(text, "{} (", self.service_name(stop.index));
+                if stop.command {
+                    text.push_str("stop_command");
+                } else {
+                    let _ = write!(text, "{}", stop.signal);
+                }
+                if let Some(after) = stop.kill_after {
+                    let _ = write!(text, ", SIGKILL after {}", seconds(after));
+                }
+                text.push(')');
+            }
+        }
+        text
     }
 }
 
