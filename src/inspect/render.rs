@@ -99,15 +99,14 @@ pub(super) fn render_text(
     let signal_name = signal.to_string();
     let width = signal_name.len().max(8);
     // A SERVICE column only when some process belongs to one.
-    let service_width = snapshot
-        .services
-        .iter()
-        .flatten()
-        // Bytes for characters: service names are ASCII (model.rs).
-        .map(|name| printable(name).len() + 1)
-        .chain([8])
-        .max()
-        .filter(|_| !snapshot.services.is_empty());
+    let service_width = (!snapshot.services.is_empty()).then(|| {
+        let mut width = 8;
+        for name in snapshot.services.iter().flatten() {
+            // Bytes for characters: service names are ASCII (model.rs).
+            width = width.max(printable(name).len() + 1);
+        }
+        width
+    });
     let service_cell = |index: usize| match service_width {
         None => String::new(),
         Some(service_width) => {
