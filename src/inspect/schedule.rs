@@ -150,10 +150,10 @@ impl Schedule {
                 .find(|(_, _, act)| wanted(act))
                 .map(|&(at, _, _)| since(at))
         };
-        let pre_stop_start = slow_at(&|act| *act == Act::PreStop);
-        let deadline = slow_at(&|act| *act == Act::Kill).unwrap_or(Duration::MAX);
+        let pre_stop_start = slow_at(&|act| matches!(act, Act::PreStop));
+        let deadline = slow_at(&|act| matches!(act, Act::Kill)).unwrap_or(Duration::MAX);
         let pre_stop = pre_stop_start.map(|start| {
-            slow_at(&|act| *act == Act::AbandonPreStop)
+            slow_at(&|act| matches!(act, Act::AbandonPreStop))
                 .unwrap_or(deadline)
                 .saturating_sub(start)
         });
