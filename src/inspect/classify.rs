@@ -84,7 +84,9 @@ fn names(p: &Process) -> Vec<String> {
         path.rsplit('/').next().unwrap_or(path).to_string()
     };
     let mut names = vec![p.comm.clone()];
-    names.extend(p.exe.iter().chain(p.args.first()).map(base));
+    for path in p.exe.iter().chain(p.args.first()) {
+        names.push(base(path));
+    }
     names
 }
 
