@@ -110,8 +110,8 @@ pub(super) fn render_text(
     let service_cell = |index: usize| match service_width {
         None => String::new(),
         Some(service_width) => {
-            let name = snapshot.services.get(index).cloned().flatten();
-            let name = name.as_deref().map_or(String::from("-"), printable);
+            let name = snapshot.services.get(index).and_then(Option::as_deref);
+            let name = name.map_or(String::from("-"), printable);
             format!("{name:<service_width$}")
         }
     };
