@@ -250,6 +250,9 @@ fn grace_options(config: &Config, from_cmdline: bool) -> Json {
     ])
 }
 
+/// One of a process's signal sets.
+type SetOf = fn(&Dispositions) -> u64;
+
 /// A text that may be missing: a string or null. One function for every
 /// such field rather than a closure inlined at each.
 #[inline(never)]
@@ -321,7 +324,7 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
         }
         let disposition = p.dispositions.map(|d| disposition_name(d.of(signal)));
         fields.push(("disposition", text(disposition)));
-        let sets: [(&'static str, fn(&Dispositions) -> u64); 3] = [
+        let sets: [(&str, SetOf); 3] = [
             ("handled", |d| d.caught),
             ("ignored", |d| d.ignored),
             ("blocked", |d| d.blocked),
