@@ -84,7 +84,9 @@ fn names(p: &Process) -> Vec<String> {
         path.rsplit('/').next().unwrap_or(path).to_string()
     };
     let mut names = vec![p.comm.clone()];
-    names.extend(p.exe.iter().chain(p.args.first()).map(base));
+    for path in p.exe.iter().chain(p.args.first()) {
+        names.push(base(path));
+    }
     names
 }
 
@@ -100,12 +102,10 @@ pub(super) fn classify(p: &Process) -> Kind {
         });
         // As a Vec, the type grace's own command line is parsed from: one
         // copy of the parser in the binary.
-        let args: Vec<Vec<u8>> = p
-            .args
-            .iter()
-            .skip(1)
-            .map(|arg| arg.as_bytes().into())
-            .collect();
+        let mut args: Vec<Vec<u8>> = Vec::new();
+        for arg in p.args.iter().skip(1) {
+            args.push(arg.as_bytes().into());
+        }
         if let Ok(Parsed {
             invocation: Invocation::Init(config),
             grace_period_given,

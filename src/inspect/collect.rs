@@ -134,10 +134,10 @@ pub(super) fn collect(
     {
         return Err(not_listed(source, target));
     }
-    let mut processes: Vec<Process> = pids
-        .into_iter()
-        .filter_map(|pid| read_stat(source, pid))
-        .collect();
+    let mut processes = Vec::new();
+    for pid in pids {
+        processes.extend(read_stat(source, pid));
+    }
     let mut kernel_threads_omitted = 0;
     match target {
         Some(target) => {
@@ -305,17 +305,17 @@ fn read_details(source: &impl Source, process: &mut Process) -> bool {
 /// NUL-separated `NAME=value` entries; everything else (secrets included)
 /// is dropped at once.
 fn init_variables(raw: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
-    raw.split(|&b| b == 0)
-        .filter(|entry| {
-            [&b"GRACE_"[..], b"TINI_", b"DUMB_INIT_"]
-                .iter()
-                .any(|prefix| entry.starts_with(prefix))
-        })
-        .filter_map(|entry| {
-            let at = entry.iter().position(|&b| b == b'=')?;
-            Some((entry[..at].to_vec(), entry[at + 1..].to_vec()))
-        })
-        .collect()
+    let mut variables = Vec::new();
+    for entry in raw.split(|&b| b == 0) {
+        if [&b"GRACE_"[..], b"TINI_", b"DUMB_INIT_"]
+            .iter()
+            .any(|prefix| entry.starts_with(prefix))
+            && let Some(at) = entry.iter().position(|&b| b == b'=')
+        {
+            variables.push((entry[..at].to_vec(), entry[at + 1..].to_vec()));
+        }
+    }
+    variables
 }
 
 /// The service each process belongs to: by the state the running grace
@@ -473,10 +473,10 @@ fn forest(processes: Vec<Process>) -> (Vec<Process>, Vec<usize>) {
     }
     let depths = order.iter().map(|&(_, depth)| depth).collect();
     let mut slots: Vec<Option<Process>> = processes.into_iter().map(Some).collect();
-    let ordered = order
-        .iter()
-        .filter_map(|&(index, _)| slots[index].take())
-        .collect();
+    let mut ordered = Vec::with_capacity(order.len());
+    for &(index, _) in &order {
+        ordered.extend(slots[index].take());
+    }
     (ordered, depths)
 }
 

@@ -35,43 +35,43 @@ pub(super) fn predict(
     init: Option<Init>,
     signal: Signal,
 ) -> Report {
-    let Some(init) = init.filter(|init| init.index < processes.len()) else {
-        let predictions = processes
-            .iter()
-            .map(|p| {
-                fixed(p).unwrap_or_else(|| Prediction {
-                    role: Role::Other,
-                    receives: None,
-                    outcome: Outcome::Unknown,
-                    killed_by: None,
-                    verdict: "PID 1 is not visible in /proc, so what a stop does cannot be told"
-                        .into(),
+    let (init, (predictions, stop_ends, summary, schedule)) = match init {
+        Some(init) if init.index < processes.len() => {
+            let judged = Scenario {
+                processes,
+                init: &init,
+                signal,
+                connections,
+            }
+            .judge_all();
+            (Some(init), judged)
+        }
+        _ => {
+            let predictions = processes
+                .iter()
+                .map(|p| {
+                    fixed(p).unwrap_or_else(|| Prediction {
+                        role: Role::Other,
+                        receives: None,
+                        outcome: Outcome::Unknown,
+                        killed_by: None,
+                        verdict:
+                            "PID 1 is not visible in /proc, so what a stop does cannot be told"
+                                .into(),
+                    })
                 })
-            })
-            .collect();
-        return Report {
-            signal,
-            init: None,
-            predictions,
-            stop_ends: StopEnds::Unknown,
-            schedule: None,
-            summary: vec![
+                .collect();
+            let summary = vec![
                 "PID 1 is not visible in /proc (mounted with hidepid, or another namespace's): \
                  the stop cannot be predicted."
                     .into(),
-            ],
-        };
+            ];
+            (None, (predictions, StopEnds::Unknown, summary, None))
+        }
     };
-    let (predictions, stop_ends, summary, schedule) = Scenario {
-        processes,
-        init: &init,
-        signal,
-        connections,
-    }
-    .judge_all();
     Report {
         signal,
-        init: Some(init),
+        init,
         predictions,
         stop_ends,
         summary,

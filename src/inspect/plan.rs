@@ -81,6 +81,16 @@ impl Scenario<'_> {
         }
     }
 
+    /// Each process's delivery, in the processes' order: one loop for
+    /// every plan, not one per plan.
+    fn each(&self, delivery: &dyn Fn(usize) -> Delivery) -> Vec<Delivery> {
+        let mut deliveries = Vec::with_capacity(self.processes.len());
+        for index in 0..self.processes.len() {
+            deliveries.push(delivery(index));
+        }
+        deliveries
+    }
+
     /// The SIGKILL everyone but the init faces once the init exits (or
     /// does not).
     pub(super) fn after_init(&self, init_exits: bool) -> Option<KilledBy> {
@@ -95,25 +105,23 @@ impl Scenario<'_> {
     /// a namespace's init, everyone.
     fn plan_sigkill(&self) -> Plan {
         let top = self.init.index;
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                if index == top {
-                    Delivery {
-                        receives: Some(SIGKILL),
-                        continued: false,
-                        backstop: None,
-                        how: "gets SIGKILL".into(),
-                    }
-                } else if self.init.namespace_init {
-                    Delivery::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
-                } else {
-                    Delivery::none(
-                        None,
-                        format!("gets no signal (only {} does)", label(self.top())),
-                    )
+        let deliveries = self.each(&|index| {
+            if index == top {
+                Delivery {
+                    receives: Some(SIGKILL),
+                    continued: false,
+                    backstop: None,
+                    how: "gets SIGKILL".into(),
                 }
-            })
-            .collect();
+            } else if self.init.namespace_init {
+                Delivery::none(Some(KilledBy::InitExit), "gets no signal of its own".into())
+            } else {
+                Delivery::none(
+                    None,
+                    format!("gets no signal (only {} does)", label(self.top())),
+                )
+            }
+        });
         (deliveries, None)
     }
 
@@ -131,25 +139,23 @@ impl Scenario<'_> {
         } else {
             format!("gets no signal: only {} does", label(top))
         };
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                if index == self.init.index {
-                    let how = match (self.init.namespace_init, shell) {
-                        (true, true) => "PID 1, a shell: gets {signal}",
-                        (true, false) => "PID 1: gets {signal}",
-                        (false, _) => "gets {signal}",
-                    };
-                    Delivery {
-                        receives: Some(self.signal),
-                        continued: false,
-                        backstop: self.after_init(false),
-                        how: how.replace("{signal}", &self.signal.to_string()),
-                    }
-                } else {
-                    Delivery::none(after, why_not.clone())
+        let deliveries = self.each(&|index| {
+            if index == self.init.index {
+                let how = match (self.init.namespace_init, shell) {
+                    (true, true) => "PID 1, a shell: gets {signal}",
+                    (true, false) => "PID 1: gets {signal}",
+                    (false, _) => "gets {signal}",
+                };
+                Delivery {
+                    receives: Some(self.signal),
+                    continued: false,
+                    backstop: self.after_init(false),
+                    how: how.replace("{signal}", &self.signal.to_string()),
                 }
-            })
-            .collect();
+            } else {
+                Delivery::none(after, why_not.clone())
+            }
+        });
         (deliveries, None)
     }
 
@@ -159,8 +165,7 @@ impl Scenario<'_> {
         let main = self.main();
         let main_exits = main.is_some_and(|m| react(m, signal, false).exits());
         let after = self.after_init(main_exits);
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
+        let deliveries = self.each(&|index| {
                 let p = &self.processes[index];
                 match main {
                     _ if index == self.init.index => Delivery::none(None, String::new()),
@@ -199,8 +204,7 @@ impl Scenario<'_> {
                         format!("gets no signal: {name} has no child to forward {signal} to"),
                     ),
                 }
-            })
-            .collect();
+            });
         let target = match main {
             Some(m) if group => format!("the process group of its child {}", label(m)),
             Some(m) => format!("its child {} only", label(m)),
@@ -264,16 +268,17 @@ impl Scenario<'_> {
             } => Some(&**services),
             _ => None,
         };
-        let lingering: Vec<usize> = (0..services.map_or(0, |s| s.services.len()))
-            .filter(|&service| {
-                self.service_process(service).is_some_and(|owner| {
-                    let group = self.processes[owner].pid;
-                    self.processes
-                        .iter()
-                        .any(|p| p.pid != group && p.pgid == group)
-                })
-            })
-            .collect();
+        let mut lingering = Vec::new();
+        for service in 0..services.map_or(0, |s| s.services.len()) {
+            if self.service_process(service).is_some_and(|owner| {
+                let group = self.processes[owner].pid;
+                self.processes
+                    .iter()
+                    .any(|p| p.pid != group && p.pgid == group)
+            }) {
+                lingering.push(service);
+            }
+        }
         Schedule::of(config, services, start, &lingering, &self.tree())
     }
 
@@ -281,18 +286,15 @@ impl Scenario<'_> {
     /// zombies and kernel threads, and the connections among them.
     fn tree(&self) -> Tree {
         let in_reach = self.in_reach();
-        let processes = self
-            .processes
-            .iter()
-            .enumerate()
-            .filter(|&(index, p)| {
-                in_reach[index] && index != self.init.index && p.state != 'Z' && !p.kernel_thread
-            })
-            .map(|(_, p)| order::Process {
-                pid: p.pid,
-                ppid: p.ppid,
-            })
-            .collect();
+        let mut processes = Vec::new();
+        for (index, p) in self.processes.iter().enumerate() {
+            if in_reach[index] && index != self.init.index && p.state != 'Z' && !p.kernel_thread {
+                processes.push(order::Process {
+                    pid: p.pid,
+                    ppid: p.ppid,
+                });
+            }
+        }
         Tree {
             grace: self.top().pid,
             main: self.main().map(|m| m.pid),
@@ -307,26 +309,28 @@ impl Scenario<'_> {
         if ordered.after.is_empty() {
             return String::new();
         }
-        let waited: Vec<String> = ordered
-            .after
-            .iter()
-            .map(|after| {
-                let who = self
-                    .processes
-                    .iter()
-                    .find(|p| p.pid == after.pid)
-                    .map_or(after.pid.to_string(), label);
-                format!("{who}, {},", after.reason.words())
-            })
-            .collect();
-        let latest = ordered.at_latest.map_or(String::new(), |at| {
-            format!(" (at {} at the latest)", seconds(at))
+        let mut text = String::from(" once ");
+        for (n, after) in ordered.after.iter().enumerate() {
+            if n > 0 {
+                text.push_str(" and ");
+            }
+            match self.processes.iter().find(|p| p.pid == after.pid) {
+                Some(p) => text.push_str(&label(p)),
+                None => {
+                    let _ = write!(text, "{}", after.pid);
+                }
+            }
+            let _ = write!(text, ", {},", after.reason.words());
+        }
+        text.push_str(if ordered.after.len() == 1 {
+            " has exited"
+        } else {
+            " have exited"
         });
-        format!(
-            " once {} {} exited{latest}",
-            waited.join(" and "),
-            if waited.len() == 1 { "has" } else { "have" },
-        )
+        if let Some(at) = ordered.at_latest {
+            let _ = write!(text, " (at {} at the latest)", seconds(at));
+        }
+        text
     }
 
     /// The process of a service: grace's child in it.
@@ -378,19 +382,24 @@ impl Scenario<'_> {
                 String::new()
             };
         }
-        let before: Vec<String> = schedule.services[batch - 1]
-            .iter()
-            .map(|stop| self.service_name(stop.index))
-            .collect();
-        format!(
-            " once {} {} stopped",
-            if before.len() == 1 {
-                format!("service {}", before[0])
-            } else {
-                format!("services {}", before.join(" and "))
-            },
-            if before.len() == 1 { "has" } else { "have" }
-        )
+        let before = &schedule.services[batch - 1];
+        let mut text = String::from(if before.len() == 1 {
+            " once service "
+        } else {
+            " once services "
+        });
+        for (n, stop) in before.iter().enumerate() {
+            if n > 0 {
+                text.push_str(" and ");
+            }
+            text.push_str(&self.service_name(stop.index));
+        }
+        text.push_str(if before.len() == 1 {
+            " has stopped"
+        } else {
+            " have stopped"
+        });
+        text
     }
 
     /// How grace's stop reaches a process other than the init and the
@@ -509,25 +518,23 @@ impl Scenario<'_> {
         let signal = self.signal;
         let main = self.main();
         let in_reach = self.in_reach();
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                let p = &self.processes[index];
-                if index == self.init.index {
-                    Delivery::none(None, String::new())
-                } else if let Some(main_signal) = schedule.main
-                    && main.is_some_and(|m| m.pid == p.pid)
-                {
-                    Delivery {
-                        receives: Some(main_signal),
-                        continued: true,
-                        backstop: DEADLINE,
-                        how: format!("main process: gets {main_signal} from grace"),
-                    }
-                } else {
-                    self.grace_delivery(index, schedule, in_reach[index])
+        let deliveries = self.each(&|index| {
+            let p = &self.processes[index];
+            if index == self.init.index {
+                Delivery::none(None, String::new())
+            } else if let Some(main_signal) = schedule.main
+                && main.is_some_and(|m| m.pid == p.pid)
+            {
+                Delivery {
+                    receives: Some(main_signal),
+                    continued: true,
+                    backstop: DEADLINE,
+                    how: format!("main process: gets {main_signal} from grace"),
                 }
-            })
-            .collect();
+            } else {
+                self.grace_delivery(index, schedule, in_reach[index])
+            }
+        });
         let as_what = self.grace_as_what();
         let prediction = Prediction {
             role: Role::Init,
@@ -580,39 +587,35 @@ impl Scenario<'_> {
         } else {
             format!("grace does not stop on {signal} (--stop-on {stop_on})")
         };
-        let deliveries = (0..self.processes.len())
-            .map(|index| {
-                let p = &self.processes[index];
-                let is_main = main.is_some_and(|m| m.pid == p.pid);
-                let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
-                if index == self.init.index {
-                    Delivery::none(None, String::new())
-                } else if forwarded && (is_main || in_group) {
-                    Delivery {
-                        receives: Some(outgoing),
-                        continued: false,
-                        backstop: if main_exits {
-                            DEADLINE
-                        } else {
-                            self.after_init(false)
-                        },
-                        how: if is_main {
-                            format!("main process: gets {outgoing}, forwarded by grace")
-                        } else {
-                            format!(
-                                "gets {outgoing} (grace forwards it to the main process's group)"
-                            )
-                        },
-                    }
-                } else if let Some(schedule) = &schedule {
-                    self.grace_delivery(index, schedule, in_reach[index])
-                } else if !in_reach[index] {
-                    Delivery::none(None, "gets no signal: it is not below grace".into())
-                } else {
-                    Delivery::none(self.after_init(false), format!("gets no signal: {why_not}"))
+        let deliveries = self.each(&|index| {
+            let p = &self.processes[index];
+            let is_main = main.is_some_and(|m| m.pid == p.pid);
+            let in_group = group && main.is_some_and(|m| m.pid == p.pgid);
+            if index == self.init.index {
+                Delivery::none(None, String::new())
+            } else if forwarded && (is_main || in_group) {
+                Delivery {
+                    receives: Some(outgoing),
+                    continued: false,
+                    backstop: if main_exits {
+                        DEADLINE
+                    } else {
+                        self.after_init(false)
+                    },
+                    how: if is_main {
+                        format!("main process: gets {outgoing}, forwarded by grace")
+                    } else {
+                        format!("gets {outgoing} (grace forwards it to the main process's group)")
+                    },
                 }
-            })
-            .collect();
+            } else if let Some(schedule) = &schedule {
+                self.grace_delivery(index, schedule, in_reach[index])
+            } else if !in_reach[index] {
+                Delivery::none(None, "gets no signal: it is not below grace".into())
+            } else {
+                Delivery::none(self.after_init(false), format!("gets no signal: {why_not}"))
+            }
+        });
         let what = if dropped {
             format!("drops {signal} (--rewrite {signal}:0)")
         } else if !forwarded {
@@ -672,28 +675,29 @@ impl Scenario<'_> {
 
     /// `c (SIGINT, SIGKILL after 5 s), then b (SIGTERM)`.
     pub(super) fn services_in_turn(&self, schedule: &Schedule) -> String {
-        schedule
-            .services
-            .iter()
-            .map(|batch| {
-                batch
-                    .iter()
-                    .map(|stop| {
-                        let kill = stop
-                            .kill_after
-                            .map(|after| format!(", SIGKILL after {}", seconds(after)))
-                            .unwrap_or_default();
-                        let how = match stop.command {
-                            true => "stop_command".to_string(),
-                            false => stop.signal.to_string(),
-                        };
-                        format!("{} ({how}{kill})", self.service_name(stop.index))
-                    })
-                    .collect::<Vec<_>>()
-                    .join(" and ")
-            })
-            .collect::<Vec<_>>()
-            .join(", then ")
+        // Written into one string, not joined from lists of strings.
+        let mut text = String::new();
+        for (n, batch) in schedule.services.iter().enumerate() {
+            if n > 0 {
+                text.push_str(", then ");
+            }
+            for (m, stop) in batch.iter().enumerate() {
+                if m > 0 {
+                    text.push_str(" and ");
+                }
+                let _ = write!(text, "{} (", self.service_name(stop.index));
+                if stop.command {
+                    text.push_str("stop_command");
+                } else {
+                    let _ = write!(text, "{}", stop.signal);
+                }
+                if let Some(after) = stop.kill_after {
+                    let _ = write!(text, ", SIGKILL after {}", seconds(after));
+                }
+                text.push(')');
+            }
+        }
+        text
     }
 }
 

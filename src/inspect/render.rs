@@ -99,20 +99,19 @@ pub(super) fn render_text(
     let signal_name = signal.to_string();
     let width = signal_name.len().max(8);
     // A SERVICE column only when some process belongs to one.
-    let service_width = snapshot
-        .services
-        .iter()
-        .flatten()
-        // Bytes for characters: service names are ASCII (model.rs).
-        .map(|name| printable(name).len() + 1)
-        .chain([8])
-        .max()
-        .filter(|_| !snapshot.services.is_empty());
+    let service_width = (!snapshot.services.is_empty()).then(|| {
+        let mut width = 8;
+        for name in snapshot.services.iter().flatten() {
+            // Bytes for characters: service names are ASCII (model.rs).
+            width = width.max(printable(name).len() + 1);
+        }
+        width
+    });
     let service_cell = |index: usize| match service_width {
         None => String::new(),
         Some(service_width) => {
-            let name = snapshot.services.get(index).cloned().flatten();
-            let name = name.as_deref().map_or(String::from("-"), printable);
+            let name = snapshot.services.get(index).and_then(Option::as_deref);
+            let name = name.map_or(String::from("-"), printable);
             format!("{name:<service_width$}")
         }
     };
@@ -251,6 +250,16 @@ fn grace_options(config: &Config, from_cmdline: bool) -> Json {
     ])
 }
 
+/// One of a process's signal sets.
+type SetOf = fn(&Dispositions) -> u64;
+
+/// A text that may be missing: a string or null. One function for every
+/// such field rather than a closure inlined at each.
+#[inline(never)]
+fn text(value: Option<&str>) -> Json {
+    value.map_or(Json::Null, Json::str)
+}
+
 /// The JSON document; its schema is documented in docs/inspect.md.
 pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: InspectOptions) -> String {
     let processes = &snapshot.processes;
@@ -284,93 +293,72 @@ pub(super) fn render_json(snapshot: &Snapshot, report: &Report, options: Inspect
             ),
         ])
     });
-    let entries = processes
-        .iter()
-        .zip(&report.predictions)
-        .enumerate()
-        .map(|(index, (p, prediction))| {
-            let set = |bits: fn(&Dispositions) -> u64| {
-                Json::opt(p.dispositions, |d| Json::strings(signal_names(bits(&d))))
-            };
-            let mut fields = vec![
-                ("pid", Json::Int(p.pid.into())),
-                ("ns_pid", Json::Int(p.ns_pid.into())),
-                ("ppid", Json::Int(p.ppid.into())),
-                ("pgid", Json::Int(p.pgid.into())),
-                ("sid", Json::Int(p.sid.into())),
-                (
-                    "depth",
-                    Json::Int(snapshot.depths.get(index).copied().unwrap_or(0) as i64),
-                ),
-                ("state", Json::str(p.state.to_string())),
-                ("state_name", Json::str(state_name(p.state))),
-                ("comm", Json::str(p.comm.clone())),
-                ("command", Json::strings(p.args.clone())),
-                ("exe", Json::opt(p.exe.clone(), Json::Str)),
-                ("kernel_thread", Json::Bool(p.kernel_thread)),
-                ("role", Json::str(prediction.role.name())),
-                (
-                    "disposition",
-                    Json::opt(p.dispositions, |d| {
-                        Json::str(disposition_name(d.of(signal)))
-                    }),
-                ),
-                ("handled", set(|d| d.caught)),
-                ("ignored", set(|d| d.ignored)),
-                ("blocked", set(|d| d.blocked)),
-                (
-                    "receives",
-                    Json::opt(prediction.receives, |s| Json::str(s.to_string())),
-                ),
-                ("outcome", Json::str(prediction.outcome.name())),
-                (
-                    "killed_by",
-                    Json::opt(prediction.killed_by, |k| Json::str(k.name())),
-                ),
-                ("verdict", Json::str(prediction.verdict.clone())),
-                ("error", Json::opt(p.error.clone(), Json::Str)),
-            ];
-            // Only for an ordered stop (`--stop-order auto`), as its
-            // machine read the order: whose exits each process waits for.
-            if let Some(schedule) = report.schedule.as_ref().filter(|s| !s.ordered.is_empty()) {
-                let ordered = schedule.ordered(p.pid);
-                let after_receives = fields
-                    .iter()
-                    .position(|(key, _)| *key == "receives")
-                    .map_or(fields.len(), |at| at + 1);
-                let stop_after = Json::opt(ordered, |ordered| {
-                    Json::Arr(
-                        ordered
-                            .after
-                            .iter()
-                            .map(|after| {
-                                Json::Obj(vec![
-                                    ("pid", Json::Int(after.pid.into())),
-                                    ("reason", Json::str(after.reason.name())),
-                                ])
-                            })
-                            .collect(),
-                    )
-                });
-                let at_latest = Json::opt(ordered.and_then(|o| o.at_latest), |at| {
-                    Json::Int(at.as_millis() as i64)
-                });
-                fields.insert(after_receives, ("stop_at_latest_ms", at_latest));
-                fields.insert(after_receives, ("stop_after", stop_after));
-            }
-            // Only when some process belongs to a service, so that the
-            // document is as it was where no services run.
-            if !snapshot.services.is_empty() {
-                let service = snapshot.services.get(index).cloned().flatten();
-                let after_role = fields
-                    .iter()
-                    .position(|(key, _)| *key == "role")
-                    .map_or(fields.len(), |at| at + 1);
-                fields.insert(after_role, ("service", Json::opt(service, Json::Str)));
-            }
-            Json::Obj(fields)
-        })
-        .collect();
+    // Only for an ordered stop (`--stop-order auto`), as its machine read
+    // the order: whose exits each process waits for.
+    let ordered_stop = report.schedule.as_ref().filter(|s| !s.ordered.is_empty());
+    let mut entries = Vec::with_capacity(processes.len());
+    for (index, (p, prediction)) in processes.iter().zip(&report.predictions).enumerate() {
+        let mut fields = vec![
+            ("pid", Json::Int(p.pid.into())),
+            ("ns_pid", Json::Int(p.ns_pid.into())),
+            ("ppid", Json::Int(p.ppid.into())),
+            ("pgid", Json::Int(p.pgid.into())),
+            ("sid", Json::Int(p.sid.into())),
+            (
+                "depth",
+                Json::Int(snapshot.depths.get(index).copied().unwrap_or(0) as i64),
+            ),
+            ("state", Json::str(p.state.to_string())),
+            ("state_name", Json::str(state_name(p.state))),
+            ("comm", Json::str(p.comm.clone())),
+            ("command", Json::strings(p.args.clone())),
+            ("exe", text(p.exe.as_deref())),
+            ("kernel_thread", Json::Bool(p.kernel_thread)),
+            ("role", Json::str(prediction.role.name())),
+        ];
+        // Only when some process belongs to a service, so that the
+        // document is as it was where no services run.
+        if !snapshot.services.is_empty() {
+            let service = snapshot.services.get(index).and_then(Option::as_deref);
+            fields.push(("service", text(service)));
+        }
+        let disposition = p.dispositions.map(|d| disposition_name(d.of(signal)));
+        fields.push(("disposition", text(disposition)));
+        let sets: [(&str, SetOf); 3] = [
+            ("handled", |d| d.caught),
+            ("ignored", |d| d.ignored),
+            ("blocked", |d| d.blocked),
+        ];
+        for (key, bits) in sets {
+            let set = Json::opt(p.dispositions, |d| Json::strings(signal_names(bits(&d))));
+            fields.push((key, set));
+        }
+        let receives = prediction.receives.map(|s| s.to_string());
+        fields.push(("receives", text(receives.as_deref())));
+        if let Some(schedule) = ordered_stop {
+            let ordered = schedule.ordered(p.pid);
+            let stop_after = Json::opt(ordered, |ordered| {
+                let mut after = Vec::with_capacity(ordered.after.len());
+                for waited in &ordered.after {
+                    after.push(Json::Obj(vec![
+                        ("pid", Json::Int(waited.pid.into())),
+                        ("reason", Json::str(waited.reason.name())),
+                    ]));
+                }
+                Json::Arr(after)
+            });
+            let at_latest = Json::opt(ordered.and_then(|o| o.at_latest), |at| {
+                Json::Int(at.as_millis() as i64)
+            });
+            fields.push(("stop_after", stop_after));
+            fields.push(("stop_at_latest_ms", at_latest));
+        }
+        fields.push(("outcome", Json::str(prediction.outcome.name())));
+        fields.push(("killed_by", text(prediction.killed_by.map(|k| k.name()))));
+        fields.push(("verdict", Json::str(prediction.verdict.clone())));
+        fields.push(("error", text(p.error.as_deref())));
+        entries.push(Json::Obj(fields));
+    }
     let counts = Outcome::ALL
         .iter()
         .map(|&outcome| {

@@ -150,10 +150,10 @@ impl Schedule {
                 .find(|(_, _, act)| wanted(act))
                 .map(|&(at, _, _)| since(at))
         };
-        let pre_stop_start = slow_at(&|act| *act == Act::PreStop);
-        let deadline = slow_at(&|act| *act == Act::Kill).unwrap_or(Duration::MAX);
+        let pre_stop_start = slow_at(&|act| matches!(act, Act::PreStop));
+        let deadline = slow_at(&|act| matches!(act, Act::Kill)).unwrap_or(Duration::MAX);
         let pre_stop = pre_stop_start.map(|start| {
-            slow_at(&|act| *act == Act::AbandonPreStop)
+            slow_at(&|act| matches!(act, Act::AbandonPreStop))
                 .unwrap_or(deadline)
                 .saturating_sub(start)
         });
@@ -184,10 +184,10 @@ impl Schedule {
                 _ => None,
             })
         };
-        let ordered: Vec<Ordered> = fast
-            .iter()
-            .filter_map(|&(_, _, act)| match act {
-                Act::Process(pid, signal) => Some(Ordered {
+        let mut ordered = Vec::new();
+        for &(_, _, act) in &fast {
+            if let Act::Process(pid, signal) = act {
+                ordered.push(Ordered {
                     pid,
                     signal,
                     after: waits
@@ -195,10 +195,9 @@ impl Schedule {
                         .find(|(waiter, _)| *waiter == pid)
                         .map_or(Vec::new(), |(_, after)| after.clone()),
                     at_latest: signalled_in(&slow, pid),
-                }),
-                _ => None,
-            })
-            .collect();
+                });
+            }
+        }
         let others_at = others_of(&slow).map(|(at, _)| since(at));
         let fast_others = others_of(&fast);
         let main_signalled = fast.iter().find_map(|&(at, _, act)| match act {

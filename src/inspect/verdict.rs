@@ -196,12 +196,13 @@ impl Scenario<'_> {
             parts.join(", ")
         ));
         let named = |filter: &dyn Fn(&Prediction) -> bool| -> Vec<String> {
-            predictions
-                .iter()
-                .zip(self.processes)
-                .filter(|(prediction, _)| filter(prediction))
-                .map(|(_, p)| label(p))
-                .collect()
+            let mut named = Vec::new();
+            for (prediction, p) in predictions.iter().zip(self.processes) {
+                if filter(prediction) {
+                    named.push(label(p));
+                }
+            }
+            named
         };
         match stop_ends {
             StopEnds::GraceDeadline => {
@@ -255,21 +256,20 @@ impl Scenario<'_> {
     /// The processes SIGKILLed by what `killed_by` accepts, each with why
     /// it cannot stop gracefully.
     fn late(&self, predictions: &[Prediction], killed_by: fn(KilledBy) -> bool) -> Vec<String> {
-        predictions
-            .iter()
-            .zip(self.processes)
-            .filter(|(prediction, _)| {
-                prediction.outcome == Outcome::Sigkill
-                    && prediction.killed_by.is_some_and(killed_by)
-            })
-            .map(|(prediction, p)| {
-                let why = match prediction.receives.map(|s| react(p, s, true)) {
-                    Some(Reaction::CannotAct(why)) => why,
-                    _ => "gets no stop signal".into(),
-                };
-                format!("{} {why}", label(p))
-            })
-            .collect()
+        let mut late = Vec::new();
+        for (prediction, p) in predictions.iter().zip(self.processes) {
+            if prediction.outcome != Outcome::Sigkill
+                || !prediction.killed_by.is_some_and(killed_by)
+            {
+                continue;
+            }
+            let why = match prediction.receives.map(|s| react(p, s, true)) {
+                Some(Reaction::CannotAct(why)) => why,
+                _ => "gets no stop signal".into(),
+            };
+            late.push(format!("{} {why}", label(p)));
+        }
+        late
     }
 
     fn headline(&self, predictions: &[Prediction], schedule: Option<&Schedule>) -> String {
@@ -329,16 +329,24 @@ impl Scenario<'_> {
                             .map_or("", |(_, rest)| rest)
                     );
                 };
-                let mut steps = Vec::new();
+                // The steps before the deadline's, each written after
+                // ", then " but the first.
+                let mut steps = String::new();
                 if !schedule.delay.is_zero() {
-                    steps.push(format!("waits {} (--stop-delay)", seconds(schedule.delay)));
+                    then(
+                        &mut steps,
+                        format_args!("waits {} (--stop-delay)", seconds(schedule.delay)),
+                    );
                 }
                 if let (Some(bound), Some(command)) = (schedule.pre_stop, &config.pre_stop) {
-                    steps.push(format!(
-                        "runs the pre-stop command {:?} (for at most {})",
-                        String::from_utf8_lossy(command),
-                        seconds(bound)
-                    ));
+                    then(
+                        &mut steps,
+                        format_args!(
+                            "runs the pre-stop command {:?} (for at most {})",
+                            String::from_utf8_lossy(command),
+                            seconds(bound)
+                        ),
+                    );
                 }
                 let main = match self.main() {
                     Some(m) => format!("the main process {}", label(m)),
@@ -355,17 +363,26 @@ impl Scenario<'_> {
                     let in_turn = self.services_in_turn(schedule);
                     match schedule.main {
                         Some(main_signal) => {
-                            steps.push(format!("sends {main_signal} to {main}"));
-                            steps.push(format!(
-                                "once it has exited, stops the services in turn: {in_turn}"
-                            ));
+                            then(&mut steps, format_args!("sends {main_signal} to {main}"));
+                            then(
+                                &mut steps,
+                                format_args!(
+                                    "once it has exited, stops the services in turn: {in_turn}"
+                                ),
+                            );
                         }
-                        None => steps.push(format!("stops the services in turn: {in_turn}")),
+                        None => then(
+                            &mut steps,
+                            format_args!("stops the services in turn: {in_turn}"),
+                        ),
                     }
-                    steps.push(format!("sends {others_text}"));
+                    then(&mut steps, format_args!("sends {others_text}"));
                 } else if let Some(main_signal) = schedule.main {
-                    steps.push(if schedule.together {
-                        format!("sends {main_signal} to {main} and {others_text} at once")
+                    if schedule.together {
+                        then(
+                            &mut steps,
+                            format_args!("sends {main_signal} to {main} and {others_text} at once"),
+                        );
                     } else {
                         let when = match (schedule.others_follow_main, schedule.others_at) {
                             _ if !schedule.ordered.is_empty() => format!(
@@ -377,17 +394,17 @@ impl Scenario<'_> {
                             (false, Some(at)) => format!("at {}", seconds(at)),
                             (false, None) => "later".into(),
                         };
-                        format!("sends {main_signal} to {main} first, and {others_text} {when}")
-                    });
+                        then(
+                            &mut steps,
+                            format_args!(
+                                "sends {main_signal} to {main} first, and {others_text} {when}"
+                            ),
+                        );
+                    }
                 }
-                steps.push(format!(
-                    "SIGKILLs any left at its {} deadline",
-                    seconds(schedule.deadline)
-                ));
-                let last = steps.pop().unwrap_or_default();
                 format!(
-                    "{who} is grace{assumed} and stops on {signal}: it {}, then {last}.",
-                    steps.join(", then ")
+                    "{who} is grace{assumed} and stops on {signal}: it {steps}, then SIGKILLs any left at its {} deadline.",
+                    seconds(schedule.deadline)
                 )
             }
             Kind::Forwarder { init, group } if signal != SIGSTOP => {
@@ -435,6 +452,14 @@ impl Scenario<'_> {
             }
         }
     }
+}
+
+/// Adds `step` to the steps of a stop, after ", then " but the first.
+fn then(steps: &mut String, step: core::fmt::Arguments<'_>) {
+    if !steps.is_empty() {
+        steps.push_str(", then ");
+    }
+    let _ = steps.write_fmt(step);
 }
 
 /// grace's deadline, in words.

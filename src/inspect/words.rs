@@ -27,11 +27,14 @@ pub(super) fn seconds(duration: Duration) -> String {
 
 /// The signals in `bits` (as `SignalSet::bits`), by name.
 pub(super) fn signal_names(bits: u64) -> Vec<String> {
-    (signals::FIRST..=signals::LAST)
-        .filter_map(Signal::new)
-        .filter(|s| bits & (1 << (s.number() - 1)) != 0)
-        .map(|s| s.to_string())
-        .collect()
+    // A loop, not a filtering collect, which would repeat its body.
+    let mut names = Vec::new();
+    for s in (signals::FIRST..=signals::LAST).filter_map(Signal::new) {
+        if bits & (1 << (s.number() - 1)) != 0 {
+            names.push(s.to_string());
+        }
+    }
+    names
 }
 
 /// `SIGINT,SIGTERM`.
