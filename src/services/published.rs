@@ -420,7 +420,7 @@ impl Publisher {
             Ok(dir) => {
                 crate::debug!(
                     "run_dir",
-                    [path = dir.path.clone()],
+                    [path = dir.path],
                     "the run directory is {}",
                     dir.path
                 );
@@ -434,7 +434,7 @@ impl Publisher {
             Err(why) => {
                 crate::warn!(
                     "run_dir",
-                    [path = String::new()],
+                    [path = ""],
                     "no run directory ({why}): grace status will not work, and a service \
                      with ready = \"notify\" cannot start"
                 );
@@ -494,7 +494,7 @@ impl Publisher {
                 let path = join(&dir.path, STATE_FILE);
                 crate::warn!(
                     "run_dir",
-                    [path = path.clone()],
+                    [path = path],
                     "cannot publish the services' state to {path}: {error}; grace status may \
                      show an older state"
                 );

@@ -232,7 +232,7 @@ impl<'a> Runtime<'a> {
                 Ok(Some(_)) | Err(_) => {
                     debug!(
                         "ready_fd_closed",
-                        [service = self.name(service).to_string()],
+                        [service = self.name(service)],
                         "service {} closed its readiness fd without a newline",
                         self.name(service)
                     );
@@ -312,14 +312,14 @@ impl<'a> Runtime<'a> {
             return;
         }
         notify.dropped = sender;
-        let name = self.name(service).to_string();
+        let name = self.name(service);
         let from = match sender {
             0 => String::from("a process outside grace's PID namespace"),
             pid => format!("pid {pid}, which is not one of its processes"),
         };
         warn!(
             "notify_dropped",
-            [service = name.clone(), pid = sender],
+            [service = name, pid = sender],
             "service {name}: dropped a notification from {from}"
         );
     }
@@ -479,7 +479,7 @@ impl Runtime<'_> {
                 }
                 Err(error) => warn!(
                     "ready_fd",
-                    [service = service.name.clone()],
+                    [service = service.name],
                     "service {}: cannot make its readiness pipe: {error}",
                     service.name
                 ),
@@ -534,7 +534,7 @@ impl Runtime<'_> {
                 // at all.
                 Err(error) => warn!(
                     "output",
-                    [service = service.name.clone()],
+                    [service = service.name],
                     "service {}: cannot make its output pipe: {error}",
                     service.name
                 ),
@@ -678,7 +678,7 @@ impl FleetEffects for Runtime<'_> {
     }
 
     fn note(&mut self, note: ServiceNote) {
-        let name = |service: usize| self.services.services[service].name.clone();
+        let name = |service: usize| self.services.services[service].name.as_str();
         match note {
             ServiceNote::Started { service, pid } => info!(
                 "service_started",
@@ -1014,7 +1014,7 @@ impl Running<'_> {
         if !names.is_empty() {
             warn!(
                 "services_killed",
-                [services = names.clone()],
+                [services = names],
                 "deadline: not stopped, SIGKILLed: service {names}"
             );
         }
