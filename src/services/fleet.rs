@@ -332,7 +332,7 @@ struct Rules {
     /// chain must not let the stop skip ahead).
     after: Vec<usize>,
     dependents: Vec<usize>,
-    readiness: Ready,
+    readiness: Readiness,
     restart: Restart,
     max_restarts: u32,
     ending: Ending,
@@ -341,6 +341,17 @@ struct Rules {
     stop_timeout: Option<Duration>,
     oneshot: bool,
     stop_command: bool,
+}
+
+/// How the fleet learns that a service is ready (its `ready`).
+#[derive(Clone, Copy)]
+enum Readiness {
+    /// Once it has been spawned.
+    Spawned,
+    /// When the runtime reports it (`fd`, `notify`).
+    Told,
+    /// A probe (`exec`, `tcp`), every interval until one succeeds.
+    Probed(Duration),
 }
 
 /// What a command wants of a service once it is down.
@@ -433,7 +444,12 @@ impl Fleet {
                 .map(|s| Rules {
                     after: s.after.clone(),
                     dependents: dependents(list, s),
-                    readiness: s.ready.clone(),
+                    readiness: match &s.ready {
+                        Ready::Spawned => Readiness::Spawned,
+                        Ready::Fd(_) | Ready::Notify => Readiness::Told,
+                        Ready::Exec(probe) => Readiness::Probed(probe.interval),
+                        Ready::Tcp(_) => Readiness::Probed(DEFAULT_PROBE_INTERVAL),
+                    },
                     restart: s.restart,
                     max_restarts: s.max_restarts,
                     ending: s.ending,
@@ -1019,8 +1035,8 @@ impl Fleet {
     }
 
     fn probe_interval(&self, service: usize) -> Duration {
-        match &self.rules[service].readiness {
-            Ready::Exec(probe) => probe.interval,
+        match self.rules[service].readiness {
+            Readiness::Probed(interval) => interval,
             _ => DEFAULT_PROBE_INTERVAL,
         }
     }
@@ -1044,13 +1060,13 @@ impl Fleet {
         let check = match self.rules[service].readiness {
             // Ready once done: its exit says it.
             _ if self.rules[service].oneshot => Check::Told,
-            Ready::Spawned => {
+            Readiness::Spawned => {
                 self.become_ready(service, pid, now, fx);
                 return Verdict::Nothing;
             }
-            Ready::Fd(_) | Ready::Notify => Check::Told,
+            Readiness::Told => Check::Told,
             // Asked at once, a service is rarely ready yet.
-            Ready::Exec(_) | Ready::Tcp(_) => Check::At(now + self.probe_interval(service)),
+            Readiness::Probed(interval) => Check::At(now + interval),
         };
         self.units[service].run = Run::Starting {
             pid,
