@@ -198,6 +198,7 @@ pub(crate) fn encode(
 }
 
 /// Reads the file `encode` wrote. The error says what is wrong with it.
+#[inline(never)]
 pub fn decode(text: &str) -> Result<Published, String> {
     let mut lines = text.lines();
     let version = lines
