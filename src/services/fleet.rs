@@ -1294,6 +1294,7 @@ impl Fleet {
     /// `Exited` row: gone, as in the stop, neither an essential exit nor
     /// restarted by its policy.) Once the container's stop began, a
     /// command changes nothing.
+    #[inline(never)]
     fn commanded(
         &mut self,
         service: usize,
