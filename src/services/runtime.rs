@@ -274,6 +274,7 @@ impl<'a> Runtime<'a> {
     /// directory only grace's user may write to, and given to the user
     /// the service runs as, mode 0600, so that it and nobody else (root
     /// aside) may send to it.
+    #[inline(never)]
     fn notify_socket(&self, service: &Service) -> Result<Notify, String> {
         let run_dir = self.publisher.run_dir().ok_or(
             "there is no run directory to make its socket in (the run_dir warning says why)",
