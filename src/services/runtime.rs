@@ -464,6 +464,7 @@ fn failed(service: &Service, why: &dyn core::fmt::Display) {
 impl Runtime<'_> {
     /// Starts service `index`: its pid, or the status its failed start
     /// counts as.
+    #[inline(never)]
     fn spawn(&mut self, index: usize) -> Result<i32, WaitStatus> {
         let service = &self.services.services[index];
         let mut descriptors = Vec::new();
