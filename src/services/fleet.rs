@@ -425,41 +425,41 @@ fn dependents(list: &[Service], service: &Service) -> Vec<usize> {
 impl Fleet {
     pub fn new(services: &Services, has_main: bool) -> Fleet {
         let list = &services.services;
+        let mut units = Vec::with_capacity(list.len());
+        let mut rules = Vec::with_capacity(list.len());
+        for s in list {
+            units.push(Unit {
+                run: Run::Waiting,
+                restarts: 0,
+                failures: 0,
+                recent: Vec::new(),
+                started: None,
+                last: None,
+                then: None,
+                command: None,
+            });
+            rules.push(Rules {
+                after: s.after.clone(),
+                dependents: dependents(list, s),
+                readiness: match &s.ready {
+                    Ready::Spawned => Readiness::Spawned,
+                    Ready::Fd(_) | Ready::Notify => Readiness::Told,
+                    Ready::Exec(probe) => Readiness::Probed(probe.interval),
+                    Ready::Tcp(_) => Readiness::Probed(DEFAULT_PROBE_INTERVAL),
+                },
+                restart: s.restart,
+                max_restarts: s.max_restarts,
+                ending: s.ending,
+                start_timeout: s.start_timeout,
+                stop_signal: s.stop_signal,
+                stop_timeout: s.stop_timeout,
+                oneshot: s.kind == Kind::Oneshot,
+                stop_command: s.stop_command.is_some(),
+            });
+        }
         Fleet {
-            units: list
-                .iter()
-                .map(|_| Unit {
-                    run: Run::Waiting,
-                    restarts: 0,
-                    failures: 0,
-                    recent: Vec::new(),
-                    started: None,
-                    last: None,
-                    then: None,
-                    command: None,
-                })
-                .collect(),
-            rules: list
-                .iter()
-                .map(|s| Rules {
-                    after: s.after.clone(),
-                    dependents: dependents(list, s),
-                    readiness: match &s.ready {
-                        Ready::Spawned => Readiness::Spawned,
-                        Ready::Fd(_) | Ready::Notify => Readiness::Told,
-                        Ready::Exec(probe) => Readiness::Probed(probe.interval),
-                        Ready::Tcp(_) => Readiness::Probed(DEFAULT_PROBE_INTERVAL),
-                    },
-                    restart: s.restart,
-                    max_restarts: s.max_restarts,
-                    ending: s.ending,
-                    start_timeout: s.start_timeout,
-                    stop_signal: s.stop_signal,
-                    stop_timeout: s.stop_timeout,
-                    oneshot: s.kind == Kind::Oneshot,
-                    stop_command: s.stop_command.is_some(),
-                })
-                .collect(),
+            units,
+            rules,
             main: if has_main {
                 Main::Waiting
             } else {
