@@ -343,6 +343,13 @@ struct Rules {
     stop_command: bool,
 }
 
+impl Unit {
+    /// Down, as its last run ended.
+    fn down(&mut self) {
+        self.run = Run::Down { status: self.last };
+    }
+}
+
 /// How the fleet learns that a service is ready (its `ready`).
 #[derive(Clone, Copy)]
 enum Readiness {
@@ -898,9 +905,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Stopping { pid: None, .. }, Event::GroupGone) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 self.generation += 1;
                 Verdict::Nothing
             }
@@ -909,9 +914,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Backoff { .. } | Run::Held { .. }, Event::StopBegins) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 Verdict::Nothing
             }
             (Run::Starting { pid, since, .. }, Event::StopBegins) => {
@@ -958,9 +961,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Cleaning { .. }, Event::CommandFailed) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 self.generation += 1;
                 Verdict::Nothing
             }
