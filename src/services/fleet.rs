@@ -800,10 +800,9 @@ impl Fleet {
                     status,
                 });
                 if stopping {
-                    self.units[service].last = Some(status);
-                    self.units[service].run = Run::Down {
-                        status: Some(status),
-                    };
+                    let unit = &mut self.units[service];
+                    unit.last = Some(status);
+                    unit.down();
                     Verdict::Nothing
                 } else {
                     self.exited(service, status, None, now, fx)
@@ -949,14 +948,16 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Cleaning { since }, Event::CommandStarted(pid)) => {
-                self.units[service].command = Some(pid);
                 fx.note(ServiceNote::StopCommand { service, pid });
+                let kill_at = self.kill_at_from(service, since);
+                let unit = &mut self.units[service];
+                unit.command = Some(pid);
                 // The oneshot's stop is its stop command's run.
-                self.units[service].run = Run::Stopping {
+                unit.run = Run::Stopping {
                     pid: Some(pid),
                     group: pid,
                     since,
-                    kill_at: self.kill_at_from(service, since),
+                    kill_at,
                 };
                 Verdict::Nothing
             }
