@@ -461,6 +461,7 @@ impl Publisher {
     /// rename(2)), and makes `dir/ready` exist iff every service is Ready
     /// and `stopping` is false. Never fails from the caller's point of view
     /// (a failure is one warning, not repeated on every publish).
+    #[inline(never)]
     pub fn publish(&mut self, services: &[ServiceStatus], stopping: bool) {
         let Some(dir) = &self.dir else {
             return;

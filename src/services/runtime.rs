@@ -305,6 +305,7 @@ impl<'a> Runtime<'a> {
 
     /// A notification from a process that is not `service`'s: dropped,
     /// said once per intruder.
+    #[inline(never)]
     fn dropped_notification(&mut self, service: usize, sender: i32) {
         let Watch::Notify(notify) = &mut self.watches[service] else {
             return;
