@@ -1016,6 +1016,7 @@ impl<W: World> Driver<W> {
     }
 
     /// A reaped process: None if it was neither a service's nor a probe's.
+    #[inline(never)]
     pub fn on_exit(&mut self, now: Instant, pid: i32, status: WaitStatus) -> Option<Verdict> {
         if self.runtime.probe_exited(pid, status) {
             return Some(Verdict::Nothing);
