@@ -126,8 +126,8 @@ impl Control {
             notice!(
                 "control",
                 [
-                    command = said.clone(),
-                    service = name.to_string(),
+                    command = said,
+                    service = name,
                     uid = sender.uid,
                     pid = sender.pid
                 ],
@@ -157,7 +157,7 @@ pub fn run(options: &ControlOptions, environment: &[(Vec<u8>, Vec<u8>)]) -> i32 
     match command(options, environment) {
         Ok(()) => 0,
         Err(why) => {
-            error!("control", [service = options.service.clone()], "{why}");
+            error!("control", [service = options.service], "{why}");
             EXIT_FAILED
         }
     }

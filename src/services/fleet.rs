@@ -22,7 +22,7 @@ use core::time::Duration;
 use crate::base::prelude::*;
 
 use super::control::Command;
-use super::model::{DEFAULT_PROBE_INTERVAL, Ending, Kind, Ready, Restart, Services};
+use super::model::{DEFAULT_PROBE_INTERVAL, Ending, Kind, Ready, Restart, Service, Services};
 pub use super::published::State;
 use crate::base::signals::Signal;
 use crate::base::time::Instant;
@@ -324,6 +324,43 @@ struct Unit {
     then: Option<Then>,
 }
 
+/// What the services file says of one service, as the fleet needs it: one
+/// struct rather than a Vec per setting, built in one pass.
+struct Rules {
+    /// Indices it starts after, and every service that starts after it,
+    /// directly or through others (a dead service in the middle of a
+    /// chain must not let the stop skip ahead).
+    after: Vec<usize>,
+    dependents: Vec<usize>,
+    readiness: Readiness,
+    restart: Restart,
+    max_restarts: u32,
+    ending: Ending,
+    start_timeout: Duration,
+    stop_signal: Signal,
+    stop_timeout: Option<Duration>,
+    oneshot: bool,
+    stop_command: bool,
+}
+
+impl Unit {
+    /// Down, as its last run ended.
+    fn down(&mut self) {
+        self.run = Run::Down { status: self.last };
+    }
+}
+
+/// How the fleet learns that a service is ready (its `ready`).
+#[derive(Clone, Copy)]
+enum Readiness {
+    /// Once it has been spawned.
+    Spawned,
+    /// When the runtime reports it (`fd`, `notify`).
+    Told,
+    /// A probe (`exec`, `tcp`), every interval until one succeeds.
+    Probed(Duration),
+}
+
 /// What a command wants of a service once it is down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Then {
@@ -359,20 +396,7 @@ pub struct View {
 
 pub struct Fleet {
     units: Vec<Unit>,
-    /// Per service: indices it starts after, and every service that
-    /// starts after it, directly or through others (a dead service in the
-    /// middle of a chain must not let the stop skip ahead).
-    after: Vec<Vec<usize>>,
-    dependents: Vec<Vec<usize>>,
-    readiness: Vec<Ready>,
-    restart: Vec<Restart>,
-    max_restarts: Vec<u32>,
-    ending: Vec<Ending>,
-    start_timeout: Vec<Duration>,
-    stop_signal: Vec<Signal>,
-    stop_timeout: Vec<Option<Duration>>,
-    oneshot: Vec<bool>,
-    stop_command: Vec<bool>,
+    rules: Vec<Rules>,
     main: Main,
     /// The stop's deadline, once it began.
     stopping: Option<Instant>,
@@ -392,46 +416,57 @@ pub struct Fleet {
     grace_period: Duration,
 }
 
+/// Every service that starts after `service`, directly or through others.
+fn dependents(list: &[Service], service: &Service) -> Vec<usize> {
+    let mut found = Vec::new();
+    let mut queue = service.dependents.clone();
+    while let Some(next) = queue.pop() {
+        if !found.contains(&next) {
+            found.push(next);
+            queue.extend_from_slice(&list[next].dependents);
+        }
+    }
+    found
+}
+
 impl Fleet {
     pub fn new(services: &Services, has_main: bool) -> Fleet {
         let list = &services.services;
+        let mut units = Vec::with_capacity(list.len());
+        let mut rules = Vec::with_capacity(list.len());
+        for s in list {
+            units.push(Unit {
+                run: Run::Waiting,
+                restarts: 0,
+                failures: 0,
+                recent: Vec::new(),
+                started: None,
+                last: None,
+                then: None,
+                command: None,
+            });
+            rules.push(Rules {
+                after: s.after.clone(),
+                dependents: dependents(list, s),
+                readiness: match &s.ready {
+                    Ready::Spawned => Readiness::Spawned,
+                    Ready::Fd(_) | Ready::Notify => Readiness::Told,
+                    Ready::Exec(probe) => Readiness::Probed(probe.interval),
+                    Ready::Tcp(_) => Readiness::Probed(DEFAULT_PROBE_INTERVAL),
+                },
+                restart: s.restart,
+                max_restarts: s.max_restarts,
+                ending: s.ending,
+                start_timeout: s.start_timeout,
+                stop_signal: s.stop_signal,
+                stop_timeout: s.stop_timeout,
+                oneshot: s.kind == Kind::Oneshot,
+                stop_command: s.stop_command.is_some(),
+            });
+        }
         Fleet {
-            units: list
-                .iter()
-                .map(|_| Unit {
-                    run: Run::Waiting,
-                    restarts: 0,
-                    failures: 0,
-                    recent: Vec::new(),
-                    started: None,
-                    last: None,
-                    then: None,
-                    command: None,
-                })
-                .collect(),
-            after: list.iter().map(|s| s.after.clone()).collect(),
-            dependents: (0..list.len())
-                .map(|service| {
-                    let mut found = Vec::new();
-                    let mut queue = list[service].dependents.clone();
-                    while let Some(next) = queue.pop() {
-                        if !found.contains(&next) {
-                            found.push(next);
-                            queue.extend_from_slice(&list[next].dependents);
-                        }
-                    }
-                    found
-                })
-                .collect(),
-            readiness: list.iter().map(|s| s.ready.clone()).collect(),
-            restart: list.iter().map(|s| s.restart).collect(),
-            max_restarts: list.iter().map(|s| s.max_restarts).collect(),
-            ending: list.iter().map(|s| s.ending).collect(),
-            start_timeout: list.iter().map(|s| s.start_timeout).collect(),
-            stop_signal: list.iter().map(|s| s.stop_signal).collect(),
-            stop_timeout: list.iter().map(|s| s.stop_timeout).collect(),
-            oneshot: list.iter().map(|s| s.kind == Kind::Oneshot).collect(),
-            stop_command: list.iter().map(|s| s.stop_command.is_some()).collect(),
+            units,
+            rules,
             main: if has_main {
                 Main::Waiting
             } else {
@@ -551,7 +586,7 @@ impl Fleet {
             Run::Down {
                 status: Some(status),
             } => {
-                let ending = &self.ending[service];
+                let ending = &self.rules[service].ending;
                 !ending.essential && ending.success(status)
             }
             _ => false,
@@ -604,7 +639,7 @@ impl Fleet {
         }
         let holds = matches!(self.main, Main::Starting | Main::Running);
         let mut at = self.main_release.filter(|_| holds);
-        for &dependent in &self.dependents[service] {
+        for &dependent in &self.rules[service].dependents {
             let since = match self.units[dependent].run {
                 Run::Down { .. } => continue,
                 Run::Stopping { since, .. } | Run::Cleaning { since } => since,
@@ -765,10 +800,9 @@ impl Fleet {
                     status,
                 });
                 if stopping {
-                    self.units[service].last = Some(status);
-                    self.units[service].run = Run::Down {
-                        status: Some(status),
-                    };
+                    let unit = &mut self.units[service];
+                    unit.last = Some(status);
+                    unit.down();
                     Verdict::Nothing
                 } else {
                     self.exited(service, status, None, now, fx)
@@ -782,7 +816,7 @@ impl Fleet {
                     ..
                 },
                 Event::Probed(true),
-            ) if !self.oneshot[service] => {
+            ) if !self.rules[service].oneshot => {
                 self.become_ready(service, pid, now, fx);
                 Verdict::Nothing
             }
@@ -857,7 +891,9 @@ impl Fleet {
             }
             (Run::Held { .. }, Event::GroupGone) if !stopping => {
                 let unit = &mut self.units[service];
-                let after = self.ending[service].backoff(unit.failures.saturating_sub(1));
+                let after = self.rules[service]
+                    .ending
+                    .backoff(unit.failures.saturating_sub(1));
                 unit.run = Run::Backoff { until: now + after };
                 self.generation += 1;
                 fx.note(ServiceNote::Restarting {
@@ -868,9 +904,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Stopping { pid: None, .. }, Event::GroupGone) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 self.generation += 1;
                 Verdict::Nothing
             }
@@ -879,9 +913,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Backoff { .. } | Run::Held { .. }, Event::StopBegins) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 Verdict::Nothing
             }
             (Run::Starting { pid, since, .. }, Event::StopBegins) => {
@@ -889,7 +921,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Starting { pid, .. } | Run::Ready { pid, .. }, Event::StopTurn) => {
-                if self.stop_command[service] {
+                if self.rules[service].stop_command {
                     fx.stop_command(service);
                 } else {
                     self.send_stop_signal(service, pid, fx);
@@ -904,7 +936,7 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Done, Event::StopTurn) => {
-                self.units[service].run = if self.stop_command[service] {
+                self.units[service].run = if self.rules[service].stop_command {
                     fx.stop_command(service);
                     Run::Cleaning { since: now }
                 } else {
@@ -916,21 +948,21 @@ impl Fleet {
                 Verdict::Nothing
             }
             (Run::Cleaning { since }, Event::CommandStarted(pid)) => {
-                self.units[service].command = Some(pid);
                 fx.note(ServiceNote::StopCommand { service, pid });
+                let kill_at = self.kill_at_from(service, since);
+                let unit = &mut self.units[service];
+                unit.command = Some(pid);
                 // The oneshot's stop is its stop command's run.
-                self.units[service].run = Run::Stopping {
+                unit.run = Run::Stopping {
                     pid: Some(pid),
                     group: pid,
                     since,
-                    kill_at: self.kill_at_from(service, since),
+                    kill_at,
                 };
                 Verdict::Nothing
             }
             (Run::Cleaning { .. }, Event::CommandFailed) => {
-                self.units[service].run = Run::Down {
-                    status: self.units[service].last,
-                };
+                self.units[service].down();
                 self.generation += 1;
                 Verdict::Nothing
             }
@@ -985,7 +1017,7 @@ impl Fleet {
     // The transitions the grid names.
 
     fn send_stop_signal(&mut self, service: usize, pid: i32, fx: &mut dyn FleetEffects) {
-        let signal = self.stop_signal[service];
+        let signal = self.rules[service].stop_signal;
         fx.note(ServiceNote::Stopping {
             service,
             pid,
@@ -998,15 +1030,15 @@ impl Fleet {
     /// `stop_timeout` if that comes first; at the deadline the final kill
     /// names everyone anyway.
     fn kill_at_from(&self, service: usize, since: Instant) -> Option<Instant> {
-        match (self.stop_timeout[service], self.stopping) {
+        match (self.rules[service].stop_timeout, self.stopping) {
             (Some(timeout), Some(deadline)) if since + timeout < deadline => Some(since + timeout),
             _ => None,
         }
     }
 
     fn probe_interval(&self, service: usize) -> Duration {
-        match &self.readiness[service] {
-            Ready::Exec(probe) => probe.interval,
+        match self.rules[service].readiness {
+            Readiness::Probed(interval) => interval,
             _ => DEFAULT_PROBE_INTERVAL,
         }
     }
@@ -1027,21 +1059,21 @@ impl Fleet {
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
         fx.note(ServiceNote::Started { service, pid });
-        let check = match self.readiness[service] {
+        let check = match self.rules[service].readiness {
             // Ready once done: its exit says it.
-            _ if self.oneshot[service] => Check::Told,
-            Ready::Spawned => {
+            _ if self.rules[service].oneshot => Check::Told,
+            Readiness::Spawned => {
                 self.become_ready(service, pid, now, fx);
                 return Verdict::Nothing;
             }
-            Ready::Fd(_) | Ready::Notify => Check::Told,
+            Readiness::Told => Check::Told,
             // Asked at once, a service is rarely ready yet.
-            Ready::Exec(_) | Ready::Tcp(_) => Check::At(now + self.probe_interval(service)),
+            Readiness::Probed(interval) => Check::At(now + interval),
         };
         self.units[service].run = Run::Starting {
             pid,
             since: now,
-            until: now + self.start_timeout[service],
+            until: now + self.rules[service].start_timeout,
             check,
         };
         Verdict::Nothing
@@ -1080,15 +1112,15 @@ impl Fleet {
         now: Instant,
         fx: &mut dyn FleetEffects,
     ) -> Verdict {
-        if self.oneshot[service] && status == WaitStatus::Exited(0) {
+        if self.rules[service].oneshot && status == WaitStatus::Exited(0) {
             self.units[service].run = Run::Done;
             self.units[service].last = Some(status);
             // Done: ready, as the services after it see it.
             fx.note(ServiceNote::Ready { service });
             return Verdict::Nothing;
         }
-        let failed = !self.ending[service].success(status);
-        let restart = match self.restart[service] {
+        let failed = !self.rules[service].ending.success(status);
+        let restart = match self.rules[service].restart {
             Restart::No => false,
             Restart::OnFailure => failed,
             Restart::Always => true,
@@ -1108,7 +1140,7 @@ impl Fleet {
             };
             unit.failures = 0;
             unit.last = Some(status);
-            if self.restart[service] == Restart::No && self.ending[service].essential {
+            if self.rules[service].restart == Restart::No && self.rules[service].ending.essential {
                 fx.note(ServiceNote::Essential { service, status });
                 self.outcome.get_or_insert(status);
                 return Verdict::StopAll;
@@ -1116,7 +1148,7 @@ impl Fleet {
             fx.note(ServiceNote::Ended { service });
             return Verdict::Nothing;
         }
-        if unit.recent.len() as u32 >= self.max_restarts[service] {
+        if unit.recent.len() as u32 >= self.rules[service].max_restarts {
             unit.run = Run::Down {
                 status: Some(status),
             };
@@ -1134,7 +1166,7 @@ impl Fleet {
         if steady {
             unit.failures = 0;
         }
-        let delay = self.ending[service].backoff(unit.failures);
+        let delay = self.rules[service].ending.backoff(unit.failures);
         unit.failures = unit.failures.saturating_add(1);
         unit.recent.push(now);
         unit.last = Some(status);
@@ -1160,7 +1192,7 @@ impl Fleet {
         let group = exit.pid;
         self.units[service].run = match self.units[service].run {
             Run::Stopping { since, kill_at, .. } if exit.group_left => {
-                fx.signal(service, -group, self.stop_signal[service]);
+                fx.signal(service, -group, self.rules[service].stop_signal);
                 Run::Stopping {
                     pid: None,
                     group,
@@ -1221,7 +1253,11 @@ impl Fleet {
             return Verdict::Nothing;
         }
         for service in 0..self.units.len() {
-            if self.after[service].iter().all(|&d| self.counts_ready(d)) {
+            if self.rules[service]
+                .after
+                .iter()
+                .all(|&d| self.counts_ready(d))
+            {
                 self.step(service, now, Event::Turn, fx);
             }
         }
@@ -1260,6 +1296,7 @@ impl Fleet {
     /// `Exited` row: gone, as in the stop, neither an essential exit nor
     /// restarted by its policy.) Once the container's stop began, a
     /// command changes nothing.
+    #[inline(never)]
     fn commanded(
         &mut self,
         service: usize,
@@ -1292,7 +1329,7 @@ impl Fleet {
             Command::Restart { dependents } => {
                 *then = Some(Then::Start);
                 // A dependent a command keeps stopped stays so.
-                for &dependent in self.dependents[service].iter().filter(|_| dependents) {
+                for &dependent in self.rules[service].dependents.iter().filter(|_| dependents) {
                     let then = &mut self.units[dependent].then;
                     if *then != Some(Then::Stay) {
                         *then = Some(Then::Start);
@@ -1315,7 +1352,7 @@ impl Fleet {
             };
             match self.units[service].run {
                 Run::Starting { .. } | Run::Ready { .. } => {
-                    let first = self.dependents[service].iter().any(|&d| {
+                    let first = self.rules[service].dependents.iter().any(|&d| {
                         self.units[d].then.is_some()
                             && matches!(
                                 self.units[d].run,
@@ -1328,7 +1365,9 @@ impl Fleet {
                     if !first {
                         fx.forget_readiness(service);
                         self.step(service, now, Event::StopTurn, fx);
-                        let timeout = self.stop_timeout[service].unwrap_or(self.grace_period);
+                        let timeout = self.rules[service]
+                            .stop_timeout
+                            .unwrap_or(self.grace_period);
                         if let Run::Stopping { kill_at, .. } = &mut self.units[service].run {
                             *kill_at = Some(now + timeout);
                         }

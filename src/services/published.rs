@@ -198,6 +198,7 @@ pub(crate) fn encode(
 }
 
 /// Reads the file `encode` wrote. The error says what is wrong with it.
+#[inline(never)]
 pub fn decode(text: &str) -> Result<Published, String> {
     let mut lines = text.lines();
     let version = lines
@@ -420,7 +421,7 @@ impl Publisher {
             Ok(dir) => {
                 crate::debug!(
                     "run_dir",
-                    [path = dir.path.clone()],
+                    [path = dir.path],
                     "the run directory is {}",
                     dir.path
                 );
@@ -434,7 +435,7 @@ impl Publisher {
             Err(why) => {
                 crate::warn!(
                     "run_dir",
-                    [path = String::new()],
+                    [path = ""],
                     "no run directory ({why}): grace status will not work, and a service \
                      with ready = \"notify\" cannot start"
                 );
@@ -460,6 +461,7 @@ impl Publisher {
     /// rename(2)), and makes `dir/ready` exist iff every service is Ready
     /// and `stopping` is false. Never fails from the caller's point of view
     /// (a failure is one warning, not repeated on every publish).
+    #[inline(never)]
     pub fn publish(&mut self, services: &[ServiceStatus], stopping: bool) {
         let Some(dir) = &self.dir else {
             return;
@@ -494,7 +496,7 @@ impl Publisher {
                 let path = join(&dir.path, STATE_FILE);
                 crate::warn!(
                     "run_dir",
-                    [path = path.clone()],
+                    [path = path],
                     "cannot publish the services' state to {path}: {error}; grace status may \
                      show an older state"
                 );

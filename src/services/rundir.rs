@@ -138,6 +138,7 @@ fn take(path: &str, uid: u32, explicit: bool) -> Result<Fd, Refusal> {
 /// trustworthy (owned by root or one of `uids`, the file by the
 /// directory's owner; nobody else may write them; the file a regular one
 /// with no other name). Ok(None): there is no such file.
+#[inline(never)]
 pub fn read_trusted(path: &str, name: &str, uids: &[u32]) -> Result<Option<Vec<u8>>, String> {
     let file = format!("{}/{name}", path.trim_end_matches('/'));
     match read_checked(path, name, uids) {
@@ -150,14 +151,13 @@ pub fn read_trusted(path: &str, name: &str, uids: &[u32]) -> Result<Option<Vec<u
 
 /// `read_trusted`'s checks; "" for a file that is not there.
 fn read_checked(path: &str, name: &str, uids: &[u32]) -> Result<Vec<u8>, Refusal> {
-    let absent = |error: sys::Error| match error.raw_os_error() {
-        Some(libc::ENOENT) => ("", None),
-        Some(libc::ELOOP | libc::ENOTDIR) => ("a symbolic link or not a directory", None),
-        _ => ("cannot read it", Some(error)),
-    };
-    let dir = sys::open_directory(path).map_err(absent)?;
-    let directory = sys::status_of(&dir).map_err(absent)?;
-    let (fd, file) = sys::open_in(&dir, name).map_err(absent)?;
+    let (directory, fd, file) = sys::open_directory(path)
+        .and_then(|dir| {
+            let directory = sys::status_of(&dir)?;
+            let (fd, file) = sys::open_in(&dir, name)?;
+            Ok((directory, fd, file))
+        })
+        .map_err(absent)?;
     if directory.uid != 0 && !uids.contains(&directory.uid) {
         return Err(("its directory belongs to another user", None));
     }
@@ -184,6 +184,15 @@ fn read_checked(path: &str, name: &str, uids: &[u32]) -> Result<Vec<u8>, Refusal
         ));
     }
     Ok(bytes)
+}
+
+/// A reader's refusal for what the system said.
+fn absent(error: sys::Error) -> Refusal {
+    match error.raw_os_error() {
+        Some(libc::ENOENT) => ("", None),
+        Some(libc::ELOOP | libc::ENOTDIR) => ("a symbolic link or not a directory", None),
+        _ => ("cannot read it", Some(error)),
+    }
 }
 
 #[cfg(test)]

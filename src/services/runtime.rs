@@ -32,7 +32,7 @@ use crate::process::reap::WaitStatus;
 use crate::process::spawn::{self, Inherited, Started};
 use crate::process::user::Credentials;
 use crate::sys::{self, Fd};
-use crate::{base::log, debug, info, notice, warn};
+use crate::{base::log, debug, warn};
 
 pub use crate::cli::SERVICE_VARIABLE;
 
@@ -232,7 +232,7 @@ impl<'a> Runtime<'a> {
                 Ok(Some(_)) | Err(_) => {
                     debug!(
                         "ready_fd_closed",
-                        [service = self.name(service).to_string()],
+                        [service = self.name(service)],
                         "service {} closed its readiness fd without a newline",
                         self.name(service)
                     );
@@ -274,6 +274,7 @@ impl<'a> Runtime<'a> {
     /// directory only grace's user may write to, and given to the user
     /// the service runs as, mode 0600, so that it and nobody else (root
     /// aside) may send to it.
+    #[inline(never)]
     fn notify_socket(&self, service: &Service) -> Result<Notify, String> {
         let run_dir = self.publisher.run_dir().ok_or(
             "there is no run directory to make its socket in (the run_dir warning says why)",
@@ -304,6 +305,7 @@ impl<'a> Runtime<'a> {
 
     /// A notification from a process that is not `service`'s: dropped,
     /// said once per intruder.
+    #[inline(never)]
     fn dropped_notification(&mut self, service: usize, sender: i32) {
         let Watch::Notify(notify) = &mut self.watches[service] else {
             return;
@@ -312,14 +314,14 @@ impl<'a> Runtime<'a> {
             return;
         }
         notify.dropped = sender;
-        let name = self.name(service).to_string();
+        let name = self.name(service);
         let from = match sender {
             0 => String::from("a process outside grace's PID namespace"),
             pid => format!("pid {pid}, which is not one of its processes"),
         };
         warn!(
             "notify_dropped",
-            [service = name.clone(), pid = sender],
+            [service = name, pid = sender],
             "service {name}: dropped a notification from {from}"
         );
     }
@@ -463,6 +465,7 @@ fn failed(service: &Service, why: &dyn core::fmt::Display) {
 impl Runtime<'_> {
     /// Starts service `index`: its pid, or the status its failed start
     /// counts as.
+    #[inline(never)]
     fn spawn(&mut self, index: usize) -> Result<i32, WaitStatus> {
         let service = &self.services.services[index];
         let mut descriptors = Vec::new();
@@ -479,7 +482,7 @@ impl Runtime<'_> {
                 }
                 Err(error) => warn!(
                     "ready_fd",
-                    [service = service.name.clone()],
+                    [service = service.name],
                     "service {}: cannot make its readiness pipe: {error}",
                     service.name
                 ),
@@ -534,7 +537,7 @@ impl Runtime<'_> {
                 // at all.
                 Err(error) => warn!(
                     "output",
-                    [service = service.name.clone()],
+                    [service = service.name],
                     "service {}: cannot make its output pipe: {error}",
                     service.name
                 ),
@@ -678,174 +681,227 @@ impl FleetEffects for Runtime<'_> {
     }
 
     fn note(&mut self, note: ServiceNote) {
-        let name = |service: usize| self.services.services[service].name.clone();
+        use log::Level::{Error, Info, Notice, Warn};
+        let name = |service: usize| self.services.services[service].name.as_str();
+        let done_or_ready = |service: usize| {
+            if self.oneshot(service) {
+                "done"
+            } else {
+                "ready"
+            }
+        };
         match note {
-            ServiceNote::Started { service, pid } => info!(
-                "service_started",
-                [service = name(service), pid = pid],
-                "service {} started as {pid}",
-                name(service)
+            ServiceNote::Started { service, pid } => {
+                let name = name(service);
+                say(
+                    Info,
+                    "service_started",
+                    &[("service", &name), ("pid", &pid)],
+                    format_args!("service {name} started as {pid}"),
+                )
+            }
+            ServiceNote::Ready { service } => {
+                let name = name(service);
+                say(
+                    Info,
+                    "service_ready",
+                    &[("service", &name)],
+                    format_args!("service {name} is {}", done_or_ready(service)),
+                )
+            }
+            ServiceNote::AllReady => say(
+                Info,
+                "services_ready",
+                &[],
+                format_args!("every service is ready"),
             ),
-            ServiceNote::Ready { service } => info!(
-                "service_ready",
-                [service = name(service)],
-                "service {} is {}",
-                name(service),
-                if self.oneshot(service) {
-                    "done"
-                } else {
-                    "ready"
-                }
-            ),
-            ServiceNote::AllReady => info!("services_ready", "every service is ready"),
             ServiceNote::Exited {
                 service,
                 pid,
                 status,
             } => {
+                let name = name(service);
                 let (code, signal) = status.log_fields();
-                notice!(
+                say(
+                    Notice,
                     "service_exited",
-                    [
-                        service = name(service),
-                        pid = pid,
-                        exit_code = code,
-                        signal = signal
+                    &[
+                        ("service", &name),
+                        ("pid", &pid),
+                        ("exit_code", &code),
+                        ("signal", &signal),
                     ],
-                    "service {} ({pid}) {}",
-                    name(service),
-                    status.describe()
+                    format_args!("service {name} ({pid}) {}", status.describe()),
                 )
             }
             ServiceNote::Restarting {
                 service,
                 after,
                 restarts,
-            } => notice!(
-                "service_restart",
-                [
-                    service = name(service),
-                    after_ms = after.as_millis() as u64,
-                    restarts = restarts
-                ],
-                "service {} restarts in {} ms (restart {})",
-                name(service),
-                after.as_millis() as u64,
-                restarts + 1
-            ),
-            ServiceNote::Ended { service } => notice!(
-                "service_finished",
-                [service = name(service)],
-                "service {} is not restarted, and the others keep running",
-                name(service)
-            ),
+            } => {
+                let name = name(service);
+                let after = after.as_millis() as u64;
+                say(
+                    Notice,
+                    "service_restart",
+                    &[
+                        ("service", &name),
+                        ("after_ms", &after),
+                        ("restarts", &restarts),
+                    ],
+                    format_args!(
+                        "service {name} restarts in {after} ms (restart {})",
+                        restarts + 1
+                    ),
+                )
+            }
+            ServiceNote::Ended { service } => {
+                let name = name(service);
+                say(
+                    Notice,
+                    "service_finished",
+                    &[("service", &name)],
+                    format_args!("service {name} is not restarted, and the others keep running"),
+                )
+            }
             ServiceNote::LeftBehind { service, restarts } => {
+                let name = name(service);
                 let mut pids = Vec::new();
                 let mut named = String::new();
                 for process in &self.left[service] {
                     pids.push(process.pid);
                     let _ = write!(named, "{} ({}) ", process.pid, process.comm);
                 }
-                warn!(
+                say(
+                    Warn,
                     "service_left",
-                    [
-                        service = name(service),
-                        pids = pids,
-                        restart_waits = restarts
+                    &[
+                        ("service", &name),
+                        ("pids", &pids),
+                        ("restart_waits", &restarts),
                     ],
-                    "service {} exited but left {named}running: it put itself in the \
-                     background; run it in the foreground (nginx: daemon off;, most daemons: \
-                     a flag such as -f, -D or --foreground){}",
-                    name(service),
-                    if restarts {
-                        "; it restarts once they are gone"
-                    } else {
-                        ""
-                    }
+                    format_args!(
+                        "service {name} exited but left {named}running: it put itself in the \
+                         background; run it in the foreground (nginx: daemon off;, most daemons: \
+                         a flag such as -f, -D or --foreground){}",
+                        if restarts {
+                            "; it restarts once they are gone"
+                        } else {
+                            ""
+                        }
+                    ),
                 )
             }
-            ServiceNote::Essential { service, status } => warn!(
-                "service_essential",
-                [service = name(service)],
-                "service {} {}: {}, so everything stops",
-                name(service),
-                status.describe(),
-                if self.oneshot(service) {
-                    "a oneshot must exit 0"
-                } else {
-                    "it is not restarted (restart = \"no\")"
-                }
-            ),
-            ServiceNote::GaveUp { service, restarts } => warn!(
-                "service_gave_up",
-                [service = name(service), restarts = restarts],
-                "service {} failed again after {restarts} restarts within {} s (max_restarts): \
-                 everything stops",
-                name(service),
-                fleet::RESTART_WINDOW.as_secs()
-            ),
-            ServiceNote::NotReady { service, waited } => log::write(
-                log::Level::Error,
-                "service_not_ready",
-                &[("service", &name(service))],
-                format_args!(
-                    "service {} is not {} after {} ms (start_timeout): everything stops",
-                    name(service),
-                    if self.oneshot(service) {
-                        "done"
-                    } else {
-                        "ready"
-                    },
-                    waited.as_millis() as u64
-                ),
-            ),
+            ServiceNote::Essential { service, status } => {
+                let name = name(service);
+                say(
+                    Warn,
+                    "service_essential",
+                    &[("service", &name)],
+                    format_args!(
+                        "service {name} {}: {}, so everything stops",
+                        status.describe(),
+                        if self.oneshot(service) {
+                            "a oneshot must exit 0"
+                        } else {
+                            "it is not restarted (restart = \"no\")"
+                        }
+                    ),
+                )
+            }
+            ServiceNote::GaveUp { service, restarts } => {
+                let name = name(service);
+                say(
+                    Warn,
+                    "service_gave_up",
+                    &[("service", &name), ("restarts", &restarts)],
+                    format_args!(
+                        "service {name} failed again after {restarts} restarts within {} s \
+                         (max_restarts): everything stops",
+                        fleet::RESTART_WINDOW.as_secs()
+                    ),
+                )
+            }
+            ServiceNote::NotReady { service, waited } => {
+                let name = name(service);
+                say(
+                    Error,
+                    "service_not_ready",
+                    &[("service", &name)],
+                    format_args!(
+                        "service {name} is not {} after {} ms (start_timeout): everything stops",
+                        done_or_ready(service),
+                        waited.as_millis() as u64
+                    ),
+                )
+            }
             ServiceNote::Stopping {
                 service,
                 pid,
                 signal,
-            } => info!(
-                "service_stop",
-                [service = name(service), pid = pid, signal = signal],
-                "stop: sent {signal} to service {} ({pid})",
-                name(service)
-            ),
-            ServiceNote::StopCommand { service, pid } => info!(
-                "service_stop_command",
-                [service = name(service), pid = pid],
-                "stop: ran stop_command of service {} as {pid}",
-                name(service)
-            ),
+            } => {
+                let name = name(service);
+                say(
+                    Info,
+                    "service_stop",
+                    &[("service", &name), ("pid", &pid), ("signal", &signal)],
+                    format_args!("stop: sent {signal} to service {name} ({pid})"),
+                )
+            }
+            ServiceNote::StopCommand { service, pid } => {
+                let name = name(service);
+                say(
+                    Info,
+                    "service_stop_command",
+                    &[("service", &name), ("pid", &pid)],
+                    format_args!("stop: ran stop_command of service {name} as {pid}"),
+                )
+            }
             ServiceNote::CommandExited {
                 service,
                 pid,
                 status,
             } => {
+                let name = name(service);
                 let (code, signal) = status.log_fields();
                 // Its failure is worth seeing: the service may not have
                 // been told to stop.
                 let level = if status == WaitStatus::Exited(0) {
-                    log::Level::Info
+                    Info
                 } else {
-                    log::Level::Warn
+                    Warn
                 };
+                // Written whatever the threshold, as it always was.
                 log::write(
                     level,
                     "stop_command_exited",
                     &[
-                        ("service", &name(service)),
+                        ("service", &name),
                         ("pid", &pid),
                         ("exit_code", &code),
                         ("signal", &signal),
                     ],
                     format_args!(
-                        "stop: stop_command of service {} ({pid}) {}",
-                        name(service),
+                        "stop: stop_command of service {name} ({pid}) {}",
                         status.describe()
                     ),
                 )
             }
             ServiceNote::MainFailed { .. } => {}
         }
+    }
+}
+
+/// One of `note`'s lines: whether its level is shown is asked here, once,
+/// rather than in each of them.
+fn say(
+    level: log::Level,
+    event: &str,
+    fields: &[(&str, &dyn log::ToValue)],
+    message: core::fmt::Arguments<'_>,
+) {
+    if log::enabled(level) {
+        log::write(level, event, fields, message);
     }
 }
 
@@ -960,6 +1016,7 @@ impl<W: World> Driver<W> {
     }
 
     /// A reaped process: None if it was neither a service's nor a probe's.
+    #[inline(never)]
     pub fn on_exit(&mut self, now: Instant, pid: i32, status: WaitStatus) -> Option<Verdict> {
         if self.runtime.probe_exited(pid, status) {
             return Some(Verdict::Nothing);
@@ -1014,7 +1071,7 @@ impl Running<'_> {
         if !names.is_empty() {
             warn!(
                 "services_killed",
-                [services = names.clone()],
+                [services = names],
                 "deadline: not stopped, SIGKILLed: service {names}"
             );
         }
