@@ -149,6 +149,21 @@ pub struct Credentials {
     pub remark: Option<String>,
 }
 
+impl Credentials {
+    /// The groups as `[29, 44]`, for a debug line.
+    pub fn groups_shown(&self) -> String {
+        let mut shown = String::from("[");
+        for (index, group) in self.groups.iter().enumerate() {
+            if index > 0 {
+                shown.push_str(", ");
+            }
+            shown.push_str(&group.to_string());
+        }
+        shown.push(']');
+        shown
+    }
+}
+
 /// The kernel's limit on supplementary groups (NGROUPS_MAX).
 const MAX_GROUPS: usize = 65_536;
 
