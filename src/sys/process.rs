@@ -27,7 +27,7 @@ pub fn reap_one() -> Result<Option<Reaped>> {
         match check(pid as libc::c_long) {
             Ok(0) => return Ok(None),
             Ok(_) => return Ok(Some(Reaped { pid, status })),
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             Err(error) => return Err(error),
         }
     }
@@ -220,7 +220,7 @@ pub fn spawn(
     if pid == 0 {
         let report = match prepare_child(setup, directory.as_deref()) {
             Ok(()) => exec_first(&candidates, &argv, &mut shell_argv, envp),
-            Err(error) => [error.code, REPORT_FAILED, -1],
+            Err(error) => [error.code(), REPORT_FAILED, -1],
         };
         let mut bytes = [0u8; 12];
         for (chunk, value) in bytes.chunks_exact_mut(4).zip(report) {
@@ -242,7 +242,7 @@ pub fn spawn(
         let result =
             unsafe { libc::read(report_read.raw(), bytes.as_mut_ptr().cast(), bytes.len()) };
         match check(result as libc::c_long) {
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             other => break other,
         }
     };
@@ -291,7 +291,7 @@ fn exec_first(
         // SAFETY: a NUL-terminated path and NULL-terminated arrays, all
         // allocated before the fork; execve returns only on failure.
         unsafe { libc::execve(candidate.as_ptr().cast(), argv.as_ptr(), envp) };
-        match Error::last_os_error().code {
+        match Error::last_os_error().code() {
             libc::ENOEXEC if looks_binary(candidate) => {
                 return [libc::ENOEXEC, REPORT_FAILED, index];
             }
@@ -300,7 +300,7 @@ fn exec_first(
                 // SAFETY: as above; `shell_argv` is NULL-terminated and now
                 // holds no null before its end.
                 unsafe { libc::execve(SHELL.as_ptr().cast(), shell_argv.as_ptr(), envp) };
-                return [Error::last_os_error().code, REPORT_NO_SHELL, index];
+                return [Error::last_os_error().code(), REPORT_NO_SHELL, index];
             }
             // SAFETY: access with a NUL-terminated path.
             libc::ENOENT if unsafe { libc::access(candidate.as_ptr().cast(), libc::F_OK) } == 0 => {
