@@ -81,10 +81,12 @@ pub type RawFd = c_int;
 #[derive(Clone, Copy)]
 pub struct Error {
     /// The errno in the low half, the length of the detail given to
-    /// `with_detail` in the high half: one word to write.
+    /// `with_detail` in the high half (0: none): one word to write.
     code_and_len: u64,
-    /// Where that detail starts; None: the errno's own message.
-    detail: Option<NonNull<u8>>,
+    /// Where that detail starts, when its length is not 0 (else the
+    /// errno's own message). Never null, which leaves `Result<(), Error>`
+    /// two words as well.
+    detail: NonNull<u8>,
 }
 
 // SAFETY: the pointer is to a `&'static str`, which any thread may read.
@@ -106,11 +108,12 @@ impl Error {
     pub fn from_raw_os_error(code: i32) -> Self {
         Error {
             code_and_len: u64::from(code as u32),
-            detail: None,
+            detail: NonNull::dangling(),
         }
     }
 
-    /// A failure grace found itself, reported with `code` and `detail`.
+    /// A failure grace found itself, reported with `code` and `detail` (an
+    /// empty one: the errno's message).
     pub fn with_detail(code: i32, detail: &'static str) -> Self {
         // (A detail is a short sentence: 4 GB would be none at all.)
         let Ok(detail_len) = u32::try_from(detail.len()) else {
@@ -118,7 +121,7 @@ impl Error {
         };
         Error {
             code_and_len: u64::from(code as u32) | u64::from(detail_len) << 32,
-            detail: NonNull::new(detail.as_ptr().cast_mut()),
+            detail: NonNull::from_ref(detail.as_bytes()).cast(),
         }
     }
 
@@ -132,15 +135,15 @@ impl Error {
 
     /// What `with_detail` was given.
     fn detail(&self) -> Option<&'static str> {
-        let start = self.detail?;
-        // SAFETY: `start` and the high half of `code_and_len` are the start
-        // and length of a `&'static str` (`with_detail`): valid UTF-8 that
-        // lives forever. Nothing else sets either.
+        let len = (self.code_and_len >> 32) as usize;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a length that is not 0 is, with `detail`, that of a
+        // `&'static str` (`with_detail`): valid UTF-8 that lives forever.
+        // Nothing else sets either.
         Some(unsafe {
-            core::str::from_utf8_unchecked(core::slice::from_raw_parts(
-                start.as_ptr(),
-                (self.code_and_len >> 32) as usize,
-            ))
+            core::str::from_utf8_unchecked(core::slice::from_raw_parts(self.detail.as_ptr(), len))
         })
     }
 }
@@ -230,7 +233,10 @@ mod tests {
         let os = Error::from_raw_os_error(libc::ENOENT);
         assert_eq!(os.to_string(), "No such file or directory (os error 2)");
         assert_eq!(os.raw_os_error(), Some(libc::ENOENT));
-        assert_eq!(Error::with_detail(-1, "").to_string(), "");
+        assert_eq!(
+            Error::with_detail(libc::ENOENT, "").to_string(),
+            os.to_string()
+        );
         assert_eq!(Error::with_detail(-1, "x").raw_os_error(), Some(-1));
     }
 }
