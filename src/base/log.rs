@@ -199,11 +199,34 @@ pub fn write(
         .iter()
         .map(|&(key, value)| (key, value.to_value()))
         .collect();
+    out(level, event, &fields, message);
+}
+
+/// `write` as the macros call it, with less to set up at each of their
+/// call sites: `names` is the event then the fields' keys, joined by
+/// commas, and `values` the fields' values in that order.
+#[doc(hidden)]
+pub fn write_named(
+    level: Level,
+    names: &'static str,
+    values: &[&dyn ToValue],
+    message: fmt::Arguments<'_>,
+) {
+    let mut names = names.split(',');
+    let event = names.next().unwrap_or_default();
+    let fields: Vec<(&str, Value)> = names
+        .zip(values)
+        .map(|(key, value)| (key, value.to_value()))
+        .collect();
+    out(level, event, &fields, message);
+}
+
+fn out(level: Level, event: &str, fields: &[(&str, Value)], message: fmt::Arguments<'_>) {
     let line = render(
         current_format(),
         level,
         event,
-        &fields,
+        fields,
         message,
         sys::wall_clock_now(),
     );
@@ -412,17 +435,17 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 macro_rules! log_at {
     ($level:ident, $event:literal, [$($key:ident = $value:expr),* $(,)?], $($arg:tt)+) => {
         if $crate::base::log::enabled($crate::base::log::Level::$level) {
-            $crate::base::log::write(
+            $crate::base::log::write_named(
                 $crate::base::log::Level::$level,
-                $event,
-                &[$((stringify!($key), &$value as &dyn $crate::base::log::ToValue)),*],
+                concat!($event $(, ",", stringify!($key))*),
+                &[$(&$value as &dyn $crate::base::log::ToValue),*],
                 format_args!($($arg)+),
             )
         }
     };
     ($level:ident, $event:literal, $format:literal $(, $arg:expr)* $(,)?) => {
         if $crate::base::log::enabled($crate::base::log::Level::$level) {
-            $crate::base::log::write(
+            $crate::base::log::write_named(
                 $crate::base::log::Level::$level,
                 $event,
                 &[],
@@ -433,7 +456,7 @@ macro_rules! log_at {
     // A message alone, event "message" (for modules that predate events).
     ($level:ident, $format:literal) => {
         if $crate::base::log::enabled($crate::base::log::Level::$level) {
-            $crate::base::log::write($crate::base::log::Level::$level, "message", &[], format_args!($format))
+            $crate::base::log::write_named($crate::base::log::Level::$level, "message", &[], format_args!($format))
         }
     };
 }

@@ -201,9 +201,20 @@ pub fn name(
     main: Option<(i32, Signal)>,
     sent: &Sent,
 ) -> Vec<(i32, String)> {
-    let (event, lead, lead_name) = match why {
-        Why::Deadline { .. } => ("deadline_kill", "deadline", ""),
-        Why::StopTimeout { service } => ("service_kill", "stop_timeout of service ", service),
+    // The event, then the keys of the values below (see `log::write_named`).
+    let (names, more, lead, lead_name) = match why {
+        Why::Deadline { .. } => (
+            "deadline_kill,pid,command,state,signal,signalled,disposition,service,elapsed_ms",
+            "deadline_kill_more,processes",
+            "deadline",
+            "",
+        ),
+        Why::StopTimeout { service } => (
+            "service_kill,pid,command,state,signal,signalled,disposition,service,elapsed_ms",
+            "service_kill_more,processes",
+            "stop_timeout of service ",
+            service,
+        ),
     };
     let elapsed_ms = match why {
         Why::Deadline { elapsed_ms } => elapsed_ms,
@@ -242,18 +253,18 @@ pub fn name(
                 disposition,
                 ..
             } = &record;
-            log::write(
+            log::write_named(
                 level,
-                event,
+                names,
                 &[
-                    ("pid", pid),
-                    ("command", &&**command),
-                    ("state", &state.to_string()),
-                    ("signal", signal),
-                    ("signalled", signalled),
-                    ("disposition", disposition),
-                    ("service", &service),
-                    ("elapsed_ms", &elapsed_ms),
+                    pid,
+                    &&**command,
+                    &state.to_string(),
+                    signal,
+                    signalled,
+                    disposition,
+                    &service,
+                    &elapsed_ms,
                 ],
                 format_args!(
                     "{lead}{lead_name}: killed {pid} ({command}){of}{of_name}: state {state}, {disposition}"
@@ -267,14 +278,10 @@ pub fn name(
     }
     let unnamed = snapshot.len().saturating_sub(NAMED_KILLS);
     if unnamed > 0 && !log::enabled(log::Level::Info) {
-        log::write(
+        log::write_named(
             log::Level::Warn,
-            if event == "deadline_kill" {
-                "deadline_kill_more"
-            } else {
-                "service_kill_more"
-            },
-            &[("processes", &unnamed)],
+            more,
+            &[&unnamed],
             format_args!("{lead}{lead_name}: killed {unnamed} more processes (-v names each)"),
         );
     }

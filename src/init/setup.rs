@@ -138,10 +138,10 @@ fn settle(
                             gid = credentials.gid,
                             home = credentials.home.clone()
                         ],
-                        "the command runs as uid {} gid {} groups {:?}",
+                        "the command runs as uid {} gid {} groups {}",
                         credentials.uid,
                         credentials.gid,
-                        credentials.groups
+                        credentials.groups_shown()
                     );
                     Some(credentials)
                 }

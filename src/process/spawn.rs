@@ -249,17 +249,14 @@ pub fn start(
     options: Options<'_>,
 ) -> Result<Started, SpawnError> {
     let take_terminal = options.may_take_terminal && sys::is_terminal(libc::STDIN_FILENO);
-    let mut argv = Vec::with_capacity(args.len() + 1);
-    argv.push(program.to_vec());
-    argv.extend(args.iter().cloned());
     // Unchanged unless HOME must follow --user: then a copy with it set.
+    let with_home;
     let replaced = match options.credentials {
-        Some(credentials) => Some(environment::with(
-            environment,
-            "HOME",
-            credentials.home.as_bytes(),
-        )),
-        None if options.own_environment => Some(environment.to_vec()),
+        Some(credentials) => {
+            with_home = environment::with(environment, "HOME", credentials.home.as_bytes());
+            Some(with_home.as_slice())
+        }
+        None if options.own_environment => Some(environment),
         None => None,
     };
     let setup = ChildSetup {
@@ -270,11 +267,11 @@ pub fn start(
         credentials: options.credentials.map(|c| ChildCredentials {
             uid: c.uid,
             gid: c.gid,
-            groups: c.groups.clone(),
+            groups: &c.groups,
         }),
         no_new_privs: options.no_new_privs,
-        descriptors: options.descriptors.to_vec(),
-        directory: options.directory.map(|d| d.as_bytes().to_vec()),
+        descriptors: options.descriptors,
+        directory: options.directory.map(str::as_bytes),
     };
     let foreground_before = if take_terminal && !options.new_session {
         sys::foreground_group(libc::STDIN_FILENO).ok()
@@ -283,7 +280,7 @@ pub fn start(
     };
     let path = environment::lookup_entry(environment.iter().map(Vec::as_slice), "PATH");
     let candidates = candidates(program, path);
-    let pid = match sys::spawn(&candidates, &argv, replaced.as_deref(), &setup) {
+    let pid = match sys::spawn(&candidates, program, args, replaced, &setup) {
         Ok(pid) => pid,
         Err(failure) => {
             // The child took the foreground before its exec failed: give it

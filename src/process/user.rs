@@ -68,20 +68,20 @@ impl core::str::FromStr for UserSpec {
 }
 
 /// One line of /etc/passwd.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswdEntry {
-    pub name: String,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswdEntry<'a> {
+    pub name: &'a str,
     pub uid: u32,
     pub gid: u32,
-    pub home: String,
+    pub home: &'a str,
 }
 
 /// One line of /etc/group.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GroupEntry {
-    pub name: String,
+pub struct GroupEntry<'a> {
+    pub name: &'a str,
     pub gid: u32,
-    pub members: Vec<String>,
+    pub members: Vec<&'a str>,
 }
 
 /// An id the kernel accepts: (uid_t)-1 means "unchanged" to setresuid(2).
@@ -104,14 +104,14 @@ fn entries(text: &str, fields: usize) -> impl Iterator<Item = Vec<&str>> {
 
 /// Parses /etc/passwd (`name:password:uid:gid:gecos:home:shell`). Comments,
 /// blank, NIS (`+`, `-`) and malformed lines are skipped.
-pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
+pub fn parse_passwd(text: &str) -> Vec<PasswdEntry<'_>> {
     entries(text, 7)
         .filter_map(|fields| {
             Some(PasswdEntry {
-                name: fields[0].to_string(),
+                name: fields[0],
                 uid: parse_id(fields[2])?,
                 gid: parse_id(fields[3])?,
-                home: fields[5].to_string(),
+                home: fields[5],
             })
         })
         .collect()
@@ -119,17 +119,16 @@ pub fn parse_passwd(text: &str) -> Vec<PasswdEntry> {
 
 /// Parses /etc/group (`name:password:gid:member,member`), skipping what
 /// `parse_passwd` skips.
-pub fn parse_group(text: &str) -> Vec<GroupEntry> {
+pub fn parse_group(text: &str) -> Vec<GroupEntry<'_>> {
     entries(text, 4)
         .filter_map(|fields| {
             Some(GroupEntry {
-                name: fields[0].to_string(),
+                name: fields[0],
                 gid: parse_id(fields[2])?,
                 members: fields[3]
                     .split(',')
                     .map(str::trim)
                     .filter(|m| !m.is_empty())
-                    .map(str::to_string)
                     .collect(),
             })
         })
@@ -149,6 +148,21 @@ pub struct Credentials {
     pub remark: Option<String>,
 }
 
+impl Credentials {
+    /// The groups as `[29, 44]`, for a debug line.
+    pub fn groups_shown(&self) -> String {
+        let mut shown = String::from("[");
+        for (index, group) in self.groups.iter().enumerate() {
+            if index > 0 {
+                shown.push_str(", ");
+            }
+            shown.push_str(&group.to_string());
+        }
+        shown.push(']');
+        shown
+    }
+}
+
 /// The kernel's limit on supplementary groups (NGROUPS_MAX).
 const MAX_GROUPS: usize = 65_536;
 
@@ -163,20 +177,20 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Result<Credentials
     let users = parse_passwd(passwd);
     let groups = parse_group(group);
     let entry = match parse_id(&spec.user) {
-        Some(uid) => users.iter().find(|e| e.uid == uid).cloned().ok_or(uid),
+        Some(uid) => users.iter().find(|e| e.uid == uid).copied().ok_or(uid),
         None if spec.user.bytes().all(|b| b.is_ascii_digit()) => {
             return Err(format!("invalid user id '{}'", spec.user));
         }
         None => match users.iter().find(|e| e.name == spec.user) {
-            Some(entry) => Ok(entry.clone()),
+            Some(&entry) => Ok(entry),
             None => return Err(format!("no user '{}' in /etc/passwd", spec.user)),
         },
     };
     let (uid, primary, name, home) = match entry {
         Ok(entry) => (entry.uid, entry.gid, Some(entry.name), entry.home),
-        Err(uid) => (uid, 0, None, String::new()),
+        Err(uid) => (uid, 0, None, ""),
     };
-    let home = if home.is_empty() { "/".into() } else { home };
+    let home = if home.is_empty() { "/" } else { home };
 
     let explicit = match &spec.group {
         None => None,
@@ -185,7 +199,7 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Result<Credentials
             None if text.bytes().all(|b| b.is_ascii_digit()) => {
                 return Err(format!("invalid group id '{text}'"));
             }
-            None => match groups.iter().find(|g| &g.name == text) {
+            None => match groups.iter().find(|g| g.name == text) {
                 Some(found) => found.gid,
                 None => return Err(format!("no group '{text}' in /etc/group")),
             },
@@ -201,12 +215,9 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Result<Credentials
     let gid = explicit.unwrap_or(primary);
     let mut supplementary = vec![gid];
     if explicit.is_none()
-        && let Some(name) = &name
+        && let Some(name) = name
     {
-        for found in groups
-            .iter()
-            .filter(|g| g.members.iter().any(|m| m == name))
-        {
+        for found in groups.iter().filter(|g| g.members.contains(&name)) {
             if !supplementary.contains(&found.gid) && supplementary.len() < MAX_GROUPS {
                 supplementary.push(found.gid);
             }
@@ -216,7 +227,7 @@ pub fn resolve(spec: &UserSpec, passwd: &str, group: &str) -> Result<Credentials
         uid,
         gid,
         groups: supplementary,
-        home,
+        home: home.to_string(),
         remark,
     })
 }
@@ -261,7 +272,7 @@ bad:x:x:app
     #[test]
     fn parses_passwd_and_skips_what_is_not_an_entry() {
         let users = parse_passwd(PASSWD);
-        let names: Vec<&str> = users.iter().map(|u| u.name.as_str()).collect();
+        let names: Vec<&str> = users.iter().map(|u| u.name).collect();
         assert_eq!(
             names,
             ["root", "daemon", "www-data", "app", "nohome", "nobody"]
@@ -269,10 +280,10 @@ bad:x:x:app
         assert_eq!(
             users[3],
             PasswdEntry {
-                name: "app".into(),
+                name: "app",
                 uid: 1000,
                 gid: 1000,
-                home: "/home/app".into()
+                home: "/home/app"
             }
         );
     }

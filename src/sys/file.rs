@@ -22,7 +22,7 @@ pub fn write_all(fd: RawFd, mut bytes: &[u8]) -> Result<()> {
         match check(result as libc::c_long) {
             Ok(0) => return Err(Error::from_raw_os_error(libc::EIO)),
             Ok(written) => bytes = &bytes[written as usize..],
-            Err(error) if error.code == libc::EINTR => {}
+            Err(error) if error.code() == libc::EINTR => {}
             Err(error) => return Err(error),
         }
     }
@@ -85,7 +85,7 @@ pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>> {
         match check(result as libc::c_long) {
             Ok(0) => return Ok(contents),
             Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
-            Err(error) if error.code == libc::EINTR => {}
+            Err(error) if error.code() == libc::EINTR => {}
             Err(error) => return Err(error),
         }
         if contents.len() > limit {
@@ -96,7 +96,7 @@ pub fn read_file(path: &str, limit: usize) -> Result<Vec<u8>> {
 
 /// Whether `error` is `read_file`'s: the file holds more than the limit.
 pub fn is_too_large(error: &Error) -> bool {
-    error.code == libc::EFBIG
+    error.code() == libc::EFBIG
 }
 
 /// Up to `buffer.len()` bytes from the start of the file at `path`: how
@@ -125,7 +125,7 @@ pub(super) fn read_head_raw(path: &[u8], buffer: &mut [u8]) -> Result<usize> {
         match check(result as libc::c_long) {
             Ok(0) => break,
             Ok(read) => filled += read as usize,
-            Err(error) if error.code == libc::EINTR => {}
+            Err(error) if error.code() == libc::EINTR => {}
             Err(error) => return Err(error),
         }
     }
@@ -182,7 +182,7 @@ pub fn list_directory_up_to(path: &str, budget: usize) -> Result<Vec<Vec<u8>>> {
         let filled = match check(result) {
             Ok(0) => break,
             Ok(filled) => filled as usize,
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             Err(error) => return Err(error),
         };
         let mut at = 0;
@@ -280,7 +280,7 @@ pub fn make_directories(path: &str) -> Result<()> {
         let made = check(unsafe { libc::mkdir(c_path.as_ptr().cast(), 0o755) } as libc::c_long);
         match made {
             Ok(_) => {}
-            Err(error) if error.code == libc::EEXIST => {}
+            Err(error) if error.code() == libc::EEXIST => {}
             Err(error) => return Err(error),
         }
     }
@@ -443,7 +443,7 @@ pub fn read_up_to(fd: &Fd, limit: usize) -> Result<Vec<u8>> {
         match check(result as libc::c_long) {
             Ok(0) => break,
             Ok(read) => contents.extend_from_slice(&chunk[..read as usize]),
-            Err(error) if error.code == libc::EINTR => {}
+            Err(error) if error.code() == libc::EINTR => {}
             Err(error) => return Err(error),
         }
     }

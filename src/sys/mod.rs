@@ -35,6 +35,7 @@ mod sockdiag;
 
 use core::ffi::{CStr, c_int};
 use core::fmt;
+use core::ptr::NonNull;
 
 use crate::base::prelude::*;
 
@@ -72,11 +73,26 @@ pub type RawFd = c_int;
 
 /// A failed system call: its errno, and for failures grace detects itself
 /// (malformed /proc contents) what was wrong.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Two words, not the three a `&'static str` detail beside the errno took:
+/// every `Result` with an Error is built, copied and matched by each `?`,
+/// and the third word cost 4 KB of code over the crate. The detail is kept
+/// as its start, its length beside the errno.
+#[derive(Clone, Copy)]
 pub struct Error {
-    code: i32,
-    detail: Option<&'static str>,
+    /// The errno in the low half, the length of the detail given to
+    /// `with_detail` in the high half (0: none): one word to write.
+    code_and_len: u64,
+    /// Where that detail starts, when its length is not 0 (else the
+    /// errno's own message). Never null, which leaves `Result<(), Error>`
+    /// two words as well.
+    detail: NonNull<u8>,
 }
+
+// SAFETY: the pointer is to a `&'static str`, which any thread may read.
+unsafe impl Send for Error {}
+// SAFETY: as above.
+unsafe impl Sync for Error {}
 
 pub type Result<T> = core::result::Result<T, Error>;
 
@@ -90,19 +106,62 @@ impl Error {
     }
 
     pub fn from_raw_os_error(code: i32) -> Self {
-        Error { code, detail: None }
+        Error {
+            code_and_len: u64::from(code as u32),
+            detail: NonNull::dangling(),
+        }
     }
 
-    /// A failure grace found itself, reported with `code` and `detail`.
+    /// A failure grace found itself, reported with `code` and `detail` (an
+    /// empty one: the errno's message).
     pub fn with_detail(code: i32, detail: &'static str) -> Self {
+        // (A detail is a short sentence: 4 GB would be none at all.)
+        let Ok(detail_len) = u32::try_from(detail.len()) else {
+            return Error::from_raw_os_error(code);
+        };
         Error {
-            code,
-            detail: Some(detail),
+            code_and_len: u64::from(code as u32) | u64::from(detail_len) << 32,
+            detail: NonNull::from_ref(detail.as_bytes()).cast(),
         }
     }
 
     pub fn raw_os_error(&self) -> Option<i32> {
-        Some(self.code)
+        Some(self.code())
+    }
+
+    fn code(&self) -> i32 {
+        self.code_and_len as u32 as i32
+    }
+
+    /// What `with_detail` was given.
+    fn detail(&self) -> Option<&'static str> {
+        let len = (self.code_and_len >> 32) as usize;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a length that is not 0 is, with `detail`, that of a
+        // `&'static str` (`with_detail`): valid UTF-8 that lives forever.
+        // Nothing else sets either.
+        Some(unsafe {
+            core::str::from_utf8_unchecked(core::slice::from_raw_parts(self.detail.as_ptr(), len))
+        })
+    }
+}
+
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        self.code() == other.code() && self.detail() == other.detail()
+    }
+}
+
+impl Eq for Error {}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Error")
+            .field("code", &self.code())
+            .field("detail", &self.detail())
+            .finish()
     }
 }
 
@@ -110,14 +169,14 @@ impl fmt::Display for Error {
     /// As the standard library words it: `No such file or directory (os
     /// error 2)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if let Some(detail) = self.detail {
+        if let Some(detail) = self.detail() {
             return f.write_str(detail);
         }
         // SAFETY: strerror returns a pointer to a static, NUL-terminated
         // message for any code (musl and glibc: "Unknown error" at worst);
         // grace is single-threaded, so no other call can overwrite it.
-        let text = unsafe { CStr::from_ptr(libc::strerror(self.code)) };
-        write!(f, "{} (os error {})", text.to_string_lossy(), self.code)
+        let text = unsafe { CStr::from_ptr(libc::strerror(self.code())) };
+        write!(f, "{} (os error {})", text.to_string_lossy(), self.code())
     }
 }
 
@@ -157,4 +216,27 @@ fn c_string(bytes: &[u8]) -> Result<Vec<u8>> {
     owned.extend_from_slice(bytes);
     owned.push(0);
     Ok(owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_says_its_detail_or_its_errno() {
+        let found = Error::with_detail(libc::EBADMSG, "malformed stat");
+        assert_eq!(found.to_string(), "malformed stat");
+        assert_eq!(found.raw_os_error(), Some(libc::EBADMSG));
+        assert_eq!(found, Error::with_detail(libc::EBADMSG, "malformed stat"));
+        assert_ne!(found, Error::from_raw_os_error(libc::EBADMSG));
+        assert_ne!(found, Error::with_detail(libc::EBADMSG, "malformed status"));
+        let os = Error::from_raw_os_error(libc::ENOENT);
+        assert_eq!(os.to_string(), "No such file or directory (os error 2)");
+        assert_eq!(os.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            Error::with_detail(libc::ENOENT, "").to_string(),
+            os.to_string()
+        );
+        assert_eq!(Error::with_detail(-1, "x").raw_os_error(), Some(-1));
+    }
 }

@@ -89,8 +89,8 @@ pub fn read_some(fd: RawFd, buffer: &mut [u8]) -> Result<Option<usize>> {
         let result = unsafe { libc::read(fd, buffer.as_mut_ptr().cast(), buffer.len()) };
         match check(result as libc::c_long) {
             Ok(read) => return Ok(Some(read as usize)),
-            Err(error) if error.code == libc::EINTR => {}
-            Err(error) if error.code == libc::EAGAIN => return Ok(None),
+            Err(error) if error.code() == libc::EINTR => {}
+            Err(error) if error.code() == libc::EAGAIN => return Ok(None),
             Err(error) => return Err(error),
         }
     }
@@ -115,8 +115,8 @@ pub fn read_append(fd: RawFd, buffer: &mut Vec<u8>, max: usize) -> Result<Option
                 unsafe { buffer.set_len(buffer.len() + read) };
                 return Ok(Some(read));
             }
-            Err(error) if error.code == libc::EINTR => {}
-            Err(error) if error.code == libc::EAGAIN => return Ok(None),
+            Err(error) if error.code() == libc::EINTR => {}
+            Err(error) if error.code() == libc::EAGAIN => return Ok(None),
             Err(error) => return Err(error),
         }
     }
@@ -146,8 +146,8 @@ pub fn write_some(fd: RawFd, bytes: &[u8]) -> Result<Option<usize>> {
         let result = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
         match check(result as libc::c_long) {
             Ok(written) => return Ok(Some(written as usize)),
-            Err(error) if error.code == libc::EINTR => {}
-            Err(error) if error.code == libc::EAGAIN => return Ok(None),
+            Err(error) if error.code() == libc::EINTR => {}
+            Err(error) if error.code() == libc::EAGAIN => return Ok(None),
             Err(error) => return Err(error),
         }
     }
@@ -162,8 +162,8 @@ pub fn send_some(fd: RawFd, bytes: &[u8]) -> Result<Option<usize>> {
         let result = unsafe { libc::send(fd, bytes.as_ptr().cast(), bytes.len(), flags) };
         match check(result as libc::c_long) {
             Ok(written) => return Ok(Some(written as usize)),
-            Err(error) if error.code == libc::EINTR => {}
-            Err(error) if error.code == libc::EAGAIN => return Ok(None),
+            Err(error) if error.code() == libc::EINTR => {}
+            Err(error) if error.code() == libc::EAGAIN => return Ok(None),
             Err(error) => return Err(error),
         }
     }

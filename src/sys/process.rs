@@ -27,7 +27,7 @@ pub fn reap_one() -> Result<Option<Reaped>> {
         match check(pid as libc::c_long) {
             Ok(0) => return Ok(None),
             Ok(_) => return Ok(Some(Reaped { pid, status })),
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             Err(error) => return Err(error),
         }
     }
@@ -87,8 +87,8 @@ pub fn detach_controlling_terminal(fd: RawFd) -> Result<bool> {
 
 /// What the command's process must be given between fork and exec, all of
 /// it prepared before the fork: the hook only makes system calls.
-#[derive(Debug, Clone, Default)]
-pub struct ChildSetup {
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChildSetup<'a> {
     /// The signal mask grace was started with.
     pub original_mask: u64,
     /// SIGPIPE was ignored when grace started.
@@ -99,22 +99,34 @@ pub struct ChildSetup {
     /// setsid(2) instead of a new process group in grace's session.
     pub new_session: bool,
     /// setgroups, setgid and setuid to these, in that order.
-    pub credentials: Option<ChildCredentials>,
+    pub credentials: Option<ChildCredentials<'a>>,
     /// prctl(PR_SET_NO_NEW_PRIVS).
     pub no_new_privs: bool,
     /// (grace's descriptor, the child's number): a service's output pipes
     /// and its notification fd. Each source stays open in grace until the
     /// spawn returns.
-    pub descriptors: Vec<(RawFd, RawFd)>,
+    pub descriptors: &'a [(RawFd, RawFd)],
     /// chdir(2) here before the exec (a service's working_directory).
-    pub directory: Option<Vec<u8>>,
+    pub directory: Option<&'a [u8]>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChildCredentials {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChildCredentials<'a> {
     pub uid: u32,
     pub gid: u32,
-    pub groups: Vec<u32>,
+    pub groups: &'a [u32],
+}
+
+/// NUL-terminated copies of `strings` (see `c_string`), made before the
+/// fork.
+fn c_strings<'a>(
+    strings: impl IntoIterator<Item = &'a [u8]>,
+) -> core::result::Result<Vec<Vec<u8>>, SpawnFailure> {
+    let mut copies = Vec::new();
+    for bytes in strings {
+        copies.push(c_string(bytes).map_err(SpawnFailure::Failed)?);
+    }
+    Ok(copies)
 }
 
 /// A NULL-terminated array of pointers into `strings`, which must outlive
@@ -153,30 +165,23 @@ type Report = [i32; 3];
 
 /// fork(2), then in the child everything `setup` asks for, then execve(2)
 /// of each of `candidates` in turn (the program itself, or where a PATH
-/// search would look for it), as execvp(3) does: with `args` (argv[0]
-/// included) and `environment` (`NAME=value` entries), or grace's own
+/// search would look for it), as execvp(3) does: with `program` as argv[0]
+/// and `args` after it and `environment` (`NAME=value` entries), or grace's own
 /// environment as it is when there is none to replace it.
 /// Returns the child's pid once it has exec'd; if the set-up or the exec
 /// failed, the child is reaped and why returned, as the standard library's
 /// Command does through the same close-on-exec pipe.
 pub fn spawn(
     candidates: &[Vec<u8>],
+    program: &[u8],
     args: &[Vec<u8>],
     environment: Option<&[Vec<u8>]>,
-    setup: &ChildSetup,
+    setup: &ChildSetup<'_>,
 ) -> core::result::Result<i32, SpawnFailure> {
     // Everything the child touches is allocated here, before the fork: the
     // child only makes system calls.
-    let candidates = candidates
-        .iter()
-        .map(|c| c_string(c))
-        .collect::<Result<Vec<_>>>()
-        .map_err(SpawnFailure::Failed)?;
-    let args = args
-        .iter()
-        .map(|a| c_string(a))
-        .collect::<Result<Vec<_>>>()
-        .map_err(SpawnFailure::Failed)?;
+    let candidates = c_strings(candidates.iter().map(Vec::as_slice))?;
+    let args = c_strings(core::iter::once(program).chain(args.iter().map(Vec::as_slice)))?;
     let argv = pointer_array(&args);
     // /bin/sh FILE ARGS...: FILE is filled in by the child, with the
     // candidate that turned out to need the shell.
@@ -185,13 +190,7 @@ pub fn spawn(
     shell_argv.push(core::ptr::null());
     shell_argv.extend(argv.iter().skip(1));
     let replaced = match environment {
-        Some(entries) => Some(
-            entries
-                .iter()
-                .map(|e| c_string(e))
-                .collect::<Result<Vec<_>>>()
-                .map_err(SpawnFailure::Failed)?,
-        ),
+        Some(entries) => Some(c_strings(entries.iter().map(Vec::as_slice))?),
         None => None,
     };
     let replaced_envp = replaced.as_deref().map(pointer_array);
@@ -201,11 +200,10 @@ pub fn spawn(
         // never changes its environment.
         None => unsafe { environ },
     };
-
     if setup.descriptors.len() > 8 {
         return Err(SpawnFailure::Failed(Error::from_raw_os_error(libc::EINVAL)));
     }
-    let directory = match &setup.directory {
+    let directory = match setup.directory {
         Some(path) => Some(c_string(path).map_err(SpawnFailure::Failed)?),
         None => None,
     };
@@ -222,7 +220,7 @@ pub fn spawn(
     if pid == 0 {
         let report = match prepare_child(setup, directory.as_deref()) {
             Ok(()) => exec_first(&candidates, &argv, &mut shell_argv, envp),
-            Err(error) => [error.code, REPORT_FAILED, -1],
+            Err(error) => [error.code(), REPORT_FAILED, -1],
         };
         let mut bytes = [0u8; 12];
         for (chunk, value) in bytes.chunks_exact_mut(4).zip(report) {
@@ -244,7 +242,7 @@ pub fn spawn(
         let result =
             unsafe { libc::read(report_read.raw(), bytes.as_mut_ptr().cast(), bytes.len()) };
         match check(result as libc::c_long) {
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             other => break other,
         }
     };
@@ -293,7 +291,7 @@ fn exec_first(
         // SAFETY: a NUL-terminated path and NULL-terminated arrays, all
         // allocated before the fork; execve returns only on failure.
         unsafe { libc::execve(candidate.as_ptr().cast(), argv.as_ptr(), envp) };
-        match Error::last_os_error().code {
+        match Error::last_os_error().code() {
             libc::ENOEXEC if looks_binary(candidate) => {
                 return [libc::ENOEXEC, REPORT_FAILED, index];
             }
@@ -302,7 +300,7 @@ fn exec_first(
                 // SAFETY: as above; `shell_argv` is NULL-terminated and now
                 // holds no null before its end.
                 unsafe { libc::execve(SHELL.as_ptr().cast(), shell_argv.as_ptr(), envp) };
-                return [Error::last_os_error().code, REPORT_NO_SHELL, index];
+                return [Error::last_os_error().code(), REPORT_NO_SHELL, index];
             }
             // SAFETY: access with a NUL-terminated path.
             libc::ENOENT if unsafe { libc::access(candidate.as_ptr().cast(), libc::F_OK) } == 0 => {
@@ -343,17 +341,17 @@ fn looks_binary(path: &[u8]) -> bool {
 /// signal mask grace was started with, SIGPIPE ignored again if it was,
 /// owning the terminal when asked, and as another user when asked. Only
 /// async-signal-safe system calls; nothing is allocated.
-fn prepare_child(setup: &ChildSetup, directory: Option<&[u8]>) -> Result<()> {
+fn prepare_child(setup: &ChildSetup<'_>, directory: Option<&[u8]>) -> Result<()> {
     // First out of the way of every target number, then onto the targets:
     // a source may sit where another target goes. dup2 leaves the target
     // without close-on-exec; the moved copies keep it and vanish at exec.
     let mut moved = [-1 as c_int; 8];
-    for (slot, &(source, _)) in moved.iter_mut().zip(&setup.descriptors) {
+    for (slot, &(source, _)) in moved.iter_mut().zip(setup.descriptors) {
         // SAFETY: fcntl with integer arguments; the source is open.
         *slot = check(unsafe { libc::fcntl(source, libc::F_DUPFD_CLOEXEC, 64) } as libc::c_long)?
             as c_int;
     }
-    for (&from, &(_, target)) in moved.iter().zip(&setup.descriptors) {
+    for (&from, &(_, target)) in moved.iter().zip(setup.descriptors) {
         // SAFETY: integer arguments only.
         check(unsafe { libc::dup2(from, target) } as libc::c_long)?;
     }
@@ -384,12 +382,12 @@ fn prepare_child(setup: &ChildSetup, directory: Option<&[u8]>) -> Result<()> {
         // SAFETY: signal(2) with SIG_IGN.
         unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     }
-    if let Some(credentials) = &setup.credentials {
+    if let Some(credentials) = setup.credentials {
         // Raw system calls: they change this (only) thread at once, with
         // none of libc's cross-thread machinery. Groups first, then the gid,
         // then the uid, while still allowed to.
-        // SAFETY: the pointer and length describe a live Vec<u32> allocated
-        // before the fork; gid_t is u32 on Linux.
+        // SAFETY: the pointer and length describe a live slice of u32,
+        // allocated before the fork; gid_t is u32 on Linux.
         let result = unsafe {
             libc::syscall(
                 libc::SYS_setgroups,

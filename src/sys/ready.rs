@@ -142,7 +142,7 @@ pub fn receive_with_sender(fd: &Fd, buffer: &mut [u8]) -> Result<Option<(usize, 
     };
     let length = match check(received as libc::c_long) {
         Ok(length) => length as usize,
-        Err(error) if error.code == libc::EAGAIN => return Ok(None),
+        Err(error) if error.code() == libc::EAGAIN => return Ok(None),
         Err(error) => return Err(error),
     };
     // No credentials: nobody grace knows (a uid no user has).
@@ -260,7 +260,7 @@ pub fn connect(address: SocketAddr) -> Result<Connect> {
         return Ok(Connect::Done);
     }
     let error = Error::last_os_error();
-    Ok(if error.code == libc::EINPROGRESS {
+    Ok(if error.code() == libc::EINPROGRESS {
         Connect::Pending(fd)
     } else {
         Connect::Failed

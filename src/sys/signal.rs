@@ -105,7 +105,7 @@ impl SignalFd {
                 unsafe { libc::read(self.fd.raw(), records.as_mut_ptr().cast(), wanted * RECORD) };
             match check(result as libc::c_long) {
                 Ok(bytes) => break bytes as usize,
-                Err(error) if error.code == libc::EINTR => continue,
+                Err(error) if error.code() == libc::EINTR => continue,
                 Err(error) => return Err(error),
             }
         };
@@ -234,7 +234,7 @@ pub(super) fn poll_all(pollfds: &mut [libc::pollfd], timeout: Option<Duration>) 
         };
         match check(result as libc::c_long) {
             Ok(ready) => return Ok(ready as usize),
-            Err(error) if error.code == libc::EINTR => continue,
+            Err(error) if error.code() == libc::EINTR => continue,
             Err(error) => return Err(error),
         }
     }
