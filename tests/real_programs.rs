@@ -1,92 +1,62 @@
 //! Issue 20's proof with real programs: the ordered stop (`--stop-order
 //! auto`, set explicitly through GRACE_STOP_ORDER) keeps the data of the
 //! common shapes of a multi-process container. Each shape runs Debian's
-//! own PostgreSQL, Redis, nginx, php-fpm or socat under grace as PID 1 of a
-//! fresh PID namespace (two of them also in a podman container), is stopped
-//! as containerd stops a container (the stop signal to PID 1, SIGKILL after
-//! 10 s), and is judged by the programs' own tools: the rows a restarted
-//! cluster holds (psql), pg_controldata's cluster state, redis-check-rdb,
-//! nginx's error log, the response a client got, the message a server
-//! outside the namespace received. The shapes' scripts are
-//! tests/real_programs/, which scripts/compare-order also runs under tini,
-//! dumb-init and catatonit. One test keeps the before: under `--stop-order
-//! all` the committing app loses its rows.
+//! own PostgreSQL, Redis, nginx, php-fpm or socat under grace as PID 1,
+//! once in a fresh PID namespace and once in a podman container (the
+//! `podman_` tests), is stopped as containerd stops a container (the
+//! stop signal to PID 1, SIGKILL after 10 s), and is judged by the
+//! programs' own tools: the rows a restarted cluster holds (psql),
+//! pg_controldata's cluster state, redis-check-rdb, nginx's error log, the
+//! response a client got, the message a server outside the namespace
+//! received. The shapes' scripts are tests/real_programs/, which
+//! scripts/compare-order also runs under tini, dumb-init and catatonit.
+//! One test keeps the before: under `--stop-order all` the committing app
+//! loses its rows.
 
 use std::fs;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
 
-use crate::support::real_programs::{
-    Container, KEYS, ROWS, Run, kill_at_the_stop_timeout, pgbin, require, stop_like_containerd,
-};
-use crate::support::{Grace, wait_exit, wait_until};
+use crate::support::real_programs::{At, KEYS, ROWS, Run, STOP_TIMEOUT, Shape, pgbin, require};
+use crate::support::{wait_exit, wait_until};
 
 const SHUT_DOWN: &str = "shut down";
 
-/// How a run was stopped: its exit code and what to show when it fails.
-type Stopped = (i32, String);
+/// The order under test.
+const ORDER: &str = "auto";
 
-/// Waits for the PostgreSQL app's open transaction, stops the run with
-/// `stop`, which must not need the deadline's SIGKILL: (rows committed,
-/// cluster state).
-fn database_after(run: &Run, stop: impl FnOnce() -> Stopped) -> (usize, String) {
+/// The grace period of the shapes whose stop must not last until half of
+/// it, when the order signals whoever still waits: every exit the order
+/// waits for is heard, whoever reaps it. Half of it is past the stop
+/// timeout, so a stop that waited for half-time is killed there.
+fn long_grace_period() -> String {
+    format!("{}s", 2 * STOP_TIMEOUT.as_secs() + 1)
+}
+
+/// Waits for the PostgreSQL app's open transaction, stops the shape, which
+/// must not need the deadline's SIGKILL: (rows committed, cluster state).
+fn database_after(run: &Run, mut shape: Shape) -> (usize, String) {
     run.wait_for_transaction();
-    let (code, log) = stop();
-    assert_ne!(code, 137, "killed at the deadline: {log}");
+    shape.stop().assert_not_killed();
     // The state first: reading the rows restarts the cluster.
     let state = run.cluster_state();
     (run.rows_committed(), state)
 }
 
-/// Waits for the Redis app's keys, stops the run with `stop`, which must
-/// not need the deadline's SIGKILL: the keys of the dump left.
-fn dump_after(run: &Run, stop: impl FnOnce() -> Stopped) -> Option<usize> {
-    let written = run.path("keys-written");
-    wait_until("the app's keys", || written.exists());
-    let (code, log) = stop();
-    assert_ne!(code, 137, "killed at the deadline: {log}");
-    run.dump_keys()
-}
-
-/// grace as PID 1 of a PID namespace, stopped as containerd stops it.
-fn stopped_by_sigterm(grace: &mut Grace) -> Stopped {
-    (stop_like_containerd(grace, libc::SIGTERM), grace.stderr())
-}
-
-/// The grace period of the shapes whose stop must not last until half
-/// of it: every exit the order waits for is heard, whoever reaps it.
-const GRACE_PERIOD: Duration = Duration::from_secs(9);
-
-/// `stopped_by_sigterm`, and the stop ended before half of
-/// `GRACE_PERIOD`, when the order signals whoever still waits.
-fn stopped_before_half_time(grace: &mut Grace) -> Stopped {
-    let sent = Instant::now();
-    let stopped = stopped_by_sigterm(grace);
-    let took = sent.elapsed();
-    assert!(
-        took < GRACE_PERIOD / 2,
-        "the stop lasted {took:?}, until half the grace period: {}",
-        stopped.1
-    );
-    stopped
-}
-
 /// The start-script database with the committing app, under `order`:
 /// (rows committed, cluster state).
-fn start_script_database(order: &str) -> (usize, String) {
+fn start_script_database(at: At, order: &str) -> (usize, String) {
     require(&["setpriv", "psql"]);
     let run = Run::with_cluster();
-    let mut grace = run.start(order, &[], "start-exec.sh");
-    database_after(&run, || stopped_by_sigterm(&mut grace))
+    let shape = Shape::start(&run, at, order, libc::SIGTERM, &[], "start-exec.sh");
+    database_after(&run, shape)
 }
 
 /// Shape 1: PostgreSQL started by the start script, then `exec app`; the
 /// app commits its open transaction (through its psql child) in its
 /// SIGTERM handler. The app is signalled first, the database once the app
 /// and its client are gone.
-#[test]
-fn start_script_database_keeps_the_committing_apps_rows() {
-    let (rows, state) = start_script_database("auto");
+fn start_script_database_keeps_the_rows(at: At) {
+    let (rows, state) = start_script_database(at, ORDER);
     assert_eq!(rows, ROWS, "rows committed");
     assert_eq!(state, SHUT_DOWN);
 }
@@ -95,7 +65,7 @@ fn start_script_database_keeps_the_committing_apps_rows() {
 /// while the app's handler starts, and the commit is lost.
 #[test]
 fn start_script_database_loses_the_rows_when_all_are_signalled_at_once() {
-    let (rows, _) = start_script_database("all");
+    let (rows, _) = start_script_database(At::Namespace, "all");
     assert_eq!(
         rows, 0,
         "rows committed although the client was signalled with the app"
@@ -106,13 +76,13 @@ fn start_script_database_loses_the_rows_when_all_are_signalled_at_once() {
 /// runs the database and the app in the background and `wait -n`s. The
 /// shell is the main process; once it has gone, the app and the database
 /// are orphans, ordered by the app's connection.
-#[test]
-fn wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down() {
+fn wait_n_pattern_keeps_the_rows(at: At) {
     require(&["setpriv", "psql"]);
     let run = Run::with_cluster();
-    let period = format!("{}s", GRACE_PERIOD.as_secs());
-    let mut grace = run.start("auto", &["--grace-period", &period], "start-wait-n.sh");
-    let (rows, state) = database_after(&run, || stopped_before_half_time(&mut grace));
+    let period = long_grace_period();
+    let args = ["--grace-period", &period];
+    let shape = Shape::start(&run, at, ORDER, libc::SIGTERM, &args, "start-wait-n.sh");
+    let (rows, state) = database_after(&run, shape);
     assert_eq!(rows, ROWS, "rows committed");
     assert_eq!(state, SHUT_DOWN);
 }
@@ -120,22 +90,22 @@ fn wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down() {
 /// Shape 3: Redis daemonized by the start script, then `exec app`; the app
 /// finishes its work and asks for SAVE in its SIGTERM handler. Redis has
 /// no save points: the dump is the app's.
-#[test]
-fn redis_keeps_the_dump_the_app_saves_on_its_stop() {
+fn redis_keeps_the_dump(at: At) {
     require(&["redis-server", "redis-cli", "redis-check-rdb"]);
     let run = Run::new();
-    let mut grace = run.start("auto", &[], "start-redis.sh");
-    let keys = dump_after(&run, || stopped_by_sigterm(&mut grace));
-    assert_eq!(keys, Some(KEYS), "keys in the dump");
+    let mut shape = Shape::start(&run, at, ORDER, libc::SIGTERM, &[], "start-redis.sh");
+    let written = run.path("keys-written");
+    wait_until("the app's keys", || written.exists());
+    shape.stop().assert_not_killed();
+    assert_eq!(run.dump_keys(), Some(KEYS), "keys in the dump");
 }
 
 /// Shape 4: PostgreSQL alone, a master that stops its own workers: only the
 /// postmaster is signalled, and the cluster is cleanly shut down.
-#[test]
-fn postgres_alone_stops_its_own_workers() {
+fn postgres_alone(at: At) {
     require(&["setpriv"]);
     let run = Run::with_cluster();
-    let mut grace = run.start("auto", &[], "start-postgres.sh");
+    let mut shape = Shape::start(&run, at, ORDER, libc::SIGTERM, &[], "start-postgres.sh");
     let pg_isready = pgbin().join("pg_isready");
     wait_until("PostgreSQL to accept connections", || {
         Command::new(&pg_isready)
@@ -144,12 +114,8 @@ fn postgres_alone_stops_its_own_workers() {
             .status()
             .is_ok_and(|status| status.success())
     });
-    assert_eq!(
-        stop_like_containerd(&mut grace, libc::SIGTERM),
-        0,
-        "{}",
-        grace.stderr()
-    );
+    let stopped = shape.stop();
+    assert_eq!(stopped.code, 0, "{}", stopped.log);
     assert_eq!(run.cluster_state(), SHUT_DOWN);
 }
 
@@ -168,22 +134,17 @@ fn signals_from_grace(log: &str) -> Vec<(String, String)> {
 /// Shape 4: nginx alone: grace signals the master only, whose workers exit
 /// through it (nginx's log: no worker got a signal from grace, every
 /// worker exited with code 0, the master exited).
-#[test]
-fn nginx_alone_stops_its_own_workers() {
+fn nginx_alone(at: At) {
     require(&["nginx"]);
     let run = Run::new();
-    let mut grace = run.start("auto", &[], "start-nginx.sh");
+    let mut shape = Shape::start(&run, at, ORDER, libc::SIGTERM, &[], "start-nginx.sh");
     let log_path = run.path("nginx-error.log");
     let log = || fs::read_to_string(&log_path).unwrap_or_default();
     wait_until("nginx's two workers", || {
         log().matches("start worker process ").count() == 2
     });
-    assert_eq!(
-        stop_like_containerd(&mut grace, libc::SIGTERM),
-        0,
-        "{}",
-        grace.stderr()
-    );
+    let stopped = shape.stop();
+    assert_eq!(stopped.code, 0, "{}", stopped.log);
     let log = log();
     let master = log
         .lines()
@@ -210,11 +171,11 @@ fn nginx_alone_stops_its_own_workers() {
 /// php-fpm, signalled with SIGTERM, would end its request at once. The
 /// request is let go once nginx has its signal, and the client outside the
 /// namespace gets the whole response.
-#[test]
-fn nginx_answers_a_request_in_flight_through_php_fpm() {
+fn nginx_answers_through_php_fpm(at: At) {
     require(&["nginx", "curl", "/usr/sbin/php-fpm*"]);
     let run = Run::new();
-    let mut grace = run.start("auto", &["--stop-on", "QUIT,TERM,INT"], "start-fastcgi.sh");
+    let args = ["--stop-on", "QUIT,TERM,INT"];
+    let mut shape = Shape::start(&run, at, ORDER, libc::SIGQUIT, &args, "start-fastcgi.sh");
     let socket = run.path("nginx.sock");
     wait_until("nginx's socket", || socket.exists());
     let body = run.path("body");
@@ -230,18 +191,19 @@ fn nginx_answers_a_request_in_flight_through_php_fpm() {
         .expect("curl");
     let started = run.path("request-started");
     wait_until("the request to reach php-fpm", || started.exists());
-    let sent = Instant::now();
-    grace.signal(libc::SIGQUIT);
     let log_path = run.path("nginx-error.log");
-    wait_until("nginx's SIGQUIT", || {
-        fs::read_to_string(&log_path).is_ok_and(|log| log.contains("signal 3 (SIGQUIT) received"))
+    let mut answered = None;
+    let stopped = shape.stop_with(|| {
+        wait_until("nginx's SIGQUIT", || {
+            fs::read_to_string(&log_path)
+                .is_ok_and(|log| log.contains("signal 3 (SIGQUIT) received"))
+        });
+        fs::write(run.path("release"), "").unwrap();
+        answered = Some(wait_exit(&mut client, "the client"));
     });
-    fs::write(run.path("release"), "").unwrap();
-    let answered = wait_exit(&mut client, "the client");
-    let code = kill_at_the_stop_timeout(&mut grace, sent);
-    assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
+    stopped.assert_not_killed();
     assert!(
-        answered.success(),
+        answered.is_some_and(|status| status.success()),
         "the request was not answered: {}",
         fs::read_to_string(run.path("curl.err")).unwrap_or_default()
     );
@@ -251,10 +213,10 @@ fn nginx_answers_a_request_in_flight_through_php_fpm() {
 }
 
 /// Shape 6: the app's cleanup goes through a sidecar proxy (socat, the
-/// app's child) to a server outside grace's PID namespace: the goodbye the
-/// app sends in its SIGTERM handler arrives.
-#[test]
-fn cleanup_through_a_sidecar_proxy_reaches_the_outside_server() {
+/// app's child) to a server outside grace's PID namespace (on the host, at
+/// a UNIX socket of the run's directory, which the container shares): the
+/// goodbye the app sends in its SIGTERM handler arrives.
+fn cleanup_through_a_sidecar(at: At) {
     require(&["socat"]);
     let run = Run::new();
     let received = run.path("received");
@@ -268,39 +230,59 @@ fn cleanup_through_a_sidecar_proxy_reaches_the_outside_server() {
         .stdin(Stdio::null())
         .spawn()
         .expect("socat");
-    let period = format!("{}s", GRACE_PERIOD.as_secs());
-    let mut grace = run.start("auto", &["--grace-period", &period], "start-proxy.sh");
+    let period = long_grace_period();
+    let args = ["--grace-period", &period];
+    let mut shape = Shape::start(&run, at, ORDER, libc::SIGTERM, &args, "start-proxy.sh");
     let said = |word: &str| fs::read_to_string(&received).is_ok_and(|text| text.contains(word));
     wait_until("the app's hello through the proxy", || said("hello"));
-    let (code, _) = stopped_before_half_time(&mut grace);
+    let stopped = shape.stop();
     let goodbye = said("goodbye");
     let _ = server.kill();
     let _ = server.wait();
-    assert_ne!(code, 137, "killed at the deadline: {}", grace.stderr());
+    stopped.assert_not_killed();
     assert!(
         goodbye,
         "the cleanup's message did not arrive: {}",
-        grace.stderr()
+        stopped.log
     );
 }
 
-/// Shape 1 in a real container: podman (runc), stopped by `podman stop`.
-#[test]
-fn podman_start_script_database_keeps_the_committing_apps_rows() {
-    require(&["podman", "setpriv", "psql"]);
-    let run = Run::with_cluster();
-    let container = Container::start(&run, "auto", "start-exec.sh");
-    let (rows, state) = database_after(&run, || (container.stop(), container.logs()));
-    assert_eq!(rows, ROWS, "rows committed");
-    assert_eq!(state, SHUT_DOWN);
+/// Each shape's two tests: `$namespace` runs it in a PID namespace,
+/// `$podman` in a podman container.
+macro_rules! in_both_places {
+    ($($shape:ident: $namespace:ident, $podman:ident;)*) => {$(
+        #[test]
+        fn $namespace() {
+            $shape(At::Namespace);
+        }
+
+        #[test]
+        fn $podman() {
+            $shape(At::Podman);
+        }
+    )*};
 }
 
-/// Shape 3 in a real container.
-#[test]
-fn podman_redis_keeps_the_dump_the_app_saves_on_its_stop() {
-    require(&["podman", "redis-server", "redis-cli", "redis-check-rdb"]);
-    let run = Run::new();
-    let container = Container::start(&run, "auto", "start-redis.sh");
-    let keys = dump_after(&run, || (container.stop(), container.logs()));
-    assert_eq!(keys, Some(KEYS), "keys in the dump");
+in_both_places! {
+    start_script_database_keeps_the_rows:
+        start_script_database_keeps_the_committing_apps_rows,
+        podman_start_script_database_keeps_the_committing_apps_rows;
+    wait_n_pattern_keeps_the_rows:
+        wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down,
+        podman_wait_n_pattern_keeps_the_rows_and_shuts_the_cluster_down;
+    redis_keeps_the_dump:
+        redis_keeps_the_dump_the_app_saves_on_its_stop,
+        podman_redis_keeps_the_dump_the_app_saves_on_its_stop;
+    postgres_alone:
+        postgres_alone_stops_its_own_workers,
+        podman_postgres_alone_stops_its_own_workers;
+    nginx_alone:
+        nginx_alone_stops_its_own_workers,
+        podman_nginx_alone_stops_its_own_workers;
+    nginx_answers_through_php_fpm:
+        nginx_answers_a_request_in_flight_through_php_fpm,
+        podman_nginx_answers_a_request_in_flight_through_php_fpm;
+    cleanup_through_a_sidecar:
+        cleanup_through_a_sidecar_proxy_reaches_the_outside_server,
+        podman_cleanup_through_a_sidecar_proxy_reaches_the_outside_server;
 }

@@ -2,8 +2,8 @@
 //! Debian) under grace, in the shapes of tests/real_programs/ (the scripts
 //! bench/compare_order.sh runs under the other inits too): a run's
 //! directory and cluster, grace started on a shape as PID 1 of a fresh PID
-//! namespace or of a podman container, the stop as containerd makes it,
-//! and the verdicts of the programs' own tools.
+//! namespace or of a podman container (`Shape`), the stop as containerd
+//! makes it, and the verdicts of the programs' own tools.
 
 use std::fs;
 use std::os::unix::fs::{PermissionsExt, symlink};
@@ -131,7 +131,7 @@ impl Run {
 
     /// grace, with `GRACE_STOP_ORDER=order` and `args`, as PID 1 of a fresh
     /// PID namespace running the shape's start script `script`.
-    pub fn start(&self, order: &str, args: &[&str], script: &str) -> Grace {
+    fn start(&self, order: &str, args: &[&str], script: &str) -> Grace {
         let environment = self.environment();
         Grace::builder(Mode::Pid1)
             .configure(|command| {
@@ -269,33 +269,122 @@ fn cluster_template() -> PathBuf {
     template
 }
 
-/// Stops grace as containerd stops a container: `signal` to PID 1, then
-/// SIGKILL at `STOP_TIMEOUT`. Returns grace's exit code (137 when killed).
-pub fn stop_like_containerd(grace: &mut Grace, signal: i32) -> i32 {
-    let sent = Instant::now();
-    grace.signal(signal);
-    kill_at_the_stop_timeout(grace, sent)
-}
-
 /// The rest of containerd's stop once its signal was sent at `sent`:
 /// SIGKILL for PID 1 if it still runs at `STOP_TIMEOUT`. Returns grace's
-/// exit code.
-pub fn kill_at_the_stop_timeout(grace: &mut Grace, sent: Instant) -> i32 {
+/// exit code and whether it was killed (unshare does not always pass the
+/// SIGKILL on as 137: it may exit 1, failing to re-raise it).
+fn kill_at_the_stop_timeout(grace: &mut Grace, sent: Instant) -> (i32, bool) {
     let exited = |pid| matches!(state_of(pid), None | Some('Z'));
     while !exited(grace.pid) && sent.elapsed() < STOP_TIMEOUT {
         std::thread::sleep(Duration::from_millis(5));
     }
-    if !exited(grace.pid) {
+    let killed = !exited(grace.pid);
+    if killed {
         grace.signal(libc::SIGKILL);
     }
-    grace.wait_code()
+    (grace.wait_code(), killed)
+}
+
+/// Where grace runs a shape as PID 1.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// A fresh PID namespace (`unshare`), stopped like containerd stops a
+    /// container.
+    Namespace,
+    /// A podman container (runc), stopped by `podman stop`.
+    Podman,
+}
+
+/// How a shape was stopped: grace's exit code, whether it was killed at
+/// the stop timeout, and its log, to show when the test fails.
+pub struct Stopped {
+    pub code: i32,
+    pub killed: bool,
+    pub log: String,
+}
+
+impl Stopped {
+    /// Fails unless the stop ended before the stop timeout's SIGKILL.
+    pub fn assert_not_killed(&self) {
+        assert!(!self.killed, "killed at the deadline: {}", self.log);
+    }
+}
+
+/// grace running a shape's start script as PID 1, where `At` says.
+pub struct Shape<'a> {
+    stop_signal: i32,
+    under: Under<'a>,
+}
+
+enum Under<'a> {
+    Namespace(Grace),
+    Podman(Container<'a>),
+}
+
+impl<'a> Shape<'a> {
+    /// grace with `GRACE_STOP_ORDER=order` and `args` running the start
+    /// script `script` of `run`, to be stopped with `stop_signal` (an
+    /// image's STOPSIGNAL).
+    pub fn start(
+        run: &'a Run,
+        at: At,
+        order: &str,
+        stop_signal: i32,
+        args: &[&str],
+        script: &str,
+    ) -> Self {
+        let under = match at {
+            At::Namespace => Under::Namespace(run.start(order, args, script)),
+            At::Podman => {
+                require(&["podman"]);
+                Under::Podman(Container::start(run, order, stop_signal, args, script))
+            }
+        };
+        Shape { stop_signal, under }
+    }
+
+    /// Stops the shape as containerd stops a container: the stop signal to
+    /// PID 1, SIGKILL at `STOP_TIMEOUT`.
+    pub fn stop(&mut self) -> Stopped {
+        self.stop_with(|| ())
+    }
+
+    /// `stop`, running `meanwhile` while the stop goes on (in podman, it may
+    /// start before the signal arrives: `podman stop` sends it).
+    pub fn stop_with(&mut self, meanwhile: impl FnOnce()) -> Stopped {
+        match &mut self.under {
+            Under::Namespace(grace) => {
+                let sent = Instant::now();
+                grace.signal(self.stop_signal);
+                meanwhile();
+                let (code, killed) = kill_at_the_stop_timeout(grace, sent);
+                Stopped {
+                    code,
+                    killed,
+                    log: grace.stderr(),
+                }
+            }
+            Under::Podman(container) => {
+                let code = std::thread::scope(|scope| {
+                    let stopping = scope.spawn(|| container.stop());
+                    meanwhile();
+                    stopping.join().expect("podman stop")
+                });
+                Stopped {
+                    code,
+                    killed: code == 137,
+                    log: container.logs(),
+                }
+            }
+        }
+    }
 }
 
 /// A podman container that sees the host's programs: a rootfs of the
-/// host's /usr (read-only), its users, the run's directory and the shapes
-/// at their host paths, and this build of grace at /grace.
-pub struct Container<'a> {
-    pub name: String,
+/// host's /usr and /etc/nginx (read-only), its users, the run's directory
+/// and the shapes at their host paths, and this build of grace at /grace.
+struct Container<'a> {
+    name: String,
     /// Removes the container when dropped.
     _made: Made<'a>,
     dir: &'a TempDir,
@@ -303,8 +392,9 @@ pub struct Container<'a> {
 
 impl<'a> Container<'a> {
     /// `podman run --runtime runc --network none … --rootfs` with
-    /// `GRACE_STOP_ORDER=order`, grace as PID 1 running `script`.
-    pub fn start(run: &'a Run, order: &str, script: &str) -> Self {
+    /// `GRACE_STOP_ORDER=order` and `--stop-signal stop_signal`, grace as
+    /// PID 1 with `args` running `script`.
+    fn start(run: &'a Run, order: &str, stop_signal: i32, args: &[&str], script: &str) -> Self {
         let root = run.dir.join("rootfs");
         for sub in ["usr", "etc", "tmp", "proc", "dev", "sys", "run", "var"] {
             fs::create_dir_all(root.join(sub)).unwrap();
@@ -318,30 +408,35 @@ impl<'a> Container<'a> {
         let name = unique("grace-real");
         let mut made = Made::new(&run.dir);
         made.containers.push(name.clone());
-        let mut args: Vec<String> = ["run", "-d", "--name", &name]
+        let stop_signal = stop_signal.to_string();
+        let mut podman_args: Vec<String> = ["run", "-d", "--name", &name]
             .iter()
             .chain(RUN_FLAGS)
-            .chain(&["-v", "/usr:/usr:ro"])
+            .chain(&["--stop-signal", &stop_signal])
             .map(|arg| arg.to_string())
             .collect();
         let shapes = shapes_dir().display().to_string();
         let run_dir = run.run.display().to_string();
         for volume in [
+            "/usr:/usr:ro".to_string(),
+            "/etc/nginx:/etc/nginx:ro".to_string(),
             format!("{shapes}:{shapes}:ro"),
             format!("{run_dir}:{run_dir}"),
             format!("{}:/grace:ro", host_grace_bin()),
         ] {
-            args.extend(["-v".to_string(), volume]);
+            podman_args.extend(["-v".to_string(), volume]);
         }
         for (key, value) in run.environment() {
-            args.extend(["-e".to_string(), format!("{key}={value}")]);
+            podman_args.extend(["-e".to_string(), format!("{key}={value}")]);
         }
-        args.extend(["-e".to_string(), format!("GRACE_STOP_ORDER={order}")]);
-        args.extend(["--rootfs".to_string(), root.display().to_string()]);
-        args.extend(["/grace", "--", "bash"].map(String::from));
-        args.push(shapes_dir().join(script).display().to_string());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        check(podman(&run.dir, &args), "podman run");
+        podman_args.extend(["-e".to_string(), format!("GRACE_STOP_ORDER={order}")]);
+        podman_args.extend(["--rootfs".to_string(), root.display().to_string()]);
+        podman_args.push("/grace".to_string());
+        podman_args.extend(args.iter().map(|arg| arg.to_string()));
+        podman_args.extend(["--", "bash"].map(String::from));
+        podman_args.push(shapes_dir().join(script).display().to_string());
+        let podman_args: Vec<&str> = podman_args.iter().map(String::as_str).collect();
+        check(podman(&run.dir, &podman_args), "podman run");
         Container {
             name,
             _made: made,
@@ -349,9 +444,9 @@ impl<'a> Container<'a> {
         }
     }
 
-    /// `podman stop -t 10`: SIGTERM to PID 1, SIGKILL at the timeout.
-    /// Returns the container's exit code.
-    pub fn stop(&self) -> i32 {
+    /// `podman stop -t 10`: the stop signal to PID 1, SIGKILL at the
+    /// timeout. Returns the container's exit code.
+    fn stop(&self) -> i32 {
         let seconds = STOP_TIMEOUT.as_secs().to_string();
         check(
             podman(self.dir, &["stop", "-t", &seconds, &self.name]),
@@ -367,7 +462,7 @@ impl<'a> Container<'a> {
             .expect("an exit code")
     }
 
-    pub fn logs(&self) -> String {
+    fn logs(&self) -> String {
         let output = podman(self.dir, &["logs", &self.name]);
         String::from_utf8_lossy(&output.stderr).into_owned()
     }
