@@ -16,13 +16,15 @@ use crate::support::containers::static_binaries;
 use crate::support::services::{toml_argv, write_config};
 use crate::support::{Grace, Mode, TempDir, probe_args, rss_kb, wait_ready, wait_until};
 
-/// Bytes: the static musl release binary on disk. The issues' budget is
-/// 450,000 B; the ordered stop (issue 20) and the services' new keys and
-/// control commands (issue 22) took the binary to 482,352 B, and this bound
-/// holds that line until the services file's reader is slimmed (toml's
-/// tree and error paths are about 35 KB of it). It is a regression against
-/// the budget, said in the issues' notes, not a new budget.
-const MAX_BINARY: u64 = 490_000;
+/// Bytes: the static musl release binary on disk, `grace import` included
+/// (a default feature). The issues' budget is 450,000 B; the ordered stop
+/// (issue 20) and the services' new keys, control commands and import
+/// (issue 22) took it to 500,080 B, and the slimming after them (the
+/// services file's own tree over `toml_parser`, two-word `sys::Error`,
+/// loops for collects) back to 462,496 B. This bound holds that line: it
+/// is a regression against the budget, said in the issues' notes, not a
+/// new budget.
+const MAX_BINARY: u64 = 465_000;
 /// kB: VmRSS of an idle grace as PID 1 with one sleeping command (issue
 /// 19's bound).
 const MAX_IDLE_RSS: u64 = 400;

@@ -37,7 +37,7 @@ mod services_import {
     /// Says, in the runner's output, that `grace import`'s tests did not run.
     #[test]
     fn not_built_without_the_import_feature() {
-        eprintln!("grace import is not built: cargo nextest run --features import runs its tests");
+        eprintln!("grace import is not built (--no-default-features): its tests did not run");
     }
 }
 mod services_run;
