@@ -1500,6 +1500,34 @@ command = ["/bin/true"]
     }
 
     #[test]
+    fn dates_well_formed_or_not_are_refused_naming_the_key() {
+        for date in [
+            "1979-13-27",
+            "1979-05-27",
+            "07:32:00",
+            "1979-05-27T25:00:00Z",
+        ] {
+            let message = refused(&format!(
+                "[service.db]\ncommand = [\"true\"]\nstop_timeout = {date}\n"
+            ));
+            assert_eq!(
+                message,
+                format!(
+                    "f.toml:3: service.db.stop_timeout: invalid type: datetime `{date}`, \
+                     expected a string"
+                )
+            );
+            let message = refused(&format!(
+                "[service.db]\ncommand = [\"true\"]\nwhen = {date}\n"
+            ));
+            assert!(
+                message.starts_with("f.toml:3: service.db.when: unknown field `when`"),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
     fn after_must_name_services_without_a_cycle() {
         assert_eq!(
             refused(
