@@ -87,10 +87,11 @@ const RESTART_VALUES: &str = "one of `no`, `on-failure`, `always`";
 const TYPE_VALUES: &str = "one of `longrun`, `oneshot`";
 
 /// A value of the wrong type, or a key that does not belong: where, and
-/// what is wrong.
-struct Flaw {
-    span: Range<usize>,
-    message: String,
+/// what is wrong. Boxed: one word in every `Shaped` result.
+struct Flaw(Box<(Range<usize>, String)>);
+
+fn flaw(span: Range<usize>, message: String) -> Flaw {
+    Flaw(Box::new((span, message)))
 }
 
 type Shaped<T> = Result<T, Flaw>;
@@ -100,10 +101,10 @@ type Value<'i> = tree::Item<'i>;
 type Key<'i> = tree::Key<'i>;
 
 fn unknown_key(key: &Key<'_>, expected: &str) -> Flaw {
-    Flaw {
-        span: key.span(),
-        message: format!("unknown field `{}`, expected {expected}", key.get_ref()),
-    }
+    flaw(
+        key.span(),
+        format!("unknown field `{}`, expected {expected}", key.get_ref()),
+    )
 }
 
 /// The ranges of the integer types the file has, for `Document::integer`.
@@ -174,10 +175,7 @@ impl<'i> Document<'i> {
             }
         }
         if table.get("command").is_none() {
-            return Err(Flaw {
-                span: value.span(),
-                message: "missing field `command`".into(),
-            });
+            return Err(flaw(value.span(), "missing field `command`".to_string()));
         }
         Ok(())
     }
@@ -207,13 +205,12 @@ impl<'i> Document<'i> {
         let Node::String(word) = value.get_ref() else {
             return Err(self.wrong_type(value, expected));
         };
-        names
-            .iter()
-            .position(|name| name == word)
-            .ok_or_else(|| Flaw {
-                span: value.span(),
-                message: format!("unknown variant `{word}`, expected {expected}"),
-            })
+        names.iter().position(|name| name == word).ok_or_else(|| {
+            flaw(
+                value.span(),
+                format!("unknown variant `{word}`, expected {expected}"),
+            )
+        })
     }
 
     fn restart(&self, value: &Value<'i>) -> Shaped<Restart> {
@@ -258,18 +255,18 @@ impl<'i> Document<'i> {
         if let Some(n) = integer(digits, *radix).filter(|n| (min..=max).contains(n)) {
             return Ok(n);
         }
-        Err(Flaw {
-            message: format!("invalid value: {}, expected {kind}", self.found(value)),
-            span: value.span(),
-        })
+        Err(flaw(
+            value.span(),
+            format!("invalid value: {}, expected {kind}", self.found(value)),
+        ))
     }
 
     /// `invalid type: FOUND, expected EXPECTED`, worded as serde words it.
     fn wrong_type(&self, value: &Value<'i>, expected: &str) -> Flaw {
-        Flaw {
-            message: format!("invalid type: {}, expected {expected}", self.found(value)),
-            span: value.span(),
-        }
+        flaw(
+            value.span(),
+            format!("invalid type: {}, expected {expected}", self.found(value)),
+        )
     }
 
     /// What a value is, for a message: its type, and the value when it is
@@ -520,7 +517,7 @@ pub fn parse_selecting(
     }
     document
         .shape()
-        .map_err(|flaw| document.error(flaw.span, flaw.message))?;
+        .map_err(|Flaw(flaw)| document.error(flaw.0, flaw.1))?;
     Checker {
         document: &document,
         container,
