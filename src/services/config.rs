@@ -523,7 +523,11 @@ pub fn parse_selecting(
         container,
     }
     .file(asked)
+    .map_err(|refusal| *refusal)
 }
+
+/// A refusal on its way out of `Checker`: one word in every result.
+type Refusal = Box<Error>;
 
 struct Checker<'d, 'i> {
     document: &'d Document<'i>,
@@ -541,15 +545,15 @@ struct Checked<'d, 'i> {
 
 impl<'d, 'i> Checker<'d, 'i> {
     /// An error about what is written at `span`.
-    fn error(&self, span: Range<usize>, message: impl Into<String>) -> Error {
-        self.document.error(span, message.into())
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> Refusal {
+        Box::new(self.document.error(span, message.into()))
     }
 
-    fn duration(&self, value: &Value<'i>) -> Result<Duration, Error> {
+    fn duration(&self, value: &Value<'i>) -> Result<Duration, Refusal> {
         cli::parse_duration(text(value)).map_err(|why| self.error(value.span(), why))
     }
 
-    fn file(&self, asked: &[String]) -> Result<Services, Error> {
+    fn file(&self, asked: &[String]) -> Result<Services, Refusal> {
         let root = &self.document.root;
         let grace_period = match root.get("grace_period") {
             Some(value) => Some(self.duration(value)?),
@@ -565,11 +569,11 @@ impl<'d, 'i> Checker<'d, 'i> {
             None => Vec::new(),
         };
         if entries.is_empty() {
-            return Err(Error {
+            return Err(Box::new(Error {
                 line: None,
                 key: String::new(),
                 message: "no service: declare at least one [service.NAME] table".into(),
-            });
+            }));
         }
         let mut checked = Vec::with_capacity(entries.len());
         for (name, value) in entries {
@@ -605,10 +609,12 @@ impl<'d, 'i> Checker<'d, 'i> {
             };
             self.error(checked[service].after[entry].span(), message)
         })?;
-        let whole_file = |message: String| Error {
-            line: None,
-            key: String::new(),
-            message,
+        let whole_file = |message: String| -> Refusal {
+            Box::new(Error {
+                line: None,
+                key: String::new(),
+                message,
+            })
         };
         let mut roots = Vec::new();
         for name in asked {
@@ -642,7 +648,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         })
     }
 
-    fn service(&self, key: &'d Key<'i>, table: &'d Table<'i>) -> Result<Checked<'d, 'i>, Error> {
+    fn service(&self, key: &'d Key<'i>, table: &'d Table<'i>) -> Result<Checked<'d, 'i>, Refusal> {
         let name = key.get_ref();
         if !valid_name(name) {
             return Err(self.error(
@@ -832,7 +838,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         &self,
         table: &Table<'i>,
         find: &FindArgv<'_, 'i>,
-    ) -> Result<(Kind, Option<super::model::Command>), Error> {
+    ) -> Result<(Kind, Option<super::model::Command>), Refusal> {
         // Of a shape already checked.
         let kind = table
             .get("type")
@@ -872,7 +878,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         &self,
         table: &Table<'i>,
         restart: Option<&Shaped<Restart>>,
-    ) -> Result<Ending, Error> {
+    ) -> Result<Ending, Refusal> {
         let mut ending = Ending::default();
         if let Some(value) = table.get("essential") {
             ending.essential = value.get_ref().as_bool().unwrap_or(true);
@@ -923,7 +929,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         expand: &Expand<'_, 'i>,
         base: Option<&str>,
         search_path: Option<&str>,
-    ) -> Result<(Vec<String>, String), Error> {
+    ) -> Result<(Vec<String>, String), Refusal> {
         let words = items(argv);
         let Some(program) = words.first() else {
             return Err(self.error(argv.span(), "empty command: expected [PROGRAM, ARG...]"));
@@ -942,7 +948,7 @@ impl<'d, 'i> Checker<'d, 'i> {
         value: &Value<'i>,
         spec: &Table<'i>,
         find: &FindArgv<'_, 'i>,
-    ) -> Result<Ready, Error> {
+    ) -> Result<Ready, Refusal> {
         let (fd, exec, interval, tcp) = (
             spec.get("fd"),
             spec.get("exec"),
@@ -1040,10 +1046,10 @@ fn set(environment: &mut Vec<(String, String)>, name: String, value: String) {
 }
 
 /// A string value with its variables expanded.
-type Expand<'a, 'i> = dyn Fn(&Value<'i>) -> Result<String, Error> + 'a;
+type Expand<'a, 'i> = dyn Fn(&Value<'i>) -> Result<String, Refusal> + 'a;
 
 /// Checks an argv: its words and the program's path.
-type FindArgv<'a, 'i> = dyn Fn(&Value<'i>) -> Result<(Vec<String>, String), Error> + 'a;
+type FindArgv<'a, 'i> = dyn Fn(&Value<'i>) -> Result<(Vec<String>, String), Refusal> + 'a;
 
 /// Service names prefix log lines (`db | ...`) and name services in
 /// messages: plain words only.
