@@ -546,7 +546,13 @@ struct Checked<'d, 'i> {
 impl<'d, 'i> Checker<'d, 'i> {
     /// An error about what is written at `span`.
     fn error(&self, span: Range<usize>, message: impl Into<String>) -> Refusal {
-        Box::new(self.document.error(span, message.into()))
+        self.refuse(span, message.into())
+    }
+
+    /// `error`'s body, once for every type of message.
+    #[inline(never)]
+    fn refuse(&self, span: Range<usize>, message: String) -> Refusal {
+        Box::new(self.document.error(span, message))
     }
 
     fn duration(&self, value: &Value<'i>) -> Result<Duration, Refusal> {
