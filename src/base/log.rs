@@ -186,26 +186,11 @@ impl<T: ToValue> ToValue for Option<T> {
 }
 
 /// Writes one line; the macros check `enabled` first so that a message
-/// that will not be shown costs nothing, its arguments included. The
-/// fields are turned into values here, once, rather than at each of the
-/// hundred call sites (where building and dropping them cost 8 KB).
-pub fn write(
-    level: Level,
-    event: &str,
-    fields: &[(&str, &dyn ToValue)],
-    message: fmt::Arguments<'_>,
-) {
-    let fields: Vec<(&str, Value)> = fields
-        .iter()
-        .map(|&(key, value)| (key, value.to_value()))
-        .collect();
-    out(level, event, &fields, message);
-}
-
-/// `write` as the macros call it, with less to set up at each of their
-/// call sites: `names` is the event then the fields' keys, joined by
-/// commas, and `values` the fields' values in that order.
-#[doc(hidden)]
+/// that will not be shown costs nothing, its arguments included. `names`
+/// is the event then the fields' keys, joined by commas (one static string
+/// to set up at each call site), and `values` the fields' values in that
+/// order: they are turned into values here, once, rather than at each of
+/// the hundred call sites (where building and dropping them cost 8 KB).
 pub fn write_named(
     level: Level,
     names: &'static str,

@@ -454,10 +454,10 @@ pub fn says_ready(datagram: &[u8]) -> bool {
 
 /// Why a service (or its probe) could not be started.
 fn failed(service: &Service, why: &dyn core::fmt::Display) {
-    log::write(
+    log::write_named(
         log::Level::Error,
-        "service_failed",
-        &[("service", &service.name)],
+        "service_failed,service",
+        &[&service.name],
         format_args!("service {}: {why}", service.name),
     );
 }
@@ -695,8 +695,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Info,
-                    "service_started",
-                    &[("service", &name), ("pid", &pid)],
+                    "service_started,service,pid",
+                    &[&name, &pid],
                     format_args!("service {name} started as {pid}"),
                 )
             }
@@ -704,8 +704,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Info,
-                    "service_ready",
-                    &[("service", &name)],
+                    "service_ready,service",
+                    &[&name],
                     format_args!("service {name} is {}", done_or_ready(service)),
                 )
             }
@@ -724,13 +724,8 @@ impl FleetEffects for Runtime<'_> {
                 let (code, signal) = status.log_fields();
                 say(
                     Notice,
-                    "service_exited",
-                    &[
-                        ("service", &name),
-                        ("pid", &pid),
-                        ("exit_code", &code),
-                        ("signal", &signal),
-                    ],
+                    "service_exited,service,pid,exit_code,signal",
+                    &[&name, &pid, &code, &signal],
                     format_args!("service {name} ({pid}) {}", status.describe()),
                 )
             }
@@ -743,12 +738,8 @@ impl FleetEffects for Runtime<'_> {
                 let after = after.as_millis() as u64;
                 say(
                     Notice,
-                    "service_restart",
-                    &[
-                        ("service", &name),
-                        ("after_ms", &after),
-                        ("restarts", &restarts),
-                    ],
+                    "service_restart,service,after_ms,restarts",
+                    &[&name, &after, &restarts],
                     format_args!(
                         "service {name} restarts in {after} ms (restart {})",
                         restarts + 1
@@ -759,8 +750,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Notice,
-                    "service_finished",
-                    &[("service", &name)],
+                    "service_finished,service",
+                    &[&name],
                     format_args!("service {name} is not restarted, and the others keep running"),
                 )
             }
@@ -774,12 +765,8 @@ impl FleetEffects for Runtime<'_> {
                 }
                 say(
                     Warn,
-                    "service_left",
-                    &[
-                        ("service", &name),
-                        ("pids", &pids),
-                        ("restart_waits", &restarts),
-                    ],
+                    "service_left,service,pids,restart_waits",
+                    &[&name, &pids, &restarts],
                     format_args!(
                         "service {name} exited but left {named}running: it put itself in the \
                          background; run it in the foreground (nginx: daemon off;, most daemons: \
@@ -796,8 +783,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Warn,
-                    "service_essential",
-                    &[("service", &name)],
+                    "service_essential,service",
+                    &[&name],
                     format_args!(
                         "service {name} {}: {}, so everything stops",
                         status.describe(),
@@ -813,8 +800,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Warn,
-                    "service_gave_up",
-                    &[("service", &name), ("restarts", &restarts)],
+                    "service_gave_up,service,restarts",
+                    &[&name, &restarts],
                     format_args!(
                         "service {name} failed again after {restarts} restarts within {} s \
                          (max_restarts): everything stops",
@@ -826,8 +813,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Error,
-                    "service_not_ready",
-                    &[("service", &name)],
+                    "service_not_ready,service",
+                    &[&name],
                     format_args!(
                         "service {name} is not {} after {} ms (start_timeout): everything stops",
                         done_or_ready(service),
@@ -843,8 +830,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Info,
-                    "service_stop",
-                    &[("service", &name), ("pid", &pid), ("signal", &signal)],
+                    "service_stop,service,pid,signal",
+                    &[&name, &pid, &signal],
                     format_args!("stop: sent {signal} to service {name} ({pid})"),
                 )
             }
@@ -852,8 +839,8 @@ impl FleetEffects for Runtime<'_> {
                 let name = name(service);
                 say(
                     Info,
-                    "service_stop_command",
-                    &[("service", &name), ("pid", &pid)],
+                    "service_stop_command,service,pid",
+                    &[&name, &pid],
                     format_args!("stop: ran stop_command of service {name} as {pid}"),
                 )
             }
@@ -872,15 +859,10 @@ impl FleetEffects for Runtime<'_> {
                     Warn
                 };
                 // Written whatever the threshold, as it always was.
-                log::write(
+                log::write_named(
                     level,
-                    "stop_command_exited",
-                    &[
-                        ("service", &name),
-                        ("pid", &pid),
-                        ("exit_code", &code),
-                        ("signal", &signal),
-                    ],
+                    "stop_command_exited,service,pid,exit_code,signal",
+                    &[&name, &pid, &code, &signal],
                     format_args!(
                         "stop: stop_command of service {name} ({pid}) {}",
                         status.describe()
@@ -896,12 +878,12 @@ impl FleetEffects for Runtime<'_> {
 /// rather than in each of them.
 fn say(
     level: log::Level,
-    event: &str,
-    fields: &[(&str, &dyn log::ToValue)],
+    names: &'static str,
+    values: &[&dyn log::ToValue],
     message: core::fmt::Arguments<'_>,
 ) {
     if log::enabled(level) {
-        log::write(level, event, fields, message);
+        log::write_named(level, names, values, message);
     }
 }
 
