@@ -859,7 +859,7 @@ impl FleetEffects for Runtime<'_> {
                     Warn
                 };
                 // Written whatever the threshold, as it always was.
-                log::write_named(
+                log::write_always(
                     level,
                     "stop_command_exited,service,pid,exit_code,signal",
                     &[&name, &pid, &code, &signal],
