@@ -693,7 +693,7 @@ impl FleetEffects for Runtime<'_> {
         match note {
             ServiceNote::Started { service, pid } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
                     "service_started,service,pid",
                     &[&name, &pid],
@@ -702,14 +702,14 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::Ready { service } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
                     "service_ready,service",
                     &[&name],
                     format_args!("service {name} is {}", done_or_ready(service)),
                 )
             }
-            ServiceNote::AllReady => say(
+            ServiceNote::AllReady => log::write_named(
                 Info,
                 "services_ready",
                 &[],
@@ -722,7 +722,7 @@ impl FleetEffects for Runtime<'_> {
             } => {
                 let name = name(service);
                 let (code, signal) = status.log_fields();
-                say(
+                log::write_named(
                     Notice,
                     "service_exited,service,pid,exit_code,signal",
                     &[&name, &pid, &code, &signal],
@@ -736,7 +736,7 @@ impl FleetEffects for Runtime<'_> {
             } => {
                 let name = name(service);
                 let after = after.as_millis() as u64;
-                say(
+                log::write_named(
                     Notice,
                     "service_restart,service,after_ms,restarts",
                     &[&name, &after, &restarts],
@@ -748,7 +748,7 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::Ended { service } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Notice,
                     "service_finished,service",
                     &[&name],
@@ -763,7 +763,7 @@ impl FleetEffects for Runtime<'_> {
                     pids.push(process.pid);
                     let _ = write!(named, "{} ({}) ", process.pid, process.comm);
                 }
-                say(
+                log::write_named(
                     Warn,
                     "service_left,service,pids,restart_waits",
                     &[&name, &pids, &restarts],
@@ -781,7 +781,7 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::Essential { service, status } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Warn,
                     "service_essential,service",
                     &[&name],
@@ -798,7 +798,7 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::GaveUp { service, restarts } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Warn,
                     "service_gave_up,service,restarts",
                     &[&name, &restarts],
@@ -811,7 +811,7 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::NotReady { service, waited } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Error,
                     "service_not_ready,service",
                     &[&name],
@@ -828,7 +828,7 @@ impl FleetEffects for Runtime<'_> {
                 signal,
             } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
                     "service_stop,service,pid,signal",
                     &[&name, &pid, &signal],
@@ -837,7 +837,7 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::StopCommand { service, pid } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
                     "service_stop_command,service,pid",
                     &[&name, &pid],
@@ -871,19 +871,6 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::MainFailed { .. } => {}
         }
-    }
-}
-
-/// One of `note`'s lines: whether its level is shown is asked here, once,
-/// rather than in each of them.
-fn say(
-    level: log::Level,
-    names: &'static str,
-    values: &[&dyn log::ToValue],
-    message: core::fmt::Arguments<'_>,
-) {
-    if log::enabled(level) {
-        log::write_named(level, names, values, message);
     }
 }
 
