@@ -454,10 +454,10 @@ pub fn says_ready(datagram: &[u8]) -> bool {
 
 /// Why a service (or its probe) could not be started.
 fn failed(service: &Service, why: &dyn core::fmt::Display) {
-    log::write(
+    log::write_named(
         log::Level::Error,
-        "service_failed",
-        &[("service", &service.name)],
+        "service_failed,service",
+        &[&service.name],
         format_args!("service {}: {why}", service.name),
     );
 }
@@ -693,23 +693,23 @@ impl FleetEffects for Runtime<'_> {
         match note {
             ServiceNote::Started { service, pid } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
-                    "service_started",
-                    &[("service", &name), ("pid", &pid)],
+                    "service_started,service,pid",
+                    &[&name, &pid],
                     format_args!("service {name} started as {pid}"),
                 )
             }
             ServiceNote::Ready { service } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
-                    "service_ready",
-                    &[("service", &name)],
+                    "service_ready,service",
+                    &[&name],
                     format_args!("service {name} is {}", done_or_ready(service)),
                 )
             }
-            ServiceNote::AllReady => say(
+            ServiceNote::AllReady => log::write_named(
                 Info,
                 "services_ready",
                 &[],
@@ -722,15 +722,10 @@ impl FleetEffects for Runtime<'_> {
             } => {
                 let name = name(service);
                 let (code, signal) = status.log_fields();
-                say(
+                log::write_named(
                     Notice,
-                    "service_exited",
-                    &[
-                        ("service", &name),
-                        ("pid", &pid),
-                        ("exit_code", &code),
-                        ("signal", &signal),
-                    ],
+                    "service_exited,service,pid,exit_code,signal",
+                    &[&name, &pid, &code, &signal],
                     format_args!("service {name} ({pid}) {}", status.describe()),
                 )
             }
@@ -741,14 +736,10 @@ impl FleetEffects for Runtime<'_> {
             } => {
                 let name = name(service);
                 let after = after.as_millis() as u64;
-                say(
+                log::write_named(
                     Notice,
-                    "service_restart",
-                    &[
-                        ("service", &name),
-                        ("after_ms", &after),
-                        ("restarts", &restarts),
-                    ],
+                    "service_restart,service,after_ms,restarts",
+                    &[&name, &after, &restarts],
                     format_args!(
                         "service {name} restarts in {after} ms (restart {})",
                         restarts + 1
@@ -757,10 +748,10 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::Ended { service } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Notice,
-                    "service_finished",
-                    &[("service", &name)],
+                    "service_finished,service",
+                    &[&name],
                     format_args!("service {name} is not restarted, and the others keep running"),
                 )
             }
@@ -772,14 +763,10 @@ impl FleetEffects for Runtime<'_> {
                     pids.push(process.pid);
                     let _ = write!(named, "{} ({}) ", process.pid, process.comm);
                 }
-                say(
+                log::write_named(
                     Warn,
-                    "service_left",
-                    &[
-                        ("service", &name),
-                        ("pids", &pids),
-                        ("restart_waits", &restarts),
-                    ],
+                    "service_left,service,pids,restart_waits",
+                    &[&name, &pids, &restarts],
                     format_args!(
                         "service {name} exited but left {named}running: it put itself in the \
                          background; run it in the foreground (nginx: daemon off;, most daemons: \
@@ -794,10 +781,10 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::Essential { service, status } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Warn,
-                    "service_essential",
-                    &[("service", &name)],
+                    "service_essential,service",
+                    &[&name],
                     format_args!(
                         "service {name} {}: {}, so everything stops",
                         status.describe(),
@@ -811,10 +798,10 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::GaveUp { service, restarts } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Warn,
-                    "service_gave_up",
-                    &[("service", &name), ("restarts", &restarts)],
+                    "service_gave_up,service,restarts",
+                    &[&name, &restarts],
                     format_args!(
                         "service {name} failed again after {restarts} restarts within {} s \
                          (max_restarts): everything stops",
@@ -824,10 +811,10 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::NotReady { service, waited } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Error,
-                    "service_not_ready",
-                    &[("service", &name)],
+                    "service_not_ready,service",
+                    &[&name],
                     format_args!(
                         "service {name} is not {} after {} ms (start_timeout): everything stops",
                         done_or_ready(service),
@@ -841,19 +828,19 @@ impl FleetEffects for Runtime<'_> {
                 signal,
             } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
-                    "service_stop",
-                    &[("service", &name), ("pid", &pid), ("signal", &signal)],
+                    "service_stop,service,pid,signal",
+                    &[&name, &pid, &signal],
                     format_args!("stop: sent {signal} to service {name} ({pid})"),
                 )
             }
             ServiceNote::StopCommand { service, pid } => {
                 let name = name(service);
-                say(
+                log::write_named(
                     Info,
-                    "service_stop_command",
-                    &[("service", &name), ("pid", &pid)],
+                    "service_stop_command,service,pid",
+                    &[&name, &pid],
                     format_args!("stop: ran stop_command of service {name} as {pid}"),
                 )
             }
@@ -872,15 +859,10 @@ impl FleetEffects for Runtime<'_> {
                     Warn
                 };
                 // Written whatever the threshold, as it always was.
-                log::write(
+                log::write_always(
                     level,
-                    "stop_command_exited",
-                    &[
-                        ("service", &name),
-                        ("pid", &pid),
-                        ("exit_code", &code),
-                        ("signal", &signal),
-                    ],
+                    "stop_command_exited,service,pid,exit_code,signal",
+                    &[&name, &pid, &code, &signal],
                     format_args!(
                         "stop: stop_command of service {name} ({pid}) {}",
                         status.describe()
@@ -889,19 +871,6 @@ impl FleetEffects for Runtime<'_> {
             }
             ServiceNote::MainFailed { .. } => {}
         }
-    }
-}
-
-/// One of `note`'s lines: whether its level is shown is asked here, once,
-/// rather than in each of them.
-fn say(
-    level: log::Level,
-    event: &str,
-    fields: &[(&str, &dyn log::ToValue)],
-    message: core::fmt::Arguments<'_>,
-) {
-    if log::enabled(level) {
-        log::write(level, event, fields, message);
     }
 }
 

@@ -184,14 +184,10 @@ impl Edge<'_> {
                     log::Level::Warn => String::new(),
                     _ => self.elapsed(),
                 };
-                log::write(
+                log::write_named(
                     level,
-                    "reaped",
-                    &[
-                        ("pid", &exit.pid),
-                        ("exit_code", &code),
-                        ("signal", &signal),
-                    ],
+                    "reaped,pid,exit_code,signal",
+                    &[&exit.pid, &code, &signal],
                     format_args!("{what} {} ({}){elapsed}", exit.pid, exit.status.describe()),
                 );
             }
@@ -296,16 +292,10 @@ impl Edge<'_> {
         let exit_code = self
             .main_status
             .map(|status| status.exit_code(&self.config.success_exits));
-        let fields: [(&str, &dyn log::ToValue); 4] = [
-            ("processes", &processes),
-            ("duration_ms", &elapsed.as_millis()),
-            ("killed", &killed),
-            ("exit_code", &exit_code),
-        ];
-        log::write(
+        log::write_named(
             log::Level::Notice,
-            "stopped",
-            &fields,
+            "stopped,processes,duration_ms,killed,exit_code",
+            &[&processes, &elapsed.as_millis(), &killed, &exit_code],
             format_args!(
                 "{}",
                 summary(
