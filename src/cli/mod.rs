@@ -106,20 +106,38 @@ pub enum Invocation {
 
 /// A command line (or environment) grace cannot run: shown with the usage
 /// line, exit 2 (1 in a personality).
+// Boxed: one word through every `?` of the parsers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError {
+pub struct UsageError(Box<UsageErrorText>);
+
+/// What a `UsageError` says, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageErrorText {
     pub message: String,
     /// The log format asked for before the error, so that the error is
     /// written the way the rest would have been.
     pub log_format: Format,
 }
 
+impl core::ops::Deref for UsageError {
+    type Target = UsageErrorText;
+    fn deref(&self) -> &UsageErrorText {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for UsageError {
+    fn deref_mut(&mut self) -> &mut UsageErrorText {
+        &mut self.0
+    }
+}
+
 impl UsageError {
     fn new(message: impl Into<String>) -> Self {
-        UsageError {
+        UsageError(Box::new(UsageErrorText {
             message: message.into(),
             log_format: Format::Text,
-        }
+        }))
     }
 
     /// `--timeout: WHY`: what a value of `--timeout` (`prefix` and `name`)
