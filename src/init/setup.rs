@@ -205,7 +205,7 @@ mod tests {
                 invocation: crate::cli::Invocation::Init(config),
                 grace_period_given,
                 ..
-            }) => (config, grace_period_given),
+            }) => (*config, grace_period_given),
             other => panic!("{other:?}"),
         }
     }
