@@ -105,7 +105,7 @@ fn dispatch(argv: Vec<Vec<u8>>) -> i32 {
         }
     };
     let config = match invocation {
-        Invocation::Init(config) => *config,
+        Invocation::Init(config) => config,
         Invocation::Help => return print_stdout(&cli::help(personality)),
         Invocation::Version => return print_stdout(&cli::version(personality)),
         Invocation::License => return print_stdout(&cli::license()),

@@ -26,7 +26,7 @@ use crate::{debug, error, sys, warn};
 /// Everything the running init needs from before it starts.
 pub struct Setup {
     /// The options, with the grace period in effect.
-    pub config: Config,
+    pub config: Box<Config>,
     /// The services file, checked (`--config`).
     pub services: Option<Services>,
     /// Who the command and `--pre-stop` run as (`--user`).
@@ -52,7 +52,7 @@ impl Setup {
     /// `warnings` come with `config` from `cli::Parsed`; `variables` are
     /// `environment` split.
     pub fn resolve(
-        config: Config,
+        config: Box<Config>,
         grace_period_given: bool,
         warnings: Vec<String>,
         environment: Vec<Vec<u8>>,
