@@ -81,7 +81,7 @@ pub fn parse_with(
     rules.append(&mut config.rewrites);
     config.rewrites = rules;
     Ok(Parsed {
-        invocation: Invocation::Init(config),
+        invocation: Invocation::Init(Box::new(config)),
         warnings,
         grace_period_given,
     })

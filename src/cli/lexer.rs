@@ -249,7 +249,7 @@ mod tests {
 
     #[test]
     fn usage_errors_name_the_option_or_word() {
-        let message = |words: &[&str]| parse_words(words).unwrap_err().message;
+        let message = |words: &[&str]| parse_words(words).unwrap_err().message.clone();
         assert_eq!(message(&["-x", "cmd"]), "invalid option '-x'");
         assert_eq!(message(&["-vx", "cmd"]), "invalid option '-x'");
         assert_eq!(message(&["--bogus=1", "cmd"]), "invalid option '--bogus'");

@@ -77,12 +77,11 @@ use options::Settings;
 pub use values::Rewrite;
 
 /// What grace was asked to do.
-// Parsed once per run: the size of the Init variant costs nothing.
-#[allow(clippy::large_enum_variant)]
+// The Init variant boxed: every Result and move of an Invocation is small.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Invocation {
     /// Be the init: start the command (or the services) and supervise them.
-    Init(Config),
+    Init(Box<Config>),
     Help,
     Version,
     /// tini's `-l`.
@@ -106,20 +105,38 @@ pub enum Invocation {
 
 /// A command line (or environment) grace cannot run: shown with the usage
 /// line, exit 2 (1 in a personality).
+// Boxed: one word through every `?` of the parsers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UsageError {
+pub struct UsageError(Box<UsageErrorText>);
+
+/// What a `UsageError` says, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageErrorText {
     pub message: String,
     /// The log format asked for before the error, so that the error is
     /// written the way the rest would have been.
     pub log_format: Format,
 }
 
+impl core::ops::Deref for UsageError {
+    type Target = UsageErrorText;
+    fn deref(&self) -> &UsageErrorText {
+        &self.0
+    }
+}
+
+impl core::ops::DerefMut for UsageError {
+    fn deref_mut(&mut self) -> &mut UsageErrorText {
+        &mut self.0
+    }
+}
+
 impl UsageError {
     fn new(message: impl Into<String>) -> Self {
-        UsageError {
+        UsageError(Box::new(UsageErrorText {
             message: message.into(),
             log_format: Format::Text,
-        }
+        }))
     }
 
     /// `--timeout: WHY`: what a value of `--timeout` (`prefix` and `name`)
@@ -280,7 +297,7 @@ mod testing {
             Ok(Parsed {
                 invocation: Invocation::Init(config),
                 ..
-            }) => config,
+            }) => *config,
             other => panic!("{words:?} gave {other:?}"),
         }
     }

@@ -97,7 +97,7 @@ mod tests {
         words.push(b"cmd".to_vec());
         match crate::cli::parse_with(personality, words, &[]) {
             Ok(parsed) => match parsed.invocation {
-                crate::cli::Invocation::Init(config) => config,
+                crate::cli::Invocation::Init(config) => *config,
                 other => panic!("{other:?}"),
             },
             Err(error) => panic!("{error}"),

@@ -26,7 +26,7 @@ use crate::{debug, error, sys, warn};
 /// Everything the running init needs from before it starts.
 pub struct Setup {
     /// The options, with the grace period in effect.
-    pub config: Config,
+    pub config: Box<Config>,
     /// The services file, checked (`--config`).
     pub services: Option<Services>,
     /// Who the command and `--pre-stop` run as (`--user`).
@@ -52,7 +52,7 @@ impl Setup {
     /// `warnings` come with `config` from `cli::Parsed`; `variables` are
     /// `environment` split.
     pub fn resolve(
-        config: Config,
+        config: Box<Config>,
         grace_period_given: bool,
         warnings: Vec<String>,
         environment: Vec<Vec<u8>>,
@@ -87,8 +87,13 @@ impl Setup {
             uid: sys::effective_uid(),
             read: &user::read_database,
         };
-        let (config, credentials) =
-            settle(config, grace_period_given, services.as_ref(), &container)?;
+        let mut config = config;
+        let credentials = settle(
+            &mut config,
+            grace_period_given,
+            services.as_ref(),
+            &container,
+        )?;
         Ok(Setup {
             config,
             services,
@@ -99,19 +104,20 @@ impl Setup {
     }
 }
 
-/// `config` with the values in effect, and the credentials of its
-/// `--user`. Err: the exit code, the reason logged.
+/// Puts the values in effect into `config`, and gives the credentials of
+/// its `--user`. Err: the exit code, the reason logged.
+// `config` in place: the big struct is not moved in and out.
 fn settle(
-    mut config: Config,
+    config: &mut Config,
     grace_period_given: bool,
     services: Option<&Services>,
     container: &Container<'_>,
-) -> Result<(Config, Option<Credentials>), i32> {
+) -> Result<Option<Credentials>, i32> {
     let file_period = services.and_then(|services| services.grace_period);
     config.grace_period = grace_period(config.grace_period, grace_period_given, file_period);
     // Running something as another user takes root: said before anything
     // starts, rather than as each start failing.
-    if let Some((what, code)) = needs_root(&config, services, container.uid) {
+    if let Some((what, code)) = needs_root(config, services, container.uid) {
         let uid = container.uid;
         error!(
             "user",
@@ -152,7 +158,7 @@ fn settle(
             }
         }
     };
-    Ok((config, credentials))
+    Ok(credentials)
 }
 
 /// The grace period in effect: the options' when an option or a variable
@@ -205,7 +211,7 @@ mod tests {
                 invocation: crate::cli::Invocation::Init(config),
                 grace_period_given,
                 ..
-            }) => (config, grace_period_given),
+            }) => (*config, grace_period_given),
             other => panic!("{other:?}"),
         }
     }
@@ -238,8 +244,10 @@ mod tests {
             }
         };
         let container = Container { uid, read: &read };
+        let mut config = config;
+        let settled = settle(&mut config, given, file.as_ref(), &container);
         (
-            settle(config, given, file.as_ref(), &container),
+            settled.map(|credentials| (config, credentials)),
             reads.get(),
         )
     }

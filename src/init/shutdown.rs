@@ -584,7 +584,7 @@ mod tests {
         let mut words: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
         words.push(b"cmd".to_vec());
         match crate::cli::parse(words) {
-            Ok(crate::cli::Invocation::Init(config)) => config,
+            Ok(crate::cli::Invocation::Init(config)) => *config,
             other => panic!("{other:?}"),
         }
     }

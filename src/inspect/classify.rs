@@ -113,7 +113,7 @@ pub(super) fn classify(p: &Process) -> Kind {
         }) = cli::parse_with(personality, args, &p.init_env)
         {
             return Kind::Grace {
-                config: Box::new(config),
+                config,
                 from_cmdline: true,
                 period_given: grace_period_given,
                 services: None,
@@ -125,7 +125,7 @@ pub(super) fn classify(p: &Process) -> Kind {
         }
         return match cli::parse(vec![b"COMMAND".to_vec()]) {
             Ok(Invocation::Init(config)) => Kind::Grace {
-                config: Box::new(config),
+                config,
                 from_cmdline: false,
                 period_given: false,
                 services: None,

@@ -291,8 +291,8 @@ fn expand(value: &str, program: &str, here: &str) -> Result<String, String> {
             match key {
                 "program_name" | "group_name" => out.push_str(program),
                 "here" => out.push_str(here),
-                "process_num" => out.push_str(&number('0', conversion)),
-                "numprocs" => out.push_str(&number('1', conversion)),
+                "process_num" => number(&mut out, '0', conversion),
+                "numprocs" => number(&mut out, '1', conversion),
                 _ => return Err(format!("%({key}){conversion}: grace has no value for it")),
             }
         }
@@ -302,20 +302,22 @@ fn expand(value: &str, program: &str, here: &str) -> Result<String, String> {
     Ok(out)
 }
 
-/// The digit `n` as a %-conversion such as `d` or `02d` writes it.
-fn number(n: char, conversion: &str) -> String {
+/// Writes the digit `n` to `out` as a %-conversion such as `d` or `02d`
+/// writes it.
+fn number(out: &mut String, n: char, conversion: &str) {
     let width: usize = conversion
         .trim_end_matches(|c: char| c.is_ascii_alphabetic())
         .parse()
         .unwrap_or(0);
     let pad = if conversion.starts_with('0') {
-        "0"
+        '0'
     } else {
-        " "
+        ' '
     };
-    let mut out = pad.repeat(width.saturating_sub(1));
+    for _ in 1..width {
+        out.push(pad);
+    }
     out.push(n);
-    out
 }
 
 /// Expanded text as grace reads it: `$` doubled, the marks of
@@ -484,8 +486,10 @@ programs=db,app
             Ok("100% /etc")
         );
         assert!(expand("50% off", "p", "/etc").is_err());
-        assert_eq!(number('1', "02d"), "01");
-        assert_eq!(number('0', "d"), "0");
+        assert_eq!(
+            expand("%(numprocs)02d %(process_num)d %(process_num)3d", "p", "/").as_deref(),
+            Ok("01 0   0")
+        );
         assert_eq!(
             pairs("A=1, B = \"x y\",C='=,'").unwrap(),
             [
