@@ -6,6 +6,7 @@ pub mod environment;
 pub mod json;
 pub mod log;
 pub mod prelude;
+pub mod quoted;
 pub mod signals;
 pub mod sink;
 pub mod time;

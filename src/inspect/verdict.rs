@@ -342,8 +342,8 @@ impl Scenario<'_> {
                     then(
                         &mut steps,
                         format_args!(
-                            "runs the pre-stop command {:?} (for at most {})",
-                            String::from_utf8_lossy(command),
+                            "runs the pre-stop command {} (for at most {})",
+                            crate::base::quoted::Quoted(&String::from_utf8_lossy(command)),
                             seconds(bound)
                         ),
                     );

@@ -276,7 +276,7 @@ impl<'i> Document<'i> {
         // link its parser for the sake of a message.
         let written = || self.text.get(value.span()).unwrap_or_default();
         match value.get_ref() {
-            Node::String(text) => format!("string {text:?}"),
+            Node::String(text) => format!("string {}", crate::base::quoted::Quoted(text)),
             Node::Integer(digits, radix) => match integer(digits, *radix) {
                 Some(n) => format!("integer `{n}`"),
                 None => format!("integer `{}`", written()),

@@ -210,7 +210,7 @@ fn message(error: &ParseError) -> String {
                 Expected::Literal("\n") => message.push_str("newline"),
                 Expected::Literal("`") => message.push_str("'`'"),
                 Expected::Literal(literal) if literal.chars().all(|c| c.is_ascii_control()) => {
-                    message.push_str(&format!("`{}`", literal.escape_debug()));
+                    message.push_str(&format!("`{}`", crate::base::quoted::Escaped(literal)));
                 }
                 Expected::Literal(literal) => message.push_str(&format!("`{literal}`")),
                 Expected::Description(description) => message.push_str(description),

@@ -150,8 +150,8 @@ impl Edge<'_> {
                 command = String::from_utf8_lossy(command).into_owned(),
                 elapsed_ms = self.elapsed_ms()
             ],
-            "pre-stop: running {:?} as pid {}",
-            String::from_utf8_lossy(command),
+            "pre-stop: running {} as pid {}",
+            crate::base::quoted::Quoted(&String::from_utf8_lossy(command)),
             pid
         );
     }
